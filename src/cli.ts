@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// rostrum serve | usersig
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { ConfigError, readConfigFile, toApp, type FileConfig } from './config.js';
+import { genUserSig } from './auth/usersig.js';
+import { startServer } from './server.js';
+
+const USAGE = `usage:
+  rostrum serve [--port N] [--host H] [--data DIR] [--config FILE]
+      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG
+  rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`rostrum: ${message}\n`);
+  process.exit(2);
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      config: { type: 'string' },
+    },
+  });
+  const portText = values.port ?? process.env.ROSTRUM_PORT ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port: ${portText}`);
+  const host = values.host ?? process.env.ROSTRUM_HOST ?? '127.0.0.1';
+  const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
+  const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
+  let config: FileConfig = {};
+  if (configPath) {
+    try {
+      config = readConfigFile(configPath);
+    } catch (e) {
+      if (e instanceof ConfigError) fail(e.message);
+      throw e;
+    }
+  }
+  const server = await startServer({
+    host,
+    port,
+    dataDir,
+    apps: (config.apps ?? []).map(toApp),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimit,
+    nodeId: config.nodeId,
+    realtime: config.realtime,
+    outboxRetentionHours: config.outboxRetentionHours,
+    logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
+  });
+  const log = server.http.log;
+  log.info({ url: server.url, dataDir }, 'rostrum listening');
+  if (server.devApp) {
+    const a = server.devApp;
+    const admin = a.admins[0];
+    const sig = genUserSig(a.sdkAppId, a.secretKey, admin, 7 * 86400);
+    process.stdout.write(
+      [
+        '',
+        'No apps configured: using the development app kept in the data directory.',
+        `  sdkAppId:   ${a.sdkAppId}`,
+        `  secretKey:  ${a.secretKey}`,
+        `  admin:      ${admin}`,
+        '',
+        'Create a room (this UserSig is valid for 7 days):',
+        `  curl -s -X POST '${server.url}/v4/room_engine_http_srv/create_room?sdkappid=${a.sdkAppId}&identifier=${admin}&usersig=${sig}&random=${Math.floor(Math.random() * 2 ** 32)}&contenttype=json' -d '{"RoomInfo":{"RoomId":"room-1","RoomType":"Conference","IsSeatEnabled":true,"MaxSeatCount":8}}'`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function usersig(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sdkappid: { type: 'string' },
+      key: { type: 'string' },
+      user: { type: 'string' },
+      expire: { type: 'string' },
+    },
+  });
+  if (!values.sdkappid || !/^\d+$/.test(values.sdkappid)) fail('--sdkappid N is required');
+  if (!values.key) fail('--key KEY is required');
+  if (!values.user) fail('--user USERID is required');
+  const expire = values.expire ?? String(180 * 86400);
+  if (!/^\d+$/.test(expire)) fail(`invalid --expire: ${expire}`);
+  process.stdout.write(genUserSig(Number(values.sdkappid), values.key, values.user, Number(expire)) + '\n');
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  try {
+    if (cmd === 'serve') await serve(rest);
+    else if (cmd === 'usersig') usersig(rest);
+    else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
+    else fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
+  } catch (e) {
+    if (e instanceof TypeError && 'code' in e && String((e as { code: string }).code).startsWith('ERR_PARSE_ARGS')) fail(e.message);
+    throw e;
+  }
+}
+
+void main();

@@ -1,0 +1,123 @@
+// Server configuration: a JSON file (validated, errors name the key) plus flags/env.
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { readFileSync } from 'node:fs';
+import type { App } from './core/types.js';
+
+const AppSchema = Type.Object(
+  {
+    sdkAppId: Type.Integer({ minimum: 1, maximum: 4294967295 }),
+    secretKey: Type.String({ minLength: 1 }),
+    admins: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    rateLimit: Type.Optional(
+      Type.Object({
+        /** Tencent dialect: calls per second per command; 0 = unlimited. */
+        perCommandPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
+        /** Polyv dialect: calls per second per endpoint; 0 = unlimited. */
+        perEndpointPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
+      }),
+    ),
+    polyv: Type.Optional(Type.Object({ appId: Type.String({ minLength: 1 }), appSecret: Type.String({ minLength: 1 }) })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    apps: Type.Optional(Type.Array(AppSchema)),
+    /** Take the client IP from X-Forwarded-For: true, or a list of trusted proxy addresses/CIDRs. */
+    trustProxy: Type.Optional(Type.Union([Type.Boolean(), Type.Array(Type.String())])),
+    /** Largest request body accepted, bytes. */
+    bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+    /** This process's id; prefixes realtime connection ids so a restart can clear its ghosts. */
+    nodeId: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' })),
+    realtime: Type.Optional(
+      Type.Object({
+        heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+        maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+      }),
+    ),
+    /** Outbox retention, hours. */
+    outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export type FileConfig = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Validates a parsed config, throwing ConfigError that names the offending key. */
+export function parseConfig(raw: unknown): FileConfig {
+  const first = Value.Errors(ConfigSchema, raw).First();
+  if (first) {
+    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
+    throw new ConfigError(`invalid config: ${key}: ${first.message}`);
+  }
+  const cfg = raw as FileConfig;
+  const seen = new Set<number>();
+  const polyvSeen = new Set<string>();
+  for (const [i, a] of (cfg.apps ?? []).entries()) {
+    if (seen.has(a.sdkAppId)) throw new ConfigError(`invalid config: apps.${i}.sdkAppId: duplicate ${a.sdkAppId}`);
+    seen.add(a.sdkAppId);
+    if (a.polyv) {
+      if (polyvSeen.has(a.polyv.appId)) throw new ConfigError(`invalid config: apps.${i}.polyv.appId: duplicate ${a.polyv.appId}`);
+      polyvSeen.add(a.polyv.appId);
+    }
+  }
+  return cfg;
+}
+
+export function readConfigFile(path: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw);
+}
+
+export function toApp(a: NonNullable<FileConfig['apps']>[number]): App {
+  return {
+    sdkAppId: a.sdkAppId,
+    secretKey: a.secretKey,
+    admins: a.admins,
+    rateLimit: {
+      perCommandPerSecond: a.rateLimit?.perCommandPerSecond ?? 200,
+      perEndpointPerSecond: a.rateLimit?.perEndpointPerSecond ?? 200,
+    },
+    polyv: a.polyv,
+  };
+}
+
+/** The configured apps, looked up by Tencent SDKAppID or by Polyv appId. */
+export class AppRegistry {
+  private readonly bySdkAppId = new Map<number, App>();
+  private readonly byPolyvAppId = new Map<string, App>();
+
+  constructor(apps: App[]) {
+    for (const a of apps) {
+      this.bySdkAppId.set(a.sdkAppId, a);
+      if (a.polyv) this.byPolyvAppId.set(a.polyv.appId, a);
+    }
+  }
+
+  get(sdkAppId: number): App | undefined {
+    return this.bySdkAppId.get(sdkAppId);
+  }
+
+  getByPolyvAppId(appId: string): App | undefined {
+    return this.byPolyvAppId.get(appId);
+  }
+
+  all(): App[] {
+    return [...this.bySdkAppId.values()];
+  }
+}

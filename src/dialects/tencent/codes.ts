@@ -1,0 +1,79 @@
+// Every code the Tencent dialect answers with, and the mapping from the core's typed errors.
+// Codes and meanings: Room Engine REST reference (common 60xxx/70xxx, private 100xxx).
+import type { ErrorKind } from '../../core/errors.js';
+
+export const CODE = {
+  ok: 0,
+  badHttpRequest: 60002, // unparsable request / URL (missing or duplicated query parameter, body too large)
+  badJson: 60003, // body is not a JSON object
+  unknownSdkAppId: 60006,
+  rateLimited: 60007,
+  unknownCommand: 60009,
+  notAdmin: 60010,
+  noSdkAppId: 60012,
+  sigExpired: 70001,
+  sigMalformed: 70003,
+  sigWrongKey: 70009,
+  sigIdentifierMismatch: 70013,
+  sigSdkAppIdMismatch: 70014,
+  internal: 100001,
+  invalidParam: 100002,
+  roomExists: 100003, // not documented by Tencent (inferred); see docs/tencent-dialect.md
+  roomNotFound: 100004,
+  notMember: 100005,
+  permissionDenied: 100006,
+  seatLocked: 100200,
+  alreadyApplying: 100202,
+  alreadyOnSeat: 100203,
+  seatsFull: 100205,
+  seatOccupied: 100210,
+  seatsDisabled: 100211,
+} as const;
+
+export const CODE_BY_KIND: Record<ErrorKind, number> = {
+  InvalidParam: CODE.invalidParam,
+  RoomNotFound: CODE.roomNotFound,
+  RoomExists: CODE.roomExists,
+  NotMember: CODE.notMember,
+  PermissionDenied: CODE.permissionDenied,
+  SeatsDisabled: CODE.seatsDisabled,
+  SeatLocked: CODE.seatLocked,
+  SeatOccupied: CODE.seatOccupied,
+  SeatsFull: CODE.seatsFull,
+  AlreadyOnSeat: CODE.alreadyOnSeat,
+  NotOnSeat: CODE.invalidParam,
+  AlreadyRequested: CODE.alreadyApplying,
+  RequestNotFound: CODE.invalidParam,
+  RoomFull: CODE.invalidParam,
+  WrongPassword: CODE.permissionDenied,
+  DeniedUser: CODE.permissionDenied,
+  DeniedIp: CODE.permissionDenied,
+  Muted: CODE.permissionDenied,
+  MessagesDisabled: CODE.permissionDenied,
+};
+
+/** Core field names as the Tencent wire names them (per-command names override these). */
+export const WIRE_FIELD: Record<string, string> = {
+  roomId: 'RoomId',
+  roomName: 'RoomInfo.RoomName',
+  customInfo: 'RoomInfo.CustomInfo',
+  password: 'RoomInfo.Password',
+  ownerId: 'RoomInfo.Owner_Account',
+  maxSeatCount: 'RoomInfo.MaxSeatCount',
+  maxMemberCount: 'RoomInfo.MaxMemberCount',
+  scheduleEndTime: 'RoomInfo.ScheduleEndTime',
+  inviteeIds: 'ScheduleInviteeList_Account',
+  nameCard: 'MemberInfo.NameCard',
+  memberCustomInfo: 'MemberInfo.CustomInfo',
+  role: 'MemberInfo.Role',
+  userId: 'Member_Account',
+  userIds: 'MemberList_Account',
+  reason: 'Reason',
+  duration: 'Duration',
+  data: 'Data',
+  index: 'Index',
+  memberList: 'MemberList',
+  marks: 'Marks',
+  fromUserId: 'From_Account',
+  takeSeatMode: 'RoomInfo.TakeSeatMode',
+};

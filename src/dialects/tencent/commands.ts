@@ -1,0 +1,300 @@
+// The 18 Room Engine commands: each one's request schema (documented fields, types and
+// Mandatory/Optional) and its translation onto one core command.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Engine, RoomPatch } from '../../core/engine.js';
+import type { Actor, AppId } from '../../core/types.js';
+import { LIMITS } from '../../core/limits.js';
+import { invalid } from '../../core/errors.js';
+import { bannedToWire, memberToWire, roomInfoToWire, seatToWire } from './wire.js';
+
+export interface CommandContext {
+  engine: Engine;
+  appId: AppId;
+  actor: Actor;
+}
+
+export interface Command<S extends TSchema = TSchema> {
+  schema: S;
+  /** Core field -> wire name, where this command names a field differently. */
+  fields?: Record<string, string>;
+  /** Returns the `Response` payload, or undefined for envelope-only answers. */
+  run(ctx: CommandContext, body: Static<S>): Promise<object | undefined>;
+}
+
+const Str = Type.String();
+const Int = Type.Integer();
+const Bool = Type.Boolean();
+const Opt = Type.Optional;
+const Accounts = Type.Array(Type.String());
+const RoomOnly = Type.Object({ RoomId: Str });
+const TakeSeatMode = Type.Union([Type.Literal('None'), Type.Literal('FreeToTake'), Type.Literal('ApplyToTake')]);
+
+const RoomFlags = {
+  RoomName: Opt(Str),
+  MaxMemberCount: Opt(Int),
+  IsVideoDisabled: Opt(Bool),
+  IsAudioDisabled: Opt(Bool),
+  IsMessageDisabled: Opt(Bool),
+  IsScreenSharingDisabled: Opt(Bool),
+  IsCloudRecordingDisabled: Opt(Bool),
+  CustomInfo: Opt(Str),
+  TakeSeatMode: Opt(TakeSeatMode),
+  IsPasswordEnabled: Opt(Bool),
+  Password: Opt(Str),
+};
+
+function command<S extends TSchema>(c: Command<S>): Command {
+  return c as unknown as Command;
+}
+
+function roomPatch(i: Static<typeof UpdateRoom>['RoomInfo']): RoomPatch {
+  return {
+    name: i.RoomName,
+    maxMemberCount: i.MaxMemberCount,
+    isVideoDisabled: i.IsVideoDisabled,
+    isAudioDisabled: i.IsAudioDisabled,
+    isMessageDisabled: i.IsMessageDisabled,
+    isScreenSharingDisabled: i.IsScreenSharingDisabled,
+    isCloudRecordingDisabled: i.IsCloudRecordingDisabled,
+    customInfo: i.CustomInfo,
+    takeSeatMode: i.TakeSeatMode,
+    isPasswordEnabled: i.IsPasswordEnabled,
+    password: i.Password,
+  };
+}
+
+const CreateRoom = Type.Object({
+  RoomInfo: Type.Object({
+    RoomId: Str,
+    RoomType: Type.Union([Type.Literal('Conference'), Type.Literal('Live')]),
+    Owner_Account: Opt(Str),
+    ScheduleStartTime: Opt(Int),
+    ScheduleEndTime: Opt(Int),
+    IsSeatEnabled: Opt(Bool),
+    MaxSeatCount: Opt(Int),
+    ...RoomFlags,
+  }),
+  ScheduleInviteeList_Account: Opt(Accounts),
+});
+
+const UpdateRoom = Type.Object({ RoomInfo: Type.Object({ RoomId: Str, ...RoomFlags }) });
+
+const srv: Record<string, Command> = {
+  create_room: command({
+    schema: CreateRoom,
+    fields: { roomId: 'RoomInfo.RoomId' },
+    async run({ engine, appId, actor }, { RoomInfo: i, ScheduleInviteeList_Account }) {
+      await engine.createRoom(appId, actor, {
+        roomId: i.RoomId,
+        type: i.RoomType,
+        ownerId: i.Owner_Account,
+        scheduleStartTime: i.ScheduleStartTime,
+        scheduleEndTime: i.ScheduleEndTime,
+        isSeatEnabled: i.IsSeatEnabled,
+        maxSeatCount: i.MaxSeatCount,
+        inviteeIds: ScheduleInviteeList_Account,
+        ...roomPatch(i),
+      });
+      return undefined;
+    },
+  }),
+
+  destroy_room: command({
+    schema: RoomOnly,
+    async run({ engine, appId, actor }, b) {
+      await engine.destroyRoom(appId, actor, b.RoomId);
+      return undefined;
+    },
+  }),
+
+  update_room_info: command({
+    schema: UpdateRoom,
+    fields: { roomId: 'RoomInfo.RoomId', takeSeatMode: 'RoomInfo.TakeSeatMode' },
+    async run({ engine, appId, actor }, { RoomInfo: i }) {
+      await engine.updateRoomInfo(appId, actor, i.RoomId, roomPatch(i));
+      return undefined;
+    },
+  }),
+
+  get_room_info: command({
+    schema: RoomOnly,
+    async run({ engine, appId }, b) {
+      return { RoomInfo: roomInfoToWire(await engine.getRoomInfo(appId, b.RoomId)) };
+    },
+  }),
+
+  get_room_member_list: command({
+    schema: Type.Object({ RoomId: Str, Count: Opt(Int), Next: Opt(Str) }),
+    fields: { count: 'Count' },
+    async run({ engine, appId }, b) {
+      const { members, next } = await engine.listMembers(appId, b.RoomId, b.Next ?? '', b.Count ?? LIMITS.memberListDefault);
+      return { Next: next, MemberList: members.map(memberToWire) };
+    },
+  }),
+
+  update_room_member_info: command({
+    schema: Type.Object({
+      RoomId: Str,
+      MemberInfo: Type.Object({
+        Member_Account: Str,
+        NameCard: Opt(Str),
+        Role: Opt(Type.Union([Type.Literal('Admin'), Type.Literal('Member')])),
+        CustomInfo: Opt(Str),
+      }),
+    }),
+    fields: { userId: 'MemberInfo.Member_Account' },
+    async run({ engine, appId, actor }, { RoomId, MemberInfo: m }) {
+      await engine.updateMemberInfo(appId, actor, RoomId, m.Member_Account, {
+        nameCard: m.NameCard,
+        customInfo: m.CustomInfo,
+        role: m.Role,
+      });
+      return undefined;
+    },
+  }),
+
+  change_room_owner: command({
+    schema: Type.Object({ RoomId: Str, From_Account: Str, NewOwner_Account: Str }),
+    fields: { userId: 'NewOwner_Account' },
+    async run({ engine, appId, actor }, b) {
+      await engine.changeOwner(appId, actor, b.RoomId, b.From_Account, b.NewOwner_Account);
+      return undefined;
+    },
+  }),
+
+  mark_room_member: command({
+    schema: Type.Object({
+      RoomId: Str,
+      CommandType: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('1'), Type.Literal('2')]),
+      MemberList: Type.Array(Type.Object({ Member_Account: Str, Marks: Type.Array(Int) })),
+    }),
+    async run({ engine, appId, actor }, b) {
+      await engine.markMembers(
+        appId,
+        actor,
+        b.RoomId,
+        Number(b.CommandType) === 1 ? 'set' : 'delete',
+        b.MemberList.map((m) => ({ userId: m.Member_Account, marks: m.Marks })),
+      );
+      return undefined;
+    },
+  }),
+
+  ban_room_member: command({
+    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts, Reason: Str, Duration: Int }),
+    async run({ engine, appId, actor }, b) {
+      await engine.banUsers(appId, actor, b.RoomId, b.MemberList_Account, {
+        durationSec: b.Duration,
+        reason: b.Reason,
+        origin: 'tencent',
+      });
+      return undefined;
+    },
+  }),
+
+  unban_room_member: command({
+    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts }),
+    async run({ engine, appId, actor }, b) {
+      const ids = b.MemberList_Account;
+      if (ids.length === 0 || ids.length > LIMITS.membersPerCall) {
+        throw invalid('userIds', `must list 1..${LIMITS.membersPerCall} user IDs`);
+      }
+      await engine.liftDeny(appId, actor, ids.map((subject) => ({ roomId: b.RoomId, subjectType: 'userId' as const, subject })));
+      return undefined;
+    },
+  }),
+
+  get_banned_member_list: command({
+    // The reference's sample pages with integer `Offset`, its table with string `Next`: both work.
+    // `IncludeAllOrigins` (Rostrum extension) also lists entries made through other dialects.
+    schema: Type.Object({ RoomId: Str, Limit: Opt(Int), Offset: Opt(Int), Next: Opt(Type.Union([Str, Int])), IncludeAllOrigins: Opt(Bool) }),
+    fields: { limit: 'Limit', offset: 'Offset' },
+    async run({ engine, appId }, b) {
+      const limit = Math.min(Math.max(b.Limit ?? LIMITS.bannedListPage, 1), LIMITS.bannedListPage);
+      const offset = b.Offset ?? (b.Next === undefined || b.Next === '' ? 0 : Number(b.Next));
+      if (!Number.isInteger(offset) || offset < 0) throw invalid('offset', 'must be a non-negative integer');
+      const { entries, total } = await engine.listDeny(appId, {
+        roomId: b.RoomId,
+        subjectType: 'userId',
+        origin: b.IncludeAllOrigins ? undefined : 'tencent',
+        limit,
+        offset,
+      });
+      const nextOffset = offset + entries.length < total ? offset + entries.length : 0;
+      return { BannedAccountList: entries.map(bannedToWire), NextOffset: nextOffset };
+    },
+  }),
+
+  kick_user_out: command({
+    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts, Reason: Str }),
+    async run({ engine, appId, actor }, b) {
+      await engine.kickOut(appId, actor, b.RoomId, b.MemberList_Account, b.Reason);
+      return undefined;
+    },
+  }),
+};
+
+const mic: Record<string, Command> = {
+  get_seat_list: command({
+    schema: RoomOnly,
+    async run({ engine, appId }, b) {
+      return { SeatList: (await engine.getSeats(appId, b.RoomId)).map(seatToWire) };
+    },
+  }),
+
+  pick_user_on_seat: command({
+    schema: Type.Object({ RoomId: Str, Member_Account: Str, Index: Int }),
+    async run({ engine, appId, actor }, b) {
+      await engine.pickOnSeat(appId, actor, b.RoomId, b.Member_Account, b.Index);
+      return undefined;
+    },
+  }),
+
+  kick_user_off_seat: command({
+    schema: Type.Object({ RoomId: Str, Member_Account: Str, Data: Str }),
+    async run({ engine, appId, actor }, b) {
+      await engine.kickOffSeat(appId, actor, b.RoomId, b.Member_Account, b.Data);
+      return undefined;
+    },
+  }),
+
+  lock_seat: command({
+    schema: Type.Object({ RoomId: Str, Index: Int, ForbidTaken: Opt(Bool), ForbidVideo: Opt(Bool), ForbidAudio: Opt(Bool) }),
+    async run({ engine, appId, actor }, b) {
+      await engine.lockSeat(appId, actor, b.RoomId, b.Index, {
+        locked: b.ForbidTaken,
+        videoDisabled: b.ForbidVideo,
+        audioDisabled: b.ForbidAudio,
+      });
+      return undefined;
+    },
+  }),
+
+  switch_seat: command({
+    schema: Type.Object({ RoomId: Str, ToIndex: Int, Member_Account: Str }),
+    fields: { index: 'ToIndex' },
+    async run({ engine, appId, actor }, b) {
+      await engine.moveToSeat(appId, actor, b.RoomId, b.Member_Account, b.ToIndex, 0);
+      return undefined;
+    },
+  }),
+
+  move_user_to_seat: command({
+    schema: Type.Object({
+      RoomId: Str,
+      SeatIndex: Int,
+      Member_Account: Str,
+      Policy: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
+    }),
+    fields: { index: 'SeatIndex' },
+    async run({ engine, appId, actor }, b) {
+      await engine.moveToSeat(appId, actor, b.RoomId, b.Member_Account, b.SeatIndex, b.Policy);
+      return undefined;
+    },
+  }),
+};
+
+export const COMMANDS: Record<string, Record<string, Command>> = {
+  room_engine_http_srv: srv,
+  room_engine_http_mic: mic,
+};

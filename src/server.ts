@@ -1,0 +1,117 @@
+// Composition root: wires the store, bus, engine, dialects and realtime gateway into one server.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomBytes, randomInt } from 'node:crypto';
+import { MemoryBus, type Bus } from './bus/port.js';
+import { AppRegistry } from './config.js';
+import { Engine } from './core/engine.js';
+import type { App } from './core/types.js';
+import { UserSigVerifier } from './auth/usersig.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { tencentRoutes } from './dialects/tencent/routes.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/port.js';
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  /** The apps; none = a development app kept in the data dir. */
+  apps?: App[];
+  trustProxy?: boolean | string[];
+  bodyLimit?: number;
+  nodeId?: string;
+  realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
+  outboxRetentionHours?: number;
+  /** pino options, or false for no request logging (tests, benchmarks). */
+  logger?: boolean | object;
+}
+
+export interface RostrumServer {
+  url: string;
+  port: number;
+  http: FastifyInstance;
+  engine: Engine;
+  store: Store;
+  bus: Bus;
+  apps: AppRegistry;
+  /** Set when no apps were configured and the development app is in use. */
+  devApp?: App;
+  close(): Promise<void>;
+}
+
+const DEV_APP_KEY = 'devApp';
+
+/** The development app: made once, then kept in the data dir. */
+async function ensureDevApp(store: Store): Promise<App> {
+  const saved = await store.getMeta(DEV_APP_KEY);
+  if (saved) return JSON.parse(saved) as App;
+  const app: App = {
+    sdkAppId: 1400000000 + randomInt(0, 99_999_999),
+    secretKey: randomBytes(32).toString('hex'),
+    admins: ['administrator'],
+    rateLimit: { perCommandPerSecond: 200, perEndpointPerSecond: 200 },
+  };
+  await store.setMeta(DEV_APP_KEY, JSON.stringify(app));
+  return app;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
+  const store = new SqliteStore(opts.dataDir);
+  const bus = new MemoryBus();
+  const engine = new Engine(store, bus);
+  const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
+  const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
+  const nodeId = opts.nodeId ?? 'node1';
+
+  // Connections of an earlier run of this node are gone: their members leave now.
+  await engine.evictConnections(`${nodeId}:`);
+
+  const http = Fastify({
+    logger: opts.logger ?? false,
+    trustProxy: opts.trustProxy ?? false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+  });
+  const limiter = new RateLimiter();
+  const verifier = new UserSigVerifier();
+
+  http.get('/healthz', async (_req, reply) => {
+    try {
+      await store.getMeta(DEV_APP_KEY);
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+  await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
+
+  const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
+  const pruner = setInterval(() => {
+    store.pruneOutbox(Date.now() - retentionMs).catch((err) => http.log.error({ err }, 'outbox prune failed'));
+  }, 60_000);
+  pruner.unref();
+
+  await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  const address = http.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
+  const host = opts.host ?? '127.0.0.1';
+
+  let closed = false;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    http,
+    engine,
+    store,
+    bus,
+    apps,
+    devApp,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(pruner);
+      await http.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
