@@ -85,9 +85,12 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
-  const pruner = setInterval(() => {
-    store.pruneOutbox(Date.now() - retentionMs).catch((err) => http.log.error({ err }, 'outbox prune failed'));
-  }, 60_000);
+  // Prunes in small batches so a large backlog never blocks the event loop for long.
+  const prune = async () => {
+    const before = Date.now() - retentionMs;
+    while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+  };
+  const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
 
   await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });

@@ -82,8 +82,8 @@ export interface Store {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Outbox reads for consumers (webhooks): events after `afterId`, oldest first. */
   readOutbox(afterId: number, limit: number): Promise<OutboxRow[]>;
-  /** Drops outbox rows older than `beforeMs` (retention). */
-  pruneOutbox(beforeMs: number): Promise<number>;
+  /** Drops up to `limit` outbox rows older than `beforeMs` (retention); returns how many. */
+  pruneOutbox(beforeMs: number, limit: number): Promise<number>;
   /** Small key/value settings kept beside the data (dev app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

@@ -161,8 +161,8 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) }));
   }
 
-  async pruneOutbox(beforeMs: number): Promise<number> {
-    return this.q('DELETE FROM outbox WHERE at < ?').run(beforeMs).changes;
+  async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
+    return this.q('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? ORDER BY id LIMIT ?)').run(beforeMs, limit).changes;
   }
 
   async getMeta(key: string): Promise<string | null> {
