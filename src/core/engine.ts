@@ -560,6 +560,11 @@ export class Engine {
       if (list.length === 0 || list.length > LIMITS.markMembersPerCall) {
         throw invalid('memberList', `must list 1..${LIMITS.markMembersPerCall} members`);
       }
+      // Each member once: two entries for one member would each start from the stored marks,
+      // and the later one would silently undo the earlier.
+      if (new Set(list.map((x) => x.userId)).size !== list.length) {
+        throw invalid('memberList', 'must not list a member twice');
+      }
       for (const { marks } of list) {
         if (marks.length === 0 || new Set(marks).size > LIMITS.marksPerCall) {
           throw invalid('marks', `must hold 1..${LIMITS.marksPerCall} marks`);
@@ -635,8 +640,8 @@ export class Engine {
     return this.run(appId, async (c) => {
       checkUserList(userIds, roomId === '' ? 1000 : LIMITS.membersPerCall);
       checkBytes('reason', opts.reason, LIMITS.reasonBytes);
-      if (opts.durationSec !== null && (!Number.isInteger(opts.durationSec) || opts.durationSec <= 0)) {
-        throw invalid('duration', 'must be a positive number of seconds');
+      if (opts.durationSec !== null && (!Number.isInteger(opts.durationSec) || opts.durationSec <= 0 || opts.durationSec > LIMITS.maxBanSeconds)) {
+        throw invalid('duration', `must be 1..${LIMITS.maxBanSeconds} seconds`);
       }
       const rooms = roomId === '' ? null : await c.room(roomId);
       if (rooms) for (const id of userIds) await this.requireOutranks(c, rooms, actor, id);
@@ -758,6 +763,13 @@ export class Engine {
     q: { roomId: string; subjectType?: SubjectType; origin?: Origin; limit?: number; offset?: number },
   ): Promise<{ entries: DenyEntry[]; total: number }> {
     return this.run(appId, async (c) => {
+      // Safe integers only: the store cannot page with 1e20 (and must not fail as if it were down).
+      if (q.offset !== undefined && !(Number.isSafeInteger(q.offset) && q.offset >= 0)) {
+        throw invalid('offset', 'must be a non-negative integer');
+      }
+      if (q.limit !== undefined && !(Number.isSafeInteger(q.limit) && q.limit >= 1)) {
+        throw invalid('limit', 'must be a positive integer');
+      }
       if (q.roomId !== '') await c.room(q.roomId);
       const query = { ...q, activeAt: c.now };
       return { entries: await c.tx.listDeny(appId, query), total: await c.tx.countDeny(appId, { ...query, limit: undefined, offset: undefined }) };

@@ -26,6 +26,7 @@ export const LIMITS = {
   memberListPage: 100,
   memberListDefault: 50,
   bannedListPage: 100,
+  maxBanSeconds: 4_294_967_295, // ban Duration: a 32-bit unsigned count of seconds, like Tencent's other durations
 } as const;
 
 export function byteLength(s: string): number {

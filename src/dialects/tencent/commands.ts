@@ -211,8 +211,7 @@ const srv: Record<string, Command> = {
     fields: { limit: 'Limit', offset: 'Offset' },
     async run({ engine, appId }, b) {
       const limit = Math.min(Math.max(b.Limit ?? LIMITS.bannedListPage, 1), LIMITS.bannedListPage);
-      const offset = b.Offset ?? (b.Next === undefined || b.Next === '' ? 0 : Number(b.Next));
-      if (!Number.isInteger(offset) || offset < 0) throw invalid('offset', 'must be a non-negative integer');
+      const offset = b.Offset ?? (b.Next === undefined || b.Next === '' ? 0 : Number(b.Next)); // the core checks it
       const { entries, total } = await engine.listDeny(appId, {
         roomId: b.RoomId,
         subjectType: 'userId',

@@ -176,6 +176,6 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
     }
   };
 
-  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/v4/:service/:command', handler });
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/v4/:service/:command', handler });
   app.all('/v4/*', async (_req, reply) => answer(reply, CODE.unknownCommand, 'unknown service or command'));
 }
