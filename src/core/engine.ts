@@ -1044,6 +1044,9 @@ export class Engine {
         Object.assign(from, { userId: null, videoDisabled: false, audioDisabled: false });
       }
       Object.assign(to, moving);
+      // The store holds each member on one seat at most, at every write: in an exchange the
+      // target still holds the other member when `from` receives them, so empty it first.
+      await c.tx.putSeat(appId, roomId, { ...to, userId: null });
       await c.tx.putSeat(appId, roomId, from);
       await c.tx.putSeat(appId, roomId, to);
       await c.seatsChanged(room, actor.userId, seats);
