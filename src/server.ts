@@ -8,6 +8,8 @@ import type { App } from './core/types.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
+import { polyvRoutes } from './dialects/polyv/routes.js';
+import { RealtimeGateway } from './realtime/gateway.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/port.js';
 
@@ -34,6 +36,7 @@ export interface RostrumServer {
   store: Store;
   bus: Bus;
   apps: AppRegistry;
+  realtime: RealtimeGateway;
   /** Set when no apps were configured and the development app is in use. */
   devApp?: App;
   close(): Promise<void>;
@@ -73,6 +76,18 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
   });
   const limiter = new RateLimiter();
   const verifier = new UserSigVerifier();
+  const realtime = new RealtimeGateway({
+    engine,
+    bus,
+    apps,
+    verifier,
+    nodeId,
+    trustProxy: opts.trustProxy,
+    heartbeatSeconds: opts.realtime?.heartbeatSeconds,
+    maxBufferedBytes: opts.realtime?.maxBufferedBytes,
+    log: http.log,
+  });
+  realtime.attach(http.server);
 
   http.get('/healthz', async (_req, reply) => {
     try {
@@ -83,6 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
     }
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
+  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
@@ -107,11 +123,13 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
     store,
     bus,
     apps,
+    realtime,
     devApp,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(pruner);
+      await realtime.close();
       await http.close();
       await bus.close();
       await store.close();

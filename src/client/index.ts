@@ -1,0 +1,553 @@
+// RostrumClient: the realtime protocol for browsers and Node. Uses the global WebSocket when
+// there is one, else the `ws` package. Requests are answered by id; the server's events are
+// re-emitted typed. After a network drop it reconnects with exponential backoff and enters its
+// rooms again — but never a room it was kicked or banned from, replaced in, or that was
+// dismissed: those end with a `roomLost` event instead.
+import {
+  CLOSE,
+  CODE,
+  REALTIME_PATH,
+  type EnterRoomData,
+  type EnterRoomParams,
+  type EventFrame,
+  type EventName,
+  type OpMap,
+  type OpName,
+  type ReplyFrame,
+} from '../realtime/protocol.js';
+
+export { CLOSE, CODE, REALTIME_PATH };
+export type * from '../realtime/protocol.js';
+
+/** Codes of failures the client detects itself (the server's codes are all positive). */
+export const CLIENT_CODE = {
+  /** No reply within `requestTimeoutMs`. */
+  timeout: -1,
+  /** Not connected, or the connection was lost before the reply. */
+  notConnected: -2,
+} as const;
+
+export class RostrumError extends Error {
+  constructor(
+    /** A server reply code (protocol CODE), a Tencent auth code from a 4401 close, or a CLIENT_CODE. */
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RostrumError';
+  }
+}
+
+/** The part of the WebSocket API the client needs: browsers' WebSocket and `ws` both have it. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface RostrumClientOptions {
+  /** The server: http(s):// or ws(s)://, optionally with a path prefix; `/realtime` is added. */
+  url: string;
+  sdkAppId: number;
+  userId: string;
+  /** The user's UserSig, or a function giving a fresh one (called on every (re)connect). */
+  userSig: string | (() => string | Promise<string>);
+  /** Default 10 000. */
+  requestTimeoutMs?: number;
+  /** Reconnect after a drop (default on); false to never. */
+  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
+  /** Sends a `ping` op this often (default 25 000; 0 = never): no reply in time counts as a drop. */
+  pingIntervalMs?: number;
+  /** A WebSocket implementation to use instead of the global one / `ws`. */
+  WebSocket?: WebSocketConstructor;
+}
+
+export type RoomLostReason =
+  | 'kicked' // kickedOutOfRoom, kind kicked
+  | 'banned' // kickedOutOfRoom, kind banned
+  | 'replaced' // the same user entered the room from another connection
+  | 'dismissed' // the room was destroyed
+  | 'removed' // the server removed the member otherwise (memberLeft for this user)
+  | 'refused'; // entering again after a reconnect was refused (`code` says why)
+
+export interface RoomLost {
+  roomId: string;
+  reason: RoomLostReason;
+  /** The server's text: the kick reason, or the refusal's message. */
+  message: string;
+  /** For 'refused': the reply code. */
+  code?: number;
+}
+
+export type ClientEvents = { [E in EventName]: EventFrame<E> } & {
+  /** Open and authenticated; `reconnected` after a drop (rooms are entered again next). */
+  connected: { reconnected: boolean };
+  disconnected: { code: number; reason: string; willReconnect: boolean };
+  /** The client is out of a room and will not enter it again by itself. */
+  roomLost: RoomLost;
+  /** A room entered again after a reconnect, with a fresh snapshot. */
+  roomRestored: { roomId: string; data: EnterRoomData };
+};
+
+export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+interface Pending {
+  resolve(data: unknown): void;
+  reject(err: RostrumError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type Listener = (event: never) => void;
+
+export class RostrumClient {
+  private socket: WebSocketLike | null = null;
+  private currentState: ClientState = 'idle';
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  /** Rooms entered and not left, with what they were entered with (to enter again). */
+  private readonly rooms = new Map<string, EnterRoomParams>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private attempts = 0;
+  private closedByUser = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(private readonly opts: RostrumClientOptions) {}
+
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  get userId(): string {
+    return this.opts.userId;
+  }
+
+  /** The rooms this client is in (and would enter again after a reconnect). */
+  get roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** Subscribes to a server event or a client event; returns the unsubscribe function. */
+  on<K extends keyof ClientEvents>(name: K, fn: (event: ClientEvents[K]) => void): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(fn as Listener);
+    return () => this.off(name, fn);
+  }
+
+  off<K extends keyof ClientEvents>(name: K, fn: (event: ClientEvents[K]) => void): void {
+    this.listeners.get(name)?.delete(fn as Listener);
+  }
+
+  /** Resolves with the next `name` event that passes `filter` (or rejects after `timeoutMs`). */
+  once<K extends keyof ClientEvents>(name: K, filter: (e: ClientEvents[K]) => boolean = () => true, timeoutMs = 10_000): Promise<ClientEvents[K]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new RostrumError(CLIENT_CODE.timeout, `no ${name} event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on(name, (e) => {
+        if (!filter(e)) return;
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      });
+    });
+  }
+
+  /**
+   * Connects and authenticates. Rejects (without retrying) if the first connection fails; a
+   * 4401 refusal rejects with the Tencent code of the reason (e.g. 70001 expired UserSig).
+   */
+  connect(): Promise<void> {
+    if (this.currentState === 'open') return Promise.resolve();
+    if (this.connecting) return this.connecting;
+    this.closedByUser = false;
+    this.currentState = 'connecting';
+    this.connecting = this.open()
+      .then(
+        () => {
+          this.currentState = 'open';
+          this.startPinging();
+          this.emit('connected', { reconnected: false });
+        },
+        (err) => {
+          this.currentState = 'closed';
+          throw err;
+        },
+      )
+      .finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** Closes for good: no reconnect. The server removes the member from its rooms. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    this.stopPinging();
+    const socket = this.socket;
+    this.socket = null;
+    const wasConnected = this.currentState === 'open' || this.currentState === 'reconnecting';
+    this.currentState = 'closed';
+    this.failPending('client closed');
+    if (socket) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        socket.onopen = null;
+        socket.onmessage = null;
+        socket.onclose = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        socket.onerror = () => undefined;
+        socket.close(CLOSE.normal, 'client closed');
+      });
+    }
+    if (wasConnected) this.emit('disconnected', { code: CLOSE.normal, reason: 'client closed', willReconnect: false });
+  }
+
+  // ------------------------------------------------------------------------------- ops
+
+  /** Sends any op and resolves with its `data`, or rejects with a RostrumError. */
+  request<N extends OpName>(op: N, params: OpMap[N]['params']): Promise<OpMap[N]['data']> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== 1) {
+      return Promise.reject(new RostrumError(CLIENT_CODE.notConnected, 'not connected'));
+    }
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RostrumError(CLIENT_CODE.timeout, `${op}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (d: unknown) => void, reject, timer });
+      socket.send(JSON.stringify({ ...params, id, op }));
+    });
+  }
+
+  async enterRoom(params: EnterRoomParams): Promise<EnterRoomData> {
+    const data = await this.request('enterRoom', params);
+    this.rooms.set(params.roomId, { ...params });
+    return data;
+  }
+
+  async exitRoom(params: OpMap['exitRoom']['params']) {
+    // Forgotten first: even if the reply is lost, a reconnect must not enter it again.
+    this.rooms.delete(params.roomId);
+    return this.request('exitRoom', params);
+  }
+
+  takeSeat(params: OpMap['takeSeat']['params']) {
+    return this.request('takeSeat', params);
+  }
+
+  leaveSeat(params: OpMap['leaveSeat']['params']) {
+    return this.request('leaveSeat', params);
+  }
+
+  sendMessage(params: OpMap['sendMessage']['params']) {
+    return this.request('sendMessage', params);
+  }
+
+  kickOffSeat(params: OpMap['kickOffSeat']['params']) {
+    return this.request('kickOffSeat', params);
+  }
+
+  kickOut(params: OpMap['kickOut']['params']) {
+    return this.request('kickOut', params);
+  }
+
+  lockSeat(params: OpMap['lockSeat']['params']) {
+    return this.request('lockSeat', params);
+  }
+
+  requestSeat(params: OpMap['requestSeat']['params']) {
+    return this.request('requestSeat', params);
+  }
+
+  cancelSeatRequest(params: OpMap['cancelSeatRequest']['params']) {
+    return this.request('cancelSeatRequest', params);
+  }
+
+  approveSeatRequest(params: OpMap['approveSeatRequest']['params']) {
+    return this.request('approveSeatRequest', params);
+  }
+
+  rejectSeatRequest(params: OpMap['rejectSeatRequest']['params']) {
+    return this.request('rejectSeatRequest', params);
+  }
+
+  inviteToSeat(params: OpMap['inviteToSeat']['params']) {
+    return this.request('inviteToSeat', params);
+  }
+
+  acceptSeatInvitation(params: OpMap['acceptSeatInvitation']['params']) {
+    return this.request('acceptSeatInvitation', params);
+  }
+
+  rejectSeatInvitation(params: OpMap['rejectSeatInvitation']['params']) {
+    return this.request('rejectSeatInvitation', params);
+  }
+
+  listSeatRequests(params: OpMap['listSeatRequests']['params']) {
+    return this.request('listSeatRequests', params);
+  }
+
+  kickUser(params: OpMap['kickUser']['params']) {
+    return this.request('kickUser', params);
+  }
+
+  ping() {
+    return this.request('ping', {});
+  }
+
+  // ------------------------------------------------------------------------------- the socket
+
+  /** Opens a socket and waits until the server has answered a ping (so auth passed). */
+  private async open(): Promise<void> {
+    const Ctor = await resolveWebSocket(this.opts.WebSocket);
+    const sig = typeof this.opts.userSig === 'function' ? await this.opts.userSig() : this.opts.userSig;
+    if (this.closedByUser) throw new RostrumError(CLIENT_CODE.notConnected, 'client closed');
+    const socket = new Ctor(this.socketUrl(sig));
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.abandon(socket, CLOSE.heartbeatTimeout, 'connect timeout');
+        reject(new RostrumError(CLIENT_CODE.timeout, `not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.onerror = () => undefined; // a close event follows
+      socket.onmessage = (ev) => this.onMessage(socket, ev.data);
+      socket.onclose = (ev) => {
+        clearTimeout(timer);
+        this.onClose(socket, ev);
+        reject(closeError(ev));
+      };
+      socket.onopen = () => {
+        this.request('ping', {}).then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+        );
+      };
+    });
+  }
+
+  private socketUrl(sig: string): string {
+    const url = new URL(this.opts.url);
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    if (url.protocol === 'https:') url.protocol = 'wss:';
+    if (!url.pathname.endsWith(REALTIME_PATH)) url.pathname = url.pathname.replace(/\/$/, '') + REALTIME_PATH;
+    url.search = '';
+    url.searchParams.set('sdkappid', String(this.opts.sdkAppId));
+    url.searchParams.set('userid', this.opts.userId);
+    url.searchParams.set('usersig', sig);
+    return url.toString();
+  }
+
+  /** Stops listening to a socket we no longer trust and handles it as closed. */
+  private abandon(socket: WebSocketLike, code: number, reason: string): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => undefined;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // closing a socket still connecting may throw in some implementations
+    }
+    this.onClose(socket, { code, reason });
+  }
+
+  private onClose(socket: WebSocketLike, ev: { code: number; reason: string }): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.stopPinging();
+    this.failPending('connection lost');
+    if (this.currentState !== 'open') return; // connect() / the reconnect loop handles it
+    const willReconnect = this.mayReconnect(ev);
+    this.currentState = willReconnect ? 'reconnecting' : 'closed';
+    this.emit('disconnected', { code: ev.code, reason: ev.reason, willReconnect });
+    if (willReconnect) this.scheduleReconnect();
+  }
+
+  private mayReconnect(ev: { code: number; reason: string }): boolean {
+    if (this.closedByUser || this.opts.reconnect === false) return false;
+    if (ev.code === CLOSE.unauthorized) {
+      // Only an expired UserSig can be cured, and only with a function giving a fresh one.
+      return typeof this.opts.userSig === 'function' && ev.reason.startsWith('70001');
+    }
+    return true;
+  }
+
+  private scheduleReconnect(): void {
+    const r = this.opts.reconnect || {};
+    if (this.attempts >= (r.maxAttempts ?? Infinity)) {
+      this.currentState = 'closed';
+      this.emit('disconnected', { code: CLOSE.goingAway, reason: 'gave up reconnecting', willReconnect: false });
+      return;
+    }
+    const base = Math.min(r.maxDelayMs ?? 30_000, (r.initialDelayMs ?? 500) * 2 ** this.attempts);
+    const delay = base / 2 + (Math.random() * base) / 2; // jitter: clients dropped together spread out
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      if (this.closedByUser) return;
+      const code = err instanceof RostrumError ? err.code : 0;
+      const curable = code === 70001 && typeof this.opts.userSig === 'function';
+      if (code > 0 && !curable) {
+        // Authentication is refused: retrying will not help.
+        this.currentState = 'closed';
+        this.emit('disconnected', { code: CLOSE.unauthorized, reason: (err as Error).message, willReconnect: false });
+        return;
+      }
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closedByUser) return;
+    this.attempts = 0;
+    this.currentState = 'open';
+    this.startPinging();
+    this.emit('connected', { reconnected: true });
+    await this.enterRoomsAgain();
+  }
+
+  private async enterRoomsAgain(): Promise<void> {
+    for (const [roomId, params] of [...this.rooms]) {
+      try {
+        const data = await this.request('enterRoom', params);
+        this.emit('roomRestored', { roomId, data });
+      } catch (err) {
+        const e = err as RostrumError;
+        if (e.code === CLIENT_CODE.notConnected) return; // dropped again: the next reconnect retries
+        if (e.code === CLIENT_CODE.timeout) continue; // kept: tried again after the next reconnect
+        this.rooms.delete(roomId);
+        this.emit('roomLost', { roomId, reason: 'refused', message: e.message, code: e.code });
+      }
+    }
+  }
+
+  private startPinging(): void {
+    this.stopPinging();
+    const every = this.opts.pingIntervalMs ?? 25_000;
+    if (every <= 0) return;
+    this.pingTimer = setInterval(() => {
+      const socket = this.socket;
+      this.ping().catch((err: RostrumError) => {
+        if (err.code === CLIENT_CODE.timeout && socket && socket === this.socket) {
+          this.abandon(socket, CLOSE.heartbeatTimeout, 'no reply to ping');
+        }
+      });
+    }, every);
+  }
+
+  private stopPinging(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  private failPending(why: string): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new RostrumError(CLIENT_CODE.notConnected, why));
+    }
+  }
+
+  // ------------------------------------------------------------------------------- frames
+
+  private onMessage(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.socket || typeof data !== 'string') return;
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (typeof frame.event === 'string') return this.onEvent(frame as unknown as EventFrame);
+    const reply = frame as unknown as ReplyFrame;
+    const p = typeof reply.id === 'number' ? this.pending.get(reply.id) : undefined;
+    if (!p) return;
+    this.pending.delete(reply.id as number);
+    clearTimeout(p.timer);
+    if (reply.code === CODE.ok) p.resolve(reply.data);
+    else p.reject(new RostrumError(reply.code, reply.message));
+  }
+
+  private onEvent(e: EventFrame): void {
+    this.emit(e.event, e as never);
+    const lost = (reason: RoomLostReason, message = '') => {
+      if (!this.rooms.delete(e.roomId)) return;
+      this.emit('roomLost', { roomId: e.roomId, reason, message });
+    };
+    switch (e.event) {
+      case 'kickedOutOfRoom': {
+        const k = e as EventFrame<'kickedOutOfRoom'>;
+        if (k.userId === this.opts.userId) lost(k.kind, k.reason);
+        break;
+      }
+      case 'roomDismissed':
+        lost('dismissed');
+        break;
+      case 'memberReplaced':
+        lost('replaced');
+        break;
+      case 'memberLeft': {
+        const m = e as EventFrame<'memberLeft'>;
+        if (m.userId !== this.opts.userId) break;
+        if (m.reason === 'leave') this.rooms.delete(e.roomId);
+        else lost('removed', m.reason);
+        break;
+      }
+    }
+  }
+
+  private emit<K extends keyof ClientEvents>(name: K, event: ClientEvents[K]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        (fn as (e: ClientEvents[K]) => void)(event);
+      } catch (err) {
+        console.error(`RostrumClient: a ${name} listener threw`, err);
+      }
+    }
+  }
+}
+
+/** The error a refused or dropped connect ends with: 4401 carries "<code> <message>". */
+function closeError(ev: { code: number; reason: string }): RostrumError {
+  if (ev.code === CLOSE.unauthorized) {
+    const m = /^(\d+) (.*)$/s.exec(ev.reason);
+    if (m) return new RostrumError(Number(m[1]), m[2]);
+  }
+  return new RostrumError(CLIENT_CODE.notConnected, `connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
+}
+
+async function resolveWebSocket(given?: WebSocketConstructor): Promise<WebSocketConstructor> {
+  if (given) return given;
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof global === 'function') return global;
+  // A variable name keeps bundlers from pulling `ws` into browser builds.
+  const name = 'ws';
+  const mod = await import(name);
+  return (mod.WebSocket ?? mod.default) as WebSocketConstructor;
+}

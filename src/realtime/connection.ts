@@ -1,0 +1,107 @@
+// One authenticated client socket: what it has entered, its requests (run one at a time, in
+// order) and its bounded send buffer.
+import { WebSocket } from 'ws';
+import type { AppId } from '../core/types.js';
+import { CLOSE } from './protocol.js';
+
+/** How long a closing socket may take to finish the close handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+/** Requests waiting on one connection beyond which new ones are refused. */
+export const MAX_PENDING_REQUESTS = 256;
+
+const TEXT = { binary: false } as const;
+
+export class Connection {
+  /** Rooms (of `appId`) this connection has entered and not left. */
+  readonly rooms = new Set<string>();
+  /** Set by any frame or pong from the client; cleared by each heartbeat tick. */
+  alive = true;
+  /** Closed or being closed: no more requests run, no more frames are sent. */
+  ended = false;
+  private pending = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly appId: AppId,
+    readonly userId: string,
+    readonly clientIp: string,
+    /** When the UserSig it connected with expires, ms. */
+    readonly sigExpiresAt: number,
+    private readonly maxBufferedBytes: number,
+    /** Called once the connection is over, whatever ended it. */
+    private readonly onEnd: (conn: Connection) => void,
+  ) {
+    ws.on('close', () => this.end());
+  }
+
+  /**
+   * Sends one text frame. A client whose unsent backlog would go over the limit is dropped
+   * instead: it must never hold up the others.
+   */
+  send(frame: Buffer): void {
+    if (this.ended || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) {
+      this.drop(CLOSE.slowConsumer, 'slow consumer');
+      return;
+    }
+    this.ws.send(frame, TEXT);
+  }
+
+  /** Runs `task` after the connection's earlier requests; false when too many are waiting. */
+  enqueue(task: () => Promise<void>): boolean {
+    if (this.pending >= MAX_PENDING_REQUESTS) return false;
+    this.pending++;
+    this.queue = this.queue.then(async () => {
+      try {
+        if (!this.ended) await task();
+      } finally {
+        this.pending--;
+      }
+    });
+    return true;
+  }
+
+  /** Runs `task` once every request already queued is done (never rejects). */
+  afterQueue(task: () => Promise<void>): Promise<void> {
+    const done = this.queue.then(task).catch(() => undefined);
+    this.queue = done;
+    return done;
+  }
+
+  /** Closes with `code` (best effort: the peer may be gone or not reading) and ends now. */
+  drop(code: number, reason: string): void {
+    closeWithGrace(this.ws, code, reason);
+    this.end();
+  }
+
+  /** Abruptly destroys the socket, as a network failure would. */
+  terminate(): void {
+    this.ws.terminate();
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+  }
+}
+
+/** Starts the close handshake and destroys the socket if it has not finished in a moment. */
+export function closeWithGrace(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === WebSocket.CLOSED) return;
+  if (ws.readyState === WebSocket.OPEN) ws.close(code, truncateUtf8(reason, 123));
+  const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+  timer.unref();
+  ws.once('close', () => clearTimeout(timer));
+}
+
+/** A close reason may be at most 123 bytes. */
+function truncateUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  let out = s;
+  while (Buffer.byteLength(out) > maxBytes) out = out.slice(0, -1);
+  return out;
+}

@@ -1,0 +1,199 @@
+// Every realtime op and the one core command it calls, and the table from the core's error
+// kinds to reply codes. The gateway only parses frames and runs these; the rules (roles,
+// admission, seats) are the core's.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { Engine } from '../core/engine.js';
+import type { ErrorKind } from '../core/errors.js';
+import type { Actor, AppId } from '../core/types.js';
+import { CODE, type OpMap, type OpName } from './protocol.js';
+
+export const CODE_BY_KIND: Record<ErrorKind, number> = {
+  InvalidParam: CODE.invalidParam,
+  RoomNotFound: CODE.roomNotFound,
+  RoomExists: CODE.roomExists,
+  NotMember: CODE.notMember,
+  PermissionDenied: CODE.permissionDenied,
+  SeatsDisabled: CODE.seatsDisabled,
+  SeatLocked: CODE.seatLocked,
+  SeatOccupied: CODE.seatOccupied,
+  SeatsFull: CODE.seatsFull,
+  AlreadyOnSeat: CODE.alreadyOnSeat,
+  NotOnSeat: CODE.notOnSeat,
+  AlreadyRequested: CODE.alreadyRequested,
+  RequestNotFound: CODE.requestNotFound,
+  RoomFull: CODE.roomFull,
+  WrongPassword: CODE.wrongPassword,
+  DeniedUser: CODE.deniedUser,
+  DeniedIp: CODE.deniedIp,
+  Muted: CODE.muted,
+  MessagesDisabled: CODE.messagesDisabled,
+};
+
+/** What an op knows about the connection calling it. */
+export interface OpContext {
+  engine: Engine;
+  appId: AppId;
+  userId: string;
+  actor: Actor;
+  connId: string;
+  clientIp: string;
+  /** The member is in: this connection now gets the room's events. */
+  joined(roomId: string): void;
+  /** The member is out: this connection stops getting the room's events. */
+  left(roomId: string): void;
+}
+
+export interface Op {
+  /** Params besides `id` and `op`; other fields are ignored. */
+  check: TypeCheck<TSchema>;
+  /** The connection must have entered `roomId` (every op but enterRoom and ping). */
+  inRoom: boolean;
+  run(ctx: OpContext, params: never): Promise<object>;
+}
+
+function op<S extends TSchema, N extends OpName>(
+  _name: N,
+  schema: S,
+  inRoom: boolean,
+  run: (ctx: OpContext, p: Static<S>) => Promise<OpMap[N]['data']>,
+): Op {
+  return { check: TypeCompiler.Compile(schema), inRoom, run: run as Op['run'] };
+}
+
+const Str = Type.String();
+const Index = Type.Integer({ minimum: 0 });
+const Opt = Type.Optional;
+const RoomOnly = Type.Object({ roomId: Str });
+const ByRequest = Type.Object({ roomId: Str, requestId: Str });
+const none = {} as Record<string, never>;
+
+export const OPS: Record<OpName, Op> = {
+  enterRoom: op(
+    'enterRoom',
+    Type.Object({ roomId: Str, password: Opt(Str), nick: Opt(Str), avatar: Opt(Str), userType: Opt(Str), customInfo: Opt(Str) }),
+    false,
+    async (c, p) => {
+      const r = await c.engine.enterRoom(c.appId, p.roomId, c.userId, {
+        password: p.password,
+        nick: p.nick,
+        avatar: p.avatar,
+        userType: p.userType,
+        customInfo: p.customInfo,
+        clientIp: c.clientIp,
+        connId: c.connId,
+      });
+      c.joined(p.roomId);
+      return { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted };
+    },
+  ),
+
+  exitRoom: op('exitRoom', RoomOnly, true, async (c, p) => {
+    await c.engine.leaveRoom(c.appId, p.roomId, c.userId, { reason: 'leave', connId: c.connId });
+    c.left(p.roomId);
+    return none;
+  }),
+
+  takeSeat: op('takeSeat', Type.Object({ roomId: Str, index: Opt(Index) }), true, async (c, p) => takeSeat(c, p.roomId, p.index)),
+
+  leaveSeat: op('leaveSeat', RoomOnly, true, async (c, p) => {
+    await c.engine.leaveSeat(c.appId, p.roomId, c.userId);
+    return none;
+  }),
+
+  sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) =>
+    c.engine.sendMessage(c.appId, p.roomId, c.userId, p.text),
+  ),
+
+  kickOffSeat: op('kickOffSeat', Type.Object({ roomId: Str, userId: Str, data: Opt(Str) }), true, async (c, p) => {
+    await c.engine.kickOffSeat(c.appId, c.actor, p.roomId, p.userId, p.data ?? '');
+    return none;
+  }),
+
+  kickOut: op('kickOut', Type.Object({ roomId: Str, userId: Str, reason: Opt(Str) }), true, async (c, p) => {
+    await c.engine.kickOut(c.appId, c.actor, p.roomId, [p.userId], p.reason ?? '');
+    return none;
+  }),
+
+  lockSeat: op(
+    'lockSeat',
+    Type.Object({ roomId: Str, index: Index, locked: Opt(Type.Boolean()), videoDisabled: Opt(Type.Boolean()), audioDisabled: Opt(Type.Boolean()) }),
+    true,
+    async (c, p) => ({
+      seat: await c.engine.lockSeat(c.appId, c.actor, p.roomId, p.index, {
+        locked: p.locked,
+        videoDisabled: p.videoDisabled,
+        audioDisabled: p.audioDisabled,
+      }),
+    }),
+  ),
+
+  // The core decides: in ApplyToTake rooms a plain member's request waits for approval;
+  // elsewhere (or for owners/admins) the seat is taken at once.
+  requestSeat: op('requestSeat', Type.Object({ roomId: Str, index: Opt(Index) }), true, async (c, p) => takeSeat(c, p.roomId, p.index)),
+
+  cancelSeatRequest: op('cancelSeatRequest', ByRequest, true, async (c, p) => {
+    await c.engine.cancelSeatRequest(c.appId, p.roomId, c.userId, p.requestId);
+    return none;
+  }),
+
+  approveSeatRequest: op('approveSeatRequest', ByRequest, true, async (c, p) => {
+    await c.engine.answerSeatRequest(c.appId, c.actor, p.roomId, p.requestId, true);
+    return none;
+  }),
+
+  rejectSeatRequest: op('rejectSeatRequest', ByRequest, true, async (c, p) => {
+    await c.engine.answerSeatRequest(c.appId, c.actor, p.roomId, p.requestId, false);
+    return none;
+  }),
+
+  inviteToSeat: op('inviteToSeat', Type.Object({ roomId: Str, userId: Str, index: Opt(Index) }), true, async (c, p) => {
+    const req = await c.engine.inviteToSeat(c.appId, c.actor, p.roomId, p.userId, p.index ?? null);
+    return { requestId: req.id };
+  }),
+
+  acceptSeatInvitation: op('acceptSeatInvitation', ByRequest, true, async (c, p) => {
+    await c.engine.answerSeatInvitation(c.appId, p.roomId, c.userId, p.requestId, true);
+    return none;
+  }),
+
+  rejectSeatInvitation: op('rejectSeatInvitation', ByRequest, true, async (c, p) => {
+    await c.engine.answerSeatInvitation(c.appId, p.roomId, c.userId, p.requestId, false);
+    return none;
+  }),
+
+  listSeatRequests: op('listSeatRequests', RoomOnly, true, async (c, p) => ({
+    requests: await c.engine.listSeatRequests(c.appId, c.actor, p.roomId),
+  })),
+
+  // Polyv-style kick: removed now and refused until lifted (Polyv del-kicked / unkick).
+  kickUser: op(
+    'kickUser',
+    Type.Object({ roomId: Str, userId: Str, type: Type.Union([Type.Literal('userId'), Type.Literal('ip')]), reason: Opt(Str) }),
+    true,
+    async (c, p) => {
+      const reason = p.reason ?? '';
+      if (p.type === 'userId') {
+        await c.engine.banUsers(c.appId, c.actor, p.roomId, [p.userId], { durationSec: null, reason, origin: 'polyv' });
+      } else {
+        await c.engine.banIpOf(c.appId, c.actor, p.roomId, p.userId, { scope: 'room', reason, origin: 'polyv' });
+      }
+      return none;
+    },
+  ),
+
+  ping: op('ping', Type.Object({}), false, async () => ({ pong: true as const, time: Date.now() })),
+};
+
+async function takeSeat(c: OpContext, roomId: string, index: number | undefined) {
+  const r = await c.engine.takeSeat(c.appId, roomId, c.userId, index ?? null);
+  return r.requested ? { requestId: r.requested.id } : { seat: r.seat! };
+}
+
+/** The first schema error as "invalid parameter <field>: <message>", or null. */
+export function paramError(op: Op, frame: unknown): string | null {
+  const first = op.check.Errors(frame).First();
+  if (!first) return null;
+  const field = first.path.replace(/^\//, '').replace(/\//g, '.');
+  return `invalid parameter ${field || '(frame)'}: ${first.message}`;
+}

@@ -1,0 +1,151 @@
+// The realtime wire contract, shared by the gateway and the TypeScript client: reply codes,
+// close codes, the ops with their params and data, and the events with their fields.
+// No runtime imports, so the client can ship it to browsers as is.
+import type { MemberView, RoomView } from '../core/engine.js';
+import type { LeaveReason } from '../core/events.js';
+import type { Seat, SeatRequest } from '../core/types.js';
+
+/** The path clients connect to: `GET /realtime?sdkappid=&userid=&usersig=`. */
+export const REALTIME_PATH = '/realtime';
+
+/**
+ * Reply codes. Room Engine (Tencent) codes where one fits; 110xxx are Rostrum's own, for what
+ * the Room Engine has no code for.
+ */
+export const CODE = {
+  ok: 0,
+  internal: 100001,
+  invalidParam: 100002,
+  roomExists: 100003,
+  roomNotFound: 100004,
+  notMember: 100005, // not in the room, or not through this connection
+  permissionDenied: 100006,
+  seatLocked: 100200,
+  alreadyRequested: 100202,
+  alreadyOnSeat: 100203,
+  seatsFull: 100205,
+  seatOccupied: 100210,
+  seatsDisabled: 100211,
+  roomFull: 110001,
+  wrongPassword: 110002,
+  deniedUser: 110003, // banned or kicked by userId
+  deniedIp: 110004, // entry from this IP is refused
+  muted: 110005,
+  messagesDisabled: 110006,
+  requestNotFound: 110007, // no such pending seat application / invitation
+  notOnSeat: 110008,
+  unknownOp: 110009,
+  badFrame: 110010, // not a JSON object, or no usable `id`
+  tooManyRequests: 110011, // too many requests waiting on this connection
+} as const;
+
+/** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */
+export const CLOSE = {
+  /** The client closed (or the client's `close()`). */
+  normal: 1000,
+  /** The server is shutting down; reconnect later. */
+  goingAway: 1001,
+  /** No pong (or any frame) for `heartbeatSeconds`. */
+  heartbeatTimeout: 4000,
+  /** The client read too slowly: its send buffer went over the limit. */
+  slowConsumer: 4008,
+  /** Authentication failed: reason is "<code> <message>" with a Tencent code. */
+  unauthorized: 4401,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Ops: params (besides `id` and `op`) and the `data` of a successful reply.
+
+export interface EnterRoomParams {
+  roomId: string;
+  password?: string;
+  nick?: string;
+  avatar?: string;
+  userType?: string;
+  customInfo?: string;
+}
+
+export interface EnterRoomData {
+  room: RoomView;
+  seats: Seat[];
+  memberCount: number;
+  member: MemberView;
+  /** This member's chat is muted (by userId or IP). */
+  muted: boolean;
+}
+
+type Room = { roomId: string };
+type Empty = Record<string, never>;
+
+export interface OpMap {
+  enterRoom: { params: EnterRoomParams; data: EnterRoomData };
+  exitRoom: { params: Room; data: Empty };
+  takeSeat: { params: Room & { index?: number }; data: { seat: Seat } | { requestId: string } };
+  leaveSeat: { params: Room; data: Empty };
+  sendMessage: { params: Room & { text: string }; data: { msgId: string } };
+  kickOffSeat: { params: Room & { userId: string; data?: string }; data: Empty };
+  kickOut: { params: Room & { userId: string; reason?: string }; data: Empty };
+  lockSeat: {
+    params: Room & { index: number; locked?: boolean; videoDisabled?: boolean; audioDisabled?: boolean };
+    data: { seat: Seat };
+  };
+  requestSeat: { params: Room & { index?: number }; data: { seat: Seat } | { requestId: string } };
+  cancelSeatRequest: { params: Room & { requestId: string }; data: Empty };
+  approveSeatRequest: { params: Room & { requestId: string }; data: Empty };
+  rejectSeatRequest: { params: Room & { requestId: string }; data: Empty };
+  inviteToSeat: { params: Room & { userId: string; index?: number }; data: { requestId: string } };
+  acceptSeatInvitation: { params: Room & { requestId: string }; data: Empty };
+  rejectSeatInvitation: { params: Room & { requestId: string }; data: Empty };
+  listSeatRequests: { params: Room; data: { requests: SeatRequest[] } };
+  kickUser: { params: Room & { userId: string; type: 'userId' | 'ip'; reason?: string }; data: Empty };
+  ping: { params: Empty; data: { pong: true; time: number } };
+}
+
+export type OpName = keyof OpMap;
+
+export interface RequestFrame {
+  id: number | string;
+  op: string;
+  [param: string]: unknown;
+}
+
+export interface ReplyFrame<D = unknown> {
+  id: number | string | null;
+  code: number;
+  message: string;
+  data?: D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events: `{"event": <name>, "roomId", "seq", ...fields}`.
+
+export interface EventMap {
+  roomCreated: { room: RoomView };
+  memberEntered: { member: MemberView; memberCount: number };
+  memberLeft: { userId: string; connId: string; reason: LeaveReason; memberCount: number };
+  /** To the old connection only: the same user entered the room from another connection. */
+  memberReplaced: { userId: string; connId: string };
+  memberInfoChanged: { member: MemberView; roleChanged: boolean };
+  seatListChanged: { seats: Seat[] };
+  /** To the member taken off: `data` is the admin's text; reason kicked | seatLocked | replaced. */
+  kickedOffSeat: { userId: string; index: number; data: string; reason: string };
+  /** To the member removed; `until` (ms) when a timed ban ends, null otherwise. */
+  kickedOutOfRoom: { userId: string; connId: string; kind: 'kicked' | 'banned'; reason: string; until: number | null };
+  roomDismissed: { roomId: string };
+  roomInfoChanged: { room: RoomView };
+  ownerChanged: { from: string; to: string };
+  /** To the member whose chat was muted or unmuted (`by` userId or ip). */
+  muteChanged: { userId: string; muted: boolean; until: number | null; by: 'userId' | 'ip' };
+  messageReceived: { msgId: string; from: string; nick: string; avatar: string; text: string; imageUrl?: string; admin: boolean };
+  seatRequestReceived: { request: SeatRequest };
+  seatRequestCancelled: { request: SeatRequest };
+  seatRequestApproved: { request: SeatRequest };
+  seatRequestRejected: { request: SeatRequest };
+  seatInvitationReceived: { request: SeatRequest };
+  seatInvitationAccepted: { request: SeatRequest };
+  seatInvitationRejected: { request: SeatRequest };
+}
+
+export type EventName = keyof EventMap;
+
+export type EventFrame<E extends EventName = EventName> = { event: E; roomId: string; seq: number } & EventMap[E];
