@@ -8,6 +8,7 @@ import type { App } from './core/types.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
+import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/port.js';
@@ -97,6 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
     }
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
+  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
