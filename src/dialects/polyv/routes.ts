@@ -1,0 +1,95 @@
+// Polyv live-chat admin API: /live/v2|v3|v4/... authenticated by appId + timestamp + sign and
+// answered with {code, status, message, data}. `code` is also the HTTP status (Polyv's SDKs and
+// samples read the body whatever the status; see docs/polyv-dialect.md).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppRegistry } from '../../config.js';
+import type { Engine } from '../../core/engine.js';
+import { isRoomError } from '../../core/errors.js';
+import type { RateLimiter } from '../../http/rate-limit.js';
+import { authenticate, TIMESTAMP_WINDOW_MS } from './auth.js';
+import { ENDPOINTS, type Endpoint } from './endpoints.js';
+import { MESSAGE, PolyvError, fail, fromRoomError, statusOf, type PolyvCode } from './errors.js';
+import { Params, parsePairs } from './params.js';
+import { ReplayGuard } from './replay.js';
+
+export interface PolyvDeps {
+  engine: Engine;
+  apps: AppRegistry;
+  limiter: RateLimiter;
+  clock?: () => number;
+}
+
+function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
+  return reply
+    .code(code)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ code, status: statusOf(code), message, data }));
+}
+
+/** The raw query string: parsed here so that repeated keys are seen (and refused). */
+function rawQuery(req: FastifyRequest): string {
+  const url = req.raw.url ?? '';
+  const i = url.indexOf('?');
+  return i < 0 ? '' : url.slice(i + 1);
+}
+
+function isForm(req: FastifyRequest): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+function parseJson(body: unknown): unknown {
+  const text = typeof body === 'string' ? body : '';
+  if (text.trim() === '') throw fail.jsonFormat();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw fail.jsonFormat();
+  }
+}
+
+export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promise<void> {
+  const clock = deps.clock ?? Date.now;
+  const replay = new ReplayGuard(TIMESTAMP_WINDOW_MS);
+
+  // Bodies are read as text whatever their content type: form bodies are parameters, JSON bodies
+  // are parsed by the endpoints that take one, anything else is ignored (as Polyv does). The
+  // TypeScript SDK posts an empty body labelled application/json, which must not be an error.
+  http.removeAllContentTypeParsers();
+  http.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  http.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (err.statusCode && err.statusCode < 500) return answer(reply, 400, MESSAGE.paramValidate, '');
+    req.log.error({ err }, 'polyv dialect: unexpected error');
+    return answer(reply, 500, MESSAGE.apiError, '');
+  });
+
+  const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const pairs = parsePairs(rawQuery(req));
+      if (endpoint.body === 'form' && isForm(req) && typeof req.body === 'string') pairs.push(...parsePairs(req.body));
+      const params = new Params(pairs);
+      const app = authenticate(deps.apps, replay, params, clock());
+      if (!deps.limiter.take(`${app.sdkAppId}:polyv:${endpoint.name}`, app.rateLimit.perEndpointPerSecond)) {
+        throw fail.qpsExceeded();
+      }
+      const json = endpoint.body === 'json' ? parseJson(req.body) : undefined;
+      const ctx = { engine: deps.engine, app, actor: { kind: 'admin' as const, userId: app.polyv.appId } };
+      let data: unknown;
+      try {
+        data = await endpoint.run(ctx, params, { path: req.params as Record<string, string>, json });
+      } catch (e) {
+        throw isRoomError(e) ? fromRoomError(e, endpoint.fields) : e;
+      }
+      return answer(reply, 200, '', data);
+    } catch (e) {
+      if (e instanceof PolyvError) return answer(reply, e.code, e.message, '');
+      req.log.error({ err: e }, 'polyv dialect: unexpected error');
+      return answer(reply, 500, MESSAGE.apiError, '');
+    }
+  };
+
+  for (const endpoint of ENDPOINTS) {
+    http.route({ method: endpoint.methods, url: endpoint.url, handler: (req, reply) => handle(endpoint, req, reply) });
+  }
+  http.all('/live/*', async (_req, reply) => answer(reply, 404, MESSAGE.apiNotFound, ''));
+}
