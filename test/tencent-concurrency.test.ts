@@ -47,13 +47,15 @@ async function checkSeatInvariants(roomId: string): Promise<{ Index: number; Mem
   return seats;
 }
 
-/** A small deterministic PRNG, so a failing run can be replayed. */
+/** A small deterministic PRNG (mulberry32) in [0, 1), so a failing run can be replayed. */
 function prng(seed: number): () => number {
-  let x = seed >>> 0;
+  let a = seed >>> 0;
   return () => {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
-    x ^= x >>> 12;
-    return x / 0x100000000;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -91,22 +93,18 @@ describe('concurrent seat commands', () => {
     await createSeatRoom('storm', 12);
     const ids = Array.from({ length: 16 }, (_, i) => `s${i}`);
     for (const id of ids) await enter(s, 'storm', id);
+    // Start with most seats taken so that moves meet occupied seats (refuse, evict, exchange).
+    for (let i = 0; i < 10; i++) assert.equal((await mic('pick_user_on_seat', { RoomId: 'storm', Member_Account: ids[i], Index: i })).ErrorCode, 0);
     const pickAny = (n: number) => Math.floor(random() * n);
     const calls = Array.from({ length: 300 }, () => {
       const user = ids[pickAny(ids.length)];
       const index = pickAny(12);
-      switch (pickAny(5)) {
-        case 0:
-          return mic('pick_user_on_seat', { RoomId: 'storm', Member_Account: user, Index: index });
-        case 1:
-          return mic('move_user_to_seat', { RoomId: 'storm', Member_Account: user, SeatIndex: index, Policy: pickAny(3) });
-        case 2:
-          return mic('switch_seat', { RoomId: 'storm', Member_Account: user, ToIndex: index });
-        case 3:
-          return mic('kick_user_off_seat', { RoomId: 'storm', Member_Account: user, Data: '' });
-        default:
-          return mic('lock_seat', { RoomId: 'storm', Index: index, ForbidTaken: random() < 0.3, ForbidAudio: random() < 0.5 });
-      }
+      const roll = random();
+      if (roll < 0.25) return mic('pick_user_on_seat', { RoomId: 'storm', Member_Account: user, Index: index });
+      if (roll < 0.65) return mic('move_user_to_seat', { RoomId: 'storm', Member_Account: user, SeatIndex: index, Policy: pickAny(3) });
+      if (roll < 0.8) return mic('switch_seat', { RoomId: 'storm', Member_Account: user, ToIndex: index });
+      if (roll < 0.9) return mic('kick_user_off_seat', { RoomId: 'storm', Member_Account: user, Data: '' });
+      return mic('lock_seat', { RoomId: 'storm', Index: index, ForbidTaken: random() < 0.4, ForbidAudio: random() < 0.5 });
     });
     const codes = (await Promise.all(calls)).map((r) => r.ErrorCode);
     for (const c of codes) assert.ok([0, 100002, 100200, 100203, 100210].includes(c), `unexpected code ${c}`);
