@@ -1,0 +1,200 @@
+// The real `rostrum serve` as a child process: config errors, the development app and its
+// printed curl command, /healthz, and a clean exit on SIGTERM.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { genUserSig } from '../src/auth/usersig.js';
+import { ConfigError, parseConfig } from '../src/config.js';
+import { tempDir } from './support/harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const running = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function newDir(): string {
+  const dir = tempDir('rostrum-cli-');
+  dirs.push(dir);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+interface Cli {
+  child: ChildProcess;
+  output: { stdout: string; stderr: string };
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `rostrum <args>` with no ROSTRUM_* settings inherited from the environment. */
+function cli(args: string[]): Cli {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (output.stdout += d));
+  child.stderr!.on('data', (d) => (output.stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, output, exited };
+}
+
+/** Waits until /healthz answers 200 (fails if the process exits first). */
+async function waitReady(c: Cli, url: string): Promise<void> {
+  let gone = false;
+  void c.exited.then(() => (gone = true));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (gone) assert.fail(`rostrum exited early: ${c.output.stderr}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  assert.fail(`rostrum did not become ready: ${c.output.stderr}`);
+}
+
+async function serve(dataDir: string, extra: string[] = []): Promise<{ c: Cli; url: string }> {
+  const port = await freePort();
+  const c = cli(['serve', '--port', String(port), '--data', dataDir, ...extra]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(c, url);
+  return { c, url };
+}
+
+/** Sends SIGTERM and checks a prompt exit with code 0. */
+async function stop(c: Cli): Promise<void> {
+  const started = Date.now();
+  c.child.kill('SIGTERM');
+  const { code, signal } = await c.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0, c.output.stderr);
+  assert.ok(Date.now() - started < 5000, 'exits promptly');
+}
+
+describe('rostrum serve: invalid config', () => {
+  it('exits with code 2 and a message naming the offending key', async () => {
+    const dir = newDir();
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const app = { sdkAppId: 1400000001, secretKey: 'k', admins: ['administrator'] };
+    const cases: [string, RegExp][] = [
+      [write('bad-json.json', '{"apps": ['), /not valid JSON/],
+      [write('wrong-type.json', JSON.stringify({ apps: [{ ...app, sdkAppId: '1400000001' }] })), /apps\.0\.sdkAppId/],
+      [write('no-secret.json', JSON.stringify({ apps: [{ sdkAppId: 1400000001, admins: ['administrator'] }] })), /apps\.0\.secretKey/],
+      [join(dir, 'missing.json'), /cannot read config file/],
+    ];
+    const dataDir = join(dir, 'data');
+    await Promise.all(
+      cases.map(async ([config, message]) => {
+        const port = await freePort();
+        const c = cli(['serve', '--port', String(port), '--data', dataDir, '--config', config]);
+        const { code } = await c.exited;
+        assert.equal(code, 2, `${config}: ${c.output.stderr}`);
+        assert.match(c.output.stderr, message);
+        assert.match(c.output.stderr, /^rostrum: /);
+      }),
+    );
+  });
+});
+
+describe('config file validation', () => {
+  // The same check the CLI runs before starting (above); here without a process per case.
+  it('names the offending key', () => {
+    const app = { sdkAppId: 1400000001, secretKey: 'k', admins: ['administrator'] };
+    const cases: [unknown, RegExp][] = [
+      [{ apps: [{ ...app, admins: [] }] }, /apps\.0\.admins/],
+      [{ apps: [app], prot: 8080 }, /: prot: /],
+      [{ apps: [app, app] }, /apps\.1\.sdkAppId: duplicate/],
+      [{ apps: [{ ...app, rateLimit: { perCommandPerSecond: -1 } }] }, /apps\.0\.rateLimit\.perCommandPerSecond/],
+      [{ bodyLimit: 'big' }, /bodyLimit/],
+    ];
+    for (const [config, message] of cases) {
+      assert.throws(() => parseConfig(config), (e: Error) => e instanceof ConfigError && message.test(e.message));
+    }
+  });
+});
+
+describe('rostrum serve: the development app', () => {
+  it('prints the app and a working curl command, serves /healthz, keeps the app across restarts, stops on SIGTERM', async () => {
+    const dataDir = newDir();
+    const first = await serve(dataDir);
+    const printed = first.c.output.stdout;
+    const sdkAppId = Number(/sdkAppId:\s+(\d+)/.exec(printed)?.[1]);
+    const secretKey = /secretKey:\s+(\S+)/.exec(printed)?.[1];
+    const admin = /admin:\s+(\S+)/.exec(printed)?.[1];
+    assert.ok(sdkAppId > 0 && secretKey && admin, printed);
+    const curl = /curl -s -X POST '([^']+)' -d '([^']+)'/.exec(printed);
+    assert.ok(curl, `no curl command in: ${printed}`);
+    const [, curlUrl, curlBody] = curl;
+    assert.ok(curlUrl.startsWith(`${first.url}/v4/room_engine_http_srv/create_room?`), curlUrl);
+
+    const health = await fetch(`${first.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+
+    // What curl would send: the printed URL and body, a form content type (curl -d).
+    const created = await fetch(curlUrl, { method: 'POST', body: curlBody, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(created.status, 200);
+    const answer = (await created.json()) as { ErrorCode: number; ErrorInfo: string };
+    assert.equal(answer.ErrorCode, 0, answer.ErrorInfo);
+    const roomId = JSON.parse(curlBody).RoomInfo.RoomId as string;
+
+    const getRoom = async (url: string) => {
+      const sig = genUserSig(sdkAppId, secretKey!, admin!, 600);
+      const res = await fetch(`${url}/v4/room_engine_http_srv/get_room_info?sdkappid=${sdkAppId}&identifier=${admin}&usersig=${sig}&random=1&contenttype=json`, {
+        method: 'POST',
+        body: JSON.stringify({ RoomId: roomId }),
+      });
+      return (await res.json()) as { ErrorCode: number; Response?: { RoomInfo: { RoomId: string; MaxSeatCount: number } } };
+    };
+    const room = await getRoom(first.url);
+    assert.equal(room.ErrorCode, 0);
+    assert.equal(room.Response!.RoomInfo.MaxSeatCount, 8);
+    await stop(first.c);
+
+    // The second start finds the same app (and the room) in the data directory.
+    const second = await serve(dataDir);
+    assert.match(second.c.output.stdout, new RegExp(`sdkAppId:\\s+${sdkAppId}\\b`));
+    assert.match(second.c.output.stdout, new RegExp(`secretKey:\\s+${secretKey}\\b`));
+    assert.equal((await getRoom(second.url)).ErrorCode, 0);
+    await stop(second.c);
+  });
+
+  it('does not print a development app when apps are configured', async () => {
+    const dir = newDir();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: 1400000001, secretKey: 'k', admins: ['administrator'] }] }));
+    const { c } = await serve(join(dir, 'data'), ['--config', config]);
+    assert.doesNotMatch(c.output.stdout, /development app|secretKey/);
+    await stop(c);
+  });
+});

@@ -1,0 +1,129 @@
+// Durability: every write the Tencent dialect acknowledged survives `kill -9` of the real
+// `rostrum serve` process and is there after a restart on the same data directory.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { APP, tempDir, tencentCall } from './support/harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const running = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<NodeJS.Signals | number | null>;
+}
+
+/** Starts `rostrum serve` on a free port and waits for /healthz. */
+async function serve(dataDir: string, config: string): Promise<Proc> {
+  const port = await freePort();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', String(port), '--data', dataDir, '--config', config], {
+    cwd: ROOT,
+    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  let gone = false;
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      gone = true;
+      running.delete(child);
+      resolve(signal ?? code);
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (gone) assert.fail(`rostrum exited early: ${stderr}`);
+    if (Date.now() > deadline) assert.fail(`rostrum did not become ready: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  return { child, url, exited };
+}
+
+async function crash(p: Proc): Promise<void> {
+  p.child.kill('SIGKILL');
+  assert.equal(await p.exited, 'SIGKILL');
+}
+
+function ok(r: { ErrorCode: number; ErrorInfo: string }): void {
+  assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+}
+
+describe('durability across kill -9', () => {
+  it('keeps every acknowledged write', async () => {
+    const dir = tempDir('rostrum-durable-');
+    dirs.push(dir);
+    const dataDir = join(dir, 'data');
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 } }] }));
+
+    const first = await serve(dataDir, config);
+    const call = (url: string, path: string, body: unknown) => tencentCall(url, path, body);
+    ok(await call(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'keep', RoomType: 'Conference', IsSeatEnabled: true, MaxSeatCount: 4 } }));
+    ok(await call(first.url, 'room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'keep', RoomName: 'renamed', CustomInfo: '持久', IsMessageDisabled: true } }));
+    ok(await call(first.url, 'room_engine_http_srv/ban_room_member', { RoomId: 'keep', MemberList_Account: ['troll1', 'troll2'], Reason: 'spam', Duration: 3600 }));
+    ok(await call(first.url, 'room_engine_http_mic/lock_seat', { RoomId: 'keep', Index: 2, ForbidTaken: true }));
+    ok(await call(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'gone', RoomType: 'Conference' } }));
+    ok(await call(first.url, 'room_engine_http_srv/destroy_room', { RoomId: 'gone' }));
+    // A burst of concurrent writes, and the crash right after the last acknowledgement.
+    const burst = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    const replies = await Promise.all(burst.map((id) => call(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: id, RoomType: 'Conference' } })));
+    ok(await call(first.url, 'room_engine_http_srv/unban_room_member', { RoomId: 'keep', MemberList_Account: ['troll2'] }));
+    await crash(first);
+    for (const r of replies) ok(r);
+
+    const second = await serve(dataDir, config);
+    try {
+      const info = await call(second.url, 'room_engine_http_srv/get_room_info', { RoomId: 'keep' });
+      ok(info);
+      assert.equal(info.Response.RoomInfo.RoomName, 'renamed');
+      assert.equal(info.Response.RoomInfo.CustomInfo, '持久');
+      assert.equal(info.Response.RoomInfo.IsMessageDisabled, true);
+      const bans = await call(second.url, 'room_engine_http_srv/get_banned_member_list', { RoomId: 'keep' });
+      assert.deepEqual(bans.Response.BannedAccountList.map((b: { Member_Account: string }) => b.Member_Account), ['troll1']);
+      const seats = await call(second.url, 'room_engine_http_mic/get_seat_list', { RoomId: 'keep' });
+      assert.deepEqual(seats.Response.SeatList.map((x: { IsTakenDisabled: boolean }) => x.IsTakenDisabled), [false, false, true, false]);
+      assert.equal((await call(second.url, 'room_engine_http_srv/get_room_info', { RoomId: 'gone' })).ErrorCode, 100004);
+      for (const id of burst) ok(await call(second.url, 'room_engine_http_srv/get_room_info', { RoomId: id }));
+      // And the restarted server keeps working: a write, another crash, still there.
+      ok(await call(second.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'after-restart', RoomType: 'Conference' } }));
+    } finally {
+      await crash(second);
+    }
+    const third = await serve(dataDir, config);
+    try {
+      ok(await call(third.url, 'room_engine_http_srv/get_room_info', { RoomId: 'after-restart' }));
+    } finally {
+      third.child.kill('SIGTERM');
+      assert.equal(await third.exited, 0);
+    }
+  });
+});
