@@ -1,0 +1,60 @@
+// The Polyv error table: every core error kind answers a documented code and message, and an
+// unexpected failure answers 500 "api error." in the envelope (never a crash page).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RoomError, type ErrorKind } from '../src/core/errors.js';
+import { fromRoomError, statusOf } from '../src/dialects/polyv/errors.js';
+import { startTestServer } from './support/harness.js';
+import { createRoom, polyvClient } from './support/polyv.js';
+
+const KINDS: Record<ErrorKind, [number, string]> = {
+  InvalidParam: [400, 'param length is incorrect: viewerIds'],
+  RoomNotFound: [404, 'channel not found.'],
+  RoomExists: [500, 'illegal operation'],
+  NotMember: [500, 'illegal operation'],
+  PermissionDenied: [500, 'access forbidden'],
+  SeatsDisabled: [500, 'illegal operation'],
+  SeatLocked: [500, 'illegal operation'],
+  SeatOccupied: [500, 'illegal operation'],
+  SeatsFull: [500, 'illegal operation'],
+  AlreadyOnSeat: [500, 'illegal operation'],
+  NotOnSeat: [500, 'illegal operation'],
+  AlreadyRequested: [500, 'illegal operation'],
+  RequestNotFound: [500, 'illegal operation'],
+  RoomFull: [500, 'illegal operation'],
+  WrongPassword: [500, 'access forbidden'],
+  DeniedUser: [500, 'access forbidden'],
+  DeniedIp: [500, 'access forbidden'],
+  Muted: [500, 'access forbidden'],
+  MessagesDisabled: [500, 'access forbidden'],
+};
+
+test('every core error kind maps to a documented answer; business refusals are 500 "fail"', () => {
+  for (const [kind, [code, message]] of Object.entries(KINDS) as [ErrorKind, [number, string]][]) {
+    const e = fromRoomError(new RoomError(kind, 'core text', 'userIds'), { userIds: 'viewerIds' });
+    assert.deepEqual([e.code, e.message], [code, message], kind);
+  }
+  // a bad room id names a channel that cannot exist; an unmapped field keeps its core name
+  assert.equal(fromRoomError(new RoomError('InvalidParam', 'too long', 'roomId')).message, 'channel not found.');
+  assert.equal(fromRoomError(new RoomError('InvalidParam', 'too long', 'text'), { text: 'msg' }).message, 'param length is incorrect: msg');
+  assert.equal(fromRoomError(new RoomError('InvalidParam', 'too long', 'ip')).message, 'param length is incorrect: ip');
+  assert.deepEqual([statusOf(200), statusOf(400), statusOf(403), statusOf(404), statusOf(500)], ['success', 'error', 'error', 'error', 'fail']);
+});
+
+test('an unexpected failure answers 500 fail "api error." in the envelope', async () => {
+  const s = await startTestServer();
+  try {
+    await createRoom(s, 'r1');
+    await s.server.store.close(); // every store call fails from now on, with a non-domain error
+    const a = await polyvClient(s)('/live/v3/channel/chat/count-online-user', { channelId: 'r1' });
+    assert.deepEqual({ http: a.httpStatus, code: a.code, status: a.status, message: a.message, data: a.data }, {
+      http: 500,
+      code: 500,
+      status: 'fail',
+      message: 'api error.',
+      data: '',
+    });
+  } finally {
+    await s.close();
+  }
+});
