@@ -468,6 +468,15 @@ describe('mark_room_member', () => {
     assert.deepEqual(await marksOf('k1'), { user2: [1002, 1004], user3: [] });
   });
 
+  it('keeps marks while the member is present only', async () => {
+    await createRoom('k3');
+    await enter(s, 'k3', 'visitor');
+    ok(await srv('mark_room_member', { RoomId: 'k3', CommandType: 1, MemberList: [{ Member_Account: 'visitor', Marks: [1000] }] }));
+    ok(await srv('kick_user_out', { RoomId: 'k3', MemberList_Account: ['visitor'], Reason: '' }));
+    await enter(s, 'k3', 'visitor');
+    assert.deepEqual((await members('k3'))[0].Marks, []);
+  });
+
   it('enforces the limits and changes nothing when it refuses', async () => {
     await createRoom('k2', { MaxMemberCount: 100 });
     const ids = Array.from({ length: 11 }, (_, i) => `mk${i}`);
@@ -524,6 +533,16 @@ describe('ban_room_member / unban_room_member', () => {
     await enter(s, 'b2', 'later1');
     await assert.rejects(enter(s, 'b2', 'later2'), isDenied);
     assert.deepEqual((await banned('b2')).BannedAccountList.map((b: any) => b.Member_Account), ['later2']);
+  });
+
+  it('a second ban replaces the first, its Duration counting from now', async () => {
+    await createRoom('b5');
+    const t0 = Math.floor(Date.now() / 1000);
+    ok(await srv('ban_room_member', { RoomId: 'b5', MemberList_Account: ['again'], Reason: '', Duration: 3600 }));
+    ok(await srv('ban_room_member', { RoomId: 'b5', MemberList_Account: ['again'], Reason: '', Duration: 60 }));
+    const list = (await banned('b5')).BannedAccountList;
+    assert.equal(list.length, 1);
+    assert.ok(Math.abs(list[0].BannedUntil - (t0 + 60)) <= 2);
   });
 
   it('unban lifts a ban made through another dialect too', async () => {
@@ -595,6 +614,7 @@ describe('get_banned_member_list', () => {
     assert.deepEqual(await banned('l1', { Limit: 2, Next: '2' }), second);
     assert.deepEqual(await banned('l1', { Limit: 2, Next: 2 }), second);
     assert.deepEqual(await banned('l1', { Limit: 2, Next: '' }), first);
+    assert.deepEqual(await banned('l1', { Limit: 2, Offset: 2, Next: '4' }), second); // Offset wins
     const all = await banned('l1');
     assert.equal(all.BannedAccountList.length, 5);
     assert.equal(all.NextOffset, 0);
