@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, OTHER_APP, startTestServer, type TestServer } from './support/harness.js';
-import { RawClient, authQuery, createRoom, sig, wsUrl } from './realtime-support.js';
+import { MAX_PENDING_REQUESTS } from '../src/realtime/connection.js';
+import { RawClient, authQuery, createRoom, eventually, sig, wsUrl } from './realtime-support.js';
 
 let s: TestServer;
 const admin = { kind: 'admin' as const, userId: 'administrator' };
@@ -101,10 +102,25 @@ test('a frame over 64 KiB closes the socket with 1009', async () => {
 
 test('too many requests waiting on one connection are refused with 110011', async () => {
   const c = await RawClient.connect(s, 'flood');
-  const replies = await Promise.all(Array.from({ length: 400 }, () => c.req('ping')));
-  const codes = new Set(replies.map((r) => r.code));
-  assert.deepEqual([...codes].sort(), [0, 110011]);
-  await c.sync();
+  // Hold the store so the connection's first request waits and the rest queue behind it.
+  let release!: () => void;
+  const held = s.server.store.transaction(() => new Promise<void>((r) => (release = r)));
+  const first = c.req('enterRoom', { roomId: 'ref-main' });
+  let refusedSoFar = 0;
+  const pings = Array.from({ length: 399 }, () =>
+    c.req('ping').then((r) => {
+      if (r.code === 110011) refusedSoFar++;
+      return r;
+    }),
+  );
+  const refused = 400 - MAX_PENDING_REQUESTS;
+  await eventually(() => refusedSoFar === refused, 5000, 'the refusals');
+  release();
+  await held;
+  assert.equal((await first).code, 0);
+  const all = await Promise.all(pings);
+  assert.equal(all.filter((r) => r.code === 0).length, MAX_PENDING_REQUESTS - 1);
+  assert.deepEqual(all.slice(MAX_PENDING_REQUESTS - 1).map((r) => r.code), Array(refused).fill(110011));
   c.close();
 });
 

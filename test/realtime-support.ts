@@ -149,9 +149,11 @@ export class RawClient {
   }
 }
 
-/** A RostrumClient with timers short enough for tests. */
+const made = new Set<RostrumClient>();
+
+/** A RostrumClient with timers short enough for tests (closed by closeClients). */
 export function client(s: TestServer, userId: string, opts: Partial<RostrumClientOptions> = {}): RostrumClient {
-  return new RostrumClient({
+  const c = new RostrumClient({
     url: s.url,
     sdkAppId: APP.sdkAppId,
     userId,
@@ -162,6 +164,14 @@ export function client(s: TestServer, userId: string, opts: Partial<RostrumClien
     WebSocket: WebSocket as never,
     ...opts,
   });
+  made.add(c);
+  return c;
+}
+
+/** Closes every client `client` made, so that a failed test leaves none reconnecting. */
+export async function closeClients(): Promise<void> {
+  await Promise.all([...made].map((c) => c.close()));
+  made.clear();
 }
 
 export interface RoomOptions {
