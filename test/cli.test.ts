@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { genUserSig } from '../src/auth/usersig.js';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
 import { tempDir } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,7 +110,6 @@ describe('rostrum serve: invalid config', () => {
       [write('bad-json.json', '{"apps": ['), /not valid JSON/],
       [write('wrong-type.json', JSON.stringify({ apps: [{ ...app, sdkAppId: '1400000001' }] })), /apps\.0\.sdkAppId/],
       [write('no-secret.json', JSON.stringify({ apps: [{ sdkAppId: 1400000001, admins: ['administrator'] }] })), /apps\.0\.secretKey/],
-      [join(dir, 'missing.json'), /cannot read config file/],
     ];
     const dataDir = join(dir, 'data');
     await Promise.all(
@@ -140,6 +139,7 @@ describe('config file validation', () => {
     for (const [config, message] of cases) {
       assert.throws(() => parseConfig(config), (e: Error) => e instanceof ConfigError && message.test(e.message));
     }
+    assert.throws(() => readConfigFile(join(newDir(), 'missing.json')), (e: Error) => e instanceof ConfigError && /cannot read config file/.test(e.message));
   });
 });
 
