@@ -28,8 +28,14 @@ function count(codes: number[]): Record<number, number> {
 }
 
 /** Reads the seats and checks that nobody sits twice and every occupant is in the room. */
-async function checkSeatInvariants(roomId: string): Promise<{ Index: number; Member_Account?: string }[]> {
-  const seats = (await mic('get_seat_list', { RoomId: roomId })).Response.SeatList as { Index: number; Member_Account?: string }[];
+interface WireSeat {
+  Index: number;
+  Member_Account?: string;
+  IsTakenDisabled: boolean;
+}
+
+async function checkSeatInvariants(roomId: string): Promise<WireSeat[]> {
+  const seats = (await mic('get_seat_list', { RoomId: roomId })).Response.SeatList as WireSeat[];
   const seated = seats.map((x) => x.Member_Account).filter((x): x is string => x !== undefined);
   assert.equal(new Set(seated).size, seated.length, `a member holds two seats: ${seated.join(',')}`);
   assert.deepEqual(seats.map((x) => x.Index), seats.map((_, i) => i), 'one entry per seat index');
@@ -111,7 +117,7 @@ describe('concurrent seat commands', () => {
     assert.ok(codes.filter((c) => c === 0).length > 50);
     const seats = await checkSeatInvariants('storm');
     // A locked seat is always empty.
-    for (const seat of seats as { Member_Account?: string; IsTakenDisabled: boolean }[]) {
+    for (const seat of seats) {
       if (seat.IsTakenDisabled) assert.equal(seat.Member_Account, undefined);
     }
   });
