@@ -53,13 +53,12 @@ export class Connection {
   enqueue(task: () => Promise<void>): boolean {
     if (this.pending >= MAX_PENDING_REQUESTS) return false;
     this.pending++;
-    this.queue = this.queue.then(async () => {
-      try {
+    this.queue = this.queue
+      .then(async () => {
         if (!this.ended) await task();
-      } finally {
-        this.pending--;
-      }
-    });
+      })
+      .catch(() => undefined) // the task reports its own failures; the queue must go on
+      .finally(() => this.pending--);
     return true;
   }
 
@@ -100,8 +99,7 @@ export function closeWithGrace(ws: WebSocket, code: number, reason: string): voi
 
 /** A close reason may be at most 123 bytes. */
 function truncateUtf8(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s) <= maxBytes) return s;
-  let out = s;
+  let out = s.slice(0, maxBytes); // every character is at least one byte
   while (Buffer.byteLength(out) > maxBytes) out = out.slice(0, -1);
   return out;
 }

@@ -17,7 +17,7 @@ import type { AppId } from '../core/types.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace } from './connection.js';
-import { CODE_BY_KIND, OPS, paramError, type OpContext } from './ops.js';
+import { CODE_BY_KIND, OPS, paramError, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 
 export interface GatewayOptions {
@@ -165,16 +165,16 @@ export class RealtimeGateway {
     try {
       auth = this.authenticate(req);
     } catch (e) {
-      if (!(e instanceof AuthError)) throw e;
-      closeWithGrace(ws, CLOSE.unauthorized, `${e.code} ${e.message}`);
-      return;
+      if (e instanceof AuthError) return closeWithGrace(ws, CLOSE.unauthorized, `${e.code} ${e.message}`);
+      this.opts.log?.error({ err: e }, 'realtime: authentication failed unexpectedly');
+      return closeWithGrace(ws, CLOSE.internalError, 'internal error');
     }
     const conn = new Connection(
       `${this.connPrefix}${++this.nextConn}`,
       ws,
       auth.appId,
       auth.userId,
-      proxyaddr(req, this.trust),
+      proxyaddr(req, this.trust) ?? '',
       auth.expiresAt,
       this.maxBufferedBytes,
       (c) => this.onEnd(c),
@@ -269,26 +269,28 @@ export class RealtimeGateway {
     const name = f.op;
     if (!Object.hasOwn(OPS, name)) return this.reply(conn, reqId, CODE.unknownOp, `unknown op ${name}`);
     const op = OPS[name as keyof typeof OPS];
-    const queued = conn.enqueue(async () => {
+    const queued = conn.enqueue(() => this.runOp(conn, reqId, name, op, f));
+    if (!queued) this.reply(conn, reqId, CODE.tooManyRequests, 'too many requests waiting on this connection');
+  }
+
+  private async runOp(conn: Connection, reqId: number | string, name: string, op: Op, f: Record<string, unknown>): Promise<void> {
+    try {
       const bad = paramError(op, f);
       if (bad) return this.reply(conn, reqId, CODE.invalidParam, bad);
       const roomId = f.roomId as string;
       if (op.inRoom && !conn.rooms.has(roomId)) {
         return this.reply(conn, reqId, CODE.notMember, `you have not entered room ${roomId} on this connection`);
       }
-      try {
-        const result = await op.run(this.opContext(conn), f as never);
-        this.reply(conn, reqId, CODE.ok, '', result);
-      } catch (e) {
-        if (isRoomError(e)) {
-          const message = e.kind === 'InvalidParam' && e.field ? `invalid parameter ${e.field}: ${e.message}` : e.message;
-          return this.reply(conn, reqId, CODE_BY_KIND[e.kind], message);
-        }
-        this.opts.log?.error({ err: e, op: name }, 'realtime: op failed');
-        this.reply(conn, reqId, CODE.internal, 'Internal server error, please retry');
+      const result = await op.run(this.opContext(conn), f as never);
+      this.reply(conn, reqId, CODE.ok, '', result);
+    } catch (e) {
+      if (isRoomError(e)) {
+        const message = e.kind === 'InvalidParam' && e.field ? `invalid parameter ${e.field}: ${e.message}` : e.message;
+        return this.reply(conn, reqId, CODE_BY_KIND[e.kind], message);
       }
-    });
-    if (!queued) this.reply(conn, reqId, CODE.tooManyRequests, 'too many requests waiting on this connection');
+      this.opts.log?.error({ err: e, op: name }, 'realtime: op failed');
+      this.reply(conn, reqId, CODE.internal, 'Internal server error, please retry');
+    }
   }
 
   private opContext(conn: Connection): OpContext {

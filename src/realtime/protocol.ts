@@ -51,6 +51,8 @@ export const CLOSE = {
   slowConsumer: 4008,
   /** Authentication failed: reason is "<code> <message>" with a Tencent code. */
   unauthorized: 4401,
+  /** The server failed unexpectedly while accepting the connection. */
+  internalError: 1011,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
