@@ -136,20 +136,70 @@ export class SqliteStore implements Store {
     return s;
   }
 
+  /**
+   * Group commit: the transactions of one turn of the event loop share one SQLite transaction,
+   * each in its own savepoint, and one COMMIT at the end of the turn. None resolves before that
+   * COMMIT, so a resolved transaction is as durable as before; a failed one is rolled back alone.
+   */
+  private batch: { resolve(): void; reject(e: unknown): void }[] | null = null;
+
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const release = await this.mutex.lock();
+    let result: T;
+    let done: Promise<void>;
     try {
-      this.q('BEGIN IMMEDIATE').run();
+      // SQLite may have rolled the whole batch back on an error (e.g. disk full): fail it.
+      if (this.batch && !this.db.inTransaction) this.commitBatch();
+      if (!this.batch) {
+        this.q('BEGIN IMMEDIATE').run();
+        this.batch = [];
+        setImmediate(() => void this.commitBatchLocked());
+      }
+      const batch = this.batch;
+      this.q('SAVEPOINT tx').run();
       try {
-        const result = await fn(this.tx);
-        this.q('COMMIT').run();
-        return result;
+        result = await fn(this.tx);
+        this.q('RELEASE tx').run();
       } catch (e) {
-        this.q('ROLLBACK').run();
+        if (this.db.inTransaction) {
+          this.q('ROLLBACK TO tx').run();
+          this.q('RELEASE tx').run();
+        }
         throw e;
       }
+      done = new Promise<void>((resolve, reject) => batch.push({ resolve, reject }));
     } finally {
       release();
+    }
+    await done;
+    return result;
+  }
+
+  private async commitBatchLocked(): Promise<void> {
+    const release = await this.mutex.lock();
+    try {
+      this.commitBatch();
+    } finally {
+      release();
+    }
+  }
+
+  /** Commits the open batch, if any; the caller holds the mutex. */
+  private commitBatch(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    let error: unknown;
+    try {
+      if (this.db.inTransaction) this.q('COMMIT').run();
+      else error = new Error('the transaction was rolled back');
+    } catch (e) {
+      error = e;
+      if (this.db.inTransaction) this.q('ROLLBACK').run();
+    }
+    for (const b of batch) {
+      if (error === undefined) b.resolve();
+      else b.reject(error);
     }
   }
 
@@ -177,6 +227,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     const release = await this.mutex.lock();
     try {
+      this.commitBatch();
       this.db.close();
     } finally {
       release();
@@ -280,14 +331,20 @@ export class SqliteStore implements Store {
         }));
       },
       async getSeats(appId, roomId) {
-        const rows = q('SELECT * FROM seats WHERE app_id = ? AND room_id = ? ORDER BY idx').all(appId, roomId) as Row[];
-        return rows.map(
+        // One JSON text instead of a row object per seat: several times faster in better-sqlite3.
+        const json = q(
+          `SELECT json_group_array(json_array(idx, user_id, locked, video_disabled, audio_disabled) ORDER BY idx)
+           FROM seats WHERE app_id = ? AND room_id = ?`,
+        )
+          .pluck()
+          .get(appId, roomId) as string;
+        return (JSON.parse(json) as [number, string | null, number, number, number][]).map(
           (r): Seat => ({
-            index: r.idx as number,
-            userId: (r.user_id as string | null) ?? null,
-            locked: r.locked === 1,
-            videoDisabled: r.video_disabled === 1,
-            audioDisabled: r.audio_disabled === 1,
+            index: r[0],
+            userId: r[1] ?? null,
+            locked: r[2] === 1,
+            videoDisabled: r[3] === 1,
+            audioDisabled: r[4] === 1,
           }),
         );
       },
