@@ -1,7 +1,9 @@
 // The TypeScript client against a real server: typed ops and events, and its reconnect rules.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { RostrumClient, RostrumError, type ClientEvents } from '../src/client/index.js';
@@ -278,4 +280,34 @@ test('no reply to its pings: it gives up on the socket and reconnects', async ()
     for (const ws of wss.clients) ws.terminate();
     await new Promise((r) => wss.close(r));
   }
+});
+
+test('with a standard (browser-style) global WebSocket', async () => {
+  // Node 20 has the WHATWG WebSocket browsers have behind a flag; the client must prefer it.
+  await createRoom(s, 'cl-global');
+  const clientModule = fileURLToPath(new URL('../src/client/index.ts', import.meta.url));
+  const script = `
+    const { RostrumClient } = await import(${JSON.stringify(clientModule)});
+    const out = { global: typeof WebSocket };
+    const bad = new RostrumClient({ url: process.env.URL, sdkAppId: ${APP.sdkAppId}, userId: 'mo', userSig: 'garbage' });
+    out.refused = await bad.connect().then(() => 0, (e) => e.code);
+    const c = new RostrumClient({ url: process.env.URL, sdkAppId: ${APP.sdkAppId}, userId: 'mo', userSig: process.env.SIG });
+    await c.connect();
+    out.memberCount = (await c.enterRoom({ roomId: 'cl-global' })).memberCount;
+    const change = c.once('seatListChanged');
+    await c.takeSeat({ roomId: 'cl-global', index: 1 });
+    out.seat = (await change).seats[1].userId;
+    await c.close();
+    console.log(JSON.stringify(out));
+  `;
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--experimental-websocket', '--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script],
+      { env: { ...process.env, URL: s.url, SIG: sig('mo') }, timeout: 15_000 },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+    ),
+  );
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { global: 'function', refused: 70003, memberCount: 1, seat: 'mo' });
+  await eventually(async () => (await memberIds(s, 'cl-global')).length === 0, 3000, 'mo to leave');
 });
