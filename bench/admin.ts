@@ -18,6 +18,8 @@ export interface HttpFigures {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Server CPU time (user + system) per request, µs: less sensitive to other load than req/s. */
+  cpuPerRequest: number;
 }
 
 export interface AdminResult {
@@ -28,7 +30,7 @@ export interface AdminResult {
 }
 
 interface RunOptions {
-  port: number;
+  server: Child;
   duration: number;
   setupClient?: (client: autocannon.Client) => void;
   path?: string;
@@ -38,8 +40,9 @@ interface RunOptions {
 /** One autocannon run; latencies are taken from every response (ms, sub-millisecond precision). */
 async function cannon(o: RunOptions): Promise<HttpFigures> {
   const latencies: number[] = [];
+  const cpuBefore = await o.server.call<number>('cpu');
   const instance = autocannon({
-    url: `http://127.0.0.1:${o.port}`,
+    url: `http://127.0.0.1:${o.server.ready.port}`,
     connections: CONNECTIONS,
     duration: o.duration,
     method: 'POST',
@@ -51,6 +54,7 @@ async function cannon(o: RunOptions): Promise<HttpFigures> {
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const r = await instance;
+  const cpu = (await o.server.call<number>('cpu')) - cpuBefore;
   const lat = summarize(latencies);
   return {
     reqPerSec: r.requests.average,
@@ -60,6 +64,7 @@ async function cannon(o: RunOptions): Promise<HttpFigures> {
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    cpuPerRequest: cpu / r.requests.total,
   };
 }
 
@@ -68,8 +73,8 @@ async function runBare(): Promise<HttpFigures> {
   try {
     const path = `/v4/room_engine_http_mic/pick_user_on_seat?${adminQuery(benchApp())}`;
     const body = JSON.stringify({ RoomId: ROOM, Member_Account: 'm0', Index: 0 });
-    await cannon({ port: bare.ready.port, duration: WARMUP_S, path, body });
-    return await cannon({ port: bare.ready.port, duration: DURATION_S, path, body });
+    await cannon({ server: bare, duration: WARMUP_S, path, body });
+    return await cannon({ server: bare, duration: DURATION_S, path, body });
   } finally {
     await bare.stop();
   }
@@ -140,12 +145,12 @@ async function runRostrum(cpuProf?: string): Promise<AdminResult['rostrum']> {
       ]);
     };
 
-    await cannon({ port, duration: WARMUP_S, setupClient });
+    await cannon({ server, duration: WARMUP_S, setupClient });
     await clearSeats(port, app);
     nonZero = sampled = sampleFailures = seen = 0;
     firstFailure = undefined;
     next = 0;
-    const figures = await cannon({ port, duration: DURATION_S, setupClient });
+    const figures = await cannon({ server, duration: DURATION_S, setupClient });
     await clearSeats(port, app);
     // A last check through the API that the room is as expected.
     const seats = await tencent(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: ROOM });
@@ -166,9 +171,11 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
 export function printAdmin(r: AdminResult): void {
   const f = (x: number, d = 2) => x.toFixed(d);
   console.log('\nadmin: pick_user_on_seat / kick_user_off_seat, 50 connections, %ds after %ds warm-up', DURATION_S, WARMUP_S);
-  console.log('  %s  %s  %s  %s', 'server'.padEnd(26), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7));
-  console.log('  %s  %s  %s  %s', 'bare Fastify JSON POST'.padEnd(26), f(r.bare.reqPerSec, 0).padStart(9), f(r.bare.p50).padStart(7), f(r.bare.p99).padStart(7));
-  console.log('  %s  %s  %s  %s', 'Rostrum pick/kick'.padEnd(26), f(r.rostrum.reqPerSec, 0).padStart(9), f(r.rostrum.p50).padStart(7), f(r.rostrum.p99).padStart(7));
+  const row = (name: string, x: HttpFigures) =>
+    console.log('  %s  %s  %s  %s  %s', name.padEnd(26), f(x.reqPerSec, 0).padStart(9), f(x.p50).padStart(7), f(x.p99).padStart(7), f(x.cpuPerRequest, 1).padStart(14));
+  console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(26), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
+  row('bare Fastify JSON POST', r.bare);
+  row('Rostrum pick/kick', r.rostrum);
   console.log('  ratio %s%% of bare req/s (goal >= 50%%, p99 <= 5 ms): %s', f(r.ratio * 100, 1), r.met ? 'met' : 'NOT met');
   console.log(
     '  Rostrum: %d requests, non-zero ErrorCode %d, parsed samples %d (bad %d), non-2xx %d, errors %d, timeouts %d',

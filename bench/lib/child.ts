@@ -133,13 +133,21 @@ export async function startChild(name: string, script: string, opts: StartOption
 
 export type Handlers = Record<string, (msg: any) => unknown>;
 
+const builtins: Handlers = {
+  /** CPU time used so far by this process (user + system), µs. */
+  cpu: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+};
+
 /** The child's side: answers the runner's calls and says it is ready. `stop` exits after answering. */
 export function serveParent(handlers: Handlers, ready: Record<string, unknown>): void {
   process.on('disconnect', () => process.exit(0)); // the runner is gone
   process.on('message', async (msg: any) => {
     if (typeof msg?.id !== 'number') return;
     try {
-      const h = handlers[msg.op];
+      const h = handlers[msg.op] ?? builtins[msg.op];
       if (!h) throw new Error(`unknown op ${msg.op}`);
       const result = await h(msg);
       process.send!({ id: msg.id, ok: true, result: result ?? null });
