@@ -38,11 +38,12 @@ export class Connection {
 
   /**
    * Sends one text frame. A client whose unsent backlog would go over the limit is dropped
-   * instead: it must never hold up the others.
+   * instead: it must never hold up the others. (Into an empty buffer any frame goes.)
    */
   send(frame: Buffer): void {
     if (this.ended || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) {
+    const backlog = this.ws.bufferedAmount;
+    if (backlog > 0 && backlog + frame.length > this.maxBufferedBytes) {
       this.drop(CLOSE.slowConsumer, 'slow consumer');
       return;
     }

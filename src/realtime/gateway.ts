@@ -158,9 +158,10 @@ export class RealtimeGateway {
   };
 
   private onSocket(ws: WebSocket, req: IncomingMessage): void {
+    ws.on('error', (err) => this.opts.log?.debug({ err }, 'realtime: socket error'));
+    if (this.closing) return closeWithGrace(ws, CLOSE.goingAway, 'server shutting down');
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
-    ws.on('error', (err) => this.opts.log?.debug({ err }, 'realtime: socket error'));
     let auth: { appId: AppId; userId: string; expiresAt: number };
     try {
       auth = this.authenticate(req);
