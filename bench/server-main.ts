@@ -11,24 +11,20 @@ const app = JSON.parse(process.env.BENCH_APP ?? '') as App;
 const dataDir = mkdtempSync(join(tmpdir(), 'rostrum-bench-'));
 const server = await startServer({ port: 0, dataDir, apps: [app], logger: false });
 
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) for (let i = 0; i < 3; i++) g();
-}
-
 serveParent(
   {
     /** Members enter through the core, as the realtime gateway would. */
     async enter(msg: { roomId: string; userIds: string[] }) {
-      for (const userId of msg.userIds) {
-        await server.engine.enterRoom(app.sdkAppId, msg.roomId, userId, { clientIp: '127.0.0.1', connId: '' });
+      for (let i = 0; i < msg.userIds.length; i += 200) {
+        await Promise.all(
+          msg.userIds
+            .slice(i, i + 200)
+            .map((userId) => server.engine.enterRoom(app.sdkAppId, msg.roomId, userId, { clientIp: '127.0.0.1', connId: '' })),
+        );
       }
     },
-    /** Memory after a full GC (when node runs with --expose-gc). */
-    memory() {
-      gc();
-      return { ...process.memoryUsage(), gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function' };
-    },
+    /** Open realtime connections. */
+    connections: () => server.realtime.connectionCount,
     async stop() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -139,6 +139,12 @@ const builtins: Handlers = {
     const u = process.cpuUsage();
     return u.user + u.system;
   },
+  /** Memory after full GCs (when node runs with --expose-gc). */
+  memory: () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) for (let i = 0; i < 3; i++) gc();
+    return { ...process.memoryUsage(), gcExposed: gc !== undefined };
+  },
 };
 
 /** The child's side: answers the runner's calls and says it is ready. `stop` exits after answering. */

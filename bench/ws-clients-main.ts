@@ -1,0 +1,134 @@
+// WebSocket clients for the realtime benchmarks, in their own process. Opens many connections
+// (to Rostrum's /realtime, entering a room, or to the bare broadcast server), counts the
+// seatListChanged frames they receive and reports the total to the runner every few ms.
+import { WebSocket } from 'ws';
+import { genUserSig } from '../src/auth/usersig.js';
+import { serveParent } from './lib/child.js';
+
+const MARK = Buffer.from('seatListChanged');
+const REPORT_MS = 5;
+
+const sockets: WebSocket[] = [];
+let received = 0; // seatListChanged frames
+let other = 0; // any other frame
+let frameBytes = 0; // size of one seatListChanged frame
+let reported = -1;
+
+const reporter = setInterval(() => {
+  if (received !== reported) {
+    reported = received;
+    process.send!({ type: 'count', received });
+  }
+}, REPORT_MS);
+
+function onFrame(data: Buffer): void {
+  const i = data.indexOf(MARK);
+  if (i >= 0 && i < 40) {
+    received++;
+    if (frameBytes === 0) frameBytes = data.length;
+  } else {
+    other++;
+  }
+}
+
+interface ConnectRostrum {
+  kind: 'rostrum';
+  port: number;
+  sdkAppId: number;
+  secretKey: string;
+  roomId: string;
+  userIds: string[];
+}
+
+interface ConnectBare {
+  kind: 'bare';
+  port: number;
+  count: number;
+}
+
+type ConnectMsg = (ConnectRostrum | ConnectBare) & { concurrency?: number };
+
+/** Opens one connection; for Rostrum, enters the room and waits for the reply. */
+function open(url: string, roomId: string | null): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+    const fail = (e: Error) => reject(e);
+    ws.once('error', fail);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on upgrade`)));
+    ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${reason.toString()}`)));
+    ws.once('open', () => {
+      if (roomId === null) {
+        ws.on('message', onFrame as (data: unknown) => void);
+        return resolve(ws);
+      }
+      ws.send(JSON.stringify({ id: 1, op: 'enterRoom', roomId }));
+      ws.once('message', (data: Buffer) => {
+        const reply = JSON.parse(data.toString()) as { id?: number; code?: number; message?: string };
+        if (reply.id !== 1 || reply.code !== 0) return reject(new Error(`enterRoom: ${data.toString().slice(0, 200)}`));
+        ws.on('message', onFrame as (data: unknown) => void);
+        resolve(ws);
+      });
+    });
+  }).then((ws) => {
+    const w = ws as WebSocket;
+    w.removeAllListeners('error');
+    w.removeAllListeners('close');
+    w.on('error', () => undefined);
+    w.on('close', () => closed++);
+    return w;
+  });
+}
+
+let closed = 0;
+
+async function connect(msg: ConnectMsg): Promise<{ connected: number; ms: number }> {
+  const started = performance.now();
+  const jobs: (() => Promise<WebSocket>)[] = [];
+  if (msg.kind === 'rostrum') {
+    for (const userId of msg.userIds) {
+      const sig = genUserSig(msg.sdkAppId, msg.secretKey, userId, 86400);
+      const url = `ws://127.0.0.1:${msg.port}/realtime?sdkappid=${msg.sdkAppId}&userid=${encodeURIComponent(userId)}&usersig=${encodeURIComponent(sig)}`;
+      jobs.push(() => open(url, msg.roomId));
+    }
+  } else {
+    for (let i = 0; i < msg.count; i++) jobs.push(() => open(`ws://127.0.0.1:${msg.port}/`, null));
+  }
+  // A bounded number of handshakes at a time, so the listen backlog never overflows.
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) sockets.push(await jobs[next++]());
+  };
+  await Promise.all(Array.from({ length: Math.min(msg.concurrency ?? 100, jobs.length) }, worker));
+  return { connected: jobs.length, ms: performance.now() - started };
+}
+
+serveParent(
+  {
+    connect: (msg: ConnectMsg) => connect(msg),
+    stats: () => ({ received, other, frameBytes, open: sockets.length - closed, closed }),
+    reset: () => {
+      received = 0;
+      other = 0;
+      reported = -1;
+    },
+    async close() {
+      const all = sockets.splice(0);
+      await Promise.all(
+        all.map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === WebSocket.CLOSED) return resolve();
+              ws.once('close', () => resolve());
+              ws.terminate();
+            }),
+        ),
+      );
+      closed = 0;
+    },
+    stop() {
+      clearInterval(reporter);
+      for (const ws of sockets) ws.terminate();
+    },
+  },
+  {},
+);
