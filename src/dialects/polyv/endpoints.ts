@@ -88,7 +88,15 @@ function kickBody(json: unknown, nickNamesRequired: boolean): { viewerIds: strin
 function kick(roomIdOf: (p: Params) => string): Endpoint['run'] {
   return async ({ engine, app, actor }, p, { json }) => {
     const roomId = roomIdOf(p);
-    const { viewerIds, nickNames } = kickBody(json, true);
+    const body = kickBody(json, true);
+    // Each viewer once, keeping their nickName beside them (the core pairs them by position).
+    const viewerIds: string[] = [];
+    const nickNames: string[] = [];
+    body.viewerIds.forEach((id, i) => {
+      if (viewerIds.includes(id)) return;
+      viewerIds.push(id);
+      nickNames.push(body.nickNames?.[i] ?? '');
+    });
     await engine.banUsers(app.sdkAppId, actor, roomId, viewerIds, { durationSec: null, reason: '', origin: 'polyv', nicks: nickNames });
     return 'SUCCESS';
   };
