@@ -577,6 +577,10 @@ describe('ban_room_member / unban_room_member', () => {
     failed(await ban({ Duration: 4294967296 }), 100002, 'Duration');
     failed(await ban({ Duration: undefined }), 100002, 'Duration');
     failed(await ban({ RoomId: 'b-none' }), 100004);
+    // An empty RoomId must not reach the core's app-wide scope.
+    failed(await ban({ RoomId: '' }), 100002, 'RoomId');
+    failed(await srv('unban_room_member', { RoomId: '', MemberList_Account: ['stay'] }), 100002, 'RoomId');
+    failed(await srv('get_banned_member_list', { RoomId: '' }), 100002, 'RoomId');
     assert.deepEqual(await memberIds('b4'), ['stay']);
     assert.deepEqual((await banned('b4', { IncludeAllOrigins: true })).BannedAccountList, []);
     ok(await ban({ MemberList_Account: many.slice(1), Reason: 'r'.repeat(1000), Duration: 4294967295 })); // 20 users: the most

@@ -640,17 +640,16 @@ export class Engine {
     return this.run(appId, async (c) => {
       checkUserList(userIds, roomId === '' ? 1000 : LIMITS.membersPerCall);
       checkBytes('reason', opts.reason, LIMITS.reasonBytes);
-      if (opts.durationSec !== null && (!Number.isInteger(opts.durationSec) || opts.durationSec <= 0 || opts.durationSec > LIMITS.maxBanSeconds)) {
-        throw invalid('duration', `must be 1..${LIMITS.maxBanSeconds} seconds`);
-      }
+      checkDuration(opts.durationSec);
       const rooms = roomId === '' ? null : await c.room(roomId);
       if (rooms) for (const id of userIds) await this.requireOutranks(c, rooms, actor, id);
       else if (actor.kind !== 'admin') throw new RoomError('PermissionDenied', 'app-wide bans are for app admins');
       const until = opts.durationSec === null ? null : c.now + opts.durationSec * 1000;
       const entries: DenyEntry[] = [];
-      const ids = unique(userIds);
-      for (let i = 0; i < ids.length; i++) {
-        const userId = ids[i];
+      // Each user's nick as given (first mention wins), for the snapshot of users not present.
+      const nickOf = new Map<string, string>();
+      userIds.forEach((id, i) => nickOf.has(id) || nickOf.set(id, opts.nicks?.[i] ?? ''));
+      for (const [userId, givenNick] of nickOf) {
         const old = await c.tx.listDeny(appId, { roomId, subjectType: 'userId', subject: userId, origin: opts.origin, activeAt: c.now });
         await c.tx.deleteDeny(appId, old.map((e) => e.id));
         const present = await this.presentIn(c, roomId, 'userId', userId);
@@ -665,7 +664,9 @@ export class Engine {
             reason: opts.reason,
             actor: actor.userId,
             createdAt: c.now,
-            snapshot: first ? snapshotOf(first) : { userId, nick: opts.nicks?.[i] ?? '', pic: '', userType: '', clientIp: '', uid: '' },
+            snapshot: first
+              ? { ...snapshotOf(first), nick: first.nameCard || givenNick }
+              : { userId, nick: givenNick, pic: '', userType: '', clientIp: '', uid: '' },
           }),
         );
         for (const { room, member } of present) await this.expel(c, room, member, actor.userId, 'banned', opts.reason, until);
@@ -804,7 +805,7 @@ export class Engine {
     actor: Actor,
     target: { roomId: string; subjectType: SubjectType; subjects: string[] },
     muted: boolean,
-    opts: { origin: Origin; durationSec?: number | null; reason?: string } ,
+    opts: { origin: Origin; durationSec?: number | null; reason?: string },
   ): Promise<MuteEntry[]> {
     return this.run(appId, async (c) => {
       if (target.subjects.length === 0) throw invalid(target.subjectType === 'ip' ? 'ip' : 'userIds', 'must not be empty');
@@ -812,6 +813,7 @@ export class Engine {
       const room = target.roomId === '' ? null : await c.room(target.roomId);
       if (room) await this.requireModerator(c, room, actor);
       else if (actor.kind !== 'admin') throw new RoomError('PermissionDenied', 'app-wide mutes are for app admins');
+      checkDuration(opts.durationSec ?? null);
       const until = opts.durationSec ? c.now + opts.durationSec * 1000 : null;
       const changed: MuteEntry[] = [];
       for (const subject of unique(target.subjects)) {
@@ -1163,6 +1165,13 @@ export class Engine {
 function checkIndex(room: Room, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= room.maxSeatCount) {
     throw invalid('index', `must be a seat index 0..${room.maxSeatCount - 1}`);
+  }
+}
+
+/** A ban or mute lasts 1..maxBanSeconds seconds, or (null) until lifted. */
+function checkDuration(seconds: number | null): void {
+  if (seconds !== null && (!Number.isInteger(seconds) || seconds <= 0 || seconds > LIMITS.maxBanSeconds)) {
+    throw invalid('duration', `must be 1..${LIMITS.maxBanSeconds} seconds`);
   }
 }
 

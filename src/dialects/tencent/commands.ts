@@ -22,11 +22,13 @@ export interface Command<S extends TSchema = TSchema> {
 }
 
 const Str = Type.String();
+// Never empty: the core reads an empty room id as "the whole app" for deny and mute entries.
+const RoomIdStr = Type.String({ minLength: 1 });
 const Int = Type.Integer();
 const Bool = Type.Boolean();
 const Opt = Type.Optional;
 const Accounts = Type.Array(Type.String());
-const RoomOnly = Type.Object({ RoomId: Str });
+const RoomOnly = Type.Object({ RoomId: RoomIdStr });
 const TakeSeatMode = Type.Union([Type.Literal('None'), Type.Literal('FreeToTake'), Type.Literal('ApplyToTake')]);
 
 const RoomFlags = {
@@ -65,7 +67,7 @@ function roomPatch(i: Static<typeof UpdateRoom>['RoomInfo']): RoomPatch {
 
 const CreateRoom = Type.Object({
   RoomInfo: Type.Object({
-    RoomId: Str,
+    RoomId: RoomIdStr,
     RoomType: Type.Union([Type.Literal('Conference'), Type.Literal('Live')]),
     Owner_Account: Opt(Str),
     ScheduleStartTime: Opt(Int),
@@ -77,7 +79,7 @@ const CreateRoom = Type.Object({
   ScheduleInviteeList_Account: Opt(Accounts),
 });
 
-const UpdateRoom = Type.Object({ RoomInfo: Type.Object({ RoomId: Str, ...RoomFlags }) });
+const UpdateRoom = Type.Object({ RoomInfo: Type.Object({ RoomId: RoomIdStr, ...RoomFlags }) });
 
 const srv: Record<string, Command> = {
   create_room: command({
@@ -124,7 +126,7 @@ const srv: Record<string, Command> = {
   }),
 
   get_room_member_list: command({
-    schema: Type.Object({ RoomId: Str, Count: Opt(Int), Next: Opt(Str) }),
+    schema: Type.Object({ RoomId: RoomIdStr, Count: Opt(Int), Next: Opt(Str) }),
     fields: { count: 'Count' },
     async run({ engine, appId }, b) {
       const { members, next } = await engine.listMembers(appId, b.RoomId, b.Next ?? '', b.Count ?? LIMITS.memberListDefault);
@@ -134,7 +136,7 @@ const srv: Record<string, Command> = {
 
   update_room_member_info: command({
     schema: Type.Object({
-      RoomId: Str,
+      RoomId: RoomIdStr,
       MemberInfo: Type.Object({
         Member_Account: Str,
         NameCard: Opt(Str),
@@ -154,7 +156,7 @@ const srv: Record<string, Command> = {
   }),
 
   change_room_owner: command({
-    schema: Type.Object({ RoomId: Str, From_Account: Str, NewOwner_Account: Str }),
+    schema: Type.Object({ RoomId: RoomIdStr, From_Account: Str, NewOwner_Account: Str }),
     fields: { userId: 'NewOwner_Account' },
     async run({ engine, appId, actor }, b) {
       await engine.changeOwner(appId, actor, b.RoomId, b.From_Account, b.NewOwner_Account);
@@ -164,7 +166,7 @@ const srv: Record<string, Command> = {
 
   mark_room_member: command({
     schema: Type.Object({
-      RoomId: Str,
+      RoomId: RoomIdStr,
       CommandType: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('1'), Type.Literal('2')]),
       MemberList: Type.Array(Type.Object({ Member_Account: Str, Marks: Type.Array(Int) })),
     }),
@@ -181,7 +183,7 @@ const srv: Record<string, Command> = {
   }),
 
   ban_room_member: command({
-    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts, Reason: Str, Duration: Int }),
+    schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Accounts, Reason: Str, Duration: Int }),
     async run({ engine, appId, actor }, b) {
       await engine.banUsers(appId, actor, b.RoomId, b.MemberList_Account, {
         durationSec: b.Duration,
@@ -193,7 +195,7 @@ const srv: Record<string, Command> = {
   }),
 
   unban_room_member: command({
-    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts }),
+    schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Accounts }),
     async run({ engine, appId, actor }, b) {
       const ids = b.MemberList_Account;
       if (ids.length === 0 || ids.length > LIMITS.membersPerCall) {
@@ -207,7 +209,7 @@ const srv: Record<string, Command> = {
   get_banned_member_list: command({
     // The reference's sample pages with integer `Offset`, its table with string `Next`: both work.
     // `IncludeAllOrigins` (Rostrum extension) also lists entries made through other dialects.
-    schema: Type.Object({ RoomId: Str, Limit: Opt(Int), Offset: Opt(Int), Next: Opt(Type.Union([Str, Int])), IncludeAllOrigins: Opt(Bool) }),
+    schema: Type.Object({ RoomId: RoomIdStr, Limit: Opt(Int), Offset: Opt(Int), Next: Opt(Type.Union([Str, Int])), IncludeAllOrigins: Opt(Bool) }),
     fields: { limit: 'Limit', offset: 'Offset' },
     async run({ engine, appId }, b) {
       const limit = Math.min(Math.max(b.Limit ?? LIMITS.bannedListPage, 1), LIMITS.bannedListPage);
@@ -225,7 +227,7 @@ const srv: Record<string, Command> = {
   }),
 
   kick_user_out: command({
-    schema: Type.Object({ RoomId: Str, MemberList_Account: Accounts, Reason: Str }),
+    schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Accounts, Reason: Str }),
     async run({ engine, appId, actor }, b) {
       await engine.kickOut(appId, actor, b.RoomId, b.MemberList_Account, b.Reason);
       return undefined;
@@ -242,7 +244,7 @@ const mic: Record<string, Command> = {
   }),
 
   pick_user_on_seat: command({
-    schema: Type.Object({ RoomId: Str, Member_Account: Str, Index: Int }),
+    schema: Type.Object({ RoomId: RoomIdStr, Member_Account: Str, Index: Int }),
     async run({ engine, appId, actor }, b) {
       await engine.pickOnSeat(appId, actor, b.RoomId, b.Member_Account, b.Index);
       return undefined;
@@ -250,7 +252,7 @@ const mic: Record<string, Command> = {
   }),
 
   kick_user_off_seat: command({
-    schema: Type.Object({ RoomId: Str, Member_Account: Str, Data: Str }),
+    schema: Type.Object({ RoomId: RoomIdStr, Member_Account: Str, Data: Str }),
     async run({ engine, appId, actor }, b) {
       await engine.kickOffSeat(appId, actor, b.RoomId, b.Member_Account, b.Data);
       return undefined;
@@ -258,7 +260,7 @@ const mic: Record<string, Command> = {
   }),
 
   lock_seat: command({
-    schema: Type.Object({ RoomId: Str, Index: Int, ForbidTaken: Opt(Bool), ForbidVideo: Opt(Bool), ForbidAudio: Opt(Bool) }),
+    schema: Type.Object({ RoomId: RoomIdStr, Index: Int, ForbidTaken: Opt(Bool), ForbidVideo: Opt(Bool), ForbidAudio: Opt(Bool) }),
     async run({ engine, appId, actor }, b) {
       await engine.lockSeat(appId, actor, b.RoomId, b.Index, {
         locked: b.ForbidTaken,
@@ -270,7 +272,7 @@ const mic: Record<string, Command> = {
   }),
 
   switch_seat: command({
-    schema: Type.Object({ RoomId: Str, ToIndex: Int, Member_Account: Str }),
+    schema: Type.Object({ RoomId: RoomIdStr, ToIndex: Int, Member_Account: Str }),
     fields: { index: 'ToIndex' },
     async run({ engine, appId, actor }, b) {
       await engine.moveToSeat(appId, actor, b.RoomId, b.Member_Account, b.ToIndex, 0);
@@ -280,7 +282,7 @@ const mic: Record<string, Command> = {
 
   move_user_to_seat: command({
     schema: Type.Object({
-      RoomId: Str,
+      RoomId: RoomIdStr,
       SeatIndex: Int,
       Member_Account: Str,
       Policy: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
