@@ -7,6 +7,7 @@ import { Engine } from './core/engine.js';
 import type { App } from './core/types.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
@@ -88,6 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
     log: http.log,
   });
   realtime.attach(http.server);
+  registerMetrics(http, bus, () => realtime.connectionCount);
 
   http.get('/healthz', async (_req, reply) => {
     try {
