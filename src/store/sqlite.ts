@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { RoomEvent } from '../core/events.js';
 import type { AppId, DenyEntry, Member, MuteEntry, Room, Seat, SeatRequest } from '../core/types.js';
 import type { DenyQuery, OutboxRow, Store, Tx } from './port.js';
+import { Checkpointer } from './sqlite-checkpointer.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -117,9 +118,13 @@ export class SqliteStore implements Store {
   private readonly tx: Tx;
   private readonly stmtCache = new Map<string, Database.Statement>();
 
+  private readonly checkpointer: Checkpointer;
+
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'rostrum.sqlite'));
+    const file = join(dataDir, 'rostrum.sqlite');
+    this.db = new Database(file);
+    this.checkpointer = new Checkpointer(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
@@ -193,6 +198,7 @@ export class SqliteStore implements Store {
     try {
       if (this.db.inTransaction) this.q('COMMIT').run();
       else error = new Error('the transaction was rolled back');
+      this.checkpointer.committed();
     } catch (e) {
       error = e;
       if (this.db.inTransaction) this.q('ROLLBACK').run();
@@ -228,6 +234,7 @@ export class SqliteStore implements Store {
     const release = await this.mutex.lock();
     try {
       this.commitBatch();
+      await this.checkpointer.stop();
       this.db.close();
     } finally {
       release();
