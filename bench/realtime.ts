@@ -12,7 +12,7 @@ const FANOUT_MS = 8_000;
 const KICK_RATE = 1_000;
 const KICK_WARMUP_MS = 2_000;
 const KICK_MS = 10_000;
-const KICK_ROOMS = 8;
+const KICK_ROOMS = 16;
 const SEATS = 8; // the default seat count; seatListChanged carries all of them
 /** Members on the stage, entered through the core with no connection: the triggers seat them. */
 const SPEAKERS = ['speaker0', 'speaker1'];
@@ -41,8 +41,10 @@ export interface MemoryFigures {
   connections: number;
   rssBefore: number;
   rssAfter: number;
-  heapAfter: number;
-  perConnection: number; // bytes
+  /** Bytes per connection: RSS (end - before) / n, the second half's RSS growth, JS heap growth. */
+  perConnection: number;
+  marginalPerConnection: number;
+  heapPerConnection: number;
   gcExposed: boolean;
 }
 
@@ -55,10 +57,12 @@ export interface RealtimeResult {
 /** Child processes with this many open files: a socket per connection plus some. */
 const filesFor = (connections: number) => connections + 1_000;
 
+let cpuProf: string | undefined = process.env.BENCH_CPU_PROF;
+
 async function startRostrum(app: App, connections: number): Promise<Child> {
   return startChild('rostrum', 'bench/server-main.ts', {
     env: { BENCH_APP: JSON.stringify(app) },
-    nodeFlags: ['--expose-gc'],
+    nodeFlags: ['--expose-gc', ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])],
     files: filesFor(connections),
   });
 }
@@ -69,6 +73,44 @@ async function startBare(connections: number): Promise<Child> {
 
 async function startClients(connections: number): Promise<Child> {
   return startChild('ws-clients', 'bench/ws-clients-main.ts', { files: filesFor(connections) });
+}
+
+/**
+ * Connects `n` clients in two halves. With `memory`, reads the server's RSS after full GCs before,
+ * at half and at the end: per connection = (end - before) / n; the second half alone gives the
+ * marginal cost, which is not flattered by heap pages freed earlier and reused.
+ */
+async function connectAll(
+  server: Child,
+  n: number,
+  memory: boolean,
+  connect: (from: number, to: number) => Promise<number>,
+): Promise<{ connectMs: number; mem?: MemoryFigures }> {
+  const settled = async () => {
+    await sleep(300);
+    return server.call('memory');
+  };
+  const m0 = memory ? await settled() : undefined;
+  const half = Math.floor(n / 2);
+  let connectMs = await connect(0, half);
+  const m1 = memory ? await settled() : undefined;
+  connectMs += await connect(half, n);
+  const open = await server.call<number>('connections');
+  if (open !== n) throw new Error(`${server.name}: ${open} connections open, expected ${n}`);
+  if (!memory) return { connectMs };
+  const m2 = await settled();
+  return {
+    connectMs,
+    mem: {
+      connections: n,
+      rssBefore: m0.rss,
+      rssAfter: m2.rss,
+      heapPerConnection: (m2.heapUsed - m0.heapUsed) / n,
+      perConnection: (m2.rss - m0.rss) / n,
+      marginalPerConnection: (m2.rss - m1.rss) / (n - half),
+      gcExposed: m2.gcExposed,
+    },
+  };
 }
 
 /**
@@ -128,7 +170,7 @@ async function driveFanout(clients: Child, n: number, trigger: () => Promise<voi
   return { perSec: delivered / ((t - mark!.t) / 1000), eventsPerSec: events / ((t - mark!.t) / 1000), lost: sent * n - received };
 }
 
-async function fanoutRostrum(n: number, memory: boolean): Promise<{ fan: FanoutFigures; mem?: MemoryFigures }> {
+export async function fanoutRostrum(n: number, memory: boolean): Promise<{ fan: FanoutFigures; mem?: MemoryFigures }> {
   const app = benchApp();
   const server = await startRostrum(app, n);
   const clients = await startClients(n);
@@ -142,23 +184,10 @@ async function fanoutRostrum(n: number, memory: boolean): Promise<{ fan: FanoutF
     // announced to everyone already in (a fresh entry sends memberEntered to every member).
     const userIds = Array.from({ length: n }, (_, i) => `u${i}`);
     await server.call('enter', { roomId, userIds: [...SPEAKERS, ...userIds] });
-    const before = memory ? await server.call('memory') : undefined;
-    const { ms: connectMs } = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId, userIds });
-    const open = await server.call<number>('connections');
-    if (open !== n) throw new Error(`${open} realtime connections open, expected ${n}`);
-    let mem: MemoryFigures | undefined;
-    if (memory) {
-      await sleep(500);
-      const after = await server.call('memory');
-      mem = {
-        connections: n,
-        rssBefore: before.rss,
-        rssAfter: after.rss,
-        heapAfter: after.heapUsed,
-        perConnection: (after.rss - before.rss) / n,
-        gcExposed: after.gcExposed,
-      };
-    }
+    const { connectMs, mem } = await connectAll(server, n, memory, async (from, to) => {
+      const r = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId, userIds: userIds.slice(from, to) });
+      return r.ms as number;
+    });
     // One speaker per trigger in flight, each alternating pick and kick on its own seat.
     const idle = SPEAKERS.map((userId, index) => ({ userId, index, seated: false }));
     let triggerErrors = 0;
@@ -185,28 +214,15 @@ async function fanoutRostrum(n: number, memory: boolean): Promise<{ fan: FanoutF
   }
 }
 
-async function fanoutBare(n: number, frameBytes: number, memory: boolean): Promise<{ fan: FanoutFigures; mem?: MemoryFigures }> {
+export async function fanoutBare(n: number, frameBytes: number, memory: boolean): Promise<{ fan: FanoutFigures; mem?: MemoryFigures }> {
   const server = await startBare(n);
   const clients = await startClients(n);
   try {
     const port = server.ready.port as number;
-    const before = memory ? await server.call('memory') : undefined;
-    const { ms: connectMs } = await clients.call('connect', { kind: 'bare', port, count: n });
-    const open = await server.call<number>('connections');
-    if (open !== n) throw new Error(`${open} bare connections open, expected ${n}`);
-    let mem: MemoryFigures | undefined;
-    if (memory) {
-      await sleep(500);
-      const after = await server.call('memory');
-      mem = {
-        connections: n,
-        rssBefore: before.rss,
-        rssAfter: after.rss,
-        heapAfter: after.heapUsed,
-        perConnection: (after.rss - before.rss) / n,
-        gcExposed: after.gcExposed,
-      };
-    }
+    const { connectMs, mem } = await connectAll(server, n, memory, async (from, to) => {
+      const r = await clients.call('connect', { kind: 'bare', port, count: to - from });
+      return r.ms as number;
+    });
     const trigger = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/broadcast?bytes=${frameBytes}`, { method: 'POST' });
       await res.text();
@@ -224,7 +240,7 @@ async function fanoutBare(n: number, frameBytes: number, memory: boolean): Promi
   }
 }
 
-async function kickLatency(): Promise<RealtimeResult['kick']> {
+export async function kickLatency(): Promise<RealtimeResult['kick']> {
   const rooms = Array.from({ length: KICK_ROOMS }, (_, i) => `kick${i}`);
   const common = { rooms, seatsPerRoom: 4, ratePerSecond: KICK_RATE, warmupMs: KICK_WARMUP_MS, durationMs: KICK_MS };
 
@@ -255,7 +271,8 @@ async function kickLatency(): Promise<RealtimeResult['kick']> {
   return { rostrum, bare, met: rostrum.event.p99 <= 5 && rostrum.errors === 0 && rostrum.starved === 0 };
 }
 
-export async function realtimeBench(): Promise<RealtimeResult> {
+export async function realtimeBench(opts: { cpuProf?: string } = {}): Promise<RealtimeResult> {
+  cpuProf = opts.cpuProf;
   const fanout: RealtimeResult['fanout'] = [];
   let memory: RealtimeResult['memory'] | undefined;
   for (const n of [1_000, 10_000]) {
@@ -291,7 +308,16 @@ export function printRealtime(r: RealtimeResult): void {
   const m = r.memory;
   console.log('\nrealtime c. %d idle connections in one server process (RSS after GC)', m.rostrum.connections);
   for (const [name, v] of [['bare ws', m.bare], ['Rostrum', m.rostrum]] as const) {
-    console.log('  %s  RSS %s -> %s MiB: %s KiB per connection%s', name.padEnd(10), f(v.rssBefore / 2 ** 20, 1), f(v.rssAfter / 2 ** 20, 1), f(v.perConnection / 1024, 2), v.gcExposed ? '' : ' (no GC exposed)');
+    console.log(
+      '  %s  RSS %s -> %s MiB: %s KiB per connection (second half alone %s KiB; JS heap %s KiB)%s',
+      name.padEnd(10),
+      f(v.rssBefore / 2 ** 20, 1),
+      f(v.rssAfter / 2 ** 20, 1),
+      f(v.perConnection / 1024, 2),
+      f(v.marginalPerConnection / 1024, 2),
+      f(v.heapPerConnection / 1024, 2),
+      v.gcExposed ? '' : ' (no GC exposed)',
+    );
   }
   console.log('  goal <= 10 KiB per connection: %s', m.met ? 'met' : 'NOT met');
 }

@@ -1,6 +1,6 @@
 // Benchmarks: `npm run bench -- [admin] [realtime]` (none = both). Every figure is printed beside a
 // baseline measured in the same run, on the same machine, over 127.0.0.1.
-// Options: --cpu-prof=<dir> writes a CPU profile of the Rostrum server process (admin only).
+// Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 import { cpus, totalmem } from 'node:os';
 import { adminBench, printAdmin } from './admin.js';
 import { openFileLimits } from './lib/child.js';
@@ -41,7 +41,7 @@ if (selected.includes('admin')) {
 }
 if (selected.includes('realtime')) {
   try {
-    printRealtime(await realtimeBench());
+    printRealtime(await realtimeBench({ cpuProf }));
   } catch (e) {
     failed = true;
     console.error('realtime benchmark failed:', e);
