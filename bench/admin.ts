@@ -1,5 +1,6 @@
 // Admin REST throughput: alternating pick_user_on_seat / kick_user_off_seat against Rostrum, beside
-// a bare Fastify JSON POST route, both driven by autocannon at 50 connections.
+// a bare Fastify JSON POST route, both driven by autocannon at 50 connections. Both servers are up
+// at once and measured in alternating slices, so that other load on the machine hits both alike.
 import autocannon from 'autocannon';
 import { startChild, summarize, type Child } from './lib/child.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
@@ -7,7 +8,8 @@ import type { App } from '../src/core/types.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;
-const DURATION_S = 10;
+const SLICES = 5;
+const SLICE_S = 2;
 const ROOM = 'bench-admin';
 
 export interface HttpFigures {
@@ -18,7 +20,7 @@ export interface HttpFigures {
   non2xx: number;
   errors: number;
   timeouts: number;
-  /** Server CPU time (user + system) per request, µs: less sensitive to other load than req/s. */
+  /** Server CPU time (user + system, all threads) per request, µs: less sensitive to other load than req/s. */
   cpuPerRequest: number;
 }
 
@@ -29,55 +31,58 @@ export interface AdminResult {
   met: boolean;
 }
 
-interface RunOptions {
+interface Slice {
+  requests: number;
+  seconds: number;
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  cpu: number;
+}
+
+interface Target {
   server: Child;
-  duration: number;
   setupClient?: (client: autocannon.Client) => void;
   path?: string;
   body?: string;
 }
 
 /** One autocannon run; latencies are taken from every response (ms, sub-millisecond precision). */
-async function cannon(o: RunOptions): Promise<HttpFigures> {
+async function cannon(t: Target, seconds: number): Promise<Slice> {
   const latencies: number[] = [];
-  const cpuBefore = await o.server.call<number>('cpu');
+  const cpuBefore = await t.server.call<number>('cpu');
   const instance = autocannon({
-    url: `http://127.0.0.1:${o.server.ready.port}`,
+    url: `http://127.0.0.1:${t.server.ready.port}`,
     connections: CONNECTIONS,
-    duration: o.duration,
+    duration: seconds,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    ...(o.path ? { requests: [{ method: 'POST', path: o.path, body: o.body }] } : {}),
-    setupClient: o.setupClient,
+    ...(t.path ? { requests: [{ method: 'POST', path: t.path, body: t.body }] } : {}),
+    setupClient: t.setupClient,
   });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const r = await instance;
-  const cpu = (await o.server.call<number>('cpu')) - cpuBefore;
-  const lat = summarize(latencies);
-  return {
-    reqPerSec: r.requests.average,
-    p50: lat.p50,
-    p99: lat.p99,
-    requests: r.requests.total,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    cpuPerRequest: cpu / r.requests.total,
-  };
+  const cpu = (await t.server.call<number>('cpu')) - cpuBefore;
+  return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu };
 }
 
-async function runBare(): Promise<HttpFigures> {
-  const bare = await startChild('bare-http', 'bench/bare-http-main.ts');
-  try {
-    const path = `/v4/room_engine_http_mic/pick_user_on_seat?${adminQuery(benchApp())}`;
-    const body = JSON.stringify({ RoomId: ROOM, Member_Account: 'm0', Index: 0 });
-    await cannon({ server: bare, duration: WARMUP_S, path, body });
-    return await cannon({ server: bare, duration: DURATION_S, path, body });
-  } finally {
-    await bare.stop();
-  }
+function figures(slices: Slice[]): HttpFigures {
+  const sum = (f: (s: Slice) => number) => slices.reduce((a, s) => a + f(s), 0);
+  const lat = summarize(slices.flatMap((s) => s.latencies));
+  const requests = sum((s) => s.requests);
+  return {
+    reqPerSec: requests / sum((s) => s.seconds),
+    p50: lat.p50,
+    p99: lat.p99,
+    requests,
+    non2xx: sum((s) => s.non2xx),
+    errors: sum((s) => s.errors),
+    timeouts: sum((s) => s.timeouts),
+    cpuPerRequest: sum((s) => s.cpu) / requests,
+  };
 }
 
 /** Takes everyone off their seat so the next run starts from empty seats. */
@@ -90,11 +95,12 @@ async function clearSeats(port: number, app: App): Promise<void> {
   }
 }
 
-async function runRostrum(cpuProf?: string): Promise<AdminResult['rostrum']> {
+export async function adminBench(opts: { cpuProf?: string } = {}): Promise<AdminResult> {
   const app = benchApp();
-  const server: Child = await startChild('rostrum', 'bench/server-main.ts', {
+  const bareServer = await startChild('bare-http', 'bench/bare-http-main.ts');
+  const server = await startChild('rostrum', 'bench/server-main.ts', {
     env: { BENCH_APP: JSON.stringify(app) },
-    nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
+    nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [],
   });
   try {
     const port = server.ready.port as number;
@@ -105,6 +111,12 @@ async function runRostrum(cpuProf?: string): Promise<AdminResult['rostrum']> {
     await server.call('enter', { roomId: ROOM, userIds: members });
 
     const query = adminQuery(app);
+    const bare: Target = {
+      server: bareServer,
+      path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
+      body: JSON.stringify({ RoomId: ROOM, Member_Account: 'm0', Index: 0 }),
+    };
+
     let nonZero = 0;
     let sampled = 0;
     let sampleFailures = 0;
@@ -124,53 +136,75 @@ async function runRostrum(cpuProf?: string): Promise<AdminResult['rostrum']> {
     };
     // Each connection has its own member and seat: pick, then kick, then pick again…
     let next = 0;
-    const setupClient = (client: autocannon.Client) => {
-      const k = next++ % CONNECTIONS;
-      const headers = { 'content-type': 'application/json' };
-      client.setRequests([
-        {
-          method: 'POST',
-          path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
-          headers,
-          body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Index: k }),
-          onResponse: check,
-        },
-        {
-          method: 'POST',
-          path: `/v4/room_engine_http_mic/kick_user_off_seat?${query}`,
-          headers,
-          body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Data: 'time is up' }),
-          onResponse: check,
-        },
-      ]);
+    const rostrum: Target = {
+      server,
+      setupClient(client) {
+        const k = next++ % CONNECTIONS;
+        const headers = { 'content-type': 'application/json' };
+        client.setRequests([
+          {
+            method: 'POST',
+            path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
+            headers,
+            body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Index: k }),
+            onResponse: check,
+          },
+          {
+            method: 'POST',
+            path: `/v4/room_engine_http_mic/kick_user_off_seat?${query}`,
+            headers,
+            body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Data: 'time is up' }),
+            onResponse: check,
+          },
+        ]);
+      },
+    };
+    // A run ends with some connections between their pick and their kick.
+    const runRostrum = async (seconds: number) => {
+      next = 0;
+      const s = await cannon(rostrum, seconds);
+      await clearSeats(port, app);
+      return s;
     };
 
-    await cannon({ server, duration: WARMUP_S, setupClient });
-    await clearSeats(port, app);
+    await cannon(bare, WARMUP_S);
+    await runRostrum(WARMUP_S);
     nonZero = sampled = sampleFailures = seen = 0;
     firstFailure = undefined;
-    next = 0;
-    const figures = await cannon({ server, duration: DURATION_S, setupClient });
-    await clearSeats(port, app);
+    const bareSlices: Slice[] = [];
+    const rostrumSlices: Slice[] = [];
+    for (let i = 0; i < SLICES; i++) {
+      if (i % 2 === 0) {
+        bareSlices.push(await cannon(bare, SLICE_S));
+        rostrumSlices.push(await runRostrum(SLICE_S));
+      } else {
+        rostrumSlices.push(await runRostrum(SLICE_S));
+        bareSlices.push(await cannon(bare, SLICE_S));
+      }
+    }
     // A last check through the API that the room is as expected.
     const seats = await tencent(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: ROOM });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== CONNECTIONS) throw new Error('seat list is not as expected after the run');
-    return { ...figures, nonZeroErrorCodes: nonZero, sampled, sampleFailures, firstFailure };
+
+    const b = figures(bareSlices);
+    const r = { ...figures(rostrumSlices), nonZeroErrorCodes: nonZero, sampled, sampleFailures, firstFailure };
+    const ratio = r.reqPerSec / b.reqPerSec;
+    return { bare: b, rostrum: r, ratio, met: ratio >= 0.5 && r.p99 <= 5 && r.nonZeroErrorCodes === 0 };
   } finally {
     await server.stop();
+    await bareServer.stop();
   }
-}
-
-export async function adminBench(opts: { cpuProf?: string } = {}): Promise<AdminResult> {
-  const bare = await runBare();
-  const rostrum = await runRostrum(opts.cpuProf);
-  const ratio = rostrum.reqPerSec / bare.reqPerSec;
-  return { bare, rostrum, ratio, met: ratio >= 0.5 && rostrum.p99 <= 5 && rostrum.nonZeroErrorCodes === 0 };
 }
 
 export function printAdmin(r: AdminResult): void {
   const f = (x: number, d = 2) => x.toFixed(d);
-  console.log('\nadmin: pick_user_on_seat / kick_user_off_seat, 50 connections, %ds after %ds warm-up', DURATION_S, WARMUP_S);
+  console.log(
+    '\nadmin: pick_user_on_seat / kick_user_off_seat, %d connections, %d x %ds per server in alternating slices after %ds warm-up',
+    CONNECTIONS,
+    SLICES,
+    SLICE_S,
+    WARMUP_S,
+  );
   const row = (name: string, x: HttpFigures) =>
     console.log('  %s  %s  %s  %s  %s', name.padEnd(26), f(x.reqPerSec, 0).padStart(9), f(x.p50).padStart(7), f(x.p99).padStart(7), f(x.cpuPerRequest, 1).padStart(14));
   console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(26), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
