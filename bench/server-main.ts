@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../src/core/types.js';
 import { startServer } from '../src/server.js';
-import { serveParent } from './lib/child.js';
+import { onAbort, serveParent } from './lib/child.js';
 
 const app = JSON.parse(process.env.BENCH_APP ?? '') as App;
 const dataDir = mkdtempSync(join(tmpdir(), 'rostrum-bench-'));
+onAbort(() => rmSync(dataDir, { recursive: true, force: true }));
 const server = await startServer({ port: 0, dataDir, apps: [app], logger: false });
 
 serveParent(

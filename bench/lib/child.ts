@@ -22,16 +22,24 @@ export interface Child {
 
 const running = new Set<ChildProcess>();
 
+/** The runner is exiting without having stopped them: children clean up on SIGTERM and exit. */
 function killAll(): void {
-  for (const p of running) p.kill('SIGKILL');
+  for (const p of running) p.kill('SIGTERM');
   running.clear();
 }
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
+let hooked = false;
+
+/** In the runner (not in children, which import this module too): never leave a child behind. */
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
 }
 
 let fdLimits: { soft: number; hard: number } | undefined;
@@ -56,6 +64,7 @@ export interface StartOptions {
 }
 
 export async function startChild(name: string, script: string, opts: StartOptions = {}): Promise<Child> {
+  hookExit();
   const nodeArgs = [...(opts.nodeFlags ?? []), '--import', 'tsx', script, ...(opts.args ?? [])];
   const env = { ...process.env, ...opts.env };
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
@@ -147,9 +156,28 @@ const builtins: Handlers = {
   },
 };
 
+const cleanups: (() => void)[] = [];
+
+/** Runs `fn` (synchronous) if the child has to exit without a `stop`. */
+export function onAbort(fn: () => void): void {
+  cleanups.push(fn);
+}
+
+function abort(): never {
+  for (const fn of cleanups.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // exiting anyway
+    }
+  }
+  process.exit(1);
+}
+
 /** The child's side: answers the runner's calls and says it is ready. `stop` exits after answering. */
 export function serveParent(handlers: Handlers, ready: Record<string, unknown>): void {
-  process.on('disconnect', () => process.exit(0)); // the runner is gone
+  process.on('disconnect', abort); // the runner is gone
+  process.on('SIGTERM', abort);
   process.on('message', async (msg: any) => {
     if (typeof msg?.id !== 'number') return;
     try {
