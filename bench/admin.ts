@@ -10,7 +10,22 @@ const CONNECTIONS = 50;
 const WARMUP_S = 2;
 const SLICES = 5;
 const SLICE_S = 2;
-const ROOM = 'bench-admin';
+
+/**
+ * How the 50 connections' members and seats are laid out: connection k works on member m<k>, in
+ * room k % rooms, on seat floor(k / rooms). One room of 50 seats is the stress case (every change
+ * carries a 50-seat list); 50 rooms of 8 seats is the typical shape of voice rooms.
+ */
+export interface RoomShape {
+  rooms: number;
+  seats: number;
+}
+export const SHAPES: RoomShape[] = [
+  { rooms: 50, seats: 8 },
+  { rooms: 1, seats: 50 },
+];
+const roomOf = (shape: RoomShape, k: number) => `bench-admin-${k % shape.rooms}`;
+const seatOf = (shape: RoomShape, k: number) => Math.floor(k / shape.rooms);
 
 export interface HttpFigures {
   reqPerSec: number;
@@ -25,6 +40,7 @@ export interface HttpFigures {
 }
 
 export interface AdminResult {
+  shape: RoomShape;
   bare: HttpFigures;
   rostrum: HttpFigures & { nonZeroErrorCodes: number; sampled: number; sampleFailures: number; firstFailure?: string };
   ratio: number;
@@ -86,16 +102,19 @@ function figures(slices: Slice[]): HttpFigures {
 }
 
 /** Takes everyone off their seat so the next run starts from empty seats. */
-async function clearSeats(port: number, app: App): Promise<void> {
-  const r = await tencentOk(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: ROOM });
-  for (const s of r.Response.SeatList as { Member_Account?: string }[]) {
-    if (s.Member_Account) {
-      await tencentOk(port, app, 'room_engine_http_mic/kick_user_off_seat', { RoomId: ROOM, Member_Account: s.Member_Account, Data: 'reset' });
+async function clearSeats(port: number, app: App, shape: RoomShape): Promise<void> {
+  for (let room = 0; room < shape.rooms; room++) {
+    const RoomId = roomOf(shape, room);
+    const r = await tencentOk(port, app, 'room_engine_http_mic/get_seat_list', { RoomId });
+    for (const s of r.Response.SeatList as { Member_Account?: string }[]) {
+      if (s.Member_Account) {
+        await tencentOk(port, app, 'room_engine_http_mic/kick_user_off_seat', { RoomId, Member_Account: s.Member_Account, Data: 'reset' });
+      }
     }
   }
 }
 
-export async function adminBench(opts: { cpuProf?: string } = {}): Promise<AdminResult> {
+export async function adminBench(shape: RoomShape, opts: { cpuProf?: string } = {}): Promise<AdminResult> {
   const app = benchApp();
   const bareServer = await startChild('bare-http', 'bench/bare-http-main.ts');
   const server = await startChild('rostrum', 'bench/server-main.ts', {
@@ -104,17 +123,20 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
   });
   try {
     const port = server.ready.port as number;
-    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
-      RoomInfo: { RoomId: ROOM, RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: CONNECTIONS },
-    });
     const members = Array.from({ length: CONNECTIONS }, (_, i) => `m${i}`);
-    await server.call('enter', { roomId: ROOM, userIds: members });
+    for (let room = 0; room < shape.rooms; room++) {
+      const RoomId = roomOf(shape, room);
+      await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+        RoomInfo: { RoomId, RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: shape.seats },
+      });
+      await server.call('enter', { roomId: RoomId, userIds: members.filter((_, k) => k % shape.rooms === room) });
+    }
 
     const query = adminQuery(app);
     const bare: Target = {
       server: bareServer,
       path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
-      body: JSON.stringify({ RoomId: ROOM, Member_Account: 'm0', Index: 0 }),
+      body: JSON.stringify({ RoomId: roomOf(shape, 0), Member_Account: 'm0', Index: 0 }),
     };
 
     let nonZero = 0;
@@ -146,14 +168,14 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
             method: 'POST',
             path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
             headers,
-            body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Index: k }),
+            body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: members[k], Index: seatOf(shape, k) }),
             onResponse: check,
           },
           {
             method: 'POST',
             path: `/v4/room_engine_http_mic/kick_user_off_seat?${query}`,
             headers,
-            body: JSON.stringify({ RoomId: ROOM, Member_Account: members[k], Data: 'time is up' }),
+            body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: members[k], Data: 'time is up' }),
             onResponse: check,
           },
         ]);
@@ -163,7 +185,7 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
     const runRostrum = async (seconds: number) => {
       next = 0;
       const s = await cannon(rostrum, seconds);
-      await clearSeats(port, app);
+      await clearSeats(port, app, shape);
       return s;
     };
 
@@ -183,13 +205,13 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
       }
     }
     // A last check through the API that the room is as expected.
-    const seats = await tencent(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: ROOM });
-    if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== CONNECTIONS) throw new Error('seat list is not as expected after the run');
+    const seats = await tencent(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
+    if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
     const b = figures(bareSlices);
     const r = { ...figures(rostrumSlices), nonZeroErrorCodes: nonZero, sampled, sampleFailures, firstFailure };
     const ratio = r.reqPerSec / b.reqPerSec;
-    return { bare: b, rostrum: r, ratio, met: ratio >= 0.5 && r.p99 <= 5 && r.nonZeroErrorCodes === 0 };
+    return { shape, bare: b, rostrum: r, ratio, met: ratio >= 0.5 && r.p99 <= 5 && r.nonZeroErrorCodes === 0 };
   } finally {
     await server.stop();
     await bareServer.stop();
@@ -199,8 +221,10 @@ export async function adminBench(opts: { cpuProf?: string } = {}): Promise<Admin
 export function printAdmin(r: AdminResult): void {
   const f = (x: number, d = 2) => x.toFixed(d);
   console.log(
-    '\nadmin: pick_user_on_seat / kick_user_off_seat, %d connections, %d x %ds per server in alternating slices after %ds warm-up',
+    '\nadmin: pick_user_on_seat / kick_user_off_seat, %d connections, %d room(s) of %d seats, %d x %ds per server in alternating slices after %ds warm-up',
     CONNECTIONS,
+    r.shape.rooms,
+    r.shape.seats,
     SLICES,
     SLICE_S,
     WARMUP_S,

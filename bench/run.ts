@@ -2,7 +2,7 @@
 // baseline measured in the same run, on the same machine, over 127.0.0.1.
 // Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 import { cpus, totalmem } from 'node:os';
-import { adminBench, printAdmin } from './admin.js';
+import { SHAPES, adminBench, printAdmin } from './admin.js';
 import { openFileLimits } from './lib/child.js';
 import { printRealtime, realtimeBench } from './realtime.js';
 
@@ -33,7 +33,7 @@ const started = Date.now();
 let failed = false;
 if (selected.includes('admin')) {
   try {
-    printAdmin(await adminBench({ cpuProf }));
+    for (const shape of SHAPES) printAdmin(await adminBench(shape, { cpuProf }));
   } catch (e) {
     failed = true;
     console.error('admin benchmark failed:', e);

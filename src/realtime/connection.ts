@@ -1,5 +1,7 @@
 // One authenticated client socket: what it has entered, its requests (run one at a time, in
 // order) and its bounded send buffer.
+import type { Duplex } from 'node:stream';
+import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
 import type { AppId } from '../core/types.js';
 import { CLOSE } from './protocol.js';
@@ -9,7 +11,18 @@ const CLOSE_GRACE_MS = 1000;
 /** Requests waiting on one connection beyond which new ones are refused. */
 export const MAX_PENDING_REQUESTS = 256;
 
-const TEXT = { binary: false } as const;
+const TEXT_FRAME = { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false } as const;
+// `ws` exports its Sender (the framer) without declaring it in its types.
+const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: typeof TEXT_FRAME): Buffer[] } };
+
+/**
+ * One complete WebSocket text frame (unmasked, as a server sends). An event is framed once and
+ * the same bytes are written to every recipient's socket, instead of `ws.send` framing it again
+ * per socket.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  return Buffer.concat(Sender.frame(payload, TEXT_FRAME));
+}
 
 export class Connection {
   /** Rooms (of `appId`) this connection has entered and not left. */
@@ -20,6 +33,11 @@ export class Connection {
   ended = false;
   private pending = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The socket under `ws`. Writing whole frames to it directly is safe: without compression
+   * `ws` itself writes every frame synchronously, so frames never interleave.
+   */
+  private readonly socket: Duplex;
 
   constructor(
     readonly id: string,
@@ -33,12 +51,13 @@ export class Connection {
     /** Called once the connection is over, whatever ended it. */
     private readonly onEnd: (conn: Connection) => void,
   ) {
+    this.socket = (ws as unknown as { _socket: Duplex })._socket;
     ws.on('close', () => this.end());
   }
 
   /**
-   * Sends one text frame. A client whose unsent backlog would go over the limit is dropped
-   * instead: it must never hold up the others. (Into an empty buffer any frame goes.)
+   * Sends one frame made by `textFrame`. A client whose unsent backlog would go over the limit
+   * is dropped instead: it must never hold up the others. (Into an empty buffer any frame goes.)
    */
   send(frame: Buffer): void {
     if (this.ended || this.ws.readyState !== WebSocket.OPEN) return;
@@ -47,7 +66,7 @@ export class Connection {
       this.drop(CLOSE.slowConsumer, 'slow consumer');
       return;
     }
-    this.ws.send(frame, TEXT);
+    this.socket.write(frame);
   }
 
   /** Runs `task` after the connection's earlier requests; false when too many are waiting. */

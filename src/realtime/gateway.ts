@@ -16,7 +16,7 @@ import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/types.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
-import { Connection, closeWithGrace } from './connection.js';
+import { Connection, closeWithGrace, textFrame } from './connection.js';
 import { CODE_BY_KIND, OPS, paramError, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 
@@ -309,7 +309,7 @@ export class RealtimeGateway {
 
   private reply(conn: Connection, id: number | string | null, code: number, message: string, data?: object): void {
     const frame: ReplyFrame = data === undefined ? { id, code, message } : { id, code, message, data };
-    conn.send(Buffer.from(JSON.stringify(frame)));
+    conn.send(textFrame(Buffer.from(JSON.stringify(frame))));
   }
 
   // ------------------------------------------------------------------------------- local rooms
@@ -353,7 +353,7 @@ export class RealtimeGateway {
     let frame: Buffer | undefined;
     const send = (conn: Connection | undefined) => {
       if (!conn) return;
-      frame ??= Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data }));
+      frame ??= textFrame(Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data })));
       conn.send(frame);
     };
     switch (e.type) {
