@@ -8,14 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { genUserSig } from '../src/auth/usersig.js';
 import type { App } from '../src/core/types.js';
 import { APP, OTHER_APP, adminSig, enter, startTestServer, type TestServer } from './support/harness.js';
-
-interface Reply {
-  ActionStatus: string;
-  ErrorCode: number;
-  ErrorInfo: string;
-  RequestId: string;
-  Response?: any;
-}
+import type { Reply } from './support/tencent.js';
 
 let s: TestServer;
 before(async () => {

@@ -4,14 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../src/core/events.js';
 import { enter, startTestServer, type TestServer } from './support/harness.js';
-
-interface Reply {
-  ActionStatus: string;
-  ErrorCode: number;
-  ErrorInfo: string;
-  RequestId: string;
-  Response?: any;
-}
+import { failed, ok, type Reply } from './support/tencent.js';
 
 interface WireSeat {
   Index: number;
@@ -31,19 +24,6 @@ after(async () => {
 
 const srv = (command: string, body: unknown): Promise<Reply> => s.tencent(`room_engine_http_srv/${command}`, body);
 const mic = (command: string, body: unknown): Promise<Reply> => s.tencent(`room_engine_http_mic/${command}`, body);
-
-function ok(r: Reply): void {
-  assert.equal(r.ErrorCode, 0, `expected success, got ${r.ErrorCode} ${r.ErrorInfo}`);
-  assert.equal(r.ActionStatus, 'OK');
-  assert.equal(r.ErrorInfo, '');
-}
-
-function failed(r: Reply, code: number, field?: string): void {
-  assert.equal(r.ErrorCode, code, `expected ${code}, got ${r.ErrorCode} ${r.ErrorInfo}`);
-  assert.equal(r.ActionStatus, 'FAIL');
-  assert.equal(r.Response, undefined);
-  if (field !== undefined) assert.ok(r.ErrorInfo.includes(`invalid parameter ${field}:`), `ErrorInfo should name ${field}: ${r.ErrorInfo}`);
-}
 
 /** A room with `seatCount` seats and these members in it. */
 async function seatRoom(roomId: string, seatCount: number, memberIds: string[]): Promise<void> {

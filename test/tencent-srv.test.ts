@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import { Engine } from '../src/core/engine.js';
 import { RoomError } from '../src/core/errors.js';
 import { APP, enter, startTestServer, type TestServer } from './support/harness.js';
-
-interface Reply {
-  ActionStatus: string;
-  ErrorCode: number;
-  ErrorInfo: string;
-  RequestId: string;
-  Response?: any;
-}
+import { failed, ok, type Reply } from './support/tencent.js';
 
 let s: TestServer;
 before(async () => {
@@ -25,21 +18,6 @@ after(async () => {
 
 const srv = (command: string, body: unknown): Promise<Reply> => s.tencent(`room_engine_http_srv/${command}`, body);
 const mic = (command: string, body: unknown): Promise<Reply> => s.tencent(`room_engine_http_mic/${command}`, body);
-
-function ok(r: Reply): void {
-  assert.equal(r.ErrorCode, 0, `expected success, got ${r.ErrorCode} ${r.ErrorInfo}`);
-  assert.equal(r.ActionStatus, 'OK');
-  assert.equal(r.ErrorInfo, '');
-}
-
-/** A failure with `code`; for 100002, `field` is the wire name ErrorInfo must point at. */
-function failed(r: Reply, code: number, field?: string): void {
-  assert.equal(r.ErrorCode, code, `expected ${code}, got ${r.ErrorCode} ${r.ErrorInfo}`);
-  assert.equal(r.ActionStatus, 'FAIL');
-  assert.equal(r.Response, undefined);
-  assert.ok(r.ErrorInfo.length > 0);
-  if (field !== undefined) assert.ok(r.ErrorInfo.includes(`invalid parameter ${field}:`), `ErrorInfo should name ${field}: ${r.ErrorInfo}`);
-}
 
 async function createRoom(roomId: string, extra: Record<string, unknown> = {}): Promise<void> {
   ok(await srv('create_room', { RoomInfo: { RoomId: roomId, RoomType: 'Conference', ...extra } }));
