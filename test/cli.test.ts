@@ -4,13 +4,12 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
-import { tempDir } from './support/harness.js';
+import { tempDir, freePort } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -25,14 +24,6 @@ function newDir(): string {
   const dir = tempDir('rostrum-cli-');
   dirs.push(dir);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 interface Cli {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../src/core/events.js';
 import { APP, startTestServer, type TestServer } from './support/harness.js';
-import { createRoom, ok, polyvClient, type PolyvAnswer } from './support/polyv.js';
+import { assertError, createRoom, ok, polyvClient } from './support/polyv.js';
 
 let s: TestServer;
 let polyv: ReturnType<typeof polyvClient>;
@@ -20,10 +20,6 @@ before(async () => {
   s.server.bus.subscribe((e) => events.push(e));
 });
 after(() => s.close());
-
-function assertError(a: PolyvAnswer, code: number, message: string) {
-  assert.deepEqual({ http: a.httpStatus, code: a.code, message: a.message, data: a.data }, { http: code, code, message, data: '' });
-}
 
 function enterAs(roomId: string, userId: string, clientIp: string) {
   return s.server.engine.enterRoom(APP.sdkAppId, roomId, userId, { clientIp, connId: `conn-${userId}` });

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../src/core/events.js';
 import { APP, enter, startTestServer, type TestServer } from './support/harness.js';
-import { createRoom, ok, polyvClient, type PolyvAnswer } from './support/polyv.js';
+import { assertError, createRoom, ok, polyvClient } from './support/polyv.js';
 
 let s: TestServer;
 let polyv: ReturnType<typeof polyvClient>;
@@ -25,10 +25,6 @@ before(async () => {
   s.server.bus.subscribe((e) => events.push(e));
 });
 after(() => s.close());
-
-function assertError(a: PolyvAnswer, code: number, message: string) {
-  assert.deepEqual({ http: a.httpStatus, code: a.code, message: a.message, data: a.data }, { http: code, code, message, data: '' });
-}
 
 /** Enters through the core with a full profile, as a realtime client would. */
 function enterAs(roomId: string, userId: string, clientIp: string, extra: { nick?: string; avatar?: string; userType?: string; connId?: string } = {}) {

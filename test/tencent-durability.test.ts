@@ -4,11 +4,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APP, tempDir, tencentCall } from './support/harness.js';
+import { APP, tempDir, tencentCall, freePort } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -18,14 +17,6 @@ after(() => {
   for (const child of running) child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Proc {
   child: ChildProcess;

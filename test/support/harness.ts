@@ -1,5 +1,6 @@
 // Test harness: a real Rostrum server on a loopback port with a fresh SQLite data dir.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { genUserSig } from '../../src/auth/usersig.js';
@@ -24,6 +25,15 @@ export const OTHER_APP: App = {
 
 export function tempDir(prefix = 'rostrum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A loopback port free right now (for child processes that need a concrete --port). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 export interface TestServer {

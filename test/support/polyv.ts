@@ -8,6 +8,7 @@
 //   goes in the query string;
 // - 'php' style (PHP samples): everything signed and sent in the query string.
 // JSON-body endpoints (v4 kick/unkick) sign the query parameters only.
+import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import type { App } from '../../src/core/types.js';
 import { APP, type TestServer } from './harness.js';
@@ -131,6 +132,11 @@ export function ok(a: PolyvAnswer): any {
     throw new Error(`expected success, got HTTP ${a.httpStatus} ${JSON.stringify({ code: a.code, status: a.status, message: a.message, data: a.data })}`);
   }
   return a.data;
+}
+
+/** Asserts a failure: HTTP status and `code` equal, the documented message, empty data. */
+export function assertError(a: PolyvAnswer, code: number, message: string): void {
+  assert.deepEqual({ http: a.httpStatus, code: a.code, message: a.message, data: a.data }, { http: code, code, message, data: '' });
 }
 
 /** Creates a room through the core, as the app's admin. */
