@@ -45,6 +45,13 @@ export interface RostrumServer {
 
 const DEV_APP_KEY = 'devApp';
 
+/** Query parameters that are credentials (UserSig, Polyv sign): never written to the log. */
+const SECRET_PARAMS = /([?&](?:usersig|sign)=)[^&]*/gi;
+
+function logRequest(req: { method: string; url: string; ip?: string }) {
+  return { method: req.method, url: req.url.replace(SECRET_PARAMS, '$1[redacted]'), remoteAddress: req.ip };
+}
+
 /** The development app: made once, then kept in the data dir. */
 async function ensureDevApp(store: Store): Promise<App> {
   const saved = await store.getMeta(DEV_APP_KEY);
@@ -71,7 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
   await engine.evictConnections(`${nodeId}:`);
 
   const http = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger ? { ...(opts.logger === true ? {} : opts.logger), serializers: { req: logRequest } } : false,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   });

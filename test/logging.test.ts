@@ -1,0 +1,29 @@
+// Request logs never hold credentials: UserSigs and Polyv signs are redacted from logged URLs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { adminSig, startTestServer, APP } from './support/harness.js';
+
+test('logged request URLs have usersig and sign redacted', async () => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const s = await startTestServer({ logger: { level: 'info', stream } });
+  try {
+    const sig = adminSig();
+    const r = await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'log1', RoomType: 'Conference' } }, { usersig: sig });
+    assert.equal(r.ErrorCode, 0);
+    await fetch(`${s.url}/live/v3/channel/chat/count-online-user?appId=${APP.polyv!.appId}&timestamp=${Date.now()}&channelId=log1&sign=ABCDEF0123456789`);
+    const log = lines.join('');
+    assert.match(log, /usersig=\[redacted\]/);
+    assert.match(log, /sign=\[redacted\]/);
+    assert.ok(!log.includes(sig.slice(0, 40)), 'the UserSig must not be logged');
+    assert.ok(!log.includes('ABCDEF0123456789'), 'the sign must not be logged');
+  } finally {
+    await s.close();
+  }
+});
