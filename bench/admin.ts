@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import { startChild, summarize, type Child } from './lib/child.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;

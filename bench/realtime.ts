@@ -6,7 +6,7 @@
 // and measured in alternating slices, so that other load on the machine hits both alike.
 import { startChild, sleep, summarize, type Child } from './lib/child.js';
 import { benchApp, tencent, tencentOk } from './lib/tencent.js';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 
 const FANOUT_WARMUP_MS = 2_000;
 const FANOUT_SLICES = 8;

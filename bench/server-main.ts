@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 import { startServer } from '../src/server.js';
 import { onAbort, serveParent } from './lib/child.js';
 

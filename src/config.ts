@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { readFileSync } from 'node:fs';
-import type { App } from './core/types.js';
+import type { App } from './core/model.js';
 
 const AppSchema = Type.Object(
   {

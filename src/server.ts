@@ -4,7 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { MemoryBus, type Bus } from './bus/port.js';
 import { AppRegistry } from './config.js';
 import { Engine } from './core/engine.js';
-import type { App } from './core/types.js';
+import type { App } from './core/model.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { registerMetrics } from './http/metrics.js';

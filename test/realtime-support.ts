@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { RostrumClient, type RostrumClientOptions } from '../src/client/index.js';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 import { APP, type TestServer } from './support/harness.js';
 
 export function sig(userId: string, app: App = APP, expireSeconds = 3600): string {

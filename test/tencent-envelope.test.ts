@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deflateSync } from 'node:zlib';
 import { genUserSig } from '../src/auth/usersig.js';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 import { APP, OTHER_APP, adminSig, enter, startTestServer, type TestServer } from './support/harness.js';
 import type { Reply } from './support/tencent.js';
 

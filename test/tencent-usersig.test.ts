@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { constants, deflateSync, inflateSync } from 'node:zlib';
 import { genUserSig } from '../src/auth/usersig.js';
-import type { App } from '../src/core/types.js';
+import type { App } from '../src/core/model.js';
 import { APP, startTestServer, type TestServer } from './support/harness.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 // The benchmark app and a small Tencent REST caller for setting things up.
 import { randomBytes } from 'node:crypto';
 import { genUserSig } from '../../src/auth/usersig.js';
-import type { App } from '../../src/core/types.js';
+import type { App } from '../../src/core/model.js';
 
 export function benchApp(): App {
   return {

@@ -1,44 +1,72 @@
-// Domain events: every change clients can see. Each is written to the store's outbox in the
-// same transaction as the change (with a per-room sequence number), then published on the bus.
-import type { AppId } from './types.js';
+// Domain events: every change clients can see, with a typed payload per type. Each is written to
+// the store's outbox in the same transaction as the change (with the room's next sequence
+// number), then published on the bus after commit.
+import type { MemberView, RoomView } from './views.js';
+import type { AppId, DenyEntry, Seat, SeatRequest, SubjectType } from './model.js';
 
-export type EventType =
-  | 'roomCreated'
-  | 'roomDismissed'
-  | 'roomInfoChanged'
-  | 'ownerChanged'
-  | 'memberEntered'
-  | 'memberLeft'
-  | 'memberReplaced' // same user entered from another connection; the old one (connId) is told
-  | 'memberInfoChanged' // nameCard / customInfo / role / marks
-  | 'seatListChanged'
-  | 'kickedOffSeat'
-  | 'kickedOutOfRoom'
-  | 'seatRequestReceived' // to owner/admins: a member applied
-  | 'seatRequestCancelled'
-  | 'seatRequestApproved'
-  | 'seatRequestRejected'
-  | 'seatInvitationReceived' // to the invited member
-  | 'seatInvitationAccepted'
-  | 'seatInvitationRejected'
-  | 'messageReceived'
-  | 'muteChanged' // to the affected member(s): chat muted / unmuted
-  | 'denyChanged'; // deny entries added or lifted (not pushed to members; for webhooks/lists)
+/** Why a member left: surfaced to clients and to the Tencent leave callback. */
+export type LeaveReason = 'leave' | 'kicked' | 'banned' | 'expired' | 'dismissed' | 'disconnected';
 
-export interface RoomEvent {
+interface RequestData {
+  request: SeatRequest;
+}
+
+/** The payload of each event type. */
+export interface EventData {
+  roomCreated: { room: RoomView };
+  roomDismissed: { roomId: string };
+  roomInfoChanged: { room: RoomView };
+  ownerChanged: { from: string; to: string };
+  memberEntered: { member: MemberView; memberCount: number };
+  memberLeft: { userId: string; connId: string; reason: LeaveReason; memberCount: number };
+  /** The same user entered from another connection; the old one (connId) is told. */
+  memberReplaced: { userId: string; connId: string };
+  /** nameCard / customInfo / role / marks */
+  memberInfoChanged: { member: MemberView; roleChanged: boolean };
+  seatListChanged: { seats: Seat[] };
+  kickedOffSeat: { userId: string; index: number; data: string; reason: string };
+  kickedOutOfRoom: { userId: string; connId: string; kind: LeaveReason; reason: string; until: number | null };
+  /** To owner/admins: a member applied. */
+  seatRequestReceived: RequestData;
+  seatRequestCancelled: RequestData;
+  seatRequestApproved: RequestData;
+  seatRequestRejected: RequestData;
+  /** To the invited member. */
+  seatInvitationReceived: RequestData;
+  seatInvitationAccepted: RequestData;
+  seatInvitationRejected: RequestData;
+  messageReceived: {
+    msgId: string;
+    from: string;
+    nick: string;
+    avatar: string;
+    text: string;
+    imageUrl?: string;
+    admin: boolean;
+  };
+  /** To the affected member: chat muted / unmuted. */
+  muteChanged: { userId: string; muted: boolean; until: number | null; by: SubjectType };
+  /** Deny entries added or lifted (not pushed to members; for webhooks and lists). */
+  denyChanged: { change: 'added' | 'lifted'; entries: DenyEntry[] };
+}
+
+export type EventType = keyof EventData;
+
+interface EventOf<K extends EventType> {
   appId: AppId;
   roomId: string;
-  /** Per-room sequence number, assigned by the store. 0 for app-wide events. */
+  /** The room's sequence number for this event: 1, 2, 3… with no gaps per room. */
   seq: number;
-  type: EventType;
+  type: K;
   at: number; // ms
   actor: string;
   /** Only these users get it over realtime; absent = everyone in the room. */
   to?: string[];
-  data: Record<string, unknown>;
+  data: EventData[K];
 }
 
-export type NewEvent = Omit<RoomEvent, 'seq' | 'at' | 'appId' | 'roomId'>;
+/** A committed event, discriminated by `type`. */
+export type RoomEvent = { [K in EventType]: EventOf<K> }[EventType];
 
-/** Why a member left: surfaced to clients and to the Tencent leave callback. */
-export type LeaveReason = 'leave' | 'kicked' | 'banned' | 'expired' | 'dismissed' | 'disconnected';
+/** What a rule emits: the context adds the app, room, sequence number and time. */
+export type NewEvent = { [K in EventType]: Omit<EventOf<K>, 'seq' | 'at' | 'appId' | 'roomId'> }[EventType];

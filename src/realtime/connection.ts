@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
-import type { AppId } from '../core/types.js';
+import type { AppId } from '../core/model.js';
 import { CLOSE } from './protocol.js';
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */

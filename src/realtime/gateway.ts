@@ -13,7 +13,7 @@ import type { Engine } from '../core/engine.js';
 import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
 import { LIMITS, byteLength } from '../core/limits.js';
-import type { AppId } from '../core/types.js';
+import type { AppId } from '../core/model.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';

@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Engine } from '../core/engine.js';
 import type { ErrorKind } from '../core/errors.js';
-import type { Actor, AppId } from '../core/types.js';
+import type { Actor, AppId } from '../core/model.js';
 import { CODE, type OpMap, type OpName } from './protocol.js';
 
 export const CODE_BY_KIND: Record<ErrorKind, number> = {

@@ -3,7 +3,7 @@
 // No runtime imports, so the client can ship it to browsers as is.
 import type { MemberView, RoomView } from '../core/engine.js';
 import type { LeaveReason } from '../core/events.js';
-import type { Seat, SeatRequest } from '../core/types.js';
+import type { Seat, SeatRequest } from '../core/model.js';
 
 /** The path clients connect to: `GET /realtime?sdkappid=&userid=&usersig=`. */
 export const REALTIME_PATH = '/realtime';

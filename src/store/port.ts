@@ -12,7 +12,7 @@ import type {
   Seat,
   SeatRequest,
   SubjectType,
-} from '../core/types.js';
+} from '../core/model.js';
 
 export interface DenyQuery {
   roomId?: string; // exact scope ('' = app-wide); absent = any scope

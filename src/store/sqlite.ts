@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoomEvent } from '../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, Room, Seat, SeatRequest } from '../core/types.js';
+import type { AppId, DenyEntry, Member, MuteEntry, Room, Seat, SeatRequest } from '../core/model.js';
 import type { DenyQuery, OutboxRow, Store, Tx } from './port.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { genUserSig } from '../../src/auth/usersig.js';
-import type { App } from '../../src/core/types.js';
+import type { App } from '../../src/core/model.js';
 import { startServer, type RostrumServer, type ServerOptions } from '../../src/server.js';
 
 export const APP: App = {

@@ -10,7 +10,7 @@
 // JSON-body endpoints (v4 kick/unkick) sign the query parameters only.
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import type { App } from '../../src/core/types.js';
+import type { App } from '../../src/core/model.js';
 import { APP, type TestServer } from './harness.js';
 
 export type Style = 'java' | 'ts' | 'php';

@@ -2,7 +2,7 @@
 // sign over the request parameters, each sign used once.
 import { safeEqual } from '../../auth/safe-equal.js';
 import type { AppRegistry } from '../../config.js';
-import type { App } from '../../core/types.js';
+import type { App } from '../../core/model.js';
 import { fail } from './errors.js';
 import type { Params } from './params.js';
 import type { ReplayGuard } from './replay.js';

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { HTTPMethods } from 'fastify';
 import type { Engine } from '../../core/engine.js';
-import type { Actor, App, Origin, SubjectType } from '../../core/types.js';
+import type { Actor, App, Origin, SubjectType } from '../../core/model.js';
 import { fail } from './errors.js';
 import type { Params } from './params.js';
 import { forbidList, kickedToWire, page, type ChatBanCheck } from './wire.js';

@@ -1,5 +1,5 @@
 // Domain entries -> Polyv wire shapes (field names and order as Polyv documents them).
-import type { DenyEntry, MuteEntry } from '../../core/types.js';
+import type { DenyEntry, MuteEntry } from '../../core/model.js';
 
 /** Is this user (or this IP) chat-banned where the entry applies? */
 export type ChatBanCheck = (userId: string, clientIp: string) => boolean;

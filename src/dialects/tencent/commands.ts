@@ -2,7 +2,7 @@
 // Mandatory/Optional) and its translation onto one core command.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Engine, RoomPatch } from '../../core/engine.js';
-import type { Actor, AppId } from '../../core/types.js';
+import type { Actor, AppId } from '../../core/model.js';
 import { LIMITS } from '../../core/limits.js';
 import { invalid } from '../../core/errors.js';
 import { bannedToWire, memberToWire, roomInfoToWire, seatToWire } from './wire.js';

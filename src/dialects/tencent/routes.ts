@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppRegistry } from '../../config.js';
 import type { Engine } from '../../core/engine.js';
 import { isRoomError } from '../../core/errors.js';
-import type { App } from '../../core/types.js';
+import type { App } from '../../core/model.js';
 import { UserSigError, type UserSigVerifier } from '../../auth/usersig.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
 import { CODE, CODE_BY_KIND, WIRE_FIELD } from './codes.js';

@@ -1,6 +1,6 @@
 // Domain views -> Tencent wire shapes (field names exactly as documented).
 import type { MemberView, RoomView } from '../../core/engine.js';
-import type { DenyEntry, Seat } from '../../core/types.js';
+import type { DenyEntry, Seat } from '../../core/model.js';
 
 export function roomInfoToWire(r: RoomView) {
   return {

@@ -82,7 +82,8 @@ export interface MemberSnapshot {
 
 /** Who may not enter: a userId or an IP, in one room ('' = the whole app). */
 export interface DenyEntry {
-  id: number;
+  /** Made by the core (time-ordered, unique across nodes), so a write needs no read back. */
+  id: string;
   roomId: string; // '' = app-wide
   subjectType: SubjectType;
   subject: string;
@@ -96,7 +97,7 @@ export interface DenyEntry {
 
 /** Who may not speak in chat. */
 export interface MuteEntry {
-  id: number;
+  id: string;
   roomId: string; // '' = app-wide
   subjectType: SubjectType;
   subject: string;
@@ -117,6 +118,22 @@ export interface SeatRequest {
   index: number | null;
   actor: string; // who created it
   createdAt: number;
+}
+
+/**
+ * A room with everything its rules read on every command, stored and locked as one unit: the
+ * seats, the room-level admins, the pending seat requests, the member count and the last event
+ * sequence number. Members are not part of it (a live room has thousands): they are read by key.
+ */
+export interface RoomAggregate {
+  room: Room;
+  seats: Seat[];
+  /** Users holding the room-level Admin role (it outlives their presence). */
+  admins: string[];
+  requests: SeatRequest[];
+  memberCount: number;
+  /** The sequence number of the room's last event; the next event gets seq + 1. */
+  seq: number;
 }
 
 /** Who is calling the core: the app's server (admin API) or a user over the realtime gateway. */

@@ -1,0 +1,103 @@
+// The shared lower layer of the rules: one command's view of the store, with the checks every
+// module needs (room exists, member present, roles) and, for writes, event emission. Rule
+// modules depend on this and on nothing of each other's beyond the helpers they export.
+import type { Actor, AppId, Member, Role, RoomAggregate } from './model.js';
+import type { NewEvent, RoomEvent } from './events.js';
+import type { StoreReader, StoreWriter } from './ports/store.js';
+import { RoomError } from './errors.js';
+import { LIMITS, checkId } from './limits.js';
+
+export class ReadContext<S extends StoreReader = StoreReader> {
+  constructor(
+    readonly store: S,
+    readonly appId: AppId,
+    readonly actor: Actor,
+    readonly now: number,
+  ) {}
+
+  /** The room's aggregate (locked, in a write); RoomNotFound when there is none. */
+  async room(roomId: string): Promise<RoomAggregate> {
+    checkId('roomId', roomId, LIMITS.roomIdBytes);
+    const agg = await this.store.room(roomId);
+    if (!agg) throw new RoomError('RoomNotFound', `room ${roomId} does not exist`);
+    return agg;
+  }
+
+  async member(roomId: string, userId: string): Promise<Member> {
+    const m = await this.store.member(roomId, userId);
+    if (!m) throw new RoomError('NotMember', `${userId} is not a member of room ${roomId}`);
+    return m;
+  }
+}
+
+export class WriteContext extends ReadContext<StoreWriter> {
+  /** Events of this command, in emission order; published after commit. */
+  readonly events: RoomEvent[] = [];
+  private readonly dirty = new Map<string, RoomAggregate>();
+  private readonly deleted = new Set<string>();
+
+  /** Marks the aggregate as changed: it is saved when the command ends. */
+  changed(agg: RoomAggregate): void {
+    this.dirty.set(agg.room.roomId, agg);
+  }
+
+  /** Emits an event in the aggregate's room with the room's next sequence number. */
+  emit(agg: RoomAggregate, event: NewEvent): void {
+    // Filled in place (the rule built the object for this call): no copy on the hot path.
+    const e = event as RoomEvent;
+    e.appId = this.appId;
+    e.roomId = agg.room.roomId;
+    e.seq = ++agg.seq;
+    e.at = this.now;
+    this.events.push(e);
+    this.dirty.set(agg.room.roomId, agg);
+  }
+
+  async deleteRoom(agg: RoomAggregate): Promise<void> {
+    await this.store.deleteRoom(agg.room.roomId);
+    this.deleted.add(agg.room.roomId);
+  }
+
+  /** Writes the changed aggregates and the events: the last step of every write command. */
+  async flush(): Promise<void> {
+    for (const [roomId, agg] of this.dirty) {
+      if (!this.deleted.has(roomId)) await this.store.saveRoom(this.appId, agg);
+    }
+    if (this.events.length > 0) await this.store.appendEvents(this.events);
+  }
+}
+
+// ------------------------------------------------------------------------------- roles
+
+const RANK = { Owner: 2, Admin: 1, Member: 0 } as const;
+
+export function roleOf(agg: RoomAggregate, userId: string): Role {
+  if (agg.room.ownerId === userId) return 'Owner';
+  return agg.admins.includes(userId) ? 'Admin' : 'Member';
+}
+
+/** App admins may do anything; users must be the owner or a room admin. */
+export function requireModerator(agg: RoomAggregate, actor: Actor): Role | 'AppAdmin' {
+  if (actor.kind === 'admin') return 'AppAdmin';
+  const role = roleOf(agg, actor.userId);
+  if (role === 'Member') throw new RoomError('PermissionDenied', 'only the room owner or an admin may do this');
+  return role;
+}
+
+/** A moderator may act on members of a lower rank only (the owner on everyone but itself). */
+export function requireOutranks(agg: RoomAggregate, actor: Actor, targetId: string): void {
+  const actorRole = requireModerator(agg, actor);
+  if (actorRole === 'AppAdmin') return;
+  if (targetId === actor.userId || RANK[actorRole] <= RANK[roleOf(agg, targetId)]) {
+    throw new RoomError('PermissionDenied', `you may not do this to ${targetId}`);
+  }
+}
+
+/** App-wide scope ('') is for app admins only. */
+export function requireAppAdmin(actor: Actor, what: string): void {
+  if (actor.kind !== 'admin') throw new RoomError('PermissionDenied', `app-wide ${what} are for app admins`);
+}
+
+export function moderatorIds(agg: RoomAggregate): string[] {
+  return [agg.room.ownerId, ...agg.admins.filter((a) => a !== agg.room.ownerId)];
+}

@@ -1,0 +1,113 @@
+// The Store port, owned by the core and shaped around the room: a command locks the rooms it
+// changes, reads their aggregates (one row each), reads members and deny/mute entries by key,
+// and writes what changed plus its events in one transaction. Adapters: adapters/memory (tests),
+// adapters/sqlite (embedded default), adapters/postgres.
+import type { RoomEvent } from '../events.js';
+import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
+
+export type EntryList = 'deny' | 'mute';
+
+export interface EntryOf {
+  deny: DenyEntry;
+  mute: MuteEntry;
+}
+
+export interface Subject {
+  subjectType: SubjectType;
+  subject: string;
+}
+
+/** A filtered, paged read of one list (what the dialects' list endpoints show). */
+export interface EntryQuery {
+  roomId?: string; // exact scope ('' = app-wide); absent = any scope
+  subjectType?: SubjectType;
+  subject?: string;
+  origin?: Origin;
+  /** Only entries not expired at this time (ms). */
+  activeAt: number;
+  /** Ordered by creation (createdAt, id). */
+  limit?: number;
+  offset?: number;
+}
+
+/** Reads of one app's data. In a write they see the writes made before them in it. */
+export interface StoreReader {
+  /** The room's aggregate; in a write it is locked (see StoreWriter.lock). */
+  room(roomId: string): Promise<RoomAggregate | null>;
+  member(roomId: string, userId: string): Promise<Member | null>;
+  /** Ordered by userId, those after `afterUserId`. */
+  members(roomId: string, afterUserId: string, limit: number): Promise<Member[]>;
+  membersByIp(roomId: string, ip: string): Promise<Member[]>;
+  /** The rooms of this app with a member matching the subject (by userId or client IP). */
+  roomsWith(subject: Subject): Promise<string[]>;
+  /**
+   * The entries active at `now` that match any of the subjects, in `roomId` or app-wide ('').
+   * An indexed lookup by subject: its cost does not grow with the size of the list.
+   */
+  matching<L extends EntryList>(list: L, roomId: string, subjects: Subject[], now: number): Promise<EntryOf[L][]>;
+  list<L extends EntryList>(list: L, q: EntryQuery): Promise<EntryOf[L][]>;
+  count(list: EntryList, q: EntryQuery): Promise<number>;
+}
+
+/**
+ * One unit of work. Locks are taken in a fixed order — the app lock first, then rooms sorted by
+ * id — and held until the unit ends, so units never deadlock. A room read through `room()` is
+ * locked as if by `lock([roomId])`; a command that needs several rooms locks them in one call.
+ */
+export interface StoreWriter extends StoreReader {
+  /**
+   * The app-level lock. Entry takes it shared, app-wide deny/mute changes exclusive, so an entry
+   * never slips past an app-wide ban committing beside it. Must come before any room lock.
+   */
+  lockApp(mode: 'shared' | 'exclusive'): Promise<void>;
+  /** Locks the rooms (in sorted order whatever the order given) and returns those that exist. */
+  lock(roomIds: string[]): Promise<Map<string, RoomAggregate>>;
+  /** Creates the room (locked by this unit from now on); false when it already exists. */
+  insertRoom(agg: RoomAggregate): Promise<boolean>;
+  /** Writes a locked room's aggregate back. */
+  saveRoom(appId: AppId, agg: RoomAggregate): Promise<void>;
+  /** Deletes a locked room with its members and its room-scoped deny and mute entries. */
+  deleteRoom(roomId: string): Promise<void>;
+  putMember(roomId: string, member: Member): Promise<void>;
+  deleteMember(roomId: string, userId: string): Promise<void>;
+  insertEntry<L extends EntryList>(list: L, entry: EntryOf[L]): Promise<void>;
+  deleteEntries(list: EntryList, ids: string[]): Promise<void>;
+  /** Appends committed-with-the-unit events to the outbox (their seq already assigned). */
+  appendEvents(events: RoomEvent[]): Promise<void>;
+}
+
+/** A page of the outbox and the cursor to read the next one from. */
+export interface OutboxPage {
+  events: RoomEvent[];
+  cursor: string;
+}
+
+export interface ConnectedMember {
+  appId: AppId;
+  roomId: string;
+  userId: string;
+  connId: string;
+}
+
+export interface Store {
+  /**
+   * Runs `fn` as one atomic unit of work of one app, and resolves once it is durable. When `fn`
+   * throws, nothing it wrote is kept. Adapters may retry `fn` on a serialization failure.
+   */
+  write<T>(appId: AppId, fn: (w: StoreWriter) => Promise<T>): Promise<T>;
+  /** Read-only work: takes no lock and no write path. */
+  read<T>(appId: AppId, fn: (r: StoreReader) => Promise<T>): Promise<T>;
+  /** Members (of every app) connected through connections whose id starts with `prefix`. */
+  connectedMembers(prefix: string): Promise<ConnectedMember[]>;
+  /**
+   * Outbox events after `cursor` ('' = from the start), in commit order per room. The cursor never
+   * skips an event that commits later than one already read (see the adapter for how).
+   */
+  readOutbox(cursor: string, limit: number): Promise<OutboxPage>;
+  /** Drops up to `limit` outbox events older than `beforeMs` (retention); returns how many. */
+  pruneOutbox(beforeMs: number, limit: number): Promise<number>;
+  /** Small key/value settings kept beside the data (the development app, consumer cursors). */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

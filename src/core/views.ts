@@ -1,0 +1,49 @@
+// What clients and dialects see of the model: never a room's password, a member's IP or the app.
+import type { Member, MemberSnapshot, Role, Room } from './model.js';
+
+export interface RoomView extends Omit<Room, 'password' | 'appId'> {
+  status: 'NotStarted' | 'Running';
+  memberCount: number;
+}
+
+export interface MemberView {
+  userId: string;
+  role: Role;
+  nameCard: string;
+  avatar: string;
+  userType: string;
+  marks: number[];
+  customInfo: string;
+}
+
+export function memberView(m: Member): MemberView {
+  return {
+    userId: m.userId,
+    role: m.role,
+    nameCard: m.nameCard,
+    avatar: m.avatar,
+    userType: m.userType,
+    marks: m.marks,
+    customInfo: m.customInfo,
+  };
+}
+
+export function roomView(room: Room, memberCount: number, now: number): RoomView {
+  const { password: _password, appId: _appId, ...rest } = room;
+  return {
+    ...rest,
+    status: now >= room.scheduleStartTime * 1000 ? 'Running' : 'NotStarted',
+    memberCount,
+  };
+}
+
+export function snapshotOf(m: Member): MemberSnapshot {
+  return {
+    userId: m.userId,
+    nick: m.nameCard,
+    pic: m.avatar,
+    userType: m.userType,
+    clientIp: m.clientIp,
+    uid: m.connId,
+  };
+}
