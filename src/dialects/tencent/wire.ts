@@ -1,5 +1,5 @@
 // Domain views -> Tencent wire shapes (field names exactly as documented).
-import type { MemberView, RoomView } from '../../core/engine.js';
+import type { MemberView, RoomView } from '../../core/views.js';
 import type { DenyEntry, Seat } from '../../core/model.js';
 
 export function roomInfoToWire(r: RoomView) {
