@@ -1,8 +1,9 @@
 // The Polyv endpoints: each one's parameters (as Polyv documents them) and its translation onto
 // core commands. A Polyv channelId/roomId is a Rostrum RoomId of the app; a userId/viewerId is a
-// Rostrum userId.
+// Rostrum userId. Every endpoint runs its core commands through `execute`, as the app admin.
 import { isIP } from 'node:net';
 import type { HTTPMethods } from 'fastify';
+import type { Command, ResultOf } from '../../core/commands.js';
 import type { Engine } from '../../core/engine.js';
 import type { Actor, App, Origin, SubjectType } from '../../core/model.js';
 import { fail } from './errors.js';
@@ -43,6 +44,11 @@ const ADMIN_NICK_CHARS = 8; // Polyv truncates the admin's nickName to 8 charact
 
 const BOTH: HTTPMethods[] = ['GET', 'POST'];
 
+/** Runs one core command as the calling app admin. */
+function exec<C extends Command>({ engine, app, actor }: EndpointContext, cmd: C): Promise<ResultOf<C>> {
+  return engine.execute(app.sdkAppId, actor, cmd);
+}
+
 function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
@@ -55,15 +61,15 @@ function pageArgs(p: Params, numberName: string, sizeName: string): [number, num
 }
 
 /** Chat bans that apply in a room: the room's own and the app-wide ones. */
-async function chatBanCheck({ engine, app }: EndpointContext, roomId: string): Promise<ChatBanCheck> {
-  const mutes = [...(await engine.listMutes(app.sdkAppId, { roomId })), ...(await engine.listMutes(app.sdkAppId, { roomId: '' }))];
+async function chatBanCheck(ctx: EndpointContext, roomId: string): Promise<ChatBanCheck> {
+  const mutes = [...(await exec(ctx, { type: 'listMutes', roomId })), ...(await exec(ctx, { type: 'listMutes', roomId: '' }))];
   const users = new Set(mutes.filter((m) => m.subjectType === 'userId').map((m) => m.subject));
   const ips = new Set(mutes.filter((m) => m.subjectType === 'ip').map((m) => m.subject));
   return (userId, clientIp) => (userId !== '' && users.has(userId)) || (clientIp !== '' && ips.has(clientIp));
 }
 
-async function chatBannedSubjects({ engine, app }: EndpointContext, roomId: string, subjectType: SubjectType): Promise<string[]> {
-  return unique((await engine.listMutes(app.sdkAppId, { roomId, subjectType })).map((m) => m.subject));
+async function chatBannedSubjects(ctx: EndpointContext, roomId: string, subjectType: SubjectType): Promise<string[]> {
+  return unique((await exec(ctx, { type: 'listMutes', roomId, subjectType })).map((m) => m.subject));
 }
 
 /** The v4 kick/unkick JSON body: {"viewerIds": [...], "nickNames": [...]} (1:1). */
@@ -86,7 +92,7 @@ function kickBody(json: unknown, nickNamesRequired: boolean): { viewerIds: strin
 
 /** kick-users: a deny entry (until lifted) per viewer, who is removed at once if present. */
 function kick(roomIdOf: (p: Params) => string): Endpoint['run'] {
-  return async ({ engine, app, actor }, p, { json }) => {
+  return async (ctx, p, { json }) => {
     const roomId = roomIdOf(p);
     const body = kickBody(json, true);
     // Each viewer once, keeping their nickName beside them (the core pairs them by position).
@@ -97,17 +103,18 @@ function kick(roomIdOf: (p: Params) => string): Endpoint['run'] {
       viewerIds.push(id);
       nickNames.push(body.nickNames?.[i] ?? '');
     });
-    await engine.banUsers(app.sdkAppId, actor, roomId, viewerIds, { durationSec: null, reason: '', origin: 'polyv', nicks: nickNames });
+    await exec(ctx, { type: 'banUsers', roomId, userIds: viewerIds, durationSec: null, reason: '', origin: 'polyv', nicks: nickNames });
     return 'SUCCESS';
   };
 }
 
 /** unkick-users: lifts the viewers' userId entries in that scope (nickNames not needed). */
 function unkick(roomIdOf: (p: Params) => string): Endpoint['run'] {
-  return async ({ engine, app, actor }, p, { json }) => {
+  return async (ctx, p, { json }) => {
     const roomId = roomIdOf(p);
     const { viewerIds } = kickBody(json, false);
-    await engine.liftDeny(app.sdkAppId, actor, unique(viewerIds).map((subject) => ({ roomId, subjectType: 'userId' as const, subject })));
+    const targets = unique(viewerIds).map((subject) => ({ roomId, subjectType: 'userId' as const, subject }));
+    await exec(ctx, { type: 'liftDeny', targets });
     return 'SUCCESS';
   };
 }
@@ -125,7 +132,7 @@ export const ENDPOINTS: Endpoint[] = [
       const roomId = p.required('roomId');
       const value = p.required('value');
       const type = p.oneOf('type', SUBJECT_TYPES);
-      const removed = await ctx.engine.liftDeny(ctx.app.sdkAppId, ctx.actor, [{ roomId, subjectType: type, subject: value }]);
+      const removed = await exec(ctx, { type: 'liftDeny', targets: [{ roomId, subjectType: type, subject: value }] });
       const banned = await chatBanCheck(ctx, roomId);
       return removed.map((e) => kickedToWire(e, banned));
     },
@@ -138,7 +145,7 @@ export const ENDPOINTS: Endpoint[] = [
     async run(ctx, p) {
       const roomId = p.required('channelId');
       const allOrigins = p.yesNo('includeAllOrigins', false);
-      const { entries } = await ctx.engine.listDeny(ctx.app.sdkAppId, { roomId });
+      const { entries } = await exec(ctx, { type: 'listDeny', roomId });
       const banned = await chatBanCheck(ctx, roomId);
       return entries.filter((e) => allOrigins || KICK_ORIGINS.includes(e.origin)).map((e) => kickedToWire(e, banned));
     },
@@ -178,14 +185,14 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v4/chat/forbid/list',
     body: 'form',
-    async run({ engine, app }, p) {
+    async run(ctx, p) {
       const viewerId = p.optional('viewerId');
       const nickName = p.optional('nickName');
       const [pageNumber, pageSize] = pageArgs(p, 'pageNumber', 'pageSize');
       const allOrigins = p.yesNo('includeAllOrigins', false);
-      const { entries } = await engine.listDeny(app.sdkAppId, { roomId: '', subjectType: 'userId' });
+      const { entries } = await exec(ctx, { type: 'listDeny', roomId: '', subjectType: 'userId' });
       const kicks = entries.filter((e) => allOrigins || KICK_ORIGINS.includes(e.origin));
-      const chatBans = await engine.listMutes(app.sdkAppId, { roomId: '', subjectType: 'userId' });
+      const chatBans = await exec(ctx, { type: 'listMutes', roomId: '', subjectType: 'userId' });
       const rows = forbidList(kicks, chatBans).filter(
         (r) => (viewerId === undefined || r.viewerId === viewerId) && (nickName === undefined || r.nickName === nickName),
       );
@@ -198,11 +205,11 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/live/v3/channel/chat/banned-user',
     body: 'form',
     fields: { userIds: 'userIds' },
-    async run({ engine, app, actor }, p) {
+    async run(ctx, p) {
       const roomId = p.required('channelId');
       const userIds = p.list('userIds');
       const toBanned = p.yesNo('toBanned', true);
-      await engine.setMuted(app.sdkAppId, actor, { roomId, subjectType: 'userId', subjects: userIds }, toBanned, { origin: 'polyv' });
+      await exec(ctx, { type: 'setMuted', roomId, subjectType: 'userId', subjects: userIds, muted: toBanned, origin: 'polyv' });
       return 'SUCCESS';
     },
   },
@@ -226,7 +233,7 @@ export const ENDPOINTS: Endpoint[] = [
     async run(ctx, p, { path }) {
       const ip = p.required('ip');
       if (isIP(ip) === 0) throw fail.invalid();
-      await ctx.engine.setMuted(ctx.app.sdkAppId, ctx.actor, { roomId: path.channelId, subjectType: 'ip', subjects: [ip] }, true, { origin: 'polyv' });
+      await exec(ctx, { type: 'setMuted', roomId: path.channelId, subjectType: 'ip', subjects: [ip], muted: true, origin: 'polyv' });
       return chatBannedSubjects(ctx, path.channelId, 'ip');
     },
   },
@@ -236,15 +243,15 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/live/v2/chat/:channelId/delBanned',
     body: 'form',
     fields: { ip: 'content' },
-    async run({ engine, app, actor }, p, { path }) {
+    async run(ctx, p, { path }) {
       const type = p.oneOf('type', ['ip', 'badword'] as const);
       const content = p.list('content');
       if (type === 'badword') {
         // Rostrum keeps no bad-word list: there is nothing to delete once the channel is known.
-        await engine.getRoomInfo(app.sdkAppId, path.channelId);
+        await exec(ctx, { type: 'getRoomInfo', roomId: path.channelId });
         return 'success';
       }
-      await engine.setMuted(app.sdkAppId, actor, { roomId: path.channelId, subjectType: 'ip', subjects: content }, false, { origin: 'polyv' });
+      await exec(ctx, { type: 'setMuted', roomId: path.channelId, subjectType: 'ip', subjects: content, muted: false, origin: 'polyv' });
       return 'success';
     },
   },
@@ -257,7 +264,7 @@ export const ENDPOINTS: Endpoint[] = [
       const roomId = p.required('channelId');
       const type = p.optional('type') === undefined ? 'badword' : p.oneOf('type', ['badword', 'ip'] as const);
       if (type === 'ip') return chatBannedSubjects(ctx, roomId, 'ip');
-      await ctx.engine.getRoomInfo(ctx.app.sdkAppId, roomId);
+      await exec(ctx, { type: 'getRoomInfo', roomId });
       return [];
     },
   },
@@ -267,7 +274,7 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/live/v3/user/chat/banned-user/update',
     body: 'form',
     fields: { userIds: 'viewerIds' },
-    async run({ engine, app, actor }, p) {
+    async run(ctx, p) {
       let viewerIds: unknown;
       try {
         viewerIds = JSON.parse(p.required('viewerIds'));
@@ -278,7 +285,7 @@ export const ENDPOINTS: Endpoint[] = [
       if (viewerIds.length === 0 || viewerIds.some((v) => v.trim() === '')) throw fail.empty('viewerIds');
       if (p.optional('banned') === undefined) throw fail.empty('banned');
       const banned = p.yesNo('banned', true);
-      await engine.setMuted(app.sdkAppId, actor, { roomId: '', subjectType: 'userId', subjects: viewerIds }, banned, { origin: 'polyv' });
+      await exec(ctx, { type: 'setMuted', roomId: '', subjectType: 'userId', subjects: viewerIds, muted: banned, origin: 'polyv' });
       return 'SUCCESS';
     },
   },
@@ -298,14 +305,14 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/live/v3/channel/chat/send-admin-msg',
     body: 'form',
     fields: { text: 'msg' },
-    async run({ engine, app, actor }, p) {
+    async run(ctx, p) {
       const roomId = p.required('channelId');
       const msg = p.optional('msg');
       const imgUrl = p.optional('imgUrl');
       if (msg === undefined && imgUrl === undefined) throw fail.empty('msg');
       const pic = p.required('pic');
       const nick = [...p.required('nickName')].slice(0, ADMIN_NICK_CHARS).join('');
-      const { msgId } = await engine.sendAdminMessage(app.sdkAppId, actor, roomId, { text: msg ?? '', nick, avatar: pic, imageUrl: imgUrl });
+      const { msgId } = await exec(ctx, { type: 'sendAdminMessage', roomId, text: msg ?? '', nick, avatar: pic, imageUrl: imgUrl });
       // apiVersion 3.1 (the Java SDK's default) answers an object; later versions the bare id.
       return p.optional('apiVersion') === '3.1' ? { msgId } : msgId;
     },
@@ -315,8 +322,8 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v3/channel/chat/count-online-user',
     body: 'form',
-    async run({ engine, app }, p) {
-      return (await engine.getRoomInfo(app.sdkAppId, p.required('channelId'))).memberCount;
+    async run(ctx, p) {
+      return (await exec(ctx, { type: 'getRoomInfo', roomId: p.required('channelId') })).memberCount;
     },
   },
 ];
