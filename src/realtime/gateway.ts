@@ -8,7 +8,7 @@ import proxyaddr from 'proxy-addr';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppRegistry } from '../config.js';
-import type { Bus } from '../bus/port.js';
+import type { Bus } from '../core/ports/bus.js';
 import type { Engine } from '../core/engine.js';
 import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
@@ -234,7 +234,8 @@ export class RealtimeGateway {
     const leave = conn.afterQueue(async () => {
       for (const roomId of conn.rooms) {
         try {
-          await this.engine.leaveRoom(conn.appId, roomId, conn.userId, { reason: 'disconnected', connId: conn.id });
+          const actor = { kind: 'user' as const, userId: conn.userId };
+          await this.engine.execute(conn.appId, actor, { type: 'leaveRoom', roomId, reason: 'disconnected', connId: conn.id });
         } catch (err) {
           this.opts.log?.error({ err, roomId, userId: conn.userId }, 'realtime: leave on disconnect failed');
         }
@@ -298,7 +299,6 @@ export class RealtimeGateway {
     return {
       engine: this.engine,
       appId: conn.appId,
-      userId: conn.userId,
       actor: { kind: 'user', userId: conn.userId },
       connId: conn.id,
       clientIp: conn.clientIp,
@@ -359,7 +359,7 @@ export class RealtimeGateway {
     switch (e.type) {
       case 'memberReplaced': {
         // Only the connection that was replaced; the new one is told by its enterRoom reply.
-        const old = members.get(e.data.userId as string);
+        const old = members.get(e.data.userId);
         if (old && old.id === e.data.connId) {
           send(old);
           this.unregister(old, e.roomId);
@@ -386,7 +386,7 @@ export class RealtimeGateway {
       for (const conn of members.values()) send(conn);
     }
     if (e.type === 'memberLeft') {
-      const conn = members.get(e.data.userId as string);
+      const conn = members.get(e.data.userId);
       if (conn && conn.id === e.data.connId) this.unregister(conn, e.roomId);
     }
   }

@@ -1,8 +1,9 @@
-// Every realtime op and the one core command it calls, and the table from the core's error
-// kinds to reply codes. The gateway only parses frames and runs these; the rules (roles,
-// admission, seats) are the core's.
+// Every realtime op and the one core command it runs through `execute` as the connected user,
+// and the table from the core's error kinds to reply codes. The gateway only parses frames and
+// runs these; the rules (roles, admission, seats) are the core's.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { Command, ResultOf } from '../core/commands.js';
 import type { Engine } from '../core/engine.js';
 import type { ErrorKind } from '../core/errors.js';
 import type { Actor, AppId } from '../core/model.js';
@@ -34,7 +35,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
 export interface OpContext {
   engine: Engine;
   appId: AppId;
-  userId: string;
+  /** The connected user: commands on the caller themselves act on `actor.userId`. */
   actor: Actor;
   connId: string;
   clientIp: string;
@@ -61,6 +62,11 @@ function op<S extends TSchema, N extends OpName>(
   return { check: TypeCompiler.Compile(schema), inRoom, run: run as Op['run'] };
 }
 
+/** Runs one core command as the connected user. */
+function exec<C extends Command>(c: OpContext, cmd: C): Promise<ResultOf<C>> {
+  return c.engine.execute(c.appId, c.actor, cmd);
+}
+
 const Str = Type.String();
 const Index = Type.Integer({ minimum: 0 });
 const Opt = Type.Optional;
@@ -74,7 +80,9 @@ export const OPS: Record<OpName, Op> = {
     Type.Object({ roomId: Str, password: Opt(Str), nick: Opt(Str), avatar: Opt(Str), userType: Opt(Str), customInfo: Opt(Str) }),
     false,
     async (c, p) => {
-      const r = await c.engine.enterRoom(c.appId, p.roomId, c.userId, {
+      const r = await exec(c, {
+        type: 'enterRoom',
+        roomId: p.roomId,
         password: p.password,
         nick: p.nick,
         avatar: p.avatar,
@@ -89,7 +97,7 @@ export const OPS: Record<OpName, Op> = {
   ),
 
   exitRoom: op('exitRoom', RoomOnly, true, async (c, p) => {
-    await c.engine.leaveRoom(c.appId, p.roomId, c.userId, { reason: 'leave', connId: c.connId });
+    await exec(c, { type: 'leaveRoom', roomId: p.roomId, reason: 'leave', connId: c.connId });
     c.left(p.roomId);
     return none;
   }),
@@ -97,21 +105,21 @@ export const OPS: Record<OpName, Op> = {
   takeSeat: op('takeSeat', Type.Object({ roomId: Str, index: Opt(Index) }), true, async (c, p) => takeSeat(c, p.roomId, p.index)),
 
   leaveSeat: op('leaveSeat', RoomOnly, true, async (c, p) => {
-    await c.engine.leaveSeat(c.appId, p.roomId, c.userId);
+    await exec(c, { type: 'leaveSeat', roomId: p.roomId });
     return none;
   }),
 
   sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) =>
-    c.engine.sendMessage(c.appId, p.roomId, c.userId, p.text),
+    exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text }),
   ),
 
   kickOffSeat: op('kickOffSeat', Type.Object({ roomId: Str, userId: Str, data: Opt(Str) }), true, async (c, p) => {
-    await c.engine.kickOffSeat(c.appId, c.actor, p.roomId, p.userId, p.data ?? '');
+    await exec(c, { type: 'kickOffSeat', roomId: p.roomId, userId: p.userId, data: p.data ?? '' });
     return none;
   }),
 
   kickOut: op('kickOut', Type.Object({ roomId: Str, userId: Str, reason: Opt(Str) }), true, async (c, p) => {
-    await c.engine.kickOut(c.appId, c.actor, p.roomId, [p.userId], p.reason ?? '');
+    await exec(c, { type: 'kickOut', roomId: p.roomId, userIds: [p.userId], reason: p.reason ?? '' });
     return none;
   }),
 
@@ -120,7 +128,10 @@ export const OPS: Record<OpName, Op> = {
     Type.Object({ roomId: Str, index: Index, locked: Opt(Type.Boolean()), videoDisabled: Opt(Type.Boolean()), audioDisabled: Opt(Type.Boolean()) }),
     true,
     async (c, p) => ({
-      seat: await c.engine.lockSeat(c.appId, c.actor, p.roomId, p.index, {
+      seat: await exec(c, {
+        type: 'lockSeat',
+        roomId: p.roomId,
+        index: p.index,
         locked: p.locked,
         videoDisabled: p.videoDisabled,
         audioDisabled: p.audioDisabled,
@@ -133,37 +144,37 @@ export const OPS: Record<OpName, Op> = {
   requestSeat: op('requestSeat', Type.Object({ roomId: Str, index: Opt(Index) }), true, async (c, p) => takeSeat(c, p.roomId, p.index)),
 
   cancelSeatRequest: op('cancelSeatRequest', ByRequest, true, async (c, p) => {
-    await c.engine.cancelSeatRequest(c.appId, p.roomId, c.userId, p.requestId);
+    await exec(c, { type: 'cancelSeatRequest', roomId: p.roomId, requestId: p.requestId });
     return none;
   }),
 
   approveSeatRequest: op('approveSeatRequest', ByRequest, true, async (c, p) => {
-    await c.engine.answerSeatRequest(c.appId, c.actor, p.roomId, p.requestId, true);
+    await exec(c, { type: 'answerSeatRequest', roomId: p.roomId, requestId: p.requestId, approve: true });
     return none;
   }),
 
   rejectSeatRequest: op('rejectSeatRequest', ByRequest, true, async (c, p) => {
-    await c.engine.answerSeatRequest(c.appId, c.actor, p.roomId, p.requestId, false);
+    await exec(c, { type: 'answerSeatRequest', roomId: p.roomId, requestId: p.requestId, approve: false });
     return none;
   }),
 
   inviteToSeat: op('inviteToSeat', Type.Object({ roomId: Str, userId: Str, index: Opt(Index) }), true, async (c, p) => {
-    const req = await c.engine.inviteToSeat(c.appId, c.actor, p.roomId, p.userId, p.index ?? null);
+    const req = await exec(c, { type: 'inviteToSeat', roomId: p.roomId, userId: p.userId, index: p.index ?? null });
     return { requestId: req.id };
   }),
 
   acceptSeatInvitation: op('acceptSeatInvitation', ByRequest, true, async (c, p) => {
-    await c.engine.answerSeatInvitation(c.appId, p.roomId, c.userId, p.requestId, true);
+    await exec(c, { type: 'answerSeatInvitation', roomId: p.roomId, requestId: p.requestId, accept: true });
     return none;
   }),
 
   rejectSeatInvitation: op('rejectSeatInvitation', ByRequest, true, async (c, p) => {
-    await c.engine.answerSeatInvitation(c.appId, p.roomId, c.userId, p.requestId, false);
+    await exec(c, { type: 'answerSeatInvitation', roomId: p.roomId, requestId: p.requestId, accept: false });
     return none;
   }),
 
   listSeatRequests: op('listSeatRequests', RoomOnly, true, async (c, p) => ({
-    requests: await c.engine.listSeatRequests(c.appId, c.actor, p.roomId),
+    requests: await exec(c, { type: 'listSeatRequests', roomId: p.roomId }),
   })),
 
   // Polyv-style kick: removed now and refused until lifted (Polyv del-kicked / unkick).
@@ -174,9 +185,9 @@ export const OPS: Record<OpName, Op> = {
     async (c, p) => {
       const reason = p.reason ?? '';
       if (p.type === 'userId') {
-        await c.engine.banUsers(c.appId, c.actor, p.roomId, [p.userId], { durationSec: null, reason, origin: 'polyv' });
+        await exec(c, { type: 'banUsers', roomId: p.roomId, userIds: [p.userId], durationSec: null, reason, origin: 'polyv' });
       } else {
-        await c.engine.banIpOf(c.appId, c.actor, p.roomId, p.userId, { scope: 'room', reason, origin: 'polyv' });
+        await exec(c, { type: 'banIpOf', roomId: p.roomId, userId: p.userId, scope: 'room', reason, origin: 'polyv' });
       }
       return none;
     },
@@ -186,8 +197,8 @@ export const OPS: Record<OpName, Op> = {
 };
 
 async function takeSeat(c: OpContext, roomId: string, index: number | undefined) {
-  const r = await c.engine.takeSeat(c.appId, roomId, c.userId, index ?? null);
-  return r.requested ? { requestId: r.requested.id } : { seat: r.seat! };
+  const r = await exec(c, { type: 'takeSeat', roomId, index: index ?? null });
+  return 'requested' in r ? { requestId: r.requested.id } : { seat: r.seat };
 }
 
 /** The first schema error as "invalid parameter <field>: <message>", or null. */

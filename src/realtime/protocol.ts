@@ -1,7 +1,7 @@
 // The realtime wire contract, shared by the gateway and the TypeScript client: reply codes,
 // close codes, the ops with their params and data, and the events with their fields.
 // No runtime imports, so the client can ship it to browsers as is.
-import type { MemberView, RoomView } from '../core/engine.js';
+import type { MemberView, RoomView } from '../core/views.js';
 import type { LeaveReason } from '../core/events.js';
 import type { Seat, SeatRequest } from '../core/model.js';
 
