@@ -2,13 +2,13 @@
 // rostrum serve | usersig
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, readConfigFile, toApp, type FileConfig } from './config.js';
+import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage:
-  rostrum serve [--port N] [--host H] [--data DIR] [--config FILE]
-      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG
+  rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
+      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
 `;
 
@@ -25,6 +25,7 @@ async function serve(argv: string[]): Promise<void> {
       host: { type: 'string' },
       data: { type: 'string' },
       config: { type: 'string' },
+      store: { type: 'string' },
     },
   });
   const portText = values.port ?? process.env.ROSTRUM_PORT ?? '8080';
@@ -42,10 +43,25 @@ async function serve(argv: string[]): Promise<void> {
       throw e;
     }
   }
+  // Flag > env > config file > SQLite; checked here so a bad setting exits 2 before anything starts.
+  const [storeKey, store]: [string, string | undefined] =
+    values.store !== undefined
+      ? ['--store', values.store]
+      : process.env.ROSTRUM_STORE
+        ? ['ROSTRUM_STORE', process.env.ROSTRUM_STORE]
+        : ['config: store', config.store];
+  let storeKind: string;
+  try {
+    storeKind = parseStoreSpec(store, storeKey).kind;
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
   const server = await startServer({
     host,
     port,
     dataDir,
+    store,
     apps: (config.apps ?? []).map(toApp),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
@@ -55,7 +71,8 @@ async function serve(argv: string[]): Promise<void> {
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
   });
   const log = server.http.log;
-  log.info({ url: server.url, dataDir }, 'rostrum listening');
+  log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');
+  if (storeKind === 'memory') log.warn('memory store: nothing is kept after this process exits (tests and benchmarks only)');
   if (server.devApp) {
     const a = server.devApp;
     const admin = a.admins[0];
@@ -63,7 +80,7 @@ async function serve(argv: string[]): Promise<void> {
     process.stdout.write(
       [
         '',
-        'No apps configured: using the development app kept in the data directory.',
+        `No apps configured: using the development app kept in the ${storeKind === 'sqlite' ? 'data directory' : 'store'}.`,
         `  sdkAppId:   ${a.sdkAppId}`,
         `  secretKey:  ${a.secretKey}`,
         `  admin:      ${admin}`,

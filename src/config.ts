@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object(
     ),
     /** Outbox retention, hours. */
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
+    store: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -46,6 +48,28 @@ export const ConfigSchema = Type.Object(
 export type FileConfig = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {}
+
+/**
+ * Which store a `store` setting names. 'memory' keeps nothing across restarts: for tests and
+ * benchmarks only.
+ */
+export type StoreSpec = { kind: 'sqlite' } | { kind: 'memory' } | { kind: 'postgres'; url: string };
+
+/** Reads a `store` setting (absent = SQLite); ConfigError when it names no supported store. */
+export function parseStoreSpec(spec: string | undefined, key = 'store'): StoreSpec {
+  if (spec === undefined || spec === 'sqlite') return { kind: 'sqlite' };
+  if (spec === 'memory') return { kind: 'memory' };
+  if (/^postgres(ql)?:/i.test(spec)) {
+    if (!URL.canParse(spec)) throw new ConfigError(`invalid ${key}: ${redactStore(spec)} is not a valid PostgreSQL URL`);
+    return { kind: 'postgres', url: spec };
+  }
+  throw new ConfigError(`invalid ${key}: unsupported store ${JSON.stringify(redactStore(spec))}; use sqlite, memory or a postgres:// URL`);
+}
+
+/** The store setting with any password replaced, for logs and error messages. */
+export function redactStore(spec: string): string {
+  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
 
 /** Validates a parsed config, throwing ConfigError that names the offending key. */
 export function parseConfig(raw: unknown): FileConfig {
@@ -55,6 +79,7 @@ export function parseConfig(raw: unknown): FileConfig {
     throw new ConfigError(`invalid config: ${key}: ${first.message}`);
   }
   const cfg = raw as FileConfig;
+  if (cfg.store !== undefined) parseStoreSpec(cfg.store, 'config: store');
   const seen = new Set<number>();
   const polyvSeen = new Set<string>();
   for (const [i, a] of (cfg.apps ?? []).entries()) {

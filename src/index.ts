@@ -1,6 +1,8 @@
 // Library entry: embed Rostrum in a Node process.
 export { startServer, type ServerOptions, type RostrumServer } from './server.js';
-export { Engine, type RoomView, type MemberView } from './core/engine.js';
+export { Engine } from './core/engine.js';
+export type { RoomView, MemberView } from './core/views.js';
+export type { Command, CommandType, CommandCatalog, ResultOf } from './core/commands.js';
 export { RoomError, type ErrorKind } from './core/errors.js';
 export type { RoomEvent, EventType } from './core/events.js';
 export type * from './core/model.js';

@@ -1,23 +1,31 @@
-// Composition root: wires the store, bus, engine, dialects and realtime gateway into one server.
+// Composition root: picks the store adapter, wires it with the bus, engine, dialects and
+// realtime gateway into one server.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes, randomInt } from 'node:crypto';
-import { MemoryBus, type Bus } from './bus/port.js';
-import { AppRegistry } from './config.js';
+import { LocalBus } from './adapters/local-bus.js';
+import { AppRegistry, parseStoreSpec } from './config.js';
 import { Engine } from './core/engine.js';
 import type { App } from './core/model.js';
+import type { Bus } from './core/ports/bus.js';
+import type { Store } from './core/ports/store.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
-import { SqliteStore } from './store/sqlite.js';
-import type { Store } from './store/port.js';
 
 export interface ServerOptions {
   host?: string;
   port?: number;
+  /** The SQLite store's directory (other stores do not use it). */
   dataDir: string;
+  /**
+   * Where state is kept: absent or 'sqlite' = SQLite in `dataDir`; a `postgres://` or
+   * `postgresql://` URL = PostgreSQL (`?schema=name` puts the tables in their own schema);
+   * 'memory' = in this process only, lost on exit (tests and benchmarks; not durable).
+   */
+  store?: string;
   /** The apps; none = a development app kept in the data dir. */
   apps?: App[];
   trustProxy?: boolean | string[];
@@ -52,7 +60,26 @@ function logRequest(req: { method: string; url: string; ip?: string }) {
   return { method: req.method, url: req.url.replace(SECRET_PARAMS, '$1[redacted]'), remoteAddress: req.ip };
 }
 
-/** The development app: made once, then kept in the data dir. */
+/** The store the options name. Adapters are loaded on demand: one deployment needs one. */
+async function openStore(opts: ServerOptions): Promise<Store> {
+  const spec = parseStoreSpec(opts.store);
+  switch (spec.kind) {
+    case 'sqlite': {
+      const { SqliteStore } = await import('./adapters/sqlite/store.js');
+      return new SqliteStore(opts.dataDir);
+    }
+    case 'postgres': {
+      const { PostgresStore } = await import('./adapters/postgres/store.js');
+      return PostgresStore.open(spec.url);
+    }
+    case 'memory': {
+      const { MemoryStore } = await import('./adapters/memory/store.js');
+      return new MemoryStore();
+    }
+  }
+}
+
+/** The development app: made once, then kept in the store. */
 async function ensureDevApp(store: Store): Promise<App> {
   const saved = await store.getMeta(DEV_APP_KEY);
   if (saved) return JSON.parse(saved) as App;
@@ -67,8 +94,8 @@ async function ensureDevApp(store: Store): Promise<App> {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
-  const store = new SqliteStore(opts.dataDir);
-  const bus = new MemoryBus();
+  const store = await openStore(opts);
+  const bus = new LocalBus();
   const engine = new Engine(store, bus);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);

@@ -1,7 +1,7 @@
 // Prometheus metrics, one registry per server instance (GET /metrics).
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Bus } from '../bus/port.js';
+import type { Bus } from '../core/ports/bus.js';
 
 export function registerMetrics(http: FastifyInstance, bus: Bus, connectionCount: () => number): Registry {
   const registry = new Registry();
