@@ -1,0 +1,311 @@
+// The in-memory data of the store and its indexes. Every read the port offers is a lookup here:
+// members by (room, user) with secondary indexes by user and by client IP, deny/mute entries by
+// subject, by room and in creation order. This module stores what it is given and hands out what
+// it stores; copying in and out (isolation) is the store's business (see reader.ts, unit.ts).
+import type { RoomEvent } from '../../core/events.js';
+import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { EntryList, EntryOf, EntryQuery, Subject } from '../../core/ports/store.js';
+
+type Entry = DenyEntry | MuteEntry;
+
+// ------------------------------------------------------------------------------- sorted arrays
+
+function byCreation(a: Entry, b: Entry): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** First index whose element is not before `x` (binary search). */
+function lowerBound<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(arr[mid], x) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): void {
+  // New entries and members usually sort last: append without a search.
+  if (arr.length === 0 || cmp(arr[arr.length - 1], x) < 0) arr.push(x);
+  else arr.splice(lowerBound(arr, x, cmp), 0, x);
+}
+
+function removeSorted<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): void {
+  const i = lowerBound(arr, x, cmp);
+  if (i < arr.length && cmp(arr[i], x) === 0) arr.splice(i, 1);
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const subjectKey = (subjectType: string, subject: string) => `${subjectType}\n${subject}`;
+
+const active = (e: Entry, now: number) => e.expiresAt === null || e.expiresAt > now;
+
+// ------------------------------------------------------------------------------- entries
+
+/** One app's deny or mute list with its indexes. */
+export class EntryIndex<E extends Entry> {
+  readonly byId = new Map<string, E>();
+  private readonly bySubject = new Map<string, Map<string, E>>();
+  private readonly byRoom = new Map<string, E[]>();
+  private readonly all: E[] = [];
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(e: E): void {
+    if (this.byId.has(e.id)) this.remove(e.id);
+    this.byId.set(e.id, e);
+    const key = subjectKey(e.subjectType, e.subject);
+    let s = this.bySubject.get(key);
+    if (!s) this.bySubject.set(key, (s = new Map()));
+    s.set(e.id, e);
+    let r = this.byRoom.get(e.roomId);
+    if (!r) this.byRoom.set(e.roomId, (r = []));
+    insertSorted(r, e, byCreation);
+    insertSorted(this.all, e, byCreation);
+  }
+
+  remove(id: string): E | undefined {
+    const e = this.byId.get(id);
+    if (!e) return undefined;
+    this.byId.delete(id);
+    const key = subjectKey(e.subjectType, e.subject);
+    const s = this.bySubject.get(key)!;
+    s.delete(id);
+    if (s.size === 0) this.bySubject.delete(key);
+    const r = this.byRoom.get(e.roomId)!;
+    removeSorted(r, e, byCreation);
+    if (r.length === 0) this.byRoom.delete(e.roomId);
+    removeSorted(this.all, e, byCreation);
+    return e;
+  }
+
+  /** The entries scoped to one room ('' = app-wide), in creation order. */
+  inRoom(roomId: string): readonly E[] {
+    return this.byRoom.get(roomId) ?? [];
+  }
+
+  /** Active entries of the subjects in `roomId` or app-wide: O(entries of those subjects). */
+  matching(roomId: string, subjects: Subject[], now: number): E[] {
+    const out: E[] = [];
+    for (let i = 0; i < subjects.length; i++) {
+      const { subjectType, subject } = subjects[i];
+      // The same subject twice would list its entries twice.
+      if (subjects.findIndex((s) => s.subjectType === subjectType && s.subject === subject) !== i) continue;
+      const s = this.bySubject.get(subjectKey(subjectType, subject));
+      if (!s) continue;
+      for (const e of s.values()) {
+        if ((e.roomId === roomId || e.roomId === '') && active(e, now)) out.push(e);
+      }
+    }
+    return out.length > 1 ? out.sort(byCreation) : out;
+  }
+
+  /** The filtered list in creation order, from the narrowest index the query allows. */
+  query(q: EntryQuery): E[] {
+    let source: readonly E[];
+    if (q.subjectType !== undefined && q.subject !== undefined) {
+      const s = this.bySubject.get(subjectKey(q.subjectType, q.subject));
+      source = s ? [...s.values()].sort(byCreation) : [];
+    } else if (q.roomId !== undefined) {
+      source = this.inRoom(q.roomId);
+    } else {
+      source = this.all;
+    }
+    return source.filter(
+      (e) =>
+        active(e, q.activeAt) &&
+        (q.roomId === undefined || e.roomId === q.roomId) &&
+        (q.subjectType === undefined || e.subjectType === q.subjectType) &&
+        (q.subject === undefined || e.subject === q.subject) &&
+        (q.origin === undefined || e.origin === q.origin),
+    );
+  }
+}
+
+// ------------------------------------------------------------------------------- members
+
+interface RoomMembers {
+  byUser: Map<string, Member>;
+  /** userIds in order, for paging without sorting a big room on every page. */
+  order: string[];
+}
+
+// ------------------------------------------------------------------------------- one app
+
+export class AppState {
+  readonly rooms = new Map<string, RoomAggregate>();
+  private readonly members = new Map<string, RoomMembers>();
+  /** userId -> rooms with that member */
+  private readonly userRooms = new Map<string, Set<string>>();
+  /** client IP -> room -> userIds */
+  private readonly ipRooms = new Map<string, Map<string, Set<string>>>();
+  readonly deny = new EntryIndex<DenyEntry>();
+  readonly mute = new EntryIndex<MuteEntry>();
+
+  constructor(readonly appId: AppId) {}
+
+  entries<L extends EntryList>(list: L): EntryIndex<EntryOf[L]> {
+    return (list === 'deny' ? this.deny : this.mute) as unknown as EntryIndex<EntryOf[L]>;
+  }
+
+  member(roomId: string, userId: string): Member | undefined {
+    return this.members.get(roomId)?.byUser.get(userId);
+  }
+
+  /** Ordered by userId, those after `afterUserId`. */
+  memberPage(roomId: string, afterUserId: string, limit: number): Member[] {
+    const rm = this.members.get(roomId);
+    if (!rm || limit <= 0) return [];
+    let i = lowerBound(rm.order, afterUserId, byString);
+    if (rm.order[i] === afterUserId) i++;
+    return rm.order.slice(i, i + limit).map((u) => rm.byUser.get(u)!);
+  }
+
+  membersByIp(roomId: string, ip: string): Member[] {
+    const users = this.ipRooms.get(ip)?.get(roomId);
+    if (!users) return [];
+    const rm = this.members.get(roomId)!;
+    return [...users].sort(byString).map((u) => rm.byUser.get(u)!);
+  }
+
+  roomsWith(subject: Subject): string[] {
+    const rooms = subject.subjectType === 'userId' ? this.userRooms.get(subject.subject) : this.ipRooms.get(subject.subject)?.keys();
+    return rooms ? [...rooms].sort(byString) : [];
+  }
+
+  /** Every member of the room (for deleting the room); the live map, not a copy. */
+  roomMembers(roomId: string): Iterable<Member> {
+    return this.members.get(roomId)?.byUser.values() ?? [];
+  }
+
+  allMembers(): Iterable<[string, Member]> {
+    const members = this.members;
+    return (function* () {
+      for (const [roomId, rm] of members) for (const m of rm.byUser.values()) yield [roomId, m] as [string, Member];
+    })();
+  }
+
+  /** Stores the member (replacing any with the same userId); returns the one replaced. */
+  setMember(roomId: string, m: Member): Member | undefined {
+    let rm = this.members.get(roomId);
+    if (!rm) this.members.set(roomId, (rm = { byUser: new Map(), order: [] }));
+    const prev = rm.byUser.get(m.userId);
+    if (prev) {
+      this.unindexIp(roomId, prev);
+    } else {
+      insertSorted(rm.order, m.userId, byString);
+      let rooms = this.userRooms.get(m.userId);
+      if (!rooms) this.userRooms.set(m.userId, (rooms = new Set()));
+      rooms.add(roomId);
+    }
+    rm.byUser.set(m.userId, m);
+    let byRoom = this.ipRooms.get(m.clientIp);
+    if (!byRoom) this.ipRooms.set(m.clientIp, (byRoom = new Map()));
+    let users = byRoom.get(roomId);
+    if (!users) byRoom.set(roomId, (users = new Set()));
+    users.add(m.userId);
+    return prev;
+  }
+
+  removeMember(roomId: string, userId: string): Member | undefined {
+    const rm = this.members.get(roomId);
+    const prev = rm?.byUser.get(userId);
+    if (!rm || !prev) return undefined;
+    rm.byUser.delete(userId);
+    removeSorted(rm.order, userId, byString);
+    if (rm.byUser.size === 0) this.members.delete(roomId);
+    const rooms = this.userRooms.get(userId)!;
+    rooms.delete(roomId);
+    if (rooms.size === 0) this.userRooms.delete(userId);
+    this.unindexIp(roomId, prev);
+    return prev;
+  }
+
+  private unindexIp(roomId: string, m: Member): void {
+    const byRoom = this.ipRooms.get(m.clientIp);
+    const users = byRoom?.get(roomId);
+    if (!byRoom || !users) return;
+    users.delete(m.userId);
+    if (users.size === 0) byRoom.delete(roomId);
+    if (byRoom.size === 0) this.ipRooms.delete(m.clientIp);
+  }
+}
+
+// ------------------------------------------------------------------------------- outbox
+
+/** The memory store's outbox: events with increasing numeric ids; the cursor is the last id read. */
+export class Outbox {
+  private readonly rows: { id: number; event: RoomEvent }[] = [];
+  private nextId = 1;
+
+  append(events: RoomEvent[]): void {
+    for (const event of events) this.rows.push({ id: this.nextId++, event });
+  }
+
+  read(cursor: string, limit: number): { events: RoomEvent[]; cursor: string } {
+    const after = cursor === '' ? 0 : Number(cursor);
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.rows[mid].id <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const page = this.rows.slice(lo, lo + Math.max(0, limit));
+    return { events: page.map((r) => r.event), cursor: page.length > 0 ? String(page[page.length - 1].id) : cursor };
+  }
+
+  prune(beforeMs: number, limit: number): number {
+    let n = 0;
+    for (let i = 0; i < this.rows.length && n < limit; ) {
+      if (this.rows[i].event.at < beforeMs) {
+        this.rows.splice(i, 1);
+        n++;
+      } else i++;
+    }
+    return n;
+  }
+}
+
+// ------------------------------------------------------------------------------- the whole store
+
+export class MemoryState {
+  readonly apps = new Map<AppId, AppState>();
+  readonly meta = new Map<string, string>();
+  readonly outbox = new Outbox();
+
+  app(appId: AppId): AppState {
+    let a = this.apps.get(appId);
+    if (!a) this.apps.set(appId, (a = new AppState(appId)));
+    return a;
+  }
+}
+
+// ------------------------------------------------------------------------------- copies
+
+/** A private copy of an aggregate: everything the rules mutate in place is duplicated. */
+export function copyAggregate(a: RoomAggregate): RoomAggregate {
+  return {
+    room: { ...a.room, inviteeIds: a.room.inviteeIds.slice() },
+    seats: a.seats.map((s) => ({ ...s })),
+    admins: a.admins.slice(),
+    requests: a.requests.map((r) => ({ ...r })),
+    memberCount: a.memberCount,
+    seq: a.seq,
+  };
+}
+
+export function copyMember(m: Member): Member {
+  return { ...m, marks: m.marks.slice() };
+}
+
+export function copyEntry<E extends Entry>(e: E): E {
+  const c = { ...e };
+  if ('snapshot' in c && c.snapshot) c.snapshot = { ...c.snapshot };
+  return c;
+}

@@ -1,0 +1,83 @@
+// The in-memory Store: the whole state in indexed maps, units of work with locks and an undo log.
+// Used by tests as is, and by the SQLite store as its authority while the process runs (it adds
+// persistence through the `commitUnit` hook and reloads `state` from disk).
+import type { AppId } from '../../core/model.js';
+import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
+import { AppLocks } from './locks.js';
+import { StateReader } from './reader.js';
+import { MemoryState } from './state.js';
+import { Unit } from './unit.js';
+
+export class MemoryStore implements Store {
+  /** Replaced as a whole when a persistent subclass reloads from disk. */
+  protected state = new MemoryState();
+  /** Set by a persistent subclass: units then record their change sets. */
+  protected recordChanges = false;
+  private readonly locks = new Map<AppId, AppLocks>();
+
+  private appLocks(appId: AppId): AppLocks {
+    let l = this.locks.get(appId);
+    if (!l) this.locks.set(appId, (l = new AppLocks()));
+    return l;
+  }
+
+  async write<T>(appId: AppId, fn: (w: StoreWriter) => Promise<T>): Promise<T> {
+    const unit = new Unit(this.state, appId, this.appLocks(appId), this.recordChanges);
+    let result: T;
+    let durable: Promise<void> | undefined;
+    try {
+      result = await fn(unit);
+      durable = this.commitUnit(unit);
+    } catch (e) {
+      unit.rollback();
+      unit.release();
+      throw e;
+    }
+    // Locks go before durability: the next unit on these rooms reads this one's state while it
+    // commits, and commits after it (in the same batch or a later one).
+    unit.release();
+    if (durable) await durable;
+    return result;
+  }
+
+  /**
+   * Makes a finished unit's writes final; synchronous up to the returned promise (durability),
+   * and throwing means the unit failed (it is then rolled back). Memory: the events join the outbox.
+   */
+  protected commitUnit(unit: Unit): Promise<void> | undefined {
+    if (unit.events.length > 0) this.state.outbox.append(unit.events);
+    return undefined;
+  }
+
+  async read<T>(appId: AppId, fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    return fn(new StateReader(this.state, appId));
+  }
+
+  async connectedMembers(prefix: string): Promise<ConnectedMember[]> {
+    const out: ConnectedMember[] = [];
+    for (const [appId, app] of this.state.apps) {
+      for (const [roomId, m] of app.allMembers()) {
+        if (m.connId !== '' && m.connId.startsWith(prefix)) out.push({ appId, roomId, userId: m.userId, connId: m.connId });
+      }
+    }
+    return out;
+  }
+
+  async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
+    return this.state.outbox.read(cursor, limit);
+  }
+
+  async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
+    return this.state.outbox.prune(beforeMs, limit);
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.state.meta.get(key) ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.state.meta.set(key, value);
+  }
+
+  async close(): Promise<void> {}
+}
