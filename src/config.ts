@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { readFileSync } from 'node:fs';
 import type { App } from './core/model.js';
+import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
 
 const AppSchema = Type.Object(
   {
@@ -61,6 +62,11 @@ export function parseStoreSpec(spec: string | undefined, key = 'store'): StoreSp
   if (spec === 'memory') return { kind: 'memory' };
   if (/^postgres(ql)?:/i.test(spec)) {
     if (!URL.canParse(spec)) throw new ConfigError(`invalid ${key}: ${redactStore(spec)} is not a valid PostgreSQL URL`);
+    try {
+      parsePostgresUrl(spec); // the adapter's own reading (schema=): refused here, before anything starts
+    } catch (e) {
+      throw new ConfigError(`invalid ${key}: ${(e as Error).message}`);
+    }
     return { kind: 'postgres', url: spec };
   }
   throw new ConfigError(`invalid ${key}: unsupported store ${JSON.stringify(redactStore(spec))}; use sqlite, memory or a postgres:// URL`);
