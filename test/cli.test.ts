@@ -1,5 +1,6 @@
-// The real `rostrum serve` as a child process: config errors, the development app and its
-// printed curl command, /healthz, and a clean exit on SIGTERM.
+// The real `rostrum serve` as a child process: config and store errors, the development app and
+// its printed curl command, /healthz, and a clean exit on SIGTERM. Servers run on the suite's
+// store (ROSTRUM_TEST_STORE) through --store.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,15 +10,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
-import { tempDir, freePort } from './support/harness.js';
+import { freePort, storeArgs, tempData, tempDir, type TestData } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const running = new Set<ChildProcess>();
 const dirs: string[] = [];
+const datas: TestData[] = [];
 
-after(() => {
+after(async () => {
   for (const child of running) child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const data of datas) await data.remove();
 });
 
 function newDir(): string {
@@ -26,18 +29,24 @@ function newDir(): string {
   return dir;
 }
 
+function newData(): TestData {
+  const data = tempData('rostrum-cli-');
+  datas.push(data);
+  return data;
+}
+
 interface Cli {
   child: ChildProcess;
   output: { stdout: string; stderr: string };
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `rostrum <args>` with no ROSTRUM_* settings inherited from the environment. */
-function cli(args: string[]): Cli {
+/** Starts `rostrum <args>` with no ROSTRUM_* settings inherited from the environment but `extraEnv`. */
+function cli(args: string[], extraEnv: Record<string, string> = {}): Cli {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn' },
+    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -70,9 +79,9 @@ async function waitReady(c: Cli, url: string): Promise<void> {
   assert.fail(`rostrum did not become ready: ${c.output.stderr}`);
 }
 
-async function serve(dataDir: string, extra: string[] = []): Promise<{ c: Cli; url: string }> {
+async function serve(data: TestData, extra: string[] = [], env: Record<string, string> = {}): Promise<{ c: Cli; url: string }> {
   const port = await freePort();
-  const c = cli(['serve', '--port', String(port), '--data', dataDir, ...extra]);
+  const c = cli(['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), ...extra], env);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(c, url);
   return { c, url };
@@ -116,6 +125,43 @@ describe('rostrum serve: invalid config', () => {
   });
 });
 
+describe('rostrum serve: the store setting', () => {
+  it('refuses an unsupported or unparsable store with exit code 2 and one line naming where it came from', async () => {
+    const dir = newDir();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ store: 'mongodb://db' }));
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['--store', 'mysql://db'], {}, /^rostrum: invalid --store: unsupported store "mysql:\/\/db"/],
+      [['--store', 'postgres://[db'], {}, /^rostrum: invalid --store: .* is not a valid PostgreSQL URL/],
+      [['--store', 'postgres://u:hunter2@h/db?schema=a;drop'], {}, /^rostrum: invalid --store: invalid schema name/],
+      [[], { ROSTRUM_STORE: 'sqlite3' }, /^rostrum: invalid ROSTRUM_STORE: unsupported store/],
+      [['--config', config], {}, /^rostrum: invalid config: store: unsupported store/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, env, message]) => {
+        const c = cli(['serve', '--port', String(await freePort()), '--data', join(dir, 'data'), ...args], env);
+        const { code } = await c.exited;
+        assert.equal(code, 2, c.output.stderr);
+        assert.match(c.output.stderr, message);
+        assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
+        assert.doesNotMatch(c.output.stderr, /hunter2/, 'no password in the message');
+      }),
+    );
+  });
+
+  it('takes --store over ROSTRUM_STORE over the config file', async () => {
+    const dir = newDir();
+    const config = join(dir, 'config.json');
+    // Nothing listens on port 1: starting on this store would fail.
+    writeFileSync(config, JSON.stringify({ store: 'postgres://nobody@127.0.0.1:1/none' }));
+    const data = { dataDir: join(dir, 'data'), store: undefined, remove: async () => undefined };
+    const flag = await serve(data, ['--store', 'memory', '--config', config], { ROSTRUM_STORE: 'bogus' });
+    await stop(flag.c);
+    const env = await serve(data, ['--config', config], { ROSTRUM_STORE: 'memory' });
+    await stop(env.c);
+  });
+});
+
 describe('config file validation', () => {
   // The same check the CLI runs before starting (above); here without a process per case.
   it('names the offending key', () => {
@@ -126,6 +172,8 @@ describe('config file validation', () => {
       [{ apps: [app, app] }, /apps\.1\.sdkAppId: duplicate/],
       [{ apps: [{ ...app, rateLimit: { perCommandPerSecond: -1 } }] }, /apps\.0\.rateLimit\.perCommandPerSecond/],
       [{ bodyLimit: 'big' }, /bodyLimit/],
+      [{ store: 'redis://localhost' }, /: store: unsupported store/],
+      [{ store: 'postgres://h/db?schema=a-b' }, /: store: invalid schema name/],
     ];
     for (const [config, message] of cases) {
       assert.throws(() => parseConfig(config), (e: Error) => e instanceof ConfigError && message.test(e.message));
@@ -136,8 +184,8 @@ describe('config file validation', () => {
 
 describe('rostrum serve: the development app', () => {
   it('prints the app and a working curl command, serves /healthz, keeps the app across restarts, stops on SIGTERM', async () => {
-    const dataDir = newDir();
-    const first = await serve(dataDir);
+    const data = newData();
+    const first = await serve(data);
     const printed = first.c.output.stdout;
     const sdkAppId = Number(/sdkAppId:\s+(\d+)/.exec(printed)?.[1]);
     const secretKey = /secretKey:\s+(\S+)/.exec(printed)?.[1];
@@ -172,8 +220,8 @@ describe('rostrum serve: the development app', () => {
     assert.equal(room.Response!.RoomInfo.MaxSeatCount, 8);
     await stop(first.c);
 
-    // The second start finds the same app (and the room) in the data directory.
-    const second = await serve(dataDir);
+    // The second start finds the same app (and the room) in the data directory (or schema).
+    const second = await serve(data);
     assert.match(second.c.output.stdout, new RegExp(`sdkAppId:\\s+${sdkAppId}\\b`));
     assert.match(second.c.output.stdout, new RegExp(`secretKey:\\s+${secretKey}\\b`));
     assert.equal((await getRoom(second.url)).ErrorCode, 0);
@@ -184,7 +232,7 @@ describe('rostrum serve: the development app', () => {
     const dir = newDir();
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: 1400000001, secretKey: 'k', admins: ['administrator'] }] }));
-    const { c } = await serve(join(dir, 'data'), ['--config', config]);
+    const { c } = await serve(newData(), ['--config', config]);
     assert.doesNotMatch(c.output.stdout, /development app|secretKey/);
     await stop(c);
   });

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../src/core/events.js';
-import { APP, startTestServer, type TestServer } from './support/harness.js';
+import { APP, asAdmin, asUser, startTestServer, type TestServer } from './support/harness.js';
 import { assertError, createRoom, ok, polyvClient } from './support/polyv.js';
 
 let s: TestServer;
@@ -22,13 +22,13 @@ before(async () => {
 after(() => s.close());
 
 function enterAs(roomId: string, userId: string, clientIp: string) {
-  return s.server.engine.enterRoom(APP.sdkAppId, roomId, userId, { clientIp, connId: `conn-${userId}` });
+  return asUser(s, userId, { type: 'enterRoom', roomId, clientIp, connId: `conn-${userId}` });
 }
 
 /** What a member's chat message gets: 'sent' or the core's refusal. */
 async function say(roomId: string, userId: string): Promise<string> {
   try {
-    await s.server.engine.sendMessage(APP.sdkAppId, roomId, userId, 'hello');
+    await asUser(s, userId, { type: 'sendMessage', roomId, text: 'hello' });
     return 'sent';
   } catch (e) {
     return (e as { kind?: string }).kind ?? String(e);
@@ -95,7 +95,7 @@ test('chat ban by IP: addBannedIP answers every banned IP of the channel; delBan
   assert.deepEqual(ok(await polyv('/live/v3/channel/badword/list', { channelId: 'chat2' })), []);
 
   // a kicked entry from a chat-banned IP says banned
-  await s.server.engine.banIpOf(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, 'chat2', 'same-ip-1', { scope: 'room', reason: '', origin: 'polyv' });
+  await asAdmin(s, { type: 'banIpOf', roomId: 'chat2', userId: 'same-ip-1', scope: 'room', reason: '', origin: 'polyv' });
   const [entry] = ok(await polyv('/live/v3/channel/chat/list-kicked', { channelId: 'chat2' }));
   assert.deepEqual([entry.type, entry.clientIp, entry.banned], ['ip', '127.0.0.5', true]);
   ok(await polyv('/live/v3/channel/chat/del-kicked', { roomId: 'chat2', value: '127.0.0.5', type: 'ip' }));
@@ -184,7 +184,8 @@ test('send-admin-msg reaches the room as messageReceived; the answer carries the
   // an image alone is enough; apiVersion 3.1 (the Java SDK's default) answers {msgId}
   const v31 = ok(await polyv(ADMIN_MSG, { channelId: 'msgroom', imgUrl: 'https://example.com/i.png', pic: 'p', nickName: 'Host', apiVersion: '3.1' }, { style: 'java' }));
   assert.deepEqual(Object.keys(v31), ['msgId']);
-  assert.equal(events.filter((e) => e.type === 'messageReceived' && e.data.msgId === v31.msgId)[0].data.imageUrl, 'https://example.com/i.png');
+  const messages = events.filter((e) => e.type === 'messageReceived'); // narrows the payload
+  assert.equal(messages.filter((e) => e.data.msgId === v31.msgId)[0].data.imageUrl, 'https://example.com/i.png');
 
   assertError(await polyv(ADMIN_MSG, { msg: 'x', pic: 'p', nickName: 'n' }), 400, 'param should not be empty: channelId');
   assertError(await polyv(ADMIN_MSG, { channelId: 'msgroom', pic: 'p', nickName: 'n' }), 400, 'param should not be empty: msg');

@@ -3,13 +3,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../src/core/events.js';
-import { APP, enter, startTestServer, type TestServer } from './support/harness.js';
+import { APP, asAdmin, asUser, enter, startTestServer, type TestServer } from './support/harness.js';
 import { assertError, createRoom, ok, polyvClient } from './support/polyv.js';
 
 let s: TestServer;
 let polyv: ReturnType<typeof polyvClient>;
 const events: RoomEvent[] = [];
-const ADMIN = { kind: 'admin' as const, userId: 'administrator' };
 
 const KICK = '/live/v4/chat/channel/forbid/kick-users';
 const UNKICK = '/live/v4/chat/channel/forbid/unkick-users';
@@ -28,7 +27,7 @@ after(() => s.close());
 
 /** Enters through the core with a full profile, as a realtime client would. */
 function enterAs(roomId: string, userId: string, clientIp: string, extra: { nick?: string; avatar?: string; userType?: string; connId?: string } = {}) {
-  return s.server.engine.enterRoom(APP.sdkAppId, roomId, userId, { clientIp, connId: extra.connId ?? `conn-${userId}`, ...extra });
+  return asUser(s, userId, { type: 'enterRoom', roomId, clientIp, connId: extra.connId ?? `conn-${userId}`, ...extra });
 }
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -113,7 +112,7 @@ test('an IP deny refuses every user from that IP, until del-kicked type ip', asy
   await enterAs('iproom', 'ip-b', '127.0.0.5', { nick: 'B', connId: 'cb' });
   await enterAs('iproom', 'ip-c', '127.0.0.6', { nick: 'C' });
   // IP kicks come from a moderator's socket (the realtime kickUser op, type ip): through the core
-  await s.server.engine.banIpOf(APP.sdkAppId, ADMIN, 'iproom', 'ip-a', { scope: 'room', reason: '', origin: 'polyv' });
+  await asAdmin(s, { type: 'banIpOf', roomId: 'iproom', userId: 'ip-a', scope: 'room', reason: '', origin: 'polyv' });
 
   assert.deepEqual(await tencentMembers('iproom'), ['ip-c']);
   const entry = {

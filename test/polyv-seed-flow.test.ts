@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
-import { APP, startTestServer, type TestServer } from './support/harness.js';
+import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { ok, polyvClient } from './support/polyv.js';
 
 type Frame = Record<string, any>;
@@ -80,7 +80,7 @@ let s: TestServer;
 const clients: Client[] = [];
 before(async () => {
   s = await startTestServer();
-  await s.server.engine.createRoom(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, { roomId: ROOM, ownerId: 'host' });
+  await asAdmin(s, { type: 'createRoom', roomId: ROOM, ownerId: 'host' });
 });
 after(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -96,7 +96,7 @@ async function connect(userId: string, localAddress: string): Promise<Client> {
 test('seed flow: kicked by userId over Polyv HTTP, refused, del-kicked, back; kicked by IP, both refused, del-kicked type ip, both back', async () => {
   const polyv = polyvClient(s);
   const enter = (c: Client, extra: Frame = {}) => c.request('enterRoom', { roomId: ROOM, ...extra });
-  const members = async () => (await s.server.engine.listMembers(APP.sdkAppId, ROOM, '', 100)).members.map((m) => m.userId).sort();
+  const members = async () => (await asAdmin(s, { type: 'listMembers', roomId: ROOM, after: '', count: 100 })).members.map((m) => m.userId).sort();
 
   const host = await connect('host', '127.0.0.1');
   assert.equal((await enter(host, { nick: 'Host', userType: 'teacher' })).code, 0);

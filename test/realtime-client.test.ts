@@ -2,12 +2,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { RostrumClient, RostrumError, type ClientEvents } from '../src/client/index.js';
-import { APP, startTestServer, tempDir, type TestServer } from './support/harness.js';
+import { APP, startTestServer, tempData, type TestServer } from './support/harness.js';
 import { RawClient, client, closeClients, createRoom, eventually, memberIds, sig, sleep } from './realtime-support.js';
 
 let s: TestServer;
@@ -194,9 +193,9 @@ test('close() ends it for good: no reconnect, the member leaves', async () => {
 });
 
 test('server restart (1001): it reconnects once the server is back, and re-enters', async () => {
-  const dataDir = tempDir();
+  const data = tempData();
   try {
-    const first = await startTestServer({ dataDir });
+    const first = await startTestServer({ data });
     await createRoom(first, 'cl-restart');
     const c = client(first, 'ivy', { reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     await c.connect();
@@ -204,7 +203,7 @@ test('server restart (1001): it reconnects once the server is back, and re-enter
     const dropped = c.once('disconnected');
     await first.close();
     assert.deepEqual(await dropped, { code: 1001, reason: 'server shutting down', willReconnect: true });
-    const second = await startTestServer({ dataDir, port: first.server.port });
+    const second = await startTestServer({ data, port: first.server.port });
     try {
       await c.once('roomRestored');
       assert.deepEqual(await memberIds(second, 'cl-restart'), ['ivy']);
@@ -213,7 +212,7 @@ test('server restart (1001): it reconnects once the server is back, and re-enter
       await second.close();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await data.remove();
   }
 });
 

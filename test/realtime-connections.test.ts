@@ -2,9 +2,8 @@
 // proxies, shutdown, and many clients racing for one seat.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, startTestServer, tempDir } from './support/harness.js';
+import { asAdmin, asUser, startTestServer, tempData } from './support/harness.js';
 import { RawClient, createRoom, eventually, memberIds, seatOf, sleep } from './realtime-support.js';
-import { rmSync } from 'node:fs';
 
 test('the same user entering from a second connection replaces the first', async () => {
   const s = await startTestServer();
@@ -89,7 +88,7 @@ test('a client that stops reading is dropped at the buffer limit; the others get
     let sent = 0;
     const slowConnected = () => s.server.realtime.listConnections().some((c) => c.userId === 'slow');
     while (slowConnected() && sent < 50_000) {
-      await s.server.engine.sendMessage(APP.sdkAppId, 'slow', 'fast', text);
+      await asUser(s, 'fast', { type: 'sendMessage', roomId: 'slow', text });
       // Client and server share this process: let the sockets move now and then.
       if (++sent % 16 === 0) await new Promise((r) => setImmediate(r));
     }
@@ -141,7 +140,7 @@ test('behind a trusted proxy, an IP kick refuses that address only', async () =>
     const bob = await open('bob', '198.51.100.2');
     const carol = await open('carol', '198.51.100.3');
     for (const c of [owner, bob, carol]) await c.ok('enterRoom', { roomId: 'xff' });
-    assert.equal((await s.server.engine.getMember(APP.sdkAppId, 'xff', 'bob')).clientIp, '198.51.100.2');
+    assert.equal((await asAdmin(s, { type: 'getMember', roomId: 'xff', userId: 'bob' })).clientIp, '198.51.100.2');
 
     await owner.ok('kickUser', { roomId: 'xff', userId: 'bob', type: 'ip' });
     await bob.take('kickedOutOfRoom');
@@ -157,9 +156,9 @@ test('behind a trusted proxy, an IP kick refuses that address only', async () =>
 });
 
 test('shutdown closes every socket with 1001 and its members leave', async () => {
-  const dataDir = tempDir();
+  const data = tempData();
   try {
-    const s = await startTestServer({ dataDir, nodeId: 'n1' });
+    const s = await startTestServer({ data, nodeId: 'n1' });
     await createRoom(s, 'bye');
     const clients = await Promise.all(['a', 'b', 'c'].map((u) => RawClient.connect(s, u, 'bye')));
     await clients[0].ok('takeSeat', { roomId: 'bye', index: 0 });
@@ -169,7 +168,7 @@ test('shutdown closes every socket with 1001 and its members leave', async () =>
     assert.equal((await unauthenticated.closed).code, 4401);
 
     // Another node on the same data: no ghost members are left behind.
-    const next = await startTestServer({ dataDir, nodeId: 'n2' });
+    const next = await startTestServer({ data, nodeId: 'n2' });
     try {
       assert.deepEqual(await memberIds(next, 'bye'), []);
       assert.equal(await seatOf(next, 'bye', 0), undefined);
@@ -177,7 +176,7 @@ test('shutdown closes every socket with 1001 and its members leave', async () =>
       await next.close();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await data.remove();
   }
 });
 

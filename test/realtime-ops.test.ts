@@ -1,11 +1,10 @@
 // Every realtime op over a real socket, and the events each one pushes to the room.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, startTestServer, type TestServer } from './support/harness.js';
+import { asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { RawClient, createRoom, memberIds } from './realtime-support.js';
 
 let s: TestServer;
-const admin = { kind: 'admin' as const, userId: 'administrator' };
 
 before(async () => {
   s = await startTestServer();
@@ -76,7 +75,7 @@ test('sendMessage: every member (the sender too) gets messageReceived', async ()
     assert.deepEqual([m.msgId, m.from, m.nick, m.text, m.admin], [msgId, 'bob', 'Bob', 'hello 👋', false]);
   }
   // The app's server can speak too.
-  await s.server.engine.sendAdminMessage(APP.sdkAppId, admin, 'ops-chat', { text: 'notice', nick: 'System', avatar: '' });
+  await asAdmin(s, { type: 'sendAdminMessage', roomId: 'ops-chat', text: 'notice', nick: 'System', avatar: '' });
   const m = await bob.take('messageReceived');
   assert.deepEqual([m.from, m.nick, m.admin], ['administrator', 'System', true]);
   owner.close();
@@ -225,9 +224,9 @@ test('kickUser type userId: out, and refused until the entry is lifted (Polyv or
   assert.deepEqual(await memberIds(s, 'ops-kickuser'), ['owner']);
   await bob.fails('enterRoom', { roomId: 'ops-kickuser' }, 110003);
 
-  const { entries } = await s.server.engine.listDeny(APP.sdkAppId, { roomId: 'ops-kickuser' });
+  const { entries } = await asAdmin(s, { type: 'listDeny', roomId: 'ops-kickuser' });
   assert.deepEqual(entries.map((e) => [e.subjectType, e.subject, e.origin, e.expiresAt]), [['userId', 'bob', 'polyv', null]]);
-  await s.server.engine.liftDeny(APP.sdkAppId, admin, [{ roomId: 'ops-kickuser', subjectType: 'userId', subject: 'bob' }]);
+  await asAdmin(s, { type: 'liftDeny', targets: [{ roomId: 'ops-kickuser', subjectType: 'userId', subject: 'bob' }] });
   await bob.ok('enterRoom', { roomId: 'ops-kickuser' });
   owner.close();
   bob.close();
@@ -243,7 +242,7 @@ test('kickUser type ip: everyone from that IP is out and refused (the kicker sta
   assert.deepEqual(await memberIds(s, 'ops-kickip'), ['owner']);
   const dave = await RawClient.connect(s, 'dave');
   await dave.fails('enterRoom', { roomId: 'ops-kickip' }, 110004);
-  const { entries } = await s.server.engine.listDeny(APP.sdkAppId, { roomId: 'ops-kickip' });
+  const { entries } = await asAdmin(s, { type: 'listDeny', roomId: 'ops-kickip' });
   assert.deepEqual(entries.map((e) => [e.subjectType, e.subject, e.origin]), [['ip', '127.0.0.1', 'polyv']]);
   for (const c of [owner, bob, dave]) c.close();
 });
@@ -299,7 +298,7 @@ test('muteChanged: the member is told; its messages are refused until unmuted', 
   const target = { roomId: 'ops-mute', subjectType: 'userId' as const, subjects: ['bob'] };
   await owner.drain();
 
-  await s.server.engine.setMuted(APP.sdkAppId, admin, target, true, { origin: 'tencent' });
+  await asAdmin(s, { type: 'setMuted', ...target, muted: true, origin: 'tencent' });
   const m = await bob.take('muteChanged');
   assert.deepEqual([m.userId, m.muted, m.by], ['bob', true, 'userId']);
   assert.deepEqual(await owner.drain(), [], 'told to the muted member only');
@@ -308,7 +307,7 @@ test('muteChanged: the member is told; its messages are refused until unmuted', 
   // Entering again reports the mute in the snapshot.
   assert.equal((await bob.ok('enterRoom', { roomId: 'ops-mute' })).muted, true);
 
-  await s.server.engine.setMuted(APP.sdkAppId, admin, target, false, { origin: 'tencent' });
+  await asAdmin(s, { type: 'setMuted', ...target, muted: false, origin: 'tencent' });
   assert.equal((await bob.take('muteChanged')).muted, false);
   await bob.ok('sendMessage', { roomId: 'ops-mute', text: 'hi' });
   owner.close();

@@ -4,12 +4,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
-import { APP, OTHER_APP, startTestServer, type TestServer } from './support/harness.js';
+import { APP, OTHER_APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { MAX_PENDING_REQUESTS } from '../src/realtime/connection.js';
 import { RawClient, authQuery, createRoom, eventually, sig, wsUrl } from './realtime-support.js';
 
 let s: TestServer;
-const admin = { kind: 'admin' as const, userId: 'administrator' };
 
 before(async () => {
   s = await startTestServer();
@@ -102,9 +101,17 @@ test('a frame over 64 KiB closes the socket with 1009', async () => {
 
 test('too many requests waiting on one connection are refused with 110011', async () => {
   const c = await RawClient.connect(s, 'flood');
-  // Hold the store so the connection's first request waits and the rest queue behind it.
+  // Hold the store so the connection's first request waits and the rest queue behind it: a unit
+  // holding the app lock exclusive, which enterRoom needs shared.
   let release!: () => void;
-  const held = s.server.store.transaction(() => new Promise<void>((r) => (release = r)));
+  let locked!: () => void;
+  const holding = new Promise<void>((r) => (locked = r));
+  const held = s.server.store.write(APP.sdkAppId, async (w) => {
+    await w.lockApp('exclusive');
+    locked();
+    await new Promise<void>((r) => (release = r));
+  });
+  await holding;
   const first = c.req('enterRoom', { roomId: 'ref-main' });
   let refusedSoFar = 0;
   const pings = Array.from({ length: 399 }, () =>
@@ -149,7 +156,7 @@ test('admission: no room, full, wrong password, denied by userId, denied by IP',
   await carol.fails('enterRoom', { roomId: 'ref-ban' }, 110003);
   await bob.ok('enterRoom', { roomId: 'ref-ban' });
 
-  await s.server.engine.banIp(APP.sdkAppId, admin, 'ref-ipban', '127.0.0.1', { reason: 'r', origin: 'polyv' });
+  await asAdmin(s, { type: 'banIp', roomId: 'ref-ipban', ip: '127.0.0.1', reason: 'r', origin: 'polyv' });
   await carol.fails('enterRoom', { roomId: 'ref-ipban' }, 110004);
   for (const c of [bob, carol, owner]) c.close();
 });

@@ -1,21 +1,22 @@
 // Durability: every write the Tencent dialect acknowledged survives `kill -9` of the real
-// `rostrum serve` process and is there after a restart on the same data directory.
+// `rostrum serve` process and is there after a restart on the same store (the data directory,
+// or the PostgreSQL schema under ROSTRUM_TEST_STORE).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APP, tempDir, tencentCall, freePort } from './support/harness.js';
+import { APP, storeArgs, tempData, tencentCall, freePort, type TestData } from './support/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const running = new Set<ChildProcess>();
-const dirs: string[] = [];
+const datas: TestData[] = [];
 
-after(() => {
+after(async () => {
   for (const child of running) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const data of datas) await data.remove();
 });
 
 interface Proc {
@@ -25,10 +26,11 @@ interface Proc {
 }
 
 /** Starts `rostrum serve` on a free port and waits for /healthz. */
-async function serve(dataDir: string, config: string): Promise<Proc> {
+async function serve(data: TestData, config: string): Promise<Proc> {
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', String(port), '--data', dataDir, '--config', config], {
+  const args = ['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), '--config', config];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
     env: { ...env, ROSTRUM_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -70,13 +72,12 @@ function ok(r: { ErrorCode: number; ErrorInfo: string }): void {
 
 describe('durability across kill -9', () => {
   it('keeps every acknowledged write', async () => {
-    const dir = tempDir('rostrum-durable-');
-    dirs.push(dir);
-    const dataDir = join(dir, 'data');
-    const config = join(dir, 'config.json');
+    const data = tempData('rostrum-durable-');
+    datas.push(data);
+    const config = join(data.dataDir, 'config.json');
     writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 } }] }));
 
-    const first = await serve(dataDir, config);
+    const first = await serve(data, config);
     const call = (url: string, path: string, body: unknown) => tencentCall(url, path, body);
     ok(await call(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'keep', RoomType: 'Conference', IsSeatEnabled: true, MaxSeatCount: 4 } }));
     ok(await call(first.url, 'room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'keep', RoomName: 'renamed', CustomInfo: '持久', IsMessageDisabled: true } }));
@@ -91,7 +92,7 @@ describe('durability across kill -9', () => {
     await crash(first);
     for (const r of replies) ok(r);
 
-    const second = await serve(dataDir, config);
+    const second = await serve(data, config);
     try {
       const info = await call(second.url, 'room_engine_http_srv/get_room_info', { RoomId: 'keep' });
       ok(info);
@@ -109,7 +110,7 @@ describe('durability across kill -9', () => {
     } finally {
       await crash(second);
     }
-    const third = await serve(dataDir, config);
+    const third = await serve(data, config);
     try {
       ok(await call(third.url, 'room_engine_http_srv/get_room_info', { RoomId: 'after-restart' }));
     } finally {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/core/engine.js';
 import { RoomError } from '../src/core/errors.js';
-import { APP, enter, startTestServer, type TestServer } from './support/harness.js';
+import { APP, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
 import { failed, ok, type Reply } from './support/tencent.js';
 
 let s: TestServer;
@@ -495,9 +495,11 @@ describe('ban_room_member / unban_room_member', () => {
     const seats = (await mic('get_seat_list', { RoomId: 'b1' })).Response.SeatList;
     assert.equal(seats[1].Member_Account, undefined);
     await assert.rejects(enter(s, 'b1', 'user1'), isDenied);
-    await assert.rejects(engineAt(3599_000).enterRoom(APP.sdkAppId, 'b1', 'user1', { clientIp: '127.0.0.1', connId: '' }), isDenied);
+    const user1 = { kind: 'user', userId: 'user1' } as const;
+    const enterB1 = { type: 'enterRoom', roomId: 'b1', clientIp: '127.0.0.1', connId: '' } as const;
+    await assert.rejects(engineAt(3599_000).execute(APP.sdkAppId, user1, enterB1), isDenied);
     // Once Duration has passed the user may come back.
-    await engineAt(3601_000).enterRoom(APP.sdkAppId, 'b1', 'user1', { clientIp: '127.0.0.1', connId: '' });
+    await engineAt(3601_000).execute(APP.sdkAppId, user1, enterB1);
     assert.deepEqual(await memberIds('b1'), ['user1', 'user2']);
   });
 
@@ -525,11 +527,7 @@ describe('ban_room_member / unban_room_member', () => {
 
   it('unban lifts a ban made through another dialect too', async () => {
     await createRoom('b3');
-    await s.server.engine.banUsers(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, 'b3', ['kicked'], {
-      durationSec: null,
-      reason: 'polyv kick',
-      origin: 'polyv',
-    });
+    await asAdmin(s, { type: 'banUsers', roomId: 'b3', userIds: ['kicked'], durationSec: null, reason: 'polyv kick', origin: 'polyv' });
     await assert.rejects(enter(s, 'b3', 'kicked'), isDenied);
     ok(await srv('unban_room_member', { RoomId: 'b3', MemberList_Account: ['kicked'] }));
     await enter(s, 'b3', 'kicked');
@@ -606,9 +604,9 @@ describe('get_banned_member_list', () => {
     await createRoom('l2');
     const admin = { kind: 'admin' as const, userId: 'administrator' };
     ok(await srv('ban_room_member', { RoomId: 'l2', MemberList_Account: ['t1'], Reason: '', Duration: 60 }));
-    await s.server.engine.banUsers(APP.sdkAppId, admin, 'l2', ['p1'], { durationSec: null, reason: '', origin: 'polyv' });
+    await asAdmin(s, { type: 'banUsers', roomId: 'l2', userIds: ['p1'], durationSec: null, reason: '', origin: 'polyv' });
     // Made two minutes ago for one minute: already over.
-    await engineAt(-120_000).banUsers(APP.sdkAppId, admin, 'l2', ['old'], { durationSec: 60, reason: '', origin: 'tencent' });
+    await engineAt(-120_000).execute(APP.sdkAppId, admin, { type: 'banUsers', roomId: 'l2', userIds: ['old'], durationSec: 60, reason: '', origin: 'tencent' });
     await enter(s, 'l2', 'old');
     assert.deepEqual((await banned('l2')).BannedAccountList.map((b: any) => b.Member_Account), ['t1']);
     const all = (await banned('l2', { IncludeAllOrigins: true })).BannedAccountList;

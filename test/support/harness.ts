@@ -1,9 +1,14 @@
-// Test harness: a real Rostrum server on a loopback port with a fresh SQLite data dir.
+// Test harness: a real Rostrum server on a loopback port with a fresh store: a SQLite data dir,
+// or (ROSTRUM_TEST_STORE=postgres://…) a PostgreSQL schema of its own.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { parseUrl } from '../../src/adapters/postgres/store.js';
 import { genUserSig } from '../../src/auth/usersig.js';
+import type { Command, ResultOf } from '../../src/core/commands.js';
 import type { App } from '../../src/core/model.js';
 import { startServer, type RostrumServer, type ServerOptions } from '../../src/server.js';
 
@@ -25,6 +30,59 @@ export const OTHER_APP: App = {
 
 export function tempDir(prefix = 'rostrum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The store the suite runs on (`store` of ServerOptions); unset = SQLite. */
+export const TEST_STORE = process.env.ROSTRUM_TEST_STORE || undefined;
+
+function isPostgres(store: string | undefined): store is string {
+  return store !== undefined && /^postgres(ql)?:/i.test(store);
+}
+
+/** Where one test's state lives: a data dir and, on PostgreSQL, a schema no other test uses. */
+export interface TestData {
+  dataDir: string;
+  /** For ServerOptions.store / `--store`; undefined = SQLite in dataDir. */
+  store: string | undefined;
+  /** Deletes the data dir and drops the schema. */
+  remove(): Promise<void>;
+}
+
+/** A fresh, empty TestData. Servers started on the same one (restarts) see the same state. */
+export function tempData(prefix?: string): TestData {
+  const dataDir = tempDir(prefix);
+  let store = TEST_STORE;
+  if (isPostgres(store)) {
+    // Test files run in parallel against one database: each store gets its own schema.
+    const url = new URL(store);
+    url.searchParams.set('schema', `t_${randomBytes(8).toString('hex')}`);
+    store = url.toString();
+  }
+  return {
+    dataDir,
+    store,
+    async remove() {
+      rmSync(dataDir, { recursive: true, force: true });
+      if (isPostgres(store)) await dropSchema(store);
+    },
+  };
+}
+
+/** `rostrum serve` arguments for this TestData's store (none on SQLite: `--data` is enough). */
+export function storeArgs(data: TestData): string[] {
+  return data.store === undefined ? [] : ['--store', data.store];
+}
+
+async function dropSchema(store: string): Promise<void> {
+  const { connectionString, schema } = parseUrl(store);
+  if (schema === null) return;
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A loopback port free right now (for child processes that need a concrete --port). */
@@ -71,25 +129,46 @@ export async function tencentCall(url: string, path: string, body: unknown, opts
   return res.json();
 }
 
-export async function startTestServer(opts: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? tempDir();
-  const server = await startServer({ port: 0, apps: [APP, OTHER_APP], logger: false, ...opts, dataDir });
+/**
+ * A server on a fresh TestData (removed on close), or with `data` on that one (the caller removes
+ * it: tests that restart a server on the same state).
+ */
+export async function startTestServer(
+  opts: Partial<Omit<ServerOptions, 'dataDir' | 'store'>> & { data?: TestData } = {},
+): Promise<TestServer> {
+  const { data: given, ...rest } = opts;
+  const data = given ?? tempData();
+  let server: RostrumServer;
+  try {
+    server = await startServer({ port: 0, apps: [APP, OTHER_APP], logger: false, ...rest, dataDir: data.dataDir, store: data.store });
+  } catch (e) {
+    if (!given) await data.remove();
+    throw e;
+  }
   return {
     server,
     url: server.url,
-    dataDir,
+    dataDir: data.dataDir,
     tencent: (path, body, o) => tencentCall(server.url, path, body, o),
     async close() {
       await server.close();
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!given) await data.remove();
     },
   };
 }
 
+/** Runs a core command as the app's (first) admin, as the admin API would. */
+export function asAdmin<C extends Command>(s: TestServer, cmd: C, app: App = APP): Promise<ResultOf<C>> {
+  return s.server.engine.execute(app.sdkAppId, { kind: 'admin', userId: app.admins[0] }, cmd);
+}
+
+/** Runs a core command as a user acting for themselves, as the realtime gateway would. */
+export function asUser<C extends Command>(s: TestServer, userId: string, cmd: C, app: App = APP): Promise<ResultOf<C>> {
+  return s.server.engine.execute(app.sdkAppId, { kind: 'user', userId }, cmd);
+}
+
 /** Puts a member into a room through the core (as the realtime gateway would). */
 export async function enter(s: TestServer, roomId: string, userId: string, extra: { clientIp?: string; connId?: string; app?: App } = {}) {
-  return s.server.engine.enterRoom((extra.app ?? APP).sdkAppId, roomId, userId, {
-    clientIp: extra.clientIp ?? '127.0.0.1',
-    connId: extra.connId ?? '',
-  });
+  const cmd = { type: 'enterRoom', roomId, clientIp: extra.clientIp ?? '127.0.0.1', connId: extra.connId ?? '' } as const;
+  return asUser(s, userId, cmd, extra.app);
 }

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import type { App } from '../../src/core/model.js';
-import { APP, type TestServer } from './harness.js';
+import { APP, asAdmin, type TestServer } from './harness.js';
 
 export type Style = 'java' | 'ts' | 'php';
 
@@ -141,5 +141,5 @@ export function assertError(a: PolyvAnswer, code: number, message: string): void
 
 /** Creates a room through the core, as the app's admin. */
 export async function createRoom(s: TestServer, roomId: string, app: App = APP) {
-  return s.server.engine.createRoom(app.sdkAppId, { kind: 'admin', userId: app.admins[0] }, { roomId });
+  return asAdmin(s, { type: 'createRoom', roomId }, app);
 }
