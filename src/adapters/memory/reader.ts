@@ -6,7 +6,7 @@ import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState }
 
 export class StateReader implements StoreReader {
   constructor(
-    protected readonly st: MemoryState,
+    readonly st: MemoryState,
     readonly appId: AppId,
   ) {}
 

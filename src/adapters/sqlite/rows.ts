@@ -1,0 +1,163 @@
+// Rows to and from the memory state: the prepared statements that write a unit's change set, and
+// the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
+import type Database from 'better-sqlite3';
+import type { RoomEvent } from '../../core/events.js';
+import type { AppId, DenyEntry, Member, MuteEntry, Origin, SubjectType } from '../../core/model.js';
+import type { Changes } from '../memory/unit.js';
+import { MemoryState } from '../memory/state.js';
+
+interface EntryRow {
+  id: string;
+  app_id: number;
+  room_id: string;
+  subject_type: SubjectType;
+  subject: string;
+  origin: Origin;
+  expires_at: number | null;
+  reason: string;
+  actor: string;
+  created_at: number;
+  snapshot?: string | null;
+}
+
+function toMute(r: EntryRow): MuteEntry {
+  return {
+    id: r.id,
+    roomId: r.room_id,
+    subjectType: r.subject_type,
+    subject: r.subject,
+    origin: r.origin,
+    expiresAt: r.expires_at,
+    reason: r.reason,
+    actor: r.actor,
+    createdAt: r.created_at,
+  };
+}
+
+function toDeny(r: EntryRow): DenyEntry {
+  return { ...toMute(r), snapshot: r.snapshot ? JSON.parse(r.snapshot) : null };
+}
+
+/** Reads the whole database into memory. Ordered by each index's order so inserts append. */
+export function loadState(db: Database.Database): MemoryState {
+  const st = new MemoryState();
+  for (const r of db.prepare('SELECT app_id, room_id, state FROM rooms').iterate() as Iterable<{ app_id: number; room_id: string; state: string }>) {
+    st.app(r.app_id).rooms.set(r.room_id, JSON.parse(r.state));
+  }
+  for (const r of db.prepare('SELECT * FROM members ORDER BY app_id, room_id, user_id').iterate() as Iterable<{
+    app_id: number;
+    room_id: string;
+    client_ip: string;
+    conn_id: string;
+    info: string;
+  }>) {
+    st.app(r.app_id).setMember(r.room_id, { ...JSON.parse(r.info), clientIp: r.client_ip, connId: r.conn_id });
+  }
+  for (const r of db.prepare('SELECT * FROM deny ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).deny.add(toDeny(r));
+  for (const r of db.prepare('SELECT * FROM mutes ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).mute.add(toMute(r));
+  for (const r of db.prepare('SELECT key, value FROM meta').iterate() as Iterable<{ key: string; value: string }>) st.meta.set(r.key, r.value);
+  return st;
+}
+
+/** The statements of the write path, prepared once. */
+export class Writer {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      upsertRoom: p('INSERT INTO rooms (app_id, room_id, state) VALUES (?, ?, ?) ON CONFLICT (app_id, room_id) DO UPDATE SET state = excluded.state'),
+      deleteRoom: p('DELETE FROM rooms WHERE app_id = ? AND room_id = ?'),
+      deleteRoomMembers: p('DELETE FROM members WHERE app_id = ? AND room_id = ?'),
+      deleteRoomDeny: p('DELETE FROM deny WHERE app_id = ? AND room_id = ?'),
+      deleteRoomMutes: p('DELETE FROM mutes WHERE app_id = ? AND room_id = ?'),
+      upsertMember: p(
+        `INSERT INTO members (app_id, room_id, user_id, client_ip, conn_id, info) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (app_id, room_id, user_id) DO UPDATE SET client_ip = excluded.client_ip, conn_id = excluded.conn_id, info = excluded.info`,
+      ),
+      deleteMember: p('DELETE FROM members WHERE app_id = ? AND room_id = ? AND user_id = ?'),
+      upsertDeny: p(
+        `INSERT OR REPLACE INTO deny (id, app_id, room_id, subject_type, subject, origin, expires_at, reason, actor, created_at, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteDeny: p('DELETE FROM deny WHERE id = ?'),
+      upsertMute: p(
+        `INSERT OR REPLACE INTO mutes (id, app_id, room_id, subject_type, subject, origin, expires_at, reason, actor, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteMute: p('DELETE FROM mutes WHERE id = ?'),
+      insertEvent: p('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)'),
+      upsertMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)'),
+      readOutbox: p('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      maxOutboxId: p('SELECT coalesce(max(id), 0) AS id FROM outbox').pluck(),
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+    };
+  }
+
+  begin(): void {
+    this.s.begin.run();
+  }
+
+  commit(): void {
+    this.s.commit.run();
+  }
+
+  /** Writes one unit's changes; returns the last outbox id written (0 when none). */
+  unit(appId: AppId, c: Changes, events: RoomEvent[]): number {
+    const s = this.s;
+    for (const roomId of c.deletedRooms) {
+      s.deleteRoom.run(appId, roomId);
+      s.deleteRoomMembers.run(appId, roomId);
+      s.deleteRoomDeny.run(appId, roomId);
+      s.deleteRoomMutes.run(appId, roomId);
+    }
+    for (const [roomId, agg] of c.rooms) {
+      if (agg) s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
+      else s.deleteRoom.run(appId, roomId);
+    }
+    for (const { roomId, userId, member } of c.members.values()) {
+      if (member) s.upsertMember.run(appId, roomId, userId, member.clientIp, member.connId, memberInfo(member));
+      else s.deleteMember.run(appId, roomId, userId);
+    }
+    for (const [id, e] of c.deny) {
+      if (e) {
+        s.upsertDeny.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt, e.snapshot && JSON.stringify(e.snapshot));
+      } else s.deleteDeny.run(id);
+    }
+    for (const [id, e] of c.mute) {
+      if (e) s.upsertMute.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt);
+      else s.deleteMute.run(id);
+    }
+    let last = 0;
+    for (const e of events) last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
+    return last;
+  }
+
+  meta(key: string, value: string): void {
+    this.s.upsertMeta.run(key, value);
+  }
+
+  pruneOutbox(beforeMs: number, upToId: number, limit: number): number {
+    return this.s.pruneOutbox.run(beforeMs, upToId, limit).changes;
+  }
+
+  readOutbox(afterId: number, upToId: number, limit: number): { id: number; event: string }[] {
+    return this.s.readOutbox.all(afterId, upToId, limit) as { id: number; event: string }[];
+  }
+
+  maxOutboxId(): number {
+    return this.s.maxOutboxId.get() as number;
+  }
+}
+
+/** A member row keeps IP and connection in columns, the rest as JSON. */
+function memberInfo(m: Member): string {
+  const { clientIp: _ip, connId: _conn, ...info } = m;
+  return JSON.stringify(info);
+}
+
+export function isEmpty(c: Changes): boolean {
+  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0;
+}

@@ -1,0 +1,30 @@
+// The SQLite layout (schema version 2). One row per room aggregate, one per member, one per deny or
+// mute entry, one per outbox event. The memory state is the authority while the process runs and
+// is loaded whole at start, so tables carry only the indexes their writes need (primary keys, and
+// the room scope that deleting a room uses), never read-side indexes.
+export const SCHEMA_VERSION = 2;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY (app_id, room_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  client_ip TEXT NOT NULL, conn_id TEXT NOT NULL, info TEXT NOT NULL,
+  PRIMARY KEY (app_id, room_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deny (
+  id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL, subject TEXT NOT NULL, origin TEXT NOT NULL, expires_at INTEGER,
+  reason TEXT NOT NULL, actor TEXT NOT NULL, created_at INTEGER NOT NULL, snapshot TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deny_room ON deny (app_id, room_id);
+CREATE TABLE IF NOT EXISTS mutes (
+  id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL, subject TEXT NOT NULL, origin TEXT NOT NULL, expires_at INTEGER,
+  reason TEXT NOT NULL, actor TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mutes_room ON mutes (app_id, room_id);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_at ON outbox (at);
+`;

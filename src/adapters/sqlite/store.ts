@@ -1,0 +1,178 @@
+// The embedded Store: the memory store's state is the authority while the process runs (one
+// process owns the data dir), loaded whole from SQLite at open; SQLite makes it durable. A unit
+// of work runs against memory; when it succeeds its change set is written into the open batch
+// transaction, its locks are released, and it resolves once the batch commits.
+//
+// Group commit: a batch (BEGIN IMMEDIATE … COMMIT) collects the units of one event-loop turn and
+// commits from setImmediate, or at once when it reaches MAX_UNITS units or MAX_MS of age, so no
+// reply waits for a storm to end. WAL with synchronous=NORMAL keeps every commit across a crash of
+// the process. A failed statement or COMMIT fails every unit of the batch and reloads memory from
+// the database, so memory matches disk again; units already running on the old state fail too.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { OutboxPage } from '../../core/ports/store.js';
+import { MemoryStore } from '../memory/store.js';
+import type { Unit } from '../memory/unit.js';
+import { Checkpointer } from './checkpointer.js';
+import { migrate } from './migrate.js';
+import { isEmpty, loadState, Writer } from './rows.js';
+
+/** Bounds of one batch (see above). */
+export const MAX_UNITS = 256;
+export const MAX_MS = 2;
+
+interface Batch {
+  units: number;
+  openedAt: number;
+  /** The last outbox id written in the batch (readable once it commits). */
+  outboxMax: number;
+  done: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export class SqliteStore extends MemoryStore {
+  private readonly db: Database.Database;
+  private readonly writer: Writer;
+  private readonly checkpointer: Checkpointer;
+  private batch: Batch | null = null;
+  /** Outbox readers see only committed events: ids up to this one. */
+  private committedOutboxId: number;
+  private closed = false;
+  /** How many batches have committed (observability, and group-commit tests). */
+  commits = 0;
+
+  constructor(dataDir: string) {
+    super();
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, 'rostrum.sqlite');
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.writer = new Writer(this.db);
+    this.recordChanges = true;
+    this.state = loadState(this.db);
+    this.committedOutboxId = this.writer.maxOutboxId();
+    this.checkpointer = new Checkpointer(file);
+  }
+
+  protected override commitUnit(unit: Unit): Promise<void> | undefined {
+    if (this.closed) throw new Error('the store is closed');
+    if (unit.st !== this.state) throw new Error('the store reloaded from disk after a failed commit while this unit ran; nothing was written');
+    const c = unit.changes!;
+    if (isEmpty(c) && unit.events.length === 0) {
+      // Nothing to write, but it may have read what an open batch has not committed yet.
+      return this.batch?.done;
+    }
+    const b = this.open();
+    try {
+      const last = this.writer.unit(unit.appId, c, unit.events);
+      if (last > 0) b.outboxMax = last;
+    } catch (e) {
+      this.fail(b, e);
+      throw e;
+    }
+    this.added(b);
+    return b.done;
+  }
+
+  /** The open batch, beginning one if needed. */
+  private open(): Batch {
+    if (this.batch) return this.batch;
+    this.writer.begin();
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    done.catch(() => {}); // a batch nobody waits for must not be an unhandled rejection
+    const b: Batch = { units: 0, openedAt: performance.now(), outboxMax: 0, done, resolve, reject };
+    this.batch = b;
+    setImmediate(() => {
+      if (this.batch === b) this.commit();
+    });
+    return b;
+  }
+
+  /** Counts a unit into the batch; commits now when the batch reached a bound. */
+  private added(b: Batch): void {
+    b.units++;
+    if (b.units >= MAX_UNITS || performance.now() - b.openedAt >= MAX_MS) this.commit();
+  }
+
+  private commit(): void {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = null;
+    try {
+      this.writer.commit();
+    } catch (e) {
+      this.fail(b, e);
+      return;
+    }
+    if (b.outboxMax > this.committedOutboxId) this.committedOutboxId = b.outboxMax;
+    this.commits++;
+    this.checkpointer.committed();
+    b.resolve();
+  }
+
+  /** The batch is lost: roll it back, fail its units, and make memory match the disk again. */
+  private fail(b: Batch, error: unknown): void {
+    if (this.batch === b) this.batch = null;
+    if (this.db.inTransaction) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // already rolled back by SQLite
+      }
+    }
+    b.reject(error);
+    this.state = loadState(this.db);
+  }
+
+  /** Runs one store-level write in the batch and waits for its commit. */
+  private async inBatch<T>(write: () => T): Promise<T> {
+    if (this.closed) throw new Error('the store is closed');
+    const b = this.open();
+    let out: T;
+    try {
+      out = write();
+    } catch (e) {
+      this.fail(b, e);
+      throw e;
+    }
+    this.added(b);
+    await b.done;
+    return out;
+  }
+
+  override async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
+    if (!/^\d*$/.test(cursor)) throw new Error(`bad outbox cursor: ${cursor}`);
+    const rows = this.writer.readOutbox(cursor === '' ? 0 : Number(cursor), this.committedOutboxId, Math.max(0, limit));
+    return {
+      events: rows.map((r) => JSON.parse(r.event)),
+      cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
+    };
+  }
+
+  override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
+    return this.inBatch(() => this.writer.pruneOutbox(beforeMs, this.committedOutboxId, limit));
+  }
+
+  override async setMeta(key: string, value: string): Promise<void> {
+    await this.inBatch(() => this.writer.meta(key, value));
+    this.state.meta.set(key, value);
+  }
+
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    const last = this.batch;
+    this.commit();
+    this.closed = true;
+    await this.checkpointer.stop();
+    this.db.close();
+    if (last) await last.done;
+  }
+}

@@ -1,0 +1,292 @@
+// The Store contract over the SQLite adapter, plus what only it has: migration of the previous
+// release's layout, recovery from a failed statement or COMMIT, group commit.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore, MAX_UNITS } from '../../src/adapters/sqlite/store.js';
+import { legacyEntryId } from '../../src/adapters/sqlite/migrate.js';
+import { newId } from '../../src/core/ids.js';
+import type { Store } from '../../src/core/ports/store.js';
+import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
+
+const APP = 1400000001;
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'rostrum-sqlite-'));
+}
+
+storeContract('sqlite', async () => {
+  const dir = await tempDir();
+  let current: Store = new SqliteStore(dir);
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = new SqliteStore(dir);
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** Opens a store in a fresh dir, runs the body, closes and removes it. */
+async function withSqlite(body: (s: SqliteStore, dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  const s = new SqliteStore(dir);
+  try {
+    await body(s, dir);
+  } finally {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The raw connection, for provoking failures the way a full disk would. */
+const dbOf = (s: SqliteStore) => (s as unknown as { db: Database.Database }).db;
+
+// The previous release's layout (src/store/sqlite.ts before the redesign), as a fixture.
+const V1_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE rooms (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, info TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, room_id)) WITHOUT ROWID;
+CREATE TABLE members (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  client_ip TEXT NOT NULL, conn_id TEXT NOT NULL, info TEXT NOT NULL,
+  PRIMARY KEY (app_id, room_id, user_id)) WITHOUT ROWID;
+CREATE INDEX members_user ON members (app_id, user_id);
+CREATE INDEX members_ip ON members (app_id, client_ip);
+CREATE INDEX members_conn ON members (conn_id);
+CREATE TABLE roles (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY (app_id, room_id, user_id)) WITHOUT ROWID;
+CREATE TABLE seats (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, idx INTEGER NOT NULL, user_id TEXT,
+  locked INTEGER NOT NULL, video_disabled INTEGER NOT NULL, audio_disabled INTEGER NOT NULL,
+  PRIMARY KEY (app_id, room_id, idx)) WITHOUT ROWID;
+CREATE UNIQUE INDEX seats_one_per_user ON seats (app_id, room_id, user_id) WHERE user_id IS NOT NULL;
+CREATE TABLE seat_requests (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, id TEXT NOT NULL, info TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, room_id, id)) WITHOUT ROWID;
+CREATE TABLE deny (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL, subject TEXT NOT NULL, origin TEXT NOT NULL, expires_at INTEGER,
+  reason TEXT NOT NULL, actor TEXT NOT NULL, created_at INTEGER NOT NULL, snapshot TEXT);
+CREATE INDEX deny_subject ON deny (app_id, subject_type, subject);
+CREATE INDEX deny_room ON deny (app_id, room_id, created_at);
+CREATE TABLE mutes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL, subject TEXT NOT NULL, origin TEXT NOT NULL, expires_at INTEGER,
+  reason TEXT NOT NULL, actor TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX mutes_subject ON mutes (app_id, subject_type, subject);
+CREATE INDEX mutes_room ON mutes (app_id, room_id, created_at);
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE INDEX outbox_at ON outbox (at);
+`;
+
+describe('SqliteStore', () => {
+  it('migrates a previous-release (v1) database: rooms, seats, admins, requests, members, bans, mutes, outbox, meta', async () => {
+    const dir = await tempDir();
+    try {
+      const old = new Database(join(dir, 'rostrum.sqlite'));
+      old.pragma('journal_mode = WAL');
+      old.exec(V1_SCHEMA);
+      const room = makeAgg(APP, 'r1', 2).room;
+      old.prepare('INSERT INTO rooms (app_id, room_id, info, seq) VALUES (?, ?, ?, ?)').run(APP, 'r1', JSON.stringify(room), 7);
+      old.prepare('INSERT INTO rooms (app_id, room_id, info, seq) VALUES (?, ?, ?, ?)').run(APP, 'empty', JSON.stringify({ ...room, roomId: 'empty' }), 0);
+      const seat = old.prepare('INSERT INTO seats VALUES (?, ?, ?, ?, ?, ?, ?)');
+      seat.run(APP, 'r1', 1, null, 1, 0, 1);
+      seat.run(APP, 'r1', 0, 'u1', 0, 1, 0);
+      old.prepare('INSERT INTO roles VALUES (?, ?, ?, ?)').run(APP, 'r1', 'u2', 'Admin');
+      const request = { id: 'q1', userId: 'u2', kind: 'apply', index: 1, actor: 'u2', createdAt: 5 };
+      old.prepare('INSERT INTO seat_requests VALUES (?, ?, ?, ?, ?)').run(APP, 'r1', 'q1', JSON.stringify(request), 5);
+      for (const u of ['u1', 'u2']) {
+        const { clientIp, connId, ...info } = makeMember(u, '1.1.1.1', `n1:${u}`);
+        old.prepare('INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)').run(APP, 'r1', u, clientIp, connId, JSON.stringify(info));
+      }
+      const snap = { userId: 'bad', nick: 'n', pic: 'p', userType: 'viewer', clientIp: '6.6.6.6', uid: 'c' };
+      const deny = old.prepare(
+        'INSERT INTO deny (app_id, room_id, subject_type, subject, origin, expires_at, reason, actor, created_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      deny.run(APP, 'r1', 'userId', 'bad', 'polyv', null, 'spam', 'admin', 100, JSON.stringify(snap));
+      deny.run(APP, '', 'ip', '6.6.6.6', 'tencent', 9_999_999_999_999, 'flood', 'admin', 100, null);
+      old.prepare(
+        'INSERT INTO mutes (app_id, room_id, subject_type, subject, origin, expires_at, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(APP, 'r1', 'userId', 'loud', 'tencent', null, 'x', 'admin', 50);
+      old.prepare('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)').run(APP, 'r1', 7, 10, JSON.stringify(makeEvent(APP, 'r1', 7, 10)));
+      old.prepare('INSERT INTO meta VALUES (?, ?)').run('dev-app', '{"sdkAppId":1}');
+      old.close();
+
+      const s = new SqliteStore(dir);
+      try {
+        await s.read(APP, async (r) => {
+          const agg = (await r.room('r1'))!;
+          assert.deepEqual(agg.room, room);
+          assert.deepEqual(agg.seats, [
+            { index: 0, userId: 'u1', locked: false, videoDisabled: true, audioDisabled: false },
+            { index: 1, userId: null, locked: true, videoDisabled: false, audioDisabled: true },
+          ]);
+          assert.deepEqual(agg.admins, ['u2']);
+          assert.deepEqual(agg.requests, [request]);
+          assert.equal(agg.memberCount, 2);
+          assert.equal(agg.seq, 7);
+          const empty = (await r.room('empty'))!;
+          assert.deepEqual([empty.seats, empty.admins, empty.requests, empty.memberCount], [[], [], [], 0]);
+          assert.deepEqual(await r.member('r1', 'u1'), makeMember('u1', '1.1.1.1', 'n1:u1'));
+          const bans = await r.list('deny', { activeAt: 0 });
+          assert.deepEqual(bans.map((e) => e.id), ['000000000001', '000000000002']);
+          assert.deepEqual(bans[0].snapshot, snap);
+          assert.equal(bans[1].expiresAt, 9_999_999_999_999);
+          assert.equal((await r.matching('deny', 'r9', [{ subjectType: 'ip', subject: '6.6.6.6' }], 1)).length, 1);
+          assert.deepEqual((await r.list('mute', { activeAt: 0 })).map((e) => [e.id, e.subject]), [['000000000001', 'loud']]);
+        });
+        assert.equal(await s.getMeta('dev-app'), '{"sdkAppId":1}');
+        assert.deepEqual((await s.readOutbox('', 10)).events, [makeEvent(APP, 'r1', 7, 10)]);
+        // New entries (the core's time-based ids) list after the migrated ones of the same time.
+        const fresh = makeDeny({ id: newId(Date.now()), subject: 'new', roomId: 'r1', createdAt: 100 });
+        await s.write(APP, (w) => w.insertEntry('deny', fresh));
+        assert.deepEqual((await s.read(APP, (r) => r.list('deny', { activeAt: 0 }))).map((e) => e.id), ['000000000001', '000000000002', fresh.id]);
+      } finally {
+        await s.close();
+      }
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
+        (n) => !n.startsWith('sqlite_'),
+      );
+      assert.deepEqual(tables, ['deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
+      db.close();
+      // Opening again is a no-op migration.
+      const again = new SqliteStore(dir);
+      assert.equal((await again.read(APP, (r) => r.room('r1')))!.seq, 7);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('legacy padded ids sort before the core\'s time-based ids', () => {
+    // Padded ids below 10^10 start with '00'; a time-based id after 1972 never does.
+    for (const t of [Date.UTC(1973, 0, 1), Date.now(), Date.UTC(2090, 0, 1)]) {
+      assert.ok(legacyEntryId(9_999_999_999) < newId(t), newId(t));
+      assert.ok(legacyEntryId(2) < legacyEntryId(10));
+    }
+  });
+
+  it('group commit: the units of one turn share a COMMIT; a storm commits every MAX_UNITS units', () =>
+    withSqlite(async (s) => {
+      const before = s.commits;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => s.write(APP, (w) => w.putMember('r1', makeMember(`u${i}`)))));
+      assert.equal(s.commits - before, 1);
+
+      const mid = s.commits;
+      const n = MAX_UNITS * 2 + 10;
+      await Promise.all(Array.from({ length: n }, (_, i) => s.write(APP, (w) => w.putMember('r2', makeMember(`u${i}`)))));
+      assert.ok(s.commits - mid >= 3, `${s.commits - mid} commits for ${n} units`);
+      assert.equal((await s.read(APP, (r) => r.members('r2', '', 10_000))).length, n);
+    }));
+
+  it('a later unit reads an earlier one\'s state before it commits; the outbox shows only committed events', () =>
+    withSqlite(async (s) => {
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+      const commits = s.commits;
+      const a = s.write(APP, async (w) => {
+        const agg = (await w.room('r1'))!;
+        agg.seq = 1;
+        await w.saveRoom(APP, agg);
+        await w.appendEvents([makeEvent(APP, 'r1', 1, 1)]);
+      });
+      const b = s.write(APP, async (w) => {
+        const agg = (await w.room('r1'))!; // waits for A's locks, not for A's commit
+        assert.equal(s.commits, commits, 'A has not committed yet');
+        assert.equal(agg.seq, 1);
+        assert.deepEqual((await s.readOutbox('', 10)).events, []);
+        agg.seq = 2;
+        await w.saveRoom(APP, agg);
+      });
+      await Promise.all([a, b]);
+      assert.equal(s.commits, commits + 1);
+      assert.equal((await s.readOutbox('', 10)).events.length, 1);
+    }));
+
+  it('a failed statement fails its whole batch, memory is reloaded from disk, and the store carries on', () =>
+    withSqlite(async (s, dir) => {
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+      dbOf(s).exec(`CREATE TRIGGER boom BEFORE INSERT ON members WHEN NEW.user_id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END`);
+      const ok = s.write(APP, (w) => w.putMember('r1', makeMember('fine')));
+      const bad = s.write(APP, (w) => w.putMember('r1', makeMember('boom')));
+      const results = await Promise.allSettled([ok, bad]);
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'], 'both were in the failed batch');
+      await s.read(APP, async (r) => {
+        assert.equal(await r.member('r1', 'fine'), null);
+        assert.equal(await r.member('r1', 'boom'), null);
+        assert.ok(await r.room('r1'));
+      });
+      await s.write(APP, (w) => w.putMember('r1', makeMember('later')));
+      assert.ok(await s.read(APP, (r) => r.member('r1', 'later')));
+      // And the disk agrees.
+      await s.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        assert.deepEqual((await s2.read(APP, (r) => r.members('r1', '', 10))).map((m) => m.userId), ['later']);
+      } finally {
+        await s2.close();
+      }
+    }));
+
+  it('a failed COMMIT fails every unit of the batch and memory goes back to what is on disk', () =>
+    withSqlite(async (s) => {
+      const db = dbOf(s);
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+      // A deferred foreign key is checked at COMMIT: a trigger makes it fail for one room.
+      db.exec(`
+        PRAGMA foreign_keys = ON;
+        CREATE TABLE parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+        CREATE TRIGGER late AFTER INSERT ON outbox WHEN NEW.room_id = 'late' BEGIN INSERT INTO child VALUES (42); END;
+      `);
+      const units = [
+        s.write(APP, async (w) => {
+          const a = (await w.room('r1'))!;
+          a.seq = 9;
+          await w.saveRoom(APP, a);
+        }),
+        s.write(APP, (w) => w.appendEvents([makeEvent(APP, 'late', 1, 1)])),
+      ];
+      const results = await Promise.allSettled(units);
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+      assert.equal((await s.read(APP, (r) => r.room('r1')))!.seq, 0);
+      assert.deepEqual((await s.readOutbox('', 10)).events, []);
+      db.exec('DROP TRIGGER late');
+      await s.write(APP, async (w) => {
+        const a = (await w.room('r1'))!;
+        a.seq = 3;
+        await w.saveRoom(APP, a);
+      });
+      assert.equal((await s.read(APP, (r) => r.room('r1')))!.seq, 3);
+    }));
+
+  it('a unit running while the store reloads fails instead of writing over the reloaded state', () =>
+    withSqlite(async (s) => {
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+      dbOf(s).exec(`CREATE TRIGGER boom BEFORE INSERT ON members WHEN NEW.user_id = 'boom' BEGIN SELECT RAISE(ABORT, 'simulated'); END`);
+      let go!: () => void;
+      const gate = new Promise<void>((r) => (go = r));
+      const slow = s.write(APP, async (w) => {
+        await w.putMember('r1', makeMember('slow'));
+        await gate;
+      });
+      await assert.rejects(s.write(APP, (w) => w.putMember('r1', makeMember('boom'))));
+      go();
+      await assert.rejects(slow, /reloaded/);
+      assert.equal(await s.read(APP, (r) => r.member('r1', 'slow')), null);
+    }));
+});
