@@ -1,15 +1,24 @@
-// Admin REST throughput: alternating pick_user_on_seat / kick_user_off_seat against Rostrum, beside
-// a bare Fastify JSON POST route, both driven by autocannon at 50 connections. Both servers are up
-// at once and measured in alternating slices, so that other load on the machine hits both alike.
+// Admin REST API: alternating pick_user_on_seat / kick_user_off_seat against Rostrum, beside a
+// baseline measured in the same run, all servers up at once and measured in alternating slices.
+//  - closed loop: autocannon at 50 connections (throughput);
+//  - open loop: a paced driver at a fixed offered load (latency when the server is not saturated).
+// Rostrum on SQLite is compared with a bare Fastify JSON route; Rostrum on PostgreSQL with a bare
+// Fastify route running one PostgreSQL transaction per request (bench/bare-pg-main.ts).
 import autocannon from 'autocannon';
 import { startChild, summarize, type Child } from './lib/child.js';
+import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
+import { alternate } from './lib/slices.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
 import type { App } from '../src/core/model.js';
+import type { HttpStep, RunResult } from './paced-main.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;
 const SLICES = 5;
 const SLICE_S = 2;
+/** The fixed offered load of the open-loop measurement, requests/s. */
+export const OPEN_LOOP_RATE = 2_000;
+const OK = '"ErrorCode":0,';
 
 /**
  * How the 50 connections' members and seats are laid out: connection k works on member m<k>, in
@@ -37,14 +46,50 @@ export interface HttpFigures {
   timeouts: number;
   /** Server CPU time (user + system, all threads) per request, µs: less sensitive to other load than req/s. */
   cpuPerRequest: number;
+  /** Responses without ErrorCode 0 (every body is checked) and the first of them. */
+  failures: number;
+  firstFailure?: string;
+}
+
+export interface OpenLoopFigures {
+  rate: number;
+  completed: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Slots that never got sent because the server fell that far behind. */
+  backlog: number;
+  failures: number;
+  firstFailure?: string;
+  driverDelayP99: number;
+}
+
+export type Baseline = 'bare-http' | 'bare-pg';
+const BASELINE_NAMES: Record<Baseline, string> = {
+  'bare-http': 'bare Fastify JSON POST',
+  'bare-pg': 'bare Fastify + pg transaction',
+};
+
+export interface AdminOptions {
+  /** Rostrum's store: 'sqlite' (default) or 'postgres' (a fresh schema in PG_URL). */
+  store?: 'sqlite' | 'postgres';
+  /** The first is the goal's; the others are shown for context. */
+  baselines: Baseline[];
+  /** Also measure at a fixed offered load (Rostrum and the first baseline). */
+  openLoop?: boolean;
+  cpuProf?: string;
 }
 
 export interface AdminResult {
   shape: RoomShape;
-  bare: HttpFigures;
-  rostrum: HttpFigures & { nonZeroErrorCodes: number; sampled: number; sampleFailures: number; firstFailure?: string };
+  store: 'sqlite' | 'postgres';
+  rostrum: HttpFigures;
+  baselines: { name: string; figures: HttpFigures }[];
+  /** Rostrum's req/s over the first baseline's. */
   ratio: number;
+  goal: number;
   met: boolean;
+  openLoop?: { rostrum: OpenLoopFigures; baseline: OpenLoopFigures; baselineName: string; met: boolean };
 }
 
 interface Slice {
@@ -55,53 +100,50 @@ interface Slice {
   errors: number;
   timeouts: number;
   cpu: number;
+  failures: number;
+  firstFailure?: string;
 }
 
-interface Target {
+/** A server under test and the work its connections do (one lane per connection). */
+export interface Target {
+  name: string;
   server: Child;
-  setupClient?: (client: autocannon.Client) => void;
-  path?: string;
-  body?: string;
+  lanes: HttpStep[][];
+  /** Runs after every measured run (Rostrum: everyone off their seat). */
+  after?: () => Promise<void>;
 }
 
-/** One autocannon run; latencies are taken from every response (ms, sub-millisecond precision). */
-async function cannon(t: Target, seconds: number): Promise<Slice> {
-  const latencies: number[] = [];
-  const cpuBefore = await t.server.call<number>('cpu');
-  const instance = autocannon({
-    url: `http://127.0.0.1:${t.server.ready.port}`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(t.path ? { requests: [{ method: 'POST', path: t.path, body: t.body }] } : {}),
-    setupClient: t.setupClient,
-  });
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    if (status >= 200 && status < 300) latencies.push(ms);
-  });
-  const r = await instance;
-  const cpu = (await t.server.call<number>('cpu')) - cpuBefore;
-  return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu };
+/** The 50 lanes: connection k picks its member onto its seat, then kicks it off, and again. */
+export function adminLanes(app: App, shape: RoomShape): HttpStep[][] {
+  const query = adminQuery(app);
+  return Array.from({ length: CONNECTIONS }, (_, k) => [
+    {
+      tag: 'pick',
+      path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
+      body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: `m${k}`, Index: seatOf(shape, k) }),
+    },
+    {
+      tag: 'kick',
+      path: `/v4/room_engine_http_mic/kick_user_off_seat?${query}`,
+      body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: `m${k}`, Data: 'time is up' }),
+    },
+  ]);
 }
 
-function figures(slices: Slice[]): HttpFigures {
-  const sum = (f: (s: Slice) => number) => slices.reduce((a, s) => a + f(s), 0);
-  const lat = summarize(slices.flatMap((s) => s.latencies));
-  const requests = sum((s) => s.requests);
-  return {
-    reqPerSec: requests / sum((s) => s.seconds),
-    p50: lat.p50,
-    p99: lat.p99,
-    requests,
-    non2xx: sum((s) => s.non2xx),
-    errors: sum((s) => s.errors),
-    timeouts: sum((s) => s.timeouts),
-    cpuPerRequest: sum((s) => s.cpu) / requests,
-  };
+/** Creates the shape's rooms and enters the 50 members through the core. */
+export async function prepareRooms(server: Child, app: App, shape: RoomShape): Promise<void> {
+  const port = server.ready.port as number;
+  for (let room = 0; room < shape.rooms; room++) {
+    const RoomId = roomOf(shape, room);
+    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId, RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: shape.seats },
+    });
+    const userIds = Array.from({ length: CONNECTIONS }, (_, k) => `m${k}`).filter((_, k) => k % shape.rooms === room);
+    await server.call('enter', { roomId: RoomId, userIds });
+  }
 }
 
-/** Takes everyone off their seat so the next run starts from empty seats. */
+/** Takes everyone off their seat: a closed-loop run ends with some connections between pick and kick. */
 async function clearSeats(port: number, app: App, shape: RoomShape): Promise<void> {
   for (let room = 0; room < shape.rooms; room++) {
     const RoomId = roomOf(shape, room);
@@ -114,114 +156,166 @@ async function clearSeats(port: number, app: App, shape: RoomShape): Promise<voi
   }
 }
 
-export async function adminBench(shape: RoomShape, opts: { cpuProf?: string } = {}): Promise<AdminResult> {
-  const app = benchApp();
-  const bareServer = await startChild('bare-http', 'bench/bare-http-main.ts');
-  const server = await startChild('rostrum', 'bench/server-main.ts', {
-    env: { BENCH_APP: JSON.stringify(app) },
-    nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [],
+/** A Rostrum target on a server whose rooms are prepared. */
+export function rostrumTarget(name: string, server: Child, app: App, shape: RoomShape): Target {
+  return { name, server, lanes: adminLanes(app, shape), after: () => clearSeats(server.ready.port as number, app, shape) };
+}
+
+/** One closed-loop autocannon run; latencies are taken from every response (ms, sub-ms precision). */
+export async function cannon(t: Target, seconds: number): Promise<Slice> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let firstFailure: string | undefined;
+  const check = (status: number, body: string) => {
+    if (status !== 200 || !body.includes(OK)) {
+      failures++;
+      firstFailure ??= `${status} ${body.slice(0, 300)}`;
+    }
+  };
+  let next = 0;
+  const cpuBefore = await t.server.call<number>('cpu');
+  const instance = autocannon({
+    url: `http://127.0.0.1:${t.server.ready.port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    setupClient(client) {
+      const lane = t.lanes[next++ % t.lanes.length];
+      client.setRequests(lane.map((s) => ({ method: 'POST', path: s.path, headers: { 'content-type': 'application/json' }, body: s.body, onResponse: check })));
+    },
   });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const r = await instance;
+  const cpu = (await t.server.call<number>('cpu')) - cpuBefore;
+  await t.after?.();
+  return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu, failures, firstFailure };
+}
+
+export function figures(slices: Slice[]): HttpFigures {
+  const sum = (f: (s: Slice) => number) => slices.reduce((a, s) => a + f(s), 0);
+  const lat = summarize(slices.flatMap((s) => s.latencies));
+  const requests = sum((s) => s.requests);
+  return {
+    reqPerSec: requests / sum((s) => s.seconds),
+    p50: lat.p50,
+    p99: lat.p99,
+    requests,
+    non2xx: sum((s) => s.non2xx),
+    errors: sum((s) => s.errors),
+    timeouts: sum((s) => s.timeouts),
+    cpuPerRequest: sum((s) => s.cpu) / requests,
+    failures: sum((s) => s.failures),
+    firstFailure: slices.find((s) => s.firstFailure)?.firstFailure,
+  };
+}
+
+/** One open-loop run of the paced driver against the target. */
+async function paced(driver: Child, t: Target, seconds: number, record: boolean): Promise<RunResult> {
+  await driver.call('setup', { port: t.server.ready.port, lanes: t.lanes.map((http) => ({ http })), expect: OK });
+  return driver.call<RunResult>('run', { ratePerSecond: OPEN_LOOP_RATE, durationMs: seconds * 1000, record });
+}
+
+function openFigures(runs: RunResult[]): OpenLoopFigures {
+  const lat = summarize(runs.flatMap((r) => Object.values(r.latencies).flat()));
+  return {
+    rate: OPEN_LOOP_RATE,
+    completed: runs.reduce((a, r) => a + r.completed, 0),
+    p50: lat.p50,
+    p99: lat.p99,
+    max: lat.max,
+    backlog: runs.reduce((a, r) => a + r.backlog, 0),
+    failures: runs.reduce((a, r) => a + r.failures, 0),
+    firstFailure: runs.find((r) => r.firstFailure)?.firstFailure,
+    driverDelayP99: Math.max(...runs.map((r) => r.driverDelay.p99)),
+  };
+}
+
+export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<AdminResult> {
+  const store = opts.store ?? 'sqlite';
+  const app = benchApp();
+  const schemas: string[] = [];
+  const children: Child[] = [];
   try {
-    const port = server.ready.port as number;
-    const members = Array.from({ length: CONNECTIONS }, (_, i) => `m${i}`);
-    for (let room = 0; room < shape.rooms; room++) {
-      const RoomId = roomOf(shape, room);
-      await tencentOk(port, app, 'room_engine_http_srv/create_room', {
-        RoomInfo: { RoomId, RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: shape.seats },
-      });
-      await server.call('enter', { roomId: RoomId, userIds: members.filter((_, k) => k % shape.rooms === room) });
+    if (store === 'postgres') await checkDatabase();
+    const rostrumSchema = store === 'postgres' ? benchSchema() : '';
+    if (rostrumSchema) schemas.push(rostrumSchema);
+    const baselines: Target[] = [];
+    const lanes = adminLanes(app, shape);
+    for (const b of opts.baselines) {
+      const env: Record<string, string> = {};
+      if (b === 'bare-pg') {
+        env.BENCH_PG_SCHEMA = benchSchema();
+        env.BENCH_PG_POOL = '10'; // PostgresStore's default pool size
+        schemas.push(env.BENCH_PG_SCHEMA);
+      }
+      const child = await startChild(b, `bench/${b}-main.ts`, { env });
+      children.push(child);
+      // The baselines get the same requests: bare-pg locks the same rows Rostrum does.
+      baselines.push({ name: BASELINE_NAMES[b], server: child, lanes });
+    }
+    const server = await startChild('rostrum', 'bench/server-main.ts', {
+      env: { BENCH_APP: JSON.stringify(app), BENCH_STORE: rostrumSchema ? storeUrl(rostrumSchema) : 'sqlite' },
+      nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [],
+    });
+    children.push(server);
+    await prepareRooms(server, app, shape);
+    const rostrum = rostrumTarget(`Rostrum pick/kick (${store})`, server, app, shape);
+
+    const targets = [rostrum, ...baselines];
+    const slices = await alternate(targets, { slices: SLICES, warmup: (t) => cannon(t, WARMUP_S) }, (t) => cannon(t, SLICE_S));
+    const r = figures(slices[0]);
+    const bs = baselines.map((b, i) => ({ name: b.name, figures: figures(slices[i + 1]) }));
+    const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
+    const goal = store === 'postgres' ? 0.6 : 0.5;
+
+    let openLoop: AdminResult['openLoop'];
+    if (opts.openLoop) {
+      const driver = await startChild('paced-driver', 'bench/paced-main.ts');
+      children.push(driver);
+      const pair = [rostrum, baselines[0]];
+      const runs = await alternate(
+        pair,
+        { slices: SLICES, warmup: (t) => paced(driver, t, WARMUP_S, false) },
+        async (t) => {
+          const run = await paced(driver, t, SLICE_S, true);
+          await t.after?.();
+          return run;
+        },
+      );
+      const ro = openFigures(runs[0]);
+      const bo = openFigures(runs[1]);
+      openLoop = { rostrum: ro, baseline: bo, baselineName: baselines[0].name, met: ro.p99 <= 5 && ro.p99 <= 2 * bo.p99 && ro.failures === 0 };
     }
 
-    const query = adminQuery(app);
-    const bare: Target = {
-      server: bareServer,
-      path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
-      body: JSON.stringify({ RoomId: roomOf(shape, 0), Member_Account: 'm0', Index: 0 }),
-    };
-
-    let nonZero = 0;
-    let sampled = 0;
-    let sampleFailures = 0;
-    let firstFailure: string | undefined;
-    let seen = 0;
-    const check = (status: number, body: string) => {
-      // Every body: the envelope must say ErrorCode 0. Every 500th: parse it fully.
-      if (status !== 200 || !body.includes('"ErrorCode":0,')) {
-        nonZero++;
-        firstFailure ??= `${status} ${body}`;
-      }
-      if (++seen % 500 === 0) {
-        sampled++;
-        const b = JSON.parse(body) as { ActionStatus?: string; ErrorCode?: number; RequestId?: string };
-        if (b.ActionStatus !== 'OK' || b.ErrorCode !== 0 || typeof b.RequestId !== 'string') sampleFailures++;
-      }
-    };
-    // Each connection has its own member and seat: pick, then kick, then pick again…
-    let next = 0;
-    const rostrum: Target = {
-      server,
-      setupClient(client) {
-        const k = next++ % CONNECTIONS;
-        const headers = { 'content-type': 'application/json' };
-        client.setRequests([
-          {
-            method: 'POST',
-            path: `/v4/room_engine_http_mic/pick_user_on_seat?${query}`,
-            headers,
-            body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: members[k], Index: seatOf(shape, k) }),
-            onResponse: check,
-          },
-          {
-            method: 'POST',
-            path: `/v4/room_engine_http_mic/kick_user_off_seat?${query}`,
-            headers,
-            body: JSON.stringify({ RoomId: roomOf(shape, k), Member_Account: members[k], Data: 'time is up' }),
-            onResponse: check,
-          },
-        ]);
-      },
-    };
-    // A run ends with some connections between their pick and their kick.
-    const runRostrum = async (seconds: number) => {
-      next = 0;
-      const s = await cannon(rostrum, seconds);
-      await clearSeats(port, app, shape);
-      return s;
-    };
-
-    await cannon(bare, WARMUP_S);
-    await runRostrum(WARMUP_S);
-    nonZero = sampled = sampleFailures = seen = 0;
-    firstFailure = undefined;
-    const bareSlices: Slice[] = [];
-    const rostrumSlices: Slice[] = [];
-    for (let i = 0; i < SLICES; i++) {
-      if (i % 2 === 0) {
-        bareSlices.push(await cannon(bare, SLICE_S));
-        rostrumSlices.push(await runRostrum(SLICE_S));
-      } else {
-        rostrumSlices.push(await runRostrum(SLICE_S));
-        bareSlices.push(await cannon(bare, SLICE_S));
-      }
-    }
     // A last check through the API that the room is as expected.
-    const seats = await tencent(port, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
+    const seats = await tencent(server.ready.port as number, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
-    const b = figures(bareSlices);
-    const r = { ...figures(rostrumSlices), nonZeroErrorCodes: nonZero, sampled, sampleFailures, firstFailure };
-    const ratio = r.reqPerSec / b.reqPerSec;
-    return { shape, bare: b, rostrum: r, ratio, met: ratio >= 0.5 && r.p99 <= 5 && r.nonZeroErrorCodes === 0 };
+    return { shape, store, rostrum: r, baselines: bs, ratio, goal, met: ratio >= goal && r.failures === 0, openLoop };
   } finally {
-    await server.stop();
-    await bareServer.stop();
+    for (const c of children.reverse()) await c.stop();
+    if (schemas.length) await dropSchemas(schemas);
   }
 }
 
+const f = (x: number, d = 2) => x.toFixed(d);
+
+export function printHttpRow(name: string, x: HttpFigures): void {
+  console.log('  %s  %s  %s  %s  %s', name.padEnd(34), f(x.reqPerSec, 0).padStart(9), f(x.p50).padStart(7), f(x.p99).padStart(7), f(x.cpuPerRequest, 1).padStart(14));
+}
+export function printHttpHeader(): void {
+  console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(34), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
+}
+export function printChecks(name: string, x: HttpFigures): void {
+  console.log('  %s: %d requests, ErrorCode not 0: %d, non-2xx %d, errors %d, timeouts %d', name, x.requests, x.failures, x.non2xx, x.errors, x.timeouts);
+  if (x.firstFailure) console.log('    first failure: %s', x.firstFailure);
+}
+
 export function printAdmin(r: AdminResult): void {
-  const f = (x: number, d = 2) => x.toFixed(d);
   console.log(
-    '\nadmin: pick_user_on_seat / kick_user_off_seat, %d connections, %d room(s) of %d seats, %d x %ds per server in alternating slices after %ds warm-up',
+    '\nadmin (%s): pick_user_on_seat / kick_user_off_seat, %d connections, %d room(s) of %d seats, %d x %ds per server in alternating slices after %ds warm-up',
+    r.store,
     CONNECTIONS,
     r.shape.rooms,
     r.shape.seats,
@@ -229,22 +323,20 @@ export function printAdmin(r: AdminResult): void {
     SLICE_S,
     WARMUP_S,
   );
-  const row = (name: string, x: HttpFigures) =>
-    console.log('  %s  %s  %s  %s  %s', name.padEnd(26), f(x.reqPerSec, 0).padStart(9), f(x.p50).padStart(7), f(x.p99).padStart(7), f(x.cpuPerRequest, 1).padStart(14));
-  console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(26), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
-  row('bare Fastify JSON POST', r.bare);
-  row('Rostrum pick/kick', r.rostrum);
-  console.log('  ratio %s%% of bare req/s (goal >= 50%%, p99 <= 5 ms): %s', f(r.ratio * 100, 1), r.met ? 'met' : 'NOT met');
-  console.log(
-    '  Rostrum: %d requests, non-zero ErrorCode %d, parsed samples %d (bad %d), non-2xx %d, errors %d, timeouts %d',
-    r.rostrum.requests,
-    r.rostrum.nonZeroErrorCodes,
-    r.rostrum.sampled,
-    r.rostrum.sampleFailures,
-    r.rostrum.non2xx,
-    r.rostrum.errors,
-    r.rostrum.timeouts,
-  );
-  if (r.rostrum.firstFailure) console.log('  first failure: %s', r.rostrum.firstFailure.slice(0, 300));
-  console.log('  bare: %d requests, non-2xx %d, errors %d, timeouts %d', r.bare.requests, r.bare.non2xx, r.bare.errors, r.bare.timeouts);
+  printHttpHeader();
+  for (const b of r.baselines) printHttpRow(b.name, b.figures);
+  printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
+  console.log('  closed loop: %s%% of %s req/s (goal >= %d%%): %s', f(r.ratio * 100, 1), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
+  printChecks('Rostrum', r.rostrum);
+  for (const b of r.baselines) printChecks(b.name, b.figures);
+  if (r.openLoop) {
+    const o = r.openLoop;
+    console.log('  open loop at %d req/s (latency from the scheduled send time), %d x %ds per server:', OPEN_LOOP_RATE, SLICES, SLICE_S);
+    const row = (name: string, x: OpenLoopFigures) =>
+      console.log('    %s  p50 %s  p99 %s  max %s ms  (%d done, backlog %d, failures %d, driver loop delay p99 %s ms)', name.padEnd(34), f(x.p50), f(x.p99), f(x.max, 1), x.completed, x.backlog, x.failures, f(x.driverDelayP99, 1));
+    row(o.baselineName, o.baseline);
+    row(`Rostrum (${r.store})`, o.rostrum);
+    console.log('    goal p99 <= 5 ms and <= 2x the baseline p99 (%s ms): %s', f(2 * o.baseline.p99), o.met ? 'met' : 'NOT met');
+    if (o.rostrum.firstFailure) console.log('    first failure: %s', o.rostrum.firstFailure);
+  }
 }

@@ -3,11 +3,11 @@
 // the time from sending the request to that member's socket receiving `kickedOffSeat` is
 // recorded. The runner calls `setup` once, then `run` for each measured slice. Against the bare server, the
 // "kick" is POST /push?to=<member> and the event is the frame it writes.
-import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { serveParent, sleep } from './lib/child.js';
+import { keepAliveAgent, post as postWith } from './lib/http.js';
 
 interface Member {
   userId: string;
@@ -20,19 +20,8 @@ interface Member {
   replied: boolean;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(port: number, path: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const agent = keepAliveAgent(64);
+const post = (port: number, path: string, body: string) => postWith(agent, port, path, body);
 
 function connect(url: string, roomId: string | null, onEvent: (data: Buffer) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {

@@ -1,15 +1,40 @@
-// Benchmarks: `npm run bench -- [admin] [realtime]` (none = both). Every figure is printed beside a
-// baseline measured in the same run, on the same machine, over 127.0.0.1.
-// Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime]` (none = all).
+// Every figure is printed beside a baseline measured in the same run, on the same machine, over
+// 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
+// BENCH_PG_URL names the PostgreSQL database of admin-pg and growth (default
+// postgres://postgres@127.0.0.1:5432/test); each run works in schemas of its own, dropped after.
 import { cpus, totalmem } from 'node:os';
 import { SHAPES, adminBench, printAdmin } from './admin.js';
+import { growthBench, printGrowth } from './growth.js';
 import { openFileLimits } from './lib/child.js';
+import { loggingBench, printLogging } from './logging.js';
 import { printRealtime, realtimeBench } from './realtime.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const cpuProf = args.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
-const known = ['admin', 'realtime'];
+
+const scenarios: Record<string, () => Promise<void>> = {
+  async admin() {
+    // The fixed-load (open loop) measurement runs on the typical shape.
+    for (const shape of SHAPES) printAdmin(await adminBench(shape, { baselines: ['bare-http'], openLoop: shape === SHAPES[0], cpuProf }));
+  },
+  async 'admin-pg'() {
+    for (const shape of SHAPES) {
+      printAdmin(await adminBench(shape, { store: 'postgres', baselines: ['bare-pg', 'bare-http'], openLoop: shape === SHAPES[0], cpuProf }));
+    }
+  },
+  async logging() {
+    printLogging(await loggingBench({ cpuProf }));
+  },
+  async growth() {
+    printGrowth(await growthBench());
+  },
+  async realtime() {
+    printRealtime(await realtimeBench({ cpuProf }));
+  },
+};
+const known = Object.keys(scenarios);
 for (const n of names) {
   if (!known.includes(n)) {
     console.error(`unknown scenario ${n}; use ${known.join(' | ')}`);
@@ -31,21 +56,15 @@ console.log(
 
 const started = Date.now();
 let failed = false;
-if (selected.includes('admin')) {
+for (const name of selected) {
+  const t0 = Date.now();
   try {
-    for (const shape of SHAPES) printAdmin(await adminBench(shape, { cpuProf }));
+    await scenarios[name]();
   } catch (e) {
     failed = true;
-    console.error('admin benchmark failed:', e);
+    console.error(`${name} benchmark failed:`, e);
   }
-}
-if (selected.includes('realtime')) {
-  try {
-    printRealtime(await realtimeBench({ cpuProf }));
-  } catch (e) {
-    failed = true;
-    console.error('realtime benchmark failed:', e);
-  }
+  console.log('  (%s: %ds)', name, Math.round((Date.now() - t0) / 1000));
 }
 console.log('\ntotal %ds', Math.round((Date.now() - started) / 1000));
 process.exit(failed ? 1 : 0);

@@ -1,28 +1,72 @@
-// A Rostrum server for the benchmarks, in its own process: fresh SQLite data dir, no request
-// logging, the app from BENCH_APP (JSON). Prints nothing; tells the runner its port over IPC.
+// A Rostrum server for the benchmarks, in its own process, with the app from BENCH_APP (JSON).
+//   BENCH_STORE: 'sqlite' (default; a fresh data dir, removed at the end), 'memory' or a
+//                postgres:// URL (the runner makes and drops its schema);
+//   BENCH_LOG:   a pino level ('info' = what the CLI runs with, writing to stdout) or unset for
+//                no request logging.
+// Prints nothing else; tells the runner its port over IPC.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { App } from '../src/core/model.js';
+import type { Command } from '../src/core/commands.js';
+import type { Actor, App } from '../src/core/model.js';
 import { startServer } from '../src/server.js';
 import { onAbort, serveParent } from './lib/child.js';
 
 const app = JSON.parse(process.env.BENCH_APP ?? '') as App;
 const dataDir = mkdtempSync(join(tmpdir(), 'rostrum-bench-'));
 onAbort(() => rmSync(dataDir, { recursive: true, force: true }));
-const server = await startServer({ port: 0, dataDir, apps: [app], logger: false });
+const level = process.env.BENCH_LOG;
+const server = await startServer({
+  port: 0,
+  dataDir,
+  store: process.env.BENCH_STORE || 'sqlite',
+  apps: [app],
+  logger: level ? { level } : false,
+});
+const admin: Actor = { kind: 'admin', userId: app.admins[0] };
+
+/** Runs `make(i)` for i in [from, to) through the core, `parallel` at a time. */
+async function inBatches(from: number, to: number, parallel: number, make: (i: number) => [Actor, Command]): Promise<void> {
+  for (let i = from; i < to; i += parallel) {
+    const batch: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(to, i + parallel); j++) {
+      const [actor, cmd] = make(j);
+      batch.push(server.engine.execute(app.sdkAppId, actor, cmd));
+    }
+    await Promise.all(batch);
+  }
+}
 
 serveParent(
   {
-    /** Members enter through the core, as the realtime gateway would. */
+    /** Members enter through the core, as the realtime gateway would (with no connection). */
     async enter(msg: { roomId: string; userIds: string[] }) {
-      for (let i = 0; i < msg.userIds.length; i += 200) {
-        await Promise.all(
-          msg.userIds
-            .slice(i, i + 200)
-            .map((userId) => server.engine.enterRoom(app.sdkAppId, msg.roomId, userId, { clientIp: '127.0.0.1', connId: '' })),
-        );
-      }
+      await inBatches(0, msg.userIds.length, 200, (i) => [
+        { kind: 'user', userId: msg.userIds[i] },
+        { type: 'enterRoom', roomId: msg.roomId, clientIp: '127.0.0.1', connId: '' },
+      ]);
+    },
+    /** Rooms `${prefix}${i}` for i in [from, to), with `seats` seats. */
+    async createRooms(msg: { prefix: string; from: number; to: number; seats: number }) {
+      await inBatches(msg.from, msg.to, 500, (i) => [
+        admin,
+        { type: 'createRoom', roomId: `${msg.prefix}${i}`, isSeatEnabled: true, maxSeatCount: msg.seats },
+      ]);
+    },
+    /** App-wide bans of users `${prefix}${i}` for i in [from, to), `perCall` users per command. */
+    async banUsers(msg: { prefix: string; from: number; to: number; perCall: number }) {
+      const calls = Math.ceil((msg.to - msg.from) / msg.perCall);
+      // App-wide bans take the app lock exclusively: they run one after the other anyway.
+      await inBatches(0, calls, 1, (c) => {
+        const first = msg.from + c * msg.perCall;
+        const userIds = Array.from({ length: Math.min(msg.perCall, msg.to - first) }, (_, k) => `${msg.prefix}${first + k}`);
+        return [admin, { type: 'banUsers', roomId: '', userIds, durationSec: null, reason: 'bench', origin: 'tencent' }];
+      });
+    },
+    /** App-wide deny entries, as the core lists them. */
+    async denyCount() {
+      const r = await server.engine.execute(app.sdkAppId, admin, { type: 'listDeny', roomId: '', limit: 1 });
+      return r.total;
     },
     /** Open realtime connections. */
     connections: () => server.realtime.connectionCount,

@@ -1,6 +1,7 @@
 // Child processes for the benchmarks: each runs one TypeScript entry point through tsx and talks
 // to the runner over Node's IPC channel ({id, op, ...} -> {id, ok, result | error}).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 interface Reply {
   id: number;
@@ -61,13 +62,16 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Open files the child needs; the soft limit is raised up to the hard one when lower. */
   files?: number;
+  /** The child's stdout goes to this file (as a service's would), not to the runner's. */
+  stdout?: string;
 }
 
 export async function startChild(name: string, script: string, opts: StartOptions = {}): Promise<Child> {
   hookExit();
   const nodeArgs = [...(opts.nodeFlags ?? []), '--import', 'tsx', script, ...(opts.args ?? [])];
   const env = { ...process.env, ...opts.env };
-  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const out = opts.stdout !== undefined ? openSync(opts.stdout, 'a') : 'inherit';
+  const stdio: ['ignore', number | 'inherit', 'inherit', 'ipc'] = ['ignore', out, 'inherit', 'ipc'];
   const limits = openFileLimits();
   let proc: ChildProcess;
   if (opts.files !== undefined && limits.soft < opts.files) {
@@ -77,6 +81,7 @@ export async function startChild(name: string, script: string, opts: StartOption
   } else {
     proc = spawn(process.execPath, nodeArgs, { stdio, env });
   }
+  if (typeof out === 'number') closeSync(out); // the child has its own copy
   running.add(proc);
 
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

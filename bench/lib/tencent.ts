@@ -44,3 +44,9 @@ export async function tencentOk(port: number, app: App, path: string, body: unkn
   if (r.ErrorCode !== 0) throw new Error(`${path}: ${r.ErrorCode} ${r.ErrorInfo}`);
   return r;
 }
+
+/** The realtime gateway's URL for one user, with its UserSig. */
+export function realtimeUrl(port: number, app: Pick<App, 'sdkAppId' | 'secretKey'>, userId: string): string {
+  const sig = genUserSig(app.sdkAppId, app.secretKey, userId, 86400);
+  return `ws://127.0.0.1:${port}/realtime?sdkappid=${app.sdkAppId}&userid=${encodeURIComponent(userId)}&usersig=${encodeURIComponent(sig)}`;
+}
