@@ -168,11 +168,9 @@ export class SqliteStore extends MemoryStore {
 
   override async close(): Promise<void> {
     if (this.closed) return;
-    const last = this.batch;
-    this.commit();
+    this.commit(); // synchronous; a failure rejects the batch's own units, not close()
     this.closed = true;
     await this.checkpointer.stop();
     this.db.close();
-    if (last) await last.done;
   }
 }
