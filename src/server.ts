@@ -95,6 +95,16 @@ async function ensureDevApp(store: Store): Promise<App> {
 
 export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
   const store = await openStore(opts);
+  try {
+    return await serve(opts, store);
+  } catch (e) {
+    // A start that failed (port taken…) must not leave the store open: a pool keeps a process alive.
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
   const bus = new LocalBus();
   const engine = new Engine(store, bus);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
