@@ -1,0 +1,122 @@
+// Numbered schema steps, recorded in schema_migrations and applied on open. The whole run holds
+// a transaction-scoped advisory lock keyed by the schema name, so processes starting together on
+// a fresh schema queue up: the first applies the steps, the others find them recorded.
+import type pg from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+// Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
+// BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'rooms, members, deny, mutes, outbox, meta',
+    sql: `
+CREATE TABLE rooms (
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  state jsonb NOT NULL,              -- room, seats, admins, requests
+  member_count int NOT NULL DEFAULT 0,
+  seq bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, room_id)
+);
+CREATE TABLE members (
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  client_ip text COLLATE "C" NOT NULL DEFAULT '',
+  conn_id text COLLATE "C" NOT NULL DEFAULT '',
+  info jsonb NOT NULL,
+  PRIMARY KEY (app_id, room_id, user_id)
+);
+CREATE INDEX members_user ON members (app_id, user_id);
+CREATE INDEX members_ip ON members (app_id, client_ip);
+-- Only connected members have a connection id; the prefix search (node eviction) needs no others.
+CREATE INDEX members_conn ON members (conn_id text_pattern_ops) WHERE conn_id <> '';
+CREATE TABLE deny (
+  id text COLLATE "C" PRIMARY KEY,
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,  -- '' = app-wide
+  subject_type text NOT NULL,
+  subject text COLLATE "C" NOT NULL,
+  origin text NOT NULL,
+  expires_at bigint,
+  reason text NOT NULL,
+  actor text NOT NULL,
+  created_at bigint NOT NULL,
+  snapshot jsonb
+);
+CREATE INDEX deny_subject ON deny (app_id, subject_type, subject, room_id);
+CREATE INDEX deny_list ON deny (app_id, room_id, created_at, id);
+CREATE TABLE mutes (
+  id text COLLATE "C" PRIMARY KEY,
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  subject_type text NOT NULL,
+  subject text COLLATE "C" NOT NULL,
+  origin text NOT NULL,
+  expires_at bigint,
+  reason text NOT NULL,
+  actor text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX mutes_subject ON mutes (app_id, subject_type, subject, room_id);
+CREATE INDEX mutes_list ON mutes (app_id, room_id, created_at, id);
+-- (txid, id) is the read order and the cursor (see outbox.ts); it is the key, so an insert
+-- maintains one index besides the retention one.
+CREATE TABLE outbox (
+  id bigserial NOT NULL,
+  txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  at bigint NOT NULL,
+  event jsonb NOT NULL,
+  PRIMARY KEY (txid, id)
+);
+CREATE INDEX outbox_at ON outbox (at);
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+`,
+  },
+];
+
+/** Quotes a schema name already checked to hold identifier characters only. */
+export function quoteIdent(name: string): string {
+  return `"${name}"`;
+}
+
+/**
+ * Applies the missing steps. `schema` null = the connection's default search_path (no schema
+ * created). The advisory lock is database-wide, so it is taken before the schema exists.
+ */
+export async function migrate(client: pg.ClientBase, schema: string | null, steps: Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  await client.query('BEGIN');
+  try {
+    // The bigint form of the key: the app locks use the two-int form, a separate key space.
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('rostrum.migrations:' || $1, 0))", [schema ?? '']);
+    if (schema !== null) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      // The connection's search_path named a schema that may only now exist: set it again.
+      await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+    }
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of [...steps].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+  return applied;
+}

@@ -1,0 +1,86 @@
+// Reading the outbox in an order a consumer can follow with a cursor and never miss a row.
+//
+// Why not a bigserial id alone: ids are handed out at INSERT, commits happen later and in any
+// order. Unit A takes id 10, unit B takes id 11 and commits first; a reader sees 11, moves its
+// cursor past it, and when A commits, 10 is behind the cursor forever.
+//
+// The visibility horizon instead: every row carries the id of the transaction that wrote it
+// (txid, pg_current_xact_id()). pg_snapshot_xmin(pg_current_snapshot()) is the oldest
+// transaction still running when the read starts: every transaction below it has ended, so the
+// rows with txid < xmin are final — none can appear later (a transaction that has not yet taken
+// an id gets one above every id handed out so far, so above xmin). Reading only those, in
+// (txid, id) order, with the cursor at the last (txid, id) read, a row that commits later always
+// sorts after the cursor. The cost: a long-running transaction holds the horizon back (events
+// are delayed, never lost); idle_in_transaction_session_timeout bounds that (see store.ts).
+//
+// Order: rows of one transaction in insertion order; transactions in txid order. For one room
+// that is its commit order, except when a unit took its txid (its first write or row lock) and
+// then waited on that room's lock behind a unit with a later txid — possible only for commands
+// locking several rooms. Consumers that need strict per-room order use the events' seq.
+import type { RoomEvent } from '../../core/events.js';
+import type { OutboxPage } from '../../core/ports/store.js';
+import type { Exec } from './writer.js';
+
+// Reads past the horizon too, flagging the rows that are final: committed rows still waiting on
+// an older transaction tell the reader to wait a moment rather than return a short page.
+const READ = {
+  name: 'rostrum_outbox_read',
+  text:
+    'SELECT txid::text AS txid, id, event, txid < pg_snapshot_xmin(pg_current_snapshot()) AS final FROM outbox ' +
+    'WHERE (txid, id) > ($1::xid8, $2::bigint) ORDER BY txid, id LIMIT $3',
+};
+
+const PRUNE = {
+  name: 'rostrum_outbox_prune',
+  text: 'DELETE FROM outbox WHERE ctid IN (SELECT ctid FROM outbox WHERE at < $1 ORDER BY at LIMIT $2)',
+};
+
+/** '' = the start; otherwise `txid:id` as returned in a page. */
+export function parseCursor(cursor: string): [string, string] {
+  if (cursor === '') return ['0', '0'];
+  const m = /^(\d{1,20}):(\d{1,20})$/.exec(cursor);
+  if (!m) throw new Error(`invalid outbox cursor: ${JSON.stringify(cursor)}`);
+  return [m[1], m[2]];
+}
+
+interface OutboxRow {
+  txid: string;
+  id: number;
+  event: RoomEvent;
+  final: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The final rows after the cursor. Events committed before the call but behind the horizon (an
+ * older transaction, of this app or any other user of the server, is still running) are waited
+ * for, up to `waitMs`: units are short, so this is usually a few ms, and a caller that has just
+ * committed gets its events. A transaction open for longer only delays them to a later page.
+ */
+export async function readOutbox(exec: Exec, cursor: string, limit: number, waitMs: number): Promise<OutboxPage> {
+  if (limit <= 0) return { events: [], cursor };
+  const [txid, id] = parseCursor(cursor);
+  const deadline = Date.now() + waitMs;
+  let target: OutboxRow | null = null; // the last row committed when the call began
+  let pause = 2;
+  for (;;) {
+    const rows = (await exec<OutboxRow>(READ, [txid, id, limit])).rows;
+    let n = 0;
+    while (n < rows.length && rows[n].final) n++;
+    if (target === null && n < rows.length) target = rows[rows.length - 1];
+    const covered = target === null || rows.slice(0, n).some((r) => r.txid === target!.txid && r.id === target!.id);
+    if (covered || n === limit || Date.now() >= deadline) {
+      if (n === 0) return { events: [], cursor };
+      const last = rows[n - 1];
+      return { events: rows.slice(0, n).map((r) => r.event), cursor: `${last.txid}:${last.id}` };
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, 50);
+  }
+}
+
+export async function pruneOutbox(exec: Exec, beforeMs: number, limit: number): Promise<number> {
+  if (limit <= 0) return 0;
+  return (await exec(PRUNE, [beforeMs, limit])).rowCount ?? 0;
+}

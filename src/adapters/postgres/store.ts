@@ -1,0 +1,204 @@
+// PostgresStore: the Store port on PostgreSQL, for running several Rostrum processes on shared
+// state. The room row is the lock (SELECT … FOR UPDATE); a command is one READ COMMITTED
+// transaction; events go to the outbox in that same transaction.
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { AppId } from '../../core/model.js';
+import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
+import { migrate, quoteIdent } from './migrations.js';
+import { pruneOutbox, readOutbox } from './outbox.js';
+import { TYPES, likePrefix } from './rows.js';
+import { SQL } from './sql.js';
+import { PgReader, PgWriter, execOn, type Exec } from './writer.js';
+
+export interface PostgresStoreOptions {
+  poolSize?: number;
+  /** Server-side limit per statement (ms); a stuck lock wait ends in an error, not a hang. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection (ms), from the server or from a busy pool. */
+  connectionTimeoutMs?: number;
+  /** How long readOutbox waits for events held behind an older running transaction (ms). */
+  outboxWaitMs?: number;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+const MAX_ATTEMPTS = 5;
+
+export interface ParsedUrl {
+  connectionString: string;
+  schema: string | null;
+  /** Extra server options from the URL's own `options` parameter, kept beside ours. */
+  options: string | null;
+}
+
+/** Takes Rostrum's `schema=` (and any `options=`) out of the URL before pg sees it. */
+export function parseUrl(url: string): ParsedUrl {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema');
+  const options = u.searchParams.get('options');
+  u.searchParams.delete('schema');
+  u.searchParams.delete('options');
+  if (schema !== null && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`invalid schema name ${JSON.stringify(schema)}: letters, digits and _ only, at most 63`);
+  }
+  return { connectionString: u.toString(), schema, options };
+}
+
+/** A 32-bit key derived from a string (advisory lock keys). */
+function key32(s: string): number {
+  return createHash('sha256').update(s).digest().readInt32BE(0);
+}
+
+/** The connection lost or never made (not an SQL error): the connection must not be reused. */
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code !== 'string' || code.startsWith('08') || code.startsWith('57P');
+}
+
+/**
+ * Opens the pool's connections up front. A unit's first statement then goes out at once instead
+ * of after a connection handshake, so units issued together reach the server in issue order
+ * (which is what lock fairness, e.g. a shared app lock asked for before an exclusive one, sees).
+ */
+async function warm(pool: pg.Pool, n: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
+  for (const c of clients) c.release();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class PostgresStore implements Store {
+  private readonly exec: Exec;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string | null,
+    /**
+     * The advisory lock class of app locks. Derived from the schema, so stores in different
+     * schemas of one database (tests, several deployments) do not share app locks; the
+     * migration lock uses the one-bigint form, which never collides with the two-int form.
+     */
+    private readonly appLockClass: number,
+    private readonly outboxWaitMs: number,
+  ) {
+    this.exec = execOn(pool);
+  }
+
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const { connectionString, schema, options } = parseUrl(url);
+    const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
+    const statementTimeout = opts.statementTimeoutMs ?? 15_000;
+    const max = opts.poolSize ?? 10;
+    const pool = new pg.Pool({
+      connectionString,
+      max,
+      // Kept open once made: a burst of commands should not wait for connection set-up.
+      min: max,
+      connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: statementTimeout,
+      // A client-side bound too: a connection that silently stopped answering (network gone)
+      // gets no server-side timeout.
+      query_timeout: statementTimeout + 5_000,
+      // A unit left open holds room locks and the outbox horizon; the server ends it.
+      idle_in_transaction_session_timeout: 60_000,
+      application_name: 'rostrum',
+      options: serverOptions || undefined,
+      types: TYPES,
+    });
+    // A connection dropping (server restart, network) must not crash the process: the query in
+    // flight (if any) fails and the next write gets a fresh connection.
+    pool.on('error', () => {});
+    pool.on('connect', (c) => c.on('error', () => {}));
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, schema);
+        client.release();
+      } catch (e) {
+        client.release(true);
+        throw e;
+      }
+      await warm(pool, max);
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw e;
+    }
+    return new PostgresStore(pool, schema, key32(`rostrum.app:${schema ?? ''}`), opts.outboxWaitMs ?? 1_000);
+  }
+
+  async write<T>(appId: AppId, fn: (w: StoreWriter) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(appId, fn);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE.has(code)) throw e;
+        // Jittered backoff so the units that collided do not collide again in step.
+        await sleep(Math.random() * 5 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async attempt<T>(appId: AppId, fn: (w: StoreWriter) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      // Default isolation is assumed to be READ COMMITTED; say so, whatever the server default.
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const w = new PgWriter(execOn(client), appId, this.appLockClass);
+      let result: T;
+      try {
+        result = await fn(w);
+        await w.flushSaves();
+        await client.query('COMMIT');
+      } catch (e) {
+        if (isConnectionError(e)) broken = true;
+        else await client.query('ROLLBACK').catch(() => (broken = true));
+        throw e;
+      }
+      return result;
+    } catch (e) {
+      if (isConnectionError(e)) broken = true;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async read<T>(appId: AppId, fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    return fn(new PgReader(this.exec, appId));
+  }
+
+  async connectedMembers(prefix: string): Promise<ConnectedMember[]> {
+    // Unnamed on purpose: the planner sees the pattern's value and can turn the prefix into an
+    // index range (a generic plan for a parameter pattern could not).
+    const r = await this.exec<{ app_id: number; room_id: string; user_id: string; conn_id: string }>(
+      "SELECT app_id, room_id, user_id, conn_id FROM members WHERE conn_id <> '' AND conn_id LIKE $1 ORDER BY app_id, room_id, user_id",
+      [likePrefix(prefix)],
+    );
+    return r.rows.map((row) => ({ appId: row.app_id, roomId: row.room_id, userId: row.user_id, connId: row.conn_id }));
+  }
+
+  readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
+    return readOutbox(this.exec, cursor, limit, this.outboxWaitMs);
+  }
+
+  pruneOutbox(beforeMs: number, limit: number): Promise<number> {
+    return pruneOutbox(this.exec, beforeMs, limit);
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const r = await this.exec<{ value: string }>(SQL.metaGet, [key]);
+    return r.rows.length ? r.rows[0].value : null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.exec(SQL.metaSet, [key, value]);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,206 @@
+// The StoreReader and StoreWriter over one PostgreSQL connection (a write's transaction) or the
+// pool (a read: no transaction, no locks).
+import type pg from 'pg';
+import type { RoomEvent } from '../../core/events.js';
+import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import { SQL, type Stmt } from './sql.js';
+import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
+
+/** Runs one statement: named (prepared once per connection) when `stmt` has a name. */
+export type Exec = <R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
+export function execOn(q: pg.Pool | pg.PoolClient): Exec {
+  return (stmt, values) =>
+    typeof stmt === 'string' ? q.query({ text: stmt, values }) : q.query({ name: stmt.name, text: stmt.text, values });
+}
+
+export class PgReader implements StoreReader {
+  constructor(
+    protected readonly run: Exec,
+    protected readonly appId: AppId,
+  ) {}
+
+  /** Every statement goes through here (the writer flushes deferred saves first). */
+  protected exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.run<R>(stmt, values);
+  }
+
+  async room(roomId: string): Promise<RoomAggregate | null> {
+    const r = await this.exec<RoomRow>(SQL.roomRead, [this.appId, roomId]);
+    return r.rows.length ? toAggregate(r.rows[0]) : null;
+  }
+
+  async member(roomId: string, userId: string): Promise<Member | null> {
+    const r = await this.exec<{ info: Member }>(SQL.member, [this.appId, roomId, userId]);
+    return r.rows.length ? toMember(r.rows[0]) : null;
+  }
+
+  async members(roomId: string, afterUserId: string, limit: number): Promise<Member[]> {
+    return (await this.exec<{ info: Member }>(SQL.members, [this.appId, roomId, afterUserId, limit])).rows.map(toMember);
+  }
+
+  async membersByIp(roomId: string, ip: string): Promise<Member[]> {
+    return (await this.exec<{ info: Member }>(SQL.membersByIp, [this.appId, roomId, ip])).rows.map(toMember);
+  }
+
+  async roomsWith(subject: Subject): Promise<string[]> {
+    const stmt = subject.subjectType === 'ip' ? SQL.roomsWithIp : SQL.roomsWithUser;
+    return (await this.exec<{ room_id: string }>(stmt, [this.appId, subject.subject])).rows.map((r) => r.room_id);
+  }
+
+  async matching<L extends EntryList>(list: L, roomId: string, subjects: Subject[], now: number): Promise<EntryOf[L][]> {
+    if (subjects.length === 0) return [];
+    const stmt = list === 'deny' ? SQL.denyMatching : SQL.muteMatching;
+    const r = await this.exec<EntryRow>(stmt, [
+      this.appId,
+      roomId,
+      subjects.map((s) => s.subjectType),
+      subjects.map((s) => s.subject),
+      now,
+    ]);
+    return r.rows.map((row) => toEntry(list, row) as EntryOf[L]);
+  }
+
+  async list<L extends EntryList>(list: L, q: EntryQuery): Promise<EntryOf[L][]> {
+    const { where, values } = entryFilter(this.appId, q);
+    let sql = `SELECT ${ENTRY_COLUMNS}${list === 'deny' ? ', snapshot' : ''} FROM ${TABLE[list]} WHERE ${where} ORDER BY created_at, id`;
+    if (q.limit !== undefined) sql += ` LIMIT ${values.push(q.limit) && `$${values.length}`}`;
+    if (q.offset) sql += ` OFFSET ${values.push(q.offset) && `$${values.length}`}`;
+    return (await this.exec<EntryRow>(sql, values)).rows.map((row) => toEntry(list, row) as EntryOf[L]);
+  }
+
+  async count(list: EntryList, q: EntryQuery): Promise<number> {
+    const { where, values } = entryFilter(this.appId, q);
+    const r = await this.exec<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE[list]} WHERE ${where}`, values);
+    return r.rows[0].n;
+  }
+}
+
+/**
+ * One unit of work on a connection inside BEGIN … COMMIT. Rooms it has locked are cached: the
+ * core mutates the aggregate it got in place and hands the same object to saveRoom.
+ *
+ * saveRoom is deferred to the unit's next statement, which is nearly always appendEvents: the
+ * write-back and the events then go in one statement (one round trip fewer per command). Any
+ * other statement, and the commit, flush it first, so every later read still sees it.
+ */
+export class PgWriter extends PgReader implements StoreWriter {
+  private readonly locked = new Map<string, RoomAggregate>();
+  private readonly pendingSaves = new Map<string, { room_id: string; state: string; member_count: number; seq: number }>();
+
+  constructor(
+    run: Exec,
+    appId: AppId,
+    /** The advisory lock class of this store's apps (see store.ts). */
+    private readonly appLockClass: number,
+  ) {
+    super(run, appId);
+  }
+
+  protected override async exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.pendingSaves.size > 0) await this.flushSaves();
+    return this.run<R>(stmt, values);
+  }
+
+  /** Writes deferred saves; the store calls it before COMMIT. */
+  async flushSaves(): Promise<void> {
+    if (this.pendingSaves.size === 0) return;
+    const rows = this.takeSaves();
+    await this.run(SQL.roomsSave, [this.appId, rows]);
+  }
+
+  private takeSaves(): string {
+    // The states were serialised at saveRoom (the state then, as a write-back means); spliced, not re-encoded.
+    const parts: string[] = [];
+    for (const p of this.pendingSaves.values()) {
+      parts.push(`{"room_id":${JSON.stringify(p.room_id)},"state":${p.state},"member_count":${p.member_count},"seq":${p.seq}}`);
+    }
+    this.pendingSaves.clear();
+    return `[${parts.join(',')}]`;
+  }
+
+  override async room(roomId: string): Promise<RoomAggregate | null> {
+    const cached = this.locked.get(roomId);
+    if (cached) return cached;
+    const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomLock, [this.appId, roomId]);
+    if (r.rows.length === 0) return null;
+    const agg = toAggregate(r.rows[0]);
+    this.locked.set(roomId, agg);
+    return agg;
+  }
+
+  async lockApp(mode: 'shared' | 'exclusive'): Promise<void> {
+    // Two-int form: class = this store's app-lock class, key = the app id folded to 32 bits
+    // (two apps folding together only share a lock, never lose one).
+    await this.exec(mode === 'shared' ? SQL.appLockShared : SQL.appLockExclusive, [this.appLockClass, this.appId | 0]);
+  }
+
+  async lock(roomIds: string[]): Promise<Map<string, RoomAggregate>> {
+    const ids = [...new Set(roomIds)].sort();
+    const missing = ids.filter((id) => !this.locked.has(id));
+    if (missing.length === 1) {
+      await this.room(missing[0]);
+    } else if (missing.length > 1) {
+      const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomsLock, [this.appId, missing]);
+      for (const row of r.rows) this.locked.set(row.room_id, toAggregate(row));
+    }
+    const out = new Map<string, RoomAggregate>();
+    for (const id of ids) {
+      const agg = this.locked.get(id);
+      if (agg) out.set(id, agg);
+    }
+    return out;
+  }
+
+  async insertRoom(agg: RoomAggregate): Promise<boolean> {
+    const r = await this.exec(SQL.roomInsert, [this.appId, agg.room.roomId, roomState(agg), agg.memberCount, agg.seq]);
+    if (r.rowCount !== 1) return false;
+    // The new row is this unit's until it ends (no one else sees it before the commit).
+    this.locked.set(agg.room.roomId, agg);
+    return true;
+  }
+
+  async saveRoom(_appId: AppId, agg: RoomAggregate): Promise<void> {
+    const roomId = agg.room.roomId;
+    this.pendingSaves.set(roomId, { room_id: roomId, state: roomState(agg), member_count: agg.memberCount, seq: agg.seq });
+  }
+
+  async deleteRoom(roomId: string): Promise<void> {
+    this.pendingSaves.delete(roomId);
+    await this.exec(SQL.roomDelete, [this.appId, roomId]);
+    this.locked.delete(roomId);
+  }
+
+  async putMember(roomId: string, m: Member): Promise<void> {
+    await this.exec(SQL.memberPut, [this.appId, roomId, m.userId, m.clientIp, m.connId, JSON.stringify(m)]);
+  }
+
+  async deleteMember(roomId: string, userId: string): Promise<void> {
+    await this.exec(SQL.memberDelete, [this.appId, roomId, userId]);
+  }
+
+  async insertEntry<L extends EntryList>(list: L, entry: EntryOf[L]): Promise<void> {
+    const e = entry as MuteEntry;
+    const values: unknown[] = [e.id, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt, this.appId];
+    if (list === 'deny') {
+      const snapshot = (entry as DenyEntry).snapshot;
+      values.push(snapshot ? JSON.stringify(snapshot) : null);
+      await this.exec(SQL.denyInsert, values);
+    } else {
+      await this.exec(SQL.muteInsert, values);
+    }
+  }
+
+  async deleteEntries(list: EntryList, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.exec(list === 'deny' ? SQL.denyDelete : SQL.muteDelete, [this.appId, ids]);
+  }
+
+  async appendEvents(events: RoomEvent[]): Promise<void> {
+    if (events.length === 0) return this.flushSaves();
+    const json = JSON.stringify(events);
+    if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
+    else await this.run(SQL.append, [this.appId, json]);
+  }
+}
