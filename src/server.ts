@@ -14,6 +14,7 @@ import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
+import { logRequests, requestLog } from './http/request-log.js';
 
 export interface ServerOptions {
   host?: string;
@@ -52,13 +53,6 @@ export interface RostrumServer {
 }
 
 const DEV_APP_KEY = 'devApp';
-
-/** Query parameters that are credentials (UserSig, Polyv sign): never written to the log. */
-const SECRET_PARAMS = /([?&](?:usersig|sign)=)[^&]*/gi;
-
-function logRequest(req: { method: string; url: string; ip?: string }) {
-  return { method: req.method, url: req.url.replace(SECRET_PARAMS, '$1[redacted]'), remoteAddress: req.ip };
-}
 
 /** The store the options name. Adapters are loaded on demand: one deployment needs one. */
 async function openStore(opts: ServerOptions): Promise<Store> {
@@ -114,8 +108,10 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   // Connections of an earlier run of this node are gone: their members leave now.
   await engine.evictConnections(`${nodeId}:`);
 
+  const log = requestLog(opts.logger);
   const http = Fastify({
-    logger: opts.logger ? { ...(opts.logger === true ? {} : opts.logger), serializers: { req: logRequest } } : false,
+    logger: log.options,
+    disableRequestLogging: true,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   });
@@ -133,6 +129,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     log: http.log,
   });
   realtime.attach(http.server);
+  if (log.options) logRequests(http);
   registerMetrics(http, bus, () => realtime.connectionCount);
 
   http.get('/healthz', async (_req, reply) => {
@@ -179,6 +176,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       await http.close();
       await bus.close();
       await store.close();
+      log.flush();
     },
   };
 }

@@ -23,6 +23,10 @@ test('logged request URLs have usersig and sign redacted', async () => {
     assert.match(log, /sign=\[redacted\]/);
     assert.ok(!log.includes(sig.slice(0, 40)), 'the UserSig must not be logged');
     assert.ok(!log.includes('ABCDEF0123456789'), 'the sign must not be logged');
+    // One line per request, written when it completes, with its status and time.
+    const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.req);
+    assert.equal(requests.length, 2);
+    assert.ok(requests.every((l) => l.msg === 'request completed' && l.res.statusCode > 0 && typeof l.responseTime === 'number'));
   } finally {
     await s.close();
   }
