@@ -1,0 +1,473 @@
+// What the contract cannot see: PostgreSQL-specific behaviour of PostgresStore (migrations under
+// concurrency, the outbox visibility horizon, lock queues, retries, an unreachable server).
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { PostgresStore, parseUrl } from '../../src/adapters/postgres/index.js';
+import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js';
+import { makeAgg, makeEvent, makeMember } from './store-contract.js';
+import { PG_URL, adminClient, dropSchema, freshSchema, pgSkip, urlWithSchema } from './postgres-support.js';
+
+const skip = await pgSkip();
+const APP = 1400000001;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A store in a fresh schema, dropped after the test. */
+const schemas: string[] = [];
+async function fresh(opts: Parameters<typeof PostgresStore.open>[1] = {}): Promise<{ store: PostgresStore; schema: string; url: string }> {
+  const schema = freshSchema();
+  schemas.push(schema);
+  const url = urlWithSchema(schema);
+  return { store: await PostgresStore.open(url, { poolSize: 4, ...opts }), schema, url };
+}
+after(async () => {
+  if (!skip) for (const s of schemas) await dropSchema(s);
+});
+
+describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
+  describe('URL and schema', () => {
+    it('takes schema= (and options=) out of the URL and validates the name', () => {
+      const p = parseUrl('postgres://u:p@h:5433/db?schema=abc_1&sslmode=disable&options=-c%20work_mem%3D8MB');
+      assert.equal(p.schema, 'abc_1');
+      assert.equal(p.options, '-c work_mem=8MB');
+      assert.equal(p.connectionString, 'postgres://u:p@h:5433/db?sslmode=disable');
+      assert.equal(parseUrl('postgres://h/db').schema, null);
+      for (const bad of ['a-b', 'a;drop', '1abc', 'a"b', 'x'.repeat(64), '']) {
+        assert.throws(() => parseUrl(`postgres://h/db?schema=${encodeURIComponent(bad)}`), /invalid schema name/, bad);
+      }
+    });
+
+    it('puts every table in the schema, creating it', async () => {
+      const { store, schema } = await fresh();
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        const c = await adminClient();
+        try {
+          const t = await c.query<{ table_name: string }>(
+            'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+            [schema],
+          );
+          assert.deepEqual(
+            t.rows.map((r) => r.table_name),
+            ['deny', 'members', 'meta', 'mutes', 'outbox', 'rooms', 'schema_migrations'],
+          );
+          const n = await c.query(`SELECT count(*)::int AS n FROM "${schema}".rooms`);
+          assert.equal(n.rows[0].n, 1);
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe('migrations', () => {
+    it('four processes opening a fresh schema at once: all open, each step applied once', async () => {
+      const schema = freshSchema();
+      schemas.push(schema);
+      const url = urlWithSchema(schema);
+      const stores = await within(20_000, Promise.all(Array.from({ length: 4 }, () => PostgresStore.open(url, { poolSize: 1 }))), '4 opens');
+      try {
+        const c = await adminClient();
+        try {
+          const r = await c.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+          assert.deepEqual(r.rows.map((x) => x.version), MIGRATIONS.map((m) => m.version));
+        } finally {
+          await c.end();
+        }
+        // Each works on the shared schema.
+        await stores[0].write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        assert.ok(await stores[3].read(APP, (r) => r.room('r1')));
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+      // Reopening finds everything applied.
+      const again = await PostgresStore.open(url, { poolSize: 1 });
+      await again.close();
+    });
+  });
+
+  describe('outbox horizon', () => {
+    it('never moves the cursor past an event whose transaction commits later', async () => {
+      const { store, schema } = await fresh({ outboxWaitMs: 150 });
+      const e0 = makeEvent(APP, 'r1', 1, 100);
+      const e1 = makeEvent(APP, 'r1', 2, 200); // written by a transaction held open
+      const e2 = makeEvent(APP, 'r2', 1, 300); // inserted after e1, committed before it
+      const c = await adminClient();
+      try {
+        await store.write(APP, (w) => w.appendEvents([e0]));
+        const p0 = await store.readOutbox('', 10);
+        assert.deepEqual(p0.events, [e0]);
+
+        await c.query(`SET search_path TO "${schema}"`);
+        await c.query('BEGIN');
+        await c.query(
+          'INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES ($1, $2, $3, $4, $5)',
+          [APP, e1.roomId, e1.seq, e1.at, JSON.stringify(e1)],
+        );
+        await store.write(APP, (w) => w.appendEvents([e2]));
+
+        // e2 is committed and has the larger id, but e1's transaction is older and still open.
+        const blocked = await store.readOutbox(p0.cursor, 10);
+        assert.deepEqual(blocked.events, [], 'nothing past the open transaction');
+        assert.equal(blocked.cursor, p0.cursor);
+        // Ordered by id alone, a reader would have returned e2 and moved past e1 for good.
+        const r = await c.query<{ id: string }>('SELECT id::text FROM outbox ORDER BY id');
+        assert.equal(r.rows.length, 3, 'the open transaction sees its own row');
+        assert.ok(BigInt(r.rows[1].id) < BigInt(r.rows[2].id));
+
+        await c.query('COMMIT');
+        const p1 = await store.readOutbox(p0.cursor, 10);
+        assert.deepEqual(p1.events, [e1, e2], 'both, in transaction order');
+        assert.deepEqual((await store.readOutbox(p1.cursor, 10)).events, []);
+        assert.deepEqual((await store.readOutbox('', 10)).events, [e0, e1, e2]);
+      } finally {
+        await c.query('ROLLBACK').catch(() => {});
+        await c.end();
+        await store.close();
+      }
+    });
+
+    it('waits briefly for a short transaction instead of returning a short page', async () => {
+      const { store, schema } = await fresh({ outboxWaitMs: 2_000 });
+      const c = await adminClient();
+      try {
+        await c.query(`SET search_path TO "${schema}"`);
+        await c.query('BEGIN');
+        await c.query('INSERT INTO meta (key, value) VALUES ($1, $2)', ['held', 'x']); // takes a txid
+        const ev = makeEvent(APP, 'r1', 1, 1);
+        await store.write(APP, (w) => w.appendEvents([ev]));
+        setTimeout(() => void c.query('COMMIT'), 100);
+        const t0 = Date.now();
+        assert.deepEqual((await store.readOutbox('', 10)).events, [ev]);
+        assert.ok(Date.now() - t0 < 1_500, 'returned once the older transaction ended');
+      } finally {
+        await c.end();
+        await store.close();
+      }
+    });
+  });
+
+  describe('locks', () => {
+    it('units locking {a,b} and {b,a} concurrently both complete', async () => {
+      const { store } = await fresh({ poolSize: 6 });
+      try {
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'a'));
+          await w.insertRoom(makeAgg(APP, 'b'));
+        });
+        const unit = (order: string[], pause: number) =>
+          store.write(APP, async (w) => {
+            // One room first, then both: the second call must still lock in sorted order.
+            const got = await w.lock(order);
+            await delay(pause);
+            for (const agg of got.values()) {
+              agg.seq += 1;
+              await w.saveRoom(APP, agg);
+            }
+          });
+        await within(
+          10_000,
+          Promise.all([unit(['a', 'b'], 30), unit(['b', 'a'], 30), unit(['b', 'a'], 0), unit(['a', 'b'], 0), unit(['b', 'a'], 10)]),
+          '{a,b} vs {b,a}',
+        );
+        await store.read(APP, async (r) => {
+          assert.equal((await r.room('a'))!.seq, 5);
+          assert.equal((await r.room('b'))!.seq, 5);
+        });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('lockApp: an exclusive holder blocks shared units until it ends', async () => {
+      const { store } = await fresh();
+      try {
+        const log: string[] = [];
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let holding!: () => void;
+        const held = new Promise<void>((r) => (holding = r));
+        const x = store.write(APP, async (w) => {
+          await w.lockApp('exclusive');
+          holding();
+          await gate;
+          log.push('X out');
+        });
+        await held;
+        const s = store.write(APP, async (w) => {
+          await w.lockApp('shared');
+          log.push('S in');
+        });
+        await delay(100);
+        assert.deepEqual(log, [], 'the shared unit waits');
+        release();
+        await within(5_000, Promise.all([x, s]), 'after release');
+        assert.deepEqual(log, ['X out', 'S in']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('the same app in another schema is another lock', async () => {
+      const one = await fresh();
+      const two = await fresh();
+      try {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let holding!: () => void;
+        const held = new Promise<void>((r) => (holding = r));
+        const x = one.store.write(APP, async (w) => {
+          await w.lockApp('exclusive');
+          holding();
+          await gate;
+        });
+        await held;
+        await within(5_000, two.store.write(APP, (w) => w.lockApp('exclusive')), 'other schema');
+        release();
+        await x;
+      } finally {
+        await one.store.close();
+        await two.store.close();
+      }
+    });
+  });
+
+  describe('units of work', () => {
+    it('retries fn on serialization failures and deadlocks, then gives up', async () => {
+      const { store } = await fresh();
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        let calls = 0;
+        const out = await store.write(APP, async (w) => {
+          const agg = (await w.room('r1'))!;
+          agg.seq += 1;
+          await w.saveRoom(APP, agg);
+          await w.putMember('r1', makeMember(`u${calls}`));
+          if (++calls < 3) throw Object.assign(new Error('conflict'), { code: calls === 1 ? '40001' : '40P01' });
+          return 'done';
+        });
+        assert.equal(out, 'done');
+        assert.equal(calls, 3);
+        await store.read(APP, async (r) => {
+          assert.equal((await r.room('r1'))!.seq, 1, 'only the last attempt is kept');
+          assert.deepEqual((await r.members('r1', '', 10)).map((m) => m.userId), ['u2']);
+        });
+        let tries = 0;
+        await assert.rejects(
+          store.write(APP, async () => {
+            tries++;
+            throw Object.assign(new Error('always'), { code: '40001' });
+          }),
+          /always/,
+        );
+        assert.ok(tries > 1 && tries <= 10, `bounded retries (${tries})`);
+        // Other errors are not retried.
+        let once = 0;
+        await assert.rejects(store.write(APP, async () => { once++; throw new Error('plain'); }), /plain/);
+        assert.equal(once, 1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a real deadlock between units (locks taken out of order by hand) resolves by retry', async () => {
+      const { store } = await fresh({ poolSize: 4 });
+      try {
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'a'));
+          await w.insertRoom(makeAgg(APP, 'b'));
+        });
+        // Going around the sorted lock() on purpose: room() one at a time, in opposite orders.
+        const unit = (first: string, second: string) =>
+          store.write(APP, async (w) => {
+            const x = (await w.room(first))!;
+            await delay(50);
+            const y = (await w.room(second))!;
+            x.seq += 1;
+            y.seq += 1;
+            await w.saveRoom(APP, x);
+            await w.saveRoom(APP, y);
+          });
+        await within(15_000, Promise.all([unit('a', 'b'), unit('b', 'a')]), 'deadlock retry');
+        assert.equal((await store.read(APP, (r) => r.room('a')))!.seq, 2);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('orders members and rooms by bytes whatever the database collation', async () => {
+      const { store } = await fresh();
+      try {
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'r1'));
+          for (const u of ['b', 'B', 'a', '_x', 'A', 'é']) await w.putMember('r1', makeMember(u));
+        });
+        const got = (await store.read(APP, (r) => r.members('r1', '', 10))).map((m) => m.userId);
+        assert.deepEqual(got, ['A', 'B', '_x', 'a', 'b', 'é']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('connectedMembers treats % and _ in the prefix literally', async () => {
+      const { store } = await fresh();
+      try {
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'r1'));
+          await w.putMember('r1', makeMember('a', '1.1.1.1', 'n_1:1'));
+          await w.putMember('r1', makeMember('b', '1.1.1.1', 'nx1:1'));
+          await w.putMember('r1', makeMember('c', '1.1.1.1', 'n%:1'));
+        });
+        assert.deepEqual((await store.connectedMembers('n_')).map((m) => m.userId), ['a']);
+        assert.deepEqual((await store.connectedMembers('n%')).map((m) => m.userId), ['c']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe('an unreachable or lost server', () => {
+    it('open rejects quickly when nothing listens (wrong port)', async () => {
+      const port = await freePort();
+      const u = new URL(PG_URL);
+      u.port = String(port);
+      const t0 = Date.now();
+      await assert.rejects(within(10_000, PostgresStore.open(u.toString(), { connectionTimeoutMs: 1_000 }), 'open'), /ECONNREFUSED|connect/);
+      assert.ok(Date.now() - t0 < 5_000);
+    });
+
+    it('open rejects (no hang) when the server accepts but never answers', async () => {
+      const sockets = new Set<net.Socket>();
+      const blackhole = net.createServer((s) => sockets.add(s));
+      await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+      const u = new URL(PG_URL);
+      u.hostname = '127.0.0.1';
+      u.port = String((blackhole.address() as net.AddressInfo).port);
+      try {
+        await assert.rejects(within(10_000, PostgresStore.open(u.toString(), { connectionTimeoutMs: 500 }), 'open'), /timeout/i);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => blackhole.close(r));
+      }
+    });
+
+    it('writes and reads reject, not hang, once the server is gone; they work again when it is back', async () => {
+      const schema = freshSchema();
+      schemas.push(schema);
+      const target = new URL(PG_URL);
+      const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+      const u = new URL(urlWithSchema(schema));
+      u.hostname = '127.0.0.1';
+      u.port = String(proxy.port);
+      const store = await PostgresStore.open(u.toString(), { poolSize: 2, connectionTimeoutMs: 1_000 });
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        await proxy.stop(); // every connection cut, nothing listening
+        const t0 = Date.now();
+        await assert.rejects(within(10_000, store.write(APP, async (w) => { await w.room('r1'); }), 'write'));
+        await assert.rejects(within(10_000, store.write(APP, (w) => w.appendEvents([makeEvent(APP, 'r1', 1, 1)])), 'write'));
+        await assert.rejects(within(10_000, store.read(APP, (r) => r.room('r1')), 'read'));
+        await assert.rejects(within(10_000, store.readOutbox('', 10), 'readOutbox'));
+        assert.ok(Date.now() - t0 < 8_000, `rejected in ${Date.now() - t0} ms`);
+
+        await proxy.start(); // the server is back: fresh connections replace the dead ones
+        await within(10_000, store.write(APP, (w) => w.putMember('r1', makeMember('u1'))), 'write after recovery');
+        assert.ok(await store.read(APP, (r) => r.member('r1', 'u1')));
+      } finally {
+        await store.close();
+        await proxy.stop();
+      }
+    });
+
+    it('a write whose connection dies mid-unit rejects and keeps nothing', async () => {
+      const { store } = await fresh({ poolSize: 1 });
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        await assert.rejects(
+          within(
+            10_000,
+            store.write(APP, async (w) => {
+              await w.putMember('r1', makeMember('ghost'));
+              const c = await adminClient();
+              try {
+                // Ends this unit's backend: the next statement finds the connection gone.
+                await c.query(
+                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rostrum' AND state = 'idle in transaction' AND query LIKE '%members%'",
+                );
+              } finally {
+                await c.end();
+              }
+              await delay(50);
+              await w.member('r1', 'ghost');
+            }),
+            'unit',
+          ),
+        );
+        assert.equal(await store.read(APP, (r) => r.member('r1', 'ghost')), null);
+        assert.ok(await store.read(APP, (r) => r.room('r1')), 'the pool replaced the dead connection');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A TCP forwarder that can be stopped (cutting every connection) and started again. */
+async function tcpProxy(host: string, port: number): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+  let server: net.Server | null = null;
+  const open = new Set<net.Socket>();
+  let listenPort = 0;
+  const start = async () => {
+    const srv = net.createServer((client) => {
+      const upstream = net.connect(port, host);
+      open.add(client);
+      open.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        open.delete(client);
+        open.delete(upstream);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => srv.listen(listenPort, '127.0.0.1', r));
+    listenPort = (srv.address() as net.AddressInfo).port;
+    server = srv;
+  };
+  await start();
+  return {
+    get port() {
+      return listenPort;
+    },
+    start,
+    async stop() {
+      const srv = server;
+      server = null;
+      for (const s of open) s.destroy();
+      open.clear();
+      if (srv) await new Promise((r) => srv.close(r));
+    },
+  };
+}
