@@ -28,7 +28,9 @@ async function fresh(opts: Parameters<typeof PostgresStore.open>[1] = {}): Promi
   const schema = freshSchema();
   schemas.push(schema);
   const url = urlWithSchema(schema);
-  return { store: await PostgresStore.open(url, { poolSize: 4, ...opts }), schema, url };
+  // The outbox horizon is server-wide: other users of the test server (other test files) can
+  // hold it back for a while, so reads that must see committed events wait long enough.
+  return { store: await PostgresStore.open(url, { poolSize: 4, outboxWaitMs: 5_000, ...opts }), schema, url };
 }
 after(async () => {
   if (!skip) for (const s of schemas) await dropSchema(s);
@@ -100,7 +102,10 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
 
   describe('outbox horizon', () => {
     it('never moves the cursor past an event whose transaction commits later', async () => {
-      const { store, schema } = await fresh({ outboxWaitMs: 150 });
+      const { store, schema, url } = await fresh();
+      // A second reader that gives up quickly, so the open transaction below is short: the
+      // horizon is server-wide and other test files may be reading their outboxes meanwhile.
+      const quick = await PostgresStore.open(url, { poolSize: 1, outboxWaitMs: 50 });
       const e0 = makeEvent(APP, 'r1', 1, 100);
       const e1 = makeEvent(APP, 'r1', 2, 200); // written by a transaction held open
       const e2 = makeEvent(APP, 'r2', 1, 300); // inserted after e1, committed before it
@@ -119,7 +124,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         await store.write(APP, (w) => w.appendEvents([e2]));
 
         // e2 is committed and has the larger id, but e1's transaction is older and still open.
-        const blocked = await store.readOutbox(p0.cursor, 10);
+        const blocked = await quick.readOutbox(p0.cursor, 10);
         assert.deepEqual(blocked.events, [], 'nothing past the open transaction');
         assert.equal(blocked.cursor, p0.cursor);
         // Ordered by id alone, a reader would have returned e2 and moved past e1 for good.
@@ -135,12 +140,13 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       } finally {
         await c.query('ROLLBACK').catch(() => {});
         await c.end();
+        await quick.close();
         await store.close();
       }
     });
 
     it('waits briefly for a short transaction instead of returning a short page', async () => {
-      const { store, schema } = await fresh({ outboxWaitMs: 2_000 });
+      const { store, schema } = await fresh();
       const c = await adminClient();
       try {
         await c.query(`SET search_path TO "${schema}"`);
@@ -151,7 +157,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         setTimeout(() => void c.query('COMMIT'), 100);
         const t0 = Date.now();
         assert.deepEqual((await store.readOutbox('', 10)).events, [ev]);
-        assert.ok(Date.now() - t0 < 1_500, 'returned once the older transaction ended');
+        assert.ok(Date.now() - t0 >= 90, 'waited for the older transaction');
       } finally {
         await c.end();
         await store.close();

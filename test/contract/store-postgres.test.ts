@@ -13,12 +13,15 @@ if (skip) {
   storeContract('postgres', async () => {
     const schema = freshSchema();
     const url = urlWithSchema(schema);
-    let current: Store = await PostgresStore.open(url, { poolSize: 4 });
+    // The outbox horizon is server-wide: other users of the test server can hold it back for a
+    // while, so readOutbox waits long enough for the events a test has just committed.
+    const opts = { poolSize: 4, outboxWaitMs: 5_000 };
+    let current: Store = await PostgresStore.open(url, opts);
     return {
       store: current,
       reopen: async () => {
         await current.close();
-        current = await PostgresStore.open(url, { poolSize: 4 });
+        current = await PostgresStore.open(url, opts);
         return current;
       },
       cleanup: async () => {
