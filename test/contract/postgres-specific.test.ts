@@ -398,7 +398,9 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
     });
 
     it('a write whose connection dies mid-unit rejects and keeps nothing', async () => {
-      const { store } = await fresh({ poolSize: 1 });
+      // Its own application name: the test ends that backend and no other user's.
+      const appName = `rostrum_kill_${Date.now()}_${process.pid}`;
+      const { store } = await fresh({ poolSize: 1, applicationName: appName });
       try {
         await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
         await assert.rejects(
@@ -409,9 +411,11 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
               const c = await adminClient();
               try {
                 // Ends this unit's backend: the next statement finds the connection gone.
-                await c.query(
-                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rostrum' AND state = 'idle in transaction' AND query LIKE '%members%'",
+                const r = await c.query<{ ok: boolean }>(
+                  'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+                  [appName],
                 );
+                assert.deepEqual(r.rows, [{ ok: true }], 'exactly the one connection of the pool');
               } finally {
                 await c.end();
               }

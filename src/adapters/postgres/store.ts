@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** How long readOutbox waits for events held behind an older running transaction (ms). */
   outboxWaitMs?: number;
+  /** Shown in pg_stat_activity (e.g. the node's name); default 'rostrum'. */
+  applicationName?: string;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -103,7 +105,7 @@ export class PostgresStore implements Store {
       query_timeout: statementTimeout + 5_000,
       // A unit left open holds room locks and the outbox horizon; the server ends it.
       idle_in_transaction_session_timeout: 60_000,
-      application_name: 'rostrum',
+      application_name: opts.applicationName ?? 'rostrum',
       options: serverOptions || undefined,
       types: TYPES,
     });
