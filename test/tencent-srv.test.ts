@@ -133,6 +133,11 @@ describe('create_room', () => {
     assert.equal(seats.Response.SeatList.length, 16);
   });
 
+  it('keeps a Live room type', async () => {
+    ok(await srv('create_room', { RoomInfo: { RoomId: 'c-live', RoomType: 'Live' } }));
+    assert.equal((await roomInfo('c-live')).RoomType, 'Live');
+  });
+
   it('gives a seat-enabled room 8 seats when MaxSeatCount is not given', async () => {
     await createRoom('c-seats', { IsSeatEnabled: true });
     const info = await roomInfo('c-seats');

@@ -18,7 +18,8 @@ import type { MemberView, RoomView } from './views.js';
 export interface CreateRoomInput {
   roomId: string;
   name?: string;
-  type?: string;
+  /** Tencent RoomType (Conference, Live). */
+  roomType?: string;
   ownerId?: string;
   maxMemberCount?: number;
   maxSeatCount?: number;

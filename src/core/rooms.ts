@@ -31,7 +31,7 @@ function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput
     appId,
     roomId: input.roomId,
     name: input.name ?? input.roomId,
-    type: input.type ?? 'Conference',
+    type: input.roomType ?? 'Conference',
     ownerId,
     maxMemberCount,
     maxSeatCount,

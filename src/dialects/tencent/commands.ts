@@ -94,8 +94,7 @@ const srv: Record<string, Command> = {
       await exec(ctx, {
         type: 'createRoom',
         roomId: i.RoomId,
-        // FIXME(core): CreateRoomInput.type (the room type) collides with the command's `type`
-        // tag, so RoomType cannot reach the core: every room is stored as 'Conference'.
+        roomType: i.RoomType,
         ownerId: i.Owner_Account,
         scheduleStartTime: i.ScheduleStartTime,
         scheduleEndTime: i.ScheduleEndTime,
