@@ -30,7 +30,7 @@ async function fresh(opts: Parameters<typeof PostgresStore.open>[1] = {}): Promi
   const url = urlWithSchema(schema);
   // The outbox horizon is server-wide: other users of the test server (other test files) can
   // hold it back for a while, so reads that must see committed events wait long enough.
-  return { store: await PostgresStore.open(url, { poolSize: 4, outboxWaitMs: 5_000, ...opts }), schema, url };
+  return { store: await PostgresStore.open(url, { poolSize: 4, outboxWaitMs: 20_000, ...opts }), schema, url };
 }
 after(async () => {
   if (!skip) for (const s of schemas) await dropSchema(s);

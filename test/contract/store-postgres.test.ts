@@ -15,7 +15,7 @@ if (skip) {
     const url = urlWithSchema(schema);
     // The outbox horizon is server-wide: other users of the test server can hold it back for a
     // while, so readOutbox waits long enough for the events a test has just committed.
-    const opts = { poolSize: 4, outboxWaitMs: 5_000 };
+    const opts = { poolSize: 4, outboxWaitMs: 20_000 };
     let current: Store = await PostgresStore.open(url, opts);
     return {
       store: current,

@@ -58,16 +58,6 @@ function isConnectionError(e: unknown): boolean {
   return typeof code !== 'string' || code.startsWith('08') || code.startsWith('57P');
 }
 
-/**
- * Opens the pool's connections up front. A unit's first statement then goes out at once instead
- * of after a connection handshake, so units issued together reach the server in issue order
- * (which is what lock fairness, e.g. a shared app lock asked for before an exclusive one, sees).
- */
-async function warm(pool: pg.Pool, n: number): Promise<void> {
-  const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
-  for (const c of clients) c.release();
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class PostgresStore implements Store {
@@ -95,8 +85,6 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString,
       max,
-      // Kept open once made: a burst of commands should not wait for connection set-up.
-      min: max,
       connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       statement_timeout: statementTimeout,
@@ -122,7 +110,6 @@ export class PostgresStore implements Store {
         client.release(true);
         throw e;
       }
-      await warm(pool, max);
     } catch (e) {
       await pool.end().catch(() => {});
       throw e;

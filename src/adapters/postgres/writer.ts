@@ -87,6 +87,13 @@ export class PgReader implements StoreReader {
  */
 export class PgWriter extends PgReader implements StoreWriter {
   private readonly locked = new Map<string, RoomAggregate>();
+  /**
+   * Members read or written in rooms this unit has locked (key room \0 user; null = absent).
+   * Members change only under their room's lock, so within the unit these stay current, and
+   * the rules' repeated reads (e.g. takeSeat reads its member twice) cost no round trip.
+   * Handed out as copies: the caller may change what it got.
+   */
+  private readonly memberCache = new Map<string, string | null>();
   private readonly pendingSaves = new Map<string, { room_id: string; state: string; member_count: number; seq: number }>();
 
   constructor(
@@ -118,6 +125,18 @@ export class PgWriter extends PgReader implements StoreWriter {
     }
     this.pendingSaves.clear();
     return `[${parts.join(',')}]`;
+  }
+
+  override async member(roomId: string, userId: string): Promise<Member | null> {
+    if (!this.locked.has(roomId)) return super.member(roomId, userId);
+    const key = `${roomId}\0${userId}`;
+    let json = this.memberCache.get(key);
+    if (json === undefined) {
+      const m = await super.member(roomId, userId);
+      json = m ? JSON.stringify(m) : null;
+      this.memberCache.set(key, json);
+    }
+    return json === null ? null : (JSON.parse(json) as Member);
   }
 
   override async room(roomId: string): Promise<RoomAggregate | null> {
@@ -170,14 +189,20 @@ export class PgWriter extends PgReader implements StoreWriter {
     this.pendingSaves.delete(roomId);
     await this.exec(SQL.roomDelete, [this.appId, roomId]);
     this.locked.delete(roomId);
+    for (const key of this.memberCache.keys()) if (key.startsWith(`${roomId}\0`)) this.memberCache.delete(key);
   }
 
   async putMember(roomId: string, m: Member): Promise<void> {
-    await this.exec(SQL.memberPut, [this.appId, roomId, m.userId, m.clientIp, m.connId, JSON.stringify(m)]);
+    const json = JSON.stringify(m);
+    await this.exec(SQL.memberPut, [this.appId, roomId, m.userId, m.clientIp, m.connId, json]);
+    if (this.locked.has(roomId)) this.memberCache.set(`${roomId}\0${m.userId}`, json);
+    else this.memberCache.delete(`${roomId}\0${m.userId}`);
   }
 
   async deleteMember(roomId: string, userId: string): Promise<void> {
     await this.exec(SQL.memberDelete, [this.appId, roomId, userId]);
+    if (this.locked.has(roomId)) this.memberCache.set(`${roomId}\0${userId}`, null);
+    else this.memberCache.delete(`${roomId}\0${userId}`);
   }
 
   async insertEntry<L extends EntryList>(list: L, entry: EntryOf[L]): Promise<void> {
