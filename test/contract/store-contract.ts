@@ -680,7 +680,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           });
         const a = shared('A', () => inA(), bIn);
         const b = shared('B', () => inB(), aIn);
-        await aIn;
+        // Both inside before X asks: a shared request queued behind a waiting exclusive one waits.
+        await Promise.all([aIn, bIn]);
         const x = s.write(APP, async (w) => {
           await w.lockApp('exclusive');
           log.push('X in');
