@@ -1,20 +1,13 @@
 // What clients and dialects see of the model: never a room's password, a member's IP or the app.
-import type { Member, MemberSnapshot, Role, Room } from './model.js';
+import type { Member, MemberSnapshot, Room } from './model.js';
 
 export interface RoomView extends Omit<Room, 'password' | 'appId'> {
   status: 'NotStarted' | 'Running';
   memberCount: number;
 }
 
-export interface MemberView {
-  userId: string;
-  role: Role;
-  nameCard: string;
-  avatar: string;
-  userType: string;
-  marks: number[];
-  customInfo: string;
-}
+/** A member without what only the server may know: client IP, connection, entry time. */
+export type MemberView = Omit<Member, 'clientIp' | 'connId' | 'joinedAt'>;
 
 export function memberView(m: Member): MemberView {
   return {

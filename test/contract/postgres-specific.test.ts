@@ -5,22 +5,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { PostgresStore, parseUrl } from '../../src/adapters/postgres/index.js';
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js';
-import { makeAgg, makeEvent, makeMember } from './store-contract.js';
+import { delay, makeAgg, makeEvent, makeMember, within } from './store-contract.js';
 import { PG_URL, adminClient, dropSchema, freshSchema, pgSkip, urlWithSchema } from './postgres-support.js';
 
 const skip = await pgSkip();
 const APP = 1400000001;
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer!: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A store in a fresh schema, dropped after the test. */
 const schemas: string[] = [];

@@ -95,18 +95,8 @@ export function makeDeny(p: Partial<DenyEntry> & { subject: string }): DenyEntry
 }
 
 export function makeMute(p: Partial<MuteEntry> & { subject: string }): MuteEntry {
-  const createdAt = p.createdAt ?? 1000;
-  return {
-    id: p.id ?? entryId(createdAt),
-    roomId: p.roomId ?? 'r1',
-    subjectType: p.subjectType ?? 'userId',
-    subject: p.subject,
-    origin: p.origin ?? 'tencent',
-    expiresAt: p.expiresAt === undefined ? null : p.expiresAt,
-    reason: p.reason ?? 'spam',
-    actor: p.actor ?? 'admin',
-    createdAt,
-  };
+  const { snapshot: _snapshot, ...mute } = makeDeny(p);
+  return mute;
 }
 
 export function makeEvent(appId: number, roomId: string, seq: number, at: number): RoomEvent {
@@ -121,10 +111,10 @@ export function makeEvent(appId: number, roomId: string, seq: number, at: number
   };
 }
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Fails instead of hanging when units deadlock. */
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+export async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer!: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)));
   try {
