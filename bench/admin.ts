@@ -5,7 +5,7 @@
 // Rostrum on SQLite is compared with a bare Fastify JSON route; Rostrum on PostgreSQL with a bare
 // Fastify route running one PostgreSQL transaction per request (bench/bare-pg-main.ts).
 import autocannon from 'autocannon';
-import { startChild, summarize, type Child } from './lib/child.js';
+import { sleep, startChild, summarize, type Child } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
 import { alternate } from './lib/slices.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
@@ -143,16 +143,28 @@ export async function prepareRooms(server: Child, app: App, shape: RoomShape): P
   }
 }
 
-/** Takes everyone off their seat: a closed-loop run ends with some connections between pick and kick. */
+/**
+ * Takes everyone off their seat: a closed-loop run ends with some connections between pick and
+ * kick. Requests autocannon abandoned at the end may still be running in the server (on
+ * PostgreSQL for a while), so this repeats until the seats stay empty.
+ */
 async function clearSeats(port: number, app: App, shape: RoomShape): Promise<void> {
-  for (let room = 0; room < shape.rooms; room++) {
-    const RoomId = roomOf(shape, room);
-    const r = await tencentOk(port, app, 'room_engine_http_mic/get_seat_list', { RoomId });
-    for (const s of r.Response.SeatList as { Member_Account?: string }[]) {
-      if (s.Member_Account) {
-        await tencentOk(port, app, 'room_engine_http_mic/kick_user_off_seat', { RoomId, Member_Account: s.Member_Account, Data: 'reset' });
+  for (let calm = 0, round = 0; calm < 2; round++) {
+    if (round > 50) throw new Error('seats do not stay empty after a run');
+    let occupied = 0;
+    for (let room = 0; room < shape.rooms; room++) {
+      const RoomId = roomOf(shape, room);
+      const r = await tencentOk(port, app, 'room_engine_http_mic/get_seat_list', { RoomId });
+      for (const s of r.Response.SeatList as { Member_Account?: string }[]) {
+        if (s.Member_Account) {
+          occupied++;
+          // May already be off (an abandoned kick landing meanwhile): the next round looks again.
+          await tencent(port, app, 'room_engine_http_mic/kick_user_off_seat', { RoomId, Member_Account: s.Member_Account, Data: 'reset' });
+        }
       }
     }
+    calm = occupied === 0 ? calm + 1 : 0;
+    if (calm === 1) await sleep(100);
   }
 }
 
