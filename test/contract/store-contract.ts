@@ -656,21 +656,22 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await createRoom(s, APP, 'r1');
         const log: string[] = [];
         // Two shared holders that each wait for the other to be inside: only possible if shared.
-        let inA!: () => void, inB!: () => void;
+        // They stay in until X (exclusive) and then C (shared) have asked for the lock.
+        let inA!: () => void, inB!: () => void, release!: () => void;
         const aIn = new Promise<void>((r) => (inA = r));
         const bIn = new Promise<void>((r) => (inB = r));
+        const released = new Promise<void>((r) => (release = r));
         const shared = (tag: string, mine: () => void, other: Promise<void>) =>
           s.write(APP, async (w) => {
             await w.lockApp('shared');
             log.push(`${tag} in`);
             mine();
             await other;
-            await delay(20);
+            await released;
             log.push(`${tag} out`);
           });
         const a = shared('A', () => inA(), bIn);
         const b = shared('B', () => inB(), aIn);
-        // Both inside before X asks: a shared request queued behind a waiting exclusive one waits.
         await Promise.all([aIn, bIn]);
         const x = s.write(APP, async (w) => {
           await w.lockApp('exclusive');
@@ -678,11 +679,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           await delay(20);
           log.push('X out');
         });
-        await delay(5);
+        // Time for each request to reach the lock (a networked store needs a connection and BEGIN first).
+        await delay(250);
         const c = s.write(APP, async (w) => {
           await w.lockApp('shared');
           log.push('C in');
         });
+        await delay(250);
+        release();
         await within(5000, Promise.all([a, b, x, c]), 'app lock');
         const xIn = log.indexOf('X in');
         assert.ok(xIn > log.indexOf('A out') && xIn > log.indexOf('B out'), log.join(', '));
