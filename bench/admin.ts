@@ -5,7 +5,7 @@
 // Rostrum on SQLite is compared with a bare Fastify JSON route; Rostrum on PostgreSQL with a bare
 // Fastify route running one PostgreSQL transaction per request (bench/bare-pg-main.ts).
 import autocannon from 'autocannon';
-import { sleep, startChild, summarize, type Child } from './lib/child.js';
+import { sleep, startChild, summarize, type Child, type Stalls } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
 import { alternate } from './lib/slices.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
@@ -62,6 +62,8 @@ export interface OpenLoopFigures {
   failures: number;
   firstFailure?: string;
   driverDelayP99: number;
+  /** The server's own event-loop delay and GC pauses during the measured runs (worst run). */
+  server: Stalls;
 }
 
 export type Baseline = 'bare-http' | 'bare-pg';
@@ -223,13 +225,16 @@ export function figures(slices: Slice[]): HttpFigures {
 }
 
 /** One open-loop run of the paced driver against the target. */
-async function paced(driver: Child, t: Target, seconds: number, record: boolean): Promise<RunResult> {
+async function paced(driver: Child, t: Target, seconds: number, record: boolean): Promise<RunResult & { server: Stalls }> {
   await driver.call('setup', { port: t.server.ready.port, lanes: t.lanes.map((http) => ({ http })), expect: OK });
-  return driver.call<RunResult>('run', { ratePerSecond: OPEN_LOOP_RATE, durationMs: seconds * 1000, record });
+  await t.server.call('stalls');
+  const run = await driver.call<RunResult>('run', { ratePerSecond: OPEN_LOOP_RATE, durationMs: seconds * 1000, record });
+  return { ...run, server: await t.server.call<Stalls>('stalls') };
 }
 
-function openFigures(runs: RunResult[]): OpenLoopFigures {
+function openFigures(runs: (RunResult & { server: Stalls })[]): OpenLoopFigures {
   const lat = summarize(runs.flatMap((r) => Object.values(r.latencies).flat()));
+  const worst = (f: (s: Stalls) => number) => Math.max(...runs.map((r) => f(r.server)));
   return {
     rate: OPEN_LOOP_RATE,
     completed: runs.reduce((a, r) => a + r.completed, 0),
@@ -240,6 +245,13 @@ function openFigures(runs: RunResult[]): OpenLoopFigures {
     failures: runs.reduce((a, r) => a + r.failures, 0),
     firstFailure: runs.find((r) => r.firstFailure)?.firstFailure,
     driverDelayP99: Math.max(...runs.map((r) => r.driverDelay.p99)),
+    server: {
+      loopDelayP99: worst((s) => s.loopDelayP99),
+      loopDelayMax: worst((s) => s.loopDelayMax),
+      gcCount: runs.reduce((a, r) => a + r.server.gcCount, 0),
+      gcMs: runs.reduce((a, r) => a + r.server.gcMs, 0),
+      gcMaxMs: worst((s) => s.gcMaxMs),
+    },
   };
 }
 
@@ -348,6 +360,10 @@ export function printAdmin(r: AdminResult): void {
       console.log('    %s  p50 %s  p99 %s  max %s ms  (%d done, backlog %d, failures %d, driver loop delay p99 %s ms)', name.padEnd(34), f(x.p50), f(x.p99), f(x.max, 1), x.completed, x.backlog, x.failures, f(x.driverDelayP99, 1));
     row(o.baselineName, o.baseline);
     row(`Rostrum (${r.store})`, o.rostrum);
+    const st = (name: string, x: Stalls) =>
+      console.log('    %s  server loop delay p99 %s max %s ms; GC %d pauses, %s ms in all, longest %s ms', name.padEnd(34), f(x.loopDelayP99, 1), f(x.loopDelayMax, 1), x.gcCount, f(x.gcMs, 0), f(x.gcMaxMs, 1));
+    st(o.baselineName, o.baseline.server);
+    st(`Rostrum (${r.store})`, o.rostrum.server);
     console.log('    goal p99 <= 5 ms and <= 2x the baseline p99 (%s ms): %s', f(2 * o.baseline.p99), o.met ? 'met' : 'NOT met');
     if (o.rostrum.firstFailure) console.log('    first failure: %s', o.rostrum.firstFailure);
   }

@@ -2,6 +2,7 @@
 // to the runner over Node's IPC channel ({id, op, ...} -> {id, ok, result | error}).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 interface Reply {
   id: number;
@@ -147,12 +148,42 @@ export async function startChild(name: string, script: string, opts: StartOption
 
 export type Handlers = Record<string, (msg: any) => unknown>;
 
+/** What stalled this process's event loop since the last `stalls` call (started by the first). */
+export interface Stalls {
+  loopDelayP99: number;
+  loopDelayMax: number;
+  gcCount: number;
+  gcMs: number;
+  gcMaxMs: number;
+}
+let loop: IntervalHistogram | undefined;
+let gc = { count: 0, ms: 0, max: 0 };
+
+function stalls(): Stalls {
+  if (!loop) {
+    loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gc.count++;
+        gc.ms += e.duration;
+        gc.max = Math.max(gc.max, e.duration);
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const out = { loopDelayP99: loop.percentile(99) / 1e6, loopDelayMax: loop.max / 1e6, gcCount: gc.count, gcMs: gc.ms, gcMaxMs: gc.max };
+  loop.reset();
+  gc = { count: 0, ms: 0, max: 0 };
+  return out;
+}
+
 const builtins: Handlers = {
   /** CPU time used so far by this process (user + system), µs. */
   cpu: () => {
     const u = process.cpuUsage();
     return u.user + u.system;
   },
+  stalls,
   /** Memory after full GCs (when node runs with --expose-gc). */
   memory: () => {
     const gc = (globalThis as { gc?: () => void }).gc;
