@@ -14,7 +14,7 @@ import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
-import { logRequests, requestLog } from './http/request-log.js';
+import { RequestLogController, requestLog } from './http/request-log.js';
 
 export interface ServerOptions {
   host?: string;
@@ -111,7 +111,8 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   const log = requestLog(opts.logger);
   const http = Fastify({
     logger: log.options,
-    disableRequestLogging: true,
+    logController: new RequestLogController(),
+    childLoggerFactory: log.childLoggerFactory,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   });
@@ -129,7 +130,6 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     log: http.log,
   });
   realtime.attach(http.server);
-  if (log.options) logRequests(http);
   registerMetrics(http, bus, () => realtime.connectionCount);
 
   http.get('/healthz', async (_req, reply) => {

@@ -59,7 +59,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
 
   http.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     if (err.statusCode && err.statusCode < 500) return answer(reply, 400, MESSAGE.paramValidate, '');
-    req.log.error({ err }, 'polyv dialect: unexpected error');
+    req.log.error({ reqId: req.id, err }, 'polyv dialect: unexpected error');
     return answer(reply, 500, MESSAGE.apiError, '');
   });
 
@@ -83,7 +83,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
       return answer(reply, 200, '', data);
     } catch (e) {
       if (e instanceof PolyvError) return answer(reply, e.code, e.message, '');
-      req.log.error({ err: e }, 'polyv dialect: unexpected error');
+      req.log.error({ reqId: req.id, err: e }, 'polyv dialect: unexpected error');
       return answer(reply, 500, MESSAGE.apiError, '');
     }
   };

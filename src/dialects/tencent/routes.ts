@@ -138,7 +138,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return answer(reply, CODE.badHttpRequest, 'request body is too large');
     if (err.statusCode && err.statusCode < 500) return answer(reply, CODE.badHttpRequest, err.message);
-    req.log.error({ err }, 'tencent dialect: unexpected error');
+    req.log.error({ reqId: req.id, err }, 'tencent dialect: unexpected error');
     return answer(reply, CODE.internal, 'Internal server error, please retry');
   });
 
@@ -172,7 +172,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
       }
     } catch (e) {
       if (e instanceof Fail) return answer(reply, e.code, e.message);
-      req.log.error({ err: e }, 'tencent dialect: unexpected error');
+      req.log.error({ reqId: req.id, err: e }, 'tencent dialect: unexpected error');
       return answer(reply, CODE.internal, 'Internal server error, please retry');
     }
   };
