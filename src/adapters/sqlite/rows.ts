@@ -2,7 +2,7 @@
 // the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
 import type Database from 'better-sqlite3';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, Origin, SubjectType } from '../../core/model.js';
+import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../../core/model.js';
 import type { Changes } from '../memory/unit.js';
 import { MemoryState } from '../memory/state.js';
 
@@ -62,6 +62,12 @@ export function loadState(db: Database.Database): MemoryState {
 /** The statements of the write path, prepared once. */
 export class Writer {
   private readonly s;
+  /**
+   * Room rows to write at COMMIT, the last state of each: the units of a batch often change the
+   * same room (a busy room gets a unit per request), and its row is written once per batch.
+   * The aggregates are never changed after a unit saved them (units work on copies).
+   */
+  private readonly pendingRooms = new Map<string, { appId: AppId; roomId: string; agg: RoomAggregate | null }>();
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -102,22 +108,30 @@ export class Writer {
   }
 
   commit(): void {
+    for (const { appId, roomId, agg } of this.pendingRooms.values()) {
+      if (agg) this.s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
+      else this.s.deleteRoom.run(appId, roomId);
+    }
+    this.pendingRooms.clear();
     this.s.commit.run();
+  }
+
+  /** The batch was rolled back: nothing of it is to be written. */
+  discard(): void {
+    this.pendingRooms.clear();
   }
 
   /** Writes one unit's changes; returns the last outbox id written (0 when none). */
   unit(appId: AppId, c: Changes, events: RoomEvent[]): number {
     const s = this.s;
     for (const roomId of c.deletedRooms) {
+      this.pendingRooms.delete(`${appId}/${roomId}`);
       s.deleteRoom.run(appId, roomId);
       s.deleteRoomMembers.run(appId, roomId);
       s.deleteRoomDeny.run(appId, roomId);
       s.deleteRoomMutes.run(appId, roomId);
     }
-    for (const [roomId, agg] of c.rooms) {
-      if (agg) s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
-      else s.deleteRoom.run(appId, roomId);
-    }
+    for (const [roomId, agg] of c.rooms) this.pendingRooms.set(`${appId}/${roomId}`, { appId, roomId, agg });
     for (const { roomId, userId, member } of c.members.values()) {
       if (member) s.upsertMember.run(appId, roomId, userId, member.clientIp, member.connId, memberInfo(member));
       else s.deleteMember.run(appId, roomId, userId);

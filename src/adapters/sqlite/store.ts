@@ -121,6 +121,7 @@ export class SqliteStore extends MemoryStore {
   /** The batch is lost: roll it back, fail its units, and make memory match the disk again. */
   private fail(b: Batch, error: unknown): void {
     if (this.batch === b) this.batch = null;
+    this.writer.discard();
     if (this.db.inTransaction) {
       try {
         this.db.exec('ROLLBACK');
