@@ -31,3 +31,21 @@ test('logged request URLs have usersig and sign redacted', async () => {
     await s.close();
   }
 });
+
+test('above info, no request lines are written', async () => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const s = await startTestServer({ logger: { level: 'warn', stream } });
+  try {
+    const r = await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'log2', RoomType: 'Conference' } });
+    assert.equal(r.ErrorCode, 0);
+    assert.deepEqual(lines, []);
+  } finally {
+    await s.close();
+  }
+});
