@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { adminSig, startTestServer, APP } from './support/harness.js';
 
-test('logged request URLs have usersig and sign redacted', async () => {
+/** A log stream that keeps every line written to it. */
+function captureLines(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -12,6 +13,11 @@ test('logged request URLs have usersig and sign redacted', async () => {
       done();
     },
   });
+  return { lines, stream };
+}
+
+test('logged request URLs have usersig and sign redacted', async () => {
+  const { lines, stream } = captureLines();
   const s = await startTestServer({ logger: { level: 'info', stream } });
   try {
     const sig = adminSig();
@@ -33,13 +39,7 @@ test('logged request URLs have usersig and sign redacted', async () => {
 });
 
 test('above info, no request lines are written', async () => {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
+  const { lines, stream } = captureLines();
   const s = await startTestServer({ logger: { level: 'warn', stream } });
   try {
     const r = await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'log2', RoomType: 'Conference' } });
