@@ -15,6 +15,7 @@ import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
+import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 
 export interface ServerOptions {
   host?: string;
@@ -115,7 +116,10 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     childLoggerFactory: log.childLoggerFactory,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    frameworkErrors: frameworkError,
   });
+  http.setNotFoundHandler(notFound);
+  http.setErrorHandler(rootError);
   const limiter = new RateLimiter();
   const verifier = new UserSigVerifier();
   const realtime = new RealtimeGateway({

@@ -5,11 +5,29 @@ import { LogController, type FastifyReply, type FastifyRequest, type FastifyServ
 import pino from 'pino';
 
 /** Query parameters that are credentials: never written to the log. */
-const SECRET_PARAMS = /([?&](?:usersig|sign)=)[^&]*/gi;
+const SECRET_PARAMS = /([?&;](?:usersig|sign)=)[^&\s'"#]*/gi;
 
 export function redactUrl(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]');
 }
+
+/** Errors as pino writes them, with credentials taken out of their text (never the raw packet). */
+function logError(err: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const out = pino.stdSerializers.err(err) as ReturnType<typeof pino.stdSerializers.err> & Record<string, unknown>;
+  delete out.rawPacket;
+  for (const key of ['message', 'stack', 'url', 'path']) {
+    if (typeof out[key] === 'string') out[key] = redactUrl(out[key] as string);
+  }
+  return out;
+}
+
+/** Every line's message text too: a library's own line may quote a URL. */
+const redactMessages = {
+  logMethod(this: pino.Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
+    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') (args as unknown[])[i] = redactUrl(args[i] as string);
+    return method.apply(this, args as never);
+  },
+};
 
 function logRequest(req: { method: string; url: string; ip?: string }) {
   return { method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
@@ -40,12 +58,12 @@ export function requestLog(logger: boolean | object | undefined): RequestLog {
   const childLoggerFactory: RequestLog['childLoggerFactory'] = (parent) => parent;
   if (!logger) return { options: false, childLoggerFactory, flush() {} };
   const given = logger === true ? {} : (logger as pino.LoggerOptions & { stream?: pino.DestinationStream });
-  if (given.stream) return { options: { ...given, serializers: { req: logRequest } }, childLoggerFactory, flush() {} };
+  if (given.stream) return { options: { ...given, hooks: redactMessages, serializers: { req: logRequest, err: logError } }, childLoggerFactory, flush() {} };
   const destination = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
   const timer = setInterval(() => destination.flush(), FLUSH_MS);
   timer.unref();
   return {
-    options: { ...given, stream: destination, serializers: { req: logRequest } },
+    options: { ...given, stream: destination, hooks: redactMessages, serializers: { req: logRequest, err: logError } },
     childLoggerFactory,
     flush() {
       clearInterval(timer);

@@ -19,7 +19,7 @@ export interface PolyvDeps {
   clock?: () => number;
 }
 
-function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
+export function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
   return reply
     .code(code)
     .header('content-type', 'application/json; charset=utf-8')

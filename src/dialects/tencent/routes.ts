@@ -44,7 +44,7 @@ function requestId(): string {
   return `Id-${requestPrefix}${requestSeq.toString(16).padStart(8, '0')}-O-Seq-${requestSeq}`;
 }
 
-function answer(reply: FastifyReply, code: number, info: string, response?: object): FastifyReply {
+export function answer(reply: FastifyReply, code: number, info: string, response?: object): FastifyReply {
   const body = {
     ActionStatus: code === CODE.ok ? 'OK' : 'FAIL',
     ErrorCode: code,

@@ -1,0 +1,58 @@
+// Requests no route matched, and requests the router could not read (a malformed percent-escape,
+// an over-long parameter): each answers in the envelope of the dialect whose prefix its path is
+// under, in any letter case — Tencent's under /v4, Polyv's under /live — and a plain JSON 404/400
+// elsewhere. No answer and no log line repeats the URL: it may carry a UserSig or a sign.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { answer as tencentAnswer } from '../dialects/tencent/routes.js';
+import { CODE } from '../dialects/tencent/codes.js';
+import { answer as polyvAnswer } from '../dialects/polyv/routes.js';
+import { MESSAGE } from '../dialects/polyv/errors.js';
+
+export type Prefix = 'tencent' | 'polyv' | null;
+
+/** The dialect whose prefix the raw request target is under (`/v4`, `/V4/…`, `/live?…`). */
+export function prefixOf(rawUrl: string | undefined): Prefix {
+  const m = /^\/(v4|live)(?:[/?#;]|$)/i.exec(rawUrl ?? '');
+  if (!m) return null;
+  return m[1].toLowerCase() === 'v4' ? 'tencent' : 'polyv';
+}
+
+/** Answers in the prefix's envelope; false when the path is under no dialect's prefix. */
+function answerByPrefix(req: FastifyRequest, reply: FastifyReply): boolean {
+  switch (prefixOf(req.raw.url)) {
+    case 'tencent':
+      tencentAnswer(reply, CODE.unknownCommand, 'unknown service or command');
+      return true;
+    case 'polyv':
+      polyvAnswer(reply, 404, MESSAGE.apiNotFound, '');
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** For `setNotFoundHandler`: any method, any path no route serves. */
+export function notFound(req: FastifyRequest, reply: FastifyReply): void {
+  if (answerByPrefix(req, reply)) return;
+  void reply.code(404).header('content-type', 'application/json; charset=utf-8').send('{"error":"Not Found","statusCode":404}');
+}
+
+/** For Fastify's `frameworkErrors`: a URL the router cannot read (its message would hold the URL). */
+export function frameworkError(_err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (answerByPrefix(req, reply)) return;
+  void reply.code(400).header('content-type', 'application/json; charset=utf-8').send('{"error":"Bad Request","statusCode":400}');
+}
+
+/**
+ * For the root scope's error handler: a request that failed before any dialect saw it (a body
+ * the root's parsers refuse on an unknown path) still answers in its prefix's envelope.
+ */
+export function rootError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if ((err.statusCode ?? 500) < 500 && answerByPrefix(req, reply)) return;
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  if (status === 500) req.log.error({ reqId: req.id, err }, 'unexpected error');
+  void reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ error: status === 500 ? 'Internal Server Error' : 'Bad Request', statusCode: status }));
+}
