@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
+import { startupMessage } from './startup-error.js';
+import { polyvSign } from './dialects/polyv/sign.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
@@ -68,28 +70,15 @@ async function serve(argv: string[]): Promise<void> {
     nodeId: config.nodeId,
     realtime: config.realtime,
     outboxRetentionHours: config.outboxRetentionHours,
+    timeouts: config.timeouts,
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
-  });
+  }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
   log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');
   if (storeKind === 'memory') log.warn('memory store: nothing is kept after this process exits (tests and benchmarks only)');
   if (server.devApp) {
-    const a = server.devApp;
-    const admin = a.admins[0];
-    const sig = genUserSig(a.sdkAppId, a.secretKey, admin, 7 * 86400);
-    process.stdout.write(
-      [
-        '',
-        `No apps configured: using the development app kept in the ${storeKind === 'sqlite' ? 'data directory' : 'store'}.`,
-        `  sdkAppId:   ${a.sdkAppId}`,
-        `  secretKey:  ${a.secretKey}`,
-        `  admin:      ${admin}`,
-        '',
-        'Create a room (this UserSig is valid for 7 days):',
-        `  curl -s -X POST '${server.url}/v4/room_engine_http_srv/create_room?sdkappid=${a.sdkAppId}&identifier=${admin}&usersig=${sig}&random=${Math.floor(Math.random() * 2 ** 32)}&contenttype=json' -d '{"RoomInfo":{"RoomId":"room-1","RoomType":"Conference","IsSeatEnabled":true,"MaxSeatCount":8}}'`,
-        '',
-      ].join('\n') + '\n',
-    );
+    // For the person at the terminal, on stderr: the JSON log stream (stdout) never holds a secret.
+    process.stderr.write(devAppBanner(server.devApp, server.url, storeKind));
   }
   let stopping = false;
   const stop = (signal: string) => {
@@ -106,6 +95,39 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function devAppBanner(a: NonNullable<Awaited<ReturnType<typeof startServer>>['devApp']>, url: string, storeKind: string): string {
+  const admin = a.admins[0];
+  const sig = genUserSig(a.sdkAppId, a.secretKey, admin, 7 * 86400);
+  const lines = [
+    '',
+    `No apps configured: using the development app kept in the ${storeKind === 'sqlite' ? 'data directory' : 'store'}.`,
+    `  sdkAppId:   ${a.sdkAppId}`,
+    `  secretKey:  ${a.secretKey}`,
+    `  admin:      ${admin}`,
+  ];
+  if (a.polyv) lines.push(`  polyv:      appId ${a.polyv.appId}, appSecret ${a.polyv.appSecret}`);
+  lines.push(
+    '',
+    'Create a room (this UserSig is valid for 7 days):',
+    `  curl -s -X POST '${url}/v4/room_engine_http_srv/create_room?sdkappid=${a.sdkAppId}&identifier=${admin}&usersig=${sig}&random=${Math.floor(Math.random() * 2 ** 32)}&contenttype=json' -d '{"RoomInfo":{"RoomId":"room-1","RoomType":"Conference","IsSeatEnabled":true,"MaxSeatCount":8}}'`,
+  );
+  if (a.polyv) {
+    // Polyv signs carry a timestamp good for 3 minutes, each sign usable once.
+    const params: [string, string][] = [
+      ['appId', a.polyv.appId],
+      ['timestamp', String(Date.now())],
+      ['channelId', 'room-1'],
+    ];
+    const query = params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    lines.push(
+      '',
+      'Then list its kicked users through the Polyv dialect (signed now: valid once, for 3 minutes):',
+      `  curl -s '${url}/live/v3/channel/chat/list-kicked?${query}&sign=${polyvSign(params, a.polyv.appSecret)}'`,
+    );
+  }
+  return lines.join('\n') + '\n\n';
 }
 
 function usersig(argv: string[]): void {

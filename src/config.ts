@@ -42,6 +42,20 @@ export const ConfigSchema = Type.Object(
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
     store: Type.Optional(Type.String({ minLength: 1 })),
+    /** HTTP timeouts, seconds: slow and idle connections are closed. */
+    timeouts: Type.Optional(
+      Type.Object(
+        {
+          /** Request headers (and a WebSocket upgrade request: the handshake) must arrive within this. */
+          headersSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          /** A whole request, body included. */
+          requestSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          /** An idle keep-alive connection is closed after this. */
+          keepAliveSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

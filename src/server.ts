@@ -35,6 +35,8 @@ export interface ServerOptions {
   nodeId?: string;
   realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
   outboxRetentionHours?: number;
+  /** HTTP timeouts, seconds (defaults: headers 10, request 30, keep-alive 5); see README. */
+  timeouts?: { headersSeconds?: number; requestSeconds?: number; keepAliveSeconds?: number };
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
 }
@@ -54,6 +56,14 @@ export interface RostrumServer {
 }
 
 const DEV_APP_KEY = 'devApp';
+const READY_KEY = 'readyProbe';
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /** The store the options name. Adapters are loaded on demand: one deployment needs one. */
 async function openStore(opts: ServerOptions): Promise<Store> {
@@ -74,15 +84,39 @@ async function openStore(opts: ServerOptions): Promise<Store> {
   }
 }
 
+function devPolyv(): NonNullable<App['polyv']> {
+  return { appId: `dev${randomBytes(5).toString('hex')}`, appSecret: randomBytes(16).toString('hex') };
+}
+
+/** Node's HTTP server settings for the configured timeouts (ms). */
+function httpTimeouts(t: ServerOptions['timeouts'] = {}) {
+  const requestTimeout = Math.round((t.requestSeconds ?? 30) * 1000);
+  const headersTimeout = Math.min(Math.round((t.headersSeconds ?? 10) * 1000), requestTimeout);
+  return {
+    requestTimeout,
+    keepAliveTimeout: Math.round((t.keepAliveSeconds ?? 5) * 1000),
+    // How often Node looks for connections past their header or request time.
+    http: { headersTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))) },
+  };
+}
+
 /** The development app: made once, then kept in the store. */
 async function ensureDevApp(store: Store): Promise<App> {
   const saved = await store.getMeta(DEV_APP_KEY);
-  if (saved) return JSON.parse(saved) as App;
+  if (saved) {
+    const app = JSON.parse(saved) as App;
+    if (app.polyv) return app;
+    // Kept by an earlier release without Polyv credentials: given them now, once.
+    const withPolyv = { ...app, polyv: devPolyv() };
+    await store.setMeta(DEV_APP_KEY, JSON.stringify(withPolyv));
+    return withPolyv;
+  }
   const app: App = {
     sdkAppId: 1400000000 + randomInt(0, 99_999_999),
     secretKey: randomBytes(32).toString('hex'),
     admins: ['administrator'],
     rateLimit: { perCommandPerSecond: 200, perEndpointPerSecond: 200 },
+    polyv: devPolyv(),
   };
   await store.setMeta(DEV_APP_KEY, JSON.stringify(app));
   return app;
@@ -117,6 +151,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     frameworkErrors: frameworkError,
+    ...httpTimeouts(opts.timeouts),
   });
   http.setNotFoundHandler(notFound);
   http.setErrorHandler(rootError);
@@ -142,6 +177,16 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       return { status: 'ok' };
     } catch {
       return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+  // Readiness: the store takes a write now (a small meta row) and its last commit did not fail.
+  http.get('/readyz', async (_req, reply) => {
+    try {
+      if (store.writeFailing) throw new Error('the last commit failed');
+      await withTimeout(store.setMeta(READY_KEY, String(Date.now())), READY_TIMEOUT_MS);
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', reason: 'the store cannot write' });
     }
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));

@@ -3,99 +3,14 @@
 // store (ROSTRUM_TEST_STORE) through --store.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
-import { freePort, storeArgs, tempData, tempDir, type TestData } from './support/harness.js';
+import { freePort } from './support/harness.js';
+import { cleanUp, cli, newData, newDir, serve, stop } from './support/cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const running = new Set<ChildProcess>();
-const dirs: string[] = [];
-const datas: TestData[] = [];
-
-after(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  for (const data of datas) await data.remove();
-});
-
-function newDir(): string {
-  const dir = tempDir('rostrum-cli-');
-  dirs.push(dir);
-  return dir;
-}
-
-function newData(): TestData {
-  const data = tempData('rostrum-cli-');
-  datas.push(data);
-  return data;
-}
-
-interface Cli {
-  child: ChildProcess;
-  output: { stdout: string; stderr: string };
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `rostrum <args>` with no ROSTRUM_* settings inherited from the environment but `extraEnv`. */
-function cli(args: string[], extraEnv: Record<string, string> = {}): Cli {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const output = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => (output.stdout += d));
-  child.stderr!.on('data', (d) => (output.stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, output, exited };
-}
-
-/** Waits until /healthz answers 200 (fails if the process exits first). */
-async function waitReady(c: Cli, url: string): Promise<void> {
-  let gone = false;
-  void c.exited.then(() => (gone = true));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (gone) assert.fail(`rostrum exited early: ${c.output.stderr}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  assert.fail(`rostrum did not become ready: ${c.output.stderr}`);
-}
-
-async function serve(data: TestData, extra: string[] = [], env: Record<string, string> = {}): Promise<{ c: Cli; url: string }> {
-  const port = await freePort();
-  const c = cli(['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), ...extra], env);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(c, url);
-  return { c, url };
-}
-
-/** Sends SIGTERM and checks a prompt exit with code 0. */
-async function stop(c: Cli): Promise<void> {
-  const started = Date.now();
-  c.child.kill('SIGTERM');
-  const { code, signal } = await c.exited;
-  assert.equal(signal, null);
-  assert.equal(code, 0, c.output.stderr);
-  assert.ok(Date.now() - started < 5000, 'exits promptly');
-}
+after(cleanUp);
 
 describe('rostrum serve: invalid config', () => {
   it('exits with code 2 and a message naming the offending key', async () => {
@@ -186,7 +101,8 @@ describe('rostrum serve: the development app', () => {
   it('prints the app and a working curl command, serves /healthz, keeps the app across restarts, stops on SIGTERM', async () => {
     const data = newData();
     const first = await serve(data);
-    const printed = first.c.output.stdout;
+    // The banner is for the person (stderr); the log stream (stdout) never holds the secret.
+    const printed = first.c.output.stderr;
     const sdkAppId = Number(/sdkAppId:\s+(\d+)/.exec(printed)?.[1]);
     const secretKey = /secretKey:\s+(\S+)/.exec(printed)?.[1];
     const admin = /admin:\s+(\S+)/.exec(printed)?.[1];
@@ -222,8 +138,9 @@ describe('rostrum serve: the development app', () => {
 
     // The second start finds the same app (and the room) in the data directory (or schema).
     const second = await serve(data);
-    assert.match(second.c.output.stdout, new RegExp(`sdkAppId:\\s+${sdkAppId}\\b`));
-    assert.match(second.c.output.stdout, new RegExp(`secretKey:\\s+${secretKey}\\b`));
+    assert.match(second.c.output.stderr, new RegExp(`sdkAppId:\\s+${sdkAppId}\\b`));
+    assert.match(second.c.output.stderr, new RegExp(`secretKey:\\s+${secretKey}\\b`));
+    assert.ok(!first.c.output.stdout.includes(secretKey!) && !second.c.output.stdout.includes(secretKey!), 'no secret in the log stream');
     assert.equal((await getRoom(second.url)).ErrorCode, 0);
     await stop(second.c);
   });
@@ -233,7 +150,7 @@ describe('rostrum serve: the development app', () => {
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: 1400000001, secretKey: 'k', admins: ['administrator'] }] }));
     const { c } = await serve(newData(), ['--config', config]);
-    assert.doesNotMatch(c.output.stdout, /development app|secretKey/);
+    assert.doesNotMatch(c.output.stdout + c.output.stderr, /development app|secretKey/);
     await stop(c);
   });
 });

@@ -9,13 +9,13 @@
 // the process. A failed statement or COMMIT fails every unit of the batch and reloads memory from
 // the database, so memory matches disk again; units already running on the old state fail too.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore } from '../memory/store.js';
 import type { Unit } from '../memory/unit.js';
 import { Checkpointer } from './checkpointer.js';
+import { DataDirError, describe, lockDataDir, prepareDataDir, privateFile } from './data-dir.js';
 import { migrate } from './migrate.js';
 import { isEmpty, loadState, Writer } from './rows.js';
 
@@ -41,18 +41,30 @@ export class SqliteStore extends MemoryStore {
   /** Outbox readers see only committed events: ids up to this one. */
   private committedOutboxId: number;
   private closed = false;
+  private readonly dirLock: { release(): void };
+  /** Set when the last commit failed and none has succeeded since (readiness). */
+  writeFailing = false;
   /** How many batches have committed (observability, and group-commit tests). */
   commits = 0;
 
   constructor(dataDir: string) {
     super();
-    mkdirSync(dataDir, { recursive: true });
+    prepareDataDir(dataDir);
+    this.dirLock = lockDataDir(dataDir);
     const file = join(dataDir, 'rostrum.sqlite');
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    try {
+      // SQLite gives the -wal and -shm files the database file's mode.
+      privateFile(file);
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    } catch (e) {
+      this.dirLock.release();
+      if (e instanceof DataDirError) throw e;
+      throw new DataDirError(`cannot open the database in data directory ${dataDir}: ${describe(e)}`);
+    }
     this.writer = new Writer(this.db);
     this.recordChanges = true;
     this.state = loadState(this.db);
@@ -113,6 +125,7 @@ export class SqliteStore extends MemoryStore {
       return;
     }
     if (b.outboxMax > this.committedOutboxId) this.committedOutboxId = b.outboxMax;
+    this.writeFailing = false;
     this.commits++;
     this.checkpointer.committed();
     b.resolve();
@@ -121,6 +134,7 @@ export class SqliteStore extends MemoryStore {
   /** The batch is lost: roll it back, fail its units, and make memory match the disk again. */
   private fail(b: Batch, error: unknown): void {
     if (this.batch === b) this.batch = null;
+    this.writeFailing = true;
     this.writer.discard();
     if (this.db.inTransaction) {
       try {
@@ -173,5 +187,6 @@ export class SqliteStore extends MemoryStore {
     this.closed = true;
     await this.checkpointer.stop();
     this.db.close();
+    this.dirLock.release();
   }
 }

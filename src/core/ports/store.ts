@@ -110,4 +110,9 @@ export interface Store {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Readiness: true while the store's last commit failed and none has succeeded since (SQLite,
+   * whose commits are batched). Adapters whose every write reports its own failure leave it out.
+   */
+  readonly writeFailing?: boolean;
 }
