@@ -15,6 +15,7 @@ import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
+import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
 
 export interface ServerOptions {
   host?: string;
@@ -34,6 +35,8 @@ export interface ServerOptions {
   nodeId?: string;
   realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
   outboxRetentionHours?: number;
+  /** Callback delivery settings (per-app targets are in `apps[].callback`). */
+  callbacks?: CallbackOptions;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
 }
@@ -47,6 +50,8 @@ export interface RostrumServer {
   bus: Bus;
   apps: AppRegistry;
   realtime: RealtimeGateway;
+  /** The callback relay and its service (configuration, failed deliveries, re-sends). */
+  callbacks: Callbacks;
   /** Set when no apps were configured and the development app is in use. */
   devApp?: App;
   close(): Promise<void>;
@@ -130,7 +135,8 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     log: http.log,
   });
   realtime.attach(http.server);
-  registerMetrics(http, bus, () => realtime.connectionCount);
+  const registry = registerMetrics(http, bus, () => realtime.connectionCount);
+  const callbacks = await openCallbacks({ opts, store, bus, apps: apps.all(), registry, log: http.log });
 
   http.get('/healthz', async (_req, reply) => {
     try {
@@ -140,19 +146,25 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       return reply.code(503).send({ status: 'unavailable' });
     }
   });
-  await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
+  await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
   const prune = async () => {
-    const before = Date.now() - retentionMs;
+    // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
+    const before = Math.min(Date.now() - retentionMs, callbacks.pruneHorizon());
     while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
 
-  await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  try {
+    await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  } catch (e) {
+    await callbacks.close();
+    throw e;
+  }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   const host = opts.host ?? '127.0.0.1';
@@ -167,6 +179,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     bus,
     apps,
     realtime,
+    callbacks,
     devApp,
     async close() {
       if (closed) return;
@@ -174,6 +187,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       clearInterval(pruner);
       await realtime.close();
       await http.close();
+      await callbacks.close();
       await bus.close();
       await store.close();
       log.flush();
