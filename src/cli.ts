@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// rostrum serve | usersig
+// rostrum serve | usersig | webhooks
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
+import { WEBHOOKS_USAGE, webhooks } from './callbacks/cli.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
       env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
-`;
+${WEBHOOKS_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`rostrum: ${message}\n`);
@@ -132,9 +133,11 @@ async function main(): Promise<void> {
   try {
     if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
+    else if (cmd === 'webhooks') await webhooks(rest, fail);
     else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
     if (e instanceof TypeError && 'code' in e && String((e as { code: string }).code).startsWith('ERR_PARSE_ARGS')) fail(e.message);
     throw e;
   }
