@@ -95,16 +95,22 @@ describe('callbacks across kill -9', () => {
     const config = writeConfig(data, rx.url);
     const first = await serve(data, config);
     const acked: string[] = [];
+    const early: unknown[] = [];
+    let killed = false;
     const burst = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
-    const calls = burst.map(async (id) => {
-      const r = await tencentCall(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: id, RoomType: 'Conference' } });
-      if (r.ErrorCode === 0) acked.push(id);
-    });
+    const calls = burst.map((id) =>
+      tencentCall(first.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: id, RoomType: 'Conference' } }).then(
+        (r) => void (r.ErrorCode === 0 && acked.push(id)),
+        (e) => void (killed || early.push(e)), // after the kill: cut off, not acknowledged
+      ),
+    );
     // Crash in the middle of the burst: some calls are acknowledged, the rest fail or never answer.
     await until(() => acked.length >= 20, 'some acknowledgements');
+    killed = true;
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, 'SIGKILL');
     await Promise.allSettled(calls);
+    assert.deepEqual(early, [], 'no call failed before the crash');
     assert.ok(acked.length >= 20);
 
     rx.mode = 'up';
