@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// rostrum serve | usersig
+// rostrum serve | usersig | webhooks
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
@@ -7,12 +7,13 @@ import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
 import { startupMessage } from './startup-error.js';
 import { polyvSign } from './dialects/polyv/sign.js';
+import { WEBHOOKS_USAGE, webhooks } from './callbacks/cli.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
       env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
-`;
+${WEBHOOKS_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`rostrum: ${message}\n`);
@@ -71,6 +72,7 @@ async function serve(argv: string[]): Promise<void> {
     realtime: config.realtime,
     outboxRetentionHours: config.outboxRetentionHours,
     timeouts: config.timeouts,
+    callbacks: config.callbacks,
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
@@ -153,9 +155,11 @@ async function main(): Promise<void> {
   try {
     if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
+    else if (cmd === 'webhooks') await webhooks(rest, fail);
     else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
     if (e instanceof TypeError && 'code' in e && String((e as { code: string }).code).startsWith('ERR_PARSE_ARGS')) fail(e.message);
     throw e;
   }

@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import { readFileSync } from 'node:fs';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
+import { CALLBACK_COMMANDS } from './callbacks/commands.js';
 
 const AppSchema = Type.Object(
   {
@@ -19,6 +20,19 @@ const AppSchema = Type.Object(
       }),
     ),
     polyv: Type.Optional(Type.Object({ appId: Type.String({ minLength: 1 }), appSecret: Type.String({ minLength: 1 }) })),
+    /** Where this app's callbacks go; room_config/set_callback (REST) wins over it. */
+    callback: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^[hH][tT][tT][pP][sS]?://' }),
+          /** Signs each callback: RequestTime and Sign = sha256(token + RequestTime) in the query. */
+          token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          /** The callback commands to send; all when absent. */
+          commands: Type.Optional(Type.Array(Type.Union(CALLBACK_COMMANDS.map((c) => Type.Literal(c))))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -37,6 +51,17 @@ export const ConfigSchema = Type.Object(
         heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
         maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
       }),
+    ),
+    /** Callback delivery: per-delivery timeout, give-up age, deliveries in flight per app. */
+    callbacks: Type.Optional(
+      Type.Object(
+        {
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+          giveUpHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     /** Outbox retention, hours. */
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
@@ -103,6 +128,7 @@ export function parseConfig(raw: unknown): FileConfig {
   const seen = new Set<number>();
   const polyvSeen = new Set<string>();
   for (const [i, a] of (cfg.apps ?? []).entries()) {
+    if (a.callback && !URL.canParse(a.callback.url)) throw new ConfigError(`invalid config: apps.${i}.callback.url: not a valid URL`);
     if (seen.has(a.sdkAppId)) throw new ConfigError(`invalid config: apps.${i}.sdkAppId: duplicate ${a.sdkAppId}`);
     seen.add(a.sdkAppId);
     if (a.polyv) {
@@ -139,6 +165,7 @@ export function toApp(a: NonNullable<FileConfig['apps']>[number]): App {
       perEndpointPerSecond: a.rateLimit?.perEndpointPerSecond ?? 200,
     },
     polyv: a.polyv,
+    ...(a.callback ? { callback: a.callback } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
+import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
 
 export interface ServerOptions {
   host?: string;
@@ -37,6 +38,8 @@ export interface ServerOptions {
   outboxRetentionHours?: number;
   /** HTTP timeouts, seconds (defaults: headers 10, request 30, keep-alive 5); see README. */
   timeouts?: { headersSeconds?: number; requestSeconds?: number; keepAliveSeconds?: number };
+  /** Callback delivery settings (per-app targets are in `apps[].callback`). */
+  callbacks?: CallbackOptions;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
 }
@@ -50,6 +53,8 @@ export interface RostrumServer {
   bus: Bus;
   apps: AppRegistry;
   realtime: RealtimeGateway;
+  /** The callback relay and its service (configuration, failed deliveries, re-sends). */
+  callbacks: Callbacks;
   /** Set when no apps were configured and the development app is in use. */
   devApp?: App;
   close(): Promise<void>;
@@ -169,7 +174,8 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     log: http.log,
   });
   realtime.attach(http.server);
-  registerMetrics(http, bus, () => realtime.connectionCount);
+  const registry = registerMetrics(http, bus, () => realtime.connectionCount);
+  const callbacks = await openCallbacks({ opts, store, bus, apps: apps.all(), registry, log: http.log });
 
   http.get('/healthz', async (_req, reply) => {
     try {
@@ -189,19 +195,25 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       return reply.code(503).send({ status: 'unavailable', reason: 'the store cannot write' });
     }
   });
-  await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
+  await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
   const prune = async () => {
-    const before = Date.now() - retentionMs;
+    // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
+    const before = Math.min(Date.now() - retentionMs, callbacks.pruneHorizon());
     while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
 
-  await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  try {
+    await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  } catch (e) {
+    await callbacks.close();
+    throw e;
+  }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   const host = opts.host ?? '127.0.0.1';
@@ -216,6 +228,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     bus,
     apps,
     realtime,
+    callbacks,
     devApp,
     async close() {
       if (closed) return;
@@ -223,6 +236,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       clearInterval(pruner);
       await realtime.close();
       await http.close();
+      await callbacks.close();
       await bus.close();
       await store.close();
       log.flush();

@@ -45,9 +45,11 @@ export interface EventData {
     admin: boolean;
   };
   /** To the affected member: chat muted / unmuted. */
-  muteChanged: { userId: string; muted: boolean; until: number | null; by: SubjectType };
+  muteChanged: { userId: string; muted: boolean; until: number | null; by: SubjectType; reason?: string };
   /** Deny entries added or lifted (not pushed to members; for webhooks and lists). */
   denyChanged: { change: 'added' | 'lifted'; entries: DenyEntry[] };
+  /** A seat locked or unlocked, or its media forbidden (not pushed to members; for callbacks). */
+  seatLockChanged: { index: number; locked: boolean; videoDisabled: boolean; audioDisabled: boolean };
 }
 
 export type EventType = keyof EventData;

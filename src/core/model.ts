@@ -14,6 +14,8 @@ export interface App {
   admins: string[];
   rateLimit: { perCommandPerSecond: number; perEndpointPerSecond: number };
   polyv?: PolyvCredentials;
+  /** Where this app's callbacks go (config file); REST room_config/* settings win over it. */
+  callback?: { url: string; token?: string; commands?: string[] };
 }
 
 export type Role = 'Owner' | 'Admin' | 'Member';

@@ -217,7 +217,7 @@ export const moderationHandlers: Handlers<
       }
       for (const p of await presentIn(c, rooms, target)) {
         const userId = p.member.userId;
-        c.emit(p.agg, { type: 'muteChanged', actor: c.actor.userId, to: [userId], data: { userId, muted, until, by: subjectType } });
+        c.emit(p.agg, { type: 'muteChanged', actor: c.actor.userId, to: [userId], data: { userId, muted, until, by: subjectType, reason: reason ?? '' } });
       }
     }
     return changed;

@@ -60,6 +60,12 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
       if (audioDisabled !== undefined) seat.audioDisabled = audioDisabled;
     }
     seatsChanged(c, agg, c.actor.userId);
+    c.emit(agg, {
+      type: 'seatLockChanged',
+      actor: c.actor.userId,
+      to: [],
+      data: { index: seat.index, locked: seat.locked, videoDisabled: seat.videoDisabled, audioDisabled: seat.audioDisabled },
+    });
     return { ...seat };
   }),
 

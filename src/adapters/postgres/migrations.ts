@@ -2,6 +2,7 @@
 // a transaction-scoped advisory lock keyed by the schema name, so processes starting together on
 // a fresh schema queue up: the first applies the steps, the others find them recorded.
 import type pg from 'pg';
+import { CALLBACK_TABLES_PG } from '../../callbacks/tables-postgres.js';
 
 export interface Migration {
   version: number;
@@ -82,6 +83,7 @@ CREATE INDEX outbox_at ON outbox (at);
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
   },
+  { version: 2, name: 'callback tables', sql: CALLBACK_TABLES_PG },
 ];
 
 /** Quotes a schema name already checked to hold identifier characters only. */

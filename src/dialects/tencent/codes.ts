@@ -28,7 +28,19 @@ export const CODE = {
   seatsFull: 100205,
   seatOccupied: 100210,
   seatsDisabled: 100211,
+  callbackExists: 100300, // room_config/set_callback: a configuration exists, use update_callback
+  callbackMissing: 100301, // room_config/update_callback, get_callback: no configuration
 } as const;
+
+/** Thrown by a command to answer with one of the codes above (not a core rule's error). */
+export class TencentError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export const CODE_BY_KIND: Record<ErrorKind, number> = {
   InvalidParam: CODE.invalidParam,

@@ -5,12 +5,15 @@ import type { Command as CoreCommand, ResultOf, RoomPatch } from '../../core/com
 import type { Engine } from '../../core/engine.js';
 import type { Actor, AppId } from '../../core/model.js';
 import { LIMITS } from '../../core/limits.js';
+import type { CallbackAdmin } from '../../callbacks/service.js';
+import { ROOM_CONFIG } from './room-config.js';
 import { bannedToWire, memberToWire, roomInfoToWire, seatToWire } from './wire.js';
 
 export interface CommandContext {
   engine: Engine;
   appId: AppId;
   actor: Actor;
+  callbacks?: CallbackAdmin;
 }
 
 export interface Command<S extends TSchema = TSchema> {
@@ -309,4 +312,5 @@ const mic: Record<string, Command> = {
 export const COMMANDS: Record<string, Record<string, Command>> = {
   room_engine_http_srv: srv,
   room_engine_http_mic: mic,
+  room_config: ROOM_CONFIG,
 };

@@ -10,7 +10,8 @@ import { isRoomError } from '../../core/errors.js';
 import type { App } from '../../core/model.js';
 import { UserSigError, type UserSigVerifier } from '../../auth/usersig.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
-import { CODE, CODE_BY_KIND, WIRE_FIELD } from './codes.js';
+import { CODE, CODE_BY_KIND, TencentError, WIRE_FIELD } from './codes.js';
+import type { CallbackAdmin } from '../../callbacks/service.js';
 import { COMMANDS, type Command } from './commands.js';
 
 export interface TencentDeps {
@@ -18,6 +19,8 @@ export interface TencentDeps {
   apps: AppRegistry;
   limiter: RateLimiter;
   verifier: UserSigVerifier;
+  /** room_config/*: the callback configuration. */
+  callbacks?: CallbackAdmin;
 }
 
 const SIG_CODE: Record<UserSigError['reason'], number> = {
@@ -158,7 +161,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
       if (bad) throw new Fail(CODE.invalidParam, bad);
       try {
         const response = await entry.command.run(
-          { engine: deps.engine, appId: tenant.sdkAppId, actor: { kind: 'admin', userId: identifier } },
+          { engine: deps.engine, appId: tenant.sdkAppId, actor: { kind: 'admin', userId: identifier }, callbacks: deps.callbacks },
           body as never,
         );
         return answer(reply, CODE.ok, '', response);
@@ -171,7 +174,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
         throw new Fail(CODE_BY_KIND[e.kind], e.message);
       }
     } catch (e) {
-      if (e instanceof Fail) return answer(reply, e.code, e.message);
+      if (e instanceof Fail || e instanceof TencentError) return answer(reply, e.code, e.message);
       req.log.error({ reqId: req.id, err: e }, 'tencent dialect: unexpected error');
       return answer(reply, CODE.internal, 'Internal server error, please retry');
     }

@@ -1,0 +1,66 @@
+// `rostrum webhooks failed | retry`: given-up callbacks, listed and re-sent, on the store the
+// server uses (its data dir or PostgreSQL URL). Safe while the server runs: it picks re-sent
+// deliveries up within seconds.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { parseStoreSpec, readConfigFile } from '../config.js';
+import { openSpool } from './index.js';
+
+export const WEBHOOKS_USAGE = `  rostrum webhooks failed [--app SDKAPPID] [--limit N] [--json] [--data DIR] [--store URL] [--config FILE]
+  rostrum webhooks retry (--all | ID...) [--app SDKAPPID] [--data DIR] [--store URL] [--config FILE]
+`;
+
+export async function webhooks(argv: string[], fail: (message: string) => never): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      app: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      data: { type: 'string' },
+      store: { type: 'string' },
+      config: { type: 'string' },
+    },
+  });
+  const [sub, ...ids] = positionals;
+  if (sub !== 'failed' && sub !== 'retry') fail(`webhooks: use failed or retry\nusage:\n${WEBHOOKS_USAGE}`);
+  const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
+  const config = configPath ? readConfigFile(configPath) : {};
+  const store = values.store ?? (process.env.ROSTRUM_STORE || undefined) ?? config.store;
+  if (parseStoreSpec(store).kind === 'memory') fail('webhooks: the memory store keeps nothing to list');
+  const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
+  if (values.app !== undefined && !/^\d{1,10}$/.test(values.app)) fail(`invalid --app: ${values.app}`);
+  const appId = values.app === undefined ? null : Number(values.app);
+  const spool = await openSpool(store, dataDir);
+  try {
+    if (sub === 'failed') {
+      const limitText = values.limit ?? '100';
+      if (!/^\d{1,6}$/.test(limitText)) fail(`invalid --limit: ${limitText}`);
+      const rows = await spool.failed(appId, Number(limitText));
+      if (values.json) {
+        process.stdout.write(JSON.stringify(rows.map(({ body, ...r }) => ({ ...r, body: JSON.parse(body) }))) + '\n');
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write('no failed deliveries\n');
+        return;
+      }
+      process.stdout.write('ID\tAPP\tROOM\tSEQ\tCOMMAND\tFAILED AT\tATTEMPTS\tLAST ERROR\n');
+      for (const r of rows) {
+        process.stdout.write(
+          [r.id, r.appId, r.roomId, r.seq, r.command, new Date(r.failedAt).toISOString(), r.attempts, r.lastError].join('\t') + '\n',
+        );
+      }
+      return;
+    }
+    if (Boolean(values.all) === ids.length > 0) fail('webhooks retry: give --all or one or more IDs');
+    if (ids.some((id) => !/^\d{1,15}$/.test(id))) fail(`webhooks retry: invalid ID in ${ids.join(' ')}`);
+    const n = await spool.retry(values.all ? 'all' : ids.map(Number), appId, Date.now());
+    process.stdout.write(`re-queued ${n} ${n === 1 ? 'delivery' : 'deliveries'}\n`);
+    if (!values.all && n < ids.length) process.stdout.write(`${ids.length - n} of the IDs are not failed deliveries${appId !== null ? ' of this app' : ''}\n`);
+  } finally {
+    await spool.close();
+  }
+}

@@ -1,0 +1,98 @@
+// Wiring the callbacks into a server: the spool for the store in use, the service, the relay,
+// the metrics.
+import type { Registry } from 'prom-client';
+import { parseStoreSpec } from '../config.js';
+import type { AppId, App } from '../core/model.js';
+import type { Bus } from '../core/ports/bus.js';
+import type { Store } from '../core/ports/store.js';
+import type { FileCallbackConfig } from './commands.js';
+import { callbackMetrics } from './metrics.js';
+import { CallbackRelay, type RelayLog } from './relay.js';
+import { CallbackService } from './service.js';
+import { MemorySpool, type CallbackSpool } from './spool.js';
+
+export interface CallbackOptions {
+  /** Per delivery (ms); default 2000. */
+  timeoutMs?: number;
+  /** Give a delivery up after this many hours since its event; default 24. */
+  giveUpHours?: number;
+  /** Deliveries in flight per app (each in a different room); default 8. */
+  concurrency?: number;
+  /** First retry delay and cap (ms); defaults 500 and 60000 (tests shorten them). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface Callbacks {
+  service: CallbackService;
+  relay: CallbackRelay;
+  spool: CallbackSpool;
+  /** The outbox may drop events older than this (ms). */
+  pruneHorizon(): number;
+  close(): Promise<void>;
+}
+
+/** The spool beside the store the server options name (the CLI opens the same one). */
+export async function openSpool(storeSpec: string | undefined, dataDir: string): Promise<CallbackSpool> {
+  const spec = parseStoreSpec(storeSpec);
+  switch (spec.kind) {
+    case 'sqlite': {
+      const { SqliteSpool } = await import('./spool-sqlite.js');
+      return new SqliteSpool(dataDir);
+    }
+    case 'postgres': {
+      const { PostgresSpool } = await import('./spool-postgres.js');
+      return PostgresSpool.open(spec.url);
+    }
+    case 'memory':
+      return new MemorySpool();
+  }
+}
+
+export async function openCallbacks(deps: {
+  opts: { store?: string; dataDir: string; callbacks?: CallbackOptions };
+  store: Store;
+  bus: Bus;
+  apps: App[];
+  registry: Registry;
+  log?: RelayLog;
+}): Promise<Callbacks> {
+  const spool = await openSpool(deps.opts.store, deps.opts.dataDir);
+  try {
+    const files = new Map<AppId, FileCallbackConfig>();
+    for (const a of deps.apps) if (a.callback) files.set(a.sdkAppId, a.callback);
+    const service = new CallbackService(spool, files);
+    await service.load();
+    const o = deps.opts.callbacks ?? {};
+    const metrics = callbackMetrics(deps.registry, () => spool.counts());
+    const relay = new CallbackRelay(
+      deps.store,
+      spool,
+      deps.bus,
+      service,
+      {
+        timeoutMs: o.timeoutMs,
+        giveUpAfterMs: o.giveUpHours !== undefined ? o.giveUpHours * 3600_000 : undefined,
+        concurrency: o.concurrency,
+        backoffBaseMs: o.backoffBaseMs,
+        backoffMaxMs: o.backoffMaxMs,
+      },
+      metrics,
+      deps.log,
+    );
+    await relay.start();
+    return {
+      service,
+      relay,
+      spool,
+      pruneHorizon: () => relay.pruneHorizon(),
+      async close() {
+        await relay.close();
+        await spool.close();
+      },
+    };
+  } catch (e) {
+    await spool.close().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,41 @@
+// Callback metrics on the server's registry (GET /metrics), labelled by app.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SpoolCounts } from './spool.js';
+
+export interface CallbackMetrics {
+  queued: Counter<'app'>;
+  delivered: Counter<'app'>;
+  retried: Counter<'app'>;
+  failed: Counter<'app'>;
+  lag: Histogram<'app'>;
+}
+
+export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolCounts[]>): CallbackMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: 'rostrum_callbacks_spooled',
+    help: 'Callbacks in the spool, by app and state (pending, failed = given up)',
+    labelNames: ['app', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const c of await counts()) {
+        this.set({ app: String(c.appId), state: 'pending' }, c.pending);
+        this.set({ app: String(c.appId), state: 'failed' }, c.failed);
+      }
+    },
+  });
+  return {
+    queued: new Counter({ name: 'rostrum_callbacks_queued_total', help: 'Callbacks spooled from the outbox, by app', labelNames: ['app'], registers }),
+    delivered: new Counter({ name: 'rostrum_callbacks_delivered_total', help: 'Callbacks the receiver accepted, by app', labelNames: ['app'], registers }),
+    retried: new Counter({ name: 'rostrum_callbacks_retried_total', help: 'Failed delivery attempts that will be retried, by app', labelNames: ['app'], registers }),
+    failed: new Counter({ name: 'rostrum_callbacks_failed_total', help: 'Callbacks given up (kept; re-send with rostrum webhooks retry), by app', labelNames: ['app'], registers }),
+    lag: new Histogram({
+      name: 'rostrum_callbacks_delivery_lag_seconds',
+      help: 'From the event to its accepted delivery, by app',
+      labelNames: ['app'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+      registers,
+    }),
+  };
+}

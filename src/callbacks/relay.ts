@@ -1,0 +1,365 @@
+// The callback relay. A feeder moves committed events from the store's outbox into the spool
+// (with its outbox cursor, atomically), so an acknowledged change yields its callback even if the
+// process dies right after; nothing is taken from the in-process bus but a wake-up. Each app has
+// its own sender over its own spool rows: a dead receiver holds back only its own app, and memory
+// holds at most a window of rows per app (the backlog stays in the spool).
+//
+// Order and retries: within a room one delivery is in flight at a time, the oldest first; a failed
+// one is retried with exponential backoff (jittered, capped) until it is accepted or older than
+// the give-up age, then marked failed (kept, re-sendable) and the room's next one goes.
+import type { Bus } from '../core/ports/bus.js';
+import type { Store } from '../core/ports/store.js';
+import type { AppId } from '../core/model.js';
+import type { CallbackMetrics } from './metrics.js';
+import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
+import { CallbackSender } from './sender.js';
+import type { CallbackService } from './service.js';
+import { callbackUrl } from './sign.js';
+import type { CallbackSpool, Delivery, NewDelivery } from './spool.js';
+
+export interface RelayOptions {
+  /** Per delivery: the whole answer within this (ms). Default 2000. */
+  timeoutMs?: number;
+  /** Give a delivery up when its event is older than this (ms). Default 24 h. */
+  giveUpAfterMs?: number;
+  /** First retry delay (ms), doubling per attempt up to backoffMaxMs. Defaults 500 and 60000. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Deliveries in flight per app (each in a different room). Default 8. */
+  concurrency?: number;
+}
+
+export interface RelayLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const PAGE = 500;
+const WINDOW = 256;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
+
+interface Attempt {
+  attempts: number;
+  nextAt: number;
+  lastError: string;
+}
+
+/** One app's sender. */
+class AppSender {
+  private window: Delivery[] = [];
+  private loadedUpTo = 0;
+  private more = true;
+  private loading = false;
+  private wakes = 0;
+  private readonly inFlight = new Set<string>();
+  private readonly retries = new Map<number, Attempt>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly appId: AppId,
+    private readonly relay: CallbackRelay,
+  ) {}
+
+  /** New rows may be in the spool. */
+  wake(): void {
+    this.more = true;
+    this.wakes++;
+    this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get idle(): boolean {
+    return this.window.length === 0 && this.inFlight.size === 0 && !this.more && !this.loading;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.more && !this.loading && this.window.length < WINDOW / 2) void this.load();
+    const now = Date.now();
+    const seen = new Set<string>();
+    let wakeAt = Infinity;
+    for (const d of this.window) {
+      if (this.inFlight.size >= this.relay.concurrency) break;
+      if (seen.has(d.roomId)) continue; // only a room's oldest goes
+      seen.add(d.roomId);
+      if (this.inFlight.has(d.roomId)) continue;
+      const r = this.retries.get(d.id);
+      if (r && r.nextAt > now) {
+        wakeAt = Math.min(wakeAt, r.nextAt);
+        continue;
+      }
+      this.inFlight.add(d.roomId);
+      void this.deliver(d);
+    }
+    if (wakeAt !== Infinity) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => ((this.timer = null), this.pump()), Math.max(1, wakeAt - now));
+      this.timer.unref();
+    }
+  }
+
+  private async load(): Promise<void> {
+    this.loading = true;
+    const wakes = this.wakes;
+    try {
+      const rows = await this.relay.spool.pending(this.appId, this.loadedUpTo, WINDOW - this.window.length);
+      if (rows.length > 0) {
+        this.loadedUpTo = rows[rows.length - 1].id;
+        this.window.push(...rows);
+      }
+      this.more = (rows.length > 0 && this.window.length >= WINDOW) || wakes !== this.wakes;
+    } catch (err) {
+      this.relay.log?.error({ err, appId: this.appId }, 'callbacks: reading the spool failed');
+      this.more = true;
+      await sleep(1000);
+    } finally {
+      this.loading = false;
+    }
+    this.pump();
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    const relay = this.relay;
+    const app = String(this.appId);
+    const cfg = relay.service.get(this.appId);
+    let error: string | null;
+    if (!cfg) error = 'no callback configuration';
+    else if (cfg.commands && !cfg.commands.has(d.command)) error = null; // unsubscribed since: drop it
+    else {
+      const r = await relay.sender.send(callbackUrl(cfg.url, { sdkAppId: this.appId, command: d.command, token: cfg.token }), d.body);
+      error = r.ok ? null : r.error;
+    }
+    this.inFlight.delete(d.roomId);
+    const now = Date.now();
+    try {
+      if (error === null) {
+        this.remove(d);
+        relay.metrics?.delivered.inc({ app });
+        relay.metrics?.lag.observe({ app }, Math.max(0, now - d.createdAt) / 1000);
+        relay.markDelivered(d.id);
+      } else {
+        const prev = this.retries.get(d.id);
+        const attempts = (prev?.attempts ?? 0) + 1;
+        if (now - d.createdAt >= relay.giveUpAfterMs || !cfg) {
+          this.remove(d);
+          relay.metrics?.failed.inc({ app });
+          relay.log?.warn({ appId: this.appId, id: d.id, command: d.command, error, attempts }, 'callbacks: gave up a delivery');
+          await relay.spool.fail(d.id, attempts, error, now);
+        } else {
+          const delay = Math.min(relay.backoffMaxMs, relay.backoffBaseMs * 2 ** (attempts - 1));
+          this.retries.set(d.id, { attempts, lastError: error, nextAt: now + delay * (0.75 + Math.random() * 0.5) });
+          relay.metrics?.retried.inc({ app });
+        }
+      }
+    } catch (err) {
+      relay.log?.error({ err, appId: this.appId }, 'callbacks: updating the spool failed');
+    }
+    this.pump();
+  }
+
+  private remove(d: Delivery): void {
+    const i = this.window.indexOf(d);
+    if (i >= 0) this.window.splice(i, 1);
+    this.retries.delete(d.id);
+  }
+}
+
+export class CallbackRelay {
+  readonly sender: CallbackSender;
+  readonly giveUpAfterMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly concurrency: number;
+  private readonly senders = new Map<AppId, AppSender>();
+  private cursor = '';
+  private running = false;
+  private wakeFeeder: (() => void) | null = null;
+  private pendingWake = false;
+  private unsubscribe: (() => void) | null = null;
+  private feeding: Promise<void> | null = null;
+  private delivered: number[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Events before this time (ms) are all spooled: the outbox may drop them. */
+  private spooledBefore = 0;
+  private close_!: () => void;
+  private readonly closing = new Promise<void>((r) => (this.close_ = r));
+
+  constructor(
+    private readonly store: Store,
+    readonly spool: CallbackSpool,
+    private readonly bus: Bus,
+    readonly service: CallbackService,
+    opts: RelayOptions = {},
+    readonly metrics?: CallbackMetrics,
+    readonly log?: RelayLog,
+  ) {
+    this.sender = new CallbackSender(opts.timeoutMs ?? 2000);
+    this.giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
+    this.backoffBaseMs = opts.backoffBaseMs ?? 500;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 60_000;
+    this.concurrency = opts.concurrency ?? 8;
+    service.onChange = () => {
+      this.kick();
+      for (const s of this.senders.values()) s.wake();
+      void this.startBacklog();
+    };
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.cursor = await this.spool.cursor();
+    this.unsubscribe = this.bus.subscribe(() => this.kick());
+    await this.startBacklog();
+    this.feeding = this.feed();
+  }
+
+  /**
+   * The outbox may drop events older than this (ms): all of them are spooled. A margin covers
+   * PostgreSQL transactions still open below the horizon when the feeder caught up.
+   */
+  pruneHorizon(): number {
+    return this.spooledBefore === 0 ? 0 : this.spooledBefore - 5 * 60_000;
+  }
+
+  private kick(): void {
+    this.pendingWake = true;
+    const w = this.wakeFeeder;
+    this.wakeFeeder = null;
+    w?.();
+  }
+
+  private senderOf(appId: AppId): AppSender {
+    let s = this.senders.get(appId);
+    if (!s) this.senders.set(appId, (s = new AppSender(appId, this)));
+    return s;
+  }
+
+  /** Senders for apps with rows spooled (by an earlier run, or re-sent from the CLI). */
+  private async startBacklog(): Promise<void> {
+    if (!this.running) return;
+    try {
+      for (const appId of await this.spool.appsWithPending()) this.senderOf(appId).wake();
+    } catch (err) {
+      this.log?.error({ err }, 'callbacks: reading the spool failed');
+    }
+  }
+
+  /** Resolves after `ms`, or at once when woken (a commit, a change, close). */
+  private async waitForWork(ms: number): Promise<void> {
+    if (this.pendingWake || !this.running) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      t.unref();
+      this.wakeFeeder = () => (clearTimeout(t), resolve());
+    });
+  }
+
+  private async feed(): Promise<void> {
+    let reads = 0;
+    let lastRead = 0;
+    while (this.running) {
+      await this.waitForWork(1000);
+      if (!this.running) break;
+      // A short pause lets a burst's commits gather into one page. Without any configuration
+      // the outbox is still followed (the cursor moves), but once a second.
+      const gap = this.service.anyConfigured() ? 10 : 1000 - (Date.now() - lastRead);
+      if (gap > 0) await this.pause(gap);
+      if (!this.running) break;
+      this.pendingWake = false;
+      lastRead = Date.now();
+      try {
+        for (;;) {
+          const startedAt = Date.now();
+          const page = await this.store.readOutbox(this.cursor, PAGE);
+          if (page.events.length > 0) await this.spoolPage(page.events, page.cursor);
+          if (page.events.length < PAGE) {
+            this.spooledBefore = startedAt;
+            break;
+          }
+          if (!this.running) return;
+        }
+        // Other nodes' configuration changes and re-sends from the CLI show within a few reads.
+        if (++reads % 5 === 0) {
+          await this.service.load();
+          await this.startBacklog();
+        }
+      } catch (err) {
+        this.log?.error({ err }, 'callbacks: reading the outbox failed');
+        await this.pause(1000);
+      }
+    }
+  }
+
+  /** A sleep that close() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      t.unref();
+      this.closing.then(() => (clearTimeout(t), resolve()));
+    });
+  }
+
+  private async spoolPage(events: Parameters<typeof callbackOf>[0][], cursor: string): Promise<void> {
+    const rows: NewDelivery[] = [];
+    for (const e of events) {
+      const cfg = this.service.get(e.appId);
+      if (!cfg) continue;
+      const cb = callbackOf(e);
+      if (!cb || (cfg.commands && !cfg.commands.has(cb.command))) continue;
+      const eventId = eventIdOf(e);
+      rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
+    }
+    if (!(await this.spool.enqueue(this.cursor, rows, cursor))) {
+      this.cursor = await this.spool.cursor(); // another node spooled it
+      return;
+    }
+    this.cursor = cursor;
+    const apps = new Set<AppId>();
+    for (const r of rows) {
+      apps.add(r.appId);
+      this.metrics?.queued.inc({ app: String(r.appId) });
+    }
+    for (const appId of apps) this.senderOf(appId).wake();
+  }
+
+  /** Delivered rows leave the spool in batches (a crash before that re-sends them). */
+  markDelivered(id: number): void {
+    this.delivered.push(id);
+    if (this.delivered.length >= 200) void this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flush(), 50);
+      this.flushTimer.unref();
+    }
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const ids = this.delivered;
+    this.delivered = [];
+    this.flushing = this.flushing.then(() => this.spool.delivered(ids)).catch((err) => this.log?.error({ err }, 'callbacks: updating the spool failed'));
+    return this.flushing;
+  }
+
+  /** Nothing queued, in flight or left to read (tests, shutdown). */
+  get idle(): boolean {
+    return [...this.senders.values()].every((s) => s.idle);
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.close_();
+    this.kick();
+    await this.feeding?.catch(() => {});
+    for (const s of this.senders.values()) s.stop();
+    await this.flush();
+    this.sender.close();
+  }
+}

@@ -1,0 +1,115 @@
+// The callback service: what the Tencent room_config commands, the CLI and (later) the native
+// API call. It resolves each app's configuration — the one set over REST wins over the config
+// file's; a REST deletion hides the file's — and lists and re-sends given-up deliveries.
+import type { AppId } from '../core/model.js';
+import type { CallbackTarget, FileCallbackConfig, StoredCallbackConfig } from './commands.js';
+import type { CallbackSpool, Delivery, SpoolCounts } from './spool.js';
+
+/** An app's configuration in effect. */
+export interface EffectiveConfig {
+  url: string;
+  /** null = every command. */
+  commands: ReadonlySet<string> | null;
+  token?: string;
+  source: 'file' | 'rest';
+}
+
+export interface CallbackAdmin {
+  /** The configuration in effect (Url and command list as get_callback shows them), or null. */
+  get(appId: AppId): EffectiveConfig | null;
+  /** 'exists' when REST has already set one (Tencent 100300). */
+  set(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'>;
+  /** 'missing' when none is in effect (Tencent 100301). */
+  update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'>;
+  delete(appId: AppId): Promise<void>;
+  failed(appId: AppId | null, limit: number): Promise<Delivery[]>;
+  retry(ids: number[] | 'all', appId: AppId | null): Promise<number>;
+  counts(): Promise<SpoolCounts[]>;
+}
+
+export class CallbackService implements CallbackAdmin {
+  private stored = new Map<AppId, StoredCallbackConfig>();
+  private readonly effective = new Map<AppId, EffectiveConfig | null>();
+  /** Called when a configuration changes or deliveries are re-sent (the relay wakes up). */
+  onChange: () => void = () => {};
+
+  constructor(
+    private readonly spool: CallbackSpool,
+    private readonly files: ReadonlyMap<AppId, FileCallbackConfig>,
+  ) {}
+
+  /** Loads what REST stored; again later to see other nodes' changes. */
+  async load(): Promise<void> {
+    this.stored = await this.spool.allConfigs();
+    this.effective.clear();
+  }
+
+  /** Whether any app may have callbacks (when none, the relay reads the outbox rarely). */
+  anyConfigured(): boolean {
+    if (this.files.size > 0) return true;
+    for (const s of this.stored.values()) if (s.kind === 'set') return true;
+    return false;
+  }
+
+  get(appId: AppId): EffectiveConfig | null {
+    let e = this.effective.get(appId);
+    if (e === undefined) {
+      e = this.resolve(appId);
+      this.effective.set(appId, e);
+    }
+    return e;
+  }
+
+  private resolve(appId: AppId): EffectiveConfig | null {
+    const file = this.files.get(appId);
+    const stored = this.stored.get(appId);
+    if (stored?.kind === 'deleted') return null;
+    const target = stored?.kind === 'set' ? stored.target : file;
+    if (!target) return null;
+    return {
+      url: target.url,
+      commands: target.commands ? new Set(target.commands) : null,
+      token: file?.token || undefined,
+      source: stored?.kind === 'set' ? 'rest' : 'file',
+    };
+  }
+
+  private async store(appId: AppId, config: StoredCallbackConfig): Promise<void> {
+    await this.spool.setConfig(appId, config);
+    this.stored.set(appId, config);
+    this.effective.delete(appId);
+    this.onChange();
+  }
+
+  async set(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'> {
+    const now = await this.spool.getConfig(appId);
+    if (now?.kind === 'set') return 'exists';
+    await this.store(appId, { kind: 'set', target: { url: target.url, commands: target.commands } });
+    return 'ok';
+  }
+
+  async update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'> {
+    const now = await this.spool.getConfig(appId);
+    if (now?.kind === 'deleted' || (now === null && !this.files.has(appId))) return 'missing';
+    await this.store(appId, { kind: 'set', target: { url: target.url, commands: target.commands } });
+    return 'ok';
+  }
+
+  async delete(appId: AppId): Promise<void> {
+    await this.store(appId, { kind: 'deleted' });
+  }
+
+  failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
+    return this.spool.failed(appId, limit);
+  }
+
+  async retry(ids: number[] | 'all', appId: AppId | null): Promise<number> {
+    const n = await this.spool.retry(ids, appId, Date.now());
+    if (n > 0) this.onChange();
+    return n;
+  }
+
+  counts(): Promise<SpoolCounts[]> {
+    return this.spool.counts();
+  }
+}

@@ -1,0 +1,207 @@
+// The callback spool on PostgreSQL: tables beside the store's (migration step "callback
+// tables"), on a small pool of its own so deliveries never take the connections commands need.
+// Several nodes may share one database: the cursor is moved with a compare-and-set in the same
+// transaction as the rows it spools, so two feeders never spool a page twice; senders run on the
+// node holding the relay's advisory lock (see relay.ts).
+import pg from 'pg';
+import { parseUrl } from '../adapters/postgres/store.js';
+import { quoteIdent } from '../adapters/postgres/migrations.js';
+import type { AppId } from '../core/model.js';
+import type { StoredCallbackConfig } from './commands.js';
+export { CALLBACK_TABLES_PG } from './tables-postgres.js';
+import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from './spool.js';
+
+
+interface Row {
+  id: string;
+  event_id: string;
+  app_id: string;
+  room_id: string;
+  seq: string;
+  command: string;
+  body: string;
+  created_at: string;
+  state: 'pending' | 'failed';
+  attempts: number;
+  last_error: string;
+  failed_at: string;
+}
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: Number(r.id),
+    eventId: r.event_id,
+    appId: Number(r.app_id),
+    roomId: r.room_id,
+    seq: Number(r.seq),
+    command: r.command,
+    body: r.body,
+    createdAt: Number(r.created_at),
+    state: r.state,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    failedAt: Number(r.failed_at),
+  };
+}
+
+const COLS = 'id, event_id, app_id, room_id, seq, command, body, created_at, state, attempts, last_error, failed_at';
+
+export class PostgresSpool implements CallbackSpool {
+  private constructor(readonly pool: pg.Pool) {}
+
+  /** Opens a pool on the store's URL (its schema); the store has already run the migrations. */
+  static open(url: string, poolSize = 3): PostgresSpool {
+    const { connectionString, schema, options } = parseUrl(url);
+    const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
+    const pool = new pg.Pool({
+      connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 15_000,
+      idle_in_transaction_session_timeout: 60_000,
+      application_name: 'rostrum-callbacks',
+      options: serverOptions || undefined,
+    });
+    pool.on('error', () => {});
+    pool.on('connect', (c) => c.on('error', () => {}));
+    return new PostgresSpool(pool);
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      c.release();
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      c.release(true);
+      throw e;
+    }
+  }
+
+  async cursor(): Promise<string> {
+    const r = await this.pool.query<{ value: string }>("SELECT value FROM callback_state WHERE key = 'cursor'");
+    return r.rows[0]?.value ?? '';
+  }
+
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      await c.query("INSERT INTO callback_state (key, value) VALUES ('cursor', '') ON CONFLICT (key) DO NOTHING");
+      const now = (await c.query<{ value: string }>("SELECT value FROM callback_state WHERE key = 'cursor' FOR UPDATE")).rows[0].value;
+      if (now !== from) return false;
+      if (deliveries.length > 0) {
+        const rows = deliveries.map((d) => ({
+          event_id: d.eventId,
+          app_id: d.appId,
+          room_id: d.roomId,
+          seq: d.seq,
+          command: d.command,
+          body: d.body,
+          created_at: d.createdAt,
+        }));
+        await c.query(
+          `INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at)
+           SELECT event_id, app_id, room_id, seq, command, body, created_at FROM jsonb_to_recordset($1::jsonb)
+             AS x(event_id text, app_id bigint, room_id text, seq bigint, command text, body text, created_at bigint)
+           ON CONFLICT (event_id) DO NOTHING`,
+          [JSON.stringify(rows)],
+        );
+      }
+      await c.query("UPDATE callback_state SET value = $1 WHERE key = 'cursor'", [cursor]);
+      return true;
+    });
+  }
+
+  async pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]> {
+    const r = await this.pool.query<Row>(
+      `SELECT ${COLS} FROM callback_deliveries WHERE app_id = $1 AND state = 'pending' AND id > $2 ORDER BY id LIMIT $3`,
+      [appId, afterId, limit],
+    );
+    return r.rows.map(toDelivery);
+  }
+
+  async appsWithPending(): Promise<AppId[]> {
+    const r = await this.pool.query<{ app_id: string }>("SELECT DISTINCT app_id FROM callback_deliveries WHERE state = 'pending'");
+    return r.rows.map((x) => Number(x.app_id));
+  }
+
+  async delivered(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query('DELETE FROM callback_deliveries WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
+    await this.pool.query("UPDATE callback_deliveries SET state = 'failed', attempts = $1, last_error = $2, failed_at = $3 WHERE id = $4 AND state = 'pending'", [
+      attempts,
+      lastError.slice(0, 500),
+      at,
+      id,
+    ]);
+  }
+
+  async failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
+    const r = await this.pool.query<Row>(
+      `SELECT ${COLS} FROM callback_deliveries WHERE state = 'failed' AND ($1::bigint IS NULL OR app_id = $1) ORDER BY id LIMIT $2`,
+      [appId, limit],
+    );
+    return r.rows.map(toDelivery);
+  }
+
+  async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `WITH gone AS (
+           DELETE FROM callback_deliveries WHERE state = 'failed' AND ($1::bigint IS NULL OR app_id = $1)
+             AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+           RETURNING id, event_id, app_id, room_id, seq, command, body)
+         INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at)
+         SELECT event_id, app_id, room_id, seq, command, body, $3 FROM gone ORDER BY id`,
+        [appId, ids === 'all' ? null : ids, now],
+      );
+      return r.rowCount ?? 0;
+    });
+  }
+
+  async counts(): Promise<SpoolCounts[]> {
+    const r = await this.pool.query<{ app_id: string; state: 'pending' | 'failed'; n: string }>(
+      'SELECT app_id, state, count(*) AS n FROM callback_deliveries GROUP BY app_id, state',
+    );
+    const by = new Map<AppId, SpoolCounts>();
+    for (const x of r.rows) {
+      const appId = Number(x.app_id);
+      let c = by.get(appId);
+      if (!c) by.set(appId, (c = { appId, pending: 0, failed: 0 }));
+      c[x.state] = Number(x.n);
+    }
+    return [...by.values()];
+  }
+
+  async getConfig(appId: AppId): Promise<StoredCallbackConfig | null> {
+    const r = await this.pool.query<{ value: string }>('SELECT value FROM callback_state WHERE key = $1', [`config:${appId}`]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].value) as StoredCallbackConfig) : null;
+  }
+
+  async setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void> {
+    if (config) {
+      await this.pool.query('INSERT INTO callback_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+        `config:${appId}`,
+        JSON.stringify(config),
+      ]);
+    } else {
+      await this.pool.query('DELETE FROM callback_state WHERE key = $1', [`config:${appId}`]);
+    }
+  }
+
+  async allConfigs(): Promise<Map<AppId, StoredCallbackConfig>> {
+    const r = await this.pool.query<{ key: string; value: string }>("SELECT key, value FROM callback_state WHERE key LIKE 'config:%'");
+    return new Map(r.rows.map((x) => [Number(x.key.slice(7)), JSON.parse(x.value) as StoredCallbackConfig]));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => {});
+  }
+}

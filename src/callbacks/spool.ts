@@ -1,0 +1,156 @@
+// The callback spool: where the relay keeps callbacks between the outbox and the receiver.
+// The feeder moves outbox events into it together with its outbox cursor (one atomic step); each
+// app's sender reads its own pending rows in order, deletes what was delivered and marks what it
+// gave up on as failed (kept, listed and re-sendable). It also keeps the REST-set configurations.
+// Adapters: memory (here), SQLite (spool-sqlite.ts), PostgreSQL (spool-postgres.ts).
+import type { AppId } from '../core/model.js';
+import type { StoredCallbackConfig } from './commands.js';
+
+export interface NewDelivery {
+  eventId: string;
+  appId: AppId;
+  roomId: string;
+  seq: number;
+  command: string;
+  body: string;
+  /** The event's time (ms): the give-up age counts from it (or from a re-send). */
+  createdAt: number;
+}
+
+export interface Delivery extends NewDelivery {
+  /** Spool order: increasing in the order rows were spooled (a re-send gets a new, larger id). */
+  id: number;
+  state: 'pending' | 'failed';
+  attempts: number;
+  lastError: string;
+  /** When it was given up (ms), 0 while pending. */
+  failedAt: number;
+}
+
+export interface SpoolCounts {
+  appId: AppId;
+  pending: number;
+  failed: number;
+}
+
+export interface CallbackSpool {
+  /** The outbox cursor the feeder has spooled up to ('' = none yet). */
+  cursor(): Promise<string>;
+  /**
+   * Spools deliveries (an eventId already spooled is skipped) and moves the cursor, atomically.
+   * Returns false, spooling nothing, when the cursor is no longer `from` (another node moved it).
+   */
+  enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean>;
+  /** An app's pending deliveries with id > afterId, in id order. */
+  pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]>;
+  /** Apps with pending deliveries. */
+  appsWithPending(): Promise<AppId[]>;
+  /** Drops delivered rows. */
+  delivered(ids: number[]): Promise<void>;
+  /** Marks a pending row failed (given up). */
+  fail(id: number, attempts: number, lastError: string, at: number): Promise<void>;
+  /** Failed rows (of one app, or all), oldest first. */
+  failed(appId: AppId | null, limit: number): Promise<Delivery[]>;
+  /**
+   * Makes failed rows pending again with new ids (they go to the end of their app's queue) and
+   * the give-up age counting from `now`; ids = 'all' re-sends every failed row (of `appId`, or
+   * of every app when null). Returns how many.
+   */
+  retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number>;
+  counts(): Promise<SpoolCounts[]>;
+  getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
+  setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
+  allConfigs(): Promise<Map<AppId, StoredCallbackConfig>>;
+  close(): Promise<void>;
+}
+
+/** Not durable: for the memory store (tests, benchmarks). */
+export class MemorySpool implements CallbackSpool {
+  private cur = '';
+  private nextId = 1;
+  private readonly rows = new Map<number, Delivery>();
+  private readonly eventIds = new Set<string>();
+  private readonly configs = new Map<AppId, StoredCallbackConfig>();
+
+  async cursor(): Promise<string> {
+    return this.cur;
+  }
+
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
+    if (from !== this.cur) return false;
+    for (const d of deliveries) {
+      if (this.eventIds.has(d.eventId)) continue;
+      this.eventIds.add(d.eventId);
+      const id = this.nextId++;
+      this.rows.set(id, { ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
+    }
+    this.cur = cursor;
+    return true;
+  }
+
+  async pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]> {
+    const out: Delivery[] = [];
+    for (const d of this.rows.values()) {
+      if (d.appId === appId && d.state === 'pending' && d.id > afterId) out.push({ ...d });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async appsWithPending(): Promise<AppId[]> {
+    const apps = new Set<AppId>();
+    for (const d of this.rows.values()) if (d.state === 'pending') apps.add(d.appId);
+    return [...apps];
+  }
+
+  async delivered(ids: number[]): Promise<void> {
+    for (const id of ids) this.rows.delete(id);
+  }
+
+  async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
+    const d = this.rows.get(id);
+    if (d) Object.assign(d, { state: 'failed', attempts, lastError, failedAt: at });
+  }
+
+  async failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
+    return [...this.rows.values()].filter((d) => d.state === 'failed' && (appId === null || d.appId === appId)).slice(0, limit).map((d) => ({ ...d }));
+  }
+
+  async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
+    const chosen = (ids === 'all' ? [...this.rows.keys()] : ids).map((id) => this.rows.get(id));
+    let n = 0;
+    for (const d of chosen) {
+      if (!d || d.state !== 'failed' || (appId !== null && d.appId !== appId)) continue;
+      this.rows.delete(d.id);
+      const id = this.nextId++;
+      this.rows.set(id, { ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0, createdAt: now });
+      n++;
+    }
+    return n;
+  }
+
+  async counts(): Promise<SpoolCounts[]> {
+    const by = new Map<AppId, SpoolCounts>();
+    for (const d of this.rows.values()) {
+      let c = by.get(d.appId);
+      if (!c) by.set(d.appId, (c = { appId: d.appId, pending: 0, failed: 0 }));
+      c[d.state]++;
+    }
+    return [...by.values()];
+  }
+
+  async getConfig(appId: AppId): Promise<StoredCallbackConfig | null> {
+    return this.configs.get(appId) ?? null;
+  }
+
+  async setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void> {
+    if (config) this.configs.set(appId, config);
+    else this.configs.delete(appId);
+  }
+
+  async allConfigs(): Promise<Map<AppId, StoredCallbackConfig>> {
+    return new Map(this.configs);
+  }
+
+  async close(): Promise<void> {}
+}

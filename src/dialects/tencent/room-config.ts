@@ -1,0 +1,66 @@
+// room_config/*: the app's callback configuration (one per SDKAppID: Url and
+// CallbackCommandList), stored durably; it wins over the config file's `callback`.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CALLBACK_COMMANDS, isCallbackCommand, isCallbackUrl } from '../../callbacks/commands.js';
+import type { CallbackAdmin } from '../../callbacks/service.js';
+import { CODE, TencentError } from './codes.js';
+import type { Command, CommandContext } from './commands.js';
+
+const Target = Type.Object({ Url: Type.String(), CallbackCommandList: Type.Array(Type.String()) });
+
+function command<S extends TSchema>(c: Command<S>): Command {
+  return c as unknown as Command;
+}
+
+function admin(ctx: CommandContext): CallbackAdmin {
+  if (!ctx.callbacks) throw new TencentError(CODE.internal, 'callbacks are not available on this server');
+  return ctx.callbacks;
+}
+
+function target(b: Static<typeof Target>) {
+  if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL');
+  const bad = b.CallbackCommandList.find((c) => !isCallbackCommand(c));
+  if (bad !== undefined) {
+    throw new TencentError(CODE.invalidParam, `invalid parameter CallbackCommandList: unknown callback ${JSON.stringify(bad)}; known: ${CALLBACK_COMMANDS.join(', ')}`);
+  }
+  return { url: b.Url, commands: [...new Set(b.CallbackCommandList)] };
+}
+
+export const ROOM_CONFIG: Record<string, Command> = {
+  set_callback: command({
+    schema: Target,
+    async run(ctx, b) {
+      if ((await admin(ctx).set(ctx.appId, target(b))) === 'exists') {
+        throw new TencentError(CODE.callbackExists, 'callback configuration already exists, use the update interface');
+      }
+      return undefined;
+    },
+  }),
+
+  update_callback: command({
+    schema: Target,
+    async run(ctx, b) {
+      if ((await admin(ctx).update(ctx.appId, target(b))) === 'missing') {
+        throw new TencentError(CODE.callbackMissing, 'callback configuration does not exist, create it with set_callback');
+      }
+      return undefined;
+    },
+  }),
+
+  get_callback: command({
+    schema: Type.Object({}),
+    async run(ctx) {
+      const cfg = admin(ctx).get(ctx.appId);
+      if (!cfg) throw new TencentError(CODE.callbackMissing, 'callback configuration does not exist, create it with set_callback');
+      return { Url: cfg.url, CallbackCommandList: cfg.commands ? [...cfg.commands] : [...CALLBACK_COMMANDS] };
+    },
+  }),
+
+  delete_callback: command({
+    schema: Type.Object({}),
+    async run(ctx) {
+      await admin(ctx).delete(ctx.appId);
+      return undefined;
+    },
+  }),
+};

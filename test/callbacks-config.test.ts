@@ -1,0 +1,74 @@
+// room_config/* (Tencent's callback configuration commands): answers, codes, durability across a
+// restart, and the REST setting winning over the config file's.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { APP, OTHER_APP, startTestServer, tempData } from './support/harness.js';
+import { failed, ok } from './support/tencent.js';
+import { startReceiver, until } from './support/receiver.js';
+
+const receivers: { close(): Promise<void> }[] = [];
+after(async () => {
+  for (const r of receivers) await r.close();
+});
+
+describe('room_config callback configuration', () => {
+  it('set, get, update, delete with the documented answers and codes, kept across a restart', async () => {
+    const data = tempData();
+    let s = await startTestServer({ data });
+    try {
+      failed(await s.tencent('room_config/get_callback', {}), 100301);
+      failed(await s.tencent('room_config/update_callback', { Url: 'http://127.0.0.1:9/cb', CallbackCommandList: [] }), 100301);
+      failed(await s.tencent('room_config/set_callback', { Url: 'ftp://x/cb', CallbackCommandList: [] }), 100002);
+      failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.Nope'] }), 100002);
+      failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb' }), 100002, 'CallbackCommandList');
+      const list = ['Room.CallbackAfterMemberLeave', 'Mic.CallbackAfterSeatInfoChanged'];
+      ok(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/callback', CallbackCommandList: list }));
+      failed(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/other', CallbackCommandList: list }), 100300);
+      const got = await s.tencent('room_config/get_callback', {});
+      ok(got);
+      assert.deepEqual(got.Response, { Url: 'http://www.example.com/callback', CallbackCommandList: list });
+      // Another app sees nothing of it.
+      failed(await s.tencent('room_config/get_callback', {}, { app: OTHER_APP }), 100301);
+      ok(await s.tencent('room_config/update_callback', { Url: 'https://hooks.example.com/b', CallbackCommandList: ['Room.CallbackAfterCreateRoom'] }));
+      await s.close();
+      s = await startTestServer({ data });
+      const kept = await s.tencent('room_config/get_callback', {});
+      assert.deepEqual(kept.Response, { Url: 'https://hooks.example.com/b', CallbackCommandList: ['Room.CallbackAfterCreateRoom'] });
+      ok(await s.tencent('room_config/delete_callback', {}));
+      failed(await s.tencent('room_config/get_callback', {}), 100301);
+      ok(await s.tencent('room_config/delete_callback', {}));
+      ok(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/again', CallbackCommandList: list }));
+    } finally {
+      await s.close();
+      await data.remove();
+    }
+  });
+
+  it('the REST setting wins over the config file; a REST deletion stops the file one too', async () => {
+    const fileReceiver = await startReceiver();
+    const restReceiver = await startReceiver();
+    receivers.push(fileReceiver, restReceiver);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: fileReceiver.url } }, OTHER_APP] });
+    try {
+      const got = await s.tencent('room_config/get_callback', {});
+      assert.equal(got.Response.Url, fileReceiver.url);
+      assert.equal(got.Response.CallbackCommandList.length, 10);
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
+      await until(() => fileReceiver.accepted.length === 1, 'the file receiver');
+      ok(await s.tencent('room_config/set_callback', { Url: restReceiver.url, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] }));
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r2', RoomType: 'Conference' } }));
+      ok(await s.tencent('room_engine_http_srv/destroy_room', { RoomId: 'r2' })); // not subscribed
+      await until(() => restReceiver.accepted.length === 1, 'the REST receiver');
+      assert.equal(restReceiver.accepted[0].body.RoomInfo.RoomId, 'r2');
+      ok(await s.tencent('room_config/delete_callback', {}));
+      failed(await s.tencent('room_config/get_callback', {}), 100301);
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r3', RoomType: 'Conference' } }));
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r4', RoomType: 'Conference' } }));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(fileReceiver.accepted.length, 1);
+      assert.equal(restReceiver.accepted.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,215 @@
+// Callback delivery end to end: a real receiver on loopback checks every signature, order per
+// room and completeness; receiver down then up; give-up and re-send; one app's dead receiver
+// does not hold back another's.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { APP, OTHER_APP, enter, asUser, startTestServer } from './support/harness.js';
+import { ok } from './support/tencent.js';
+import { startReceiver, until, type Receiver } from './support/receiver.js';
+import { signOf, verifyCallback } from '../src/callbacks/sign.js';
+
+const TOKEN = 'callback-token-1';
+const receivers: Receiver[] = [];
+after(async () => {
+  for (const r of receivers) await r.close();
+});
+
+async function receiver(token?: string) {
+  const r = await startReceiver(token);
+  receivers.push(r);
+  return r;
+}
+
+/** Per room, the Seq of the unique bodies must increase. */
+function assertOrdered(bodies: any[]): void {
+  const last = new Map<string, number>();
+  for (const b of bodies) {
+    const room = b.RoomId ?? b.RoomInfo.RoomId;
+    assert.ok(b.Seq > (last.get(room) ?? 0), `room ${room}: Seq ${b.Seq} after ${last.get(room)}`);
+    last.set(room, b.Seq);
+  }
+}
+
+const fast = { backoffBaseMs: 50, backoffMaxMs: 400 };
+
+describe('callback delivery', () => {
+  it('sends every callback with Tencent query parameters, signature, EventTime in ms, unique ids, in order', async () => {
+    const rx = await receiver(TOKEN);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP] });
+    try {
+      const t0 = Date.now();
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference', IsSeatEnabled: true, MaxSeatCount: 3 } }));
+      ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'r1', RoomName: 'renamed' } }));
+      await enter(s, 'r1', 'alice');
+      await enter(s, 'r1', 'bob');
+      ok(await s.tencent('room_engine_http_mic/pick_user_on_seat', { RoomId: 'r1', Member_Account: 'alice', Index: 1 }));
+      ok(await s.tencent('room_engine_http_mic/lock_seat', { RoomId: 'r1', Index: 2, ForbidTaken: true }));
+      await s.server.engine.execute(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, {
+        type: 'setMuted', roomId: 'r1', subjectType: 'userId', subjects: ['bob'], muted: true, origin: 'tencent', durationSec: 60, reason: 'flood',
+      } as never);
+      ok(await s.tencent('room_engine_http_srv/ban_room_member', { RoomId: 'r1', MemberList_Account: ['bob'], Reason: 'spam', Duration: 600 }));
+      ok(await s.tencent('room_engine_http_srv/unban_room_member', { RoomId: 'r1', MemberList_Account: ['bob'] }));
+      await asUser(s, 'alice', { type: 'leaveRoom', roomId: 'r1' } as never);
+      ok(await s.tencent('room_engine_http_srv/destroy_room', { RoomId: 'r1' }));
+      await until(() => rx.unique().some((b) => b.CallbackCommand === 'Room.CallbackAfterDestroyRoom'), 'the destroy callback');
+      const bodies = rx.unique();
+      const commands = bodies.map((b) => b.CallbackCommand);
+      for (const c of [
+        'Room.CallbackAfterCreateRoom',
+        'Room.CallbackAfterUpdateRoomInfo',
+        'Room.CallbackAfterMemberEnter',
+        'Mic.CallbackAfterSeatInfoChanged',
+        'Moderation.CallbackAfterSeatLockChanged',
+        'Moderation.CallbackAfterMuteChanged',
+        'Moderation.CallbackAfterDenyAdded',
+        'Room.CallbackAfterMemberLeave',
+        'Moderation.CallbackAfterDenyLifted',
+        'Room.CallbackAfterDestroyRoom',
+      ]) assert.ok(commands.includes(c), `missing ${c}: ${commands.join(', ')}`);
+      assert.equal(rx.accepted.length, bodies.length, 'no repeats when nothing failed');
+      assertOrdered(bodies);
+      for (const r of rx.accepted) {
+        assert.ok(r.verified, 'signature verifies');
+        assert.equal(r.query.get('SdkAppid'), String(APP.sdkAppId));
+        assert.equal(r.query.get('CallbackCommand'), r.body.CallbackCommand);
+        assert.equal(r.query.get('contenttype'), 'json');
+        assert.equal(r.query.get('OptPlatform'), 'RESTAPI');
+        assert.ok(r.query.has('ClientIP'));
+        assert.ok(r.body.EventTime >= t0 - 1000 && r.body.EventTime <= Date.now(), 'EventTime in ms');
+        assert.match(r.body.EventId, /^[0-9a-f]{32}$/);
+      }
+      assert.equal(new Set(bodies.map((b) => b.EventId)).size, bodies.length);
+      const create = bodies.find((b) => b.CallbackCommand === 'Room.CallbackAfterCreateRoom');
+      assert.equal(create.Operator_Account, 'administrator');
+      assert.equal(create.RoomInfo.RoomId, 'r1');
+      assert.equal(create.RoomInfo.MaxSeatCount, 3);
+      const enterBody = bodies.find((b) => b.CallbackCommand === 'Room.CallbackAfterMemberEnter');
+      assert.deepEqual({ ...enterBody, EventTime: 0, EventId: '', Seq: 0 }, {
+        CallbackCommand: 'Room.CallbackAfterMemberEnter', Operator_Account: 'alice', RoomId: 'r1', MemberCount: 1, Type: 'Enter', MemberList_Account: ['alice'], EventTime: 0, EventId: '', Seq: 0,
+      });
+      const kicked = bodies.find((b) => b.CallbackCommand === 'Room.CallbackAfterMemberLeave' && b.MemberList_Account[0] === 'bob');
+      assert.equal(kicked.Type, 'Kicked');
+      const left = bodies.find((b) => b.CallbackCommand === 'Room.CallbackAfterMemberLeave' && b.MemberList_Account[0] === 'alice');
+      assert.equal(left.Type, 'Leave');
+      const deny = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterDenyAdded');
+      assert.equal(deny.EntryList[0].Subject, 'bob');
+      assert.equal(deny.EntryList[0].Reason, 'spam');
+      assert.ok(deny.EntryList[0].Until > Date.now());
+      const mute = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterMuteChanged');
+      assert.deepEqual([mute.Member_Account, mute.Type, mute.Reason, mute.Operator_Account], ['bob', 'Muted', 'flood', 'administrator']);
+      const lock = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterSeatLockChanged');
+      assert.deepEqual([lock.Index, lock.IsTakenDisabled], [2, true]);
+      const seats = bodies.filter((b) => b.CallbackCommand === 'Mic.CallbackAfterSeatInfoChanged');
+      assert.equal(seats[0].SeatList[1].Member_Account, 'alice');
+      assert.equal(seats[0].SeatList[0].Member_Account, undefined);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('forged and stale deliveries are told apart from real ones', async () => {
+    const rx = await receiver(TOKEN);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP] });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
+      await until(() => rx.accepted.length === 1, 'the callback');
+      const q = rx.accepted[0].query;
+      assert.ok(verifyCallback(q, TOKEN));
+      assert.ok(!verifyCallback(q, 'another-token'), 'signed with another token');
+      const forged = new URLSearchParams(q);
+      forged.set('Sign', signOf('guess', q.get('RequestTime')!));
+      assert.ok(!verifyCallback(forged, TOKEN), 'forged');
+      const stale = new URLSearchParams(q);
+      const old = Number(q.get('RequestTime')) - 600;
+      stale.set('RequestTime', String(old));
+      stale.set('Sign', signOf(TOKEN, old)); // a genuine signature, replayed ten minutes later
+      assert.ok(!verifyCallback(stale, TOKEN), 'stale');
+      const unsigned = new URLSearchParams(q);
+      unsigned.delete('Sign');
+      assert.ok(!verifyCallback(unsigned, TOKEN), 'unsigned');
+      // Tencent's documented example
+      assert.equal(signOf('xxxxyyyy', 1669872112), '17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('receiver down for a while, then up: everything arrives, in order per room', async () => {
+    const rx = await receiver(TOKEN);
+    rx.mode = 'down';
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP], callbacks: fast });
+    try {
+      const rooms = ['a', 'b', 'c'];
+      for (const r of rooms) ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: r, RoomType: 'Conference' } }));
+      for (let i = 0; i < 10; i++) {
+        for (const r of rooms) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: r, CustomInfo: String(i) } }));
+      }
+      await until(() => rx.attempts >= 6, 'failed attempts');
+      assert.equal(rx.accepted.length, 0);
+      rx.mode = 'up';
+      await until(() => rx.unique().length === 33, 'all 33 callbacks');
+      const bodies = rx.unique();
+      assertOrdered(bodies);
+      for (const r of rooms) {
+        const infos = bodies.filter((b) => b.CallbackCommand === 'Room.CallbackAfterUpdateRoomInfo' && b.RoomInfo.RoomId === r).map((b) => b.RoomInfo.CustomInfo);
+        assert.deepEqual(infos, Array.from({ length: 10 }, (_, i) => String(i)));
+      }
+      assert.ok(rx.accepted.every((x) => x.verified));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('gives up after the give-up age, keeps the delivery, and re-sends it on request', async () => {
+    const rx = await receiver();
+    rx.mode = 'down';
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }, OTHER_APP], callbacks: { ...fast, giveUpHours: 1 / 3600 } });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
+      const svc = s.server.callbacks.service;
+      let failedList: Awaited<ReturnType<typeof svc.failed>> = [];
+      const deadline = Date.now() + 30_000;
+      while (failedList.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        failedList = await svc.failed(APP.sdkAppId, 10);
+      }
+      assert.equal(failedList.length, 1);
+      assert.equal(failedList[0].command, 'Room.CallbackAfterCreateRoom');
+      assert.match(failedList[0].lastError, /HTTP 503/);
+      assert.ok(failedList[0].attempts >= 1);
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`rostrum_callbacks_failed_total\\{app="${APP.sdkAppId}"\\} 1`));
+      assert.match(metrics, /rostrum_callbacks_retried_total/);
+      rx.mode = 'up';
+      assert.equal(await svc.retry([failedList[0].id], null), 1);
+      await until(() => rx.accepted.length === 1, 'the re-sent callback');
+      assert.equal(rx.accepted[0].body.RoomInfo.RoomId, 'r1');
+      assert.deepEqual(await svc.failed(null, 10), []);
+      await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("one app's dead receiver does not delay another app's callbacks", async () => {
+    const dead = await receiver();
+    dead.mode = 'dead';
+    const live = await receiver();
+    const s = await startTestServer({
+      apps: [{ ...APP, callback: { url: dead.url } }, { ...OTHER_APP, callback: { url: live.url } }],
+      callbacks: { timeoutMs: 20_000 },
+    });
+    try {
+      for (let i = 0; i < 20; i++) ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `dead-${i}`, RoomType: 'Conference' } }));
+      await until(() => dead.attempts >= 8, 'the dead receiver to hold every in-flight slot');
+      for (let i = 0; i < 20; i++) {
+        ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `live-${i}`, RoomType: 'Conference' } }, { app: OTHER_APP }));
+      }
+      // Well before the dead receiver's 20 s timeout could free anything.
+      await until(() => live.unique().length === 20, "the live app's callbacks", 15_000);
+      assert.equal(dead.accepted.length, 0);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,70 @@
+// A callback receiver on a loopback port: records every delivery with its query and body, checks
+// each signature as docs/webhooks.md tells receivers to, and can be switched down (HTTP 503),
+// dead (never answers) or up.
+import { createServer, type Server } from 'node:http';
+import { verifyCallback } from '../../src/callbacks/sign.js';
+
+export interface Received {
+  query: URLSearchParams;
+  body: any;
+  /** Signature and freshness as the receiver sees them (true when no token is expected). */
+  verified: boolean;
+}
+
+export type Mode = 'up' | 'down' | 'dead';
+
+export interface Receiver {
+  url: string;
+  mode: Mode;
+  /** Accepted deliveries, in arrival order (duplicates included). */
+  accepted: Received[];
+  /** Every request, accepted or not. */
+  attempts: number;
+  /** Accepted bodies without repeats (by EventId), as a receiver keeps them. */
+  unique(): any[];
+  close(): Promise<void>;
+}
+
+export async function startReceiver(token?: string, path = '/callback'): Promise<Receiver> {
+  const hanging = new Set<import('node:http').ServerResponse>();
+  const r: Receiver = {
+    url: '',
+    mode: 'up',
+    accepted: [],
+    attempts: 0,
+    unique() {
+      const seen = new Set<string>();
+      return r.accepted.filter((x) => !seen.has(x.body.EventId) && seen.add(x.body.EventId)).map((x) => x.body);
+    },
+    close: async () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      r.attempts++;
+      if (r.mode === 'dead') return void hanging.add(res);
+      if (r.mode === 'down') return void res.writeHead(503).end('down');
+      const query = new URL(req.url!, 'http://x').searchParams;
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      r.accepted.push({ query, body, verified: token ? verifyCallback(query, token) : true });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as { port: number }).port}${path}`;
+  return r;
+}
+
+/** Waits until `cond` holds (generous deadline: the machine may be loaded). */
+export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
