@@ -9,6 +9,17 @@ export interface Migration {
   sql: string;
 }
 
+/** Bad-word lists: one row per scope (room id, '' = app-wide), the words as a JSON array. */
+export const BAD_WORD_TABLES = `
+CREATE TABLE bad_words (
+  app_id bigint NOT NULL,
+  scope text COLLATE "C" NOT NULL,
+  version text NOT NULL,
+  words jsonb NOT NULL,
+  PRIMARY KEY (app_id, scope)
+);
+`;
+
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
 export const MIGRATIONS: Migration[] = [
@@ -81,6 +92,11 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_at ON outbox (at);
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
+  },
+  {
+    version: 2,
+    name: 'bad words',
+    sql: BAD_WORD_TABLES,
   },
 ];
 
