@@ -84,6 +84,8 @@ export interface MemberSnapshot {
   userType: string;
   clientIp: string;
   uid: string;
+  /** The member's customInfo (Polyv's custom parameter `param4`), when they had one. */
+  param4?: string;
 }
 
 /** Who may not enter: a userId or an IP, in one room ('' = the whole app). */

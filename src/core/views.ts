@@ -38,5 +38,6 @@ export function snapshotOf(m: Member): MemberSnapshot {
     userType: m.userType,
     clientIp: m.clientIp,
     uid: m.connId,
+    ...(m.customInfo ? { param4: m.customInfo } : {}),
   };
 }
