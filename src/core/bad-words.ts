@@ -136,6 +136,11 @@ async function checkScope(c: ReadContext, scope: string, what: string): Promise<
   else requireModerator(await c.room(scope), c.actor);
 }
 
+/** Words match case-insensitively, so a list holds each word once whatever its case. */
+function sameWord(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 function checkWords(words: string[]): string[] {
   const out: string[] = [];
   for (const raw of words) {
@@ -143,7 +148,7 @@ function checkWords(words: string[]): string[] {
     if (w === '') continue;
     if ([...w].length > BAD_WORD_LIMITS.wordChars) throw invalid('words', `each word must be 1..${BAD_WORD_LIMITS.wordChars} characters`);
     checkBytes('words', w, BAD_WORD_LIMITS.wordChars * 4);
-    if (!out.includes(w)) out.push(w);
+    if (!out.some((o) => sameWord(o, w))) out.push(w);
   }
   if (out.length === 0) throw invalid('words', 'must list at least one word');
   return out;
@@ -155,7 +160,7 @@ export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listB
     await checkScope(c, scope, 'bad words');
     if (scope === '') await c.store.lockApp('exclusive');
     const list = await currentWords(c, scope);
-    for (const w of checkWords(words)) if (!list.includes(w)) list.push(w);
+    for (const w of checkWords(words)) if (!list.some((o) => sameWord(o, w))) list.push(w);
     if (list.length > BAD_WORD_LIMITS.perList) throw invalid('words', `a list holds at most ${BAD_WORD_LIMITS.perList} words`);
     await c.store.setBadWords(scope, list, newId(c.now));
     return { count: list.length };
@@ -165,9 +170,9 @@ export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listB
   deleteBadWords: write(async (c, { scope, words }) => {
     await checkScope(c, scope, 'bad words');
     if (scope === '') await c.store.lockApp('exclusive');
-    const gone = new Set(words.map((w) => w.trim()));
+    const gone = new Set(words.map((w) => w.trim().toLowerCase()));
     const before = await currentWords(c, scope);
-    const list = before.filter((w) => !gone.has(w));
+    const list = before.filter((w) => !gone.has(w.toLowerCase()));
     if (list.length !== before.length) await c.store.setBadWords(scope, list, newId(c.now));
     return list;
   }),

@@ -84,9 +84,10 @@ function jsonString(o: Record<string, unknown>, name: string, required = true): 
 
 /** The `words` parameter of addBadWords: a JSON array of strings. */
 function wordsArray(p: Params): string[] {
+  const raw = p.required('words');
   let words: unknown;
   try {
-    words = JSON.parse(p.required('words'));
+    words = JSON.parse(raw);
   } catch {
     throw fail.jsonFormat();
   }
