@@ -1,4 +1,4 @@
-// The bad-word matcher (Aho–Corasick) against a naive scan, and the cache following list changes.
+// The bad-word matcher (one RegExp per list) against a naive scan, and the engine following list changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadWordMatcher } from '../../src/core/bad-words.js';
