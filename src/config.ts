@@ -19,7 +19,14 @@ const AppSchema = Type.Object(
         perEndpointPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
       }),
     ),
-    polyv: Type.Optional(Type.Object({ appId: Type.String({ minLength: 1 }), appSecret: Type.String({ minLength: 1 }) })),
+    polyv: Type.Optional(
+      Type.Object({
+        appId: Type.String({ minLength: 1 }),
+        appSecret: Type.String({ minLength: 1 }),
+        /** The Polyv account id: the `{userId}` of account paths (addBadWords); unchecked when absent. */
+        userId: Type.Optional(Type.String({ minLength: 1 })),
+      }),
+    ),
     /** Where this app's callbacks go; room_config/set_callback (REST) wins over it. */
     callback: Type.Optional(
       Type.Object(

@@ -11,6 +11,7 @@ const KINDS: Record<ErrorKind, [number, string]> = {
   InvalidParam: [400, 'param length is incorrect: viewerIds'],
   RoomNotFound: [404, 'channel not found.'],
   RoomExists: [500, 'illegal operation'],
+  BadWord: [500, 'access forbidden'],
   NotMember: [500, 'illegal operation'],
   PermissionDenied: [500, 'access forbidden'],
   SeatsDisabled: [500, 'illegal operation'],

@@ -120,7 +120,7 @@ test('an IP deny refuses every user from that IP, until del-kicked type ip', asy
     channelId: 'iproom',
     clientIp: '127.0.0.5',
     nick: 'A',
-    pic: '',
+    pic: '//livestatic.videocc.net/assets/wimages/missing_face.png', // Polyv's default avatar
     roomId: 'iproom',
     type: 'ip',
     uid: 'ca',

@@ -122,7 +122,7 @@ test('seed flow: kicked by userId over Polyv HTTP, refused, del-kicked, back; ki
     channelId: ROOM,
     clientIp: '127.0.0.2',
     nick: '123',
-    pic: '',
+    pic: '//livestatic.videocc.net/assets/wimages/missing_face.png', // Polyv's default avatar
     roomId: ROOM,
     type: 'userId',
     uid: viewerConn!.id,

@@ -307,6 +307,7 @@ describe('bad input never crashes', () => {
     'room_engine_http_srv/unban_room_member': { RoomId: 'fz', MemberList_Account: ['stranger'] },
     'room_engine_http_srv/get_banned_member_list': { RoomId: 'fz', Limit: 2, Offset: 0, Next: '0', IncludeAllOrigins: true },
     'room_engine_http_srv/kick_user_out': { RoomId: 'fz', MemberList_Account: ['nobody'], Reason: 'r' },
+    'room_engine_http_srv/mute_room_member': { RoomId: 'fz', MemberList_Account: ['u3'], MuteTime: 5 },
     'room_engine_http_mic/get_seat_list': { RoomId: 'fz' },
     'room_engine_http_mic/pick_user_on_seat': { RoomId: 'fz', Member_Account: 'u2', Index: 1 },
     'room_engine_http_mic/kick_user_off_seat': { RoomId: 'fz', Member_Account: 'u2', Data: 'd' },
@@ -315,7 +316,7 @@ describe('bad input never crashes', () => {
     'room_engine_http_mic/move_user_to_seat': { RoomId: 'fz', SeatIndex: 0, Member_Account: 'u2', Policy: 2 },
   };
   const badValues: unknown[] = [null, true, -1, 0, 1.5, '', [], {}, 'é'.repeat(600), 1e20, -1e20, 2 ** 53, '1', [''], ['x'.repeat(60)], Array.from({ length: 21 }, (_, i) => `z${i}`), undefined];
-  const documented = new Set([0, 100002, 100003, 100004, 100005, 100006, 100200, 100202, 100203, 100205, 100210, 100211]);
+  const documented = new Set([0, 100002, 100003, 100004, 100010, 100012, 100005, 100006, 100200, 100202, 100203, 100205, 100210, 100211]);
 
   /** Paths to every field of a sample body (into nested objects and the first array item). */
   function fieldPaths(o: Record<string, unknown>, prefix: string[] = []): string[][] {

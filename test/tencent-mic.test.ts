@@ -142,12 +142,22 @@ describe('kick_user_off_seat', () => {
     assert.ok(events.some((e) => e.type === 'seatListChanged'));
   });
 
-  it('refuses a member not on a seat, a non-member, a missing Data and an unknown room', async () => {
+  it('takes a missing Data as empty (public server helpers send {RoomId, Member_Account})', async () => {
+    await seatRoom('k3', 2, ['helper']);
+    ok(await pick('k3', 'helper', 1));
+    const events = await eventsDuring('k3', async () => {
+      ok(await mic('kick_user_off_seat', { RoomId: 'k3', Member_Account: 'helper' }));
+    });
+    assert.deepEqual(await occupants('k3'), ['', '']);
+    assert.equal(events.find((e) => e.type === 'kickedOffSeat')?.data.data, '');
+    failed(await mic('kick_user_off_seat', { RoomId: 'k3', Member_Account: 'helper', Data: 7 }), 100002, 'Data');
+  });
+
+  it('refuses a member not on a seat, a non-member, a bad Data and an unknown room', async () => {
     await seatRoom('k2', 2, ['on', 'off']);
     ok(await pick('k2', 'on', 0));
     failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'off', Data: '' }), 100002);
     failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'ghost', Data: '' }), 100005);
-    failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'on' }), 100002, 'Data');
     failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'on', Data: 'd'.repeat(1001) }), 100002, 'Data');
     failed(await mic('kick_user_off_seat', { RoomId: 'k-none', Member_Account: 'on', Data: '' }), 100004);
     assert.deepEqual(await occupants('k2'), ['on', '']);

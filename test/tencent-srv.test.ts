@@ -155,10 +155,19 @@ describe('create_room', () => {
     assert.equal(info.ScheduleEndTime, start + 3600);
   });
 
-  it('refuses an existing RoomId with 100003 and leaves the room as it was', async () => {
-    await createRoom('c-dup', { RoomName: 'first' });
-    failed(await srv('create_room', { RoomInfo: { RoomId: 'c-dup', RoomType: 'Conference', RoomName: 'second' } }), 100003);
+  it('answers an existing RoomId as documented: 100012 within a second, then 100010 for its owner, 100003 for others', async () => {
+    await createRoom('c-dup', { RoomName: 'first', Owner_Account: 'alice' });
+    const again = (owner: string) => srv('create_room', { RoomInfo: { RoomId: 'c-dup', RoomType: 'Conference', RoomName: 'second', Owner_Account: owner } });
+    failed(await again('alice'), 100012);
+    failed(await again('bob'), 100012);
+    // A room created two seconds ago (through the core, with a clock behind).
+    await engineAt(-2000).execute(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, { type: 'createRoom', roomId: 'c-old', ownerId: 'alice' });
+    const old = (owner?: string) => srv('create_room', { RoomInfo: { RoomId: 'c-old', RoomType: 'Conference', RoomName: 'second', Owner_Account: owner } });
+    failed(await old('alice'), 100010);
+    failed(await old('bob'), 100003);
+    failed(await old(), 100003, undefined); // default owner: the calling identifier, not alice
     assert.equal((await roomInfo('c-dup')).RoomName, 'first');
+    assert.equal((await roomInfo('c-old')).Owner_Account, 'alice');
   });
 
   it('measures RoomId in UTF-8 bytes, not characters', async () => {

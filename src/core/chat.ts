@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { RoomError, invalid } from './errors.js';
 import { activeMutes } from './entries.js';
+import { screenMessage } from './censor.js';
 import { write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes } from './limits.js';
 
@@ -16,7 +17,9 @@ export const chatHandlers: Handlers<'sendMessage' | 'sendAdminMessage'> = {
     if (agg.room.isMessageDisabled && m.role === 'Member') throw new RoomError('MessagesDisabled', 'messages are disabled in this room');
     if ((await activeMutes(c, roomId, userId, m.clientIp)).length > 0) throw new RoomError('Muted', 'you are muted in this room');
     const msgId = randomUUID();
-    c.emit(agg, { type: 'messageReceived', actor: userId, data: { msgId, from: userId, nick: m.nameCard, avatar: m.avatar, text, admin: false } });
+    const data = { msgId, from: userId, nick: m.nameCard, avatar: m.avatar, text, admin: false };
+    if (await screenMessage(c, agg, m, data)) return { msgId, held: true };
+    c.emit(agg, { type: 'messageReceived', actor: userId, data });
     return { msgId };
   }),
 

@@ -14,6 +14,7 @@ import type {
   TakeSeatMode,
 } from './model.js';
 import type { MemberView, RoomView } from './views.js';
+import type { AuditedMessage } from './censor.js';
 
 export interface CreateRoomInput {
   roomId: string;
@@ -133,7 +134,8 @@ export interface CommandCatalog {
   };
   listMutes: { in: { roomId: string; subjectType?: SubjectType; limit?: number; offset?: number }; out: MuteEntry[] };
   // chat
-  sendMessage: { in: { roomId: string; text: string }; out: { msgId: string } };
+  /** `held`: the room's censorship holds it for review (see censor.ts). */
+  sendMessage: { in: { roomId: string; text: string }; out: { msgId: string; held?: boolean } };
   /** A message from the app's server, shown as coming from `nick`. */
   sendAdminMessage: { in: { roomId: string; text: string; nick: string; avatar: string; imageUrl?: string }; out: { msgId: string } };
   // seats
@@ -152,6 +154,24 @@ export interface CommandCatalog {
   answerSeatRequest: { in: { roomId: string; requestId: string; approve: boolean }; out: void };
   inviteToSeat: { in: { roomId: string; userId: string; index: number | null }; out: SeatRequest };
   answerSeatInvitation: { in: { roomId: string; requestId: string; accept: boolean }; out: void };
+  // bad words (scope: a room id, '' = the whole app)
+  addBadWords: { in: { scope: string; words: string[] }; out: { count: number } };
+  /** Returns the words left in the list. */
+  deleteBadWords: { in: { scope: string; words: string[] }; out: string[] };
+  listBadWords: { in: { scope: string }; out: string[] };
+  // pre-moderation
+  setCensorEnabled: { in: { roomId: string; enabled: boolean }; out: boolean };
+  /** Delivers reviewed messages; returns their msgIds. */
+  auditMessages: { in: { roomId: string; messages: AuditedMessage[] }; out: string[] };
+  // the app server's other messages
+  /** A chat message shown as a user's (the app speaks for them). */
+  sendMessageAs: { in: { roomId: string; userId: string; text: string; imageUrl?: string }; out: { msgId: string } };
+  sendCustomMessage: {
+    in: { roomId: string; content: string; imageUrl?: string; watchTypes?: number[]; important?: boolean; joinHistory?: boolean };
+    out: { msgId: string };
+  };
+  /** A payload for these users only. */
+  sendToUsers: { in: { roomId: string; userIds: string[]; payload: string }; out: { msgId: string } };
 }
 
 export type CommandType = keyof CommandCatalog;

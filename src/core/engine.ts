@@ -13,6 +13,9 @@ import { seatHandlers } from './seats.js';
 import { seatRequestHandlers } from './seat-requests.js';
 import { moderationHandlers } from './moderation.js';
 import { chatHandlers } from './chat.js';
+import { badWordHandlers } from './bad-words.js';
+import { censorHandlers } from './censor.js';
+import { broadcastHandlers } from './broadcast.js';
 
 const HANDLERS: Handlers = {
   ...roomHandlers,
@@ -21,6 +24,9 @@ const HANDLERS: Handlers = {
   ...seatRequestHandlers,
   ...moderationHandlers,
   ...chatHandlers,
+  ...badWordHandlers,
+  ...censorHandlers,
+  ...broadcastHandlers,
 };
 
 export class Engine {

@@ -19,7 +19,15 @@ export type ErrorKind =
   | 'DeniedUser' // a deny entry matches the userId
   | 'DeniedIp' // a deny entry matches the client IP
   | 'Muted' // a mute entry matches the sender
-  | 'MessagesDisabled'; // the room's IsMessageDisabled is on
+  | 'MessagesDisabled' // the room's IsMessageDisabled is on
+  | 'BadWord'; // the message contains a word of the room's or the app's bad-word list
+
+/**
+ * A finer reason some surfaces answer with their own code (others use the kind's):
+ * RoomExists — `sameOwner` (the existing room has the requested owner: reuse it),
+ * `justCreated` (it was created less than a second ago).
+ */
+export type ErrorDetail = 'sameOwner' | 'justCreated';
 
 export class RoomError extends Error {
   constructor(
@@ -27,6 +35,7 @@ export class RoomError extends Error {
     message: string,
     /** For InvalidParam: the domain name of the offending field. */
     readonly field?: string,
+    readonly detail?: ErrorDetail,
   ) {
     super(message);
     this.name = 'RoomError';

@@ -50,6 +50,20 @@ export interface EventData {
   denyChanged: { change: 'added' | 'lifted'; entries: DenyEntry[] };
   /** A seat locked or unlocked, or its media forbidden (not pushed to members; for callbacks). */
   seatLockChanged: { index: number; locked: boolean; videoDisabled: boolean; audioDisabled: boolean };
+  /** To the room's moderators and the sender: a member's message waits for review (censorship on). */
+  messageHeld: { message: EventData['messageReceived'] };
+  /** The app's custom message (Polyv send-custom-message); `watchTypes` say who it is meant for. */
+  customMessageReceived: {
+    msgId: string;
+    content: string;
+    imageUrl: string;
+    /** Polyv's watchType: 1 all, 2 viewers, 3 special roles, 4 teacher, 5 guest, 6 assistant, 7 admin. */
+    watchTypes: number[];
+    important: boolean;
+    joinHistory: boolean;
+  };
+  /** To the chosen users only (`to`): the app's payload (Polyv emit-by-userId). */
+  directMessageReceived: { msgId: string; from: string; payload: string };
 }
 
 export type EventType = keyof EventData;

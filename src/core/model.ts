@@ -6,6 +6,8 @@ export type AppId = number;
 export interface PolyvCredentials {
   appId: string;
   appSecret: string;
+  /** The Polyv account id (the `{userId}` of account-level paths); unchecked when absent. */
+  userId?: string;
 }
 
 export interface App {
@@ -44,6 +46,10 @@ export interface Room {
   scheduleEndTime: number; // unix seconds
   createTime: number; // unix seconds
   inviteeIds: string[];
+  /** Creation time in ms (absent on rooms made before it was kept): "created less than 1 s ago". */
+  createdAtMs?: number;
+  /** Pre-moderation: members' messages wait for review (Polyv update-censor-enabled). */
+  censorEnabled?: boolean;
 }
 
 /** A user present in a room (connected, or put there by a test through the core). */
@@ -80,6 +86,8 @@ export interface MemberSnapshot {
   userType: string;
   clientIp: string;
   uid: string;
+  /** The member's customInfo (Polyv's custom parameter `param4`), when they had one. */
+  param4?: string;
 }
 
 /** Who may not enter: a userId or an IP, in one room ('' = the whole app). */

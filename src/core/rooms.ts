@@ -49,7 +49,16 @@ function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput
     scheduleEndTime: end,
     createTime: nowSec,
     inviteeIds: input.inviteeIds ?? [],
+    createdAtMs: now,
   };
+}
+
+/** Why a room id is taken: created less than a second ago, by the same owner, or otherwise. */
+async function roomExists(c: ReadContext, wanted: Room): Promise<RoomError> {
+  const old = (await c.store.room(wanted.roomId))?.room;
+  const createdAt = old ? (old.createdAtMs ?? old.createTime * 1000) : 0;
+  const detail = old && c.now - createdAt < 1000 ? 'justCreated' : old?.ownerId === wanted.ownerId ? 'sameOwner' : undefined;
+  return new RoomError('RoomExists', `room ${wanted.roomId} already exists`, undefined, detail);
 }
 
 function view(c: ReadContext, agg: RoomAggregate) {
@@ -65,7 +74,7 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
       seats.push({ index: i, userId: null, locked: false, videoDisabled: false, audioDisabled: false });
     }
     const agg: RoomAggregate = { room, seats, admins: [], requests: [], memberCount: 0, seq: 0 };
-    if (!(await c.store.insertRoom(agg))) throw new RoomError('RoomExists', `room ${room.roomId} already exists`);
+    if (!(await c.store.insertRoom(agg))) throw await roomExists(c, room);
     const roomView = view(c, agg);
     c.emit(agg, { type: 'roomCreated', actor: c.actor.userId, data: { room: roomView } });
     return roomView;

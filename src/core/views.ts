@@ -22,7 +22,7 @@ export function memberView(m: Member): MemberView {
 }
 
 export function roomView(room: Room, memberCount: number, now: number): RoomView {
-  const { password: _password, appId: _appId, ...rest } = room;
+  const { password: _password, appId: _appId, createdAtMs: _createdAtMs, censorEnabled: _censorEnabled, ...rest } = room;
   return {
     ...rest,
     status: now >= room.scheduleStartTime * 1000 ? 'Running' : 'NotStarted',
@@ -38,5 +38,6 @@ export function snapshotOf(m: Member): MemberSnapshot {
     userType: m.userType,
     clientIp: m.clientIp,
     uid: m.connId,
+    ...(m.customInfo ? { param4: m.customInfo } : {}),
   };
 }

@@ -37,6 +37,7 @@ export const CODE = {
   unknownOp: 110009,
   badFrame: 110010, // not a JSON object, or no usable `id`
   tooManyRequests: 110011, // too many requests waiting on this connection
+  badWord: 110012, // the message contains a bad word of the room or the app: nobody else got it
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */
@@ -84,7 +85,8 @@ export interface OpMap {
   exitRoom: { params: Room; data: Empty };
   takeSeat: { params: Room & { index?: number }; data: { seat: Seat } | { requestId: string } };
   leaveSeat: { params: Room; data: Empty };
-  sendMessage: { params: Room & { text: string }; data: { msgId: string } };
+  /** `held`: the room's censorship holds the message for review (the sender gets `messageHeld`). */
+  sendMessage: { params: Room & { text: string }; data: { msgId: string; held?: boolean } };
   kickOffSeat: { params: Room & { userId: string; data?: string }; data: Empty };
   kickOut: { params: Room & { userId: string; reason?: string }; data: Empty };
   lockSeat: {
@@ -146,6 +148,12 @@ export interface EventMap {
   seatInvitationReceived: { request: SeatRequest };
   seatInvitationAccepted: { request: SeatRequest };
   seatInvitationRejected: { request: SeatRequest };
+  /** To the room's owner and admins, and the sender: a member's message waits for review. */
+  messageHeld: { message: EventMap['messageReceived'] };
+  /** The app's custom message; `watchTypes` (Polyv's watchType) say which roles it is meant for. */
+  customMessageReceived: { msgId: string; content: string; imageUrl: string; watchTypes: number[]; important: boolean; joinHistory: boolean };
+  /** To the chosen users only: the app's payload. */
+  directMessageReceived: { msgId: string; from: string; payload: string };
 }
 
 export type EventName = keyof EventMap;

@@ -752,6 +752,50 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       }));
     });
 
+    describe('bad words', () => {
+      it('stores a list per scope with its version, skips known versions, deletes with [] and with the room', withStore(async (s) => {
+        await createRoom(s, APP, 'r1');
+        await createRoom(s, APP, 'r2');
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r1', ''])), []);
+        await s.write(APP, async (w) => {
+          await w.setBadWords('r1', ['foo', '坏词'], 'v1');
+          await w.setBadWords('', ['bar'], 'v2');
+          await w.setBadWords('r2', ['baz'], 'v3');
+          // A unit sees its own writes.
+          assert.deepEqual(await w.badWords(['r1']), [{ scope: 'r1', version: 'v1', words: ['foo', '坏词'] }]);
+        });
+        await s.write(OTHER_APP, (w) => w.setBadWords('r1', ['theirs'], 'v9'));
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r1', ''])), [
+          { scope: 'r1', version: 'v1', words: ['foo', '坏词'] },
+          { scope: '', version: 'v2', words: ['bar'] },
+        ]);
+        // Known versions come back without their words; a changed list with its new words.
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r1', ''], new Map([['r1', 'v1'], ['', 'old']]))), [
+          { scope: 'r1', version: 'v1', words: null },
+          { scope: '', version: 'v2', words: ['bar'] },
+        ]);
+        // A failed unit changes nothing.
+        await assert.rejects(
+          s.write(APP, async (w) => {
+            await w.setBadWords('r1', ['changed'], 'v4');
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r1'])), [{ scope: 'r1', version: 'v1', words: ['foo', '坏词'] }]);
+        await s.write(APP, async (w) => {
+          await w.setBadWords('', [], 'v5');
+          await w.room('r2');
+          await w.deleteRoom('r2');
+        });
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r1', 'r2', ''])), [{ scope: 'r1', version: 'v1', words: ['foo', '坏词'] }]);
+        assert.deepEqual(await s.read(OTHER_APP, (r) => r.badWords(['r1'])), [{ scope: 'r1', version: 'v9', words: ['theirs'] }]);
+        // A room made again with the same id starts without a list.
+        await createRoom(s, APP, 'r2');
+        assert.deepEqual(await s.read(APP, (r) => r.badWords(['r2'])), []);
+      }));
+    });
+
     it('keeps everything across a reopen (when the adapter persists)', async (t) => {
       const o = await open();
       try {
@@ -784,6 +828,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           for (const e of [d, dGone, dDel]) await w.insertEntry('deny', e);
           await w.insertEntry('mute', m);
           await w.appendEvents(ev);
+          await w.setBadWords('r1', ['kept'], 'bw1');
+          await w.setBadWords('gone', ['dropped'], 'bw2');
         });
         await s.write(APP, async (w) => {
           await w.deleteMember('r1', 'u3');
@@ -806,6 +852,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           assert.deepEqual(await r.list('deny', { activeAt: 0 }), [d]);
           assert.deepEqual(await r.matching('deny', 'r1', [{ subjectType: 'userId', subject: 'u1' }], 1), [d]);
           assert.deepEqual(await r.matching('mute', 'r7', [{ subjectType: 'ip', subject: '1.1.1.1' }], 1), [m]);
+          assert.deepEqual(await r.badWords(['r1', 'gone']), [{ scope: 'r1', version: 'bw1', words: ['kept'] }]);
         });
         assert.ok(await s2.read(OTHER_APP, (r) => r.member('r1', 'z')));
         assert.equal(await s2.getMeta('cursor'), '42');

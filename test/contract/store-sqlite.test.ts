@@ -158,11 +158,11 @@ describe('SqliteStore', () => {
         await s.close();
       }
       const db = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(db.pragma('user_version', { simple: true }), 2);
+      assert.equal(db.pragma('user_version', { simple: true }), 3);
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
+      assert.deepEqual(tables, ['bad_words', 'deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);

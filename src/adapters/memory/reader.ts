@@ -1,7 +1,7 @@
 // Reads of one app's in-memory data. What it hands out is a copy: callers (the rules) may change
 // it freely without touching the stored state.
 import type { AppId, Member, RoomAggregate } from '../../core/model.js';
-import type { EntryList, EntryOf, EntryQuery, StoreReader, Subject } from '../../core/ports/store.js';
+import type { BadWordList, EntryList, EntryOf, EntryQuery, StoreReader, Subject } from '../../core/ports/store.js';
 import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState } from './state.js';
 
 export class StateReader implements StoreReader {
@@ -52,5 +52,17 @@ export class StateReader implements StoreReader {
 
   async count(list: EntryList, q: EntryQuery): Promise<number> {
     return this.data?.entries(list).query(q).length ?? 0;
+  }
+
+  async badWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]> {
+    const out: BadWordList[] = [];
+    const d = this.data;
+    if (!d) return out;
+    for (const scope of scopes) {
+      const row = d.badWords.get(scope);
+      // The stored array itself: rows are never changed in place, and the type is read-only.
+      if (row) out.push({ scope, version: row.version, words: known?.get(scope) === row.version ? null : row.words });
+    }
+    return out;
   }
 }

@@ -137,6 +137,12 @@ interface RoomMembers {
 
 // ------------------------------------------------------------------------------- one app
 
+/** One stored bad-word list: never changed in place (a change stores a new one). */
+export interface BadWordsRow {
+  version: string;
+  words: readonly string[];
+}
+
 export class AppState {
   readonly rooms = new Map<string, RoomAggregate>();
   private readonly members = new Map<string, RoomMembers>();
@@ -146,6 +152,8 @@ export class AppState {
   private readonly ipRooms = new Map<string, Map<string, Set<string>>>();
   readonly deny = new EntryIndex<DenyEntry>();
   readonly mute = new EntryIndex<MuteEntry>();
+  /** Bad-word lists by scope (room id, '' = app-wide); a change replaces the list object. */
+  readonly badWords = new Map<string, BadWordsRow>();
 
   constructor(readonly appId: AppId) {}
 

@@ -8,7 +8,7 @@ import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../c
 import type { EntryList, EntryOf, StoreWriter } from '../../core/ports/store.js';
 import type { AppLocks, LockMode } from './locks.js';
 import { StateReader } from './reader.js';
-import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState } from './state.js';
+import { copyAggregate, copyEntry, copyMember, type AppState, type BadWordsRow, type MemoryState } from './state.js';
 
 /** What a successful unit changed, by key, with final values (null = deleted). */
 export interface Changes {
@@ -18,6 +18,8 @@ export interface Changes {
   members: Map<string, { roomId: string; userId: string; member: Member | null }>;
   deny: Map<string, DenyEntry | null>;
   mute: Map<string, MuteEntry | null>;
+  /** Bad-word lists by scope (null = deleted). */
+  badWords: Map<string, BadWordsRow | null>;
 }
 
 export class Unit extends StateReader implements StoreWriter {
@@ -37,7 +39,7 @@ export class Unit extends StateReader implements StoreWriter {
     recordChanges: boolean,
   ) {
     super(st, appId);
-    this.changes = recordChanges ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map() } : null;
+    this.changes = recordChanges ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map(), badWords: new Map() } : null;
   }
 
   /** The app's data, created on the first write. */
@@ -143,12 +145,15 @@ export class Unit extends StateReader implements StoreWriter {
     const members = [...d.roomMembers(roomId)];
     const deny = roomId === '' ? [] : [...d.deny.inRoom(roomId)];
     const mute = roomId === '' ? [] : [...d.mute.inRoom(roomId)];
+    const badWords = roomId === '' ? undefined : d.badWords.get(roomId);
     d.rooms.delete(roomId);
+    if (badWords) d.badWords.delete(roomId);
     for (const m of members) d.removeMember(roomId, m.userId);
     for (const e of deny) d.deny.remove(e.id);
     for (const e of mute) d.mute.remove(e.id);
     this.undo.push(() => {
       if (prev) d.rooms.set(roomId, prev);
+      if (badWords) d.badWords.set(roomId, badWords);
       for (const m of members) d.setMember(roomId, m);
       for (const e of deny) d.deny.add(e);
       for (const e of mute) d.mute.add(e);
@@ -161,6 +166,7 @@ export class Unit extends StateReader implements StoreWriter {
       for (const [k, v] of c.members) if (v.roomId === roomId) c.members.delete(k);
       for (const e of deny) c.deny.delete(e.id);
       for (const e of mute) c.mute.delete(e.id);
+      c.badWords.delete(roomId);
     }
   }
 
@@ -206,6 +212,16 @@ export class Unit extends StateReader implements StoreWriter {
       this.undo.push(() => idx.add(prev));
       this.changes?.[list].set(id, null);
     }
+  }
+
+  async setBadWords(scope: string, words: string[], version: string): Promise<void> {
+    const lists = this.w.badWords;
+    const prev = lists.get(scope);
+    const row: BadWordsRow | null = words.length > 0 ? { version, words: words.slice() } : null;
+    if (row) lists.set(scope, row);
+    else lists.delete(scope);
+    this.undo.push(() => (prev ? lists.set(scope, prev) : lists.delete(scope)));
+    this.changes?.badWords.set(scope, row);
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {

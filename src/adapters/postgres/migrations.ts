@@ -10,6 +10,17 @@ export interface Migration {
   sql: string;
 }
 
+/** Bad-word lists: one row per scope (room id, '' = app-wide), the words as a JSON array. */
+export const BAD_WORD_TABLES = `
+CREATE TABLE bad_words (
+  app_id bigint NOT NULL,
+  scope text COLLATE "C" NOT NULL,
+  version text NOT NULL,
+  words jsonb NOT NULL,
+  PRIMARY KEY (app_id, scope)
+);
+`;
+
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
 export const MIGRATIONS: Migration[] = [
@@ -84,6 +95,11 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
   },
   { version: 2, name: 'callback tables', sql: CALLBACK_TABLES_PG },
+  {
+    version: 3,
+    name: 'bad words',
+    sql: BAD_WORD_TABLES,
+  },
 ];
 
 /** Quotes a schema name already checked to hold identifier characters only. */

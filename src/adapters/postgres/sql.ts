@@ -54,7 +54,8 @@ export const SQL = {
     'room_delete',
     `WITH m AS (DELETE FROM members WHERE app_id = $1 AND room_id = $2),
           d AS (DELETE FROM deny WHERE app_id = $1 AND room_id = $2),
-          u AS (DELETE FROM mutes WHERE app_id = $1 AND room_id = $2)
+          u AS (DELETE FROM mutes WHERE app_id = $1 AND room_id = $2),
+          b AS (DELETE FROM bad_words WHERE app_id = $1 AND scope = $2)
      DELETE FROM rooms WHERE app_id = $1 AND room_id = $2`,
   ),
   appLockShared: s('app_lock_shared', `SELECT pg_advisory_xact_lock_shared($1::int, $2::int)`),
@@ -100,6 +101,20 @@ export const SQL = {
   muteInsert: s('mute_insert', `INSERT INTO mutes (${ENTRY}, app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
   denyDelete: s('deny_delete', `DELETE FROM deny WHERE app_id = $1 AND id = ANY($2::text[])`),
   muteDelete: s('mute_delete', `DELETE FROM mutes WHERE app_id = $1 AND id = ANY($2::text[])`),
+
+  // $3 / $4: scopes and versions the caller has; their words are not sent again.
+  badWords: s(
+    'bad_words',
+    `SELECT b.scope, b.version, CASE WHEN k.version = b.version THEN NULL ELSE b.words END AS words
+     FROM bad_words b LEFT JOIN unnest($3::text[], $4::text[]) AS k(scope, version) ON k.scope = b.scope
+     WHERE b.app_id = $1 AND b.scope = ANY($2::text[])`,
+  ),
+  badWordsPut: s(
+    'bad_words_put',
+    `INSERT INTO bad_words (app_id, scope, version, words) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (app_id, scope) DO UPDATE SET version = EXCLUDED.version, words = EXCLUDED.words`,
+  ),
+  badWordsDelete: s('bad_words_delete', `DELETE FROM bad_words WHERE app_id = $1 AND scope = $2`),
 
   metaGet: s('meta_get', `SELECT value FROM meta WHERE key = $1`),
   metaSet: s('meta_set', `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`),

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
-import type { EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import type { BadWordList, EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
@@ -74,6 +74,23 @@ export class PgReader implements StoreReader {
     const { where, values } = entryFilter(this.appId, q);
     const r = await this.exec<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE[list]} WHERE ${where}`, values);
     return r.rows[0].n;
+  }
+
+  async badWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]> {
+    if (scopes.length === 0) return [];
+    const k = [...(known ?? new Map<string, string>())];
+    const r = await this.exec<{ scope: string; version: string; words: string[] | null }>(SQL.badWords, [
+      this.appId,
+      scopes,
+      k.map(([scope]) => scope),
+      k.map(([, version]) => version),
+    ]);
+    const byScope = new Map(r.rows.map((row) => [row.scope, row]));
+    // In the order asked (the room's list before the app's).
+    return scopes.flatMap((scope) => {
+      const row = byScope.get(scope);
+      return row ? [{ scope, version: row.version, words: row.words }] : [];
+    });
   }
 }
 
@@ -220,6 +237,11 @@ export class PgWriter extends PgReader implements StoreWriter {
   async deleteEntries(list: EntryList, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.exec(list === 'deny' ? SQL.denyDelete : SQL.muteDelete, [this.appId, ids]);
+  }
+
+  async setBadWords(scope: string, words: string[], version: string): Promise<void> {
+    if (words.length === 0) await this.exec(SQL.badWordsDelete, [this.appId, scope]);
+    else await this.exec(SQL.badWordsPut, [this.appId, scope, version, JSON.stringify(words)]);
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {

@@ -56,6 +56,9 @@ export function loadState(db: Database.Database): MemoryState {
   for (const r of db.prepare('SELECT * FROM deny ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).deny.add(toDeny(r));
   for (const r of db.prepare('SELECT * FROM mutes ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).mute.add(toMute(r));
   for (const r of db.prepare('SELECT key, value FROM meta').iterate() as Iterable<{ key: string; value: string }>) st.meta.set(r.key, r.value);
+  for (const r of db.prepare('SELECT app_id, scope, version, words FROM bad_words').iterate() as Iterable<{ app_id: number; scope: string; version: string; words: string }>) {
+    st.app(r.app_id).badWords.set(r.scope, { version: r.version, words: JSON.parse(r.words) });
+  }
   return st;
 }
 
@@ -77,6 +80,8 @@ export class Writer {
       deleteRoomMembers: p('DELETE FROM members WHERE app_id = ? AND room_id = ?'),
       deleteRoomDeny: p('DELETE FROM deny WHERE app_id = ? AND room_id = ?'),
       deleteRoomMutes: p('DELETE FROM mutes WHERE app_id = ? AND room_id = ?'),
+      deleteRoomBadWords: p('DELETE FROM bad_words WHERE app_id = ? AND scope = ?'),
+      upsertBadWords: p('INSERT OR REPLACE INTO bad_words (app_id, scope, version, words) VALUES (?, ?, ?, ?)'),
       upsertMember: p(
         `INSERT INTO members (app_id, room_id, user_id, client_ip, conn_id, info) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (app_id, room_id, user_id) DO UPDATE SET client_ip = excluded.client_ip, conn_id = excluded.conn_id, info = excluded.info`,
@@ -130,6 +135,7 @@ export class Writer {
       s.deleteRoomMembers.run(appId, roomId);
       s.deleteRoomDeny.run(appId, roomId);
       s.deleteRoomMutes.run(appId, roomId);
+      s.deleteRoomBadWords.run(appId, roomId);
     }
     for (const [roomId, agg] of c.rooms) this.pendingRooms.set(`${appId}/${roomId}`, { appId, roomId, agg });
     for (const { roomId, userId, member } of c.members.values()) {
@@ -144,6 +150,10 @@ export class Writer {
     for (const [id, e] of c.mute) {
       if (e) s.upsertMute.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt);
       else s.deleteMute.run(id);
+    }
+    for (const [scope, row] of c.badWords) {
+      if (row) s.upsertBadWords.run(appId, scope, row.version, JSON.stringify(row.words));
+      else s.deleteRoomBadWords.run(appId, scope);
     }
     let last = 0;
     for (const e of events) last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
@@ -174,5 +184,5 @@ function memberInfo(m: Member): string {
 }
 
 export function isEmpty(c: Changes): boolean {
-  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0;
+  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0 && c.badWords.size === 0;
 }

@@ -30,6 +30,17 @@ export interface EntryQuery {
   offset?: number;
 }
 
+/**
+ * One bad-word list: a room's, or the app's ('' scope). `version` changes with every change of
+ * the list (made by the core, unique), so a compiled matcher is reused until the list changes.
+ * `words` is null when the caller already knows this version.
+ */
+export interface BadWordList {
+  scope: string;
+  version: string;
+  words: readonly string[] | null;
+}
+
 /** Reads of one app's data. In a write they see the writes made before them in it. */
 export interface StoreReader {
   /** The room's aggregate; in a write it is locked (see StoreWriter.lock). */
@@ -47,6 +58,11 @@ export interface StoreReader {
   matching<L extends EntryList>(list: L, roomId: string, subjects: Subject[], now: number): Promise<EntryOf[L][]>;
   list<L extends EntryList>(list: L, q: EntryQuery): Promise<EntryOf[L][]>;
   count(list: EntryList, q: EntryQuery): Promise<number>;
+  /**
+   * The non-empty bad-word lists of these scopes (a room id, '' = app-wide), in one lookup.
+   * `known` maps scopes to versions the caller has: those lists come back with `words: null`.
+   */
+  badWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]>;
 }
 
 /**
@@ -72,6 +88,8 @@ export interface StoreWriter extends StoreReader {
   deleteMember(roomId: string, userId: string): Promise<void>;
   insertEntry<L extends EntryList>(list: L, entry: EntryOf[L]): Promise<void>;
   deleteEntries(list: EntryList, ids: string[]): Promise<void>;
+  /** Replaces a scope's bad-word list (`[]` deletes it); deleting a room deletes its list. */
+  setBadWords(scope: string, words: string[], version: string): Promise<void>;
   /** Appends committed-with-the-unit events to the outbox (their seq already assigned). */
   appendEvents(events: RoomEvent[]): Promise<void>;
 }

@@ -45,7 +45,7 @@ const ADMIN_NICK_CHARS = 8; // Polyv truncates the admin's nickName to 8 charact
 const BOTH: HTTPMethods[] = ['GET', 'POST'];
 
 /** Runs one core command as the calling app admin. */
-function exec<C extends Command>({ engine, app, actor }: EndpointContext, cmd: C): Promise<ResultOf<C>> {
+export function exec<C extends Command>({ engine, app, actor }: EndpointContext, cmd: C): Promise<ResultOf<C>> {
   return engine.execute(app.sdkAppId, actor, cmd);
 }
 
@@ -247,8 +247,7 @@ export const ENDPOINTS: Endpoint[] = [
       const type = p.oneOf('type', ['ip', 'badword'] as const);
       const content = p.list('content');
       if (type === 'badword') {
-        // Rostrum keeps no bad-word list: there is nothing to delete once the channel is known.
-        await exec(ctx, { type: 'getRoomInfo', roomId: path.channelId });
+        await exec(ctx, { type: 'deleteBadWords', scope: path.channelId, words: content });
         return 'success';
       }
       await exec(ctx, { type: 'setMuted', roomId: path.channelId, subjectType: 'ip', subjects: content, muted: false, origin: 'polyv' });
@@ -264,8 +263,7 @@ export const ENDPOINTS: Endpoint[] = [
       const roomId = p.required('channelId');
       const type = p.optional('type') === undefined ? 'badword' : p.oneOf('type', ['badword', 'ip'] as const);
       if (type === 'ip') return chatBannedSubjects(ctx, roomId, 'ip');
-      await exec(ctx, { type: 'getRoomInfo', roomId });
-      return [];
+      return exec(ctx, { type: 'listBadWords', scope: roomId });
     },
   },
   {

@@ -8,6 +8,7 @@ import { isRoomError } from '../../core/errors.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
 import { authenticate, TIMESTAMP_WINDOW_MS } from './auth.js';
 import { ENDPOINTS, type Endpoint } from './endpoints.js';
+import { CHAT_ENDPOINTS } from './chat-endpoints.js';
 import { MESSAGE, PolyvError, fail, fromRoomError, statusOf, type PolyvCode } from './errors.js';
 import { Params, parsePairs } from './params.js';
 import { ReplayGuard } from './replay.js';
@@ -88,7 +89,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
     }
   };
 
-  for (const endpoint of ENDPOINTS) {
+  for (const endpoint of [...ENDPOINTS, ...CHAT_ENDPOINTS]) {
     http.route({ method: endpoint.methods, url: endpoint.url, handler: (req, reply) => handle(endpoint, req, reply) });
   }
   http.all('/live/*', async (_req, reply) => answer(reply, 404, MESSAGE.apiNotFound, ''));

@@ -1,6 +1,9 @@
 // Domain entries -> Polyv wire shapes (field names and order as Polyv documents them).
 import type { DenyEntry, MuteEntry } from '../../core/model.js';
 
+/** Polyv's avatar for users without one (as in its documented kicked entry). */
+export const DEFAULT_PIC = '//livestatic.videocc.net/assets/wimages/missing_face.png';
+
 /** Is this user (or this IP) chat-banned where the entry applies? */
 export type ChatBanCheck = (userId: string, clientIp: string) => boolean;
 
@@ -14,7 +17,9 @@ export function kickedToWire(e: DenyEntry, isChatBanned: ChatBanCheck) {
     channelId: e.roomId,
     clientIp,
     nick: s?.nick ?? '',
-    pic: s?.pic ?? '',
+    // Polyv's optional custom parameter: the member's customInfo, when they had one.
+    ...(s?.param4 ? { param4: s.param4 } : {}),
+    pic: s?.pic || DEFAULT_PIC,
     roomId: e.roomId,
     type: e.subjectType,
     uid: s?.uid ?? '',

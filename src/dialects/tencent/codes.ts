@@ -1,6 +1,6 @@
 // Every code the Tencent dialect answers with, and the mapping from the core's typed errors.
 // Codes and meanings: Room Engine REST reference (common 60xxx/70xxx, private 100xxx).
-import type { ErrorKind } from '../../core/errors.js';
+import type { ErrorDetail, ErrorKind } from '../../core/errors.js';
 
 export const CODE = {
   ok: 0,
@@ -18,7 +18,8 @@ export const CODE = {
   sigSdkAppIdMismatch: 70014,
   internal: 100001,
   invalidParam: 100002,
-  roomExists: 100003, // not documented by Tencent (inferred); see docs/tencent-dialect.md
+  roomExists: 100003, // create_room: the RoomId exists
+  sensitiveWord: 100026, // create_room documents it for sensitive words; used for bad words
   roomNotFound: 100004,
   notMember: 100005,
   permissionDenied: 100006,
@@ -30,6 +31,8 @@ export const CODE = {
   seatsDisabled: 100211,
   callbackExists: 100300, // room_config/set_callback: a configuration exists, use update_callback
   callbackMissing: 100301, // room_config/update_callback, get_callback: no configuration
+  roomExistsSameOwner: 100010, // create_room: exists with the same Owner_Account ("use it directly")
+  roomCreatedJustNow: 100012, // create_room: the same RoomId can be created once per second
 } as const;
 
 /** Thrown by a command to answer with one of the codes above (not a core rule's error). */
@@ -62,6 +65,13 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   DeniedIp: CODE.permissionDenied,
   Muted: CODE.permissionDenied,
   MessagesDisabled: CODE.permissionDenied,
+  BadWord: CODE.sensitiveWord,
+};
+
+/** Finer codes for some kinds (see ErrorDetail). */
+export const CODE_BY_DETAIL: Record<ErrorDetail, number> = {
+  sameOwner: CODE.roomExistsSameOwner,
+  justCreated: CODE.roomCreatedJustNow,
 };
 
 /** Core field names as the Tencent wire names them (per-command names override these). */

@@ -7,6 +7,7 @@ import type { Actor, AppId } from '../../core/model.js';
 import { LIMITS } from '../../core/limits.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
 import { ROOM_CONFIG } from './room-config.js';
+import { invalid } from '../../core/errors.js';
 import { bannedToWire, memberToWire, roomInfoToWire, seatToWire } from './wire.js';
 
 export interface CommandContext {
@@ -237,6 +238,25 @@ const srv: Record<string, Command> = {
     },
   }),
 
+  mute_room_member: command({
+    // MuteTime: seconds of chat mute from now; 0 lifts the users' mutes in the room.
+    schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Type.Array(Str, { maxItems: LIMITS.membersPerCall }), MuteTime: Int }),
+    fields: { userIds: 'MemberList_Account', duration: 'MuteTime' },
+    async run(ctx, b) {
+      if (b.MuteTime < 0) throw invalid('duration', 'must be 0 (unmute) or a number of seconds');
+      await exec(ctx, {
+        type: 'setMuted',
+        roomId: b.RoomId,
+        subjectType: 'userId',
+        subjects: b.MemberList_Account,
+        muted: b.MuteTime > 0,
+        origin: 'tencent',
+        durationSec: b.MuteTime > 0 ? b.MuteTime : null,
+      });
+      return undefined;
+    },
+  }),
+
   kick_user_out: command({
     schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Accounts, Reason: Str }),
     async run(ctx, b) {
@@ -263,9 +283,10 @@ const mic: Record<string, Command> = {
   }),
 
   kick_user_off_seat: command({
-    schema: Type.Object({ RoomId: RoomIdStr, Member_Account: Str, Data: Str }),
+    // Data is Mandatory in the reference, but public server helpers omit it: absent = "".
+    schema: Type.Object({ RoomId: RoomIdStr, Member_Account: Str, Data: Opt(Str) }),
     async run(ctx, b) {
-      await exec(ctx, { type: 'kickOffSeat', roomId: b.RoomId, userId: b.Member_Account, data: b.Data });
+      await exec(ctx, { type: 'kickOffSeat', roomId: b.RoomId, userId: b.Member_Account, data: b.Data ?? '' });
       return undefined;
     },
   }),

@@ -10,7 +10,7 @@ import { isRoomError } from '../../core/errors.js';
 import type { App } from '../../core/model.js';
 import { UserSigError, type UserSigVerifier } from '../../auth/usersig.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
-import { CODE, CODE_BY_KIND, TencentError, WIRE_FIELD } from './codes.js';
+import { CODE, CODE_BY_DETAIL, CODE_BY_KIND, TencentError, WIRE_FIELD } from './codes.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
 import { COMMANDS, type Command } from './commands.js';
 
@@ -171,7 +171,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
           const wire = (e.field && (entry.command.fields?.[e.field] ?? WIRE_FIELD[e.field])) ?? e.field ?? '';
           throw new Fail(CODE.invalidParam, `invalid parameter ${wire}: ${e.message}`);
         }
-        throw new Fail(CODE_BY_KIND[e.kind], e.message);
+        throw new Fail(e.detail ? CODE_BY_DETAIL[e.detail] : CODE_BY_KIND[e.kind], e.message);
       }
     } catch (e) {
       if (e instanceof Fail || e instanceof TencentError) return answer(reply, e.code, e.message);

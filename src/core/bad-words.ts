@@ -1,0 +1,156 @@
+// Bad words (Polyv's 严禁词): a list per room and one for the whole app ('' scope), stored by the
+// store. A member's message containing a word of either list (case-insensitive, anywhere in the
+// text) is refused with `BadWord`: nobody else gets it, the sender is told (Polyv's SDKs report
+// "prohibited word" to the sender and mark the message as failed). Each list is compiled once
+// into one RegExp, cached by the list's version, so a check costs about one pass over the text
+// whatever the number of words.
+import { RoomError, invalid } from './errors.js';
+import { requireAppAdmin, requireModerator, type ReadContext } from './context.js';
+import { read, write, type Handlers } from './handler.js';
+import { newId } from './ids.js';
+import { checkBytes } from './limits.js';
+import type { AppId } from './model.js';
+
+export const BAD_WORD_LIMITS = {
+  /** Characters per word (Polyv's console takes 1–20; longer ones are refused here). */
+  wordChars: 20,
+  /** Words per list. */
+  perList: 10_000,
+} as const;
+
+// ------------------------------------------------------------------------------- matcher
+
+/**
+ * Finds a listed word in a text: one case-insensitive RegExp of the escaped words, compiled once
+ * per list version (V8 turns an alternation of literals into one automaton: a check costs about
+ * as much as scanning the text, whatever the number of words).
+ */
+export class BadWordMatcher {
+  private readonly re: RegExp | null;
+  /** Lower-cased word -> the word as listed. */
+  private readonly listed = new Map<string, string>();
+
+  constructor(words: readonly string[]) {
+    for (const w of words) if (w !== '' && !this.listed.has(w.toLowerCase())) this.listed.set(w.toLowerCase(), w);
+    // Longer words first, so a match reports the longest word starting at its position.
+    const alternatives = [...this.listed.keys()].sort((a, b) => b.length - a.length).map(escape);
+    this.re = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : null;
+  }
+
+  /** The listed word of the leftmost match, or null. */
+  find(text: string): string | null {
+    const m = this.re?.exec(text);
+    return m ? (this.listed.get(m[0].toLowerCase()) ?? m[0]) : null;
+  }
+}
+
+function escape(word: string): string {
+  return word.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+// ------------------------------------------------------------------------------- cache
+
+/** One app's compiled lists by scope, and their versions (what the store is told we know). */
+interface AppCache {
+  matchers: Map<string, BadWordMatcher>;
+  versions: Map<string, string>;
+}
+
+/** By app. Versions are unique, so a stale matcher is never used. */
+const compiled = new Map<AppId, AppCache>();
+const MAX_CACHED_PER_APP = 10_000;
+
+function appCache(appId: AppId): AppCache {
+  let a = compiled.get(appId);
+  if (!a) compiled.set(appId, (a = { matchers: new Map(), versions: new Map() }));
+  return a;
+}
+
+/** The first bad word (of the room's or the app's list) in `text`, or null. */
+export async function findBadWord(c: ReadContext, roomId: string, text: string): Promise<string | null> {
+  const cache = appCache(c.appId);
+  const lists = await c.store.badWords([roomId, ''], cache.versions);
+  if (lists.length === 0) return null;
+  for (const list of lists) {
+    let matcher = cache.versions.get(list.scope) === list.version ? cache.matchers.get(list.scope) : undefined;
+    if (!matcher) {
+      if (list.words === null) throw new Error(`bad-word list ${list.scope} came back without words for an unknown version`);
+      if (cache.matchers.size >= MAX_CACHED_PER_APP) {
+        cache.matchers.clear();
+        cache.versions.clear();
+      }
+      matcher = new BadWordMatcher(list.words);
+      cache.matchers.set(list.scope, matcher);
+      cache.versions.set(list.scope, list.version);
+    }
+    const word = matcher.find(text);
+    if (word !== null) return word;
+  }
+  return null;
+}
+
+/** Refuses a text containing a bad word: the one hook of the chat path. */
+export async function screenBadWords(c: ReadContext, roomId: string, text: string): Promise<void> {
+  const word = await findBadWord(c, roomId, text);
+  if (word !== null) throw new RoomError('BadWord', `the message contains a prohibited word: ${word}`);
+}
+
+// ------------------------------------------------------------------------------- commands
+
+async function currentWords(c: ReadContext, scope: string): Promise<string[]> {
+  const [list] = await c.store.badWords([scope]);
+  return list?.words ? [...list.words] : [];
+}
+
+/** The scope exists and the actor may change it: a room (its moderators) or the app (admins). */
+async function checkScope(c: ReadContext, scope: string, what: string): Promise<void> {
+  if (scope === '') requireAppAdmin(c.actor, what);
+  else requireModerator(await c.room(scope), c.actor);
+}
+
+/** Words match case-insensitively, so a list holds each word once whatever its case. */
+function sameWord(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+function checkWords(words: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of words) {
+    const w = raw.trim();
+    if (w === '') continue;
+    if ([...w].length > BAD_WORD_LIMITS.wordChars) throw invalid('words', `each word must be 1..${BAD_WORD_LIMITS.wordChars} characters`);
+    checkBytes('words', w, BAD_WORD_LIMITS.wordChars * 4);
+    if (!out.some((o) => sameWord(o, w))) out.push(w);
+  }
+  if (out.length === 0) throw invalid('words', 'must list at least one word');
+  return out;
+}
+
+export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listBadWords'> = {
+  /** Adds words to a list (those already listed are kept once); returns the list's size. */
+  addBadWords: write(async (c, { scope, words }) => {
+    await checkScope(c, scope, 'bad words');
+    if (scope === '') await c.store.lockApp('exclusive');
+    const list = await currentWords(c, scope);
+    for (const w of checkWords(words)) if (!list.some((o) => sameWord(o, w))) list.push(w);
+    if (list.length > BAD_WORD_LIMITS.perList) throw invalid('words', `a list holds at most ${BAD_WORD_LIMITS.perList} words`);
+    await c.store.setBadWords(scope, list, newId(c.now));
+    return { count: list.length };
+  }),
+
+  /** Removes words from a list (unknown ones are ignored); returns what is left. */
+  deleteBadWords: write(async (c, { scope, words }) => {
+    await checkScope(c, scope, 'bad words');
+    if (scope === '') await c.store.lockApp('exclusive');
+    const gone = new Set(words.map((w) => w.trim().toLowerCase()));
+    const before = await currentWords(c, scope);
+    const list = before.filter((w) => !gone.has(w.toLowerCase()));
+    if (list.length !== before.length) await c.store.setBadWords(scope, list, newId(c.now));
+    return list;
+  }),
+
+  listBadWords: read(async (c, { scope }) => {
+    if (scope !== '') await c.room(scope);
+    return currentWords(c, scope);
+  }),
+};

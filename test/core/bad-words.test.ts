@@ -1,0 +1,69 @@
+// The bad-word matcher (one RegExp per list) against a naive scan, and the engine following list changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BadWordMatcher } from '../../src/core/bad-words.js';
+import { MemoryStore } from '../../src/adapters/memory/store.js';
+import { LocalBus } from '../../src/adapters/local-bus.js';
+import { Engine } from '../../src/core/engine.js';
+import { RoomError } from '../../src/core/errors.js';
+
+function naive(words: string[], text: string): boolean {
+  const t = text.toLowerCase();
+  return words.some((w) => w !== '' && t.includes(w.toLowerCase()));
+}
+
+test('finds a listed word anywhere, case-insensitively, overlapping prefixes and suffixes included', () => {
+  const m = new BadWordMatcher(['he', 'she', 'his', 'hers', '坏词', 'ab', 'bca']);
+  assert.equal(m.find('USHERS'), 'she');
+  assert.equal(m.find('a bcab'), 'bca'); // ends first
+  assert.equal(m.find('xxab'), 'ab');
+  assert.equal(m.find('xbcax'), 'bca');
+  assert.equal(m.find('这是坏词吗'), '坏词');
+  assert.equal(m.find('quiet text'), null);
+  assert.equal(m.find('nothing here'), 'he');
+  assert.equal(m.find(''), null);
+  assert.equal(new BadWordMatcher([]).find('anything'), null);
+  assert.equal(new BadWordMatcher(['', 'x']).find('y'), null);
+});
+
+test('agrees with a naive scan on random words and texts', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const alphabet = 'abcAB坏词';
+  const word = (len: number) => Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
+  for (let round = 0; round < 300; round++) {
+    const words = Array.from({ length: 1 + rnd(12) }, () => word(1 + rnd(4)));
+    const m = new BadWordMatcher(words);
+    for (let i = 0; i < 20; i++) {
+      const text = word(rnd(30));
+      const found = m.find(text);
+      assert.equal(found !== null, naive(words, text), `${JSON.stringify(words)} in ${JSON.stringify(text)}`);
+      if (found !== null) assert.ok(text.toLowerCase().includes(found.toLowerCase()));
+    }
+  }
+});
+
+test('the engine screens with the current lists: changes take effect at once, per app and room', async () => {
+  const store = new MemoryStore();
+  const engine = new Engine(store, new LocalBus());
+  const admin = { kind: 'admin', userId: 'adm' } as const;
+  await engine.execute(1, admin, { type: 'createRoom', roomId: 'r' });
+  await engine.execute(2, admin, { type: 'createRoom', roomId: 'r' });
+  for (const app of [1, 2]) await engine.execute(app, { kind: 'user', userId: 'u' }, { type: 'enterRoom', roomId: 'r', clientIp: '1.1.1.1', connId: 'c' });
+  const say = (app: number, text: string) =>
+    engine.execute(app, { kind: 'user', userId: 'u' }, { type: 'sendMessage', roomId: 'r', text }).then(
+      () => 'sent',
+      (e) => (e instanceof RoomError ? e.kind : String(e)),
+    );
+  assert.equal(await say(1, 'foo'), 'sent');
+  await engine.execute(1, admin, { type: 'addBadWords', scope: 'r', words: ['foo'] });
+  assert.equal(await say(1, 'a foo'), 'BadWord');
+  assert.equal(await say(2, 'a foo'), 'sent', 'another app is not affected');
+  await engine.execute(1, admin, { type: 'addBadWords', scope: '', words: ['bar'] });
+  assert.equal(await say(1, 'BAR'), 'BadWord');
+  await engine.execute(1, admin, { type: 'deleteBadWords', scope: 'r', words: ['FOO'] });
+  assert.equal(await say(1, 'a foo'), 'sent');
+  assert.deepEqual(await engine.execute(1, admin, { type: 'listBadWords', scope: 'r' }), []);
+  await assert.rejects(engine.execute(1, { kind: 'user', userId: 'u' }, { type: 'addBadWords', scope: '', words: ['x'] }), (e) => e instanceof RoomError && e.kind === 'PermissionDenied');
+  await assert.rejects(engine.execute(1, { kind: 'user', userId: 'u' }, { type: 'addBadWords', scope: 'r', words: ['x'] }), (e) => e instanceof RoomError && e.kind === 'PermissionDenied');
+});
