@@ -3,6 +3,7 @@
 // `Engine.execute(appId, actor, command)`; the result type follows from the command's `type`.
 import type { LeaveReason } from './events.js';
 import type {
+  AuditEntry,
   DenyEntry,
   Member,
   MuteEntry,
@@ -82,7 +83,7 @@ export interface EnterResult {
 export interface CommandCatalog {
   // rooms
   createRoom: { in: CreateRoomInput; out: RoomView };
-  destroyRoom: { in: { roomId: string }; out: void };
+  destroyRoom: { in: { roomId: string; reason?: string }; out: void };
   updateRoomInfo: { in: { roomId: string; patch: RoomPatch }; out: RoomView };
   getRoomInfo: { in: { roomId: string }; out: RoomView };
   changeOwner: { in: { roomId: string; fromUserId: string; toUserId: string }; out: void };
@@ -143,8 +144,8 @@ export interface CommandCatalog {
   /** The caller takes a seat; in ApplyToTake rooms a plain member's becomes an application. */
   takeSeat: { in: { roomId: string; index: number | null }; out: { seat: Seat } | { requested: SeatRequest } };
   leaveSeat: { in: { roomId: string }; out: void };
-  kickOffSeat: { in: { roomId: string; userId: string; data: string }; out: void };
-  lockSeat: { in: { roomId: string; index: number; locked?: boolean; videoDisabled?: boolean; audioDisabled?: boolean }; out: Seat };
+  kickOffSeat: { in: { roomId: string; userId: string; data: string; reason?: string }; out: void };
+  lockSeat: { in: { roomId: string; index: number; locked?: boolean; videoDisabled?: boolean; audioDisabled?: boolean; reason?: string }; out: Seat };
   moveToSeat: { in: { roomId: string; userId: string; index: number; policy: MovePolicy }; out: void };
   // seat requests
   listSeatRequests: { in: { roomId: string }; out: SeatRequest[] };
@@ -152,6 +153,19 @@ export interface CommandCatalog {
   answerSeatRequest: { in: { roomId: string; requestId: string; approve: boolean }; out: void };
   inviteToSeat: { in: { roomId: string; userId: string; index: number | null }; out: SeatRequest };
   answerSeatInvitation: { in: { roomId: string; requestId: string; accept: boolean }; out: void };
+  // operator reads (native API, console)
+  /** The app's rooms in id order after `after`; `next` = '' on the last page. */
+  listRooms: { in: { after: string; limit: number; search?: string }; out: { rooms: RoomListItem[]; next: string } };
+  /** The app's audit log, newest first; `next` = '' on the last page. */
+  listAudit: {
+    in: { roomId?: string; actor?: string; target?: string; action?: string; from?: number; to?: number; before?: string; limit: number };
+    out: { entries: AuditEntry[]; next: string };
+  };
+}
+
+export interface RoomListItem extends RoomView {
+  seatCount: number;
+  seatedCount: number;
 }
 
 export type CommandType = keyof CommandCatalog;

@@ -13,6 +13,8 @@ import { seatHandlers } from './seats.js';
 import { seatRequestHandlers } from './seat-requests.js';
 import { moderationHandlers } from './moderation.js';
 import { chatHandlers } from './chat.js';
+import { roomListHandlers } from './room-list.js';
+import { auditHandlers } from './audit.js';
 
 const HANDLERS: Handlers = {
   ...roomHandlers,
@@ -21,6 +23,8 @@ const HANDLERS: Handlers = {
   ...seatRequestHandlers,
   ...moderationHandlers,
   ...chatHandlers,
+  ...roomListHandlers,
+  ...auditHandlers,
 };
 
 export class Engine {

@@ -2,8 +2,9 @@
 // pool (a read: no transaction, no locks).
 import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
-import type { EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AuditQuery, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import { AUDIT_INSERT, auditFilter, toAudit, type AuditRow } from './audit.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
@@ -74,6 +75,24 @@ export class PgReader implements StoreReader {
     const { where, values } = entryFilter(this.appId, q);
     const r = await this.exec<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE[list]} WHERE ${where}`, values);
     return r.rows[0].n;
+  }
+
+  async rooms(q: RoomQuery): Promise<RoomAggregate[]> {
+    const values: unknown[] = [this.appId, q.after, q.limit];
+    let where = 'app_id = $1 AND room_id > $2';
+    if (q.search) {
+      values.push(`%${q.search.replace(/[\\%_]/g, (ch) => '\\' + ch)}%`);
+      where += ` AND (room_id ILIKE $4 OR state->'room'->>'name' ILIKE $4)`;
+    }
+    const sql = `SELECT room_id, state, member_count, seq FROM rooms WHERE ${where} ORDER BY room_id LIMIT $3`;
+    return (await this.exec<RoomRow>(sql, values)).rows.map(toAggregate);
+  }
+
+  async audit(q: AuditQuery): Promise<AuditEntry[]> {
+    const { where, values } = auditFilter(this.appId, q);
+    values.push(q.limit);
+    const sql = `SELECT * FROM audit WHERE ${where} ORDER BY id DESC LIMIT $${values.length}`;
+    return (await this.exec<AuditRow>(sql, values)).rows.map(toAudit);
   }
 }
 
@@ -220,6 +239,10 @@ export class PgWriter extends PgReader implements StoreWriter {
   async deleteEntries(list: EntryList, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.exec(list === 'deny' ? SQL.denyDelete : SQL.muteDelete, [this.appId, ids]);
+  }
+
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    if (entries.length > 0) await this.exec(AUDIT_INSERT, [this.appId, JSON.stringify(entries)]);
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {

@@ -4,7 +4,7 @@
 // the room scope that deleting a room uses), never read-side indexes. Rooms are a rowid table: an
 // aggregate's JSON (~1-2 KB with its seats) would spill into an overflow page in a WITHOUT ROWID
 // table (about 1 KB of a 4 KB page kept inline), and every save would then write two pages.
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,4 +29,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
   seq INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_at ON outbox (at);
+`;
+
+/** Schema version 3: the moderation audit log (one row per action and target). */
+export const AUDIT_TABLE = `
+CREATE TABLE IF NOT EXISTS audit (
+  id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, at INTEGER NOT NULL, room_id TEXT NOT NULL,
+  actor TEXT NOT NULL, actor_kind TEXT NOT NULL, surface TEXT NOT NULL, action TEXT NOT NULL,
+  target_type TEXT NOT NULL, target TEXT NOT NULL, reason TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
 `;
