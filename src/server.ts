@@ -15,6 +15,7 @@ import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
+import { API_PREFIX, apiRoutes } from './api/plugin.js';
 
 export interface ServerOptions {
   host?: string;
@@ -142,6 +143,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
+  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier }), { prefix: API_PREFIX });
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.

@@ -113,7 +113,7 @@ export interface CommandCatalog {
   /** Denies entry from a member's current client IP (room or app scope). */
   banIpOf: { in: { roomId: string; userId: string; scope: 'room' | 'app'; reason: string; origin: Origin }; out: DenyEntry };
   /** Denies entry from an IP address; roomId '' = app-wide. */
-  banIp: { in: { roomId: string; ip: string; reason: string; origin: Origin }; out: DenyEntry };
+  banIp: { in: { roomId: string; ip: string; reason: string; origin: Origin; durationSec?: number | null }; out: DenyEntry };
   /** Lifts deny entries (any origin) for these subjects; returns those removed. */
   liftDeny: { in: { targets: DenyTarget[] }; out: DenyEntry[] };
   listDeny: {

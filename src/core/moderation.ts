@@ -169,14 +169,16 @@ export const moderationHandlers: Handlers<
   }),
 
   /** Denies entry from an IP address (no member needed). */
-  banIp: write(async (c, { roomId, ip, reason, origin }) => {
+  banIp: write(async (c, { roomId, ip, reason, origin, durationSec }) => {
     checkId('ip', ip, 64);
+    checkDuration(durationSec ?? null);
+    const until = durationSec ? c.now + durationSec * 1000 : null;
     const subject: Subject = { subjectType: 'ip', subject: ip };
     const rooms = await lockScope(c, roomId, [subject], 'bans');
     if (roomId !== '') requireModerator(rooms.get(roomId)!, c.actor);
-    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: null, reason, snapshot: ipSnapshot(ip) });
-    c.audit({ roomId, action: 'ban', targetType: 'ip', target: ip, reason });
-    for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason);
+    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: until, reason, snapshot: ipSnapshot(ip) });
+    c.audit({ roomId, action: 'ban', targetType: 'ip', target: ip, reason, expiresAt: until });
+    for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason, until);
     denyChanged(c, rooms, roomId, 'added', [entry]);
     return entry;
   }),
