@@ -42,6 +42,8 @@ export const ConfigSchema = Type.Object(
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
     store: Type.Optional(Type.String({ minLength: 1 })),
+    /** Audit log retention, days (default 90). */
+    auditRetentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },
   { additionalProperties: false },
 );

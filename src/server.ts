@@ -35,6 +35,8 @@ export interface ServerOptions {
   nodeId?: string;
   realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
   outboxRetentionHours?: number;
+  /** Audit log retention, days (default 90). */
+  auditRetentionDays?: number;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
 }
@@ -153,6 +155,13 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
+  const auditRetentionMs = (opts.auditRetentionDays ?? 90) * 86400_000;
+  const pruneAudit = async () => {
+    const before = Date.now() - auditRetentionMs;
+    while ((await store.pruneAudit(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+  };
+  const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
+  auditPruner.unref();
 
   await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   const address = http.server.address();
@@ -174,6 +183,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       if (closed) return;
       closed = true;
       clearInterval(pruner);
+      clearInterval(auditPruner);
       await realtime.close();
       await http.close();
       await bus.close();
