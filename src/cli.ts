@@ -5,12 +5,13 @@ import { resolve } from 'node:path';
 import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
+import { ApiFailure, OPERATOR_USAGE, UsageError, operator } from './operator-cli.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
       env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
-`;
+${OPERATOR_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`rostrum: ${message}\n`);
@@ -133,8 +134,13 @@ async function main(): Promise<void> {
     if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
     else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
-    else fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
+    else if (!(cmd !== undefined && (await operator(cmd, rest)))) fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {
+    if (e instanceof UsageError) fail(e.message);
+    if (e instanceof ApiFailure) {
+      process.stderr.write(`rostrum: ${e.message}\n`);
+      process.exit(1);
+    }
     if (e instanceof TypeError && 'code' in e && String((e as { code: string }).code).startsWith('ERR_PARSE_ARGS')) fail(e.message);
     throw e;
   }
