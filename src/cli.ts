@@ -6,12 +6,14 @@ import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type F
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
 import { ApiFailure, OPERATOR_USAGE, UsageError, operator } from './operator-cli.js';
+import { hashPassword } from './console/password.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
       env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
-${OPERATOR_USAGE}`;
+${OPERATOR_USAGE}  rostrum hash-password      reads a console password on stdin, prints its scrypt hash for apps[].consolePassword
+`;
 
 function fail(message: string): never {
   process.stderr.write(`rostrum: ${message}\n`);
@@ -128,11 +130,20 @@ function usersig(argv: string[]): void {
   process.stdout.write(genUserSig(Number(values.sdkappid), values.key, values.user, Number(expire)) + '\n');
 }
 
+async function hashPasswordCmd(): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const password = input.replace(/\r?\n$/, '');
+  if (password.length < 8) fail('the password must have at least 8 characters');
+  process.stdout.write((await hashPassword(password)) + '\n');
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
     if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
+    else if (cmd === 'hash-password') await hashPasswordCmd();
     else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else if (!(cmd !== undefined && (await operator(cmd, rest)))) fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {

@@ -19,6 +19,8 @@ const AppSchema = Type.Object(
       }),
     ),
     polyv: Type.Optional(Type.Object({ appId: Type.String({ minLength: 1 }), appSecret: Type.String({ minLength: 1 }) })),
+    /** The console password as an scrypt hash from `rostrum hash-password` (never the password). */
+    consolePassword: Type.Optional(Type.String({ pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' })),
   },
   { additionalProperties: false },
 );
@@ -127,6 +129,7 @@ export function toApp(a: NonNullable<FileConfig['apps']>[number]): App {
       perEndpointPerSecond: a.rateLimit?.perEndpointPerSecond ?? 200,
     },
     polyv: a.polyv,
+    consolePassword: a.consolePassword,
   };
 }
 

@@ -16,6 +16,8 @@ import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { API_PREFIX, apiRoutes } from './api/plugin.js';
+import { consoleAuth, consoleRoutes } from './console/routes.js';
+import { Sessions, SignInThrottle } from './console/sessions.js';
 
 export interface ServerOptions {
   host?: string;
@@ -145,7 +147,10 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
-  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier }), { prefix: API_PREFIX });
+  const sessions = new Sessions();
+  const extraAuth = consoleAuth(apps, sessions);
+  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth }), { prefix: API_PREFIX });
+  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle() }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.

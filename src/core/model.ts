@@ -14,6 +14,8 @@ export interface App {
   admins: string[];
   rateLimit: { perCommandPerSecond: number; perEndpointPerSecond: number };
   polyv?: PolyvCredentials;
+  /** The console password's scrypt hash (`rostrum hash-password`); absent = UserSig sign-in only. */
+  consolePassword?: string;
 }
 
 export type Role = 'Owner' | 'Admin' | 'Member';
