@@ -8,12 +8,15 @@ import { startServer } from './server.js';
 import { startupMessage } from './startup-error.js';
 import { polyvSign } from './dialects/polyv/sign.js';
 import { WEBHOOKS_USAGE, webhooks } from './callbacks/cli.js';
+import { ApiFailure, OPERATOR_USAGE, UsageError, operator } from './operator-cli.js';
+import { hashPassword } from './console/password.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
       env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
-${WEBHOOKS_USAGE}`;
+${WEBHOOKS_USAGE}${OPERATOR_USAGE}  rostrum hash-password      reads a console password on stdin, prints its scrypt hash for apps[].consolePassword
+`;
 
 function fail(message: string): never {
   process.stderr.write(`rostrum: ${message}\n`);
@@ -73,6 +76,7 @@ async function serve(argv: string[]): Promise<void> {
     outboxRetentionHours: config.outboxRetentionHours,
     timeouts: config.timeouts,
     callbacks: config.callbacks,
+    auditRetentionDays: config.auditRetentionDays,
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
@@ -150,16 +154,30 @@ function usersig(argv: string[]): void {
   process.stdout.write(genUserSig(Number(values.sdkappid), values.key, values.user, Number(expire)) + '\n');
 }
 
+async function hashPasswordCmd(): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const password = input.replace(/\r?\n$/, '');
+  if (password.length < 8) fail('the password must have at least 8 characters');
+  process.stdout.write((await hashPassword(password)) + '\n');
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
     if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
     else if (cmd === 'webhooks') await webhooks(rest, fail);
+    else if (cmd === 'hash-password') await hashPasswordCmd();
     else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
-    else fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
+    else if (!(cmd !== undefined && (await operator(cmd, rest)))) fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message);
+    if (e instanceof UsageError) fail(e.message);
+    if (e instanceof ApiFailure) {
+      process.stderr.write(`rostrum: ${e.message}\n`);
+      process.exit(1);
+    }
     if (e instanceof TypeError && 'code' in e && String((e as { code: string }).code).startsWith('ERR_PARSE_ARGS')) fail(e.message);
     throw e;
   }

@@ -40,6 +40,8 @@ const AppSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** The console password as an scrypt hash from `rostrum hash-password` (never the password). */
+    consolePassword: Type.Optional(Type.String({ pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' })),
   },
   { additionalProperties: false },
 );
@@ -88,6 +90,8 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Audit log retention, days (default 90). */
+    auditRetentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -173,6 +177,7 @@ export function toApp(a: NonNullable<FileConfig['apps']>[number]): App {
     },
     polyv: a.polyv,
     ...(a.callback ? { callback: a.callback } : {}),
+    consolePassword: a.consolePassword,
   };
 }
 

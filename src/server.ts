@@ -17,6 +17,9 @@ import { RealtimeGateway } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
+import { API_PREFIX, apiRoutes } from './api/plugin.js';
+import { consoleAuth, consoleRoutes } from './console/routes.js';
+import { Sessions, SignInThrottle } from './console/sessions.js';
 
 export interface ServerOptions {
   host?: string;
@@ -40,6 +43,8 @@ export interface ServerOptions {
   timeouts?: { headersSeconds?: number; requestSeconds?: number; keepAliveSeconds?: number };
   /** Callback delivery settings (per-app targets are in `apps[].callback`). */
   callbacks?: CallbackOptions;
+  /** Audit log retention, days (default 90). */
+  auditRetentionDays?: number;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
 }
@@ -197,6 +202,10 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
+  const sessions = new Sessions();
+  const extraAuth = consoleAuth(apps, sessions);
+  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth }), { prefix: API_PREFIX });
+  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle() }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
@@ -207,6 +216,13 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
+  const auditRetentionMs = (opts.auditRetentionDays ?? 90) * 86400_000;
+  const pruneAudit = async () => {
+    const before = Date.now() - auditRetentionMs;
+    while ((await store.pruneAudit(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+  };
+  const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
+  auditPruner.unref();
 
   try {
     await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
@@ -234,6 +250,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       if (closed) return;
       closed = true;
       clearInterval(pruner);
+      clearInterval(auditPruner);
       await realtime.close();
       await http.close();
       await callbacks.close();

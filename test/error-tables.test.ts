@@ -37,3 +37,17 @@ test('docs/realtime-protocol.md lists every reply code with the error kind that 
   const documentedKinds = rows.map((r) => r[2]).filter(isKind);
   assert.deepEqual(documentedKinds.sort(), Object.keys(REALTIME_BY_KIND).sort(), 'every error kind has its row');
 });
+
+test('docs/native-api.md lists every error code of the native API with its status and core kind', async () => {
+  const { API_ERROR, ERROR_BY_KIND } = await import('../src/api/errors.js');
+  const rows: { code: string; status: number; kind: string }[] = [];
+  for (const line of readFileSync(new URL('../docs/native-api.md', import.meta.url), 'utf8').split('\n')) {
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const m = /^`([a-z_]+)`$/.exec(cells[0] ?? '');
+    if (m && /^\d{3}$/.test(cells[1] ?? '')) rows.push({ code: m[1], status: Number(cells[1]), kind: cells[2] ?? '' });
+  }
+  const all = [...Object.values(API_ERROR), ...Object.values(ERROR_BY_KIND)];
+  assert.deepEqual(rows.map((r) => r.code).sort(), all.map((e) => e.code).sort());
+  for (const e of all) assert.equal(rows.find((r) => r.code === e.code)!.status, e.status, e.code);
+  for (const [kind, e] of Object.entries(ERROR_BY_KIND)) assert.equal(rows.find((r) => r.code === e.code)!.kind, kind, e.code);
+});

@@ -120,3 +120,20 @@ export class UserSigVerifier {
     return ok;
   }
 }
+
+/**
+ * The app and identifier a UserSig names, read without verifying it (null when it cannot be
+ * decoded): a bearer token says whose it claims to be, then verifyUserSig checks the claim.
+ */
+export function peekUserSig(sig: string): { sdkAppId: number; identifier: string } | null {
+  if (sig.length === 0 || sig.length > MAX_SIG_LENGTH) return null;
+  try {
+    const doc = JSON.parse(inflateSync(fromUrlBase64(sig), { maxOutputLength: 64 * 1024 }).toString('utf8'));
+    const sdkAppId = Number(doc?.['TLS.sdkappid']);
+    const identifier = doc?.['TLS.identifier'];
+    if (!Number.isSafeInteger(sdkAppId) || typeof identifier !== 'string') return null;
+    return { sdkAppId, identifier };
+  } catch {
+    return null;
+  }
+}

@@ -28,6 +28,7 @@ export const chatHandlers: Handlers<'sendMessage' | 'sendAdminMessage'> = {
     const agg = await c.room(roomId);
     const msgId = randomUUID();
     const from = c.actor.userId;
+    c.audit({ roomId, action: 'adminMessage', targetType: 'room', target: roomId, reason: text });
     c.emit(agg, { type: 'messageReceived', actor: from, data: { msgId, from, nick, avatar, text, imageUrl: imageUrl ?? '', admin: true } });
     return { msgId };
   }),

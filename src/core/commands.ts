@@ -3,6 +3,7 @@
 // `Engine.execute(appId, actor, command)`; the result type follows from the command's `type`.
 import type { LeaveReason } from './events.js';
 import type {
+  AuditEntry,
   DenyEntry,
   Member,
   MuteEntry,
@@ -83,7 +84,7 @@ export interface EnterResult {
 export interface CommandCatalog {
   // rooms
   createRoom: { in: CreateRoomInput; out: RoomView };
-  destroyRoom: { in: { roomId: string }; out: void };
+  destroyRoom: { in: { roomId: string; reason?: string }; out: void };
   updateRoomInfo: { in: { roomId: string; patch: RoomPatch }; out: RoomView };
   getRoomInfo: { in: { roomId: string }; out: RoomView };
   changeOwner: { in: { roomId: string; fromUserId: string; toUserId: string }; out: void };
@@ -113,7 +114,7 @@ export interface CommandCatalog {
   /** Denies entry from a member's current client IP (room or app scope). */
   banIpOf: { in: { roomId: string; userId: string; scope: 'room' | 'app'; reason: string; origin: Origin }; out: DenyEntry };
   /** Denies entry from an IP address; roomId '' = app-wide. */
-  banIp: { in: { roomId: string; ip: string; reason: string; origin: Origin }; out: DenyEntry };
+  banIp: { in: { roomId: string; ip: string; reason: string; origin: Origin; durationSec?: number | null }; out: DenyEntry };
   /** Lifts deny entries (any origin) for these subjects; returns those removed. */
   liftDeny: { in: { targets: DenyTarget[] }; out: DenyEntry[] };
   listDeny: {
@@ -145,8 +146,8 @@ export interface CommandCatalog {
   /** The caller takes a seat; in ApplyToTake rooms a plain member's becomes an application. */
   takeSeat: { in: { roomId: string; index: number | null }; out: { seat: Seat } | { requested: SeatRequest } };
   leaveSeat: { in: { roomId: string }; out: void };
-  kickOffSeat: { in: { roomId: string; userId: string; data: string }; out: void };
-  lockSeat: { in: { roomId: string; index: number; locked?: boolean; videoDisabled?: boolean; audioDisabled?: boolean }; out: Seat };
+  kickOffSeat: { in: { roomId: string; userId: string; data: string; reason?: string }; out: void };
+  lockSeat: { in: { roomId: string; index: number; locked?: boolean; videoDisabled?: boolean; audioDisabled?: boolean; reason?: string }; out: Seat };
   moveToSeat: { in: { roomId: string; userId: string; index: number; policy: MovePolicy }; out: void };
   // seat requests
   listSeatRequests: { in: { roomId: string }; out: SeatRequest[] };
@@ -172,6 +173,19 @@ export interface CommandCatalog {
   };
   /** A payload for these users only. */
   sendToUsers: { in: { roomId: string; userIds: string[]; payload: string }; out: { msgId: string } };
+  // operator reads (native API, console)
+  /** The app's rooms in id order after `after`; `next` = '' on the last page. */
+  listRooms: { in: { after: string; limit: number; search?: string }; out: { rooms: RoomListItem[]; next: string } };
+  /** The app's audit log, newest first; `next` = '' on the last page. */
+  listAudit: {
+    in: { roomId?: string; actor?: string; target?: string; action?: string; from?: number; to?: number; before?: string; limit: number };
+    out: { entries: AuditEntry[]; next: string };
+  };
+}
+
+export interface RoomListItem extends RoomView {
+  seatCount: number;
+  seatedCount: number;
 }
 
 export type CommandType = keyof CommandCatalog;

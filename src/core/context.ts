@@ -1,7 +1,8 @@
 // The shared lower layer of the rules: one command's view of the store, with the checks every
 // module needs (room exists, member present, roles) and, for writes, event emission. Rule
 // modules depend on this and on nothing of each other's beyond the helpers they export.
-import type { Actor, AppId, Member, Role, RoomAggregate } from './model.js';
+import type { Actor, AppId, AuditEntry, Member, Role, RoomAggregate } from './model.js';
+import { newId } from './ids.js';
 import type { NewEvent, RoomEvent } from './events.js';
 import type { StoreReader, StoreWriter } from './ports/store.js';
 import { RoomError } from './errors.js';
@@ -33,6 +34,8 @@ export class ReadContext<S extends StoreReader = StoreReader> {
 export class WriteContext extends ReadContext<StoreWriter> {
   /** Events of this command, in emission order; published after commit. */
   readonly events: RoomEvent[] = [];
+  /** Audit entries of this command, written with its changes. */
+  readonly audits: AuditEntry[] = [];
   private readonly dirty = new Map<string, RoomAggregate>();
   private readonly deleted = new Set<string>();
 
@@ -64,6 +67,24 @@ export class WriteContext extends ReadContext<StoreWriter> {
       if (!this.deleted.has(roomId)) await this.store.saveRoom(this.appId, agg);
     }
     if (this.events.length > 0) await this.store.appendEvents(this.events);
+    if (this.audits.length > 0) await this.store.appendAudit(this.audits);
+  }
+
+  /** Records a moderation action in the audit log (written by flush, in this unit). */
+  audit(e: Pick<AuditEntry, 'roomId' | 'action' | 'targetType' | 'target'> & { reason?: string; expiresAt?: number | null }): void {
+    this.audits.push({
+      id: newId(this.now),
+      at: this.now,
+      roomId: e.roomId,
+      actor: this.actor.userId,
+      actorKind: this.actor.kind,
+      surface: this.actor.surface ?? '',
+      action: e.action,
+      targetType: e.targetType,
+      target: e.target,
+      reason: e.reason ?? '',
+      expiresAt: e.expiresAt ?? null,
+    });
   }
 }
 

@@ -16,6 +16,8 @@ import { chatHandlers } from './chat.js';
 import { badWordHandlers } from './bad-words.js';
 import { censorHandlers } from './censor.js';
 import { broadcastHandlers } from './broadcast.js';
+import { roomListHandlers } from './room-list.js';
+import { auditHandlers } from './audit.js';
 
 const HANDLERS: Handlers = {
   ...roomHandlers,
@@ -27,6 +29,8 @@ const HANDLERS: Handlers = {
   ...badWordHandlers,
   ...censorHandlers,
   ...broadcastHandlers,
+  ...roomListHandlers,
+  ...auditHandlers,
 };
 
 export class Engine {

@@ -18,6 +18,8 @@ export interface App {
   polyv?: PolyvCredentials;
   /** Where this app's callbacks go (config file); REST room_config/* settings win over it. */
   callback?: { url: string; token?: string; commands?: string[] };
+  /** The console password's scrypt hash (`rostrum hash-password`); absent = UserSig sign-in only. */
+  consolePassword?: string;
 }
 
 export type Role = 'Owner' | 'Admin' | 'Member';
@@ -147,11 +149,44 @@ export interface RoomAggregate {
 }
 
 /** Who is calling the core: the app's server (admin API) or a user over the realtime gateway. */
-export type Actor = { kind: 'admin'; userId: string } | { kind: 'user'; userId: string };
+export type Actor = { kind: 'admin'; userId: string; surface?: Surface } | { kind: 'user'; userId: string; surface?: Surface };
 
 export interface Profile {
   nick?: string;
   avatar?: string;
   userType?: string;
   customInfo?: string;
+}
+
+/** Which surface a command came through (recorded in the audit log). */
+export type Surface = 'tencent' | 'polyv' | 'realtime' | 'api' | 'console';
+
+/** What a moderation audit entry records. */
+export type AuditAction =
+  | 'kickOffSeat'
+  | 'kickOut'
+  | 'ban'
+  | 'unban'
+  | 'mute'
+  | 'unmute'
+  | 'lockSeat'
+  | 'unlockSeat'
+  | 'dismissRoom'
+  | 'adminMessage';
+
+/** One moderation action on one target, written in the same unit of work as the change. */
+export interface AuditEntry {
+  /** Time-ordered (see ids.ts): the log's order, newest first when listed. */
+  id: string;
+  at: number; // ms
+  roomId: string; // '' = app-wide
+  actor: string;
+  actorKind: Actor['kind'];
+  /** '' when the caller did not say (a command run by the server itself). */
+  surface: Surface | '';
+  action: AuditAction;
+  targetType: 'userId' | 'ip' | 'room' | 'seat';
+  target: string;
+  reason: string;
+  expiresAt: number | null; // ms; null = none or until lifted
 }

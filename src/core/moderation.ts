@@ -80,7 +80,10 @@ export const moderationHandlers: Handlers<
       members.push(await c.member(roomId, id));
       requireOutranks(agg, c.actor, id);
     }
-    for (const m of members) await expel(c, agg, m, c.actor.userId, 'kicked', reason);
+    for (const m of members) {
+      await expel(c, agg, m, c.actor.userId, 'kicked', reason);
+      c.audit({ roomId, action: 'kickOut', targetType: 'userId', target: m.userId, reason });
+    }
   }),
 
   /**
@@ -117,6 +120,7 @@ export const moderationHandlers: Handlers<
         }),
       );
       for (const p of present) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason, until);
+      c.audit({ roomId, action: 'ban', targetType: 'userId', target: userId, reason, expiresAt: until });
     }
     denyChanged(c, rooms, roomId, 'added', entries);
     return entries;
@@ -154,6 +158,7 @@ export const moderationHandlers: Handlers<
       reason,
       snapshot: snapshotOf(target),
     });
+    c.audit({ roomId: entryScope, action: 'ban', targetType: 'ip', target: target.clientIp, reason });
     const inScope = appWide ? rooms : new Map([[roomId, agg]]);
     for (const p of await presentIn(c, inScope, { subjectType: 'ip', subject: target.clientIp })) {
       if (p.member.userId === c.actor.userId) continue;
@@ -164,13 +169,16 @@ export const moderationHandlers: Handlers<
   }),
 
   /** Denies entry from an IP address (no member needed). */
-  banIp: write(async (c, { roomId, ip, reason, origin }) => {
+  banIp: write(async (c, { roomId, ip, reason, origin, durationSec }) => {
     checkId('ip', ip, 64);
+    checkDuration(durationSec ?? null);
+    const until = durationSec ? c.now + durationSec * 1000 : null;
     const subject: Subject = { subjectType: 'ip', subject: ip };
     const rooms = await lockScope(c, roomId, [subject], 'bans');
     if (roomId !== '') requireModerator(rooms.get(roomId)!, c.actor);
-    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: null, reason, snapshot: ipSnapshot(ip) });
-    for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason);
+    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: until, reason, snapshot: ipSnapshot(ip) });
+    c.audit({ roomId, action: 'ban', targetType: 'ip', target: ip, reason, expiresAt: until });
+    for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason, until);
     denyChanged(c, rooms, roomId, 'added', [entry]);
     return entry;
   }),
@@ -197,6 +205,7 @@ export const moderationHandlers: Handlers<
     const until = durationSec ? c.now + durationSec * 1000 : null;
     const changed: MuteEntry[] = [];
     for (const target of targets) {
+      c.audit({ roomId, action: muted ? 'mute' : 'unmute', targetType: subjectType, target: target.subject, reason, expiresAt: muted ? until : null });
       const old = await c.store.list('mute', { roomId, ...target, activeAt: c.now });
       await c.store.deleteEntries('mute', old.map((e) => e.id));
       if (muted) {
@@ -243,6 +252,7 @@ async function liftDeny(c: WriteContext, targets: { roomId: string; subjectType:
   }
   const removed: DenyEntry[] = [];
   for (const t of targets) {
+    c.audit({ roomId: t.roomId, action: 'unban', targetType: t.subjectType, target: t.subject });
     const found = await c.store.list('deny', { roomId: t.roomId, subjectType: t.subjectType, subject: t.subject, activeAt: c.now });
     await c.store.deleteEntries('deny', found.map((e) => e.id));
     removed.push(...found);

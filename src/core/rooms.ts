@@ -80,11 +80,13 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
     return roomView;
   }),
 
-  destroyRoom: write(async (c, { roomId }) => {
+  destroyRoom: write(async (c, { roomId, reason }) => {
     const agg = await c.room(roomId);
     if (c.actor.kind === 'user' && agg.room.ownerId !== c.actor.userId) {
       throw new RoomError('PermissionDenied', 'only the owner may dismiss the room');
     }
+    checkBytes('reason', reason, LIMITS.reasonBytes);
+    c.audit({ roomId, action: 'dismissRoom', targetType: 'room', target: roomId, reason });
     c.emit(agg, { type: 'roomDismissed', actor: c.actor.userId, data: { roomId } });
     await c.deleteRoom(agg);
   }),

@@ -32,19 +32,22 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
     seatsChanged(c, agg, userId);
   }),
 
-  kickOffSeat: write(async (c, { roomId, userId, data }) => {
+  kickOffSeat: write(async (c, { roomId, userId, data, reason }) => {
     checkBytes('data', data, LIMITS.dataBytes);
+    checkBytes('reason', reason, LIMITS.reasonBytes);
     const agg = await c.room(roomId);
     await c.member(roomId, userId);
     requireOutranks(agg, c.actor, userId);
     vacate(c, agg, seatOf(agg, userId), c.actor.userId, data, 'kicked');
+    c.audit({ roomId, action: 'kickOffSeat', targetType: 'userId', target: userId, reason });
   }),
 
   /**
    * Locks/unlocks a seat. Locking an occupied seat takes its occupant off first. The audio/video
    * flags belong to the seat's occupant: on an empty or locked seat they are accepted and ignored.
    */
-  lockSeat: write(async (c, { roomId, index, locked, videoDisabled, audioDisabled }) => {
+  lockSeat: write(async (c, { roomId, index, locked, videoDisabled, audioDisabled, reason }) => {
+    checkBytes('reason', reason, LIMITS.reasonBytes);
     const agg = await c.room(roomId);
     requireSeats(agg);
     checkIndex(agg.room, index);
@@ -54,7 +57,10 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
       requireOutranks(agg, c.actor, seat.userId);
       vacate(c, agg, seat, c.actor.userId, '', 'seatLocked');
     }
-    if (locked !== undefined) seat.locked = locked;
+    if (locked !== undefined) {
+      seat.locked = locked;
+      c.audit({ roomId, action: locked ? 'lockSeat' : 'unlockSeat', targetType: 'seat', target: String(index), reason });
+    }
     if (seat.userId !== null && !seat.locked) {
       if (videoDisabled !== undefined) seat.videoDisabled = videoDisabled;
       if (audioDisabled !== undefined) seat.audioDisabled = audioDisabled;

@@ -299,7 +299,7 @@ export class RealtimeGateway {
     return {
       engine: this.engine,
       appId: conn.appId,
-      actor: { kind: 'user', userId: conn.userId },
+      actor: { kind: 'user', userId: conn.userId, surface: 'realtime' },
       connId: conn.id,
       clientIp: conn.clientIp,
       joined: (roomId) => this.register(conn, roomId),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { RoomEvent } from '../../src/core/events.js';
 import type { DenyEntry, Member, MuteEntry, RoomAggregate } from '../../src/core/model.js';
 import type { EntryQuery, Store } from '../../src/core/ports/store.js';
+import { operatorReadsContract } from './operator-contract.js';
 
 export interface OpenedStore {
   store: Store;
@@ -866,5 +867,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await o.cleanup();
       }
     });
+
+    operatorReadsContract(withStore);
   });
 }

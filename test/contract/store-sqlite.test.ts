@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, MAX_UNITS } from '../../src/adapters/sqlite/store.js';
 import { legacyEntryId } from '../../src/adapters/sqlite/migrate.js';
+import { SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
 import { newId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
@@ -158,11 +159,11 @@ describe('SqliteStore', () => {
         await s.close();
       }
       const db = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(db.pragma('user_version', { simple: true }), 3);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['bad_words', 'deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);
@@ -290,4 +291,30 @@ describe('SqliteStore', () => {
       await assert.rejects(slow, /reloaded/);
       assert.equal(await s.read(APP, (r) => r.member('r1', 'slow')), null);
     }));
+});
+
+describe('SqliteStore: schema version 3', () => {
+  it('adds the audit table to a version 2 database and keeps its data', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+      await s.close();
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec('DROP TABLE audit');
+      db.pragma('user_version = 2');
+      db.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        assert.ok(await s2.read(APP, (r) => r.room('r1')));
+        const entry = { id: newId(5), at: 5, roomId: 'r1', actor: 'a', actorKind: 'admin' as const, surface: 'api' as const, action: 'ban' as const, targetType: 'userId' as const, target: 'u', reason: '', expiresAt: null };
+        await s2.write(APP, (w) => w.appendAudit([entry]));
+        assert.deepEqual(await s2.read(APP, (r) => r.audit({ limit: 5 })), [entry]);
+      } finally {
+        await s2.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Reads of one app's in-memory data. What it hands out is a copy: callers (the rules) may change
 // it freely without touching the stored state.
-import type { AppId, Member, RoomAggregate } from '../../core/model.js';
-import type { BadWordList, EntryList, EntryOf, EntryQuery, StoreReader, Subject } from '../../core/ports/store.js';
+import type { AppId, AuditEntry, Member, RoomAggregate } from '../../core/model.js';
+import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, Subject } from '../../core/ports/store.js';
 import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState } from './state.js';
 
 export class StateReader implements StoreReader {
@@ -64,5 +64,13 @@ export class StateReader implements StoreReader {
       if (row) out.push({ scope, version: row.version, words: known?.get(scope) === row.version ? null : row.words });
     }
     return out;
+  }
+
+  async rooms(q: RoomQuery): Promise<RoomAggregate[]> {
+    return (this.data?.roomPage(q) ?? []).map(copyAggregate);
+  }
+
+  async audit(q: AuditQuery): Promise<AuditEntry[]> {
+    return (this.data?.auditPage(q) ?? []).map((e) => ({ ...e }));
   }
 }

@@ -3,8 +3,8 @@
 // subject, by room and in creation order. This module stores what it is given and hands out what
 // it stores; copying in and out (isolation) is the store's business (see reader.ts, unit.ts).
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
-import type { EntryList, EntryOf, EntryQuery, Subject } from '../../core/ports/store.js';
+import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AuditQuery, EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
 
 type Entry = DenyEntry | MuteEntry;
 
@@ -38,6 +38,7 @@ function removeSorted<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): void {
 }
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byAuditId = (a: AuditEntry, b: AuditEntry) => byString(a.id, b.id);
 
 const subjectKey = (subjectType: string, subject: string) => `${subjectType}\n${subject}`;
 
@@ -154,8 +155,52 @@ export class AppState {
   readonly mute = new EntryIndex<MuteEntry>();
   /** Bad-word lists by scope (room id, '' = app-wide); a change replaces the list object. */
   readonly badWords = new Map<string, BadWordsRow>();
+  /** The audit log in id (time) order. */
+  readonly audit: AuditEntry[] = [];
 
   constructor(readonly appId: AppId) {}
+
+  addAudit(e: AuditEntry): void {
+    insertSorted(this.audit, e, byAuditId);
+  }
+
+  removeAudit(e: AuditEntry): void {
+    removeSorted(this.audit, e, byAuditId);
+  }
+
+  /** Newest first, filtered, up to `q.limit`, older than `q.before`. */
+  auditPage(q: AuditQuery): AuditEntry[] {
+    const out: AuditEntry[] = [];
+    let i = this.audit.length - 1;
+    if (q.before) i = lowerBound(this.audit, { id: q.before } as AuditEntry, byAuditId) - 1;
+    for (; i >= 0 && out.length < q.limit; i--) {
+      const e = this.audit[i];
+      if (q.to !== undefined && e.at >= q.to) continue;
+      if (q.from !== undefined && e.at < q.from) break;
+      if (
+        (q.roomId === undefined || e.roomId === q.roomId) &&
+        (q.actor === undefined || e.actor === q.actor) &&
+        (q.target === undefined || e.target === q.target) &&
+        (q.action === undefined || e.action === q.action)
+      ) {
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** A page of rooms in id order (sorted per call: the list is an operator's, not a hot path). */
+  roomPage(q: RoomQuery): RoomAggregate[] {
+    const needle = (q.search ?? '').toLowerCase();
+    const ids = [...this.rooms.keys()].filter((id) => id > q.after).sort(byString);
+    const out: RoomAggregate[] = [];
+    for (const id of ids) {
+      if (out.length >= q.limit) break;
+      const a = this.rooms.get(id)!;
+      if (needle === '' || id.toLowerCase().includes(needle) || a.room.name.toLowerCase().includes(needle)) out.push(a);
+    }
+    return out;
+  }
 
   entries<L extends EntryList>(list: L): EntryIndex<EntryOf[L]> {
     return (list === 'deny' ? this.deny : this.mute) as unknown as EntryIndex<EntryOf[L]>;

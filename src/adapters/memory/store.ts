@@ -79,5 +79,21 @@ export class MemoryStore implements Store {
     this.state.meta.set(key, value);
   }
 
+  async pruneAudit(beforeMs: number, limit: number): Promise<number> {
+    return this.takeOldAudit(beforeMs, limit).length;
+  }
+
+  /** Removes up to `limit` audit entries older than `beforeMs` from memory; returns their ids. */
+  protected takeOldAudit(beforeMs: number, limit: number): string[] {
+    const ids: string[] = [];
+    for (const app of this.state.apps.values()) {
+      // In id (time) order: the old ones are at the front.
+      let k = 0;
+      while (k < app.audit.length && ids.length < limit && app.audit[k].at < beforeMs) ids.push(app.audit[k++].id);
+      app.audit.splice(0, k);
+    }
+    return ids;
+  }
+
   async close(): Promise<void> {}
 }

@@ -4,7 +4,7 @@
 // and may throw after), which saveRoom then stores. A persistent store may also ask the unit to
 // record a compact change set: the final value of every key it wrote.
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { EntryList, EntryOf, StoreWriter } from '../../core/ports/store.js';
 import type { AppLocks, LockMode } from './locks.js';
 import { StateReader } from './reader.js';
@@ -20,6 +20,7 @@ export interface Changes {
   mute: Map<string, MuteEntry | null>;
   /** Bad-word lists by scope (null = deleted). */
   badWords: Map<string, BadWordsRow | null>;
+  audit: AuditEntry[];
 }
 
 export class Unit extends StateReader implements StoreWriter {
@@ -39,7 +40,9 @@ export class Unit extends StateReader implements StoreWriter {
     recordChanges: boolean,
   ) {
     super(st, appId);
-    this.changes = recordChanges ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map(), badWords: new Map() } : null;
+    this.changes = recordChanges
+      ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map(), badWords: new Map(), audit: [] }
+      : null;
   }
 
   /** The app's data, created on the first write. */
@@ -226,5 +229,15 @@ export class Unit extends StateReader implements StoreWriter {
 
   async appendEvents(events: RoomEvent[]): Promise<void> {
     for (const e of events) this.events.push(e);
+  }
+
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    const d = this.w;
+    for (const entry of entries) {
+      const e = { ...entry };
+      d.addAudit(e);
+      this.undo.push(() => d.removeAudit(e));
+      this.changes?.audit.push(e);
+    }
   }
 }

@@ -21,6 +21,27 @@ CREATE TABLE bad_words (
 );
 `;
 
+/** The moderation audit log: one row per action and target, listed newest first per app. */
+export const AUDIT_TABLE = `
+CREATE TABLE audit (
+  id text COLLATE "C" PRIMARY KEY,
+  app_id bigint NOT NULL,
+  at bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  actor_kind text NOT NULL,
+  surface text NOT NULL,
+  action text NOT NULL,
+  target_type text NOT NULL,
+  target text COLLATE "C" NOT NULL,
+  reason text NOT NULL,
+  expires_at bigint
+);
+CREATE INDEX audit_app ON audit (app_id, id);
+CREATE INDEX audit_at ON audit (at);
+`;
+
+
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
 export const MIGRATIONS: Migration[] = [
@@ -95,12 +116,10 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
   },
   { version: 2, name: 'callback tables', sql: CALLBACK_TABLES_PG },
-  {
-    version: 3,
-    name: 'bad words',
-    sql: BAD_WORD_TABLES,
-  },
+  { version: 3, name: 'bad words', sql: BAD_WORD_TABLES },
+  { version: 4, name: 'audit log', sql: AUDIT_TABLE },
 ];
+
 
 /** Quotes a schema name already checked to hold identifier characters only. */
 export function quoteIdent(name: string): string {

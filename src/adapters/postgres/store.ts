@@ -9,6 +9,7 @@ import { migrate, quoteIdent } from './migrations.js';
 import { pruneOutbox, readOutbox } from './outbox.js';
 import { TYPES, likePrefix } from './rows.js';
 import { SQL } from './sql.js';
+import { AUDIT_PRUNE } from './audit.js';
 import { PgReader, PgWriter, execOn, type Exec } from './writer.js';
 
 export interface PostgresStoreOptions {
@@ -176,6 +177,11 @@ export class PostgresStore implements Store {
 
   pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return pruneOutbox(this.exec, beforeMs, limit);
+  }
+
+  async pruneAudit(beforeMs: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    return (await this.exec(AUDIT_PRUNE, [beforeMs, limit])).rowCount ?? 0;
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -2,8 +2,9 @@
 // pool (a read: no transaction, no locks).
 import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
-import type { BadWordList, EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
+import { AUDIT_INSERT, auditFilter, toAudit, type AuditRow } from './audit.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
@@ -91,6 +92,24 @@ export class PgReader implements StoreReader {
       const row = byScope.get(scope);
       return row ? [{ scope, version: row.version, words: row.words }] : [];
     });
+  }
+
+  async rooms(q: RoomQuery): Promise<RoomAggregate[]> {
+    const values: unknown[] = [this.appId, q.after, q.limit];
+    let where = 'app_id = $1 AND room_id > $2';
+    if (q.search) {
+      values.push(`%${q.search.replace(/[\\%_]/g, (ch) => '\\' + ch)}%`);
+      where += ` AND (room_id ILIKE $4 OR state->'room'->>'name' ILIKE $4)`;
+    }
+    const sql = `SELECT room_id, state, member_count, seq FROM rooms WHERE ${where} ORDER BY room_id LIMIT $3`;
+    return (await this.exec<RoomRow>(sql, values)).rows.map(toAggregate);
+  }
+
+  async audit(q: AuditQuery): Promise<AuditEntry[]> {
+    const { where, values } = auditFilter(this.appId, q);
+    values.push(q.limit);
+    const sql = `SELECT * FROM audit WHERE ${where} ORDER BY id DESC LIMIT $${values.length}`;
+    return (await this.exec<AuditRow>(sql, values)).rows.map(toAudit);
   }
 }
 
@@ -242,6 +261,10 @@ export class PgWriter extends PgReader implements StoreWriter {
   async setBadWords(scope: string, words: string[], version: string): Promise<void> {
     if (words.length === 0) await this.exec(SQL.badWordsDelete, [this.appId, scope]);
     else await this.exec(SQL.badWordsPut, [this.appId, scope, version, JSON.stringify(words)]);
+  }
+
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    if (entries.length > 0) await this.exec(AUDIT_INSERT, [this.appId, JSON.stringify(entries)]);
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {

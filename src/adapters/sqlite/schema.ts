@@ -37,3 +37,11 @@ CREATE TABLE IF NOT EXISTS bad_words (
   app_id INTEGER NOT NULL, scope TEXT NOT NULL, version TEXT NOT NULL, words TEXT NOT NULL,
   PRIMARY KEY (app_id, scope)) WITHOUT ROWID;
 `;
+
+/** Schema version 3: the moderation audit log (one row per action and target). */
+export const AUDIT_TABLE = `
+CREATE TABLE IF NOT EXISTS audit (
+  id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, at INTEGER NOT NULL, room_id TEXT NOT NULL,
+  actor TEXT NOT NULL, actor_kind TEXT NOT NULL, surface TEXT NOT NULL, action TEXT NOT NULL,
+  target_type TEXT NOT NULL, target TEXT NOT NULL, reason TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
+`;

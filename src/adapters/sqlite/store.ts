@@ -176,6 +176,12 @@ export class SqliteStore extends MemoryStore {
     return this.inBatch(() => this.writer.pruneOutbox(beforeMs, this.committedOutboxId, limit));
   }
 
+  override async pruneAudit(beforeMs: number, limit: number): Promise<number> {
+    const ids = this.takeOldAudit(beforeMs, limit);
+    if (ids.length > 0) await this.inBatch(() => this.writer.deleteAudit(ids));
+    return ids.length;
+  }
+
   override async setMeta(key: string, value: string): Promise<void> {
     await this.inBatch(() => this.writer.meta(key, value));
     this.state.meta.set(key, value);

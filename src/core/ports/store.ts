@@ -3,7 +3,7 @@
 // and writes what changed plus its events in one transaction. Adapters: adapters/memory (tests),
 // adapters/sqlite (embedded default), adapters/postgres.
 import type { RoomEvent } from '../events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
+import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
 
 export type EntryList = 'deny' | 'mute';
 
@@ -63,6 +63,10 @@ export interface StoreReader {
    * `known` maps scopes to versions the caller has: those lists come back with `words: null`.
    */
   badWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]>;
+  /** Rooms ordered by roomId, those after `q.after`, optionally matching `q.search`. */
+  rooms(q: RoomQuery): Promise<RoomAggregate[]>;
+  /** Audit entries newest first (by id), filtered (see AuditQuery). */
+  audit(q: AuditQuery): Promise<AuditEntry[]>;
 }
 
 /**
@@ -92,6 +96,8 @@ export interface StoreWriter extends StoreReader {
   setBadWords(scope: string, words: string[], version: string): Promise<void>;
   /** Appends committed-with-the-unit events to the outbox (their seq already assigned). */
   appendEvents(events: RoomEvent[]): Promise<void>;
+  /** Appends audit entries of this app, committed with the unit. */
+  appendAudit(entries: AuditEntry[]): Promise<void>;
 }
 
 /** A page of the outbox and the cursor to read the next one from. */
@@ -127,10 +133,35 @@ export interface Store {
   /** Small key/value settings kept beside the data (the development app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Drops up to `limit` audit entries (of every app) older than `beforeMs`; returns how many. */
+  pruneAudit(beforeMs: number, limit: number): Promise<number>;
   close(): Promise<void>;
   /**
    * Readiness: true while the store's last commit failed and none has succeeded since (SQLite,
    * whose commits are batched). Adapters whose every write reports its own failure leave it out.
    */
   readonly writeFailing?: boolean;
+}
+
+/** A page of an app's rooms (the operator's room list). */
+export interface RoomQuery {
+  /** Rooms whose id is after this one ('' = from the start). */
+  after: string;
+  limit: number;
+  /** Case-insensitive substring of the room id or name; '' or absent = every room. */
+  search?: string;
+}
+
+/** A filtered page of an app's audit log; every filter is exact but the time range. */
+export interface AuditQuery {
+  roomId?: string;
+  actor?: string;
+  target?: string;
+  action?: string;
+  /** at >= from, at < to (ms). */
+  from?: number;
+  to?: number;
+  /** Entries older than this id (the previous page's last), '' or absent = the newest. */
+  before?: string;
+  limit: number;
 }

@@ -74,7 +74,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
         throw fail.qpsExceeded();
       }
       const json = endpoint.body === 'json' ? parseJson(req.body) : undefined;
-      const ctx = { engine: deps.engine, app, actor: { kind: 'admin' as const, userId: app.polyv.appId } };
+      const ctx = { engine: deps.engine, app, actor: { kind: 'admin' as const, userId: app.polyv.appId, surface: 'polyv' as const } };
       let data: unknown;
       try {
         data = await endpoint.run(ctx, params, { path: req.params as Record<string, string>, json });

@@ -161,7 +161,7 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
       if (bad) throw new Fail(CODE.invalidParam, bad);
       try {
         const response = await entry.command.run(
-          { engine: deps.engine, appId: tenant.sdkAppId, actor: { kind: 'admin', userId: identifier }, callbacks: deps.callbacks },
+          { engine: deps.engine, appId: tenant.sdkAppId, actor: { kind: 'admin', userId: identifier, surface: 'tencent' }, callbacks: deps.callbacks },
           body as never,
         );
         return answer(reply, CODE.ok, '', response);

@@ -1,0 +1,62 @@
+// The audit log's rows and statements on PostgreSQL.
+import type { AppId, AuditEntry } from '../../core/model.js';
+import type { AuditQuery } from '../../core/ports/store.js';
+
+export interface AuditRow {
+  id: string;
+  at: number;
+  room_id: string;
+  actor: string;
+  actor_kind: AuditEntry['actorKind'];
+  surface: AuditEntry['surface'];
+  action: AuditEntry['action'];
+  target_type: AuditEntry['targetType'];
+  target: string;
+  reason: string;
+  expires_at: number | null;
+}
+
+export function toAudit(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    roomId: r.room_id,
+    actor: r.actor,
+    actorKind: r.actor_kind,
+    surface: r.surface,
+    action: r.action,
+    targetType: r.target_type,
+    target: r.target,
+    reason: r.reason,
+    expiresAt: r.expires_at,
+  };
+}
+
+/** $1 app id, $2 the entries as one JSON array: one statement per unit however many. */
+export const AUDIT_INSERT = {
+  name: 'rostrum_audit_insert',
+  text: `INSERT INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)
+   SELECT x.id, $1, x.at, x."roomId", x.actor, x."actorKind", x.surface, x.action, x."targetType", x.target, x.reason, x."expiresAt"
+   FROM jsonb_to_recordset($2::jsonb) AS x(id text, at bigint, "roomId" text, actor text, "actorKind" text, surface text,
+     action text, "targetType" text, target text, reason text, "expiresAt" bigint)`.replace(/\s+/g, ' '),
+};
+
+export const AUDIT_PRUNE = 'DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2)';
+
+/** The WHERE of an audit page (values numbered from $1 = app id). */
+export function auditFilter(appId: AppId, q: AuditQuery): { where: string; values: unknown[] } {
+  const values: unknown[] = [appId];
+  const parts = ['app_id = $1'];
+  const add = (expr: string, v: unknown) => {
+    values.push(v);
+    parts.push(expr.replace('?', `$${values.length}`));
+  };
+  if (q.roomId !== undefined) add('room_id = ?', q.roomId);
+  if (q.actor !== undefined) add('actor = ?', q.actor);
+  if (q.target !== undefined) add('target = ?', q.target);
+  if (q.action !== undefined) add('action = ?', q.action);
+  if (q.from !== undefined) add('at >= ?', q.from);
+  if (q.to !== undefined) add('at < ?', q.to);
+  if (q.before) add('id < ?', q.before);
+  return { where: parts.join(' AND '), values };
+}

@@ -1,0 +1,113 @@
+// The native API under /api/v1: registers the route table with its schemas (checked by TypeBox,
+// described by @fastify/swagger at /api/v1/openapi.json), authenticates every call, applies the
+// app's rate limit, and answers every failure in the one error shape.
+import swagger from '@fastify/swagger';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppRegistry } from '../config.js';
+import type { Engine } from '../core/engine.js';
+import { isRoomError } from '../core/errors.js';
+import type { UserSigVerifier } from '../auth/usersig.js';
+import type { RateLimiter } from '../http/rate-limit.js';
+import { authenticate, type ExtraAuth, type Principal } from './auth.js';
+import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, errorBody } from './errors.js';
+import { ROUTES } from './routes.js';
+
+export const API_PREFIX = '/api/v1';
+
+export interface ApiDeps {
+  engine: Engine;
+  apps: AppRegistry;
+  limiter: RateLimiter;
+  verifier: UserSigVerifier;
+  /** Another way in besides the bearer UserSig (the console's session); see auth.ts. */
+  extraAuth?: ExtraAuth;
+}
+
+function send(reply: FastifyReply, status: number, code: string, message: string, field?: string): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(code, message, field)));
+}
+
+/** Request checks by TypeBox; the query and path, being text, are converted to the schema's types first. */
+function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
+  const check = TypeCompiler.Compile(schema as TSchema);
+  return (data: unknown) => {
+    let value: unknown = data ?? (httpPart === 'body' ? undefined : {});
+    if (httpPart !== 'body') value = Value.Default(schema as TSchema, Value.Convert(schema as TSchema, value));
+    if (check.Check(value)) return { value };
+    const first = check.Errors(value).First();
+    const path = first?.path.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    const err = new ApiError(API_ERROR.invalidRequest, `${httpPart === 'querystring' ? 'query' : httpPart} ${path || '(root)'}: ${first?.message ?? 'invalid'}`, path || undefined);
+    return { error: err };
+  };
+}
+
+export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Rostrum native API', version: '1', description: 'Operator API: rooms, members, moderation, audit log. See docs/native-api.md.' },
+      components: { securitySchemes: { userSig: { type: 'http', scheme: 'bearer', description: 'UserSig of an app admin' } } },
+      security: [{ userSig: [] }],
+    },
+    // Named components (Room, Seat, Error…) rather than def-0, def-1…
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  app.addSchema(ErrorBody);
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are written as they are: their schemas document them, they do not filter them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, req, reply) => {
+    if (err instanceof ApiError) return send(reply, err.error.status, err.error.code, err.message, err.field);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 413, API_ERROR.bodyTooLarge.code, 'request body is too large');
+    if (err.statusCode && err.statusCode < 500) return send(reply, 400, API_ERROR.invalidRequest.code, err.message);
+    req.log.error({ reqId: req.id, err }, 'native api: unexpected error');
+    return send(reply, 500, API_ERROR.internal.code, 'internal error, please retry');
+  });
+  app.setNotFoundHandler((req, reply) => send(reply, 404, API_ERROR.notFound.code, `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  for (const r of ROUTES) {
+    const error = { $ref: 'Error#' };
+    app.route({
+      method: r.method,
+      url: r.url,
+      schema: {
+        summary: r.summary,
+        tags: [r.tag],
+        ...(r.params ? { params: r.params } : {}),
+        ...(r.query ? { querystring: r.query } : {}),
+        ...(r.body ? { body: r.body } : {}),
+        response: { 200: r.response, '4xx': error, '5xx': error },
+      },
+      // Before the body is read or checked: a caller without credentials learns nothing more.
+      onRequest: async (req: FastifyRequest) => {
+        const who = authenticate(req, deps.apps, deps.verifier, deps.extraAuth);
+        const perSecond = who.app.rateLimit.perCommandPerSecond;
+        if (!deps.limiter.take(`${who.app.sdkAppId}:api:${r.method} ${r.url}`, perSecond)) {
+          throw new ApiError(API_ERROR.rateLimited, `over ${perSecond} calls per second for ${r.method} ${r.url}`);
+        }
+        principals.set(req, who);
+      },
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const who = principals.get(req)!;
+        const ctx = { engine: deps.engine, appId: who.app.sdkAppId, actor: { kind: 'admin' as const, userId: who.identifier, surface: who.surface } };
+        try {
+          const out = await r.run(ctx, { params: req.params, query: req.query, body: req.body });
+          return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(out));
+        } catch (e) {
+          if (!isRoomError(e)) throw e;
+          const m = ERROR_BY_KIND[e.kind];
+          return send(reply, m.status, m.code, e.message, e.field);
+        }
+      },
+    });
+  }
+
+  app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
+  );
+}

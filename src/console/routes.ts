@@ -1,0 +1,220 @@
+// The operator console at /console/: the built page (Preact, bundled by esbuild at `npm ci`),
+// sign-in (an admin UserSig, or the app's console password), the session cookie, the room's live
+// events (server-sent, from the bus), and the overview figures. Everything else the page does
+// goes through the native API with the session (see `consoleAuth`): the same routes, schemas and
+// errors, with a CSRF token on every change.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppRegistry } from '../config.js';
+import type { Engine } from '../core/engine.js';
+import type { Bus } from '../core/ports/bus.js';
+import type { UserSigVerifier } from '../auth/usersig.js';
+import { peekUserSig } from '../auth/usersig.js';
+import type { ExtraAuth, Principal } from '../api/auth.js';
+import { verifyAdminSig } from '../api/auth.js';
+import { API_ERROR, ApiError, errorBody } from '../api/errors.js';
+import { verifyPassword } from './password.js';
+import { COOKIE, Sessions, SignInThrottle, type Session } from './sessions.js';
+import { MessageRate } from './stats.js';
+
+export interface ConsoleDeps {
+  engine: Engine;
+  apps: AppRegistry;
+  verifier: UserSigVerifier;
+  bus: Bus;
+  sessions: Sessions;
+  throttle: SignInThrottle;
+}
+
+/** Where `npm run build:console` (run by `prepare`) puts the page. */
+const ASSETS = fileURLToPath(new URL('../../dist/console-ui/', import.meta.url));
+const TYPES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+const CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+function cookieOf(req: FastifyRequest): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === COOKIE) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+function fail(reply: FastifyReply, e: ApiError): FastifyReply {
+  return reply.code(e.error.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.error.code, e.message, e.field)));
+}
+
+/** A change must not come from another site: an Origin header, when sent, must be this host. */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** The native API's second way in: the console's session cookie, with the CSRF token on changes. */
+export function consoleAuth(apps: AppRegistry, sessions: Sessions): ExtraAuth {
+  return (req): Principal | null => {
+    const s = sessions.get(cookieOf(req));
+    if (!s) return null;
+    const app = apps.get(s.appId);
+    if (!app || !app.admins.includes(s.identifier)) return null;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (!sameOrigin(req) || !sessions.csrfMatches(s, req.headers['x-csrf-token'])) {
+        throw new ApiError(API_ERROR.csrf, 'changes need the X-CSRF-Token of the session, from the console page');
+      }
+    }
+    return { app, identifier: s.identifier, surface: 'console' };
+  };
+}
+
+interface SignIn {
+  userSig?: unknown;
+  sdkAppId?: unknown;
+  identifier?: unknown;
+  password?: unknown;
+}
+
+export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): Promise<void> {
+  const { sessions, throttle, apps } = deps;
+  const rate = new MessageRate(deps.bus);
+
+  const session = (req: FastifyRequest): Session => {
+    const s = sessions.get(cookieOf(req));
+    if (!s) throw new ApiError(API_ERROR.unauthenticated, 'not signed in');
+    return s;
+  };
+  const who = (s: Session) => ({ sdkAppId: s.appId, identifier: s.identifier, csrf: s.csrf });
+
+  http.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (err instanceof ApiError) return fail(reply, err);
+    if (err.statusCode && err.statusCode < 500) return fail(reply, new ApiError(API_ERROR.invalidRequest, err.message));
+    req.log.error({ reqId: req.id, err }, 'console: unexpected error');
+    return fail(reply, new ApiError(API_ERROR.internal, 'internal error, please retry'));
+  });
+
+  // ----------------------------------------------------------------------------- the page
+
+  const page = (file: string) => async (_req: FastifyRequest, reply: FastifyReply) => {
+    const path = ASSETS + file;
+    if (!existsSync(path)) return reply.code(503).type('text/plain').send('the console is not built: run npm run build:console');
+    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache');
+    return reply.type(TYPES[file]).send(readFileSync(path));
+  };
+  http.get('/console', async (_req, reply) => reply.redirect('/console/'));
+  http.get('/console/', page('index.html'));
+  http.get('/console/app.js', page('app.js'));
+  http.get('/console/app.css', page('app.css'));
+
+  // ----------------------------------------------------------------------------- session
+
+  http.post('/console/session', async (req, reply) => {
+    if (!sameOrigin(req)) throw new ApiError(API_ERROR.csrf, 'sign-in from another site');
+    const body = (req.body ?? {}) as SignIn;
+    const ipKey = `ip:${req.ip}`;
+    const claim = typeof body.userSig === 'string' ? peekUserSig(body.userSig) : null;
+    const accountKey = claim ? `acct:${claim.sdkAppId}:${claim.identifier}` : `acct:${String(body.sdkAppId)}:${String(body.identifier)}`;
+    const wait = throttle.retryAfter([ipKey, accountKey]);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${wait} s`);
+    }
+    let signedIn: { appId: number; identifier: string };
+    try {
+      signedIn = await check(body);
+    } catch (e) {
+      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) throttle.failed([ipKey, accountKey]);
+      throw e;
+    }
+    throttle.succeeded(accountKey);
+    const s = sessions.create(signedIn.appId, signedIn.identifier);
+    const secure = req.protocol === 'https' ? '; Secure' : '';
+    reply.header('set-cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${8 * 3600}${secure}`);
+    return who(s);
+  });
+
+  async function check(body: SignIn): Promise<{ appId: number; identifier: string }> {
+    if (typeof body.userSig === 'string' && body.userSig !== '') {
+      const { app, identifier } = verifyAdminSig(apps, deps.verifier, body.userSig);
+      return { appId: app.sdkAppId, identifier };
+    }
+    const { sdkAppId, identifier, password } = body;
+    if (typeof sdkAppId !== 'number' || typeof identifier !== 'string' || typeof password !== 'string') {
+      throw new ApiError(API_ERROR.invalidRequest, 'send {"userSig"} or {"sdkAppId", "identifier", "password"}');
+    }
+    const app = apps.get(sdkAppId);
+    // One answer for every wrong part: the page does not tell which apps or admins exist.
+    const refused = new ApiError(API_ERROR.unauthenticated, 'wrong app, admin or password');
+    if (!app?.consolePassword || !app.admins.includes(identifier)) {
+      await verifyPassword(password, DUMMY_HASH); // the same time as a real check
+      throw refused;
+    }
+    if (!(await verifyPassword(password, app.consolePassword))) throw refused;
+    return { appId: app.sdkAppId, identifier };
+  }
+
+  http.get('/console/session', async (req) => who(session(req)));
+
+  http.post('/console/session/end', async (req, reply) => {
+    const s = session(req);
+    if (!sameOrigin(req) || !sessions.csrfMatches(s, req.headers['x-csrf-token'])) throw new ApiError(API_ERROR.csrf, 'sign-out needs the session\'s X-CSRF-Token');
+    sessions.delete(s.id);
+    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return { ok: true };
+  });
+
+  // ----------------------------------------------------------------------------- live data
+
+  /** The room's events as they commit, as server-sent events (`data: <event JSON>`). */
+  http.get('/console/events', async (req, reply) => {
+    const s = session(req);
+    const roomId = (req.query as Record<string, unknown>).roomId;
+    if (typeof roomId !== 'string' || roomId === '') throw new ApiError(API_ERROR.invalidRequest, 'roomId is required', 'roomId');
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': connected\n\n');
+    const off = deps.bus.subscribe((e) => {
+      if (e.appId === s.appId && e.roomId === roomId) res.write(`data: ${JSON.stringify(e)}\n\n`);
+    });
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.raw.on('close', () => {
+      off();
+      clearInterval(ping);
+    });
+  });
+
+  /** Overview figures: rooms and members (counted over the room list), messages per second. */
+  http.get('/console/stats', async (req) => {
+    const s = session(req);
+    const actor = { kind: 'admin' as const, userId: s.identifier, surface: 'console' as const };
+    let rooms = 0;
+    let members = 0;
+    let seated = 0;
+    let after = '';
+    // Bounded: a huge app shows "at least" figures rather than a slow page.
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await deps.engine.execute(s.appId, actor, { type: 'listRooms', after, limit: 500 });
+      for (const r of page.rooms) {
+        rooms++;
+        members += r.memberCount;
+        seated += r.seatedCount;
+      }
+      if (!page.next) return { rooms, members, seated, complete: true, messagesPerSecond: rate.perSecond(s.appId), callbackLag: null };
+      after = page.next;
+    }
+    return { rooms, members, seated, complete: false, messagesPerSecond: rate.perSecond(s.appId), callbackLag: null };
+  });
+
+  http.addHook('onClose', async () => rate.close());
+}
+
+/** A valid hash of nothing anyone knows: wrong-account sign-ins cost the same as real ones. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

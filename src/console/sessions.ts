@@ -1,0 +1,104 @@
+// Console sessions and sign-in throttling, kept in this process (a console session is an
+// operator's browser tab; a restart signs operators out). The session id travels only in an
+// HttpOnly SameSite=Strict cookie; the CSRF token is handed to the page and must come back in
+// X-CSRF-Token on every change.
+import { randomBytes } from 'node:crypto';
+import { safeEqual } from '../auth/safe-equal.js';
+import type { AppId } from '../core/model.js';
+
+export interface Session {
+  id: string;
+  appId: AppId;
+  identifier: string;
+  csrf: string;
+  expiresAt: number;
+}
+
+export const COOKIE = 'rostrum_console';
+
+export class Sessions {
+  private readonly byId = new Map<string, Session>();
+
+  constructor(
+    private readonly ttlMs = 8 * 3600_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  create(appId: AppId, identifier: string): Session {
+    this.sweep();
+    const s: Session = {
+      id: randomBytes(32).toString('base64url'),
+      appId,
+      identifier,
+      csrf: randomBytes(24).toString('base64url'),
+      expiresAt: this.clock() + this.ttlMs,
+    };
+    this.byId.set(s.id, s);
+    return s;
+  }
+
+  get(id: string | undefined): Session | null {
+    if (!id) return null;
+    const s = this.byId.get(id);
+    if (!s) return null;
+    if (this.clock() >= s.expiresAt) {
+      this.byId.delete(id);
+      return null;
+    }
+    return s;
+  }
+
+  delete(id: string): void {
+    this.byId.delete(id);
+  }
+
+  csrfMatches(s: Session, token: unknown): boolean {
+    return typeof token === 'string' && safeEqual(token, s.csrf);
+  }
+
+  private sweep(): void {
+    const now = this.clock();
+    for (const [id, s] of this.byId) if (now >= s.expiresAt) this.byId.delete(id);
+  }
+}
+
+/**
+ * Failed sign-ins per key (the client IP, and the account tried): after `max` failures within
+ * `windowMs`, further attempts are refused until the window ends. A success clears the account's count.
+ */
+export class SignInThrottle {
+  private readonly failures = new Map<string, { count: number; until: number }>();
+
+  constructor(
+    private readonly max = 5,
+    private readonly windowMs = 15 * 60_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Seconds to wait, or 0 when the keys may try now. */
+  retryAfter(keys: string[]): number {
+    const now = this.clock();
+    let wait = 0;
+    for (const k of keys) {
+      const f = this.failures.get(k);
+      if (!f) continue;
+      if (now >= f.until) this.failures.delete(k);
+      else if (f.count >= this.max) wait = Math.max(wait, Math.ceil((f.until - now) / 1000));
+    }
+    return wait;
+  }
+
+  failed(keys: string[]): void {
+    const now = this.clock();
+    if (this.failures.size > 100_000) this.failures.clear(); // bounded memory under a flood
+    for (const k of keys) {
+      const f = this.failures.get(k);
+      if (!f || now >= f.until) this.failures.set(k, { count: 1, until: now + this.windowMs });
+      else f.count++;
+    }
+  }
+
+  succeeded(key: string): void {
+    this.failures.delete(key);
+  }
+}

@@ -1,0 +1,98 @@
+// The operator CLI (`rostrum rooms|kick|ban|unban|audit`) as a real child process against a real
+// server: tables by default, --json, credentials from flags or env, and clear failures.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { APP, adminSig, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+let s: TestServer;
+
+function rostrum(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Runs with --url and --token, asserting exit 0. */
+async function ok(...args: string[]): Promise<string> {
+  const r = await rostrum([...args, '--url', s.url, '--token', adminSig()]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+before(async () => {
+  s = await startTestServer();
+  await asAdmin(s, { type: 'createRoom', roomId: 'studio-1', name: 'Studio one', isSeatEnabled: true, maxSeatCount: 3 });
+  await asAdmin(s, { type: 'createRoom', roomId: 'lobby' });
+  for (const u of ['ann', 'ben', 'cat']) await enter(s, 'studio-1', u, { clientIp: '10.3.3.3' });
+  await s.server.engine.execute(APP.sdkAppId, { kind: 'user', userId: 'ann' }, { type: 'takeSeat', roomId: 'studio-1', index: 0 });
+});
+after(() => s.close());
+
+describe('rostrum operator CLI', () => {
+  it('rooms list prints a table, --json the API answer; --search filters', async () => {
+    const text = await ok('rooms', 'list');
+    const lines = text.trim().split('\n');
+    assert.match(lines[0], /^ROOM\s+NAME\s+TYPE\s+OWNER\s+MEMBERS\s+SEATS$/);
+    assert.match(lines[1], /^lobby\s/);
+    assert.match(lines[2], /^studio-1\s+Studio one\s+Conference\s+administrator\s+3\s+1\/3$/);
+    const json = JSON.parse(await ok('rooms', 'list', '--json', '--search', 'studio'));
+    assert.deepEqual(json.items.map((r: any) => r.roomId), ['studio-1']);
+  });
+
+  it('rooms show prints seats and members', async () => {
+    const text = await ok('rooms', 'show', 'studio-1');
+    assert.match(text, /^studio-1  Studio one/);
+    assert.match(text, /\n0\s+ann\s/);
+    assert.match(text, /\nben\s+Member\s+.*10\.3\.3\.3/);
+  });
+
+  it('kick, ban (with duration and by IP), unban and audit, with credentials from env', async () => {
+    const env = { ROSTRUM_URL: s.url, ROSTRUM_SDKAPPID: String(APP.sdkAppId), ROSTRUM_KEY: APP.secretKey, ROSTRUM_USER: 'administrator' };
+    const run = async (...args: string[]) => {
+      const r = await rostrum(args, env);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.equal(await run('kick', 'studio-1', 'ann', '--off-seat', '--reason', 'mic noise'), 'took ann off their seat in studio-1\n');
+    assert.equal(await run('kick', 'studio-1', 'ben', '--reason', 'rude'), 'kicked ben out of studio-1\n');
+    const banned = await run('ban', 'studio-1', 'cat', '--duration', '3600', '--reason', 'spam');
+    assert.match(banned, /^SCOPE\s+TYPE\s+SUBJECT\s+EXPIRES\s+REASON\nstudio-1\s+userId\s+cat\s+\d{4}-\d\d-\d\dT\S+Z\s+spam\n$/);
+    assert.match(await run('ban', '--app', '--ip', '10.66.0.1'), /\(app\)\s+ip\s+10\.66\.0\.1\s+never/);
+    assert.equal(await run('unban', 'studio-1', 'cat'), 'lifted 1 entry\n');
+    assert.equal(await run('unban', '--app', '--ip', '10.66.0.1'), 'lifted 1 entry\n');
+    const audit = await run('audit', '--room', 'studio-1');
+    const rows = audit.trim().split('\n');
+    assert.match(rows[0], /^TIME\s+SURFACE\s+ACTOR\s+ACTION\s+ROOM\s+TARGET\s+REASON\s+EXPIRES$/);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.split(/\s{2,}/).slice(1, 6).join(' ')),
+      ['api administrator unban studio-1 cat', 'api administrator ban studio-1 cat', 'api administrator kickOut studio-1 ben', 'api administrator kickOffSeat studio-1 ann'],
+    );
+    const json = JSON.parse(await run('audit', '--json', '--action', 'ban', '--since', new Date(Date.now() - 60_000).toISOString()));
+    assert.deepEqual(json.items.map((e: any) => e.target), ['10.66.0.1', 'cat']);
+  });
+
+  it('fails clearly: no credentials (2), bad usage (2), an API error (1), an unreachable server (1)', async () => {
+    let r = await rostrum(['rooms', 'list', '--url', s.url]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^rostrum: credentials needed/);
+    r = await rostrum(['ban', 'studio-1', '--url', s.url, '--token', adminSig()]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^rostrum: usage: rostrum ban/);
+    r = await rostrum(['rooms', 'show', 'nope', '--url', s.url, '--token', adminSig()]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'rostrum: room_not_found: room nope does not exist\n');
+    r = await rostrum(['rooms', 'list', '--url', s.url, '--token', 'not-a-sig']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^rostrum: unauthenticated: /);
+    r = await rostrum(['rooms', 'list', '--url', 'http://127.0.0.1:1', '--token', adminSig()]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^rostrum: cannot reach http:\/\/127\.0\.0\.1:1/);
+  });
+});
