@@ -4,8 +4,8 @@
 // writer on that file would wait on it synchronously. The CLI (`rostrum webhooks`) opens the
 // same file while the server runs; WAL lets both in, busy_timeout covers their short writes.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { prepareDataDir, privateFile } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from './spool.js';
@@ -60,8 +60,10 @@ export class SqliteSpool implements CallbackSpool {
   private readonly s;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, CALLBACK_SPOOL_FILE));
+    prepareDataDir(dataDir);
+    const file = join(dataDir, CALLBACK_SPOOL_FILE);
+    privateFile(file);
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
