@@ -13,7 +13,7 @@ import type { AppId } from '../core/model.js';
 import type { CallbackMetrics } from './metrics.js';
 import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
 import { CallbackSender } from './sender.js';
-import type { CallbackService } from './service.js';
+import type { CallbackService, EffectiveConfig } from './service.js';
 import { callbackUrl } from './sign.js';
 import type { CallbackSpool, Delivery, NewDelivery } from './spool.js';
 
@@ -131,7 +131,7 @@ class AppSender {
     if (!cfg) error = 'no callback configuration';
     else if (cfg.commands && !cfg.commands.has(d.command)) error = null; // unsubscribed since: drop it
     else {
-      const r = await relay.sender.send(callbackUrl(cfg.url, { sdkAppId: this.appId, command: d.command, token: cfg.token }), d.body);
+      const r = await relay.sender.send(relay.urlFor(this.appId, cfg, d.command), d.body);
       error = r.ok ? null : r.error;
     }
     this.inFlight.delete(d.roomId);
@@ -183,6 +183,7 @@ export class CallbackRelay {
   private unsubscribe: (() => void) | null = null;
   private feeding: Promise<void> | null = null;
   private delivered: number[] = [];
+  private readonly urls = new Map<string, { second: number; cfg: EffectiveConfig; url: string }>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   /** Events before this time (ms) are all spooled: the outbox may drop them. */
@@ -328,6 +329,18 @@ export class CallbackRelay {
     for (const appId of apps) this.senderOf(appId).wake();
   }
 
+  /** The callback URL with its query; the same within one second (RequestTime), so kept. */
+  urlFor(appId: AppId, cfg: EffectiveConfig, command: string): string {
+    const second = Math.floor(Date.now() / 1000);
+    const key = `${appId}\n${command}`;
+    const hit = this.urls.get(key);
+    if (hit && hit.second === second && hit.cfg === cfg) return hit.url;
+    const url = callbackUrl(cfg.url, { sdkAppId: appId, command, token: cfg.token, requestTime: second });
+    if (this.urls.size > 10_000) this.urls.clear();
+    this.urls.set(key, { second, cfg, url });
+    return url;
+  }
+
   /** Delivered rows leave the spool in batches (a crash before that re-sends them). */
   markDelivered(id: number): void {
     this.delivered.push(id);
@@ -360,6 +373,6 @@ export class CallbackRelay {
     await this.feeding?.catch(() => {});
     for (const s of this.senders.values()) s.stop();
     await this.flush();
-    this.sender.close();
+    await this.sender.close();
   }
 }
