@@ -169,6 +169,9 @@ class AppSender {
   }
 }
 
+/** What a process that does not send gets: wakes do nothing. */
+const IDLE_SENDER = { wake() {}, stop() {}, idle: true } as unknown as AppSender;
+
 export class CallbackRelay {
   readonly sender: CallbackSender;
   readonly giveUpAfterMs: number;
@@ -188,6 +191,7 @@ export class CallbackRelay {
   private flushing: Promise<void> = Promise.resolve();
   /** Events before this time (ms) are all spooled: the outbox may drop them. */
   private spooledBefore = 0;
+  private leading = false;
   private close_!: () => void;
   private readonly closing = new Promise<void>((r) => (this.close_ = r));
 
@@ -216,7 +220,7 @@ export class CallbackRelay {
     this.running = true;
     this.cursor = await this.spool.cursor();
     this.unsubscribe = this.bus.subscribe(() => this.kick());
-    await this.startBacklog();
+    await this.lead();
     this.feeding = this.feed();
   }
 
@@ -236,14 +240,30 @@ export class CallbackRelay {
   }
 
   private senderOf(appId: AppId): AppSender {
+    if (!this.leading) return IDLE_SENDER;
     let s = this.senders.get(appId);
     if (!s) this.senders.set(appId, (s = new AppSender(appId, this)));
     return s;
   }
 
+  /**
+   * Whether this process sends (PostgreSQL: several processes share the spool; one holds the
+   * relay's lock). On becoming the sender, the backlog starts; on losing it, the senders stop.
+   */
+  private async lead(): Promise<boolean> {
+    const leading = this.spool.lead ? await this.spool.lead() : true;
+    if (leading !== this.leading) {
+      this.leading = leading;
+      for (const s of this.senders.values()) s.stop();
+      this.senders.clear();
+      if (leading) await this.startBacklog();
+    }
+    return leading;
+  }
+
   /** Senders for apps with rows spooled (by an earlier run, or re-sent from the CLI). */
   private async startBacklog(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.leading) return;
     try {
       for (const appId of await this.spool.appsWithPending()) this.senderOf(appId).wake();
     } catch (err) {
@@ -267,6 +287,13 @@ export class CallbackRelay {
     while (this.running) {
       await this.waitForWork(1000);
       if (!this.running) break;
+      if (!(await this.lead())) {
+        // Another process sends; this one keeps its view of the configurations fresh.
+        this.pendingWake = false;
+        await this.pause(2000);
+        await this.service.load().catch(() => {});
+        continue;
+      }
       // A short pause lets a burst's commits gather into one page. Without any configuration
       // the outbox is still followed (the cursor moves), but once a second.
       const gap = this.service.anyConfigured() ? 10 : 1000 - (Date.now() - lastRead);
