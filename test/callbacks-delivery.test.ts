@@ -99,6 +99,13 @@ describe('callback delivery', () => {
       assert.deepEqual([mute.Member_Account, mute.Type, mute.Reason, mute.Operator_Account], ['bob', 'Muted', 'flood', 'administrator']);
       const lock = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterSeatLockChanged');
       assert.deepEqual([lock.Index, lock.IsTakenDisabled], [2, true]);
+      // The receiver has answered the last one; the relay records it a moment later.
+      await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      const app = `app="${APP.sdkAppId}"`;
+      assert.match(metrics, new RegExp(`rostrum_callbacks_queued_total\\{${app}\\} ${bodies.length}\\b`));
+      assert.match(metrics, new RegExp(`rostrum_callbacks_delivered_total\\{${app}\\} ${bodies.length}\\b`));
+      assert.match(metrics, new RegExp(`rostrum_callbacks_delivery_lag_seconds_count\\{${app}\\} ${bodies.length}\\b`));
       const seats = bodies.filter((b) => b.CallbackCommand === 'Mic.CallbackAfterSeatInfoChanged');
       assert.equal(seats[0].SeatList[1].Member_Account, 'alice');
       assert.equal(seats[0].SeatList[0].Member_Account, undefined);
