@@ -79,7 +79,22 @@ export interface AdminOptions {
   baselines: Baseline[];
   /** Also measure at a fixed offered load (Rostrum and the first baseline). */
   openLoop?: boolean;
+  /** Also measure Rostrum with callbacks on (a signing receiver on loopback) beside it. */
+  callbacks?: boolean;
   cpuProf?: string;
+}
+
+export interface CallbacksFigures {
+  figures: HttpFigures;
+  /** Callbacks-on req/s over callbacks-off. */
+  ratio: number;
+  goal: number;
+  met: boolean;
+  /** Accepted by the receiver by the end, and left in the spool then. */
+  accepted: number;
+  unverified: number;
+  pending: number;
+  failed: number;
 }
 
 export interface AdminResult {
@@ -92,6 +107,7 @@ export interface AdminResult {
   goal: number;
   met: boolean;
   openLoop?: { rostrum: OpenLoopFigures; baseline: OpenLoopFigures; baselineName: string; met: boolean };
+  callbacks?: CallbacksFigures;
 }
 
 interface Slice {
@@ -286,10 +302,40 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     await prepareRooms(server, app, shape);
     const rostrum = rostrumTarget(`Rostrum pick/kick (${store})`, server, app, shape);
 
-    const targets = [rostrum, ...baselines];
+    let withCallbacks: Target | undefined;
+    let receiver: Child | undefined;
+    if (opts.callbacks) {
+      const token = 'bench-callback-token';
+      receiver = await startChild('callback-receiver', 'bench/callback-receiver-main.ts', { env: { BENCH_CALLBACK_TOKEN: token } });
+      children.push(receiver);
+      const cbSchema = store === 'postgres' ? benchSchema() : '';
+      if (cbSchema) schemas.push(cbSchema);
+      const cbServer = await startChild('rostrum-callbacks', 'bench/server-main.ts', {
+        env: {
+          BENCH_APP: JSON.stringify(app),
+          BENCH_STORE: cbSchema ? storeUrl(cbSchema) : 'sqlite',
+          BENCH_CALLBACK_URL: `http://127.0.0.1:${receiver.ready.port}/callback`,
+          BENCH_CALLBACK_TOKEN: token,
+        },
+        nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}/callbacks`] : [],
+      });
+      children.push(cbServer);
+      await prepareRooms(cbServer, app, shape);
+      withCallbacks = rostrumTarget(`Rostrum, callbacks on (${store})`, cbServer, app, shape);
+    }
+
+    const targets = [rostrum, ...baselines, ...(withCallbacks ? [withCallbacks] : [])];
     const slices = await alternate(targets, { slices: SLICES, warmup: (t) => cannon(t, WARMUP_S) }, (t) => cannon(t, SLICE_S));
     const r = figures(slices[0]);
     const bs = baselines.map((b, i) => ({ name: b.name, figures: figures(slices[i + 1]) }));
+    let callbacks: CallbacksFigures | undefined;
+    if (withCallbacks && receiver) {
+      const cf = figures(slices[targets.length - 1]);
+      const spool = await withCallbacks.server.call<{ pending: number; failed: number }>('callbacks');
+      const counts = await receiver.call<{ accepted: number; unverified: number }>('counts');
+      const ratio = cf.reqPerSec / r.reqPerSec;
+      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool };
+    }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
     const goal = store === 'postgres' ? 0.6 : 0.5;
 
@@ -316,7 +362,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     const seats = await tencent(server.ready.port as number, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
-    return { shape, store, rostrum: r, baselines: bs, ratio, goal, met: ratio >= goal && r.failures === 0, openLoop };
+    return { shape, store, rostrum: r, baselines: bs, ratio, goal, met: ratio >= goal && r.failures === 0, openLoop, callbacks };
   } finally {
     for (const c of children.reverse()) await c.stop();
     if (schemas.length) await dropSchemas(schemas);
@@ -351,7 +397,14 @@ export function printAdmin(r: AdminResult): void {
   for (const b of r.baselines) printHttpRow(b.name, b.figures);
   printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
   console.log('  closed loop: %s%% of %s req/s (goal >= %d%%): %s', f(r.ratio * 100, 1), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
+  if (r.callbacks) {
+    const c = r.callbacks;
+    printHttpRow(`Rostrum, callbacks on (${r.store})`, c.figures);
+    console.log('  callbacks on: %s%% of callbacks off (goal >= %d%%): %s', f(c.ratio * 100, 1), c.goal * 100, c.met ? 'met' : 'NOT met');
+    console.log('    receiver accepted %d callbacks (signature failures %d); in the spool at the end: %d pending, %d given up', c.accepted, c.unverified, c.pending, c.failed);
+  }
   printChecks('Rostrum', r.rostrum);
+  if (r.callbacks) printChecks('Rostrum, callbacks on', r.callbacks.figures);
   for (const b of r.baselines) printChecks(b.name, b.figures);
   if (r.openLoop) {
     const o = r.openLoop;

@@ -12,7 +12,10 @@ import type { Actor, App } from '../src/core/model.js';
 import { startServer } from '../src/server.js';
 import { onAbort, serveParent } from './lib/child.js';
 
-const app = JSON.parse(process.env.BENCH_APP ?? '') as App;
+const benchApp = JSON.parse(process.env.BENCH_APP ?? '') as App;
+// BENCH_CALLBACK_URL: the app's callbacks go there, signed with BENCH_CALLBACK_TOKEN.
+const callbackUrl = process.env.BENCH_CALLBACK_URL;
+const app: App = callbackUrl ? { ...benchApp, callback: { url: callbackUrl, token: process.env.BENCH_CALLBACK_TOKEN } } : benchApp;
 const dataDir = mkdtempSync(join(tmpdir(), 'rostrum-bench-'));
 onAbort(() => rmSync(dataDir, { recursive: true, force: true }));
 const level = process.env.BENCH_LOG;
@@ -67,6 +70,11 @@ serveParent(
     async denyCount() {
       const r = await server.engine.execute(app.sdkAppId, admin, { type: 'listDeny', roomId: '', limit: 1 });
       return r.total;
+    },
+    /** Callbacks in the spool (pending, failed). */
+    async callbacks() {
+      const c = (await server.callbacks.service.counts()).find((x) => x.appId === app.sdkAppId);
+      return { pending: c?.pending ?? 0, failed: c?.failed ?? 0 };
     },
     /** Open realtime connections. */
     connections: () => server.realtime.connectionCount,

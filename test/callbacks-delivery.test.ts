@@ -3,7 +3,7 @@
 // does not hold back another's.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, OTHER_APP, enter, asUser, startTestServer } from './support/harness.js';
+import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } from './support/harness.js';
 import { ok } from './support/tencent.js';
 import { startReceiver, until, type Receiver } from './support/receiver.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
@@ -99,6 +99,13 @@ describe('callback delivery', () => {
       assert.deepEqual([mute.Member_Account, mute.Type, mute.Reason, mute.Operator_Account], ['bob', 'Muted', 'flood', 'administrator']);
       const lock = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterSeatLockChanged');
       assert.deepEqual([lock.Index, lock.IsTakenDisabled], [2, true]);
+      // The receiver has answered the last one; the relay records it a moment later.
+      await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      const app = `app="${APP.sdkAppId}"`;
+      assert.match(metrics, new RegExp(`rostrum_callbacks_queued_total\\{${app}\\} ${bodies.length}\\b`));
+      assert.match(metrics, new RegExp(`rostrum_callbacks_delivered_total\\{${app}\\} ${bodies.length}\\b`));
+      assert.match(metrics, new RegExp(`rostrum_callbacks_delivery_lag_seconds_count\\{${app}\\} ${bodies.length}\\b`));
       const seats = bodies.filter((b) => b.CallbackCommand === 'Mic.CallbackAfterSeatInfoChanged');
       assert.equal(seats[0].SeatList[1].Member_Account, 'alice');
       assert.equal(seats[0].SeatList[0].Member_Account, undefined);
@@ -188,6 +195,27 @@ describe('callback delivery', () => {
       await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
     } finally {
       await s.close();
+    }
+  });
+
+  it('PostgreSQL, two servers on one schema: one sends, the other takes over when it stops', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
+    const rx = await receiver();
+    const data = tempData();
+    const apps = [{ ...APP, callback: { url: rx.url } }, OTHER_APP];
+    const a = await startTestServer({ apps, data });
+    const b = await startTestServer({ apps, data });
+    try {
+      for (let i = 0; i < 10; i++) ok(await (i % 2 ? a : b).tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `r${i}`, RoomType: 'Conference' } }));
+      await until(() => rx.unique().length === 10, 'ten callbacks');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(rx.accepted.length, 10, 'each sent once');
+      await a.close();
+      for (let i = 10; i < 15; i++) ok(await b.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `r${i}`, RoomType: 'Conference' } }));
+      await until(() => rx.unique().length === 15, 'the survivor to send');
+    } finally {
+      await a.close();
+      await b.close();
+      await data.remove();
     }
   });
 

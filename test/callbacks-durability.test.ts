@@ -54,7 +54,7 @@ async function serve(data: TestData, config: string): Promise<Proc> {
     }),
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000; // a loaded machine starts tsx slowly
   for (;;) {
     if (gone) assert.fail(`rostrum exited early: ${stderr}`);
     if (Date.now() > deadline) assert.fail(`rostrum did not become ready: ${stderr}`);

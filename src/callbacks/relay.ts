@@ -13,7 +13,7 @@ import type { AppId } from '../core/model.js';
 import type { CallbackMetrics } from './metrics.js';
 import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
 import { CallbackSender } from './sender.js';
-import type { CallbackService } from './service.js';
+import type { CallbackService, EffectiveConfig } from './service.js';
 import { callbackUrl } from './sign.js';
 import type { CallbackSpool, Delivery, NewDelivery } from './spool.js';
 
@@ -131,7 +131,7 @@ class AppSender {
     if (!cfg) error = 'no callback configuration';
     else if (cfg.commands && !cfg.commands.has(d.command)) error = null; // unsubscribed since: drop it
     else {
-      const r = await relay.sender.send(callbackUrl(cfg.url, { sdkAppId: this.appId, command: d.command, token: cfg.token }), d.body);
+      const r = await relay.sender.send(relay.urlFor(this.appId, cfg, d.command), d.body);
       error = r.ok ? null : r.error;
     }
     this.inFlight.delete(d.roomId);
@@ -169,6 +169,9 @@ class AppSender {
   }
 }
 
+/** What a process that does not send gets: wakes do nothing. */
+const IDLE_SENDER = { wake() {}, stop() {}, idle: true } as unknown as AppSender;
+
 export class CallbackRelay {
   readonly sender: CallbackSender;
   readonly giveUpAfterMs: number;
@@ -183,10 +186,12 @@ export class CallbackRelay {
   private unsubscribe: (() => void) | null = null;
   private feeding: Promise<void> | null = null;
   private delivered: number[] = [];
+  private readonly urls = new Map<string, { second: number; cfg: EffectiveConfig; url: string }>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   /** Events before this time (ms) are all spooled: the outbox may drop them. */
   private spooledBefore = 0;
+  private leading = false;
   private close_!: () => void;
   private readonly closing = new Promise<void>((r) => (this.close_ = r));
 
@@ -215,7 +220,7 @@ export class CallbackRelay {
     this.running = true;
     this.cursor = await this.spool.cursor();
     this.unsubscribe = this.bus.subscribe(() => this.kick());
-    await this.startBacklog();
+    await this.lead();
     this.feeding = this.feed();
   }
 
@@ -235,14 +240,30 @@ export class CallbackRelay {
   }
 
   private senderOf(appId: AppId): AppSender {
+    if (!this.leading) return IDLE_SENDER;
     let s = this.senders.get(appId);
     if (!s) this.senders.set(appId, (s = new AppSender(appId, this)));
     return s;
   }
 
+  /**
+   * Whether this process sends (PostgreSQL: several processes share the spool; one holds the
+   * relay's lock). On becoming the sender, the backlog starts; on losing it, the senders stop.
+   */
+  private async lead(): Promise<boolean> {
+    const leading = this.spool.lead ? await this.spool.lead() : true;
+    if (leading !== this.leading) {
+      this.leading = leading;
+      for (const s of this.senders.values()) s.stop();
+      this.senders.clear();
+      if (leading) await this.startBacklog();
+    }
+    return leading;
+  }
+
   /** Senders for apps with rows spooled (by an earlier run, or re-sent from the CLI). */
   private async startBacklog(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.leading) return;
     try {
       for (const appId of await this.spool.appsWithPending()) this.senderOf(appId).wake();
     } catch (err) {
@@ -266,6 +287,13 @@ export class CallbackRelay {
     while (this.running) {
       await this.waitForWork(1000);
       if (!this.running) break;
+      if (!(await this.lead())) {
+        // Another process sends; this one keeps its view of the configurations fresh.
+        this.pendingWake = false;
+        await this.pause(2000);
+        await this.service.load().catch(() => {});
+        continue;
+      }
       // A short pause lets a burst's commits gather into one page. Without any configuration
       // the outbox is still followed (the cursor moves), but once a second.
       const gap = this.service.anyConfigured() ? 10 : 1000 - (Date.now() - lastRead);
@@ -328,6 +356,18 @@ export class CallbackRelay {
     for (const appId of apps) this.senderOf(appId).wake();
   }
 
+  /** The callback URL with its query; the same within one second (RequestTime), so kept. */
+  urlFor(appId: AppId, cfg: EffectiveConfig, command: string): string {
+    const second = Math.floor(Date.now() / 1000);
+    const key = `${appId}\n${command}`;
+    const hit = this.urls.get(key);
+    if (hit && hit.second === second && hit.cfg === cfg) return hit.url;
+    const url = callbackUrl(cfg.url, { sdkAppId: appId, command, token: cfg.token, requestTime: second });
+    if (this.urls.size > 10_000) this.urls.clear();
+    this.urls.set(key, { second, cfg, url });
+    return url;
+  }
+
   /** Delivered rows leave the spool in batches (a crash before that re-sends them). */
   markDelivered(id: number): void {
     this.delivered.push(id);
@@ -360,6 +400,6 @@ export class CallbackRelay {
     await this.feeding?.catch(() => {});
     for (const s of this.senders.values()) s.stop();
     await this.flush();
-    this.sender.close();
+    await this.sender.close();
   }
 }

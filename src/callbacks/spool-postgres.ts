@@ -47,25 +47,59 @@ function toDelivery(r: Row): Delivery {
 const COLS = 'id, event_id, app_id, room_id, seq, command, body, created_at, state, attempts, last_error, failed_at';
 
 export class PostgresSpool implements CallbackSpool {
-  private constructor(readonly pool: pg.Pool) {}
+  /** Holds the relay's session advisory lock while this process is the one that sends. */
+  private leader: pg.Client | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+    private readonly lockKey: string,
+  ) {}
+
+  async lead(): Promise<boolean> {
+    if (this.leader) return true;
+    if (this.closed) return false;
+    const c = new pg.Client(this.clientConfig);
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [this.lockKey]);
+      if (!r.rows[0].ok || this.closed) {
+        await c.end();
+        return false;
+      }
+    } catch {
+      await c.end().catch(() => {});
+      return false;
+    }
+    // The lock goes with the connection: when it drops, another process may take over.
+    const lost = () => {
+      if (this.leader === c) this.leader = null;
+      c.end().catch(() => {});
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    this.leader = c;
+    return true;
+  }
 
   /** Opens a pool on the store's URL (its schema); the store has already run the migrations. */
   static open(url: string, poolSize = 3): PostgresSpool {
     const { connectionString, schema, options } = parseUrl(url);
     const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
-    const pool = new pg.Pool({
+    const clientConfig: pg.ClientConfig = {
       connectionString,
-      max: poolSize,
       connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
       statement_timeout: 15_000,
       idle_in_transaction_session_timeout: 60_000,
       application_name: 'rostrum-callbacks',
       options: serverOptions || undefined,
-    });
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: poolSize, idleTimeoutMillis: 30_000 });
     pool.on('error', () => {});
     pool.on('connect', (c) => c.on('error', () => {}));
-    return new PostgresSpool(pool);
+    return new PostgresSpool(pool, clientConfig, `rostrum.callbacks:${schema ?? ''}`);
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -202,6 +236,10 @@ export class PostgresSpool implements CallbackSpool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const leader = this.leader;
+    this.leader = null;
+    await leader?.end().catch(() => {});
     await this.pool.end().catch(() => {});
   }
 }

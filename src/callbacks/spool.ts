@@ -61,6 +61,11 @@ export interface CallbackSpool {
   getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
   setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
   allConfigs(): Promise<Map<AppId, StoredCallbackConfig>>;
+  /**
+   * Stores shared by several processes (PostgreSQL): tries to become the one process that sends
+   * (true while it is). Absent = this process is the only one.
+   */
+  lead?(): Promise<boolean>;
   close(): Promise<void>;
 }
 
