@@ -74,14 +74,17 @@ export async function findBadWord(c: ReadContext, roomId: string, text: string):
   for (const list of lists) {
     let matcher = cache.versions.get(list.scope) === list.version ? cache.matchers.get(list.scope) : undefined;
     if (!matcher) {
-      if (list.words === null) throw new Error(`bad-word list ${list.scope} came back without words for an unknown version`);
+      // words === null: known when asked, evicted since by a concurrent check: read it again.
+      const fresh = list.words !== null ? list : (await c.store.badWords([list.scope]))[0];
+      if (!fresh?.words) continue;
+      const { version, words } = fresh;
       if (cache.matchers.size >= MAX_CACHED_PER_APP) {
         cache.matchers.clear();
         cache.versions.clear();
       }
-      matcher = new BadWordMatcher(list.words);
+      matcher = new BadWordMatcher(words);
       cache.matchers.set(list.scope, matcher);
-      cache.versions.set(list.scope, list.version);
+      cache.versions.set(list.scope, version);
     }
     const word = matcher.find(text);
     if (word !== null) return word;

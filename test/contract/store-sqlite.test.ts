@@ -174,6 +174,33 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('upgrades a version 2 database to 3 (bad-word lists), keeping its data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rostrum-v2-'));
+    try {
+      const v2 = new SqliteStore(dir);
+      await v2.write(1, (w) => w.insertRoom(makeAgg(1, 'kept')));
+      await v2.close();
+      // Back to the version 2 layout: no bad_words table.
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec('DROP TABLE bad_words');
+      db.pragma('user_version = 2');
+      db.close();
+      const v3 = new SqliteStore(dir);
+      try {
+        assert.ok(await v3.read(1, (r) => r.room('kept')));
+        await v3.write(1, (w) => w.setBadWords('kept', ['word'], 'v1'));
+        assert.deepEqual(await v3.read(1, (r) => r.badWords(['kept'])), [{ scope: 'kept', version: 'v1', words: ['word'] }]);
+      } finally {
+        await v3.close();
+      }
+      const check = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(check.pragma('user_version', { simple: true }), 3);
+      check.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('legacy padded ids sort before the core\'s time-based ids', () => {
     // Padded ids below 10^10 start with '00'; a time-based id after 1972 never does.
     for (const t of [Date.UTC(1973, 0, 1), Date.now(), Date.UTC(2090, 0, 1)]) {
