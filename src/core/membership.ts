@@ -4,6 +4,7 @@ import { safeEqual } from '../auth/safe-equal.js';
 import { RoomError, invalid } from './errors.js';
 import { requireModerator, requireOutranks, roleOf, type WriteContext } from './context.js';
 import { activeMutes, checkNotDenied } from './entries.js';
+import { normalizeIp } from './ip.js';
 import type { LeaveReason } from './events.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
@@ -67,7 +68,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       userType: input.userType ?? existing?.userType ?? '',
       marks: existing?.marks ?? [],
       customInfo: input.customInfo ?? existing?.customInfo ?? '',
-      clientIp: input.clientIp,
+      clientIp: normalizeIp(input.clientIp),
       connId: input.connId,
       joinedAt: existing?.joinedAt ?? c.now,
     };
