@@ -19,7 +19,8 @@ export type ErrorKind =
   | 'DeniedUser' // a deny entry matches the userId
   | 'DeniedIp' // a deny entry matches the client IP
   | 'Muted' // a mute entry matches the sender
-  | 'MessagesDisabled'; // the room's IsMessageDisabled is on
+  | 'MessagesDisabled' // the room's IsMessageDisabled is on
+  | 'PasswordAttemptsExceeded'; // too many wrong room passwords by this user or IP this minute
 
 export class RoomError extends Error {
   constructor(

@@ -29,6 +29,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   DeniedIp: CODE.deniedIp,
   Muted: CODE.muted,
   MessagesDisabled: CODE.messagesDisabled,
+  PasswordAttemptsExceeded: CODE.passwordAttemptsExceeded,
 };
 
 /** What an op knows about the connection calling it. */

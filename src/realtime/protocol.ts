@@ -37,6 +37,7 @@ export const CODE = {
   unknownOp: 110009,
   badFrame: 110010, // not a JSON object, or no usable `id`
   tooManyRequests: 110011, // too many requests waiting on this connection
+  passwordAttemptsExceeded: 110012, // too many wrong room passwords this minute (by user or IP)
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */

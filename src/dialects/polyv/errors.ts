@@ -73,6 +73,7 @@ const BY_KIND: Record<Exclude<ErrorKind, 'InvalidParam' | 'RoomNotFound'>, () =>
   DeniedIp: () => new PolyvError(500, MESSAGE.accessForbidden),
   Muted: () => new PolyvError(500, MESSAGE.accessForbidden),
   MessagesDisabled: () => new PolyvError(500, MESSAGE.accessForbidden),
+  PasswordAttemptsExceeded: () => new PolyvError(500, MESSAGE.accessForbidden),
 };
 
 /**

@@ -50,6 +50,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   DeniedIp: CODE.permissionDenied,
   Muted: CODE.permissionDenied,
   MessagesDisabled: CODE.permissionDenied,
+  PasswordAttemptsExceeded: CODE.rateLimited,
 };
 
 /** Core field names as the Tencent wire names them (per-command names override these). */
