@@ -190,7 +190,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     }
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier }));
-  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
+  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter, store }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.

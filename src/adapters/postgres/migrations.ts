@@ -9,6 +9,16 @@ export interface Migration {
   sql: string;
 }
 
+/** One-time tokens (Polyv signs), kept for their timestamp window across restarts and nodes. */
+const NONCE_TABLES = `
+CREATE TABLE nonces (
+  scope text COLLATE "C" NOT NULL,
+  nonce text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (scope, nonce)
+);
+`;
+
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
 export const MIGRATIONS: Migration[] = [
@@ -81,6 +91,11 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_at ON outbox (at);
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
+  },
+  {
+    version: 2,
+    name: 'nonces',
+    sql: NONCE_TABLES,
   },
 ];
 

@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { NONCE_TABLES, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -29,6 +29,7 @@ export function migrate(db: Database.Database): void {
   db.transaction(() => {
     if (version === 1 || (tableExists(db, 'rooms') && hasColumn(db, 'rooms', 'info'))) migrateV1(db);
     else db.exec(SCHEMA);
+    db.exec(NONCE_TABLES);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
