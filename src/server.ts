@@ -201,7 +201,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     }
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
-  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter }));
+  await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter, store }));
   const sessions = new Sessions();
   const extraAuth = consoleAuth(apps, sessions);
   await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth }), { prefix: API_PREFIX });

@@ -28,6 +28,7 @@ const KINDS: Record<ErrorKind, [number, string]> = {
   DeniedIp: [500, 'access forbidden'],
   Muted: [500, 'access forbidden'],
   MessagesDisabled: [500, 'access forbidden'],
+  PasswordAttemptsExceeded: [500, 'access forbidden'],
 };
 
 test('every core error kind maps to a documented answer; business refusals are 500 "fail"', () => {

@@ -42,6 +42,7 @@ export const ERROR_BY_KIND: Record<ErrorKind, ApiErrorCode> = {
   Muted: { status: 403, code: 'muted' },
   MessagesDisabled: { status: 409, code: 'messages_disabled' },
   BadWord: { status: 422, code: 'bad_word' },
+  PasswordAttemptsExceeded: { status: 429, code: 'password_attempts_exceeded' },
 };
 
 /** Thrown by the API's own code; answered in the error shape. */

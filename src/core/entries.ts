@@ -3,10 +3,12 @@ import { RoomError } from './errors.js';
 import type { ReadContext } from './context.js';
 import type { MuteEntry } from './model.js';
 import type { Subject } from './ports/store.js';
+import { ipSubjects } from './ip.js';
 
 function subjectsOf(userId: string, ip: string): Subject[] {
   const subjects: Subject[] = [{ subjectType: 'userId', subject: userId }];
-  if (ip) subjects.push({ subjectType: 'ip', subject: ip });
+  // The address in its one spelling, and the ranges it falls in (see ip.ts).
+  for (const subject of ipSubjects(ip)) subjects.push({ subjectType: 'ip', subject });
   return subjects;
 }
 

@@ -20,7 +20,8 @@ export type ErrorKind =
   | 'DeniedIp' // a deny entry matches the client IP
   | 'Muted' // a mute entry matches the sender
   | 'MessagesDisabled' // the room's IsMessageDisabled is on
-  | 'BadWord'; // the message contains a word of the room's or the app's bad-word list
+  | 'BadWord' // the message contains a word of the room's or the app's bad-word list
+  | 'PasswordAttemptsExceeded'; // too many wrong room passwords by this user or IP this minute
 
 /**
  * A finer reason some surfaces answer with their own code (others use the kind's):

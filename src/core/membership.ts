@@ -1,9 +1,10 @@
 // Membership: entering and leaving, member reads, member info and marks, and the removal of a
 // member that kicks and bans share.
-import { safeEqual } from '../auth/safe-equal.js';
 import { RoomError, invalid } from './errors.js';
 import { requireModerator, requireOutranks, roleOf, type WriteContext } from './context.js';
 import { activeMutes, checkNotDenied } from './entries.js';
+import { normalizeIp } from './ip.js';
+import { checkRoomPassword } from './passwords.js';
 import type { LeaveReason } from './events.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
@@ -52,9 +53,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
     const agg = await c.room(roomId);
     await checkNotDenied(c, roomId, userId, input.clientIp);
     const isOwner = agg.room.ownerId === userId;
-    if (agg.room.isPasswordEnabled && !isOwner && !safeEqual(input.password ?? '', agg.room.password)) {
-      throw new RoomError('WrongPassword', 'wrong room password');
-    }
+    if (agg.room.isPasswordEnabled && !isOwner) await checkRoomPassword(c, agg, userId, input.clientIp, input.password ?? '');
     const existing = await c.store.member(roomId, userId);
     if (!existing && !isOwner && agg.memberCount >= agg.room.maxMemberCount) {
       throw new RoomError('RoomFull', `room ${roomId} is full (${agg.room.maxMemberCount} members)`);
@@ -67,7 +66,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       userType: input.userType ?? existing?.userType ?? '',
       marks: existing?.marks ?? [],
       customInfo: input.customInfo ?? existing?.customInfo ?? '',
-      clientIp: input.clientIp,
+      clientIp: normalizeIp(input.clientIp),
       connId: input.connId,
       joinedAt: existing?.joinedAt ?? c.now,
     };

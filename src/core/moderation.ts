@@ -8,6 +8,7 @@ import { read, write, type Handlers } from './handler.js';
 import { newId } from './ids.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
 import { expel } from './membership.js';
+import { canonicalIpSubject, ipMatches, isRange } from './ip.js';
 import type { DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from './model.js';
 import type { Subject } from './ports/store.js';
 import { snapshotOf } from './views.js';
@@ -173,12 +174,22 @@ export const moderationHandlers: Handlers<
     checkId('ip', ip, 64);
     checkDuration(durationSec ?? null);
     const until = durationSec ? c.now + durationSec * 1000 : null;
-    const subject: Subject = { subjectType: 'ip', subject: ip };
+    const canonical = canonicalIpSubject(ip);
+    if (canonical === null) throw invalid('ip', 'must be an IP address, or a range: IPv4 /8 to /32, IPv6 /16 to /128 in steps of 8');
+    const subject: Subject = { subjectType: 'ip', subject: canonical };
     const rooms = await lockScope(c, roomId, [subject], 'bans');
     if (roomId !== '') requireModerator(rooms.get(roomId)!, c.actor);
-    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: until, reason, snapshot: ipSnapshot(ip) });
-    c.audit({ roomId, action: 'ban', targetType: 'ip', target: ip, reason, expiresAt: until });
+    const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: until, reason, snapshot: ipSnapshot(canonical) });
+    c.audit({ roomId, action: 'ban', targetType: 'ip', target: canonical, reason, expiresAt: until });
     for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason, until);
+    if (isRange(canonical) && roomId !== '') {
+      // A range has no index over members: the room's members are read (a range ban is rare). App-wide,
+      // members elsewhere are refused when they next enter.
+      const agg = rooms.get(roomId)!;
+      for (const m of await c.store.members(roomId, '', Number.MAX_SAFE_INTEGER)) {
+        if (m.userId !== c.actor.userId && ipMatches(canonical, m.clientIp)) await expel(c, agg, m, c.actor.userId, 'banned', reason, until);
+      }
+    }
     denyChanged(c, rooms, roomId, 'added', [entry]);
     return entry;
   }),
@@ -198,7 +209,8 @@ export const moderationHandlers: Handlers<
     const field = subjectType === 'ip' ? 'ip' : 'userIds';
     if (subjects.length === 0) throw invalid(field, 'must not be empty');
     for (const s of subjects) checkId(field, s, 64);
-    const targets = unique(subjects).map((subject): Subject => ({ subjectType, subject }));
+    const spelled = subjectType === 'ip' ? subjects.map((s) => ipSubjectOf(s, muted)) : subjects;
+    const targets = unique(spelled).map((subject): Subject => ({ subjectType, subject }));
     const rooms = await lockScope(c, roomId, targets, 'mutes');
     if (roomId !== '') requireModerator(rooms.get(roomId)!, c.actor);
     checkDuration(durationSec ?? null);
@@ -239,6 +251,14 @@ export const moderationHandlers: Handlers<
   }),
 };
 
+/** An IP subject as stored; one that is neither an address nor a range is refused, but only when set. */
+function ipSubjectOf(text: string, setting: boolean): string {
+  const canonical = canonicalIpSubject(text);
+  if (canonical !== null) return canonical;
+  if (setting) throw invalid('ip', 'must be an IP address, or a range: IPv4 /8 to /32, IPv6 /16 to /128 in steps of 8');
+  return text;
+}
+
 /** Lifts deny entries (any origin) for these subjects in their scopes; returns those removed. */
 async function liftDeny(c: WriteContext, targets: { roomId: string; subjectType: SubjectType; subject: string }[]): Promise<DenyEntry[]> {
   if (targets.some((t) => t.roomId === '')) requireAppAdmin(c.actor, 'entries');
@@ -252,8 +272,9 @@ async function liftDeny(c: WriteContext, targets: { roomId: string; subjectType:
   }
   const removed: DenyEntry[] = [];
   for (const t of targets) {
-    c.audit({ roomId: t.roomId, action: 'unban', targetType: t.subjectType, target: t.subject });
-    const found = await c.store.list('deny', { roomId: t.roomId, subjectType: t.subjectType, subject: t.subject, activeAt: c.now });
+    const subject = t.subjectType === 'ip' ? ipSubjectOf(t.subject, false) : t.subject;
+    c.audit({ roomId: t.roomId, action: 'unban', targetType: t.subjectType, target: subject });
+    const found = await c.store.list('deny', { roomId: t.roomId, subjectType: t.subjectType, subject, activeAt: c.now });
     await c.store.deleteEntries('deny', found.map((e) => e.id));
     removed.push(...found);
   }

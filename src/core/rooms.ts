@@ -7,6 +7,7 @@ import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
 import type { Actor, AppId, Room, RoomAggregate, Seat } from './model.js';
 import { roomView } from './views.js';
+import { storedPassword } from './passwords.js';
 
 function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput): Room {
   checkBytes('roomName', input.name, LIMITS.roomNameBytes);
@@ -69,6 +70,7 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
   createRoom: write(async (c, { type: _type, ...input }) => {
     checkId('roomId', input.roomId, LIMITS.roomIdBytes);
     const room = newRoom(c.appId, c.now, c.actor, input);
+    room.password = (await storedPassword(room.password)) ?? '';
     const seats: Seat[] = [];
     for (let i = 0; i < room.maxSeatCount; i++) {
       seats.push({ index: i, userId: null, locked: false, videoDisabled: false, audioDisabled: false });
@@ -104,6 +106,7 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const next: Room = { ...agg.room, ...defined };
     if (next.isPasswordEnabled && !next.password) throw invalid('password', 'is required when the password is enabled');
+    if (patch.password) next.password = (await storedPassword(patch.password))!;
     agg.room = next;
     const roomView = view(c, agg);
     c.emit(agg, { type: 'roomInfoChanged', actor: c.actor.userId, data: { room: roomView } });

@@ -14,6 +14,7 @@ import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
 import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/model.js';
+import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';
@@ -175,7 +176,7 @@ export class RealtimeGateway {
       ws,
       auth.appId,
       auth.userId,
-      proxyaddr(req, this.trust) ?? '',
+      normalizeIp(proxyaddr(req, this.trust) ?? ''),
       auth.expiresAt,
       this.maxBufferedBytes,
       (c) => this.onEnd(c),

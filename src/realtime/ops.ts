@@ -30,6 +30,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   Muted: CODE.muted,
   MessagesDisabled: CODE.messagesDisabled,
   BadWord: CODE.badWord,
+  PasswordAttemptsExceeded: CODE.passwordAttemptsExceeded,
 };
 
 /** What an op knows about the connection calling it. */

@@ -38,6 +38,7 @@ export const CODE = {
   badFrame: 110010, // not a JSON object, or no usable `id`
   tooManyRequests: 110011, // too many requests waiting on this connection
   badWord: 110012, // the message contains a bad word of the room or the app: nobody else got it
+  passwordAttemptsExceeded: 110013, // too many wrong room passwords this minute (by user or IP)
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */

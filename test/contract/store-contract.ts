@@ -869,5 +869,37 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     operatorReadsContract(withStore);
+    describe('nonces', () => {
+      it('claims a token once while it is valid, per scope; an expired one can be claimed again', withStore(async (s) => {
+        const now = Date.now();
+        assert.equal(await s.claimNonce('polyv:a', 'S1', now + 180_000, now), true);
+        assert.equal(await s.claimNonce('polyv:a', 'S1', now + 180_000, now + 1), false);
+        assert.equal(await s.claimNonce('polyv:b', 'S1', now + 180_000, now + 1), true, 'scopes are apart');
+        assert.equal(await s.claimNonce('polyv:a', 'S2', now + 180_000, now + 1), true);
+        assert.equal(await s.claimNonce('polyv:a', 'S1', now + 400_000, now + 180_000), true, 'expired: claimable again');
+        assert.equal(await s.claimNonce('polyv:a', 'S1', now + 400_000, now + 180_001), false);
+      }));
+
+      it('of many identical claims at once, exactly one wins', withStore(async (s) => {
+        const now = Date.now();
+        const results = await Promise.all(Array.from({ length: 20 }, () => s.claimNonce('polyv:a', 'RACE', now + 180_000, now)));
+        assert.equal(results.filter(Boolean).length, 1);
+      }));
+
+      it('keeps claimed tokens across a reopen (when the adapter persists)', async (t) => {
+        const o = await open();
+        try {
+          if (!o.reopen) return t.skip('not persistent');
+          const now = Date.now();
+          assert.equal(await o.store.claimNonce('polyv:a', 'KEEP', now + 180_000, now), true);
+          assert.equal(await o.store.claimNonce('polyv:a', 'OLD', now - 1, now - 180_000), true);
+          const s2 = await o.reopen();
+          assert.equal(await s2.claimNonce('polyv:a', 'KEEP', now + 180_000, now + 1), false, 'still refused after a restart');
+          assert.equal(await s2.claimNonce('polyv:a', 'OLD', now + 180_000, now + 1), true, 'an expired one is not kept');
+        } finally {
+          await o.cleanup();
+        }
+      });
+    });
   });
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, MAX_UNITS } from '../../src/adapters/sqlite/store.js';
 import { legacyEntryId } from '../../src/adapters/sqlite/migrate.js';
-import { SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
+import { SCHEMA, SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
 import { newId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
@@ -163,7 +163,7 @@ describe('SqliteStore', () => {
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'meta', 'mutes', 'outbox', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'meta', 'mutes', 'nonces', 'outbox', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);
@@ -340,6 +340,33 @@ describe('SqliteStore: schema version 3', () => {
       } finally {
         await s2.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore: schema version 3 (nonces)', () => {
+  it('upgrades a version 2 database: its data kept, the nonces table added', async () => {
+    const dir = await tempDir();
+    try {
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec(SCHEMA);
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('kept', 'yes');
+      db.pragma('user_version = 2');
+      db.close();
+      const s = new SqliteStore(dir);
+      try {
+        assert.equal(await s.getMeta('kept'), 'yes');
+        const now = Date.now();
+        assert.equal(await s.claimNonce('polyv:a', 'S', now + 1000, now), true);
+        assert.equal(await s.claimNonce('polyv:a', 'S', now + 1000, now), false);
+      } finally {
+        await s.close();
+      }
+      const after = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(after.pragma('user_version', { simple: true }), 3);
+      after.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,9 @@ export class MemoryStore implements Store {
   /** Set by a persistent subclass: units then record their change sets. */
   protected recordChanges = false;
   private readonly locks = new Map<AppId, AppLocks>();
+  /** One-time tokens: scope + nonce -> expiry (ms). Not part of `state`: a reload keeps them. */
+  protected readonly nonces = new Map<string, number>();
+  private nextNonceSweep = 0;
 
   private appLocks(appId: AppId): AppLocks {
     let l = this.locks.get(appId);
@@ -95,5 +98,25 @@ export class MemoryStore implements Store {
     return ids;
   }
 
+  async claimNonce(scope: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.claimInMemory(nonceKey(scope, nonce), expiresAt, now);
+  }
+
+  /** Check-and-set in one synchronous step: of two identical claims, one wins. */
+  protected claimInMemory(key: string, expiresAt: number, now: number): boolean {
+    if (now >= this.nextNonceSweep) {
+      this.nextNonceSweep = now + 10_000;
+      for (const [k, until] of this.nonces) if (until <= now) this.nonces.delete(k);
+    }
+    const until = this.nonces.get(key);
+    if (until !== undefined && until > now) return false;
+    this.nonces.set(key, expiresAt);
+    return true;
+  }
+
   async close(): Promise<void> {}
+}
+
+export function nonceKey(scope: string, nonce: string): string {
+  return `${scope}\n${nonce}`;
 }

@@ -41,6 +41,15 @@ CREATE INDEX audit_app ON audit (app_id, id);
 CREATE INDEX audit_at ON audit (at);
 `;
 
+/** One-time tokens (Polyv signs), kept for their timestamp window across restarts and nodes. */
+const NONCE_TABLES = `
+CREATE TABLE nonces (
+  scope text COLLATE "C" NOT NULL,
+  nonce text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (scope, nonce)
+);
+`;
 
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
@@ -118,6 +127,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 2, name: 'callback tables', sql: CALLBACK_TABLES_PG },
   { version: 3, name: 'bad words', sql: BAD_WORD_TABLES },
   { version: 4, name: 'audit log', sql: AUDIT_TABLE },
+  { version: 5, name: 'nonces', sql: NONCE_TABLES },
 ];
 
 

@@ -116,6 +116,14 @@ export const SQL = {
   ),
   badWordsDelete: s('bad_words_delete', `DELETE FROM bad_words WHERE app_id = $1 AND scope = $2`),
 
+  // Inserted, or taken over from an expired row; no row back = already claimed and still valid.
+  nonceClaim: s(
+    'nonce_claim',
+    `INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE nonces.expires_at <= $4
+     RETURNING 1`,
+  ),
+  noncePrune: s('nonce_prune', `DELETE FROM nonces WHERE expires_at <= $1`),
   metaGet: s('meta_get', `SELECT value FROM meta WHERE key = $1`),
   metaSet: s('meta_set', `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`),
 } as const;

@@ -193,6 +193,16 @@ export class PostgresStore implements Store {
     await this.exec(SQL.metaSet, [key, value]);
   }
 
+  private nextNoncePrune = 0;
+
+  async claimNonce(scope: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    if (now >= this.nextNoncePrune) {
+      this.nextNoncePrune = now + 60_000;
+      await this.exec(SQL.noncePrune, [now]);
+    }
+    return (await this.exec(SQL.nonceClaim, [scope, nonce, expiresAt, now])).rows.length === 1;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

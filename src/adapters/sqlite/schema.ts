@@ -45,3 +45,10 @@ CREATE TABLE IF NOT EXISTS audit (
   actor TEXT NOT NULL, actor_kind TEXT NOT NULL, surface TEXT NOT NULL, action TEXT NOT NULL,
   target_type TEXT NOT NULL, target TEXT NOT NULL, reason TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
 `;
+
+/** Version 3: one-time tokens (Polyv signs) kept for their timestamp window, across restarts. */
+export const NONCE_TABLES = `
+CREATE TABLE IF NOT EXISTS nonces (
+  scope TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, nonce)) WITHOUT ROWID;
+`;

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { OutboxPage } from '../../core/ports/store.js';
-import { MemoryStore } from '../memory/store.js';
+import { MemoryStore, nonceKey } from '../memory/store.js';
+import { NonceTable } from './nonces.js';
 import type { Unit } from '../memory/unit.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirError, describe, lockDataDir, prepareDataDir, privateFile } from './data-dir.js';
@@ -42,6 +43,7 @@ export class SqliteStore extends MemoryStore {
   private committedOutboxId: number;
   private closed = false;
   private readonly dirLock: { release(): void };
+  private readonly nonceTable: NonceTable;
   /** Set when the last commit failed and none has succeeded since (readiness). */
   writeFailing = false;
   /** How many batches have committed (observability, and group-commit tests). */
@@ -69,6 +71,8 @@ export class SqliteStore extends MemoryStore {
     this.recordChanges = true;
     this.state = loadState(this.db);
     this.committedOutboxId = this.writer.maxOutboxId();
+    this.nonceTable = new NonceTable(this.db);
+    for (const [scope, nonce, expiresAt] of this.nonceTable.load(Date.now())) this.nonces.set(nonceKey(scope, nonce), expiresAt);
     this.checkpointer = new Checkpointer(file);
   }
 
@@ -185,6 +189,18 @@ export class SqliteStore extends MemoryStore {
   override async setMeta(key: string, value: string): Promise<void> {
     await this.inBatch(() => this.writer.meta(key, value));
     this.state.meta.set(key, value);
+  }
+
+  override async claimNonce(scope: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    const key = nonceKey(scope, nonce);
+    if (!this.claimInMemory(key, expiresAt, now)) return false;
+    try {
+      await this.inBatch(() => this.nonceTable.put(scope, nonce, expiresAt, now));
+    } catch (e) {
+      this.nonces.delete(key); // not recorded: the request fails, and may be sent again
+      throw e;
+    }
+    return true;
   }
 
   override async close(): Promise<void> {

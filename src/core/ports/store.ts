@@ -137,6 +137,12 @@ export interface Store {
   pruneAudit(beforeMs: number, limit: number): Promise<number>;
   close(): Promise<void>;
   /**
+   * Records a one-time token (a Polyv request's sign) in `scope` until `expiresAt` (ms), durably
+   * before it resolves, so a restart still refuses it; false when it is already recorded and not
+   * expired at `now`. Expired tokens may be forgotten at any time.
+   */
+  claimNonce(scope: string, nonce: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
    * Readiness: true while the store's last commit failed and none has succeeded since (SQLite,
    * whose commits are batched). Adapters whose every write reports its own failure leave it out.
    */

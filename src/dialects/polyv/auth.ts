@@ -19,7 +19,7 @@ function digestOf(signatureMethod: string | undefined): Digest {
 }
 
 /** The app whose Polyv credentials signed these parameters; throws the documented errors. */
-export function authenticate(apps: AppRegistry, replay: ReplayGuard, params: Params, now: number): App & { polyv: NonNullable<App['polyv']> } {
+export async function authenticate(apps: AppRegistry, replay: ReplayGuard, params: Params, now: number): Promise<App & { polyv: NonNullable<App['polyv']> }> {
   const appId = params.optional('appId');
   if (appId === undefined) throw fail.appIdRequired();
   const app = apps.getByPolyvAppId(appId);
@@ -41,6 +41,6 @@ export function authenticate(apps: AppRegistry, replay: ReplayGuard, params: Par
 
   // A replayed request carries a timestamp that was already used: the client's fix is the same
   // as for a stale one (a new timestamp), so it is answered the same way.
-  if (!replay.firstUse(appId, sign, Number(timestamp), now)) throw fail.invalidTimestamp();
+  if (!(await replay.firstUse(appId, sign, Number(timestamp), now))) throw fail.invalidTimestamp();
   return { ...app, polyv: app.polyv };
 }

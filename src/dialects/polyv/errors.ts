@@ -74,6 +74,7 @@ const BY_KIND: Record<Exclude<ErrorKind, 'InvalidParam' | 'RoomNotFound'>, () =>
   Muted: () => new PolyvError(500, MESSAGE.accessForbidden),
   MessagesDisabled: () => new PolyvError(500, MESSAGE.accessForbidden),
   BadWord: () => new PolyvError(500, MESSAGE.accessForbidden),
+  PasswordAttemptsExceeded: () => new PolyvError(500, MESSAGE.accessForbidden),
 };
 
 /**

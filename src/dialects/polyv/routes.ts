@@ -6,6 +6,7 @@ import type { AppRegistry } from '../../config.js';
 import type { Engine } from '../../core/engine.js';
 import { isRoomError } from '../../core/errors.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
+import type { Store } from '../../core/ports/store.js';
 import { authenticate, TIMESTAMP_WINDOW_MS } from './auth.js';
 import { ENDPOINTS, type Endpoint } from './endpoints.js';
 import { CHAT_ENDPOINTS } from './chat-endpoints.js';
@@ -18,6 +19,8 @@ export interface PolyvDeps {
   apps: AppRegistry;
   limiter: RateLimiter;
   clock?: () => number;
+  /** Keeps the signs already used (replay protection across restarts). */
+  store: Pick<Store, 'claimNonce'>;
 }
 
 export function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
@@ -50,7 +53,7 @@ function parseJson(body: unknown): unknown {
 
 export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promise<void> {
   const clock = deps.clock ?? Date.now;
-  const replay = new ReplayGuard(TIMESTAMP_WINDOW_MS);
+  const replay = new ReplayGuard(TIMESTAMP_WINDOW_MS, deps.store);
 
   // Bodies are read as text whatever their content type: form bodies are parameters, JSON bodies
   // are parsed by the endpoints that take one, anything else is ignored (as Polyv does). The
@@ -69,7 +72,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
       const pairs = parsePairs(rawQuery(req));
       if (endpoint.body === 'form' && isForm(req) && typeof req.body === 'string') pairs.push(...parsePairs(req.body));
       const params = new Params(pairs);
-      const app = authenticate(deps.apps, replay, params, clock());
+      const app = await authenticate(deps.apps, replay, params, clock());
       if (!deps.limiter.take(`${app.sdkAppId}:polyv:${endpoint.name}`, app.rateLimit.perEndpointPerSecond)) {
         throw fail.qpsExceeded();
       }

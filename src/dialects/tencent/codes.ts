@@ -66,6 +66,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   Muted: CODE.permissionDenied,
   MessagesDisabled: CODE.permissionDenied,
   BadWord: CODE.sensitiveWord,
+  PasswordAttemptsExceeded: CODE.rateLimited,
 };
 
 /** Finer codes for some kinds (see ErrorDetail). */

@@ -1,0 +1,121 @@
+// IP rules hold whatever the spelling: on a server listening on `::`, an IPv4 client is seen as
+// ::ffff:127.0.0.1 and must still meet a ban or mute on 127.0.0.1; 0:0:0:0:0:0:0:1 is ::1; a
+// range (CIDR) holds for the addresses in it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
+import { canonicalIp, canonicalIpSubject, ipMatches } from '../src/core/ip.js';
+import { CODE } from '../src/realtime/protocol.js';
+import { asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { polyvCall } from './support/polyv.js';
+import { RawClient, authQuery, closeClients, createRoom } from './realtime-support.js';
+
+describe('one spelling per address', () => {
+  it('canonicalises IPv4, IPv4-mapped IPv6 and IPv6', () => {
+    const cases: [string, string | null][] = [
+      ['127.0.0.1', '127.0.0.1'],
+      ['::ffff:127.0.0.1', '127.0.0.1'],
+      ['::FFFF:7f00:1', '127.0.0.1'],
+      ['0:0:0:0:0:0:0:1', '::1'],
+      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+      ['01.2.3.4', null],
+      ['1.2.3', null],
+      ['1::2::3', null],
+      ['not an ip', null],
+    ];
+    for (const [given, want] of cases) assert.equal(canonicalIp(given), want, given);
+  });
+
+  it('accepts the documented ranges only, stored as their network', () => {
+    assert.equal(canonicalIpSubject('10.1.2.3/16'), '10.1.0.0/16');
+    assert.equal(canonicalIpSubject('10.1.2.3/32'), '10.1.2.3');
+    assert.equal(canonicalIpSubject('10.0.0.0/7'), null);
+    assert.equal(canonicalIpSubject('2001:DB8:1:2::5/48'), '2001:db8:1::/48');
+    assert.equal(canonicalIpSubject('2001:db8::/44'), null);
+    assert.equal(canonicalIpSubject('::ffff:10.1.2.3/24'), '10.1.2.0/24');
+    assert.ok(ipMatches('10.1.0.0/16', '10.1.200.3'));
+    assert.ok(!ipMatches('10.1.0.0/16', '10.2.0.1'));
+    assert.ok(ipMatches('2001:db8:1::/48', '2001:db8:1:ffff::1'));
+  });
+});
+
+describe('end to end, on a server listening on ::', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ host: '::' });
+  });
+  after(async () => {
+    await closeClients();
+    await s.close();
+  });
+
+  /** A realtime client connected over IPv4 (the server sees ::ffff:127.0.0.1) or IPv6 loopback. */
+  async function connect(userId: string, family: 4 | 6): Promise<RawClient> {
+    const host = family === 4 ? '127.0.0.1' : '[::1]';
+    const ws = new WebSocket(`ws://${host}:${s.server.port}/realtime?${authQuery(userId)}`, { perMessageDeflate: false });
+    const c = new RawClient(ws, userId);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+
+  it('the gateway stores the IPv4 client as 127.0.0.1', async () => {
+    await createRoom(s, 'ip-seen');
+    const c = await connect('u-seen', 4);
+    const entered = await c.ok('enterRoom', { roomId: 'ip-seen' });
+    assert.equal(entered.member.clientIp ?? (await asAdmin(s, { type: 'getMember', roomId: 'ip-seen', userId: 'u-seen' })).clientIp, '127.0.0.1');
+    c.ws.close();
+  });
+
+  it('a ban on 127.0.0.1 refuses an IPv4 client seen as ::ffff:127.0.0.1', async () => {
+    await createRoom(s, 'ip-ban4');
+    await asAdmin(s, { type: 'banIp', roomId: 'ip-ban4', ip: '127.0.0.1', reason: '', origin: 'tencent' });
+    const c = await connect('u-ban4', 4);
+    await c.fails('enterRoom', { roomId: 'ip-ban4' }, CODE.deniedIp);
+    c.ws.close();
+  });
+
+  it('a ban on 0:0:0:0:0:0:0:1 refuses a client on ::1', async () => {
+    await createRoom(s, 'ip-ban6');
+    await asAdmin(s, { type: 'banIp', roomId: 'ip-ban6', ip: '0:0:0:0:0:0:0:1', reason: '', origin: 'tencent' });
+    const c = await connect('u-ban6', 6);
+    await c.fails('enterRoom', { roomId: 'ip-ban6' }, CODE.deniedIp);
+    c.ws.close();
+  });
+
+  it('a range ban (127.0.0.0/8) refuses a client inside it and removes one already in', async () => {
+    await createRoom(s, 'ip-range');
+    const inside = await connect('u-inside', 4);
+    await inside.ok('enterRoom', { roomId: 'ip-range' });
+    const entry = await asAdmin(s, { type: 'banIp', roomId: 'ip-range', ip: '127.1.2.3/8', reason: '', origin: 'tencent' });
+    assert.equal(entry.subject, '127.0.0.0/8');
+    const c = await connect('u-range', 4);
+    await c.fails('enterRoom', { roomId: 'ip-range' }, CODE.deniedIp);
+    const member = await asAdmin(s, { type: 'getMember', roomId: 'ip-range', userId: 'u-inside' }).catch((e) => e.kind);
+    assert.equal(member, 'NotMember');
+    c.ws.close();
+  });
+
+  it('a Polyv IP chat ban on 0:0:0:0:0:0:0:1 mutes the client on ::1', async () => {
+    await createRoom(s, 'ip-mute');
+    const r = await polyvCall(`http://127.0.0.1:${s.server.port}`, '/live/v2/chat/ip-mute/addBannedIP', { ip: '0:0:0:0:0:0:0:1' });
+    assert.equal(r.code, 200, JSON.stringify(r));
+    const c = await connect('u-mute', 6);
+    const entered = await c.ok('enterRoom', { roomId: 'ip-mute' });
+    assert.equal(entered.muted, true);
+    c.ws.close();
+  });
+
+  it('refuses an address that is none, and a range outside the documented lengths', async () => {
+    await createRoom(s, 'ip-bad');
+    for (const ip of ['300.1.1.1', '10.0.0.0/7', '2001:db8::/44']) {
+      const kind = await asAdmin(s, { type: 'banIp', roomId: 'ip-bad', ip, reason: '', origin: 'tencent' }).then(
+        () => 'accepted',
+        (e) => e.kind,
+      );
+      assert.equal(kind, 'InvalidParam', ip);
+    }
+  });
+});
