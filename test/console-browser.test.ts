@@ -182,3 +182,26 @@ describe('console in Chromium', { skip }, () => {
     await page.close();
   });
 });
+
+describe('console event stream', { skip }, () => {
+  it('sends the room\'s events to a signed-in page, and ends open streams when the server closes', async () => {
+    const t = await startTestServer();
+    try {
+      await asAdmin(t, { type: 'createRoom', roomId: 'sse-1' });
+      const signIn = await fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+      assert.equal(signIn.status, 200);
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+      assert.match(signIn.headers.get('set-cookie')!, /HttpOnly; SameSite=Strict/);
+      assert.equal((await fetch(`${t.url}/console/events?roomId=sse-1`)).status, 401, 'no session, no stream');
+      const res = await fetch(`${t.url}/console/events?roomId=sse-1`, { headers: { cookie } });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      const reader = res.body!.getReader();
+      let text = '';
+      await asAdmin(t, { type: 'updateRoomInfo', roomId: 'sse-1', patch: { name: 'renamed' } });
+      while (!text.includes('roomInfoChanged')) text += new TextDecoder().decode((await reader.read()).value);
+      assert.match(text, /data: \{.*"type":"roomInfoChanged"/);
+    } finally {
+      await t.close(); // returns although the stream is still open
+    }
+  });
+});
