@@ -54,6 +54,7 @@ describe('rostrum operator CLI', () => {
   });
 
   it('kick, ban (with duration and by IP), unban and audit, with credentials from env', async () => {
+    const started = Date.now();
     const env = { ROSTRUM_URL: s.url, ROSTRUM_SDKAPPID: String(APP.sdkAppId), ROSTRUM_KEY: APP.secretKey, ROSTRUM_USER: 'administrator' };
     const run = async (...args: string[]) => {
       const r = await rostrum(args, env);
@@ -74,7 +75,7 @@ describe('rostrum operator CLI', () => {
       rows.slice(1).map((r) => r.split(/\s{2,}/).slice(1, 6).join(' ')),
       ['api administrator unban studio-1 cat', 'api administrator ban studio-1 cat', 'api administrator kickOut studio-1 ben', 'api administrator kickOffSeat studio-1 ann'],
     );
-    const json = JSON.parse(await run('audit', '--json', '--action', 'ban', '--since', new Date(Date.now() - 60_000).toISOString()));
+    const json = JSON.parse(await run('audit', '--json', '--action', 'ban', '--since', new Date(started).toISOString()));
     assert.deepEqual(json.items.map((e: any) => e.target), ['10.66.0.1', 'cat']);
   });
 

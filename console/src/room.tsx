@@ -131,11 +131,11 @@ export function RoomPage({ roomId }: { roomId: string }) {
           {members.map((m) => (
             <tr key={m.userId} data-test={`member-${m.userId}`}>
               <td>{m.userId}</td><td>{m.role}</td><td>{m.nameCard}</td><td>{m.clientIp}</td><td>{time(m.joinedAt)}</td>
-              <td class="row">
+              <td><div class="row">
                 <button onClick={() => act(`${m.userId} kicked`, `${base}/kick`, withReason({ userId: m.userId }))} data-test="kick">Kick</button>
                 <button class="danger" onClick={() => act(`${m.userId} banned`, `${base}/ban`, withReason({ userId: m.userId, ...timed() }))} data-test="ban">Ban</button>
                 <button onClick={() => act(`${m.userId} muted`, `${base}/mute`, withReason({ userId: m.userId, ...timed() }))} data-test="mute">Mute</button>
-              </td>
+              </div></td>
             </tr>
           ))}
           {members.length === 0 && <tr><td colSpan={6} class="muted">Nobody is in.</td></tr>}

@@ -85,6 +85,7 @@ interface SignIn {
 export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { sessions, throttle, apps } = deps;
   const rate = new MessageRate(deps.bus);
+  const streams = new Set<import('node:http').ServerResponse>();
 
   const session = (req: FastifyRequest): Session => {
     const s = sessions.get(cookieOf(req));
@@ -179,6 +180,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     if (typeof roomId !== 'string' || roomId === '') throw new ApiError(API_ERROR.invalidRequest, 'roomId is required', 'roomId');
     reply.hijack();
     const res = reply.raw;
+    streams.add(res);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     const off = deps.bus.subscribe((e) => {
@@ -186,6 +188,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     });
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     req.raw.on('close', () => {
+      streams.delete(res);
       off();
       clearInterval(ping);
     });
@@ -214,6 +217,10 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   });
 
   http.addHook('onClose', async () => rate.close());
+  // Open event streams would hold the server's close until their browsers leave.
+  http.addHook('preClose', async () => {
+    for (const res of streams) res.end();
+  });
 }
 
 /** A valid hash of nothing anyone knows: wrong-account sign-ins cost the same as real ones. */

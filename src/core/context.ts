@@ -66,8 +66,9 @@ export class WriteContext extends ReadContext<StoreWriter> {
     for (const [roomId, agg] of this.dirty) {
       if (!this.deleted.has(roomId)) await this.store.saveRoom(this.appId, agg);
     }
-    if (this.events.length > 0) await this.store.appendEvents(this.events);
+    // Audit first: an adapter may defer it into the events' statement (one round trip).
     if (this.audits.length > 0) await this.store.appendAudit(this.audits);
+    if (this.events.length > 0) await this.store.appendEvents(this.events);
   }
 
   /** Records a moderation action in the audit log (written by flush, in this unit). */

@@ -111,5 +111,23 @@ export function operatorReadsContract(withStore: WithStore): void {
         assert.deepEqual(a, makeAgg(APP, 'a'));
       });
     }));
+
+    it('follows deletes and rolled-back inserts', withStore(async (s) => {
+      for (const id of ['m', 'k', 'z']) await s.write(APP, (w) => w.insertRoom(makeAgg(APP, id)));
+      await s.write(APP, async (w) => {
+        await w.lock(['k']);
+        await w.deleteRoom('k');
+      });
+      await assert.rejects(
+        s.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'b'));
+          throw new Error('undo');
+        }),
+        /undo/,
+      );
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'a')));
+      const ids = await s.read(APP, async (r) => (await r.rooms({ after: '', limit: 10 })).map((x) => x.room.roomId));
+      assert.deepEqual(ids, ['a', 'm', 'z']);
+    }));
   });
 }

@@ -144,8 +144,30 @@ export interface BadWordsRow {
   words: readonly string[];
 }
 
+/** The rooms by id, with their ids also kept sorted (the operator's room list pages them). */
+export class RoomMap extends Map<string, RoomAggregate> {
+  readonly sortedIds: string[] = [];
+
+  override set(roomId: string, agg: RoomAggregate): this {
+    // Map's constructor calls set before the field exists; RoomMap is always built empty.
+    if (this.sortedIds && !this.has(roomId)) insertSorted(this.sortedIds, roomId, byString);
+    return super.set(roomId, agg);
+  }
+
+  override delete(roomId: string): boolean {
+    if (!super.delete(roomId)) return false;
+    removeSorted(this.sortedIds, roomId, byString);
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.sortedIds.length = 0;
+  }
+}
+
 export class AppState {
-  readonly rooms = new Map<string, RoomAggregate>();
+  readonly rooms = new RoomMap();
   private readonly members = new Map<string, RoomMembers>();
   /** userId -> rooms with that member */
   private readonly userRooms = new Map<string, Set<string>>();
@@ -189,13 +211,15 @@ export class AppState {
     return out;
   }
 
-  /** A page of rooms in id order (sorted per call: the list is an operator's, not a hot path). */
+  /** A page of rooms in id order, from the sorted ids (a search scans on from `after`). */
   roomPage(q: RoomQuery): RoomAggregate[] {
     const needle = (q.search ?? '').toLowerCase();
-    const ids = [...this.rooms.keys()].filter((id) => id > q.after).sort(byString);
+    const ids = this.rooms.sortedIds;
+    let i = lowerBound(ids, q.after, byString);
+    if (ids[i] === q.after) i++;
     const out: RoomAggregate[] = [];
-    for (const id of ids) {
-      if (out.length >= q.limit) break;
+    for (; i < ids.length && out.length < q.limit; i++) {
+      const id = ids[i];
       const a = this.rooms.get(id)!;
       if (needle === '' || id.toLowerCase().includes(needle) || a.room.name.toLowerCase().includes(needle)) out.push(a);
     }

@@ -41,6 +41,22 @@ export const AUDIT_INSERT = {
      action text, "targetType" text, target text, reason text, "expiresAt" bigint)`.replace(/\s+/g, ' '),
 };
 
+/**
+ * The unit's last step with audit entries: the rooms' write-back ($2), the audit entries ($4)
+ * and the events ($3) in one statement (see SQL.saveAndAppend).
+ */
+export const SAVE_AUDIT_APPEND = {
+  name: 'rostrum_save_audit_append',
+  text: `WITH saved AS (
+       UPDATE rooms r SET state = x.state, member_count = x.member_count, seq = x.seq
+       FROM jsonb_to_recordset($2::jsonb) AS x(room_id text, state jsonb, member_count int, seq bigint)
+       WHERE r.app_id = $1 AND r.room_id = x.room_id),
+     audited AS (${AUDIT_INSERT.text.replace('$2', '$4')})
+     INSERT INTO outbox (app_id, room_id, seq, at, event)
+     SELECT $1, e->>'roomId', (e->>'seq')::bigint, (e->>'at')::bigint, e
+     FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`.replace(/\s+/g, ' '),
+};
+
 export const AUDIT_PRUNE = 'DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2)';
 
 /** The WHERE of an audit page (values numbered from $1 = app id). */

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
-import { AUDIT_INSERT, auditFilter, toAudit, type AuditRow } from './audit.js';
+import { AUDIT_INSERT, SAVE_AUDIT_APPEND, auditFilter, toAudit, type AuditRow } from './audit.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
@@ -141,13 +141,21 @@ export class PgWriter extends PgReader implements StoreWriter {
     super(run, appId);
   }
 
+  /** Audit entries (JSON array) waiting to go with the unit's events, or its commit. */
+  private pendingAudit: string | null = null;
+
   protected override async exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.pendingSaves.size > 0) await this.flushSaves();
     return this.run<R>(stmt, values);
   }
 
-  /** Writes deferred saves; the store calls it before COMMIT. */
+  /** Writes deferred saves (and audit entries); the store calls it before COMMIT. */
   async flushSaves(): Promise<void> {
+    if (this.pendingAudit !== null) {
+      const audit = this.pendingAudit;
+      this.pendingAudit = null;
+      await this.run(AUDIT_INSERT, [this.appId, audit]);
+    }
     if (this.pendingSaves.size === 0) return;
     const rows = this.takeSaves();
     await this.run(SQL.roomsSave, [this.appId, rows]);
@@ -263,12 +271,21 @@ export class PgWriter extends PgReader implements StoreWriter {
     else await this.exec(SQL.badWordsPut, [this.appId, scope, version, JSON.stringify(words)]);
   }
 
+  /** Deferred to the events' statement (or the commit): no round trip of its own. */
   async appendAudit(entries: AuditEntry[]): Promise<void> {
-    if (entries.length > 0) await this.exec(AUDIT_INSERT, [this.appId, JSON.stringify(entries)]);
+    if (entries.length === 0) return;
+    if (this.pendingAudit !== null) await this.flushSaves();
+    this.pendingAudit = JSON.stringify(entries);
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {
     if (events.length === 0) return this.flushSaves();
+    if (this.pendingAudit !== null) {
+      const audit = this.pendingAudit;
+      this.pendingAudit = null;
+      await this.run(SAVE_AUDIT_APPEND, [this.appId, this.takeSaves(), JSON.stringify(events), audit]);
+      return;
+    }
     const json = JSON.stringify(events);
     if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
     else await this.run(SQL.append, [this.appId, json]);

@@ -41,7 +41,7 @@ function toDeny(r: EntryRow): DenyEntry {
 /** Reads the whole database into memory. Ordered by each index's order so inserts append. */
 export function loadState(db: Database.Database): MemoryState {
   const st = new MemoryState();
-  for (const r of db.prepare('SELECT app_id, room_id, state FROM rooms').iterate() as Iterable<{ app_id: number; room_id: string; state: string }>) {
+  for (const r of db.prepare('SELECT app_id, room_id, state FROM rooms ORDER BY app_id, room_id').iterate() as Iterable<{ app_id: number; room_id: string; state: string }>) {
     st.app(r.app_id).rooms.set(r.room_id, JSON.parse(r.state));
   }
   for (const r of db.prepare('SELECT * FROM members ORDER BY app_id, room_id, user_id').iterate() as Iterable<{

@@ -1,0 +1,207 @@
+// The console end to end in headless Chromium: sign in with an admin UserSig, find a room, kick
+// a real WebSocket client off its seat and ban another (both clients receive the events), and
+// find both actions on the audit page; the password sign-in, the session cookie's attributes,
+// CSRF refusal, and sign-in throttling. With ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of
+// the main pages there (docs/console/ holds the ones the docs show).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { hashPassword } from '../src/console/password.js';
+import { APP, OTHER_APP, adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { RawClient } from './realtime-support.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SHOTS = process.env.ROSTRUM_SCREENSHOTS;
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
+const PASSWORD = 'console-pass-1';
+
+let s: TestServer;
+let browser: Browser;
+const clients: RawClient[] = [];
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+before(async () => {
+  if (skip) return;
+  execFileSync(process.execPath, ['scripts/build-console.mjs'], { cwd: ROOT });
+  s = await startTestServer({ apps: [{ ...APP, consolePassword: await hashPassword(PASSWORD) }, OTHER_APP] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  for (const c of clients) c.ws.close();
+  await browser?.close();
+  await s?.close();
+});
+
+async function signInWithSig(page: Page): Promise<void> {
+  await page.goto(`${s.url}/console/`);
+  await page.fill('#userSig', adminSig());
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-test=who]');
+}
+
+describe('console in Chromium', { skip }, () => {
+  it('signs in, finds a room, kicks a client off its seat and bans another; the audit page shows both', async () => {
+    await asAdmin(s, { type: 'createRoom', roomId: 'stage-1', name: 'Main stage', isSeatEnabled: true, maxSeatCount: 6 });
+    await asAdmin(s, { type: 'createRoom', roomId: 'green-room', name: 'Green room' });
+    await asAdmin(s, { type: 'createRoom', roomId: 'stage-2', name: 'Side stage', isSeatEnabled: true, maxSeatCount: 4 });
+    const singer = await RawClient.connect(s, 'singer', 'stage-1');
+    const heckler = await RawClient.connect(s, 'heckler', 'stage-1');
+    const fan = await RawClient.connect(s, 'fan', 'stage-1');
+    clients.push(singer, heckler, fan);
+    await singer.ok('takeSeat', { roomId: 'stage-1', index: 2 });
+    await fan.ok('sendMessage', { roomId: 'stage-1', text: 'hello stage' });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signInWithSig(page);
+    assert.match(await page.textContent('[data-test=who]') ?? '', new RegExp(`app ${APP.sdkAppId} · administrator`));
+    await page.waitForSelector('[data-test=stat-rooms] .n');
+    assert.equal(await page.textContent('[data-test=stat-rooms] .n'), '3');
+    assert.equal(await page.textContent('[data-test=stat-members] .n'), '3');
+    // The session cookie is not readable by the page.
+    assert.equal(await page.evaluate(() => document.cookie), '');
+
+    await page.click('text=Rooms');
+    await page.fill('[data-test=room-search]', 'STAGE');
+    await page.click('text=Search');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=rooms] tbody tr').length === 2);
+    await shot(page, 'rooms');
+    await page.click('a:text("stage-1")');
+    await page.waitForSelector('[data-test=seat-2] >> text=singer');
+
+    // Kick the singer off seat 2, with a reason.
+    await page.fill('[data-test=reason]', 'off-key');
+    await page.click('[data-test=seat-2] [data-test=kick-off-seat]');
+    const offSeat = await singer.take('kickedOffSeat');
+    assert.equal(offSeat.userId, 'singer');
+    assert.equal(offSeat.index, 2);
+    // The live seat grid follows (server-sent events, no reload).
+    await page.waitForSelector('[data-test=seat-2] >> text=empty');
+
+    // Ban the heckler for an hour.
+    await page.fill('[data-test=reason]', 'heckling');
+    await page.selectOption('[data-test=duration]', '3600');
+    await page.click('[data-test=member-heckler] [data-test=ban]');
+    const banned = await heckler.take('kickedOutOfRoom');
+    assert.equal(banned.userId, 'heckler');
+    assert.equal(banned.kind, 'banned');
+    assert.equal(banned.reason, 'heckling');
+    await page.waitForSelector('[data-test=bans] >> text=heckler');
+    await page.waitForFunction(() => !document.querySelector('[data-test=member-heckler]'));
+    await page.waitForSelector('[data-test=events] >> text=kickedOutOfRoom');
+    await shot(page, 'room');
+
+    await page.click('text=Audit log');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=audit-row]').length >= 2);
+    const rows = await page.$$eval('[data-test=audit-row]', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    const brief = rows.map((r) => r.slice(1, 7).join(' | '));
+    assert.deepEqual(brief.slice(0, 2), ['console | administrator | ban | stage-1 | heckler | heckling', 'console | administrator | kickOffSeat | stage-1 | singer | off-key']);
+    assert.ok(rows[0][7], 'the ban shows its expiry');
+    await shot(page, 'audit');
+    await page.click('text=Overview');
+    await page.waitForSelector('text=Latest moderation');
+    await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length >= 2);
+    await shot(page, 'overview');
+    await page.close();
+  });
+
+  it('refuses changes without the CSRF token, or from another origin', async () => {
+    const page = await browser.newPage();
+    await signInWithSig(page);
+    // A string, so the page runs exactly this (no helpers the test's compiler adds).
+    const status = await page.evaluate(`(async () => {
+      const send = (headers) =>
+        fetch('/api/v1/rooms/stage-1/kick', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"userId":"fan"}' })
+          .then(async (r) => [r.status, (await r.json()).error?.code]);
+      return { none: await send({}), wrong: await send({ 'x-csrf-token': 'guess' }), read: (await fetch('/api/v1/rooms')).status };
+    })()`) as { none: unknown[]; wrong: unknown[]; read: number };
+    assert.deepEqual(status.none, [403, 'csrf_refused']);
+    assert.deepEqual(status.wrong, [403, 'csrf_refused']);
+    assert.equal(status.read, 200, 'reads need no token');
+    // The right token from another origin is refused too.
+    const cookies = await page.context().cookies();
+    const cookie = cookies.find((c) => c.name === 'rostrum_console')!;
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    const csrf = (await (await fetch(`${s.url}/console/session`, { headers: { cookie: `rostrum_console=${cookie.value}` } })).json()).csrf;
+    const cross = await fetch(`${s.url}/api/v1/rooms/stage-1/kick`, {
+      method: 'POST',
+      headers: { cookie: `rostrum_console=${cookie.value}`, 'x-csrf-token': csrf, origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: '{"userId":"fan"}',
+    });
+    assert.equal(cross.status, 403);
+    const same = await fetch(`${s.url}/api/v1/rooms/stage-1/kick`, {
+      method: 'POST',
+      headers: { cookie: `rostrum_console=${cookie.value}`, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: '{"userId":"fan","reason":"with the token"}',
+    });
+    assert.equal(same.status, 200, await same.text());
+    await page.close();
+  });
+
+  it('signs in with the console password; throttles after repeated failures', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${s.url}/console/`);
+    /** Submits the password form and returns the sign-in's HTTP status. */
+    const tryPassword = async (password: string) => {
+      await page.click('[data-test=mode-password]');
+      await page.fill('#sdkAppId', String(APP.sdkAppId));
+      await page.fill('#identifier', 'administrator');
+      await page.fill('#password', password);
+      const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/console/session') && r.request().method() === 'POST'), page.click('button[type=submit]')]);
+      return res.status();
+    };
+    assert.equal(await tryPassword(PASSWORD), 200);
+    await page.waitForSelector('[data-test=who]');
+    await page.click('text=Sign out');
+    await page.waitForSelector('[data-test=signin]');
+    for (let i = 0; i < 5; i++) assert.equal(await tryPassword('wrong-password'), 401);
+    await page.waitForSelector('[data-test=signin-error] >> text=wrong app, admin or password');
+    assert.equal(await tryPassword(PASSWORD), 429, 'the right password too, while throttled');
+    await page.waitForSelector('[data-test=signin-error] >> text=too many failed sign-ins');
+    const res = await fetch(`${s.url}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userSig: adminSig() }),
+    });
+    assert.equal(res.status, 429);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+    assert.equal((await res.json()).error.code, 'sign_in_throttled');
+    await page.close();
+  });
+});
+
+describe('console event stream', { skip }, () => {
+  it('sends the room\'s events to a signed-in page, and ends open streams when the server closes', async () => {
+    const t = await startTestServer();
+    try {
+      await asAdmin(t, { type: 'createRoom', roomId: 'sse-1' });
+      const signIn = await fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+      assert.equal(signIn.status, 200);
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+      assert.match(signIn.headers.get('set-cookie')!, /HttpOnly; SameSite=Strict/);
+      assert.equal((await fetch(`${t.url}/console/events?roomId=sse-1`)).status, 401, 'no session, no stream');
+      const res = await fetch(`${t.url}/console/events?roomId=sse-1`, { headers: { cookie } });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      const reader = res.body!.getReader();
+      let text = '';
+      await asAdmin(t, { type: 'updateRoomInfo', roomId: 'sse-1', patch: { name: 'renamed' } });
+      while (!text.includes('roomInfoChanged')) text += new TextDecoder().decode((await reader.read()).value);
+      assert.match(text, /data: \{.*"type":"roomInfoChanged"/);
+    } finally {
+      await t.close(); // returns although the stream is still open
+    }
+  });
+});
