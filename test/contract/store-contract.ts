@@ -443,6 +443,32 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await s.readOutbox('', 10)).events, [otherApp, evs[3], evs[4], late]);
       }));
 
+      it('roomEvents reads one room\'s events after a seq, in seq order, of its current life only', withStore(async (s) => {
+        await createRoom(s, APP, 'r1');
+        const r1 = [1, 2, 3, 4, 5].map((i) => makeEvent(APP, 'r1', i, 1000 * i));
+        await s.write(APP, (w) => w.appendEvents(r1.slice(0, 3)));
+        await s.write(APP, (w) => w.appendEvents([makeEvent(APP, 'r2', 1, 1500), makeEvent(APP, 'r2', 2, 1600)]));
+        await s.write(OTHER_APP, (w) => w.appendEvents([makeEvent(OTHER_APP, 'r1', 4, 1700)]));
+        await s.write(APP, (w) => w.appendEvents(r1.slice(3)));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), r1);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 2, 2), r1.slice(2, 4));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 5, 10), []);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 1, 0), []);
+        assert.deepEqual(await s.roomEvents(APP, 'nope', 0, 10), []);
+        assert.deepEqual((await s.roomEvents(OTHER_APP, 'r1', 0, 10)).map((e) => e.seq), [4]);
+
+        // Dismissed and created again: seq starts over, and the earlier life's events are not returned.
+        const next = [1, 2].map((i) => makeEvent(APP, 'r1', i, 9000 + i));
+        await s.write(APP, (w) => w.appendEvents(next));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), next);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 1, 10), [next[1]]);
+
+        // Pruned events are gone: the reader sees where its events start.
+        await s.pruneOutbox(3500, 100);
+        assert.deepEqual((await s.roomEvents(APP, 'r2', 0, 10)), []);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), next);
+      }));
+
       it('events of a unit that throws never reach the outbox', withStore(async (s) => {
         await assert.rejects(
           s.write(APP, async (w) => {

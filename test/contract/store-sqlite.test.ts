@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, MAX_UNITS } from '../../src/adapters/sqlite/store.js';
 import { legacyEntryId } from '../../src/adapters/sqlite/migrate.js';
+import { SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
 import { newId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
@@ -158,7 +159,7 @@ describe('SqliteStore', () => {
         await s.close();
       }
       const db = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(db.pragma('user_version', { simple: true }), 2);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );

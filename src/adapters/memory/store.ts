@@ -1,6 +1,7 @@
 // The in-memory Store: the whole state in indexed maps, units of work with locks and an undo log.
 // Used by tests as is, and by the SQLite store as its authority while the process runs (it adds
 // persistence through the `commitUnit` hook and reloads `state` from disk).
+import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { AppLocks } from './locks.js';
@@ -69,6 +70,10 @@ export class MemoryStore implements Store {
 
   async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return this.state.outbox.prune(beforeMs, limit);
+  }
+
+  async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    return this.state.outbox.roomEvents(appId, roomId, afterSeq, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -11,6 +11,9 @@ export interface Migration {
 
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
+/** A room's events by seq: catch-up after a reconnect and gap fills read them (`roomEvents`). */
+export const OUTBOX_ROOM_INDEX = 'CREATE INDEX outbox_room ON outbox (app_id, room_id, seq);';
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -81,6 +84,11 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_at ON outbox (at);
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 `,
+  },
+  {
+    version: 2,
+    name: 'outbox by room and seq',
+    sql: OUTBOX_ROOM_INDEX,
   },
 ];
 

@@ -3,10 +3,11 @@
 // transaction; events go to the outbox in that same transaction.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { pruneOutbox, readOutbox } from './outbox.js';
+import { pruneOutbox, readOutbox, roomEvents } from './outbox.js';
 import { TYPES, likePrefix } from './rows.js';
 import { SQL } from './sql.js';
 import { PgReader, PgWriter, execOn, type Exec } from './writer.js';
@@ -176,6 +177,10 @@ export class PostgresStore implements Store {
 
   pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return pruneOutbox(this.exec, beforeMs, limit);
+  }
+
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    return roomEvents(this.exec, appId, roomId, afterSeq, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -4,7 +4,7 @@
 // the room scope that deleting a room uses), never read-side indexes. Rooms are a rowid table: an
 // aggregate's JSON (~1-2 KB with its seats) would spill into an overflow page in a WITHOUT ROWID
 // table (about 1 KB of a 4 KB page kept inline), and every save would then write two pages.
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,4 +29,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
   seq INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_at ON outbox (at);
+`;
+
+/**
+ * Version 3: a room's events by seq, for catch-up after a reconnect (`roomEvents`). A read-side
+ * index, an exception to the rule above: catch-up reads the outbox, which is not kept in memory.
+ */
+export const ROOM_EVENTS_INDEX = `
+CREATE INDEX IF NOT EXISTS outbox_room ON outbox (app_id, room_id, seq);
 `;

@@ -12,6 +12,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { RoomEvent } from '../../core/events.js';
+import type { AppId } from '../../core/model.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore } from '../memory/store.js';
 import type { Unit } from '../memory/unit.js';
@@ -156,6 +158,11 @@ export class SqliteStore extends MemoryStore {
       events: rows.map((r) => JSON.parse(r.event)),
       cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
     };
+  }
+
+  override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    if (limit <= 0) return [];
+    return this.writer.roomEvents(appId, roomId, afterSeq, this.committedOutboxId, limit).map((e) => JSON.parse(e) as RoomEvent);
   }
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {

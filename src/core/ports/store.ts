@@ -106,6 +106,13 @@ export interface Store {
   readOutbox(cursor: string, limit: number): Promise<OutboxPage>;
   /** Drops up to `limit` outbox events older than `beforeMs` (retention); returns how many. */
   pruneOutbox(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * One room's committed events with `seq > afterSeq`, in seq order, at most `limit` (an indexed
+   * read, for catch-up after a reconnect and gaps in delivery). Only the room's current life: a
+   * room dismissed and created again starts its seq at 1, and events of its earlier life are not
+   * returned. Events pruned by retention are gone: callers check the first seq they get.
+   */
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
   /** Small key/value settings kept beside the data (the development app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
