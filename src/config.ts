@@ -36,6 +36,14 @@ export const ConfigSchema = Type.Object(
       Type.Object({
         heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
         maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+        /** A dropped connection's members keep their place this long (a reconnect resumes). */
+        seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+        /** Events a reconnecting client missed are replayed if at most this old. */
+        resumeWindowSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+        /** Members above which entries/exits are announced as coalesced counts. */
+        audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
+        /** Audience mode: at most one member-count update per room this often, ms. */
+        memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
       }),
     ),
     /** Outbox retention, hours. */

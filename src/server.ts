@@ -32,7 +32,14 @@ export interface ServerOptions {
   trustProxy?: boolean | string[];
   bodyLimit?: number;
   nodeId?: string;
-  realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
+  realtime?: {
+    heartbeatSeconds?: number;
+    maxBufferedBytes?: number;
+    seatGraceSeconds?: number;
+    resumeWindowSeconds?: number;
+    audienceThreshold?: number;
+    memberCountIntervalMs?: number;
+  };
   outboxRetentionHours?: number;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
@@ -127,6 +134,11 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     trustProxy: opts.trustProxy,
     heartbeatSeconds: opts.realtime?.heartbeatSeconds,
     maxBufferedBytes: opts.realtime?.maxBufferedBytes,
+    store,
+    seatGraceSeconds: opts.realtime?.seatGraceSeconds,
+    resumeWindowSeconds: opts.realtime?.resumeWindowSeconds,
+    audienceThreshold: opts.realtime?.audienceThreshold,
+    memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
     log: http.log,
   });
   realtime.attach(http.server);

@@ -73,6 +73,8 @@ export interface EnterResult {
   muted: boolean;
   /** The member was already in (re-entry or another connection). */
   replaced: boolean;
+  /** The room's seq at this snapshot (its entry event included). */
+  seq: number;
 }
 
 /**

@@ -86,6 +86,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       memberCount: agg.memberCount,
       muted: mutes.length > 0,
       replaced: Boolean(existing),
+      seq: agg.seq,
     };
   }),
 

@@ -6,6 +6,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Command, ResultOf } from '../core/commands.js';
 import type { Engine } from '../core/engine.js';
 import type { ErrorKind } from '../core/errors.js';
+import type { RoomEvent } from '../core/events.js';
 import type { Actor, AppId } from '../core/model.js';
 import { CODE, type OpMap, type OpName } from './protocol.js';
 
@@ -39,10 +40,22 @@ export interface OpContext {
   actor: Actor;
   connId: string;
   clientIp: string;
-  /** The member is in: this connection now gets the room's events. */
-  joined(roomId: string): void;
+  /** Call before entering `roomId`: the connection gets the room's events from now on. */
+  entering(roomId: string): EntryTicket;
   /** The member is out: this connection stops getting the room's events. */
   left(roomId: string): void;
+  /** Set by an op: runs right after its reply is sent. */
+  afterReply?: () => void;
+}
+
+/** One entry of a connection into a room, from before it runs until its reply is out. */
+export interface EntryTicket {
+  /** A reconnect's catch-up: the room's events in (lastSeq, seq], or null when not all are kept. */
+  missedSince(lastSeq: number, seq: number): Promise<RoomEvent[] | null>;
+  /** The entry committed with the room at `seq`: after the reply, `missed` then what came since. */
+  admit(seq: number, missed?: RoomEvent[]): void;
+  /** The entry failed. */
+  cancel(): void;
 }
 
 export interface Op {
@@ -77,22 +90,38 @@ const none = {} as Record<string, never>;
 export const OPS: Record<OpName, Op> = {
   enterRoom: op(
     'enterRoom',
-    Type.Object({ roomId: Str, password: Opt(Str), nick: Opt(Str), avatar: Opt(Str), userType: Opt(Str), customInfo: Opt(Str) }),
+    Type.Object({
+      roomId: Str,
+      password: Opt(Str),
+      nick: Opt(Str),
+      avatar: Opt(Str),
+      userType: Opt(Str),
+      customInfo: Opt(Str),
+      lastSeq: Opt(Type.Integer({ minimum: 0 })),
+    }),
     false,
     async (c, p) => {
-      const r = await exec(c, {
-        type: 'enterRoom',
-        roomId: p.roomId,
-        password: p.password,
-        nick: p.nick,
-        avatar: p.avatar,
-        userType: p.userType,
-        customInfo: p.customInfo,
-        clientIp: c.clientIp,
-        connId: c.connId,
-      });
-      c.joined(p.roomId);
-      return { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted };
+      const ticket = c.entering(p.roomId);
+      try {
+        const r = await exec(c, {
+          type: 'enterRoom',
+          roomId: p.roomId,
+          password: p.password,
+          nick: p.nick,
+          avatar: p.avatar,
+          userType: p.userType,
+          customInfo: p.customInfo,
+          clientIp: c.clientIp,
+          connId: c.connId,
+        });
+        const missed = p.lastSeq === undefined ? null : await ticket.missedSince(p.lastSeq, r.seq);
+        ticket.admit(r.seq, missed ?? []);
+        const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
+        return p.lastSeq === undefined ? data : { ...data, recovered: missed !== null };
+      } catch (e) {
+        ticket.cancel();
+        throw e;
+      }
     },
   ),
 

@@ -65,6 +65,11 @@ export interface EnterRoomParams {
   avatar?: string;
   userType?: string;
   customInfo?: string;
+  /**
+   * Resuming after a reconnect: the seq of the last event received from this room. The reply
+   * then says `recovered`, and the events missed since follow it.
+   */
+  lastSeq?: number;
 }
 
 export interface EnterRoomData {
@@ -74,6 +79,13 @@ export interface EnterRoomData {
   member: MemberView;
   /** This member's chat is muted (by userId or IP). */
   muted: boolean;
+  /** The room's seq at this snapshot: the events that follow have larger ones. */
+  seq: number;
+  /**
+   * Only when `lastSeq` was given: true = the events after `lastSeq` follow this reply (their
+   * seq is at most `seq`), false = they are gone: start from this snapshot.
+   */
+  recovered?: boolean;
 }
 
 type Room = { roomId: string };
@@ -146,6 +158,11 @@ export interface EventMap {
   seatInvitationReceived: { request: SeatRequest };
   seatInvitationAccepted: { request: SeatRequest };
   seatInvitationRejected: { request: SeatRequest };
+  /**
+   * Audience mode (a room above the audience threshold): the member count, at most once per
+   * interval, instead of each entry and exit. `seq` is that of the last entry or exit counted.
+   */
+  memberCountChanged: { memberCount: number };
 }
 
 export type EventName = keyof EventMap;
