@@ -33,6 +33,8 @@ export class Connection {
   ended = false;
   /** How it ended: the close code received or sent (1006 when the socket just dropped). */
   closeCode = 0;
+  /** The client ended it with a close frame (any code): it meant to leave, not dropped. */
+  closedByClient = false;
   private pending = 0;
   private queue: Promise<unknown> = Promise.resolve();
   /**
@@ -55,7 +57,10 @@ export class Connection {
   ) {
     this.socket = (ws as unknown as { _socket: Duplex })._socket;
     ws.on('close', (code) => {
-      if (this.closeCode === 0) this.closeCode = code;
+      if (this.closeCode === 0) {
+        this.closeCode = code;
+        this.closedByClient = code !== 1006;
+      }
       this.end();
     });
   }

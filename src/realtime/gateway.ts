@@ -272,8 +272,9 @@ export class RealtimeGateway {
   private onEnd(conn: Connection): void {
     this.connections.delete(conn.id);
     for (const roomId of conn.rooms) this.unregister(conn, roomId);
-    // A drop keeps the member in for the seat grace, so a reconnect resumes; a close leaves now.
-    const graceMs = this.closing || conn.closeCode === CLOSE.normal ? 0 : this.seatGraceMs;
+    // A drop keeps the member in for the seat grace, so a reconnect resumes; a client's close
+    // frame (it meant to go) and a shutdown leave now.
+    const graceMs = this.closing || conn.closedByClient ? 0 : this.seatGraceMs;
     // After its queued requests, so that a room entered by one still in flight is left too.
     const leave = conn.afterQueue(async () => {
       if (graceMs > 0 && conn.rooms.size > 0) await this.graceWait(graceMs);
