@@ -318,6 +318,10 @@ export class RostrumClient {
     return this.request('listSeatRequests', params);
   }
 
+  listMembers(params: OpMap['listMembers']['params']) {
+    return this.request('listMembers', params);
+  }
+
   kickUser(params: OpMap['kickUser']['params']) {
     return this.request('kickUser', params);
   }

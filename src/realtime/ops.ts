@@ -7,7 +7,9 @@ import type { Command, ResultOf } from '../core/commands.js';
 import type { Engine } from '../core/engine.js';
 import type { ErrorKind } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
+import { LIMITS } from '../core/limits.js';
 import type { Actor, AppId } from '../core/model.js';
+import { memberView } from '../core/views.js';
 import { CODE, type OpMap, type OpName } from './protocol.js';
 
 export const CODE_BY_KIND: Record<ErrorKind, number> = {
@@ -223,6 +225,16 @@ export const OPS: Record<OpName, Op> = {
   ),
 
   ping: op('ping', Type.Object({}), false, async () => ({ pong: true as const, time: Date.now() })),
+
+  listMembers: op(
+    'listMembers',
+    Type.Object({ roomId: Str, after: Opt(Str), count: Opt(Type.Integer({ minimum: 1, maximum: LIMITS.memberListPage })) }),
+    true,
+    async (c, p) => {
+      const page = await exec(c, { type: 'listMembers', roomId: p.roomId, after: p.after ?? '', count: p.count ?? LIMITS.memberListDefault });
+      return { members: page.members.map(memberView), next: page.next };
+    },
+  ),
 };
 
 async function takeSeat(c: OpContext, roomId: string, index: number | undefined) {

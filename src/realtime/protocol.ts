@@ -113,6 +113,8 @@ export interface OpMap {
   listSeatRequests: { params: Room; data: { requests: SeatRequest[] } };
   kickUser: { params: Room & { userId: string; type: 'userId' | 'ip'; reason?: string }; data: Empty };
   ping: { params: Empty; data: { pong: true; time: number } };
+  /** Owners and admins: a page of members ordered by userId, those after `after`. */
+  listMembers: { params: Room & { after?: string; count?: number }; data: { members: MemberView[]; next: string } };
 }
 
 export type OpName = keyof OpMap;
