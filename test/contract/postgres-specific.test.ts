@@ -50,7 +50,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
           );
           assert.deepEqual(
             t.rows.map((r) => r.table_name),
-            ['deny', 'members', 'meta', 'mutes', 'outbox', 'rooms', 'schema_migrations'],
+            ['deny', 'members', 'messages', 'meta', 'mutes', 'outbox', 'rooms', 'schema_migrations'],
           );
           const n = await c.query(`SELECT count(*)::int AS n FROM "${schema}".rooms`);
           assert.equal(n.rows[0].n, 1);

@@ -1,6 +1,6 @@
 // Reads of one app's in-memory data. What it hands out is a copy: callers (the rules) may change
 // it freely without touching the stored state.
-import type { AppId, Member, RoomAggregate } from '../../core/model.js';
+import type { AppId, ChatMessage, Member, MessageQuery, RoomAggregate } from '../../core/model.js';
 import type { EntryList, EntryOf, EntryQuery, StoreReader, Subject } from '../../core/ports/store.js';
 import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState } from './state.js';
 
@@ -52,5 +52,9 @@ export class StateReader implements StoreReader {
 
   async count(list: EntryList, q: EntryQuery): Promise<number> {
     return this.data?.entries(list).query(q).length ?? 0;
+  }
+
+  async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
+    return this.st.history.page(this.appId, roomId, q);
   }
 }

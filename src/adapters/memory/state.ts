@@ -3,6 +3,7 @@
 // subject, by room and in creation order. This module stores what it is given and hands out what
 // it stores; copying in and out (isolation) is the store's business (see reader.ts, unit.ts).
 import type { RoomEvent } from '../../core/events.js';
+import { MemoryHistory, type History } from './history.js';
 import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { EntryList, EntryOf, EntryQuery, Subject } from '../../core/ports/store.js';
 
@@ -304,6 +305,8 @@ export class MemoryState {
   readonly apps = new Map<AppId, AppState>();
   readonly meta = new Map<string, string>();
   readonly outbox = new Outbox();
+  /** Chat history; a persistent store puts its own (on disk) here. */
+  history: History = new MemoryHistory();
 
   app(appId: AppId): AppState {
     let a = this.apps.get(appId);

@@ -47,6 +47,7 @@ export class MemoryStore implements Store {
    */
   protected commitUnit(unit: Unit): Promise<void> | undefined {
     if (unit.events.length > 0) this.state.outbox.append(unit.events);
+    if (unit.history.length > 0) this.state.history.apply(unit.history);
     return undefined;
   }
 
@@ -74,6 +75,10 @@ export class MemoryStore implements Store {
 
   async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     return this.state.outbox.roomEvents(appId, roomId, afterSeq, limit);
+  }
+
+  async pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return this.state.history.prune(beforeMs, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

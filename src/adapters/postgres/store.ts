@@ -8,6 +8,7 @@ import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { pruneOutbox, readOutbox, roomEvents } from './outbox.js';
+import { pruneMessages } from './history.js';
 import { TYPES, likePrefix } from './rows.js';
 import { SQL } from './sql.js';
 import { PgReader, PgWriter, execOn, type Exec } from './writer.js';
@@ -181,6 +182,10 @@ export class PostgresStore implements Store {
 
   roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     return roomEvents(this.exec, appId, roomId, afterSeq, limit);
+  }
+
+  pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return pruneMessages(this.exec, beforeMs, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -2,7 +2,8 @@
 // pool (a read: no transaction, no locks).
 import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AppId, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import { HISTORY_SQL, pageMessages } from './history.js';
 import type { EntryList, EntryOf, EntryQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
@@ -74,6 +75,10 @@ export class PgReader implements StoreReader {
     const { where, values } = entryFilter(this.appId, q);
     const r = await this.exec<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE[list]} WHERE ${where}`, values);
     return r.rows[0].n;
+  }
+
+  async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
+    return pageMessages((stmt, values) => this.exec(stmt, values), this.appId, roomId, q);
   }
 }
 
@@ -227,5 +232,17 @@ export class PgWriter extends PgReader implements StoreWriter {
     const json = JSON.stringify(events);
     if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
     else await this.run(SQL.append, [this.appId, json]);
+  }
+
+  async appendMessages(messages: ChatMessage[]): Promise<void> {
+    if (messages.length > 0) await this.exec(HISTORY_SQL.append, [this.appId, JSON.stringify(messages)]);
+  }
+
+  async deleteMessages(roomId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.exec(HISTORY_SQL.delete, [this.appId, roomId, ids]);
+  }
+
+  async clearMessages(roomId: string): Promise<void> {
+    await this.exec(HISTORY_SQL.clear, [this.appId, roomId]);
   }
 }

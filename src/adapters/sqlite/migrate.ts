@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { ROOM_EVENTS_INDEX, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { CHAT_TABLES, ROOM_EVENTS_INDEX, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -30,6 +30,7 @@ export function migrate(db: Database.Database): void {
     if (version === 1 || (tableExists(db, 'rooms') && hasColumn(db, 'rooms', 'info'))) migrateV1(db);
     else if (version !== 2) db.exec(SCHEMA);
     db.exec(ROOM_EVENTS_INDEX);
+    db.exec(CHAT_TABLES);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -18,6 +18,7 @@ import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore } from '../memory/store.js';
 import type { Unit } from '../memory/unit.js';
 import { Checkpointer } from './checkpointer.js';
+import { SqliteHistory } from './history.js';
 import { migrate } from './migrate.js';
 import { isEmpty, loadState, Writer } from './rows.js';
 
@@ -39,6 +40,7 @@ export class SqliteStore extends MemoryStore {
   private readonly db: Database.Database;
   private readonly writer: Writer;
   private readonly checkpointer: Checkpointer;
+  private readonly history: SqliteHistory;
   private batch: Batch | null = null;
   /** Outbox readers see only committed events: ids up to this one. */
   private committedOutboxId: number;
@@ -57,16 +59,24 @@ export class SqliteStore extends MemoryStore {
     migrate(this.db);
     this.writer = new Writer(this.db);
     this.recordChanges = true;
-    this.state = loadState(this.db);
+    this.history = new SqliteHistory(this.db);
+    this.state = this.load();
     this.committedOutboxId = this.writer.maxOutboxId();
     this.checkpointer = new Checkpointer(file);
+  }
+
+  /** The memory state from disk, with the history on disk. */
+  private load() {
+    const state = loadState(this.db);
+    state.history = this.history;
+    return state;
   }
 
   protected override commitUnit(unit: Unit): Promise<void> | undefined {
     if (this.closed) throw new Error('the store is closed');
     if (unit.st !== this.state) throw new Error('the store reloaded from disk after a failed commit while this unit ran; nothing was written');
     const c = unit.changes!;
-    if (isEmpty(c) && unit.events.length === 0) {
+    if (isEmpty(c) && unit.events.length === 0 && unit.history.length === 0) {
       // Nothing to write, but it may have read what an open batch has not committed yet.
       return this.batch?.done;
     }
@@ -74,6 +84,7 @@ export class SqliteStore extends MemoryStore {
     try {
       const last = this.writer.unit(unit.appId, c, unit.events);
       if (last > 0) b.outboxMax = last;
+      if (unit.history.length > 0) this.history.apply(unit.history);
     } catch (e) {
       this.fail(b, e);
       throw e;
@@ -115,6 +126,7 @@ export class SqliteStore extends MemoryStore {
       return;
     }
     if (b.outboxMax > this.committedOutboxId) this.committedOutboxId = b.outboxMax;
+    this.history.committed();
     this.commits++;
     this.checkpointer.committed();
     b.resolve();
@@ -132,7 +144,7 @@ export class SqliteStore extends MemoryStore {
       }
     }
     b.reject(error);
-    this.state = loadState(this.db);
+    this.state = this.load();
   }
 
   /** Runs one store-level write in the batch and waits for its commit. */
@@ -167,6 +179,10 @@ export class SqliteStore extends MemoryStore {
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return this.inBatch(() => this.writer.pruneOutbox(beforeMs, this.committedOutboxId, limit));
+  }
+
+  override async pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return this.inBatch(() => this.history.prune(beforeMs, limit));
   }
 
   override async setMeta(key: string, value: string): Promise<void> {

@@ -3,7 +3,7 @@
 // and writes what changed plus its events in one transaction. Adapters: adapters/memory (tests),
 // adapters/sqlite (embedded default), adapters/postgres.
 import type { RoomEvent } from '../events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
+import type { AppId, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
 
 export type EntryList = 'deny' | 'mute';
 
@@ -47,6 +47,8 @@ export interface StoreReader {
   matching<L extends EntryList>(list: L, roomId: string, subjects: Subject[], now: number): Promise<EntryOf[L][]>;
   list<L extends EntryList>(list: L, q: EntryQuery): Promise<EntryOf[L][]>;
   count(list: EntryList, q: EntryQuery): Promise<number>;
+  /** A page of the room's chat history, newest first (committed messages only). */
+  messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]>;
 }
 
 /**
@@ -74,6 +76,12 @@ export interface StoreWriter extends StoreReader {
   deleteEntries(list: EntryList, ids: string[]): Promise<void>;
   /** Appends committed-with-the-unit events to the outbox (their seq already assigned). */
   appendEvents(events: RoomEvent[]): Promise<void>;
+  /** Adds messages to their rooms' chat history (ids unique; an id already kept is ignored). */
+  appendMessages(messages: ChatMessage[]): Promise<void>;
+  /** Deletes messages of the room by id (unknown ids ignored); applied at commit. */
+  deleteMessages(roomId: string, ids: string[]): Promise<void>;
+  /** Deletes the room's whole chat history; applied at commit. */
+  clearMessages(roomId: string): Promise<void>;
 }
 
 /** A page of the outbox and the cursor to read the next one from. */
@@ -113,6 +121,8 @@ export interface Store {
    * returned. Events pruned by retention are gone: callers check the first seq they get.
    */
   roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+  /** Drops up to `limit` chat messages older than `beforeMs` (history retention); returns how many. */
+  pruneMessages(beforeMs: number, limit: number): Promise<number>;
   /** Small key/value settings kept beside the data (the development app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
