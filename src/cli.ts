@@ -68,6 +68,7 @@ async function serve(argv: string[]): Promise<void> {
     nodeId: config.nodeId,
     realtime: config.realtime,
     outboxRetentionHours: config.outboxRetentionHours,
+    chatRetentionHours: config.chatRetentionHours,
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
   });
   const log = server.http.log;

@@ -44,10 +44,14 @@ export const ConfigSchema = Type.Object(
         audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
         /** Audience mode: at most one member-count update per room this often, ms. */
         memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
+        /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
+        messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
       }),
     ),
     /** Outbox retention, hours. */
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Chat history retention, hours. */
+    chatRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
     store: Type.Optional(Type.String({ minLength: 1 })),
   },

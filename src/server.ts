@@ -39,7 +39,10 @@ export interface ServerOptions {
     resumeWindowSeconds?: number;
     audienceThreshold?: number;
     memberCountIntervalMs?: number;
+    messagesPerSecond?: number;
   };
+  /** Chat history retention, hours (default 168: a week). */
+  chatRetentionHours?: number;
   outboxRetentionHours?: number;
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: boolean | object;
@@ -139,6 +142,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     resumeWindowSeconds: opts.realtime?.resumeWindowSeconds,
     audienceThreshold: opts.realtime?.audienceThreshold,
     memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
+    messagesPerSecond: opts.realtime?.messagesPerSecond,
     log: http.log,
   });
   realtime.attach(http.server);
@@ -157,9 +161,12 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
+  const chatRetentionMs = (opts.chatRetentionHours ?? 168) * 3600_000;
   const prune = async () => {
     const before = Date.now() - retentionMs;
     while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    const chatBefore = Date.now() - chatRetentionMs;
+    while ((await store.pruneMessages(chatBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();

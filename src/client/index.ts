@@ -318,6 +318,10 @@ export class RostrumClient {
     return this.request('listSeatRequests', params);
   }
 
+  history(params: OpMap['history']['params']) {
+    return this.request('history', params);
+  }
+
   listMembers(params: OpMap['listMembers']['params']) {
     return this.request('listMembers', params);
   }

@@ -18,7 +18,8 @@ import type { AppId } from '../core/model.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';
-import { CODE_BY_KIND, OPS, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
+import { MessageRate } from './message-rate.js';
+import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 import { Entering, RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
 
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   audienceThreshold?: number;
   /** Audience mode: at most one member-count update per room this often, ms. Default 1000. */
   memberCountIntervalMs?: number;
+  /** Chat messages per second per user (sustained; bursts of twice that). Default 5; 0 = unlimited. */
+  messagesPerSecond?: number;
   log?: FastifyBaseLogger;
 }
 
@@ -98,6 +101,7 @@ export class RealtimeGateway {
   /** Audience-mode rooms with a member-count update due: the count and its seq. */
   private readonly counts = new Map<RoomFeed, { memberCount: number; seq: number }>();
   private countTimer: NodeJS.Timeout | null = null;
+  private readonly messageRate: MessageRate;
   /** Seat-grace waits of dropped connections (cut short by shutdown). */
   private readonly graceWaits = new Set<() => void>();
   /** Leaves of ended connections still running. */
@@ -123,6 +127,7 @@ export class RealtimeGateway {
     this.seatGraceMs = (opts.seatGraceSeconds ?? 10) * 1000;
     this.resumeWindowMs = (opts.resumeWindowSeconds ?? 120) * 1000;
     this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
+    this.messageRate = new MessageRate(opts.messagesPerSecond ?? 5);
     this.feedHooks = {
       roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
       frame: (e) => textFrame(eventPayload(e)),
@@ -256,6 +261,7 @@ export class RealtimeGateway {
   /** Every tick: drop the silent and the expired, then ping the rest. */
   private tick(): void {
     const now = Date.now();
+    this.messageRate.sweep(now);
     for (const conn of this.connections.values()) {
       if (!conn.alive) {
         conn.drop(CLOSE.heartbeatTimeout, 'heartbeat timeout');
@@ -346,6 +352,7 @@ export class RealtimeGateway {
       this.reply(conn, reqId, CODE.ok, '', result);
       ctx.afterReply?.();
     } catch (e) {
+      if (e instanceof RateLimited) return this.reply(conn, reqId, CODE.rateLimited, e.message);
       if (isRoomError(e)) {
         const message = e.kind === 'InvalidParam' && e.field ? `invalid parameter ${e.field}: ${e.message}` : e.message;
         return this.reply(conn, reqId, CODE_BY_KIND[e.kind], message);
@@ -363,6 +370,7 @@ export class RealtimeGateway {
       connId: conn.id,
       clientIp: conn.clientIp,
       entering: (roomId) => this.entering(conn, roomId, ctx),
+      mayChat: () => this.messageRate.take(conn.appId, conn.userId),
       left: (roomId) => this.unregister(conn, roomId),
     };
     return ctx;

@@ -34,6 +34,13 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   MessagesDisabled: CODE.messagesDisabled,
 };
 
+/** A chat message over the user's rate limit (a realtime-only refusal: 110012). */
+export class RateLimited extends Error {
+  constructor() {
+    super('too many messages: slow down');
+  }
+}
+
 /** What an op knows about the connection calling it. */
 export interface OpContext {
   engine: Engine;
@@ -48,6 +55,8 @@ export interface OpContext {
   left(roomId: string): void;
   /** Set by an op: runs right after its reply is sent. */
   afterReply?: () => void;
+  /** Takes one chat message from the user's rate limit; false when over it. */
+  mayChat(): boolean;
 }
 
 /** One entry of a connection into a room, from before it runs until its reply is out. */
@@ -140,9 +149,10 @@ export const OPS: Record<OpName, Op> = {
     return none;
   }),
 
-  sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) =>
-    exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text }),
-  ),
+  sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) => {
+    if (!c.mayChat()) throw new RateLimited();
+    return exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text });
+  }),
 
   kickOffSeat: op('kickOffSeat', Type.Object({ roomId: Str, userId: Str, data: Opt(Str) }), true, async (c, p) => {
     await exec(c, { type: 'kickOffSeat', roomId: p.roomId, userId: p.userId, data: p.data ?? '' });
@@ -225,6 +235,13 @@ export const OPS: Record<OpName, Op> = {
   ),
 
   ping: op('ping', Type.Object({}), false, async () => ({ pong: true as const, time: Date.now() })),
+
+  history: op(
+    'history',
+    Type.Object({ roomId: Str, beforeSeq: Opt(Type.Integer({ minimum: 0 })), count: Opt(Type.Integer({ minimum: 1, maximum: LIMITS.historyPage })) }),
+    true,
+    async (c, p) => exec(c, { type: 'listMessages', roomId: p.roomId, beforeSeq: p.beforeSeq, count: p.count ?? LIMITS.historyPageDefault }),
+  ),
 
   listMembers: op(
     'listMembers',

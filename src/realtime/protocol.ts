@@ -3,7 +3,7 @@
 // No runtime imports, so the client can ship it to browsers as is.
 import type { MemberView, RoomView } from '../core/views.js';
 import type { LeaveReason } from '../core/events.js';
-import type { Seat, SeatRequest } from '../core/model.js';
+import type { ChatMessage, Seat, SeatRequest } from '../core/model.js';
 
 /** The path clients connect to: `GET /realtime?sdkappid=&userid=&usersig=`. */
 export const REALTIME_PATH = '/realtime';
@@ -37,6 +37,7 @@ export const CODE = {
   unknownOp: 110009,
   badFrame: 110010, // not a JSON object, or no usable `id`
   tooManyRequests: 110011, // too many requests waiting on this connection
+  rateLimited: 110012, // too many chat messages: over the per-user rate limit
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */
@@ -115,6 +116,8 @@ export interface OpMap {
   ping: { params: Empty; data: { pong: true; time: number } };
   /** Owners and admins: a page of members ordered by userId, those after `after`. */
   listMembers: { params: Room & { after?: string; count?: number }; data: { members: MemberView[]; next: string } };
+  /** Members: a page of the room's chat history, newest first; `next` is the next page's `beforeSeq` (0: no more). */
+  history: { params: Room & { beforeSeq?: number; count?: number }; data: { messages: ChatMessage[]; next: number } };
 }
 
 export type OpName = keyof OpMap;

@@ -1,0 +1,125 @@
+// Chat at scale: the messages sent to one room in one event-loop turn are checked and written
+// together — one store unit (one room lock, one transaction) for the batch instead of one per
+// message. Each message still runs its own rules (chat.ts: member, room switches, mutes) inside
+// that unit, against the store's state under the room's lock, so the checks are exactly as
+// coherent as one command's; a refused message fails alone. The events get consecutive seqs
+// from the room (allocated in the store, under its lock: several nodes sharing a database stay
+// ordered), go to the outbox and the history in one write each, and are published after commit.
+import { RoomError, isRoomError } from './errors.js';
+import type { CommandOf } from './commands.js';
+import { WriteContext } from './context.js';
+import type { RoomEvent } from './events.js';
+import type { Handler } from './handler.js';
+import type { Actor, AppId, ChatMessage } from './model.js';
+import type { Bus } from './ports/bus.js';
+import type { Store } from './ports/store.js';
+
+export type ChatCommand = CommandOf<'sendMessage'> | CommandOf<'sendAdminMessage'>;
+type ChatHandlers = { sendMessage: Handler<'sendMessage'>; sendAdminMessage: Handler<'sendAdminMessage'> };
+
+/** Messages per unit at most: a storm is cut into several units, none of them long. */
+const MAX_BATCH = 256;
+
+interface Pending {
+  actor: Actor;
+  cmd: ChatCommand;
+  now: number;
+  resolve(r: { msgId: string }): void;
+  reject(e: unknown): void;
+}
+
+interface RoomQueue {
+  appId: AppId;
+  roomId: string;
+  queue: Pending[];
+  /** A batch is scheduled or running: later messages wait for the next one. */
+  busy: boolean;
+}
+
+export class ChatBatcher {
+  private readonly rooms = new Map<string, RoomQueue>();
+  /** Units committed (observability and tests). */
+  units = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly handlers: ChatHandlers,
+  ) {}
+
+  send(appId: AppId, actor: Actor, cmd: ChatCommand, now: number): Promise<{ msgId: string }> {
+    const key = `${appId}\n${cmd.roomId}`;
+    let r = this.rooms.get(key);
+    if (!r) this.rooms.set(key, (r = { appId, roomId: cmd.roomId, queue: [], busy: false }));
+    const room = r;
+    return new Promise((resolve, reject) => {
+      room.queue.push({ actor, cmd, now, resolve, reject });
+      if (room.busy) return;
+      room.busy = true;
+      // The rest of this turn's messages join the batch.
+      setImmediate(() => void this.drain(key, room));
+    });
+  }
+
+  /** One batch after the other, so a room's messages commit in the order they came. */
+  private async drain(key: string, r: RoomQueue): Promise<void> {
+    while (r.queue.length > 0) await this.commit(r.appId, r.queue.splice(0, MAX_BATCH));
+    r.busy = false;
+    if (this.rooms.get(key) === r) this.rooms.delete(key);
+  }
+
+  private async commit(appId: AppId, batch: Pending[]): Promise<void> {
+    let outcomes: ({ ok: true; value: { msgId: string } } | { ok: false; error: RoomError })[] = [];
+    let events: RoomEvent[] = [];
+    try {
+      await this.store.write(appId, async (w) => {
+        // From scratch on every attempt: an adapter may retry the unit.
+        outcomes = [];
+        events = [];
+        for (const p of batch) {
+          const c = new WriteContext(w, appId, p.actor, p.now);
+          try {
+            const handler = this.handlers[p.cmd.type] as Handler<ChatCommand['type']>;
+            const value = (await handler.run(c as never, p.cmd as never)) as { msgId: string };
+            events.push(...c.events);
+            outcomes.push({ ok: true, value });
+          } catch (e) {
+            if (!isRoomError(e)) throw e;
+            outcomes.push({ ok: false, error: e });
+          }
+        }
+        if (events.length === 0) return;
+        // Every handler worked on the unit's one locked aggregate of the room.
+        const agg = await w.room(batch[0].cmd.roomId);
+        if (agg) await w.saveRoom(appId, agg);
+        await w.appendEvents(events);
+        await w.appendMessages(events.flatMap(historyOf));
+      });
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.units++;
+    for (const e of events) this.bus.publish(e);
+    outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+  }
+}
+
+function historyOf(e: RoomEvent): ChatMessage[] {
+  if (e.type !== 'messageReceived') return [];
+  const d = e.data;
+  return [
+    {
+      id: d.msgId,
+      roomId: e.roomId,
+      seq: e.seq,
+      at: e.at,
+      from: d.from,
+      nick: d.nick,
+      avatar: d.avatar,
+      text: d.text,
+      imageUrl: d.imageUrl ?? '',
+      admin: d.admin,
+    },
+  ];
+}
