@@ -53,6 +53,11 @@ export class RoomFeed {
   private readonly held = new Map<number, RoomEvent>();
   private gapTimer: NodeJS.Timeout | null = null;
   private filling = false;
+  /**
+   * Events to everyone, framed, not yet written: the events of one turn (a chat batch) go to
+   * each connection in one write. Written before anything else is sent from this room.
+   */
+  private broadcast: { seq: number; frame: Buffer }[] = [];
 
   constructor(
     readonly appId: AppId,
@@ -83,6 +88,7 @@ export class RoomFeed {
    * then goes live. False when one of them took it out of the room again.
    */
   admit(en: Entering, snapshot: number, missed: RoomEvent[] = []): boolean {
+    this.flushBroadcast();
     this.entering.delete(en);
     const conn = en.conn;
     if (conn.ended) return false;
@@ -129,6 +135,7 @@ export class RoomFeed {
   }
 
   close(): void {
+    this.flushBroadcast();
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = null;
   }
@@ -193,6 +200,8 @@ export class RoomFeed {
 
   private fanOut(e: RoomEvent): void {
     if (e.type === 'denyChanged' || (e.to && e.to.length === 0)) return;
+    if (!e.to && PLAIN_BROADCAST.has(e.type)) return this.queueBroadcast(e);
+    this.flushBroadcast();
     let frame: Buffer | undefined;
     const once = () => (frame ??= this.hooks.frame(e));
     const to = (userId: string) => {
@@ -211,6 +220,26 @@ export class RoomFeed {
       return;
     }
     for (const live of [...this.members.values()]) this.deliverTo(live, e, once, false);
+  }
+
+  private queueBroadcast(e: RoomEvent): void {
+    if (this.broadcast.length === 0) queueMicrotask(() => this.flushBroadcast());
+    this.broadcast.push({ seq: e.seq, frame: this.hooks.frame(e) });
+  }
+
+  /** Writes the queued broadcast frames: one write per connection (skipping what it already had). */
+  private flushBroadcast(): void {
+    const chunks = this.broadcast;
+    if (chunks.length === 0) return;
+    this.broadcast = [];
+    const all = chunks.length === 1 ? chunks[0].frame : Buffer.concat(chunks.map((c) => c.frame));
+    for (const live of [...this.members.values()]) {
+      if (live.since < chunks[0].seq) this.hooks.send(live.conn, all);
+      else {
+        const rest = chunks.filter((c) => c.seq > live.since);
+        if (rest.length > 0) this.hooks.send(live.conn, Buffer.concat(rest.map((c) => c.frame)));
+      }
+    }
   }
 
   /**
@@ -256,6 +285,15 @@ export class RoomFeed {
     return this.members.get(live.conn.userId) === live;
   }
 }
+
+/** Events to everyone with no per-member rule: these may share a write (see `broadcast`). */
+const PLAIN_BROADCAST = new Set<RoomEvent['type']>([
+  'messageReceived',
+  'seatListChanged',
+  'roomInfoChanged',
+  'ownerChanged',
+  'memberInfoChanged',
+]);
 
 /** The event's frame payload: `{event, roomId, seq, ...fields}`. */
 export function eventPayload(e: RoomEvent): Buffer {
