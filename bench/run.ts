@@ -1,4 +1,4 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [live]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 // BENCH_PG_URL names the PostgreSQL database of admin-pg and growth (default
@@ -9,6 +9,7 @@ import { growthBench, printGrowth } from './growth.js';
 import { openFileLimits } from './lib/child.js';
 import { loggingBench, printLogging } from './logging.js';
 import { printRealtime, realtimeBench } from './realtime.js';
+import { liveBench, printLive } from './live.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -33,6 +34,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   async realtime() {
     printRealtime(await realtimeBench({ cpuProf }));
+  },
+  async live() {
+    printLive(await liveBench());
   },
 };
 const known = Object.keys(scenarios);
