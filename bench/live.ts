@@ -21,6 +21,7 @@ const CHAT_SLICES = 4;
 const CHAT_SLICE_MS = 2_000;
 const IDLE = n(20_000);
 const HANDSHAKES = 500;
+const progress = (what: string) => process.stderr.write(`  [live] ${what}\n`);
 
 type Stats = ReturnType<typeof summarize>;
 
@@ -52,10 +53,12 @@ async function joinStorm(): Promise<LiveResult['storm']> {
       RoomInfo: { RoomId: 'storm', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: STORM + 10 },
     });
     await server.call('banUsers', { prefix: 'denied', from: 0, to: DENY, perCall: 20 });
+    progress('storm: deny entries made');
     const deny = await server.call<number>('denyCount');
     if (deny !== DENY) throw new Error(`${deny} deny entries, expected ${DENY}`);
 
     const bare = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: STORM, concurrency: HANDSHAKES });
+    progress('storm: bare connects done');
     await sleep(1_000);
 
     // /healthz, one request after the other, for as long as the storm lasts.
@@ -74,6 +77,7 @@ async function joinStorm(): Promise<LiveResult['storm']> {
     const r = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES });
     storming = false;
     await poll;
+    progress('storm: done');
     const stats = summarize(healthz);
     const rostrumJoinsPerSec = STORM / (r.ms / 1000);
     return {
@@ -110,6 +114,7 @@ async function chat(): Promise<LiveResult['chat']> {
     await senders.call('setup', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'chat', senders: senderIds });
     await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: CHAT_MEMBERS });
     await bareSenders.call('setup', { kind: 'bare', port: bareServer.ready.port });
+    progress('chat: connected');
 
     const sides = [
       { name: 'rostrum', clients, senders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
@@ -191,7 +196,9 @@ export async function liveBench(): Promise<LiveResult> {
   await sleep(1_000);
   const chatFigures = await chat();
   await sleep(1_000);
+  progress('kick latency');
   const kick = await kickLatency();
+  progress('idle memory');
   await sleep(1_000);
   const memory = await idleMemory();
   return { storm, chat: chatFigures, kick, memory };
