@@ -20,9 +20,9 @@ test('40 members sending at once: few units, everyone gets all 40 once and in th
   const users = Array.from({ length: 40 }, (_, i) => `cb${i}`);
   const clients = await Promise.all(users.map((u) => RawClient.connect(s, u, 'cs-burst')));
   await Promise.all(clients.map((c) => c.drain()));
-  const unitsBefore = s.server.engine.chat.units;
+  const unitsBefore = s.server.engine.batches.units;
   const acks = await Promise.all(clients.map((c, i) => c.ok('sendMessage', { roomId: 'cs-burst', text: `hello ${i}` })));
-  const units = s.server.engine.chat.units - unitsBefore;
+  const units = s.server.engine.batches.units - unitsBefore;
   assert.ok(units < 40, `${units} units for 40 messages`);
 
   let order: string[] | undefined;

@@ -14,7 +14,7 @@ import { seatRequestHandlers } from './seat-requests.js';
 import { moderationHandlers } from './moderation.js';
 import { chatHandlers } from './chat.js';
 import { historyHandlers } from './history.js';
-import { ChatBatcher } from './chat-batch.js';
+import { BATCHED, RoomBatcher, type BatchedCommand } from './room-batch.js';
 
 const HANDLERS: Handlers = {
   ...roomHandlers,
@@ -27,22 +27,22 @@ const HANDLERS: Handlers = {
 };
 
 export class Engine {
-  /** Chat messages go through batches: one unit per room per event-loop turn. */
-  readonly chat: ChatBatcher;
+  /** Chat messages and entries go through batches: one unit per room per event-loop turn. */
+  readonly batches: RoomBatcher;
 
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly clock: () => number = Date.now,
   ) {
-    this.chat = new ChatBatcher(store, bus, HANDLERS);
+    this.batches = new RoomBatcher(store, bus, HANDLERS);
   }
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
     const handler = HANDLERS[command.type] as Handlers[C['type']];
     const now = this.clock();
-    if (command.type === 'sendMessage' || command.type === 'sendAdminMessage') {
-      return this.chat.send(appId, actor, command, now) as Promise<ResultOf<C>>;
+    if (BATCHED.has(command.type as never)) {
+      return this.batches.run(appId, actor, command as BatchedCommand, now) as Promise<ResultOf<C>>;
     }
     if (handler.mode === 'read') {
       return this.store.read(appId, (r) => handler.run(new ReadContext(r, appId, actor, now), command as never)) as Promise<ResultOf<C>>;

@@ -1,10 +1,11 @@
-// Chat at scale: the messages sent to one room in one event-loop turn are checked and written
-// together — one store unit (one room lock, one transaction) for the batch instead of one per
-// message. Each message still runs its own rules (chat.ts: member, room switches, mutes) inside
-// that unit, against the store's state under the room's lock, so the checks are exactly as
-// coherent as one command's; a refused message fails alone. The events get consecutive seqs
-// from the room (allocated in the store, under its lock: several nodes sharing a database stay
-// ordered), go to the outbox and the history in one write each, and are published after commit.
+// Live-scale commands in batches: the chat messages (and the entries) of one room in one
+// event-loop turn are checked and written together — one store unit (one room lock, one
+// transaction) for the batch instead of one per command. Each command still runs its own rules
+// (chat.ts, membership.ts) inside that unit, against the store's state under the room's lock, so
+// its checks are exactly as coherent as alone; a refused one fails alone (these rules refuse
+// before they write). The events get consecutive seqs from the room (allocated in the store,
+// under its lock: several nodes sharing a database stay ordered), go to the outbox and the
+// chat history in one write each, and are published after commit.
 import { RoomError, isRoomError } from './errors.js';
 import type { CommandOf } from './commands.js';
 import { WriteContext } from './context.js';
@@ -14,17 +15,20 @@ import type { Actor, AppId, ChatMessage } from './model.js';
 import type { Bus } from './ports/bus.js';
 import type { Store } from './ports/store.js';
 
-export type ChatCommand = CommandOf<'sendMessage'> | CommandOf<'sendAdminMessage'>;
-type ChatHandlers = { sendMessage: Handler<'sendMessage'>; sendAdminMessage: Handler<'sendAdminMessage'> };
+/** The commands that go through batches. */
+export const BATCHED = new Set(['sendMessage', 'sendAdminMessage', 'enterRoom'] as const);
+export type BatchedType = typeof BATCHED extends Set<infer T> ? T : never;
+export type BatchedCommand = CommandOf<BatchedType>;
+type BatchHandlers = { [K in BatchedType]: Handler<K> };
 
-/** Messages per unit at most: a storm is cut into several units, none of them long. */
-const MAX_BATCH = 256;
+/** Commands per unit at most: a storm is cut into several units, none of them long. */
+const MAX_BATCH = 64;
 
 interface Pending {
   actor: Actor;
-  cmd: ChatCommand;
+  cmd: BatchedCommand;
   now: number;
-  resolve(r: { msgId: string }): void;
+  resolve(r: unknown): void;
   reject(e: unknown): void;
 }
 
@@ -36,7 +40,7 @@ interface RoomQueue {
   busy: boolean;
 }
 
-export class ChatBatcher {
+export class RoomBatcher {
   private readonly rooms = new Map<string, RoomQueue>();
   /** Units committed (observability and tests). */
   units = 0;
@@ -44,10 +48,10 @@ export class ChatBatcher {
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
-    private readonly handlers: ChatHandlers,
+    private readonly handlers: BatchHandlers,
   ) {}
 
-  send(appId: AppId, actor: Actor, cmd: ChatCommand, now: number): Promise<{ msgId: string }> {
+  run(appId: AppId, actor: Actor, cmd: BatchedCommand, now: number): Promise<unknown> {
     const key = `${appId}\n${cmd.roomId}`;
     let r = this.rooms.get(key);
     if (!r) this.rooms.set(key, (r = { appId, roomId: cmd.roomId, queue: [], busy: false }));
@@ -56,12 +60,12 @@ export class ChatBatcher {
       room.queue.push({ actor, cmd, now, resolve, reject });
       if (room.busy) return;
       room.busy = true;
-      // The rest of this turn's messages join the batch.
+      // The rest of this turn's commands join the batch.
       setImmediate(() => void this.drain(key, room));
     });
   }
 
-  /** One batch after the other, so a room's messages commit in the order they came. */
+  /** One batch after the other, so a room's commands commit in the order they came. */
   private async drain(key: string, r: RoomQueue): Promise<void> {
     while (r.queue.length > 0) await this.commit(r.appId, r.queue.splice(0, MAX_BATCH));
     r.busy = false;
@@ -69,18 +73,21 @@ export class ChatBatcher {
   }
 
   private async commit(appId: AppId, batch: Pending[]): Promise<void> {
-    let outcomes: ({ ok: true; value: { msgId: string } } | { ok: false; error: RoomError })[] = [];
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: RoomError })[] = [];
     let events: RoomEvent[] = [];
     try {
       await this.store.write(appId, async (w) => {
         // From scratch on every attempt: an adapter may retry the unit.
         outcomes = [];
         events = [];
+        // An entry takes the app lock (shared) before its room: with entries in the batch, the
+        // unit takes it first, whatever command comes first.
+        if (batch.some((p) => p.cmd.type === 'enterRoom')) await w.lockApp('shared');
         for (const p of batch) {
           const c = new WriteContext(w, appId, p.actor, p.now);
           try {
-            const handler = this.handlers[p.cmd.type] as Handler<ChatCommand['type']>;
-            const value = (await handler.run(c as never, p.cmd as never)) as { msgId: string };
+            const handler = this.handlers[p.cmd.type] as Handler<BatchedType>;
+            const value = await handler.run(c as never, p.cmd as never);
             events.push(...c.events);
             outcomes.push({ ok: true, value });
           } catch (e) {
@@ -88,8 +95,9 @@ export class ChatBatcher {
             outcomes.push({ ok: false, error: e });
           }
         }
+        // Every handler worked on the unit's one locked aggregate of the room (an entry that
+        // changed only its member's profile emits nothing and still saves nothing else).
         if (events.length === 0) return;
-        // Every handler worked on the unit's one locked aggregate of the room.
         const agg = await w.room(batch[0].cmd.roomId);
         if (agg) await w.saveRoom(appId, agg);
         await w.appendEvents(events);
