@@ -21,7 +21,7 @@ import { Connection, closeWithGrace, textFrame } from './connection.js';
 import { MessageRate } from './message-rate.js';
 import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
-import { Entering, RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
+import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
 
 export interface GatewayOptions {
   engine: Engine;
@@ -394,8 +394,7 @@ export class RealtimeGateway {
     const f = feed;
     // Entering again on the same connection: it is live already and stays so.
     const already = conn.rooms.has(roomId) && f.members.get(conn.userId)?.conn === conn;
-    const en = already ? null : new Entering(conn);
-    if (en) f.entering.add(en);
+    const en = already ? null : f.enter(conn);
     return {
       missedSince: (lastSeq, seq) => this.missedSince(conn, roomId, lastSeq, seq),
       admit: (seq, missed) => {

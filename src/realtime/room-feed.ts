@@ -38,16 +38,26 @@ interface Live {
   since: number;
 }
 
-/** A connection whose entry is running: it keeps what the room publishes meanwhile. */
+/** A connection whose entry is running: the room keeps what it publishes from `from` on. */
 export class Entering {
-  readonly seen: RoomEvent[] = [];
-  constructor(readonly conn: Connection) {}
+  constructor(
+    readonly conn: Connection,
+    /** Its first event's position in the feed's log (absolute). */
+    readonly from: number,
+  ) {}
 }
 
 export class RoomFeed {
   /** userId -> the live connection through which that member is in, here. */
   readonly members = new Map<string, Live>();
   readonly entering = new Set<Entering>();
+  /**
+   * What the room published while someone was entering, in arrival order, shared by all of them
+   * (a storm has hundreds entering at once: one log, not one copy each). `logBase` is the
+   * absolute position of log[0].
+   */
+  private log: RoomEvent[] = [];
+  private logBase = 0;
   /** The next seq to dispatch; null until an entry tells where the room is. */
   private next: number | null = null;
   private readonly held = new Map<number, RoomEvent>();
@@ -69,9 +79,16 @@ export class RoomFeed {
     return this.members.size === 0 && this.entering.size === 0;
   }
 
+  /** Registers a connection about to enter: it will get what the room publishes from now on. */
+  enter(conn: Connection): Entering {
+    const en = new Entering(conn, this.logBase + this.log.length);
+    this.entering.add(en);
+    return en;
+  }
+
   /** A committed event of this room, as the bus delivers it (any order). */
   receive(e: RoomEvent): void {
-    for (const en of this.entering) en.seen.push(e);
+    if (this.entering.size > 0) this.log.push(e);
     if (this.next === null || e.seq > this.next) {
       this.held.set(e.seq, e);
       if (this.next !== null) this.scheduleFill();
@@ -89,7 +106,8 @@ export class RoomFeed {
    */
   admit(en: Entering, snapshot: number, missed: RoomEvent[] = []): boolean {
     this.flushBroadcast();
-    this.entering.delete(en);
+    const seenAll = this.log.slice(en.from - this.logBase);
+    this.cancel(en);
     const conn = en.conn;
     if (conn.ended) return false;
     if (this.next === null) {
@@ -108,7 +126,7 @@ export class RoomFeed {
     }
     // What it saw, in order, once each, after its snapshot and before what the feed dispatches next.
     const upTo = this.next - 1;
-    const seen = en.seen.filter((e) => e.seq > snapshot && e.seq <= upTo).sort((a, b) => a.seq - b.seq);
+    const seen = seenAll.filter((e) => e.seq > snapshot && e.seq <= upTo).sort((a, b) => a.seq - b.seq);
     let last = snapshot;
     for (const e of seen) {
       if (e.seq === last) continue;
@@ -122,9 +140,21 @@ export class RoomFeed {
     return this.isIn(live);
   }
 
-  /** The entry failed (or the connection ended while it ran). */
+  /** The entry failed (or is done): the log keeps only what those still entering need. */
   cancel(en: Entering): void {
-    this.entering.delete(en);
+    if (!this.entering.delete(en)) return;
+    if (this.entering.size === 0) {
+      this.logBase += this.log.length;
+      this.log = [];
+      return;
+    }
+    let first = Infinity;
+    for (const e of this.entering) first = Math.min(first, e.from);
+    const drop = first - this.logBase;
+    if (drop > 1024 && drop > this.log.length / 2) {
+      this.log = this.log.slice(drop);
+      this.logBase = first;
+    }
   }
 
   /** The connection is no longer in the room here (the member may still be, elsewhere). */
