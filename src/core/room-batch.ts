@@ -100,8 +100,9 @@ export class RoomBatcher {
         if (events.length === 0) return;
         const agg = await w.room(batch[0].cmd.roomId);
         if (agg) await w.saveRoom(appId, agg);
-        await w.appendEvents(events);
+        // History before events: an adapter may write both (and the room) in one statement.
         await w.appendMessages(events.flatMap(historyOf));
+        await w.appendEvents(events);
       });
     } catch (e) {
       for (const p of batch) p.reject(e);

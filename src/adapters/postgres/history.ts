@@ -13,6 +13,21 @@ export const HISTORY_SQL = {
      SELECT $1, m->>'roomId', m->>'id', (m->>'seq')::bigint, (m->>'at')::bigint, m
      FROM jsonb_array_elements($2::jsonb) AS t(m) ON CONFLICT DO NOTHING`,
   ),
+  // A chat batch's last step: the room's write-back, its events and its history in one round trip.
+  saveAppendMessages: s(
+    'save_append_messages',
+    `WITH saved AS (
+       UPDATE rooms r SET state = x.state, member_count = x.member_count, seq = x.seq
+       FROM jsonb_to_recordset($2::jsonb) AS x(room_id text, state jsonb, member_count int, seq bigint)
+       WHERE r.app_id = $1 AND r.room_id = x.room_id),
+     kept AS (
+       INSERT INTO messages (app_id, room_id, id, seq, at, message)
+       SELECT $1, m->>'roomId', m->>'id', (m->>'seq')::bigint, (m->>'at')::bigint, m
+       FROM jsonb_array_elements($4::jsonb) AS t(m) ON CONFLICT DO NOTHING)
+     INSERT INTO outbox (app_id, room_id, seq, at, event)
+     SELECT $1, e->>'roomId', (e->>'seq')::bigint, (e->>'at')::bigint, e
+     FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`,
+  ),
   delete: s('messages_delete', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2 AND id = ANY($3::text[])'),
   clear: s('messages_clear', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2'),
   page: s(

@@ -100,6 +100,8 @@ export class PgWriter extends PgReader implements StoreWriter {
    */
   private readonly memberCache = new Map<string, string | null>();
   private readonly pendingSaves = new Map<string, { room_id: string; state: string; member_count: number; seq: number }>();
+  /** History added and not yet written (JSON): it goes with the next events, or alone. */
+  private pendingMessages: string | null = null;
 
   constructor(
     run: Exec,
@@ -111,12 +113,17 @@ export class PgWriter extends PgReader implements StoreWriter {
   }
 
   protected override async exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.pendingSaves.size > 0) await this.flushSaves();
+    if (this.pendingSaves.size > 0 || this.pendingMessages !== null) await this.flushSaves();
     return this.run<R>(stmt, values);
   }
 
-  /** Writes deferred saves; the store calls it before COMMIT. */
+  /** Writes deferred saves (and history); the store calls it before COMMIT. */
   async flushSaves(): Promise<void> {
+    if (this.pendingMessages !== null) {
+      const messages = this.pendingMessages;
+      this.pendingMessages = null;
+      await this.run(HISTORY_SQL.append, [this.appId, messages]);
+    }
     if (this.pendingSaves.size === 0) return;
     const rows = this.takeSaves();
     await this.run(SQL.roomsSave, [this.appId, rows]);
@@ -230,12 +237,21 @@ export class PgWriter extends PgReader implements StoreWriter {
   async appendEvents(events: RoomEvent[]): Promise<void> {
     if (events.length === 0) return this.flushSaves();
     const json = JSON.stringify(events);
+    if (this.pendingMessages !== null) {
+      const messages = this.pendingMessages;
+      this.pendingMessages = null;
+      await this.run(HISTORY_SQL.saveAppendMessages, [this.appId, this.takeSaves(), json, messages]);
+      return;
+    }
     if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
     else await this.run(SQL.append, [this.appId, json]);
   }
 
   async appendMessages(messages: ChatMessage[]): Promise<void> {
-    if (messages.length > 0) await this.exec(HISTORY_SQL.append, [this.appId, JSON.stringify(messages)]);
+    if (messages.length === 0) return;
+    // Deferred like saveRoom: written with the unit's events in one statement when they follow.
+    const json = JSON.stringify(messages);
+    this.pendingMessages = this.pendingMessages === null ? json : `${this.pendingMessages.slice(0, -1)},${json.slice(1)}`;
   }
 
   async deleteMessages(roomId: string, ids: string[]): Promise<void> {
