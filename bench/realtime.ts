@@ -67,19 +67,19 @@ let cpuProf: string | undefined;
 /** Child processes with this many open files: a socket per connection plus some. */
 const filesFor = (connections: number) => connections + 1_000;
 
-function startRostrum(app: App, connections: number): Promise<Child> {
+export function startRostrum(app: App, connections: number, env: Record<string, string> = {}): Promise<Child> {
   return startChild('rostrum', 'bench/server-main.ts', {
-    env: { BENCH_APP: JSON.stringify(app) },
+    env: { BENCH_APP: JSON.stringify(app), ...env },
     nodeFlags: ['--expose-gc', ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])],
     files: filesFor(connections),
   });
 }
 
-function startBare(connections: number): Promise<Child> {
+export function startBare(connections: number): Promise<Child> {
   return startChild('bare-ws', 'bench/bare-ws-main.ts', { nodeFlags: ['--expose-gc'], files: filesFor(connections) });
 }
 
-function startClients(connections: number): Promise<Child> {
+export function startClients(connections: number): Promise<Child> {
   return startChild('ws-clients', 'bench/ws-clients-main.ts', { files: filesFor(connections) });
 }
 
@@ -88,7 +88,7 @@ function startClients(connections: number): Promise<Child> {
  * at half and at the end: per connection = (end - before) / n; the second half alone gives the
  * marginal cost, which is not flattered by heap pages freed earlier and reused.
  */
-async function connectAll(
+export async function connectAll(
   server: Child,
   n: number,
   memory: boolean,

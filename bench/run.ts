@@ -1,4 +1,4 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [badwords]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [badwords] [live]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 // BENCH_PG_URL names the PostgreSQL database of admin-pg and growth (default
@@ -10,6 +10,7 @@ import { openFileLimits } from './lib/child.js';
 import { loggingBench, printLogging } from './logging.js';
 import { printRealtime, realtimeBench } from './realtime.js';
 import { badWordsBench, printBadWords } from './bad-words.js';
+import { liveBench, printLive } from './live.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -37,6 +38,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   async badwords() {
     printBadWords(await badWordsBench());
+  },
+  async live() {
+    printLive(await liveBench());
   },
 };
 const known = Object.keys(scenarios);

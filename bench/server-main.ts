@@ -25,6 +25,8 @@ const server = await startServer({
   store: process.env.BENCH_STORE || 'sqlite',
   apps: [app],
   logger: level ? { level } : false,
+  // BENCH_REALTIME: realtime options as JSON (the live benchmark lifts the chat rate limit).
+  realtime: process.env.BENCH_REALTIME ? JSON.parse(process.env.BENCH_REALTIME) : undefined,
 });
 const admin: Actor = { kind: 'admin', userId: app.admins[0] };
 

@@ -5,7 +5,8 @@ import { WebSocket } from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { serveParent } from './lib/child.js';
 
-const MARK = Buffer.from('seatListChanged');
+/** The event counted (`setMark` changes it: the live benchmark counts messageReceived). */
+let MARK = Buffer.from('seatListChanged');
 const REPORT_MS = 5;
 
 const sockets: WebSocket[] = [];
@@ -106,6 +107,10 @@ serveParent(
   {
     connect: (msg: ConnectMsg) => connect(msg),
     stats: () => ({ received, other, frameBytes, open: sockets.length - closed, closed }),
+    setMark: (msg: { mark: string }) => {
+      MARK = Buffer.from(msg.mark);
+      frameBytes = 0;
+    },
     reset: () => {
       received = 0;
       other = 0;

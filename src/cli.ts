@@ -77,6 +77,7 @@ async function serve(argv: string[]): Promise<void> {
     timeouts: config.timeouts,
     callbacks: config.callbacks,
     auditRetentionDays: config.auditRetentionDays,
+    chatRetentionHours: config.chatRetentionHours,
     logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;

@@ -59,6 +59,16 @@ export const ConfigSchema = Type.Object(
       Type.Object({
         heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
         maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+        /** A dropped connection's members keep their place this long (a reconnect resumes). */
+        seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+        /** Events a reconnecting client missed are replayed if at most this old. */
+        resumeWindowSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+        /** Members above which entries/exits are announced as coalesced counts. */
+        audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
+        /** Audience mode: at most one member-count update per room this often, ms. */
+        memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
+        /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
+        messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
       }),
     ),
     /** Callback delivery: per-delivery timeout, give-up age, deliveries in flight per app. */
@@ -74,6 +84,8 @@ export const ConfigSchema = Type.Object(
     ),
     /** Outbox retention, hours. */
     outboxRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Chat history retention, hours. */
+    chatRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
     store: Type.Optional(Type.String({ minLength: 1 })),
     /** HTTP timeouts, seconds: slow and idle connections are closed. */

@@ -37,7 +37,17 @@ export interface ServerOptions {
   trustProxy?: boolean | string[];
   bodyLimit?: number;
   nodeId?: string;
-  realtime?: { heartbeatSeconds?: number; maxBufferedBytes?: number };
+  realtime?: {
+    heartbeatSeconds?: number;
+    maxBufferedBytes?: number;
+    seatGraceSeconds?: number;
+    resumeWindowSeconds?: number;
+    audienceThreshold?: number;
+    memberCountIntervalMs?: number;
+    messagesPerSecond?: number;
+  };
+  /** Chat history retention, hours (default 168: a week). */
+  chatRetentionHours?: number;
   outboxRetentionHours?: number;
   /** HTTP timeouts, seconds (defaults: headers 10, request 30, keep-alive 5); see README. */
   timeouts?: { headersSeconds?: number; requestSeconds?: number; keepAliveSeconds?: number };
@@ -176,6 +186,12 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     trustProxy: opts.trustProxy,
     heartbeatSeconds: opts.realtime?.heartbeatSeconds,
     maxBufferedBytes: opts.realtime?.maxBufferedBytes,
+    store,
+    seatGraceSeconds: opts.realtime?.seatGraceSeconds,
+    resumeWindowSeconds: opts.realtime?.resumeWindowSeconds,
+    audienceThreshold: opts.realtime?.audienceThreshold,
+    memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
+    messagesPerSecond: opts.realtime?.messagesPerSecond,
     log: http.log,
   });
   realtime.attach(http.server);
@@ -209,10 +225,13 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
+  const chatRetentionMs = (opts.chatRetentionHours ?? 168) * 3600_000;
   const prune = async () => {
     // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
     const before = Math.min(Date.now() - retentionMs, callbacks.pruneHorizon());
     while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    const chatBefore = Date.now() - chatRetentionMs;
+    while ((await store.pruneMessages(chatBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();

@@ -91,3 +91,66 @@ test('RostrumClient in Chromium: enters, takes a seat, gets kickedOffSeat with D
     await s.close();
   }
 });
+
+const RESUME_PAGE = `<!doctype html><meta charset="utf-8"><title>rostrum resume</title>
+<script type="module">
+  import { RostrumClient } from '/client.js';
+  window.texts = [];
+  window.restored = [];
+  window.start = async (cfg) => {
+    const client = new RostrumClient({ ...cfg, reconnect: { initialDelayMs: 300, maxDelayMs: 1000 } });
+    client.on('messageReceived', (e) => window.texts.push(e.text));
+    client.on('roomRestored', (e) => window.restored.push({ recovered: e.data.recovered, seat: e.data.seats[0].userId }));
+    await client.connect();
+    await client.enterRoom({ roomId: 'b2' });
+    await client.takeSeat({ roomId: 'b2', index: 0 });
+    window.client = client;
+  };
+</script>`;
+
+test('RostrumClient in Chromium: after a drop it reconnects, keeps its seat and gets the missed messages once, in order', {
+  skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`,
+}, async () => {
+  const s = await startTestServer({ realtime: { seatGraceSeconds: 10 } });
+  const bundle = await build({ entryPoints: ['src/client/index.ts'], bundle: true, format: 'esm', platform: 'browser', external: ['ws'], write: false });
+  const pages = createServer((req, res) => {
+    if (req.url === '/client.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle.outputFiles[0].text);
+    else res.writeHead(200, { 'content-type': 'text/html' }).end(RESUME_PAGE);
+  });
+  await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const created = await s.tencent('room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId: 'b2', RoomType: 'Conference', IsSeatEnabled: true, MaxSeatCount: 2 },
+    });
+    assert.equal(created.ErrorCode, 0);
+    // The app's server speaking in the room (as the Polyv admin message endpoint does).
+    const say = (text: string) =>
+      s.server.engine.execute(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, { type: 'sendAdminMessage', roomId: 'b2', text, nick: 'host', avatar: '' });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(pages.address() as AddressInfo).port}/`);
+    await page.evaluate(
+      (cfg) => (window as any).start(cfg),
+      { url: s.url, sdkAppId: APP.sdkAppId, userId: 'tab', userSig: genUserSig(APP.sdkAppId, APP.secretKey, 'tab', 600) },
+    );
+    await say('one');
+    await page.waitForFunction(() => (window as any).texts.length === 1);
+
+    const conn = s.server.realtime.listConnections().find((c) => c.userId === 'tab')!;
+    s.server.realtime.terminate(conn.id);
+    for (const text of ['two', 'three']) await say(text);
+    await page.waitForFunction(() => (window as any).restored.length === 1, undefined, { timeout: 10_000 });
+    assert.deepEqual(await page.evaluate(() => (window as any).restored[0]), { recovered: true, seat: 'tab' });
+    await say('four');
+    await page.waitForFunction(() => (window as any).texts.length >= 4);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await page.evaluate(() => (window as any).texts), ['one', 'two', 'three', 'four']);
+  } finally {
+    await browser.close();
+    pages.close();
+    await s.close();
+  }
+});

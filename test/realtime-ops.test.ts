@@ -24,7 +24,7 @@ test('enterRoom answers with a snapshot; the room sees memberEntered; exitRoom -
   assert.equal(data.memberCount, 2);
   assert.deepEqual(data.member, { userId: 'bob', role: 'Member', nameCard: 'Bob', avatar: 'https://a/b.png', userType: 'student', marks: [], customInfo: 'x' });
   assert.equal(data.muted, false);
-  assert.deepEqual(Object.keys(data).sort(), ['member', 'memberCount', 'muted', 'room', 'seats']);
+  assert.deepEqual(Object.keys(data).sort(), ['member', 'memberCount', 'muted', 'room', 'seats', 'seq']);
 
   const entered = await owner.take('memberEntered');
   assert.equal(entered.roomId, 'ops-enter');

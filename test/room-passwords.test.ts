@@ -1,6 +1,6 @@
 // Room passwords: hashed at rest (scrypt), plain-text ones from an earlier release still open the
 // room (and are hashed then), and guessing is limited — 10 wrong passwords a minute per user and
-// per client IP in a room, then 110012 even for the right one.
+// per client IP in a room, then 110013 even for the right one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ATTEMPTS_PER_MINUTE, hashPassword, verifyPassword } from '../src/core/passwords.js';

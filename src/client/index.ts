@@ -98,6 +98,8 @@ export type ClientEvents = { [E in EventName]: EventFrame<E> } & {
 export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 interface Pending {
+  /** Runs as the reply is read, before any frame after it (resolve's callers run later). */
+  onData?: (data: unknown) => void;
   resolve(data: unknown): void;
   reject(err: RostrumError): void;
   timer: ReturnType<typeof setTimeout>;
@@ -112,6 +114,8 @@ export class RostrumClient {
   private readonly pending = new Map<number, Pending>();
   /** Rooms entered and not left, with what they were entered with (to enter again). */
   private readonly rooms = new Map<string, EnterRoomParams>();
+  /** The seq of the last event (or snapshot) of each room: a reconnect resumes from it. */
+  private readonly lastSeq = new Map<string, number>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -217,6 +221,10 @@ export class RostrumClient {
 
   /** Sends any op and resolves with its `data`, or rejects with a RostrumError. */
   request<N extends OpName>(op: N, params: OpMap[N]['params']): Promise<OpMap[N]['data']> {
+    return this.send(op, params);
+  }
+
+  private send<N extends OpName>(op: N, params: OpMap[N]['params'], onData?: (data: OpMap[N]['data']) => void): Promise<OpMap[N]['data']> {
     const socket = this.socket;
     if (!socket || socket.readyState !== 1) {
       return Promise.reject(new RostrumError(CLIENT_CODE.notConnected, 'not connected'));
@@ -228,20 +236,29 @@ export class RostrumClient {
         this.pending.delete(id);
         reject(new RostrumError(CLIENT_CODE.timeout, `${op}: no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (d: unknown) => void, reject, timer });
+      this.pending.set(id, { onData: onData as ((d: unknown) => void) | undefined, resolve: resolve as (d: unknown) => void, reject, timer });
       socket.send(JSON.stringify({ ...params, id, op }));
     });
   }
 
   async enterRoom(params: EnterRoomParams): Promise<EnterRoomData> {
-    const data = await this.request('enterRoom', params);
-    this.rooms.set(params.roomId, { ...params });
+    const { lastSeq: _resume, ...rest } = params;
+    const data = await this.enter(rest);
+    this.rooms.set(params.roomId, rest);
     return data;
+  }
+
+  /** Enters; the events after the snapshot (or, recovered, after `lastSeq`) are the ones to take. */
+  private enter(params: EnterRoomParams): Promise<EnterRoomData> {
+    return this.send('enterRoom', params, (data) => {
+      if (!data.recovered) this.lastSeq.set(params.roomId, data.seq);
+    });
   }
 
   async exitRoom(params: OpMap['exitRoom']['params']) {
     // Forgotten first: even if the reply is lost, a reconnect must not enter it again.
     this.rooms.delete(params.roomId);
+    this.lastSeq.delete(params.roomId);
     return this.request('exitRoom', params);
   }
 
@@ -299,6 +316,14 @@ export class RostrumClient {
 
   listSeatRequests(params: OpMap['listSeatRequests']['params']) {
     return this.request('listSeatRequests', params);
+  }
+
+  history(params: OpMap['history']['params']) {
+    return this.request('history', params);
+  }
+
+  listMembers(params: OpMap['listMembers']['params']) {
+    return this.request('listMembers', params);
   }
 
   kickUser(params: OpMap['kickUser']['params']) {
@@ -433,13 +458,16 @@ export class RostrumClient {
   private async enterRoomsAgain(): Promise<void> {
     for (const [roomId, params] of [...this.rooms]) {
       try {
-        const data = await this.request('enterRoom', params);
+        // Resumes from the last event seen: the reply says whether the missed ones follow.
+        const lastSeq = this.lastSeq.get(roomId);
+        const data = await this.enter(lastSeq === undefined ? params : { ...params, lastSeq });
         this.emit('roomRestored', { roomId, data });
       } catch (err) {
         const e = err as RostrumError;
         if (e.code === CLIENT_CODE.notConnected) return; // dropped again: the next reconnect retries
         if (e.code === CLIENT_CODE.timeout) continue; // kept: tried again after the next reconnect
         this.rooms.delete(roomId);
+        this.lastSeq.delete(roomId);
         this.emit('roomLost', { roomId, reason: 'refused', message: e.message, code: e.code });
       }
     }
@@ -488,13 +516,21 @@ export class RostrumClient {
     if (!p) return;
     this.pending.delete(reply.id as number);
     clearTimeout(p.timer);
+    if (reply.code === CODE.ok) p.onData?.(reply.data);
     if (reply.code === CODE.ok) p.resolve(reply.data);
     else p.reject(new RostrumError(reply.code, reply.message));
   }
 
   private onEvent(e: EventFrame): void {
+    if (e.event !== 'memberCountChanged') {
+      // Each event once: after a resume, what the snapshot or the catch-up already had is skipped.
+      const last = this.lastSeq.get(e.roomId);
+      if (last !== undefined && e.seq <= last) return;
+      if (this.rooms.has(e.roomId) || last !== undefined) this.lastSeq.set(e.roomId, e.seq);
+    }
     this.emit(e.event, e as never);
     const lost = (reason: RoomLostReason, message = '') => {
+      this.lastSeq.delete(e.roomId);
       if (!this.rooms.delete(e.roomId)) return;
       this.emit('roomLost', { roomId: e.roomId, reason, message });
     };

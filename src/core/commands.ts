@@ -4,6 +4,7 @@
 import type { LeaveReason } from './events.js';
 import type {
   AuditEntry,
+  ChatMessage,
   DenyEntry,
   Member,
   MuteEntry,
@@ -75,6 +76,8 @@ export interface EnterResult {
   muted: boolean;
   /** The member was already in (re-entry or another connection). */
   replaced: boolean;
+  /** The room's seq at this snapshot (its entry event included). */
+  seq: number;
 }
 
 /**
@@ -139,6 +142,12 @@ export interface CommandCatalog {
   sendMessage: { in: { roomId: string; text: string }; out: { msgId: string; held?: boolean } };
   /** A message from the app's server, shown as coming from `nick`. */
   sendAdminMessage: { in: { roomId: string; text: string; nick: string; avatar: string; imageUrl?: string }; out: { msgId: string } };
+  /** A page of the room's chat history, newest first; `next` is the `beforeSeq` of the next page (0: no more). Members only. */
+  listMessages: { in: { roomId: string; beforeSeq?: number; count: number }; out: { messages: ChatMessage[]; next: number } };
+  /** Owners, admins and the app: deletes messages from the history by id. */
+  deleteMessages: { in: { roomId: string; msgIds: string[] }; out: void };
+  /** Owners, admins and the app: deletes the room's whole history. */
+  clearMessages: { in: { roomId: string }; out: void };
   // seats
   getSeats: { in: { roomId: string }; out: Seat[] };
   /** An owner/admin (or the app) puts a member on a seat. */

@@ -18,6 +18,8 @@ import { censorHandlers } from './censor.js';
 import { broadcastHandlers } from './broadcast.js';
 import { roomListHandlers } from './room-list.js';
 import { auditHandlers } from './audit.js';
+import { historyHandlers } from './history.js';
+import { BATCHED, RoomBatcher, type BatchedCommand } from './room-batch.js';
 
 const HANDLERS: Handlers = {
   ...roomHandlers,
@@ -31,18 +33,27 @@ const HANDLERS: Handlers = {
   ...broadcastHandlers,
   ...roomListHandlers,
   ...auditHandlers,
+  ...historyHandlers,
 };
 
 export class Engine {
+  /** Chat messages and entries go through batches: one unit per room per event-loop turn. */
+  readonly batches: RoomBatcher;
+
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.batches = new RoomBatcher(store, bus, HANDLERS);
+  }
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
     const handler = HANDLERS[command.type] as Handlers[C['type']];
     const now = this.clock();
+    if (BATCHED.has(command.type as never)) {
+      return this.batches.run(appId, actor, command as BatchedCommand, now) as Promise<ResultOf<C>>;
+    }
     if (handler.mode === 'read') {
       return this.store.read(appId, (r) => handler.run(new ReadContext(r, appId, actor, now), command as never)) as Promise<ResultOf<C>>;
     }

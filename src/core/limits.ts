@@ -26,6 +26,9 @@ export const LIMITS = {
   memberListPage: 100,
   memberListDefault: 50,
   bannedListPage: 100,
+  historyPage: 100,
+  historyPageDefault: 50,
+  historyDeletePerCall: 100,
   maxBanSeconds: 4_294_967_295, // ban Duration: a 32-bit unsigned count of seconds, like Tencent's other durations
 } as const;
 

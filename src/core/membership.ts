@@ -85,6 +85,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       memberCount: agg.memberCount,
       muted: mutes.length > 0,
       replaced: Boolean(existing),
+      seq: agg.seq,
     };
   }),
 
@@ -98,7 +99,9 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
   }),
 
   listMembers: read(async (c, { roomId, after, count }) => {
-    await c.room(roomId);
+    const agg = await c.room(roomId);
+    // Members page the list only as moderators (audience rooms do not announce each entry).
+    if (c.actor.kind === 'user') requireModerator(agg, c.actor);
     const limit = Math.min(Math.max(count, 1), LIMITS.memberListPage);
     const rows = await c.store.members(roomId, after, limit + 1);
     const page = rows.slice(0, limit);

@@ -190,3 +190,29 @@ export interface AuditEntry {
   reason: string;
   expiresAt: number | null; // ms; null = none or until lifted
 }
+
+/** A chat message kept in a room's history (what `messageReceived` carried), by its stable id. */
+export interface ChatMessage {
+  /** The msgId clients got: stable, unique. */
+  id: string;
+  roomId: string;
+  /** The seq of its messageReceived event: the room's order. */
+  seq: number;
+  at: number; // ms
+  from: string;
+  nick: string;
+  avatar: string;
+  text: string;
+  imageUrl: string;
+  /** Sent by the app's server (admin API), not by a member. */
+  admin: boolean;
+}
+
+/** A page of a room's history, newest first. */
+export interface MessageQuery {
+  /** Only messages with a smaller seq (the previous page's last); absent = from the newest. */
+  beforeSeq?: number;
+  /** Only messages at or after this time (ms): the room's current life, retention. */
+  sinceAt: number;
+  limit: number;
+}

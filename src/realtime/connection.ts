@@ -31,6 +31,10 @@ export class Connection {
   alive = true;
   /** Closed or being closed: no more requests run, no more frames are sent. */
   ended = false;
+  /** How it ended: the close code received or sent (1006 when the socket just dropped). */
+  closeCode = 0;
+  /** The client ended it with a close frame (any code): it meant to leave, not dropped. */
+  closedByClient = false;
   private pending = 0;
   private queue: Promise<unknown> = Promise.resolve();
   /**
@@ -52,7 +56,13 @@ export class Connection {
     private readonly onEnd: (conn: Connection) => void,
   ) {
     this.socket = (ws as unknown as { _socket: Duplex })._socket;
-    ws.on('close', () => this.end());
+    ws.on('close', (code) => {
+      if (this.closeCode === 0) {
+        this.closeCode = code;
+        this.closedByClient = code !== 1006;
+      }
+      this.end();
+    });
   }
 
   /**
@@ -91,12 +101,14 @@ export class Connection {
 
   /** Closes with `code` (best effort: the peer may be gone or not reading) and ends now. */
   drop(code: number, reason: string): void {
+    if (this.closeCode === 0) this.closeCode = code;
     closeWithGrace(this.ws, code, reason);
     this.end();
   }
 
   /** Abruptly destroys the socket, as a network failure would. */
   terminate(): void {
+    if (this.closeCode === 0) this.closeCode = 1006;
     this.ws.terminate();
     this.end();
   }

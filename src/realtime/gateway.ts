@@ -12,14 +12,17 @@ import type { Bus } from '../core/ports/bus.js';
 import type { Engine } from '../core/engine.js';
 import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
+import type { Store } from '../core/ports/store.js';
 import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/model.js';
 import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';
-import { CODE_BY_KIND, OPS, paramError, type Op, type OpContext } from './ops.js';
+import { MessageRate } from './message-rate.js';
+import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
+import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
 
 export interface GatewayOptions {
   engine: Engine;
@@ -34,8 +37,27 @@ export interface GatewayOptions {
   heartbeatSeconds?: number;
   /** A client whose unsent frames would exceed this is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** Where catch-up and gap fills read a room's past events. */
+  store: Pick<Store, 'roomEvents'>;
+  /**
+   * A dropped connection's members stay in their rooms (with their seats) this long before they
+   * leave, so a client reconnecting in time resumes where it was. Default 10. A client's own
+   * close (1000) and a server shutdown leave at once.
+   */
+  seatGraceSeconds?: number;
+  /** A reconnecting client gets the events it missed if they are at most this old. Default 120. */
+  resumeWindowSeconds?: number;
+  /** Above this many members a room announces entries and exits by coalesced counts. Default 100. */
+  audienceThreshold?: number;
+  /** Audience mode: at most one member-count update per room this often, ms. Default 1000. */
+  memberCountIntervalMs?: number;
+  /** Chat messages per second per user (sustained; bursts of twice that). Default 5; 0 = unlimited. */
+  messagesPerSecond?: number;
   log?: FastifyBaseLogger;
 }
+
+/** A catch-up longer than this many events is not replayed: the client takes the snapshot. */
+const MAX_CATCH_UP_EVENTS = 10_000;
 
 /** Largest frame a client may send; ws closes the socket with 1009 above it. */
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -74,13 +96,23 @@ export class RealtimeGateway {
   /** Every open socket, authenticated or not (closed on shutdown). */
   private readonly sockets = new Set<WebSocket>();
   private readonly connections = new Map<string, Connection>();
-  /** `${appId}:${roomId}` -> userId -> the connection through which that member is in. */
-  private readonly rooms = new Map<string, Map<string, Connection>>();
+  /** `${appId}:${roomId}` -> the room's feed on this node (while someone is in or entering). */
+  private readonly feeds = new Map<string, RoomFeed>();
+  private readonly feedHooks: FeedHooks;
+  /** Audience-mode rooms with a member-count update due: the count and its seq. */
+  private readonly counts = new Map<RoomFeed, { memberCount: number; seq: number }>();
+  private countTimer: NodeJS.Timeout | null = null;
+  private readonly messageRate: MessageRate;
+  /** Seat-grace waits of dropped connections (cut short by shutdown). */
+  private readonly graceWaits = new Set<() => void>();
   /** Leaves of ended connections still running. */
   private readonly leaving = new Set<Promise<void>>();
   private readonly trust: (addr: string, i: number) => boolean;
   private readonly heartbeatMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly seatGraceMs: number;
+  private readonly resumeWindowMs: number;
+  private readonly memberCountIntervalMs: number;
   private readonly connPrefix: string;
   private nextConn = 0;
   private readonly unsubscribe: () => void;
@@ -93,6 +125,18 @@ export class RealtimeGateway {
     this.trust = trustFunction(opts.trustProxy);
     this.heartbeatMs = (opts.heartbeatSeconds ?? 30) * 1000;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
+    this.seatGraceMs = (opts.seatGraceSeconds ?? 10) * 1000;
+    this.resumeWindowMs = (opts.resumeWindowSeconds ?? 120) * 1000;
+    this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
+    this.messageRate = new MessageRate(opts.messagesPerSecond ?? 5);
+    this.feedHooks = {
+      roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
+      frame: (e) => textFrame(eventPayload(e)),
+      send: (conn, frame) => conn.send(frame),
+      error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
+      audienceThreshold: opts.audienceThreshold ?? 100,
+      countChanged: (feed, memberCount, seq) => this.countChanged(feed, memberCount, seq),
+    };
     // Unique across restarts of the node too, though a restart evicts the old ones first.
     this.connPrefix = `${opts.nodeId}:${randomBytes(4).toString('hex')}.`;
     this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
@@ -140,8 +184,11 @@ export class RealtimeGateway {
     for (const conn of [...this.connections.values()]) conn.drop(CLOSE.goingAway, 'server shutting down');
     for (const ws of this.sockets) closeWithGrace(ws, CLOSE.goingAway, 'server shutting down');
     await Promise.all(closed);
+    for (const cut of [...this.graceWaits]) cut();
     while (this.leaving.size > 0) await Promise.all([...this.leaving]);
     this.unsubscribe();
+    if (this.countTimer) clearTimeout(this.countTimer);
+    for (const feed of this.feeds.values()) feed.close();
     this.wss.close();
   }
 
@@ -215,6 +262,7 @@ export class RealtimeGateway {
   /** Every tick: drop the silent and the expired, then ping the rest. */
   private tick(): void {
     const now = Date.now();
+    this.messageRate.sweep(now);
     for (const conn of this.connections.values()) {
       if (!conn.alive) {
         conn.drop(CLOSE.heartbeatTimeout, 'heartbeat timeout');
@@ -231,8 +279,12 @@ export class RealtimeGateway {
   private onEnd(conn: Connection): void {
     this.connections.delete(conn.id);
     for (const roomId of conn.rooms) this.unregister(conn, roomId);
+    // A drop keeps the member in for the seat grace, so a reconnect resumes; a client's close
+    // frame (it meant to go) and a shutdown leave now.
+    const graceMs = this.closing || conn.closedByClient ? 0 : this.seatGraceMs;
     // After its queued requests, so that a room entered by one still in flight is left too.
     const leave = conn.afterQueue(async () => {
+      if (graceMs > 0 && conn.rooms.size > 0) await this.graceWait(graceMs);
       for (const roomId of conn.rooms) {
         try {
           const actor = { kind: 'user' as const, userId: conn.userId };
@@ -245,6 +297,18 @@ export class RealtimeGateway {
     });
     this.leaving.add(leave);
     void leave.finally(() => this.leaving.delete(leave));
+  }
+
+  private graceWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.graceWaits.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.graceWaits.add(done);
+    });
   }
 
   // ------------------------------------------------------------------------------- requests
@@ -284,9 +348,12 @@ export class RealtimeGateway {
       if (op.inRoom && !conn.rooms.has(roomId)) {
         return this.reply(conn, reqId, CODE.notMember, `you have not entered room ${roomId} on this connection`);
       }
-      const result = await op.run(this.opContext(conn), f as never);
+      const ctx = this.opContext(conn);
+      const result = await op.run(ctx, f as never);
       this.reply(conn, reqId, CODE.ok, '', result);
+      ctx.afterReply?.();
     } catch (e) {
+      if (e instanceof RateLimited) return this.reply(conn, reqId, CODE.rateLimited, e.message);
       if (isRoomError(e)) {
         const message = e.kind === 'InvalidParam' && e.field ? `invalid parameter ${e.field}: ${e.message}` : e.message;
         return this.reply(conn, reqId, CODE_BY_KIND[e.kind], message);
@@ -297,15 +364,17 @@ export class RealtimeGateway {
   }
 
   private opContext(conn: Connection): OpContext {
-    return {
+    const ctx: OpContext = {
       engine: this.engine,
       appId: conn.appId,
       actor: { kind: 'user', userId: conn.userId, surface: 'realtime' },
       connId: conn.id,
       clientIp: conn.clientIp,
-      joined: (roomId) => this.register(conn, roomId),
+      entering: (roomId) => this.entering(conn, roomId, ctx),
+      mayChat: () => this.messageRate.take(conn.appId, conn.userId),
       left: (roomId) => this.unregister(conn, roomId),
     };
+    return ctx;
   }
 
   private reply(conn: Connection, id: number | string | null, code: number, message: string, data?: object): void {
@@ -315,80 +384,98 @@ export class RealtimeGateway {
 
   // ------------------------------------------------------------------------------- local rooms
 
-  private register(conn: Connection, roomId: string): void {
-    conn.rooms.add(roomId);
-    if (conn.ended) return; // its leave, queued behind this request, takes it out again
+  /**
+   * Registers the connection for the room's events before its entry runs (see room-feed.ts):
+   * what commits meanwhile, in the entry's batch or after, reaches it once its reply is out.
+   */
+  private entering(conn: Connection, roomId: string, ctx: OpContext): EntryTicket {
     const key = roomKey(conn.appId, roomId);
-    let members = this.rooms.get(key);
-    if (!members) this.rooms.set(key, (members = new Map()));
-    const previous = members.get(conn.userId);
-    if (previous && previous !== conn) previous.rooms.delete(roomId);
-    members.set(conn.userId, conn);
+    let feed = this.feeds.get(key);
+    if (!feed) this.feeds.set(key, (feed = new RoomFeed(conn.appId, roomId, this.feedHooks)));
+    const f = feed;
+    // Entering again on the same connection: it is live already and stays so.
+    const already = conn.rooms.has(roomId) && f.members.get(conn.userId)?.conn === conn;
+    const en = already ? null : f.enter(conn);
+    return {
+      missedSince: (lastSeq, seq) => this.missedSince(conn, roomId, lastSeq, seq),
+      admit: (seq, missed) => {
+        conn.rooms.add(roomId);
+        ctx.afterReply = () => {
+          if (en) f.admit(en, seq, missed);
+          this.release(key, f);
+        };
+      },
+      cancel: () => {
+        if (en) f.cancel(en);
+        this.release(key, f);
+      },
+    };
+  }
+
+  /** The events a reconnecting client missed in (lastSeq, seq], or null when they are not all kept. */
+  private async missedSince(conn: Connection, roomId: string, lastSeq: number, seq: number): Promise<RoomEvent[] | null> {
+    if (lastSeq === seq) return [];
+    if (lastSeq > seq || seq - lastSeq > MAX_CATCH_UP_EVENTS) return null;
+    try {
+      const events = await this.opts.store.roomEvents(conn.appId, roomId, lastSeq, seq - lastSeq);
+      if (events.length !== seq - lastSeq || events[0].seq !== lastSeq + 1) return null;
+      if (events[0].at < Date.now() - this.resumeWindowMs) return null;
+      return events;
+    } catch (err) {
+      this.opts.log?.error({ err, roomId }, 'realtime: catch-up read failed');
+      return null;
+    }
   }
 
   /** The connection is no longer in the room here (the member may still be, elsewhere). */
   private unregister(conn: Connection, roomId: string): void {
     if (!conn.ended) conn.rooms.delete(roomId);
     const key = roomKey(conn.appId, roomId);
-    const members = this.rooms.get(key);
-    if (members?.get(conn.userId) !== conn) return;
-    members.delete(conn.userId);
-    if (members.size === 0) this.rooms.delete(key);
+    const feed = this.feeds.get(key);
+    if (!feed) return;
+    feed.remove(conn);
+    this.release(key, feed);
+  }
+
+  /** Drops the room's feed once nobody here is in it or entering it. */
+  private release(key: string, feed: RoomFeed): void {
+    if (feed.empty && this.feeds.get(key) === feed) {
+      this.feeds.delete(key);
+      feed.close();
+      this.counts.delete(feed);
+    }
   }
 
   // ------------------------------------------------------------------------------- events
 
   private onEvent(e: RoomEvent): void {
     try {
-      this.deliver(e);
+      const key = roomKey(e.appId, e.roomId);
+      const feed = this.feeds.get(key);
+      if (!feed) return;
+      feed.receive(e);
+      this.release(key, feed);
     } catch (err) {
       // The bus calls this inside the command that published: never fail that command.
       this.opts.log?.error({ err, event: e.type }, 'realtime: event delivery failed');
     }
   }
 
-  private deliver(e: RoomEvent): void {
-    if (e.type === 'denyChanged' || (e.to && e.to.length === 0)) return;
-    const members = this.rooms.get(roomKey(e.appId, e.roomId));
-    if (!members) return;
-    let frame: Buffer | undefined;
-    const send = (conn: Connection | undefined) => {
-      if (!conn) return;
-      frame ??= textFrame(Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data })));
-      conn.send(frame);
-    };
-    switch (e.type) {
-      case 'memberReplaced': {
-        // Only the connection that was replaced; the new one is told by its enterRoom reply.
-        const old = members.get(e.data.userId);
-        if (old && old.id === e.data.connId) {
-          send(old);
-          this.unregister(old, e.roomId);
-        }
-        return;
-      }
-      case 'roomDismissed':
-        for (const conn of [...members.values()]) {
-          send(conn);
-          this.unregister(conn, e.roomId);
-        }
-        return;
-      case 'kickedOutOfRoom':
-        for (const userId of e.to ?? []) {
-          const conn = members.get(userId);
-          send(conn);
-          if (conn) this.unregister(conn, e.roomId);
-        }
-        return;
-    }
-    if (e.to) {
-      for (const userId of e.to.length > 1 ? new Set(e.to) : e.to) send(members.get(userId));
-    } else {
-      for (const conn of members.values()) send(conn);
-    }
-    if (e.type === 'memberLeft') {
-      const conn = members.get(e.data.userId);
-      if (conn && conn.id === e.data.connId) this.unregister(conn, e.roomId);
+  /** Audience mode: the room's count goes out at most once per interval, the latest one. */
+  private countChanged(feed: RoomFeed, memberCount: number, seq: number): void {
+    this.counts.set(feed, { memberCount, seq });
+    if (this.countTimer) return;
+    this.countTimer = setTimeout(() => this.sendCounts(), this.memberCountIntervalMs);
+    this.countTimer.unref();
+  }
+
+  private sendCounts(): void {
+    this.countTimer = null;
+    const due = [...this.counts];
+    this.counts.clear();
+    for (const [feed, { memberCount, seq }] of due) {
+      const frame = textFrame(Buffer.from(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount })));
+      for (const live of feed.members.values()) live.conn.send(frame);
     }
   }
 }

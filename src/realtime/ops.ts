@@ -6,7 +6,10 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Command, ResultOf } from '../core/commands.js';
 import type { Engine } from '../core/engine.js';
 import type { ErrorKind } from '../core/errors.js';
+import type { RoomEvent } from '../core/events.js';
+import { LIMITS } from '../core/limits.js';
 import type { Actor, AppId } from '../core/model.js';
+import { memberView } from '../core/views.js';
 import { CODE, type OpMap, type OpName } from './protocol.js';
 
 export const CODE_BY_KIND: Record<ErrorKind, number> = {
@@ -33,6 +36,13 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   PasswordAttemptsExceeded: CODE.passwordAttemptsExceeded,
 };
 
+/** A chat message over the user's rate limit (a realtime-only refusal: 110014). */
+export class RateLimited extends Error {
+  constructor() {
+    super('too many messages: slow down');
+  }
+}
+
 /** What an op knows about the connection calling it. */
 export interface OpContext {
   engine: Engine;
@@ -41,10 +51,24 @@ export interface OpContext {
   actor: Actor;
   connId: string;
   clientIp: string;
-  /** The member is in: this connection now gets the room's events. */
-  joined(roomId: string): void;
+  /** Call before entering `roomId`: the connection gets the room's events from now on. */
+  entering(roomId: string): EntryTicket;
   /** The member is out: this connection stops getting the room's events. */
   left(roomId: string): void;
+  /** Set by an op: runs right after its reply is sent. */
+  afterReply?: () => void;
+  /** Takes one chat message from the user's rate limit; false when over it. */
+  mayChat(): boolean;
+}
+
+/** One entry of a connection into a room, from before it runs until its reply is out. */
+export interface EntryTicket {
+  /** A reconnect's catch-up: the room's events in (lastSeq, seq], or null when not all are kept. */
+  missedSince(lastSeq: number, seq: number): Promise<RoomEvent[] | null>;
+  /** The entry committed with the room at `seq`: after the reply, `missed` then what came since. */
+  admit(seq: number, missed?: RoomEvent[]): void;
+  /** The entry failed. */
+  cancel(): void;
 }
 
 export interface Op {
@@ -79,22 +103,38 @@ const none = {} as Record<string, never>;
 export const OPS: Record<OpName, Op> = {
   enterRoom: op(
     'enterRoom',
-    Type.Object({ roomId: Str, password: Opt(Str), nick: Opt(Str), avatar: Opt(Str), userType: Opt(Str), customInfo: Opt(Str) }),
+    Type.Object({
+      roomId: Str,
+      password: Opt(Str),
+      nick: Opt(Str),
+      avatar: Opt(Str),
+      userType: Opt(Str),
+      customInfo: Opt(Str),
+      lastSeq: Opt(Type.Integer({ minimum: 0 })),
+    }),
     false,
     async (c, p) => {
-      const r = await exec(c, {
-        type: 'enterRoom',
-        roomId: p.roomId,
-        password: p.password,
-        nick: p.nick,
-        avatar: p.avatar,
-        userType: p.userType,
-        customInfo: p.customInfo,
-        clientIp: c.clientIp,
-        connId: c.connId,
-      });
-      c.joined(p.roomId);
-      return { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted };
+      const ticket = c.entering(p.roomId);
+      try {
+        const r = await exec(c, {
+          type: 'enterRoom',
+          roomId: p.roomId,
+          password: p.password,
+          nick: p.nick,
+          avatar: p.avatar,
+          userType: p.userType,
+          customInfo: p.customInfo,
+          clientIp: c.clientIp,
+          connId: c.connId,
+        });
+        const missed = p.lastSeq === undefined ? null : await ticket.missedSince(p.lastSeq, r.seq);
+        ticket.admit(r.seq, missed ?? []);
+        const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
+        return p.lastSeq === undefined ? data : { ...data, recovered: missed !== null };
+      } catch (e) {
+        ticket.cancel();
+        throw e;
+      }
     },
   ),
 
@@ -111,9 +151,10 @@ export const OPS: Record<OpName, Op> = {
     return none;
   }),
 
-  sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) =>
-    exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text }),
-  ),
+  sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) => {
+    if (!c.mayChat()) throw new RateLimited();
+    return exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text });
+  }),
 
   kickOffSeat: op('kickOffSeat', Type.Object({ roomId: Str, userId: Str, data: Opt(Str) }), true, async (c, p) => {
     await exec(c, { type: 'kickOffSeat', roomId: p.roomId, userId: p.userId, data: p.data ?? '' });
@@ -196,6 +237,23 @@ export const OPS: Record<OpName, Op> = {
   ),
 
   ping: op('ping', Type.Object({}), false, async () => ({ pong: true as const, time: Date.now() })),
+
+  history: op(
+    'history',
+    Type.Object({ roomId: Str, beforeSeq: Opt(Type.Integer({ minimum: 0 })), count: Opt(Type.Integer({ minimum: 1, maximum: LIMITS.historyPage })) }),
+    true,
+    async (c, p) => exec(c, { type: 'listMessages', roomId: p.roomId, beforeSeq: p.beforeSeq, count: p.count ?? LIMITS.historyPageDefault }),
+  ),
+
+  listMembers: op(
+    'listMembers',
+    Type.Object({ roomId: Str, after: Opt(Str), count: Opt(Type.Integer({ minimum: 1, maximum: LIMITS.memberListPage })) }),
+    true,
+    async (c, p) => {
+      const page = await exec(c, { type: 'listMembers', roomId: p.roomId, after: p.after ?? '', count: p.count ?? LIMITS.memberListDefault });
+      return { members: page.members.map(memberView), next: page.next };
+    },
+  ),
 };
 
 async function takeSeat(c: OpContext, roomId: string, index: number | undefined) {

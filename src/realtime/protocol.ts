@@ -3,7 +3,7 @@
 // No runtime imports, so the client can ship it to browsers as is.
 import type { MemberView, RoomView } from '../core/views.js';
 import type { LeaveReason } from '../core/events.js';
-import type { Seat, SeatRequest } from '../core/model.js';
+import type { ChatMessage, Seat, SeatRequest } from '../core/model.js';
 
 /** The path clients connect to: `GET /realtime?sdkappid=&userid=&usersig=`. */
 export const REALTIME_PATH = '/realtime';
@@ -39,6 +39,7 @@ export const CODE = {
   tooManyRequests: 110011, // too many requests waiting on this connection
   badWord: 110012, // the message contains a bad word of the room or the app: nobody else got it
   passwordAttemptsExceeded: 110013, // too many wrong room passwords this minute (by user or IP)
+  rateLimited: 110014, // too many chat messages: over the per-user rate limit
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */
@@ -67,6 +68,11 @@ export interface EnterRoomParams {
   avatar?: string;
   userType?: string;
   customInfo?: string;
+  /**
+   * Resuming after a reconnect: the seq of the last event received from this room. The reply
+   * then says `recovered`, and the events missed since follow it.
+   */
+  lastSeq?: number;
 }
 
 export interface EnterRoomData {
@@ -76,6 +82,13 @@ export interface EnterRoomData {
   member: MemberView;
   /** This member's chat is muted (by userId or IP). */
   muted: boolean;
+  /** The room's seq at this snapshot: the events that follow have larger ones. */
+  seq: number;
+  /**
+   * Only when `lastSeq` was given: true = the events after `lastSeq` follow this reply (their
+   * seq is at most `seq`), false = they are gone: start from this snapshot.
+   */
+  recovered?: boolean;
 }
 
 type Room = { roomId: string };
@@ -104,6 +117,10 @@ export interface OpMap {
   listSeatRequests: { params: Room; data: { requests: SeatRequest[] } };
   kickUser: { params: Room & { userId: string; type: 'userId' | 'ip'; reason?: string }; data: Empty };
   ping: { params: Empty; data: { pong: true; time: number } };
+  /** Owners and admins: a page of members ordered by userId, those after `after`. */
+  listMembers: { params: Room & { after?: string; count?: number }; data: { members: MemberView[]; next: string } };
+  /** Members: a page of the room's chat history, newest first; `next` is the next page's `beforeSeq` (0: no more). */
+  history: { params: Room & { beforeSeq?: number; count?: number }; data: { messages: ChatMessage[]; next: number } };
 }
 
 export type OpName = keyof OpMap;
@@ -155,6 +172,11 @@ export interface EventMap {
   customMessageReceived: { msgId: string; content: string; imageUrl: string; watchTypes: number[]; important: boolean; joinHistory: boolean };
   /** To the chosen users only: the app's payload. */
   directMessageReceived: { msgId: string; from: string; payload: string };
+  /**
+   * Audience mode (a room above the audience threshold): the member count, at most once per
+   * interval, instead of each entry and exit. `seq` is that of the last entry or exit counted.
+   */
+  memberCountChanged: { memberCount: number };
 }
 
 export type EventName = keyof EventMap;

@@ -50,7 +50,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
           );
           assert.deepEqual(
             t.rows.map((r) => r.table_name),
-            ['audit', 'bad_words', 'callback_deliveries', 'callback_state', 'deny', 'members', 'meta', 'mutes', 'nonces', 'outbox', 'rooms', 'schema_migrations'],
+            ['audit', 'bad_words', 'callback_deliveries', 'callback_state', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'rooms', 'schema_migrations'],
           );
           const n = await c.query(`SELECT count(*)::int AS n FROM "${schema}".rooms`);
           assert.equal(n.rows[0].n, 1);

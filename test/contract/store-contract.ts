@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../../src/core/events.js';
-import type { DenyEntry, Member, MuteEntry, RoomAggregate } from '../../src/core/model.js';
+import type { ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../src/core/model.js';
 import type { EntryQuery, Store } from '../../src/core/ports/store.js';
 import { operatorReadsContract } from './operator-contract.js';
 
@@ -442,6 +442,70 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await s.pruneOutbox(3500, 10), 1);
         assert.equal(await s.pruneOutbox(3500, 10), 0);
         assert.deepEqual((await s.readOutbox('', 10)).events, [otherApp, evs[3], evs[4], late]);
+      }));
+
+      it('roomEvents reads one room\'s events after a seq, in seq order, of its current life only', withStore(async (s) => {
+        await createRoom(s, APP, 'r1');
+        const r1 = [1, 2, 3, 4, 5].map((i) => makeEvent(APP, 'r1', i, 1000 * i));
+        await s.write(APP, (w) => w.appendEvents(r1.slice(0, 3)));
+        await s.write(APP, (w) => w.appendEvents([makeEvent(APP, 'r2', 1, 1500), makeEvent(APP, 'r2', 2, 1600)]));
+        await s.write(OTHER_APP, (w) => w.appendEvents([makeEvent(OTHER_APP, 'r1', 4, 1700)]));
+        await s.write(APP, (w) => w.appendEvents(r1.slice(3)));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), r1);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 2, 2), r1.slice(2, 4));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 5, 10), []);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 1, 0), []);
+        assert.deepEqual(await s.roomEvents(APP, 'nope', 0, 10), []);
+        assert.deepEqual((await s.roomEvents(OTHER_APP, 'r1', 0, 10)).map((e) => e.seq), [4]);
+
+        // Dismissed and created again: seq starts over, and the earlier life's events are not returned.
+        const next = [1, 2].map((i) => makeEvent(APP, 'r1', i, 9000 + i));
+        await s.write(APP, (w) => w.appendEvents(next));
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), next);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 1, 10), [next[1]]);
+
+        // Pruned events are gone: the reader sees where its events start.
+        await s.pruneOutbox(3500, 100);
+        assert.deepEqual((await s.roomEvents(APP, 'r2', 0, 10)), []);
+        assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), next);
+      }));
+
+      it('chat history: appended in a unit, paged newest first by seq, deleted by id, cleared, pruned', withStore(async (s) => {
+        const msg = (roomId: string, seq: number, at = 1000 * seq, id = `${roomId}-m${seq}`): ChatMessage => ({
+          id, roomId, seq, at, from: 'u1', nick: 'U', avatar: '', text: `t${seq}`, imageUrl: '', admin: false,
+        });
+        const page = (roomId: string, q: Partial<MessageQuery> = {}, app = APP) =>
+          s.read(app, (r) => r.messages(roomId, { sinceAt: 0, limit: 100, ...q }));
+        assert.deepEqual(await page('r1'), []);
+        await s.write(APP, (w) => w.appendMessages([msg('r1', 1), msg('r1', 2), msg('r2', 1)]));
+        await s.write(APP, (w) => w.appendMessages([msg('r1', 3), msg('r1', 4)]));
+        await s.write(OTHER_APP, (w) => w.appendMessages([msg('r1', 9)]));
+        assert.deepEqual((await page('r1')).map((m) => m.seq), [4, 3, 2, 1]);
+        assert.deepEqual(await page('r1', { limit: 1 }), [msg('r1', 4)]);
+        assert.deepEqual((await page('r1', { beforeSeq: 3, limit: 10 })).map((m) => m.id), ['r1-m2', 'r1-m1']);
+        assert.deepEqual((await page('r1', { sinceAt: 2500 })).map((m) => m.seq), [4, 3]);
+        assert.deepEqual((await page('r1', {}, OTHER_APP)).map((m) => m.seq), [9]);
+        // An id already kept is ignored (a retried write never doubles a message).
+        await s.write(APP, (w) => w.appendMessages([msg('r1', 4)]));
+        assert.equal((await page('r1')).length, 4);
+        // A unit that throws keeps none of its history changes.
+        await assert.rejects(s.write(APP, async (w) => {
+          await w.appendMessages([msg('r1', 5)]);
+          await w.clearMessages('r2');
+          throw new Boom('no');
+        }), Boom);
+        assert.equal((await page('r1')).length, 4);
+        assert.equal((await page('r2')).length, 1);
+
+        await s.write(APP, (w) => w.deleteMessages('r1', ['r1-m2', 'nope', 'r2-m1']));
+        assert.deepEqual((await page('r1')).map((m) => m.seq), [4, 3, 1]);
+        assert.equal((await page('r2')).length, 1, 'ids of another room are not deleted');
+        await s.write(APP, (w) => w.clearMessages('r2'));
+        assert.deepEqual(await page('r2'), []);
+        assert.equal(await s.pruneMessages(3500, 1), 1);
+        assert.equal(await s.pruneMessages(3500, 10), 1); // r1 m3 (at 3000) — and OTHER_APP m9 is at 9000
+        assert.deepEqual((await page('r1')).map((m) => m.seq), [4]);
+        assert.deepEqual((await page('r1', {}, OTHER_APP)).map((m) => m.seq), [9]);
       }));
 
       it('events of a unit that throws never reach the outbox', withStore(async (s) => {

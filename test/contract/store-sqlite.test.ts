@@ -163,7 +163,7 @@ describe('SqliteStore', () => {
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'meta', 'mutes', 'nonces', 'outbox', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);

@@ -140,7 +140,9 @@ export async function startTestServer(
   const data = given ?? tempData();
   let server: RostrumServer;
   try {
-    server = await startServer({ port: 0, apps: [APP, OTHER_APP], logger: false, ...rest, dataDir: data.dataDir, store: data.store });
+    // No seat grace unless a test asks: most tests expect a dropped member to leave at once.
+    const realtime = { seatGraceSeconds: 0, ...rest.realtime };
+    server = await startServer({ port: 0, apps: [APP, OTHER_APP], logger: false, ...rest, realtime, dataDir: data.dataDir, store: data.store });
   } catch (e) {
     if (!given) await data.remove();
     throw e;

@@ -1,6 +1,6 @@
 // Reads of one app's in-memory data. What it hands out is a copy: callers (the rules) may change
 // it freely without touching the stored state.
-import type { AppId, AuditEntry, Member, RoomAggregate } from '../../core/model.js';
+import type { AppId, AuditEntry, ChatMessage, Member, MessageQuery, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, Subject } from '../../core/ports/store.js';
 import { copyAggregate, copyEntry, copyMember, type AppState, type MemoryState } from './state.js';
 
@@ -72,5 +72,9 @@ export class StateReader implements StoreReader {
 
   async audit(q: AuditQuery): Promise<AuditEntry[]> {
     return (this.data?.auditPage(q) ?? []).map((e) => ({ ...e }));
+  }
+
+  async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
+    return this.st.history.page(this.appId, roomId, q);
   }
 }

@@ -3,6 +3,7 @@
 // subject, by room and in creation order. This module stores what it is given and hands out what
 // it stores; copying in and out (isolation) is the store's business (see reader.ts, unit.ts).
 import type { RoomEvent } from '../../core/events.js';
+import { MemoryHistory, type History } from './history.js';
 import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
 
@@ -319,9 +320,31 @@ export class AppState {
 export class Outbox {
   private readonly rows: { id: number; event: RoomEvent }[] = [];
   private nextId = 1;
+  /** `${appId}\n${roomId}` -> the events of the room's current life, in seq order. */
+  private readonly byRoom = new Map<string, RoomEvent[]>();
 
   append(events: RoomEvent[]): void {
-    for (const event of events) this.rows.push({ id: this.nextId++, event });
+    for (const event of events) {
+      this.rows.push({ id: this.nextId++, event });
+      const key = `${event.appId}\n${event.roomId}`;
+      const list = this.byRoom.get(key);
+      // A seq that does not follow is a new life of the room (dismissed, then created again).
+      if (!list || (list.length > 0 && list[list.length - 1].seq >= event.seq)) this.byRoom.set(key, [event]);
+      else list.push(event);
+    }
+  }
+
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): RoomEvent[] {
+    const list = this.byRoom.get(`${appId}\n${roomId}`);
+    if (!list || limit <= 0) return [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return list.slice(lo, lo + limit);
   }
 
   read(cursor: string, limit: number): { events: RoomEvent[]; cursor: string } {
@@ -341,7 +364,11 @@ export class Outbox {
     let n = 0;
     for (let i = 0; i < this.rows.length && n < limit; ) {
       if (this.rows[i].event.at < beforeMs) {
-        this.rows.splice(i, 1);
+        const [{ event }] = this.rows.splice(i, 1);
+        const list = this.byRoom.get(`${event.appId}\n${event.roomId}`);
+        const at = list ? list.indexOf(event) : -1;
+        if (at >= 0) list!.splice(at, 1);
+        if (list && list.length === 0) this.byRoom.delete(`${event.appId}\n${event.roomId}`);
         n++;
       } else i++;
     }
@@ -355,6 +382,8 @@ export class MemoryState {
   readonly apps = new Map<AppId, AppState>();
   readonly meta = new Map<string, string>();
   readonly outbox = new Outbox();
+  /** Chat history; a persistent store puts its own (on disk) here. */
+  history: History = new MemoryHistory();
 
   app(appId: AppId): AppState {
     let a = this.apps.get(appId);

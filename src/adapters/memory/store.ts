@@ -1,6 +1,7 @@
 // The in-memory Store: the whole state in indexed maps, units of work with locks and an undo log.
 // Used by tests as is, and by the SQLite store as its authority while the process runs (it adds
 // persistence through the `commitUnit` hook and reloads `state` from disk).
+import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { AppLocks } from './locks.js';
@@ -49,6 +50,7 @@ export class MemoryStore implements Store {
    */
   protected commitUnit(unit: Unit): Promise<void> | undefined {
     if (unit.events.length > 0) this.state.outbox.append(unit.events);
+    if (unit.history.length > 0) this.state.history.apply(unit.history);
     return undefined;
   }
 
@@ -72,6 +74,14 @@ export class MemoryStore implements Store {
 
   async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return this.state.outbox.prune(beforeMs, limit);
+  }
+
+  async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    return this.state.outbox.roomEvents(appId, roomId, afterSeq, limit);
+  }
+
+  async pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return this.state.history.prune(beforeMs, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

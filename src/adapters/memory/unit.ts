@@ -4,7 +4,8 @@
 // and may throw after), which saveRoom then stores. A persistent store may also ask the unit to
 // record a compact change set: the final value of every key it wrote.
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AppId, AuditEntry, ChatMessage, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { HistoryChange } from './history.js';
 import type { EntryList, EntryOf, StoreWriter } from '../../core/ports/store.js';
 import type { AppLocks, LockMode } from './locks.js';
 import { StateReader } from './reader.js';
@@ -26,6 +27,8 @@ export interface Changes {
 export class Unit extends StateReader implements StoreWriter {
   /** Committed with the unit: they join the outbox only if it succeeds. */
   readonly events: RoomEvent[] = [];
+  /** Chat history changes: applied only if it succeeds. */
+  readonly history: HistoryChange[] = [];
   readonly changes: Changes | null;
   private readonly undo: (() => void)[] = [];
   /** The unit's private aggregates (null: known not to exist), by room. */
@@ -239,5 +242,17 @@ export class Unit extends StateReader implements StoreWriter {
       this.undo.push(() => d.removeAudit(e));
       this.changes?.audit.push(e);
     }
+  }
+
+  async appendMessages(messages: ChatMessage[]): Promise<void> {
+    if (messages.length > 0) this.history.push({ kind: 'append', appId: this.appId, messages });
+  }
+
+  async deleteMessages(roomId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) this.history.push({ kind: 'delete', appId: this.appId, roomId, ids });
+  }
+
+  async clearMessages(roomId: string): Promise<void> {
+    this.history.push({ kind: 'clear', appId: this.appId, roomId });
   }
 }

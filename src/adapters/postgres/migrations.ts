@@ -53,6 +53,24 @@ CREATE TABLE nonces (
 
 // Key columns use the "C" collation: byte order is the order the other adapters (SQLite's
 // BINARY, JS string comparison for ASCII) page members and lock rooms in, and it compares faster.
+/** A room's events by seq: catch-up after a reconnect and gap fills read them (`roomEvents`). */
+export const OUTBOX_ROOM_INDEX = 'CREATE INDEX outbox_room ON outbox (app_id, room_id, seq);';
+
+/** Chat history: paged by room and seq, deleted by message id, pruned by time. */
+export const CHAT_TABLES = `
+CREATE TABLE messages (
+  app_id bigint NOT NULL,
+  room_id text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  at bigint NOT NULL,
+  message jsonb NOT NULL,
+  PRIMARY KEY (app_id, room_id, id)
+);
+CREATE INDEX messages_room ON messages (app_id, room_id, seq);
+CREATE INDEX messages_at ON messages (at);
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -128,6 +146,8 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 3, name: 'bad words', sql: BAD_WORD_TABLES },
   { version: 4, name: 'audit log', sql: AUDIT_TABLE },
   { version: 5, name: 'nonces', sql: NONCE_TABLES },
+  { version: 6, name: 'outbox by room and seq', sql: OUTBOX_ROOM_INDEX },
+  { version: 7, name: 'chat history', sql: CHAT_TABLES },
 ];
 
 

@@ -84,3 +84,18 @@ export async function pruneOutbox(exec: Exec, beforeMs: number, limit: number): 
   if (limit <= 0) return 0;
   return (await exec(PRUNE, [beforeMs, limit])).rowCount ?? 0;
 }
+
+// The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents. Per
+// room, ids follow seq: they are taken under the room's lock.
+const ROOM_EVENTS = {
+  name: 'rostrum_outbox_room_events',
+  text:
+    'SELECT event FROM outbox WHERE app_id = $1 AND room_id = $2 AND seq > $3 ' +
+    'AND id >= coalesce((SELECT max(id) FROM outbox WHERE app_id = $1 AND room_id = $2 AND seq = 1), 0) ' +
+    'ORDER BY seq LIMIT $4',
+};
+
+export async function roomEvents(exec: Exec, appId: number, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+  if (limit <= 0) return [];
+  return (await exec<{ event: RoomEvent }>(ROOM_EVENTS, [appId, roomId, afterSeq, limit])).rows.map((r) => r.event);
+}

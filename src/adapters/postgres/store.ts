@@ -3,10 +3,12 @@
 // transaction; events go to the outbox in that same transaction.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { pruneOutbox, readOutbox } from './outbox.js';
+import { pruneOutbox, readOutbox, roomEvents } from './outbox.js';
+import { pruneMessages } from './history.js';
 import { TYPES, likePrefix } from './rows.js';
 import { SQL } from './sql.js';
 import { AUDIT_PRUNE } from './audit.js';
@@ -182,6 +184,14 @@ export class PostgresStore implements Store {
   async pruneAudit(beforeMs: number, limit: number): Promise<number> {
     if (limit <= 0) return 0;
     return (await this.exec(AUDIT_PRUNE, [beforeMs, limit])).rowCount ?? 0;
+  }
+
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    return roomEvents(this.exec, appId, roomId, afterSeq, limit);
+  }
+
+  pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return pruneMessages(this.exec, beforeMs, limit);
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -2,9 +2,10 @@
 // pool (a read: no transaction, no locks).
 import type pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { AppId, AuditEntry, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
 import { AUDIT_INSERT, SAVE_AUDIT_APPEND, auditFilter, toAudit, type AuditRow } from './audit.js';
+import { HISTORY_SQL, pageMessages } from './history.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
@@ -111,6 +112,10 @@ export class PgReader implements StoreReader {
     const sql = `SELECT * FROM audit WHERE ${where} ORDER BY id DESC LIMIT $${values.length}`;
     return (await this.exec<AuditRow>(sql, values)).rows.map(toAudit);
   }
+
+  async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
+    return pageMessages((stmt, values) => this.exec(stmt, values), this.appId, roomId, q);
+  }
 }
 
 /**
@@ -131,6 +136,8 @@ export class PgWriter extends PgReader implements StoreWriter {
    */
   private readonly memberCache = new Map<string, string | null>();
   private readonly pendingSaves = new Map<string, { room_id: string; state: string; member_count: number; seq: number }>();
+  /** History added and not yet written (JSON): it goes with the next events, or alone. */
+  private pendingMessages: string | null = null;
 
   constructor(
     run: Exec,
@@ -145,16 +152,21 @@ export class PgWriter extends PgReader implements StoreWriter {
   private pendingAudit: string | null = null;
 
   protected override async exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.pendingSaves.size > 0) await this.flushSaves();
+    if (this.pendingSaves.size > 0 || this.pendingMessages !== null) await this.flushSaves();
     return this.run<R>(stmt, values);
   }
 
-  /** Writes deferred saves (and audit entries); the store calls it before COMMIT. */
+  /** Writes deferred saves (audit entries, history); the store calls it before COMMIT. */
   async flushSaves(): Promise<void> {
     if (this.pendingAudit !== null) {
       const audit = this.pendingAudit;
       this.pendingAudit = null;
       await this.run(AUDIT_INSERT, [this.appId, audit]);
+    }
+    if (this.pendingMessages !== null) {
+      const messages = this.pendingMessages;
+      this.pendingMessages = null;
+      await this.run(HISTORY_SQL.append, [this.appId, messages]);
     }
     if (this.pendingSaves.size === 0) return;
     const rows = this.takeSaves();
@@ -287,7 +299,28 @@ export class PgWriter extends PgReader implements StoreWriter {
       return;
     }
     const json = JSON.stringify(events);
+    if (this.pendingMessages !== null) {
+      const messages = this.pendingMessages;
+      this.pendingMessages = null;
+      await this.run(HISTORY_SQL.saveAppendMessages, [this.appId, this.takeSaves(), json, messages]);
+      return;
+    }
     if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
     else await this.run(SQL.append, [this.appId, json]);
+  }
+
+  async appendMessages(messages: ChatMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    // Deferred like saveRoom: written with the unit's events in one statement when they follow.
+    const json = JSON.stringify(messages);
+    this.pendingMessages = this.pendingMessages === null ? json : `${this.pendingMessages.slice(0, -1)},${json.slice(1)}`;
+  }
+
+  async deleteMessages(roomId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.exec(HISTORY_SQL.delete, [this.appId, roomId, ids]);
+  }
+
+  async clearMessages(roomId: string): Promise<void> {
+    await this.exec(HISTORY_SQL.clear, [this.appId, roomId]);
   }
 }

@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { AUDIT_TABLE, BAD_WORD_TABLES, NONCE_TABLES, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_INDEX, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -29,10 +29,12 @@ export function migrate(db: Database.Database): void {
   db.transaction(() => {
     if (version === 1 || (tableExists(db, 'rooms') && hasColumn(db, 'rooms', 'info'))) migrateV1(db);
     else if (version !== 2) db.exec(SCHEMA);
-    // Version 2 -> 3 (and every fresh or migrated database): bad-word lists, the audit log, replay nonces.
+    // Version 2 -> 3 (and every fresh or migrated database): bad-word lists, the audit log, replay nonces, the outbox by room and seq, chat history.
     db.exec(BAD_WORD_TABLES);
     db.exec(AUDIT_TABLE);
     db.exec(NONCE_TABLES);
+    db.exec(ROOM_EVENTS_INDEX);
+    db.exec(CHAT_TABLES);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

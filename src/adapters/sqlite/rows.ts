@@ -108,6 +108,12 @@ export class Writer {
       // Ordered by (at, id) so SQLite walks the outbox_at index, not the whole table (a stall of ~100 ms).
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
       readOutbox: p('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      // The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents.
+      roomEvents: p(
+        `SELECT event FROM outbox WHERE app_id = ? AND room_id = ? AND seq > ? AND id <= ?
+           AND id >= coalesce((SELECT max(id) FROM outbox WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
+         ORDER BY seq LIMIT ?`,
+      ),
       maxOutboxId: p('SELECT coalesce(max(id), 0) AS id FROM outbox').pluck(),
       begin: p('BEGIN IMMEDIATE'),
       commit: p('COMMIT'),
@@ -183,6 +189,10 @@ export class Writer {
 
   readOutbox(afterId: number, upToId: number, limit: number): { id: number; event: string }[] {
     return this.s.readOutbox.all(afterId, upToId, limit) as { id: number; event: string }[];
+  }
+
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, upToId: number, limit: number): string[] {
+    return (this.s.roomEvents.all(appId, roomId, afterSeq, upToId, appId, roomId, limit) as { event: string }[]).map((r) => r.event);
   }
 
   maxOutboxId(): number {

@@ -52,3 +52,25 @@ CREATE TABLE IF NOT EXISTS nonces (
   scope TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (scope, nonce)) WITHOUT ROWID;
 `;
+
+/**
+ * Version 3: a room's events by seq, for catch-up after a reconnect (`roomEvents`). A read-side
+ * index, an exception to the rule above: catch-up reads the outbox, which is not kept in memory.
+ */
+export const ROOM_EVENTS_INDEX = `
+CREATE INDEX IF NOT EXISTS outbox_room ON outbox (app_id, room_id, seq);
+`;
+
+/**
+ * Version 3: chat history, on disk only (not loaded into memory at start): paged by room and seq,
+ * deleted by message id, pruned by time. `id` orders commits: readers see ids up to the last
+ * committed batch's.
+ */
+export const CHAT_TABLES = `
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, app_id INTEGER NOT NULL, room_id TEXT NOT NULL,
+  msg_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_msg ON messages (app_id, room_id, msg_id);
+CREATE INDEX IF NOT EXISTS messages_room ON messages (app_id, room_id, seq);
+CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
+`;

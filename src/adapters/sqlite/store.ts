@@ -11,12 +11,15 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { RoomEvent } from '../../core/events.js';
+import type { AppId } from '../../core/model.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore, nonceKey } from '../memory/store.js';
 import { NonceTable } from './nonces.js';
 import type { Unit } from '../memory/unit.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirError, describe, lockDataDir, prepareDataDir, privateFile } from './data-dir.js';
+import { SqliteHistory } from './history.js';
 import { migrate } from './migrate.js';
 import { isEmpty, loadState, Writer } from './rows.js';
 
@@ -38,6 +41,7 @@ export class SqliteStore extends MemoryStore {
   private readonly db: Database.Database;
   private readonly writer: Writer;
   private readonly checkpointer: Checkpointer;
+  private readonly history: SqliteHistory;
   private batch: Batch | null = null;
   /** Outbox readers see only committed events: ids up to this one. */
   private committedOutboxId: number;
@@ -69,18 +73,26 @@ export class SqliteStore extends MemoryStore {
     }
     this.writer = new Writer(this.db);
     this.recordChanges = true;
-    this.state = loadState(this.db);
+    this.history = new SqliteHistory(this.db);
+    this.state = this.load();
     this.committedOutboxId = this.writer.maxOutboxId();
     this.nonceTable = new NonceTable(this.db);
     for (const [scope, nonce, expiresAt] of this.nonceTable.load(Date.now())) this.nonces.set(nonceKey(scope, nonce), expiresAt);
     this.checkpointer = new Checkpointer(file);
   }
 
+  /** The memory state from disk, with the history on disk. */
+  private load() {
+    const state = loadState(this.db);
+    state.history = this.history;
+    return state;
+  }
+
   protected override commitUnit(unit: Unit): Promise<void> | undefined {
     if (this.closed) throw new Error('the store is closed');
     if (unit.st !== this.state) throw new Error('the store reloaded from disk after a failed commit while this unit ran; nothing was written');
     const c = unit.changes!;
-    if (isEmpty(c) && unit.events.length === 0) {
+    if (isEmpty(c) && unit.events.length === 0 && unit.history.length === 0) {
       // Nothing to write, but it may have read what an open batch has not committed yet.
       return this.batch?.done;
     }
@@ -88,6 +100,7 @@ export class SqliteStore extends MemoryStore {
     try {
       const last = this.writer.unit(unit.appId, c, unit.events);
       if (last > 0) b.outboxMax = last;
+      if (unit.history.length > 0) this.history.apply(unit.history);
     } catch (e) {
       this.fail(b, e);
       throw e;
@@ -130,6 +143,7 @@ export class SqliteStore extends MemoryStore {
     }
     if (b.outboxMax > this.committedOutboxId) this.committedOutboxId = b.outboxMax;
     this.writeFailing = false;
+    this.history.committed();
     this.commits++;
     this.checkpointer.committed();
     b.resolve();
@@ -148,7 +162,7 @@ export class SqliteStore extends MemoryStore {
       }
     }
     b.reject(error);
-    this.state = loadState(this.db);
+    this.state = this.load();
   }
 
   /** Runs one store-level write in the batch and waits for its commit. */
@@ -176,6 +190,11 @@ export class SqliteStore extends MemoryStore {
     };
   }
 
+  override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    if (limit <= 0) return [];
+    return this.writer.roomEvents(appId, roomId, afterSeq, this.committedOutboxId, limit).map((e) => JSON.parse(e) as RoomEvent);
+  }
+
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return this.inBatch(() => this.writer.pruneOutbox(beforeMs, this.committedOutboxId, limit));
   }
@@ -184,6 +203,10 @@ export class SqliteStore extends MemoryStore {
     const ids = this.takeOldAudit(beforeMs, limit);
     if (ids.length > 0) await this.inBatch(() => this.writer.deleteAudit(ids));
     return ids.length;
+  }
+
+  override async pruneMessages(beforeMs: number, limit: number): Promise<number> {
+    return this.inBatch(() => this.history.prune(beforeMs, limit));
   }
 
   override async setMeta(key: string, value: string): Promise<void> {

@@ -3,7 +3,7 @@
 // and writes what changed plus its events in one transaction. Adapters: adapters/memory (tests),
 // adapters/sqlite (embedded default), adapters/postgres.
 import type { RoomEvent } from '../events.js';
-import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
+import type { AppId, AuditEntry, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../model.js';
 
 export type EntryList = 'deny' | 'mute';
 
@@ -67,6 +67,8 @@ export interface StoreReader {
   rooms(q: RoomQuery): Promise<RoomAggregate[]>;
   /** Audit entries newest first (by id), filtered (see AuditQuery). */
   audit(q: AuditQuery): Promise<AuditEntry[]>;
+  /** A page of the room's chat history, newest first (committed messages only). */
+  messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]>;
 }
 
 /**
@@ -98,6 +100,12 @@ export interface StoreWriter extends StoreReader {
   appendEvents(events: RoomEvent[]): Promise<void>;
   /** Appends audit entries of this app, committed with the unit. */
   appendAudit(entries: AuditEntry[]): Promise<void>;
+  /** Adds messages to their rooms' chat history (ids unique; an id already kept is ignored). */
+  appendMessages(messages: ChatMessage[]): Promise<void>;
+  /** Deletes messages of the room by id (unknown ids ignored); applied at commit. */
+  deleteMessages(roomId: string, ids: string[]): Promise<void>;
+  /** Deletes the room's whole chat history; applied at commit. */
+  clearMessages(roomId: string): Promise<void>;
 }
 
 /** A page of the outbox and the cursor to read the next one from. */
@@ -130,6 +138,15 @@ export interface Store {
   readOutbox(cursor: string, limit: number): Promise<OutboxPage>;
   /** Drops up to `limit` outbox events older than `beforeMs` (retention); returns how many. */
   pruneOutbox(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * One room's committed events with `seq > afterSeq`, in seq order, at most `limit` (an indexed
+   * read, for catch-up after a reconnect and gaps in delivery). Only the room's current life: a
+   * room dismissed and created again starts its seq at 1, and events of its earlier life are not
+   * returned. Events pruned by retention are gone: callers check the first seq they get.
+   */
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+  /** Drops up to `limit` chat messages older than `beforeMs` (history retention); returns how many. */
+  pruneMessages(beforeMs: number, limit: number): Promise<number>;
   /** Small key/value settings kept beside the data (the development app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

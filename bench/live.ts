@@ -1,0 +1,229 @@
+// Live-scale rooms, each figure beside a baseline measured in the same run:
+//  a. join storm: N clients entering one room at once, with 10k app-wide deny entries (the deny
+//     check on): joins/s, and /healthz latency during the storm — beside bare `ws` connects;
+//  b. chat: M members, senders at 500 messages/s: deliveries/s and lost, beside a bare `ws`
+//     broadcast of same-size frames at the same rate (alternating slices);
+//  c. kick -> kickedOffSeat at 1,000 kicks/s (the realtime benchmark's b);
+//  d. memory per idle connection (entered in one room) at 20k connections, beside bare `ws`.
+// LIVE_SCALE (default 1) scales the client counts, for short smoke runs.
+import { sleep, startChild, summarize } from './lib/child.js';
+import { benchApp, tencentOk } from './lib/tencent.js';
+import { connectAll, kickLatency, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
+
+const SCALE = Number(process.env.LIVE_SCALE ?? 1);
+const n = (x: number) => Math.max(10, Math.round(x * SCALE));
+const STORM = n(5_000);
+const DENY = n(10_000);
+const CHAT_MEMBERS = n(1_000);
+const CHAT_SENDERS = 10;
+const CHAT_RATE = 500;
+const CHAT_SLICES = 4;
+const CHAT_SLICE_MS = 2_000;
+const IDLE = n(20_000);
+const HANDSHAKES = 500;
+const progress = (what: string) => process.stderr.write(`  [live] ${what}\n`);
+
+type Stats = ReturnType<typeof summarize>;
+
+export interface LiveResult {
+  storm: { clients: number; deny: number; rostrumJoinsPerSec: number; bareConnectsPerSec: number; healthz: Stats; met: boolean };
+  chat: {
+    members: number;
+    rate: number;
+    rostrum: { deliveriesPerSec: number; lost: number; errors: number; frameBytes: number; firstError?: string };
+    bare: { deliveriesPerSec: number; lost: number; errors: number; frameBytes: number };
+    ratio: number;
+    met: boolean;
+  };
+  kick: { rostrum: LatencyFigures; bare: LatencyFigures; met: boolean };
+  memory: { rostrum: MemoryFigures; bare: MemoryFigures; met: boolean };
+}
+
+const realtimeEnv = { BENCH_REALTIME: JSON.stringify({ messagesPerSecond: 0 }) };
+
+async function joinStorm(): Promise<LiveResult['storm']> {
+  const app = benchApp();
+  const server = await startRostrum(app, STORM, realtimeEnv);
+  const clients = await startClients(STORM);
+  const bareServer = await startBare(STORM);
+  const bareClients = await startClients(STORM);
+  try {
+    const port = server.ready.port as number;
+    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId: 'storm', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: STORM + 10 },
+    });
+    await server.call('banUsers', { prefix: 'denied', from: 0, to: DENY, perCall: 20 });
+    progress('storm: deny entries made');
+    const deny = await server.call<number>('denyCount');
+    if (deny !== DENY) throw new Error(`${deny} deny entries, expected ${DENY}`);
+
+    const bare = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: STORM, concurrency: HANDSHAKES });
+    progress('storm: bare connects done');
+    await sleep(1_000);
+
+    // /healthz, one request after the other, for as long as the storm lasts.
+    let storming = true;
+    const healthz: number[] = [];
+    const poll = (async () => {
+      while (storming) {
+        const t = performance.now();
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+        await r.text();
+        healthz.push(performance.now() - t);
+        await sleep(10);
+      }
+    })();
+    const userIds = Array.from({ length: STORM }, (_, i) => `viewer${i}`);
+    const r = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES });
+    storming = false;
+    await poll;
+    progress('storm: done');
+    const stats = summarize(healthz);
+    const rostrumJoinsPerSec = STORM / (r.ms / 1000);
+    return {
+      clients: STORM,
+      deny,
+      rostrumJoinsPerSec,
+      bareConnectsPerSec: STORM / (bare.ms / 1000),
+      healthz: stats,
+      met: rostrumJoinsPerSec >= 5_000 && stats.p99 <= 50,
+    };
+  } finally {
+    await Promise.all([server.stop(), bareServer.stop()]);
+    await Promise.all([clients.stop(), bareClients.stop()]);
+  }
+}
+
+async function chat(): Promise<LiveResult['chat']> {
+  const app = benchApp();
+  const server = await startRostrum(app, CHAT_MEMBERS + CHAT_SENDERS, realtimeEnv);
+  const clients = await startClients(CHAT_MEMBERS);
+  const senders = await startChild('chat-senders', 'bench/live-chat-main.ts', { files: CHAT_SENDERS + 100 });
+  const bareServer = await startBare(CHAT_MEMBERS);
+  const bareClients = await startClients(CHAT_MEMBERS);
+  const bareSenders = await startChild('chat-senders', 'bench/live-chat-main.ts');
+  try {
+    const port = server.ready.port as number;
+    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId: 'chat', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: CHAT_MEMBERS + CHAT_SENDERS + 10 },
+    });
+    await clients.call('setMark', { mark: 'messageReceived' });
+    const userIds = Array.from({ length: CHAT_MEMBERS }, (_, i) => `member${i}`);
+    await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'chat', userIds });
+    const senderIds = Array.from({ length: CHAT_SENDERS }, (_, i) => `sender${i}`);
+    await senders.call('setup', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'chat', senders: senderIds });
+    await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: CHAT_MEMBERS });
+    await bareSenders.call('setup', { kind: 'bare', port: bareServer.ready.port });
+    progress('chat: connected');
+
+    const sides = [
+      { name: 'rostrum', clients, senders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
+      { name: 'bare', clients: bareClients, senders: bareSenders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
+    ];
+    let bytes = 200;
+    const slice = async (side: (typeof sides)[number], ms: number, record: boolean) => {
+      const base = (await side.clients.call('stats')).received as number;
+      const r = await side.senders.call('run', { ratePerSecond: CHAT_RATE, durationMs: ms, bytes });
+      const want = base + (r.sent - r.errors) * CHAT_MEMBERS;
+      const deadline = performance.now() + 5_000;
+      let got = base;
+      while (performance.now() < deadline) {
+        got = (await side.clients.call('stats')).received as number;
+        if (got >= want) break;
+        await sleep(20);
+      }
+      const stats = await side.clients.call('stats');
+      side.frameBytes = stats.frameBytes;
+      if (!record) return;
+      side.delivered += got - base;
+      side.lost += Math.max(0, want - got);
+      side.errors += r.errors;
+      side.ms += r.ms;
+      side.firstError ??= r.firstError;
+    };
+    await slice(sides[0], 1_000, false);
+    bytes = sides[0].frameBytes || bytes; // the bare frames the size of Rostrum's
+    await slice(sides[1], 1_000, false);
+    for (let i = 0; i < CHAT_SLICES; i++) {
+      for (const side of i % 2 === 0 ? [sides[1], sides[0]] : sides) await slice(side, CHAT_SLICE_MS, true);
+    }
+    const fig = (s: (typeof sides)[number]) => ({
+      deliveriesPerSec: s.delivered / (s.ms / 1000),
+      lost: s.lost,
+      errors: s.errors,
+      frameBytes: s.frameBytes,
+      firstError: s.firstError,
+    });
+    const rostrum = fig(sides[0]);
+    const bare = fig(sides[1]);
+    const ratio = rostrum.deliveriesPerSec / bare.deliveriesPerSec;
+    return { members: CHAT_MEMBERS, rate: CHAT_RATE, rostrum, bare, ratio, met: ratio >= 0.6 && rostrum.lost === 0 && rostrum.errors === 0 };
+  } finally {
+    await Promise.all([server.stop(), bareServer.stop()]);
+    await Promise.all([clients.stop(), bareClients.stop(), senders.stop(), bareSenders.stop()]);
+  }
+}
+
+async function idleMemory(): Promise<LiveResult['memory']> {
+  const app = benchApp();
+  const server = await startRostrum(app, IDLE, realtimeEnv);
+  const clients = await startClients(IDLE);
+  const bareServer = await startBare(IDLE);
+  const bareClients = await startClients(IDLE);
+  try {
+    const port = server.ready.port as number;
+    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId: 'idle', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: IDLE + 10 },
+    });
+    const userIds = Array.from({ length: IDLE }, (_, i) => `idle${i}`);
+    const r = await connectAll(server, IDLE, true, async (from, to) => {
+      const x = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'idle', userIds: userIds.slice(from, to) });
+      return x.ms as number;
+    });
+    const b = await connectAll(bareServer, IDLE, true, async (from, to) => {
+      const x = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: to - from });
+      return x.ms as number;
+    });
+    return { rostrum: r.mem!, bare: b.mem!, met: r.mem!.perConnection <= 10 * 1024 };
+  } finally {
+    await Promise.all([server.stop(), bareServer.stop()]);
+    await Promise.all([clients.stop(), bareClients.stop()]);
+  }
+}
+
+export async function liveBench(): Promise<LiveResult> {
+  const storm = await joinStorm();
+  await sleep(1_000);
+  const chatFigures = await chat();
+  await sleep(1_000);
+  progress('kick latency');
+  const kick = await kickLatency();
+  progress('idle memory');
+  await sleep(1_000);
+  const memory = await idleMemory();
+  return { storm, chat: chatFigures, kick, memory };
+}
+
+export function printLive(r: LiveResult): void {
+  const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const s = r.storm;
+  console.log('\nlive a. join storm: %d clients enter one room, %d app-wide deny entries, %d handshakes at a time', s.clients, s.deny, HANDSHAKES);
+  console.log('  bare ws connects/s %s; Rostrum joins/s %s (connect + enterRoom reply)', f(s.bareConnectsPerSec), f(s.rostrumJoinsPerSec));
+  console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
+  console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
+  const c = r.chat;
+  console.log('\nlive b. chat: %d members, %d messages/s from %d senders, %d x %ds per side in alternating slices', c.members, c.rate, CHAT_SENDERS, CHAT_SLICES, CHAT_SLICE_MS / 1000);
+  for (const [name, v] of [['bare ws broadcast', c.bare], ['Rostrum sendMessage', c.rostrum]] as const) {
+    console.log('  %s  deliveries/s %s  frame %d B  lost %d  errors %d', name.padEnd(20), f(v.deliveriesPerSec).padStart(9), v.frameBytes, v.lost, v.errors);
+  }
+  if (c.rostrum.firstError) console.log('  first error: %s', c.rostrum.firstError);
+  console.log('  ratio %s%% of bare (goal >= 60%%, 0 lost): %s', f(c.ratio * 100, 1), c.met ? 'met' : 'NOT met');
+  const k = r.kick;
+  console.log('\nlive c. kick -> kickedOffSeat at 1,000 kicks/s: p50 %s ms, p99 %s ms (bare push p99 %s ms); goal p99 <= 5 ms: %s', f(k.rostrum.event.p50, 2), f(k.rostrum.event.p99, 2), f(k.bare.event.p99, 2), k.met ? 'met' : 'NOT met');
+  const m = r.memory;
+  console.log('\nlive d. %d idle connections (entered in one room), RSS after GC', m.rostrum.connections);
+  for (const [name, v] of [['bare ws', m.bare], ['Rostrum', m.rostrum]] as const) {
+    console.log('  %s  %s KiB per connection (second half alone %s KiB; JS heap %s KiB)', name.padEnd(8), f(v.perConnection / 1024, 2), f(v.marginalPerConnection / 1024, 2), f(v.heapPerConnection / 1024, 2));
+  }
+  console.log('  goal <= 10 KiB per connection: %s', m.met ? 'met' : 'NOT met');
+}

@@ -1,0 +1,331 @@
+// One room's events on this node, in order, to the connections in it. A member's view is the
+// snapshot its `enterRoom` reply carries (taken at the room's seq S) plus every event after S,
+// in seq order, none missing and none twice:
+//
+// - A connection is registered as *entering* before its entry runs, and keeps every event the
+//   room publishes from then on. Once its reply is sent it gets those after S (events committed
+//   in the same batch as its entry included: a ban racing the entry reaches it), then it is live.
+// - The feed dispatches each seq once, in order. An event that arrives ahead of a missing one is
+//   held; if the missing one has not come in a moment, it is read back from the store's outbox
+//   (publishes of different commits can arrive out of order).
+import type { RoomEvent } from '../core/events.js';
+import type { AppId } from '../core/model.js';
+import type { Connection } from './connection.js';
+
+/** How long a held event waits for a missing earlier one before the store is asked. */
+const GAP_WAIT_MS = 25;
+/** Events read per gap fill. */
+const GAP_FILL_LIMIT = 1000;
+
+export interface FeedHooks {
+  /** One room's committed events after `afterSeq`, in seq order (the store's outbox). */
+  roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+  /** The event as one WebSocket frame. */
+  frame(e: RoomEvent): Buffer;
+  /** Writes a frame to a connection. */
+  send(conn: Connection, frame: Buffer): void;
+  /** Dispatch failures are logged, never thrown into the command that published. */
+  error(err: unknown, what: string): void;
+  /** Members above which entries and exits are not announced one by one (audience mode). */
+  audienceThreshold: number;
+  /** An audience-mode room's member count changed: announce it (coalesced by the caller). */
+  countChanged(feed: RoomFeed, memberCount: number, seq: number): void;
+}
+
+interface Live {
+  conn: Connection;
+  /** Events up to this seq are in the connection's snapshot (or already sent). */
+  since: number;
+}
+
+/** A connection whose entry is running: the room keeps what it publishes from `from` on. */
+export class Entering {
+  constructor(
+    readonly conn: Connection,
+    /** Its first event's position in the feed's log (absolute). */
+    readonly from: number,
+  ) {}
+}
+
+export class RoomFeed {
+  /** userId -> the live connection through which that member is in, here. */
+  readonly members = new Map<string, Live>();
+  readonly entering = new Set<Entering>();
+  /**
+   * What the room published while someone was entering, in arrival order, shared by all of them
+   * (a storm has hundreds entering at once: one log, not one copy each). `logBase` is the
+   * absolute position of log[0].
+   */
+  private log: RoomEvent[] = [];
+  private logBase = 0;
+  /** The next seq to dispatch; null until an entry tells where the room is. */
+  private next: number | null = null;
+  private readonly held = new Map<number, RoomEvent>();
+  private gapTimer: NodeJS.Timeout | null = null;
+  private filling = false;
+  /**
+   * Events to everyone, framed, not yet written: the events of one turn (a chat batch) go to
+   * each connection in one write. Written before anything else is sent from this room.
+   */
+  private broadcast: { seq: number; frame: Buffer }[] = [];
+
+  constructor(
+    readonly appId: AppId,
+    readonly roomId: string,
+    private readonly hooks: FeedHooks,
+  ) {}
+
+  get empty(): boolean {
+    return this.members.size === 0 && this.entering.size === 0;
+  }
+
+  /** Registers a connection about to enter: it will get what the room publishes from now on. */
+  enter(conn: Connection): Entering {
+    const en = new Entering(conn, this.logBase + this.log.length);
+    this.entering.add(en);
+    return en;
+  }
+
+  /** A committed event of this room, as the bus delivers it (any order). */
+  receive(e: RoomEvent): void {
+    if (this.entering.size > 0) this.log.push(e);
+    if (this.next === null || e.seq > this.next) {
+      this.held.set(e.seq, e);
+      if (this.next !== null) this.scheduleFill();
+      return;
+    }
+    if (e.seq < this.next) return; // already dispatched
+    this.dispatch(e);
+    this.drain();
+  }
+
+  /**
+   * The entry of `en` succeeded with the room at seq `snapshot` and its reply is sent: it gets
+   * the events after the snapshot that it has seen (and `missed`, read for a catch-up, first),
+   * then goes live. False when one of them took it out of the room again.
+   */
+  admit(en: Entering, snapshot: number, missed: RoomEvent[] = []): boolean {
+    this.flushBroadcast();
+    const seenAll = this.log.slice(en.from - this.logBase);
+    this.cancel(en);
+    const conn = en.conn;
+    if (conn.ended) return false;
+    if (this.next === null) {
+      this.next = snapshot + 1;
+      for (const seq of this.held.keys()) if (seq <= snapshot) this.held.delete(seq);
+    }
+    // Into the room here first: events replayed below may take it out again.
+    const previous = this.members.get(conn.userId);
+    if (previous && previous.conn !== conn) previous.conn.rooms.delete(this.roomId);
+    const live: Live = { conn, since: snapshot };
+    this.members.set(conn.userId, live);
+    const frameOf = (e: RoomEvent) => () => this.hooks.frame(e);
+    for (const e of missed) {
+      if (!this.isIn(live)) return false;
+      this.deliverTo(live, e, frameOf(e), true);
+    }
+    // What it saw, in order, once each, after its snapshot and before what the feed dispatches next.
+    const upTo = this.next - 1;
+    const seen = seenAll.filter((e) => e.seq > snapshot && e.seq <= upTo).sort((a, b) => a.seq - b.seq);
+    let last = snapshot;
+    for (const e of seen) {
+      if (e.seq === last) continue;
+      last = e.seq;
+      if (!this.isIn(live)) return false;
+      this.deliverTo(live, e, frameOf(e), false);
+    }
+    if (!this.isIn(live)) return false;
+    live.since = Math.max(snapshot, upTo);
+    this.drain();
+    return this.isIn(live);
+  }
+
+  /** The entry failed (or is done): the log keeps only what those still entering need. */
+  cancel(en: Entering): void {
+    if (!this.entering.delete(en)) return;
+    if (this.entering.size === 0) {
+      this.logBase += this.log.length;
+      this.log = [];
+      return;
+    }
+    let first = Infinity;
+    for (const e of this.entering) first = Math.min(first, e.from);
+    const drop = first - this.logBase;
+    if (drop > 1024 && drop > this.log.length / 2) {
+      this.log = this.log.slice(drop);
+      this.logBase = first;
+    }
+  }
+
+  /** The connection is no longer in the room here (the member may still be, elsewhere). */
+  remove(conn: Connection): void {
+    if (!conn.ended) conn.rooms.delete(this.roomId);
+    const live = this.members.get(conn.userId);
+    if (live?.conn === conn) this.members.delete(conn.userId);
+  }
+
+  close(): void {
+    this.flushBroadcast();
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+  }
+
+  // ------------------------------------------------------------------------------- order
+
+  private drain(): void {
+    while (this.next !== null) {
+      const e = this.held.get(this.next);
+      if (!e) break;
+      this.held.delete(this.next);
+      this.dispatch(e);
+    }
+    if (this.held.size > 0) this.scheduleFill();
+  }
+
+  private scheduleFill(): void {
+    if (this.gapTimer || this.filling) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      void this.fill();
+    }, GAP_WAIT_MS);
+    this.gapTimer.unref();
+  }
+
+  /** Reads the missing events from the store; skips past any the store no longer has. */
+  private async fill(): Promise<void> {
+    if (this.next === null || this.held.size === 0) return;
+    this.filling = true;
+    try {
+      const from = this.next;
+      const events = await this.hooks.roomEvents(this.appId, this.roomId, from - 1, GAP_FILL_LIMIT);
+      for (const e of events) if (this.next !== null && e.seq >= this.next && !this.held.has(e.seq)) this.held.set(e.seq, e);
+      if (this.next !== null && !this.held.has(this.next) && this.held.size > 0) {
+        const first = Math.min(...this.held.keys());
+        this.hooks.error(new Error(`events ${this.next}..${first - 1} of room ${this.roomId} are gone`), 'gap');
+        this.next = first;
+      }
+    } catch (err) {
+      this.hooks.error(err, 'gap fill');
+    } finally {
+      this.filling = false;
+    }
+    this.drain();
+  }
+
+  // ------------------------------------------------------------------------------- fan-out
+
+  private dispatch(e: RoomEvent): void {
+    this.next = e.seq + 1;
+    try {
+      this.fanOut(e);
+    } catch (err) {
+      this.hooks.error(err, e.type);
+    }
+    // A room dismissed (then maybe created again) starts its seq over: learn it afresh.
+    if (e.type === 'roomDismissed') {
+      this.next = null;
+      this.held.clear();
+    }
+  }
+
+  private fanOut(e: RoomEvent): void {
+    if (e.type === 'denyChanged' || (e.to && e.to.length === 0)) return;
+    if (!e.to && PLAIN_BROADCAST.has(e.type)) return this.queueBroadcast(e);
+    this.flushBroadcast();
+    let frame: Buffer | undefined;
+    const once = () => (frame ??= this.hooks.frame(e));
+    const to = (userId: string) => {
+      const live = this.members.get(userId);
+      if (live) this.deliverTo(live, e, once, false);
+    };
+    if ((e.type === 'memberEntered' || e.type === 'memberLeft') && e.data.memberCount > this.hooks.audienceThreshold) {
+      // Audience mode: the member itself only; everyone gets a coalesced count instead.
+      if (e.type === 'memberLeft') to(e.data.userId);
+      this.hooks.countChanged(this, e.data.memberCount, e.seq);
+      return;
+    }
+    if (e.type === 'memberReplaced' || e.type === 'kickedOutOfRoom') return to(e.data.userId);
+    if (e.to) {
+      for (const userId of e.to.length > 1 ? new Set(e.to) : e.to) to(userId);
+      return;
+    }
+    for (const live of [...this.members.values()]) this.deliverTo(live, e, once, false);
+  }
+
+  private queueBroadcast(e: RoomEvent): void {
+    if (this.broadcast.length === 0) queueMicrotask(() => this.flushBroadcast());
+    this.broadcast.push({ seq: e.seq, frame: this.hooks.frame(e) });
+  }
+
+  /** Writes the queued broadcast frames: one write per connection (skipping what it already had). */
+  private flushBroadcast(): void {
+    const chunks = this.broadcast;
+    if (chunks.length === 0) return;
+    this.broadcast = [];
+    const all = chunks.length === 1 ? chunks[0].frame : Buffer.concat(chunks.map((c) => c.frame));
+    for (const live of [...this.members.values()]) {
+      if (live.since < chunks[0].seq) this.hooks.send(live.conn, all);
+      else {
+        const rest = chunks.filter((c) => c.seq > live.since);
+        if (rest.length > 0) this.hooks.send(live.conn, Buffer.concat(rest.map((c) => c.frame)));
+      }
+    }
+  }
+
+  /**
+   * Sends `e` to one member as its rules say, and takes the connection out of the room when the
+   * event ends its membership. `history` marks catch-up events from before this connection's
+   * entry: those about the member's earlier connections are not its own and are skipped.
+   */
+  private deliverTo(live: Live, e: RoomEvent, frame: () => Buffer, history: boolean): void {
+    if (e.seq <= live.since && !history) return;
+    const conn = live.conn;
+    if (e.type === 'denyChanged') return;
+    if (e.to && !e.to.includes(conn.userId)) return;
+    switch (e.type) {
+      case 'memberReplaced':
+      case 'kickedOutOfRoom':
+        if (e.data.userId !== conn.userId) return;
+        if (history || (e.type === 'memberReplaced' && e.data.connId !== conn.id)) return;
+        this.hooks.send(conn, frame());
+        this.remove(conn);
+        return;
+      case 'roomDismissed':
+        this.hooks.send(conn, frame());
+        this.remove(conn);
+        return;
+      case 'memberLeft':
+        if (e.data.userId === conn.userId && e.data.connId !== conn.id) {
+          if (history) return;
+        }
+        if (e.data.memberCount > this.hooks.audienceThreshold && e.data.userId !== conn.userId) return;
+        this.hooks.send(conn, frame());
+        if (e.data.userId === conn.userId && e.data.connId === conn.id) this.remove(conn);
+        return;
+      case 'memberEntered':
+        if (e.data.memberCount > this.hooks.audienceThreshold) return;
+        this.hooks.send(conn, frame());
+        return;
+      default:
+        this.hooks.send(conn, frame());
+    }
+  }
+
+  private isIn(live: Live): boolean {
+    return this.members.get(live.conn.userId) === live;
+  }
+}
+
+/** Events to everyone with no per-member rule: these may share a write (see `broadcast`). */
+const PLAIN_BROADCAST = new Set<RoomEvent['type']>([
+  'messageReceived',
+  'seatListChanged',
+  'roomInfoChanged',
+  'ownerChanged',
+  'memberInfoChanged',
+]);
+
+/** The event's frame payload: `{event, roomId, seq, ...fields}`. */
+export function eventPayload(e: RoomEvent): Buffer {
+  return Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data }));
+}

@@ -1,0 +1,140 @@
+// Catch-up after a reconnect: the seat grace keeps a dropped member in, and `enterRoom` with
+// `lastSeq` replays exactly the events it missed, or says `recovered: false` when they are gone.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { RawClient, client, closeClients, createRoom, eventually, memberIds, seatOf, sleep } from './realtime-support.js';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer({ realtime: { seatGraceSeconds: 3, resumeWindowSeconds: 60 } });
+});
+after(async () => {
+  await closeClients();
+  await s.close();
+});
+
+function connOf(userId: string, roomId: string): string {
+  const conns = s.server.realtime.listConnections().filter((c) => c.userId === userId && c.rooms.includes(roomId));
+  assert.equal(conns.length, 1, `${userId} is in ${roomId} through one connection`);
+  return conns[0].id;
+}
+
+const say = (roomId: string, text: string) => asAdmin(s, { type: 'sendAdminMessage', roomId, text, nick: 'host', avatar: '' });
+
+test('drop, events meanwhile, reconnect with lastSeq: exactly the missed events, in order; the seat is kept', async () => {
+  await createRoom(s, 'rs-catch', { seats: 4 });
+  const bob = await RawClient.connect(s, 'bob', 'rs-catch');
+  const ann = await RawClient.connect(s, 'ann', 'rs-catch');
+  await ann.ok('takeSeat', { roomId: 'rs-catch', index: 1 });
+  await say('rs-catch', 'before');
+  const before = await ann.take('messageReceived', (e) => e.text === 'before');
+  await ann.sync();
+  const last = Math.max(before.seq, ...ann.events.splice(0).map((e) => e.seq));
+
+  await bob.drain();
+  s.server.realtime.terminate(connOf('ann', 'rs-catch'));
+  await ann.closed;
+  for (const text of ['m1', 'm2', 'm3']) await say('rs-catch', text);
+  await asAdmin(s, { type: 'lockSeat', roomId: 'rs-catch', index: 3, locked: true });
+  await asAdmin(s, { type: 'kickOffSeat', roomId: 'rs-catch', userId: 'bob', data: '' }).catch(() => undefined); // bob is on no seat: refused, no event
+
+  const again = await RawClient.connect(s, 'ann');
+  const data = await again.ok('enterRoom', { roomId: 'rs-catch', lastSeq: last });
+  assert.equal(data.recovered, true);
+  assert.equal(data.seats[1].userId, 'ann', 'the seat was kept through the grace');
+  await again.sync();
+  const replay = again.events.splice(0);
+  assert.deepEqual(
+    replay.map((e) => (e.event === 'messageReceived' ? e.text : e.event)),
+    ['m1', 'm2', 'm3', 'seatListChanged'],
+  );
+  const seqs = replay.map((e) => e.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.ok(seqs.every((q) => q > last && q <= data.seq));
+
+  // The room saw no leave and no entry of ann.
+  assert.deepEqual(
+    (await bob.drain()).filter((e) => e === 'memberLeft' || e === 'memberEntered'),
+    [],
+  );
+  // Live again: later events come once, after the snapshot.
+  await say('rs-catch', 'after');
+  const after1 = await again.take('messageReceived');
+  assert.equal(after1.text, 'after');
+  assert.ok(after1.seq > data.seq);
+  again.close();
+  bob.close();
+});
+
+test('past the resume window: recovered false, no replay, a fresh snapshot', async () => {
+  const t = await startTestServer({ realtime: { seatGraceSeconds: 5, resumeWindowSeconds: 0.3 } });
+  try {
+    await createRoom(t, 'rs-old');
+    const ann = await RawClient.connect(t, 'ann');
+    const entered = await ann.ok('enterRoom', { roomId: 'rs-old' });
+    t.server.realtime.terminate(t.server.realtime.listConnections().find((c) => c.userId === 'ann')!.id);
+    await ann.closed;
+    await asAdmin(t, { type: 'sendAdminMessage', roomId: 'rs-old', text: 'gone', nick: '', avatar: '' });
+    await sleep(500);
+    const again = await RawClient.connect(t, 'ann');
+    const data = await again.ok('enterRoom', { roomId: 'rs-old', lastSeq: entered.seq });
+    assert.equal(data.recovered, false);
+    assert.deepEqual(await again.drain(), []);
+    again.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('a lastSeq ahead of the room (another life of it) is not recovered', async () => {
+  await createRoom(s, 'rs-ahead');
+  const ann = await RawClient.connect(s, 'ann');
+  const data = await ann.ok('enterRoom', { roomId: 'rs-ahead', lastSeq: 10_000 });
+  assert.equal(data.recovered, false);
+  await ann.fails('enterRoom', { roomId: 'rs-ahead', lastSeq: -1 }, 100002);
+  ann.close();
+});
+
+test('past the seat grace the dropped member leaves (disconnected) and its seat is freed', async () => {
+  await createRoom(s, 'rs-grace', { seats: 2 });
+  const bob = await RawClient.connect(s, 'bob', 'rs-grace');
+  const ann = await RawClient.connect(s, 'ann', 'rs-grace');
+  await ann.ok('takeSeat', { roomId: 'rs-grace', index: 0 });
+  s.server.realtime.terminate(connOf('ann', 'rs-grace'));
+  await sleep(1000);
+  assert.deepEqual(await memberIds(s, 'rs-grace'), ['ann', 'bob'], 'still in during the grace');
+  const left = await bob.take('memberLeft', (e) => e.userId === 'ann', 10_000);
+  assert.equal(left.reason, 'disconnected');
+  assert.equal(await seatOf(s, 'rs-grace', 0), undefined);
+  // A client's own close (a close frame, with or without a code) leaves at once.
+  const cal = await RawClient.connect(s, 'cal', 'rs-grace');
+  cal.close();
+  await bob.take('memberLeft', (e) => e.userId === 'cal', 2000);
+  bob.close();
+});
+
+test('the TypeScript client resumes by itself: missed messages once, in order, seat kept', async () => {
+  await createRoom(s, 'rs-client', { seats: 2 });
+  const c = client(s, 'dan');
+  await c.connect();
+  await c.enterRoom({ roomId: 'rs-client' });
+  await c.takeSeat({ roomId: 'rs-client', index: 1 });
+  const texts: string[] = [];
+  c.on('messageReceived', (e) => texts.push(e.text));
+  await say('rs-client', 'one');
+  await eventually(() => texts.length === 1);
+
+  const restored = c.once('roomRestored', () => true, 10_000);
+  s.server.realtime.terminate(connOf('dan', 'rs-client'));
+  // Sent while it is away (the client reconnects within ms: some may be live, none twice).
+  for (const text of ['two', 'three', 'four']) await say('rs-client', text);
+  const r = await restored;
+  assert.equal(r.data.recovered, true);
+  assert.equal(r.data.seats[1].userId, 'dan');
+  await say('rs-client', 'five');
+  await eventually(() => texts.length >= 5, 5000, 'five messages');
+  await sleep(100);
+  assert.deepEqual(texts, ['one', 'two', 'three', 'four', 'five']);
+  await c.close();
+});
