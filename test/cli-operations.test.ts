@@ -8,7 +8,8 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, type TestData } from './support/harness.js';
-import { cleanUp, cli, newData, newDir, serve, spawnCli, stop, waitFor, waitReady } from './support/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEADLINE_MS, cleanUp, cli, newData, newDir, serve, spawnCli, stop, waitFor, waitReady } from './support/cli.js';
 
 after(cleanUp);
 
@@ -19,7 +20,11 @@ function sqliteData(dir = join(newDir(), 'data')): TestData {
 
 /** One line on stderr, `rostrum: ` first, matching `message`; exit code 2. */
 async function refusesToStart(c: ReturnType<typeof cli>, message: RegExp): Promise<void> {
-  const { code } = await c.exited;
+  // A server that starts anyway is a failure, not a hang.
+  const { code } = await Promise.race([
+    c.exited,
+    sleep(DEADLINE_MS, undefined, { ref: false }).then(() => assert.fail(`still running after ${DEADLINE_MS} ms: ${c.output.stderr}`)),
+  ]);
   assert.equal(code, 2, c.output.stderr);
   const lines = c.output.stderr.trim().split('\n');
   assert.equal(lines.length, 1, c.output.stderr);

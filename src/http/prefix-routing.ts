@@ -3,6 +3,8 @@
 // under, in any letter case — Tencent's under /v4, Polyv's under /live — and a plain JSON 404/400
 // elsewhere. No answer and no log line repeats the URL: it may carry a UserSig or a sign.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { redactUrl } from './request-log.js';
 import { answer as tencentAnswer } from '../dialects/tencent/routes.js';
 import { CODE } from '../dialects/tencent/codes.js';
 import { answer as polyvAnswer } from '../dialects/polyv/routes.js';
@@ -51,8 +53,7 @@ export function rootError(err: FastifyError, req: FastifyRequest, reply: Fastify
   if ((err.statusCode ?? 500) < 500 && answerByPrefix(req, reply)) return;
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
   if (status === 500) req.log.error({ reqId: req.id, err }, 'unexpected error');
-  void reply
-    .code(status)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send(JSON.stringify({ error: status === 500 ? 'Internal Server Error' : 'Bad Request', statusCode: status }));
+  // Fastify's own shape, its message kept for a client error (redacted all the same).
+  const body = { statusCode: status, code: err.code, error: STATUS_CODES[status], message: status === 500 ? 'Internal Server Error' : redactUrl(err.message) };
+  void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
 }
