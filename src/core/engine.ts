@@ -37,7 +37,7 @@ const HANDLERS: Handlers = {
 };
 
 export class Engine {
-  /** Chat messages and entries go through batches: one unit per room per event-loop turn. */
+  /** Chat messages and entries go through batches: one store unit per room at a time. */
   readonly batches: RoomBatcher;
 
   constructor(

@@ -1,5 +1,5 @@
-// Live-scale commands in batches: the chat messages (and the entries) of one room in one
-// event-loop turn are checked and written together — one store unit (one room lock, one
+// Live-scale commands in batches: the chat messages (and the entries) of one room that come
+// while its previous batch is being written are checked and written together — one store unit (one room lock, one
 // transaction) for the batch instead of one per command. Each command still runs its own rules
 // (chat.ts, membership.ts) inside that unit, against the store's state under the room's lock, so
 // its checks are exactly as coherent as alone; a refused one fails alone (these rules refuse
@@ -60,8 +60,9 @@ export class RoomBatcher {
       room.queue.push({ actor, cmd, now, resolve, reject });
       if (room.busy) return;
       room.busy = true;
-      // The rest of this turn's commands join the batch.
-      setImmediate(() => void this.drain(key, room));
+      // At once (a lone command waits for nothing); what comes while its unit runs forms the
+      // next batch, as a group commit does.
+      queueMicrotask(() => void this.drain(key, room));
     });
   }
 
