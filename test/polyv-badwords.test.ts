@@ -17,7 +17,8 @@ let s: TestServer;
 let polyv: ReturnType<typeof polyvClient>;
 
 async function start(): Promise<void> {
-  s = await startTestServer({ data, apps: [APP_WITH_ACCOUNT, OTHER_APP] });
+  s = await startTestServer({ data, apps: [APP_WITH_ACCOUNT, OTHER_APP], realtime: { messagesPerSecond: 0 } });
+  // (no chat rate limit: one sender tries many words)
   polyv = polyvClient(s, { app: APP_WITH_ACCOUNT });
 }
 

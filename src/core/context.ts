@@ -1,7 +1,7 @@
 // The shared lower layer of the rules: one command's view of the store, with the checks every
 // module needs (room exists, member present, roles) and, for writes, event emission. Rule
 // modules depend on this and on nothing of each other's beyond the helpers they export.
-import type { Actor, AppId, AuditEntry, Member, Role, RoomAggregate } from './model.js';
+import type { Actor, AppId, AuditEntry, ChatMessage, Member, Role, RoomAggregate } from './model.js';
 import { newId } from './ids.js';
 import type { NewEvent, RoomEvent } from './events.js';
 import type { StoreReader, StoreWriter } from './ports/store.js';
@@ -68,6 +68,8 @@ export class WriteContext extends ReadContext<StoreWriter> {
     }
     // Audit first: an adapter may defer it into the events' statement (one round trip).
     if (this.audits.length > 0) await this.store.appendAudit(this.audits);
+    const history = historyOf(this.events);
+    if (history.length > 0) await this.store.appendMessages(history);
     if (this.events.length > 0) await this.store.appendEvents(this.events);
   }
 
@@ -87,6 +89,17 @@ export class WriteContext extends ReadContext<StoreWriter> {
       expiresAt: e.expiresAt ?? null,
     });
   }
+}
+
+/** The chat messages among these events, as the room's history keeps them (any path that delivers one). */
+export function historyOf(events: RoomEvent[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const e of events) {
+    if (e.type !== 'messageReceived') continue;
+    const d = e.data;
+    out.push({ id: d.msgId, roomId: e.roomId, seq: e.seq, at: e.at, from: d.from, nick: d.nick, avatar: d.avatar, text: d.text, imageUrl: d.imageUrl ?? '', admin: d.admin });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------- roles

@@ -8,10 +8,10 @@
 // chat history in one write each, and are published after commit.
 import { RoomError, isRoomError } from './errors.js';
 import type { CommandOf } from './commands.js';
-import { WriteContext } from './context.js';
+import { WriteContext, historyOf } from './context.js';
 import type { RoomEvent } from './events.js';
 import type { Handler } from './handler.js';
-import type { Actor, AppId, ChatMessage } from './model.js';
+import type { Actor, AppId, AuditEntry } from './model.js';
 import type { Bus } from './ports/bus.js';
 import type { Store } from './ports/store.js';
 
@@ -76,11 +76,13 @@ export class RoomBatcher {
   private async commit(appId: AppId, batch: Pending[]): Promise<void> {
     let outcomes: ({ ok: true; value: unknown } | { ok: false; error: RoomError })[] = [];
     let events: RoomEvent[] = [];
+    let audits: AuditEntry[] = [];
     try {
       await this.store.write(appId, async (w) => {
         // From scratch on every attempt: an adapter may retry the unit.
         outcomes = [];
         events = [];
+        audits = [];
         // An entry takes the app lock (shared) before its room: with entries in the batch, the
         // unit takes it first, whatever command comes first.
         if (batch.some((p) => p.cmd.type === 'enterRoom')) await w.lockApp('shared');
@@ -90,6 +92,7 @@ export class RoomBatcher {
             const handler = this.handlers[p.cmd.type] as Handler<BatchedType>;
             const value = await handler.run(c as never, p.cmd as never);
             events.push(...c.events);
+            audits.push(...c.audits);
             outcomes.push({ ok: true, value });
           } catch (e) {
             if (!isRoomError(e)) throw e;
@@ -98,11 +101,12 @@ export class RoomBatcher {
         }
         // Every handler worked on the unit's one locked aggregate of the room (an entry that
         // changed only its member's profile emits nothing and still saves nothing else).
-        if (events.length === 0) return;
+        if (events.length === 0 && audits.length === 0) return;
         const agg = await w.room(batch[0].cmd.roomId);
         if (agg) await w.saveRoom(appId, agg);
-        // History before events: an adapter may write both (and the room) in one statement.
-        await w.appendMessages(events.flatMap(historyOf));
+        // Audit and history before events: an adapter may write them (and the room) in one statement.
+        if (audits.length > 0) await w.appendAudit(audits);
+        await w.appendMessages(historyOf(events));
         await w.appendEvents(events);
       });
     } catch (e) {
@@ -113,23 +117,4 @@ export class RoomBatcher {
     for (const e of events) this.bus.publish(e);
     outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
   }
-}
-
-function historyOf(e: RoomEvent): ChatMessage[] {
-  if (e.type !== 'messageReceived') return [];
-  const d = e.data;
-  return [
-    {
-      id: d.msgId,
-      roomId: e.roomId,
-      seq: e.seq,
-      at: e.at,
-      from: d.from,
-      nick: d.nick,
-      avatar: d.avatar,
-      text: d.text,
-      imageUrl: d.imageUrl ?? '',
-      admin: d.admin,
-    },
-  ];
 }
