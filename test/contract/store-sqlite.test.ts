@@ -252,10 +252,13 @@ describe('SqliteStore', () => {
       dbOf(s).exec(`CREATE TRIGGER boom BEFORE INSERT ON members WHEN NEW.user_id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END`);
       const ok = s.write(APP, (w) => w.putMember('r1', makeMember('fine')));
       const bad = s.write(APP, (w) => w.putMember('r1', makeMember('boom')));
-      const results = await Promise.allSettled([ok, bad]);
-      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'], 'both were in the failed batch');
+      const [okResult, badResult] = await Promise.allSettled([ok, bad]);
+      assert.equal(badResult.status, 'rejected');
+      // Both normally share the failed batch; on a loaded machine the first unit's batch can reach
+      // its age bound and commit before the second joins it. Either way memory matches the disk.
+      const fineKept = okResult.status === 'fulfilled';
       await s.read(APP, async (r) => {
-        assert.equal(await r.member('r1', 'fine'), null);
+        assert.equal((await r.member('r1', 'fine')) !== null, fineKept);
         assert.equal(await r.member('r1', 'boom'), null);
         assert.ok(await r.room('r1'));
       });
@@ -265,7 +268,7 @@ describe('SqliteStore', () => {
       await s.close();
       const s2 = new SqliteStore(dir);
       try {
-        assert.deepEqual((await s2.read(APP, (r) => r.members('r1', '', 10))).map((m) => m.userId), ['later']);
+        assert.deepEqual((await s2.read(APP, (r) => r.members('r1', '', 10))).map((m) => m.userId), fineKept ? ['fine', 'later'] : ['later']);
       } finally {
         await s2.close();
       }
