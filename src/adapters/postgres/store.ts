@@ -18,7 +18,11 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Server-side limit per statement (ms); a stuck lock wait ends in an error, not a hang. */
   statementTimeoutMs?: number;
-  /** How long to wait for a connection (ms), from the server or from a busy pool. */
+  /**
+   * How long to wait for a connection (ms), from the server or from a busy pool. A burst on one
+   * room queues here while each unit waits its turn on the room's row: the default (30 s, the
+   * statement timeout's order) lets a burst drain instead of answering internal errors.
+   */
   connectionTimeoutMs?: number;
   /** How long readOutbox waits for events held behind an older running transaction (ms). */
   outboxWaitMs?: number;
@@ -88,7 +92,7 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString,
       max,
-      connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
+      connectionTimeoutMillis: opts.connectionTimeoutMs ?? 30_000,
       idleTimeoutMillis: 30_000,
       statement_timeout: statementTimeout,
       // A client-side bound too: a connection that silently stopped answering (network gone)
