@@ -6,7 +6,7 @@
 //  c. kick -> kickedOffSeat at 1,000 kicks/s (the realtime benchmark's b);
 //  d. memory per idle connection (entered in one room) at 20k connections, beside bare `ws`.
 // LIVE_SCALE (default 1) scales the client counts, for short smoke runs.
-import { sleep, startChild, summarize } from './lib/child.js';
+import { openFileLimits, sleep, startChild, summarize } from './lib/child.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
 import { connectAll, kickLatency, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
 
@@ -19,7 +19,9 @@ const CHAT_SENDERS = 10;
 const CHAT_RATE = 500;
 const CHAT_SLICES = 4;
 const CHAT_SLICE_MS = 2_000;
-const IDLE = n(20_000);
+// One server process holds every idle connection: it needs a descriptor each, so the figure is
+// taken just under the machine's open-files limit when that is below 20k (said in the output).
+const IDLE = Math.min(n(20_000), Math.max(10, openFileLimits().hard - 1_000));
 const HANDSHAKES = 500;
 const progress = (what: string) => process.stderr.write(`  [live] ${what}\n`);
 
@@ -167,9 +169,12 @@ async function chat(): Promise<LiveResult['chat']> {
 async function idleMemory(): Promise<LiveResult['memory']> {
   const app = benchApp();
   const server = await startRostrum(app, IDLE, realtimeEnv);
-  const clients = await startClients(IDLE);
+  // Two client processes per side: each client process needs a descriptor per connection too.
+  const half = Math.ceil(IDLE / 2);
+  const clients = [await startClients(half), await startClients(half)];
   const bareServer = await startBare(IDLE);
-  const bareClients = await startClients(IDLE);
+  const bareClients = [await startClients(half), await startClients(half)];
+  const of = <T>(pair: T[], from: number) => pair[from < half ? 0 : 1];
   try {
     const port = server.ready.port as number;
     await tencentOk(port, app, 'room_engine_http_srv/create_room', {
@@ -177,17 +182,17 @@ async function idleMemory(): Promise<LiveResult['memory']> {
     });
     const userIds = Array.from({ length: IDLE }, (_, i) => `idle${i}`);
     const r = await connectAll(server, IDLE, true, async (from, to) => {
-      const x = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'idle', userIds: userIds.slice(from, to) });
+      const x = await of(clients, from).call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'idle', userIds: userIds.slice(from, to) });
       return x.ms as number;
     });
     const b = await connectAll(bareServer, IDLE, true, async (from, to) => {
-      const x = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: to - from });
+      const x = await of(bareClients, from).call('connect', { kind: 'bare', port: bareServer.ready.port, count: to - from });
       return x.ms as number;
     });
     return { rostrum: r.mem!, bare: b.mem!, met: r.mem!.perConnection <= 10 * 1024 };
   } finally {
     await Promise.all([server.stop(), bareServer.stop()]);
-    await Promise.all([clients.stop(), bareClients.stop()]);
+    await Promise.all([...clients, ...bareClients].map((c) => c.stop()));
   }
 }
 
