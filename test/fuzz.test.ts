@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { COMMANDS } from '../src/dialects/tencent/commands.js';
 import { ENDPOINTS } from '../src/dialects/polyv/endpoints.js';
+import { HISTORY_ENDPOINTS } from '../src/dialects/polyv/history-endpoints.js';
 import { OPS } from '../src/realtime/ops.js';
 import { CODE as REALTIME } from '../src/realtime/protocol.js';
 import { APP, adminSig, startTestServer, type TestServer } from './support/harness.js';
@@ -122,15 +123,15 @@ describe('fuzz', () => {
   });
 
   it('Polyv dialect: any request under /live gets the envelope, never an internal error', async () => {
-    const urls = ENDPOINTS.map((e) => e.url.replace(':channelId', ROOMS[0]));
+    const urls = [...ENDPOINTS, ...HISTORY_ENDPOINTS].map((e) => e.url.replace(':channelId', ROOMS[0]));
     const path = fc.oneof(
       fc.constantFrom(...urls),
       fc.array(segment, { maxLength: 4 }).map((xs) => `/live/${xs.join('/')}`),
       fc.constantFrom('/LIVE/v3/channel/chat/kick', '/live', '/Live/'),
     );
     const params = fc.dictionary(
-      fc.constantFrom('channelId', 'roomId', 'userId', 'viewerId', 'value', 'type', 'ip', 'content', 'toggle', 'userIds', 'msg', 'pic', 'nickName', 'includeAllOrigins', 'signatureMethod'),
-      fc.oneof(fc.constantFrom(...ROOMS, ...USERS, 'Y', 'N', 'ip', 'userId', 'badword', '1.2.3.4', '::1', '10.0.0.0/8', 'SHA256', 'MD5'), fc.string({ maxLength: 12 })),
+      fc.constantFrom('channelId', 'roomId', 'userId', 'viewerId', 'value', 'type', 'ip', 'content', 'toggle', 'userIds', 'msg', 'pic', 'nickName', 'includeAllOrigins', 'signatureMethod', 'startDay', 'endDay', 'page', 'pageSize', 'ids', 'id', 'cursor', 'size', 'startTime', 'endTime'),
+      fc.oneof(fc.constantFrom(...ROOMS, ...USERS, 'Y', 'N', 'ip', 'userId', 'badword', '1.2.3.4', '::1', '10.0.0.0/8', 'SHA256', 'MD5', '2024-01-01', '2024-01-01 10:00:00', '1700000000000', '0', '1001'), fc.string({ maxLength: 12 })),
       { maxKeys: 5 },
     );
     const signing = fc.constantFrom('valid', 'valid', 'wrong', 'none', 'stale');

@@ -143,10 +143,16 @@ export interface CommandCatalog {
   /** A message from the app's server, shown as coming from `nick`. */
   sendAdminMessage: { in: { roomId: string; text: string; nick: string; avatar: string; imageUrl?: string }; out: { msgId: string } };
   /** A page of the room's chat history, newest first; `next` is the `beforeSeq` of the next page (0: no more). Members only. */
-  listMessages: { in: { roomId: string; beforeSeq?: number; count: number }; out: { messages: ChatMessage[]; next: number } };
-  /** Owners, admins and the app: deletes messages from the history by id. */
+  listMessages: {
+    /** fromAt/toAt (ms, inclusive) bound the time; offset skips that many (the app's numbered pages; up to 1000 a page for the app). */
+    in: { roomId: string; beforeSeq?: number; count: number; fromAt?: number; toAt?: number; offset?: number };
+    out: { messages: ChatMessage[]; next: number };
+  };
+  /** The app only: messages of every room, oldest first, in a time range (ms, inclusive); up to 1000 a page. */
+  listAppMessages: { in: { fromAt?: number; toAt?: number; offset?: number; count: number }; out: ChatMessage[] };
+  /** Owners, admins and the app: deletes messages from the history by id; the room gets messagesDeleted. */
   deleteMessages: { in: { roomId: string; msgIds: string[] }; out: void };
-  /** Owners, admins and the app: deletes the room's whole history. */
+  /** Owners, admins and the app: deletes the room's whole history; the room gets chatCleared. */
   clearMessages: { in: { roomId: string }; out: void };
   // seats
   getSeats: { in: { roomId: string }; out: Seat[] };

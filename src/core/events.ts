@@ -64,6 +64,10 @@ export interface EventData {
   };
   /** To the chosen users only (`to`): the app's payload (Polyv emit-by-userId). */
   directMessageReceived: { msgId: string; from: string; payload: string };
+  /** Messages deleted from the room's history by id (unknown ids included as given): clients take them off. */
+  messagesDeleted: { msgIds: string[] };
+  /** The room's whole chat history was cleared: clients clear their chat. */
+  chatCleared: Record<string, never>;
 }
 
 export type EventType = keyof EventData;

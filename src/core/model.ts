@@ -214,5 +214,9 @@ export interface MessageQuery {
   beforeSeq?: number;
   /** Only messages at or after this time (ms): the room's current life, retention. */
   sinceAt: number;
+  /** Only messages at or before this time (ms); absent = no upper bound. */
+  untilAt?: number;
+  /** Skips this many of the matching messages (a numbered page); absent = 0. */
+  offset?: number;
   limit: number;
 }

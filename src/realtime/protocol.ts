@@ -177,6 +177,10 @@ export interface EventMap {
    * interval, instead of each entry and exit. `seq` is that of the last entry or exit counted.
    */
   memberCountChanged: { memberCount: number };
+  /** Messages deleted from the room's history (ids as given, unknown ones included): take them off the screen. */
+  messagesDeleted: { msgIds: string[] };
+  /** The room's chat history was cleared: clear the chat. */
+  chatCleared: Record<string, never>;
 }
 
 export type EventName = keyof EventMap;

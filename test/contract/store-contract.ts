@@ -508,6 +508,28 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await page('r1', {}, OTHER_APP)).map((m) => m.seq), [9]);
       }));
 
+      it('chat history: a time range, numbered pages (offset), and every room of the app oldest first', withStore(async (s) => {
+        const msg = (roomId: string, seq: number, at: number): ChatMessage => ({
+          id: `${roomId}-m${seq}`, roomId, seq, at, from: 'u1', nick: 'U', avatar: '', text: `t${seq}`, imageUrl: '', admin: false,
+        });
+        const page = (roomId: string, q: Partial<MessageQuery> = {}, app = APP) =>
+          s.read(app, (r) => r.messages(roomId, { sinceAt: 0, limit: 100, ...q }));
+        await s.write(APP, (w) => w.appendMessages([msg('r1', 1, 1000), msg('r1', 2, 2000), msg('r1', 3, 3000), msg('r2', 1, 2000), msg('r2', 2, 4000)]));
+        await s.write(OTHER_APP, (w) => w.appendMessages([msg('r1', 1, 1500)]));
+        // untilAt is inclusive, like sinceAt.
+        assert.deepEqual((await page('r1', { untilAt: 2000 })).map((m) => m.seq), [2, 1]);
+        assert.deepEqual((await page('r1', { sinceAt: 2000, untilAt: 2000 })).map((m) => m.seq), [2]);
+        // offset skips that many of the matching messages, newest first.
+        assert.deepEqual((await page('r1', { offset: 1, limit: 1 })).map((m) => m.seq), [2]);
+        assert.deepEqual(await page('r1', { offset: 3 }), []);
+        // '' = every room of the app, oldest first by time, then room id, then seq.
+        assert.deepEqual((await page('')).map((m) => m.id), ['r1-m1', 'r1-m2', 'r2-m1', 'r1-m3', 'r2-m2']);
+        assert.deepEqual((await page('', { sinceAt: 2000, untilAt: 3000, offset: 1, limit: 1 })).map((m) => m.id), ['r2-m1']);
+        assert.deepEqual((await page('', {}, OTHER_APP)).map((m) => m.id), ['r1-m1']);
+        await s.write(APP, (w) => w.deleteMessages('r2', ['r2-m1']));
+        assert.deepEqual((await page('', { sinceAt: 2000 })).map((m) => m.id), ['r1-m2', 'r1-m3', 'r2-m2']);
+      }));
+
       it('events of a unit that throws never reach the outbox', withStore(async (s) => {
         await assert.rejects(
           s.write(APP, async (w) => {

@@ -46,12 +46,26 @@ export class MemoryHistory implements History {
   }
 
   page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[] {
+    const fits = (m: ChatMessage) =>
+      m.at >= q.sinceAt && (q.untilAt === undefined || m.at <= q.untilAt) && (q.beforeSeq === undefined || m.seq < q.beforeSeq);
+    const offset = q.offset ?? 0;
+    if (roomId === '') {
+      // Every room of the app: oldest first by time, then room, seq.
+      const all: ChatMessage[] = [];
+      for (const [k, list] of this.rooms) if (k.startsWith(`${appId}\n`)) for (const m of list) if (fits(m)) all.push(m);
+      all.sort((a, b) => a.at - b.at || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : a.seq - b.seq));
+      return all.slice(offset, offset + Math.max(0, q.limit)).map((m) => ({ ...m }));
+    }
     const list = this.rooms.get(key(appId, roomId)) ?? [];
     const out: ChatMessage[] = [];
+    let skipped = 0;
     for (let i = list.length - 1; i >= 0 && out.length < q.limit; i--) {
       const m = list[i];
-      if (m.at < q.sinceAt) continue;
-      if (q.beforeSeq !== undefined && m.seq >= q.beforeSeq) continue;
+      if (!fits(m)) continue;
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
       out.push({ ...m });
     }
     return out.sort((a, b) => b.seq - a.seq);

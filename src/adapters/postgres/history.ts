@@ -31,16 +31,26 @@ export const HISTORY_SQL = {
   delete: s('messages_delete', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2 AND id = ANY($3::text[])'),
   clear: s('messages_clear', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2'),
   page: s(
-    'messages_page',
-    `SELECT message FROM messages WHERE app_id = $1 AND room_id = $2 AND seq < $3 AND at >= $4
-     ORDER BY seq DESC LIMIT $5`,
+    'messages_page_range',
+    `SELECT message FROM messages WHERE app_id = $1 AND room_id = $2 AND seq < $3 AND at >= $4 AND at <= $5
+     ORDER BY seq DESC LIMIT $6 OFFSET $7`,
+  ),
+  // Every room of the app.
+  appPage: s(
+    'messages_app_page',
+    `SELECT message FROM messages WHERE app_id = $1 AND seq < $2 AND at >= $3 AND at <= $4
+     ORDER BY at, room_id, seq LIMIT $5 OFFSET $6`,
   ),
   prune: s('messages_prune', 'DELETE FROM messages WHERE ctid IN (SELECT ctid FROM messages WHERE at < $1 ORDER BY at LIMIT $2)'),
 };
 
 export async function pageMessages(exec: Exec, appId: number, roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
   const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-  const r = await exec<{ message: ChatMessage }>(HISTORY_SQL.page, [appId, roomId, before, q.sinceAt, Math.max(0, q.limit)]);
+  const until = q.untilAt ?? Number.MAX_SAFE_INTEGER;
+  const page = [Math.max(0, q.limit), Math.max(0, q.offset ?? 0)];
+  const r = roomId === ''
+    ? await exec<{ message: ChatMessage }>(HISTORY_SQL.appPage, [appId, before, q.sinceAt, until, ...page])
+    : await exec<{ message: ChatMessage }>(HISTORY_SQL.page, [appId, roomId, before, q.sinceAt, until, ...page]);
   return r.rows.map((row) => row.message);
 }
 

@@ -18,8 +18,13 @@ export class SqliteHistory implements History {
       delete: p('DELETE FROM messages WHERE app_id = ? AND room_id = ? AND msg_id = ?'),
       clear: p('DELETE FROM messages WHERE app_id = ? AND room_id = ?'),
       page: p(
-        `SELECT message FROM messages WHERE app_id = ? AND room_id = ? AND seq < ? AND at >= ? AND id <= ?
-         ORDER BY seq DESC LIMIT ?`,
+        `SELECT message FROM messages WHERE app_id = ? AND room_id = ? AND seq < ? AND at >= ? AND at <= ? AND id <= ?
+         ORDER BY seq DESC LIMIT ? OFFSET ?`,
+      ),
+      // Every room of the app (walks the messages_at index).
+      appPage: p(
+        `SELECT message FROM messages WHERE app_id = ? AND seq < ? AND at >= ? AND at <= ? AND id <= ?
+         ORDER BY at, room_id, seq LIMIT ? OFFSET ?`,
       ),
       // Ordered by (at, id) so SQLite walks the messages_at index.
       prune: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
@@ -51,7 +56,13 @@ export class SqliteHistory implements History {
 
   page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[] {
     const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-    const rows = this.s.page.all(appId, roomId, before, q.sinceAt, this.committedId, Math.max(0, q.limit)) as { message: string }[];
+    const until = q.untilAt ?? Number.MAX_SAFE_INTEGER;
+    const page = [Math.max(0, q.limit), Math.max(0, q.offset ?? 0)];
+    const rows = (
+      roomId === ''
+        ? this.s.appPage.all(appId, before, q.sinceAt, until, this.committedId, ...page)
+        : this.s.page.all(appId, roomId, before, q.sinceAt, until, this.committedId, ...page)
+    ) as { message: string }[];
     return rows.map((r) => JSON.parse(r.message) as ChatMessage);
   }
 

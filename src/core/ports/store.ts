@@ -67,7 +67,10 @@ export interface StoreReader {
   rooms(q: RoomQuery): Promise<RoomAggregate[]>;
   /** Audit entries newest first (by id), filtered (see AuditQuery). */
   audit(q: AuditQuery): Promise<AuditEntry[]>;
-  /** A page of the room's chat history, newest first (committed messages only). */
+  /**
+   * A page of the room's chat history, newest first by seq (committed messages only). roomId ''
+   * = every room of the app, oldest first by time (then room id, seq).
+   */
   messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]>;
 }
 

@@ -10,6 +10,7 @@ import type { Store } from '../../core/ports/store.js';
 import { authenticate, TIMESTAMP_WINDOW_MS } from './auth.js';
 import { ENDPOINTS, type Endpoint } from './endpoints.js';
 import { CHAT_ENDPOINTS } from './chat-endpoints.js';
+import { HISTORY_ENDPOINTS } from './history-endpoints.js';
 import { MESSAGE, PolyvError, fail, fromRoomError, statusOf, type PolyvCode } from './errors.js';
 import { Params, parsePairs } from './params.js';
 import { ReplayGuard } from './replay.js';
@@ -92,7 +93,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
     }
   };
 
-  for (const endpoint of [...ENDPOINTS, ...CHAT_ENDPOINTS]) {
+  for (const endpoint of [...ENDPOINTS, ...CHAT_ENDPOINTS, ...HISTORY_ENDPOINTS]) {
     http.route({ method: endpoint.methods, url: endpoint.url, handler: (req, reply) => handle(endpoint, req, reply) });
   }
   http.all('/live/*', async (_req, reply) => answer(reply, 404, MESSAGE.apiNotFound, ''));
