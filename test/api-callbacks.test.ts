@@ -143,6 +143,8 @@ describe('native API: callback deliveries', () => {
     assertError(await call('POST', '/callbacks/deliveries/resend', { ids: [1], all: true }), 400, 'invalid_request', 'ids');
     assertError(await call('POST', '/callbacks/deliveries/resend', { ids: [] }), 400, 'invalid_request', 'ids');
     assertError(await call('POST', '/callbacks/deliveries/resend', { all: false }), 400, 'invalid_request', 'all');
+    assertError(await call('POST', '/callbacks/deliveries/resend', { ids: [1e300] }), 400, 'invalid_request', 'ids.0');
+    assertError(await call('GET', '/callbacks/deliveries/failed?after=99999999999999999999'), 400, 'invalid_request', 'after');
     assertError(await call('POST', '/callbacks/deliveries/999999/resend', {}), 404, 'delivery_not_found', 'id');
 
     // The console's overview shows the given-up count and the lag.

@@ -65,13 +65,15 @@ const ConfigBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A spool id (kept within what every store's integer holds). */
+const DeliveryId = (min: number, extra: object = {}) => Type.Integer({ minimum: min, maximum: Number.MAX_SAFE_INTEGER, ...extra });
 const FailedQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'the previous page\'s `next`' })),
+  after: Type.Optional(DeliveryId(0, { description: 'the previous page\'s `next`' })),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ id: DeliveryId(1) });
 const ResendBody = Type.Object(
-  { ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 500 })), all: Type.Optional(Type.Literal(true)) },
+  { ids: Type.Optional(Type.Array(DeliveryId(1), { minItems: 1, maxItems: 500 })), all: Type.Optional(Type.Literal(true)) },
   { additionalProperties: false },
 );
 const Resent = Type.Object({ resent: Type.Integer({ description: 'how many went back to the queue' }) });
