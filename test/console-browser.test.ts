@@ -202,7 +202,7 @@ describe('console callbacks page', { skip }, () => {
       await page.click('button[type=submit]');
       await page.waitForSelector('[data-test=stat-cb-failed] >> text=2');
       assert.equal(await page.textContent('[data-test=stat-lag] .n'), '0 s');
-      await page.click('text=Callbacks');
+      await page.click('nav >> text=Callbacks');
       await page.waitForFunction(() => document.querySelectorAll('[data-test=failed] tr.delivery').length === 2);
       assert.equal(await page.textContent('[data-test=cb-failed] .n'), '2');
       assert.ok((await page.textContent('[data-test=callback-config]'))?.includes(`Sending to ${rx.url}`));
