@@ -1,4 +1,5 @@
-// The operator commands of the CLI, on the native API: rooms list|show, kick, ban, unban, audit.
+// The operator commands of the CLI, on the native API: rooms list|show, kick, ban, unban, audit,
+// deliveries list|retry.
 // Tables for people by default, --json for scripts. Credentials: --token (a UserSig of an app
 // admin) or --sdkappid/--key/--user to make one here; each also from ROSTRUM_* env.
 import { parseArgs } from 'node:util';
@@ -10,6 +11,8 @@ export const OPERATOR_USAGE = `  rostrum rooms list [--search TEXT] [--limit N] 
   rostrum ban (ROOM | --app) (USER... | --ip IP) [--duration SECONDS] [--reason TEXT]
   rostrum unban (ROOM | --app) (USER... | --ip IP)
   rostrum audit [--room ROOM] [--actor ID] [--target ID] [--action ACTION] [--since ISO|MS] [--until ISO|MS] [--limit N]
+  rostrum deliveries list [--limit N] [--after ID]
+  rostrum deliveries retry (--all | ID...)
       common: --url URL (ROSTRUM_URL, default http://127.0.0.1:8080) --json
       credentials: --token USERSIG (ROSTRUM_TOKEN), or --sdkappid N --key KEY --user ADMIN
                    (ROSTRUM_SDKAPPID, ROSTRUM_KEY, ROSTRUM_USER)
@@ -212,6 +215,44 @@ async function audit(argv: string[]): Promise<void> {
   );
 }
 
+/** The app's callback deliveries: counts and the given-up list; re-sending them. */
+async function deliveries(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { ...COMMON, limit: { type: 'string' }, after: { type: 'string' }, all: { type: 'boolean' } },
+  });
+  if (sub === 'list') {
+    if (positionals.length > 0) throw usage('deliveries list [--limit N] [--after ID]');
+    const c = connection(values);
+    const q = new URLSearchParams({ limit: String(intFlag('--limit', values.limit) ?? 50) });
+    const after = intFlag('--after', values.after);
+    if (after !== undefined) q.set('after', String(after));
+    const counts = await api(c, 'GET', '/callbacks/deliveries');
+    const failed = await api(c, 'GET', `/callbacks/deliveries/failed?${q}`);
+    return out(c, { ...counts, failedItems: failed.items, next: failed.next }, () => {
+      const lag = counts.lagSeconds === null ? 'no callbacks configured' : `lag ${counts.lagSeconds} s`;
+      let s = `pending ${counts.pending}  failed ${counts.failed}  delivered ${counts.delivered}  ${lag}\n`;
+      if (failed.items.length === 0) return s + 'no failed deliveries\n';
+      s += '\n' + table(
+        ['ID', 'ROOM', 'SEQ', 'COMMAND', 'FAILED AT', 'ATTEMPTS', 'LAST ERROR'],
+        failed.items.map((d: any) => [d.id, d.roomId, d.seq, d.command, time(d.failedAt), d.attempts, d.lastError]),
+      );
+      return s + (failed.next ? `(more: --after ${failed.next})\n` : '');
+    });
+  }
+  if (sub === 'retry') {
+    const text = 'deliveries retry (--all | ID...)';
+    if (Boolean(values.all) === positionals.length > 0) throw usage(text);
+    const ids = positionals.map((id) => intFlag('ID', id)!);
+    const c = connection(values);
+    const r = await api(c, 'POST', '/callbacks/deliveries/resend', values.all ? { all: true } : { ids });
+    return out(c, r, () => `re-queued ${r.resent} ${r.resent === 1 ? 'delivery' : 'deliveries'}\n` + (!values.all && r.resent < ids.length ? `${ids.length - r.resent} of the IDs are not failed deliveries of this app\n` : ''));
+  }
+  throw usage('deliveries list | deliveries retry (--all | ID...)');
+}
+
 /** Runs an operator command; false when `cmd` is not one. */
 export async function operator(cmd: string, argv: string[]): Promise<boolean> {
   switch (cmd) {
@@ -229,6 +270,9 @@ export async function operator(cmd: string, argv: string[]): Promise<boolean> {
       return true;
     case 'audit':
       await audit(argv);
+      return true;
+    case 'deliveries':
+      await deliveries(argv);
       return true;
     default:
       return false;

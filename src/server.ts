@@ -220,8 +220,8 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter, store }));
   const sessions = new Sessions();
   const extraAuth = consoleAuth(apps, sessions);
-  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth }), { prefix: API_PREFIX });
-  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle() }));
+  await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth, callbacks }), { prefix: API_PREFIX });
+  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(), callbacks }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.

@@ -34,7 +34,7 @@ function assertError(r: { status: number; body: any }, status: number, code: str
 }
 
 /** A concrete path for a route template, in room r1. */
-const concrete = (url: string) => url.replace(':roomId', 'r1').replace(':index', '0');
+const concrete = (url: string) => url.replace(':roomId', 'r1').replace(':index', '0').replace(':id', '1');
 
 before(async () => {
   s = await startTestServer();

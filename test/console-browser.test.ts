@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword } from '../src/console/password.js';
 import { APP, OTHER_APP, adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { RawClient } from './realtime-support.js';
+import { startReceiver, until } from './support/receiver.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -180,6 +181,47 @@ describe('console in Chromium', { skip }, () => {
     assert.ok(Number(res.headers.get('retry-after')) > 0);
     assert.equal((await res.json()).error.code, 'sign_in_throttled');
     await page.close();
+  });
+});
+
+describe('console callbacks page', { skip }, () => {
+  it('shows given-up deliveries and the lag, and re-sends them to a receiver that is back up', async () => {
+    const rx = await startReceiver();
+    rx.mode = 'down';
+    const t = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }, OTHER_APP], callbacks: { backoffBaseMs: 50, backoffMaxMs: 300, giveUpHours: 1 / 3600 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      for (const roomId of ['late-1', 'late-2']) await asAdmin(t, { type: 'createRoom', roomId });
+      const deadline = Date.now() + 30_000;
+      while ((await t.server.callbacks.service.failed(APP.sdkAppId, 10)).length < 2) {
+        assert.ok(Date.now() < deadline, 'the deliveries are given up');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await page.goto(`${t.url}/console/`);
+      await page.fill('#userSig', adminSig());
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-test=stat-cb-failed] >> text=2');
+      assert.equal(await page.textContent('[data-test=stat-lag] .n'), '0 s');
+      await page.click('nav >> text=Callbacks');
+      await page.waitForFunction(() => document.querySelectorAll('[data-test=failed] tr.delivery').length === 2);
+      assert.equal(await page.textContent('[data-test=cb-failed] .n'), '2');
+      assert.ok((await page.textContent('[data-test=callback-config]'))?.includes(`Sending to ${rx.url}`));
+      assert.match(await page.textContent('[data-test=failed]') ?? '', /late-1[\s\S]*HTTP 503[\s\S]*late-2/);
+      await shot(page, 'callbacks');
+      rx.mode = 'up';
+      await page.click('[data-test=failed] tr.delivery >> nth=0 >> [data-test=resend]');
+      await page.waitForSelector('[data-test=notice] >> text=Re-queued 1 delivery');
+      await until(() => rx.accepted.length === 1, 'the re-sent delivery');
+      assert.equal(rx.accepted[0].body.RoomInfo.RoomId, 'late-1');
+      await page.click('[data-test=resend-all]');
+      await page.waitForSelector('[data-test=notice] >> text=Re-queued 1 delivery');
+      await until(() => rx.unique().length === 2, 'the rest');
+      await page.waitForSelector('[data-test=failed] >> text=No given-up deliveries');
+    } finally {
+      await page.close();
+      await t.close();
+      await rx.close();
+    }
   });
 });
 

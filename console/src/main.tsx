@@ -7,6 +7,7 @@ import { Rooms } from './rooms.js';
 import { RoomPage } from './room.js';
 import { Lists } from './lists.js';
 import { Audit } from './audit.js';
+import { Callbacks } from './callbacks.js';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
@@ -98,6 +99,7 @@ function App() {
   else if (path === '/rooms') page = <Rooms search={params.get('q') ?? ''} />;
   else if (path === '/lists') page = <Lists />;
   else if (path === '/audit') page = <Audit />;
+  else if (path === '/callbacks') page = <Callbacks />;
   else page = <Overview />;
   const link = (href: string, label: string, active: boolean) => (
     <a href={href} class={active ? 'active' : ''}>{label}</a>
@@ -111,6 +113,7 @@ function App() {
           {link('#/rooms', 'Rooms', path.startsWith('/rooms'))}
           {link('#/lists', 'Bans & mutes', path === '/lists')}
           {link('#/audit', 'Audit log', path === '/audit')}
+          {link('#/callbacks', 'Callbacks', path === '/callbacks')}
         </nav>
         <span class="who" data-test="who">
           app {me.sdkAppId} · {me.identifier}

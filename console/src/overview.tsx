@@ -1,6 +1,7 @@
 // Overview: rooms, members, seated, messages per second, callback lag; the latest audit entries.
 import { useEffect, useState } from 'preact/hooks';
 import { api, time } from './api.js';
+import { duration } from './callbacks.js';
 
 export function Overview() {
   const [stats, setStats] = useState<any>(null);
@@ -40,7 +41,13 @@ export function Overview() {
           {card(stats.members + (stats.complete ? '' : '+'), 'members', 'stat-members')}
           {card(stats.seated, 'on seats', 'stat-seated')}
           {card(stats.messagesPerSecond, 'messages / s', 'stat-mps')}
-          {card(stats.callbackLag ?? '—', 'callback lag', 'stat-lag')}
+          {card(duration(stats.callbackLag), 'callback lag', 'stat-lag')}
+          {stats.callbacksFailed > 0 && (
+            <a href="#/callbacks" class="card" data-test="stat-cb-failed">
+              <div class="n">{stats.callbacksFailed}</div>
+              <div class="l">callbacks given up</div>
+            </a>
+          )}
         </div>
       )}
       <h2>Latest moderation</h2>

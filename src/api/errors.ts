@@ -19,6 +19,8 @@ export const API_ERROR = {
   csrf: { status: 403, code: 'csrf_refused' },
   throttled: { status: 429, code: 'sign_in_throttled' },
   internal: { status: 500, code: 'internal' },
+  deliveryNotFound: { status: 404, code: 'delivery_not_found' },
+  callbacksNotConfigured: { status: 409, code: 'callbacks_not_configured' },
 } satisfies Record<string, ApiErrorCode>;
 
 export const ERROR_BY_KIND: Record<ErrorKind, ApiErrorCode> = {

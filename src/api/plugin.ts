@@ -14,6 +14,7 @@ import type { RateLimiter } from '../http/rate-limit.js';
 import { authenticate, type ExtraAuth, type Principal } from './auth.js';
 import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, errorBody } from './errors.js';
 import { ROUTES } from './routes.js';
+import type { CallbackAccess } from './callbacks.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -22,6 +23,8 @@ export interface ApiDeps {
   apps: AppRegistry;
   limiter: RateLimiter;
   verifier: UserSigVerifier;
+  /** The callback relay's configuration and deliveries. */
+  callbacks: CallbackAccess;
   /** Another way in besides the bearer UserSig (the console's session); see auth.ts. */
   extraAuth?: ExtraAuth;
 }
@@ -48,7 +51,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Rostrum native API', version: '1', description: 'Operator API: rooms, members, moderation, audit log. See docs/native-api.md.' },
+      info: { title: 'Rostrum native API', version: '1', description: 'Operator API: rooms, members, moderation, audit log, callback deliveries. See docs/native-api.md.' },
       components: { securitySchemes: { userSig: { type: 'http', scheme: 'bearer', description: 'UserSig of an app admin' } } },
       security: [{ userSig: [] }],
     },
@@ -94,7 +97,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       },
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const who = principals.get(req)!;
-        const ctx = { engine: deps.engine, appId: who.app.sdkAppId, actor: { kind: 'admin' as const, userId: who.identifier, surface: who.surface } };
+        const ctx = { engine: deps.engine, appId: who.app.sdkAppId, actor: { kind: 'admin' as const, userId: who.identifier, surface: who.surface }, callbacks: deps.callbacks };
         try {
           const out = await r.run(ctx, { params: req.params, query: req.query, body: req.body });
           return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(out));

@@ -6,11 +6,13 @@ import type { Engine } from '../core/engine.js';
 import type { Actor, AppId, Member as CoreMember, Origin, SubjectType } from '../core/model.js';
 import { ApiError, API_ERROR } from './errors.js';
 import * as S from './schemas.js';
+import { CALLBACK_ROUTES, type CallbackAccess } from './callbacks.js';
 
 export interface RouteContext {
   engine: Engine;
   appId: AppId;
   actor: Actor;
+  callbacks: CallbackAccess;
 }
 
 export interface Route {
@@ -234,6 +236,5 @@ export const ROUTES: Route[] = [
       return { items: r.entries, next: r.next };
     },
   }),
-  // NEXT (issue 9, callback relay): GET /callbacks/deliveries (queued, failed) and
-  // POST /callbacks/deliveries/:id/resend, on the relay's deliveries store, go here.
+  ...CALLBACK_ROUTES,
 ];

@@ -10,6 +10,7 @@ import { callbackMetrics } from './metrics.js';
 import { CallbackRelay, type RelayLog } from './relay.js';
 import { CallbackService } from './service.js';
 import { MemorySpool, type CallbackSpool } from './spool.js';
+import { deliverySummary, type DeliverySummary } from './summary.js';
 
 export interface CallbackOptions {
   /** Per delivery (ms); default 2000. */
@@ -29,6 +30,8 @@ export interface Callbacks {
   spool: CallbackSpool;
   /** The outbox may drop events older than this (ms). */
   pruneHorizon(): number;
+  /** One app's deliveries at a glance (native API, console). */
+  summary(appId: AppId): Promise<DeliverySummary>;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,7 @@ export async function openCallbacks(deps: {
       relay,
       spool,
       pruneHorizon: () => relay.pruneHorizon(),
+      summary: (appId) => deliverySummary({ spool, service, metrics }, appId),
       async close() {
         await relay.close();
         await spool.close();

@@ -22,7 +22,8 @@ export interface CallbackAdmin {
   /** 'missing' when none is in effect (Tencent 100301). */
   update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'>;
   delete(appId: AppId): Promise<void>;
-  failed(appId: AppId | null, limit: number): Promise<Delivery[]>;
+  /** Given-up deliveries with id > afterId (default 0), oldest first. */
+  failed(appId: AppId | null, limit: number, afterId?: number): Promise<Delivery[]>;
   retry(ids: number[] | 'all', appId: AppId | null): Promise<number>;
   counts(): Promise<SpoolCounts[]>;
 }
@@ -99,8 +100,8 @@ export class CallbackService implements CallbackAdmin {
     await this.store(appId, { kind: 'deleted' });
   }
 
-  failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
-    return this.spool.failed(appId, limit);
+  failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
+    return this.spool.failed(appId, limit, afterId);
   }
 
   async retry(ids: number[] | 'all', appId: AppId | null): Promise<number> {

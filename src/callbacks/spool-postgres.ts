@@ -177,10 +177,10 @@ export class PostgresSpool implements CallbackSpool {
     ]);
   }
 
-  async failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
+  async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
     const r = await this.pool.query<Row>(
-      `SELECT ${COLS} FROM callback_deliveries WHERE state = 'failed' AND ($1::bigint IS NULL OR app_id = $1) ORDER BY id LIMIT $2`,
-      [appId, limit],
+      `SELECT ${COLS} FROM callback_deliveries WHERE state = 'failed' AND ($1::bigint IS NULL OR app_id = $1) AND id > $3 ORDER BY id LIMIT $2`,
+      [appId, limit, afterId],
     );
     return r.rows.map(toDelivery);
   }

@@ -88,8 +88,8 @@ export class SqliteSpool implements CallbackSpool {
       apps: p("SELECT DISTINCT app_id FROM callback_deliveries WHERE state = 'pending'").pluck(),
       delivered: p('DELETE FROM callback_deliveries WHERE id = ?'),
       fail: p("UPDATE callback_deliveries SET state = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ? AND state = 'pending'"),
-      failedAll: p("SELECT * FROM callback_deliveries WHERE state = 'failed' ORDER BY id LIMIT ?"),
-      failedApp: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND app_id = ? ORDER BY id LIMIT ?"),
+      failedAll: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND id > ? ORDER BY id LIMIT ?"),
+      failedApp: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND app_id = ? AND id > ? ORDER BY id LIMIT ?"),
       failedIds: p("SELECT * FROM callback_deliveries WHERE state = 'failed' ORDER BY id"),
       byId: p('SELECT * FROM callback_deliveries WHERE id = ?'),
       requeue: p(
@@ -132,8 +132,8 @@ export class SqliteSpool implements CallbackSpool {
     this.s.fail.run(attempts, lastError.slice(0, 500), at, id);
   }
 
-  async failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
-    const rows = appId === null ? this.s.failedAll.all(limit) : this.s.failedApp.all(appId, limit);
+  async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
+    const rows = appId === null ? this.s.failedAll.all(afterId, limit) : this.s.failedApp.all(appId, afterId, limit);
     return (rows as Row[]).map(toDelivery);
   }
 

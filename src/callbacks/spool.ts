@@ -49,8 +49,8 @@ export interface CallbackSpool {
   delivered(ids: number[]): Promise<void>;
   /** Marks a pending row failed (given up). */
   fail(id: number, attempts: number, lastError: string, at: number): Promise<void>;
-  /** Failed rows (of one app, or all), oldest first. */
-  failed(appId: AppId | null, limit: number): Promise<Delivery[]>;
+  /** Failed rows (of one app, or all) with id > afterId (default 0), oldest first. */
+  failed(appId: AppId | null, limit: number, afterId?: number): Promise<Delivery[]>;
   /**
    * Makes failed rows pending again with new ids (they go to the end of their app's queue) and
    * the give-up age counting from `now`; ids = 'all' re-sends every failed row (of `appId`, or
@@ -117,8 +117,11 @@ export class MemorySpool implements CallbackSpool {
     if (d) Object.assign(d, { state: 'failed', attempts, lastError, failedAt: at });
   }
 
-  async failed(appId: AppId | null, limit: number): Promise<Delivery[]> {
-    return [...this.rows.values()].filter((d) => d.state === 'failed' && (appId === null || d.appId === appId)).slice(0, limit).map((d) => ({ ...d }));
+  async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
+    return [...this.rows.values()]
+      .filter((d) => d.state === 'failed' && d.id > afterId && (appId === null || d.appId === appId))
+      .slice(0, limit)
+      .map((d) => ({ ...d }));
   }
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {

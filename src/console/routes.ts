@@ -17,6 +17,7 @@ import { API_ERROR, ApiError, errorBody } from '../api/errors.js';
 import { verifyPassword } from './password.js';
 import { COOKIE, Sessions, SignInThrottle, type Session } from './sessions.js';
 import { MessageRate } from './stats.js';
+import type { CallbackAccess } from '../api/callbacks.js';
 
 export interface ConsoleDeps {
   engine: Engine;
@@ -25,6 +26,8 @@ export interface ConsoleDeps {
   bus: Bus;
   sessions: Sessions;
   throttle: SignInThrottle;
+  /** For the overview's callback lag. */
+  callbacks?: CallbackAccess;
 }
 
 /** Where `npm run build:console` (run by `prepare`) puts the page. */
@@ -194,7 +197,13 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     });
   });
 
-  /** Overview figures: rooms and members (counted over the room list), messages per second. */
+  /** The callback lag (s) and given-up count; null when the app has no callbacks and none wait. */
+  const callbackFigures = async (appId: number) => {
+    const sum = await deps.callbacks?.summary(appId);
+    return { callbackLag: sum?.lagSeconds ?? null, callbacksFailed: sum?.failed ?? 0 };
+  };
+
+  /** Overview figures: rooms and members (counted over the room list), messages per second, callback lag. */
   http.get('/console/stats', async (req) => {
     const s = session(req);
     const actor = { kind: 'admin' as const, userId: s.identifier, surface: 'console' as const };
@@ -210,10 +219,10 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
         members += r.memberCount;
         seated += r.seatedCount;
       }
-      if (!page.next) return { rooms, members, seated, complete: true, messagesPerSecond: rate.perSecond(s.appId), callbackLag: null };
+      if (!page.next) return { rooms, members, seated, complete: true, messagesPerSecond: rate.perSecond(s.appId), ...(await callbackFigures(s.appId)) };
       after = page.next;
     }
-    return { rooms, members, seated, complete: false, messagesPerSecond: rate.perSecond(s.appId), callbackLag: null };
+    return { rooms, members, seated, complete: false, messagesPerSecond: rate.perSecond(s.appId), ...(await callbackFigures(s.appId)) };
   });
 
   http.addHook('onClose', async () => rate.close());

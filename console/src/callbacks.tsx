@@ -1,0 +1,116 @@
+// Callback deliveries: the app's configuration, counts and lag, the given-up deliveries (paged),
+// and re-sending one or all of them.
+import { useEffect, useState } from 'preact/hooks';
+import { api, time } from './api.js';
+
+/** Seconds as people read them: 0 s, 4.2 s, 3 min, 2 h. */
+export function duration(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '—';
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 360) / 10} h`;
+}
+
+export function Callbacks() {
+  const [config, setConfig] = useState<any>(undefined);
+  const [counts, setCounts] = useState<any>(null);
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const [items, setItems] = useState<any[]>([]);
+  const [next, setNext] = useState('');
+  const [open, setOpen] = useState<number | null>(null);
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const after = cursors[cursors.length - 1];
+  const load = () =>
+    Promise.all([api.get('/callbacks/config'), api.get('/callbacks/deliveries'), api.get(`/callbacks/deliveries/failed?limit=50${after ? `&after=${after}` : ''}`)]).then(
+      ([c, n, f]) => {
+        setConfig(c.config);
+        setCounts(n);
+        setItems(f.items);
+        setNext(f.next);
+      },
+      (e) => setError(e.message),
+    );
+  useEffect(() => {
+    void load();
+    const t = setInterval(load, 5000);
+    return () => clearInterval(t);
+  }, [after]);
+  const resend = async (path: string, body: object) => {
+    setError('');
+    setNotice('');
+    try {
+      const r = await api.post(path, body);
+      setNotice(`Re-queued ${r.resent} ${r.resent === 1 ? 'delivery' : 'deliveries'}.`);
+      setCursors(['']);
+      await load();
+    } catch (e: any) {
+      setError(e.message);
+    }
+  };
+  const card = (n: string | number, l: string, test: string) => (
+    <div class="card" data-test={test}>
+      <div class="n">{n}</div>
+      <div class="l">{l}</div>
+    </div>
+  );
+  return (
+    <>
+      <h1>Callbacks</h1>
+      {error && <div class="error">{error}</div>}
+      {notice && <div class="notice" data-test="notice">{notice}</div>}
+      <p data-test="callback-config">
+        {config === undefined
+          ? 'Loading…'
+          : config === null
+            ? 'No callback configuration: set one in the config file, with the Tencent room_config commands, or POST /api/v1/callbacks/config.'
+            : (
+                <>
+                  Sending to <code>{config.url}</code> ({config.commands ? config.commands.join(', ') : 'every command'}; {config.signed ? 'signed' : 'unsigned'}; set in{' '}
+                  {config.source === 'file' ? 'the config file' : 'REST'}).
+                </>
+              )}
+      </p>
+      {counts && (
+        <div class="cards">
+          {card(counts.pending, 'pending', 'cb-pending')}
+          {card(counts.failed, 'failed (given up)', 'cb-failed')}
+          {card(counts.delivered, 'delivered (this process)', 'cb-delivered')}
+          {card(duration(counts.lagSeconds), 'callback lag', 'cb-lag')}
+        </div>
+      )}
+      <h2>Given up</h2>
+      <div class="row">
+        <button class="primary" disabled={!counts?.failed} onClick={() => resend('/callbacks/deliveries/resend', { all: true })} data-test="resend-all">
+          Re-send all
+        </button>
+        <span class="muted">Re-sent deliveries go after their room's queued ones, with a fresh give-up age.</span>
+      </div>
+      <table data-test="failed">
+        <thead>
+          <tr><th>ID</th><th>Room</th><th>Seq</th><th>Command</th><th>Event</th><th>Given up</th><th>Attempts</th><th>Last error</th><th></th></tr>
+        </thead>
+        <tbody>
+          {items.map((d) => [
+            <tr key={d.id} data-test={`delivery-${d.id}`} class="delivery">
+              <td><a href="#/callbacks" onClick={(e) => (e.preventDefault(), setOpen(open === d.id ? null : d.id))}>{d.id}</a></td>
+              <td>{d.roomId ? <a href={`#/rooms/${encodeURIComponent(d.roomId)}`}>{d.roomId}</a> : ''}</td>
+              <td>{d.seq}</td><td>{d.command}</td><td>{time(d.createdAt)}</td><td>{time(d.failedAt)}</td><td>{d.attempts}</td><td>{d.lastError}</td>
+              <td><button onClick={() => resend(`/callbacks/deliveries/${d.id}/resend`, {})} data-test="resend">Re-send</button></td>
+            </tr>,
+            open === d.id && (
+              <tr key={`${d.id}-body`}>
+                <td colSpan={9}><pre class="events">{JSON.stringify(d.body, null, 2)}</pre></td>
+              </tr>
+            ),
+          ])}
+          {items.length === 0 && <tr><td colSpan={9} class="muted">No given-up deliveries.</td></tr>}
+        </tbody>
+      </table>
+      <div class="row mt">
+        <button disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
+        <button disabled={!next} onClick={() => setCursors([...cursors, next])}>Older</button>
+      </div>
+    </>
+  );
+}
