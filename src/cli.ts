@@ -2,7 +2,7 @@
 // rostrum serve | usersig | webhooks
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
+import { ConfigError, parseBusSpec, parseStoreSpec, readConfigFile, redactStore, toApp, type FileConfig } from './config.js';
 import { genUserSig } from './auth/usersig.js';
 import { startServer } from './server.js';
 import { startupMessage } from './startup-error.js';
@@ -13,7 +13,8 @@ import { hashPassword } from './console/password.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
-      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE
+                [--bus local|redis://URL] [--node-id ID]
+      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE, ROSTRUM_BUS, ROSTRUM_NODE_ID
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
 ${WEBHOOKS_USAGE}${OPERATOR_USAGE}  rostrum hash-password      reads a console password on stdin, prints its scrypt hash for apps[].consolePassword
 `;
@@ -32,6 +33,8 @@ async function serve(argv: string[]): Promise<void> {
       data: { type: 'string' },
       config: { type: 'string' },
       store: { type: 'string' },
+      bus: { type: 'string' },
+      'node-id': { type: 'string' },
     },
   });
   const portText = values.port ?? process.env.ROSTRUM_PORT ?? '8080';
@@ -63,15 +66,30 @@ async function serve(argv: string[]): Promise<void> {
     if (e instanceof ConfigError) fail(e.message);
     throw e;
   }
+  const [busKey, bus]: [string, string | undefined] =
+    values.bus !== undefined
+      ? ['--bus', values.bus]
+      : process.env.ROSTRUM_BUS
+        ? ['ROSTRUM_BUS', process.env.ROSTRUM_BUS]
+        : ['config: bus', config.bus];
+  try {
+    parseBusSpec(bus, busKey);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  const nodeId = values['node-id'] ?? process.env.ROSTRUM_NODE_ID ?? config.nodeId;
+  if (nodeId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) fail(`invalid node id: ${JSON.stringify(nodeId)} (letters, digits, _ . -; at most 64)`);
   const server = await startServer({
     host,
     port,
     dataDir,
     store,
+    bus,
     apps: (config.apps ?? []).map(toApp),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
-    nodeId: config.nodeId,
+    nodeId,
     realtime: config.realtime,
     outboxRetentionHours: config.outboxRetentionHours,
     timeouts: config.timeouts,

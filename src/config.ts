@@ -88,6 +88,8 @@ export const ConfigSchema = Type.Object(
     chatRetentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** Where state is kept: 'sqlite' (default, in the data dir), a postgres:// URL, or 'memory'. */
     store: Type.Optional(Type.String({ minLength: 1 })),
+    /** How committed events reach every node: 'local' (default, one process) or a redis:// URL. */
+    bus: Type.Optional(Type.String({ minLength: 1 })),
     /** HTTP timeouts, seconds: slow and idle connections are closed. */
     timeouts: Type.Optional(
       Type.Object(
@@ -134,6 +136,19 @@ export function parseStoreSpec(spec: string | undefined, key = 'store'): StoreSp
   throw new ConfigError(`invalid ${key}: unsupported store ${JSON.stringify(redactStore(spec))}; use sqlite, memory or a postgres:// URL`);
 }
 
+/** Which event bus a `bus` setting names: in-process (default) or Redis, shared by several nodes. */
+export type BusSpec = { kind: 'local' } | { kind: 'redis'; url: string };
+
+/** Reads a `bus` setting (absent = local); ConfigError when it names no supported bus. */
+export function parseBusSpec(spec: string | undefined, key = 'bus'): BusSpec {
+  if (spec === undefined || spec === 'local') return { kind: 'local' };
+  if (/^rediss?:/i.test(spec)) {
+    if (!URL.canParse(spec)) throw new ConfigError(`invalid ${key}: ${redactStore(spec)} is not a valid Redis URL`);
+    return { kind: 'redis', url: spec };
+  }
+  throw new ConfigError(`invalid ${key}: unsupported bus ${JSON.stringify(redactStore(spec))}; use local or a redis:// URL`);
+}
+
 /** The store setting with any password replaced, for logs and error messages. */
 export function redactStore(spec: string): string {
   return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
@@ -148,6 +163,7 @@ export function parseConfig(raw: unknown): FileConfig {
   }
   const cfg = raw as FileConfig;
   if (cfg.store !== undefined) parseStoreSpec(cfg.store, 'config: store');
+  if (cfg.bus !== undefined) parseBusSpec(cfg.bus, 'config: bus');
   const seen = new Set<number>();
   const polyvSeen = new Set<string>();
   for (const [i, a] of (cfg.apps ?? []).entries()) {

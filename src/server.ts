@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes, randomInt } from 'node:crypto';
 import { LocalBus } from './adapters/local-bus.js';
-import { AppRegistry, parseStoreSpec } from './config.js';
+import { AppRegistry, parseBusSpec, parseStoreSpec } from './config.js';
 import { Engine } from './core/engine.js';
 import type { App } from './core/model.js';
 import type { Bus } from './core/ports/bus.js';
@@ -32,10 +32,16 @@ export interface ServerOptions {
    * 'memory' = in this process only, lost on exit (tests and benchmarks; not durable).
    */
   store?: string;
+  /**
+   * How committed events reach the realtime gateways: absent or 'local' = this process only;
+   * a `redis://` URL = every node sharing that Redis (with a shared PostgreSQL store).
+   */
+  bus?: string;
   /** The apps; none = a development app kept in the data dir. */
   apps?: App[];
   trustProxy?: boolean | string[];
   bodyLimit?: number;
+  /** This process's id among the nodes; unique per node (default `node1`). */
   nodeId?: string;
   realtime?: {
     heartbeatSeconds?: number;
@@ -104,6 +110,19 @@ async function openStore(opts: ServerOptions): Promise<Store> {
   }
 }
 
+/** The bus the options name (the Redis adapter is loaded only when asked for). */
+async function openBus(opts: ServerOptions, nodeId: string): Promise<Bus> {
+  const spec = parseBusSpec(opts.bus);
+  switch (spec.kind) {
+    case 'local':
+      return new LocalBus();
+    case 'redis': {
+      const { RedisBus } = await import('./adapters/redis/bus.js');
+      return RedisBus.open(spec.url, nodeId);
+    }
+  }
+}
+
 function devPolyv(): NonNullable<App['polyv']> {
   return { appId: `dev${randomBytes(5).toString('hex')}`, appSecret: randomBytes(16).toString('hex') };
 }
@@ -154,11 +173,11 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
 }
 
 async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
-  const bus = new LocalBus();
+  const nodeId = opts.nodeId ?? 'node1';
+  const bus = await openBus(opts, nodeId);
   const engine = new Engine(store, bus);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
-  const nodeId = opts.nodeId ?? 'node1';
 
   // Connections of an earlier run of this node are gone: their members leave now.
   await engine.evictConnections(`${nodeId}:`);

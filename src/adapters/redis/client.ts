@@ -1,0 +1,36 @@
+// Redis connections for the cluster adapters (bus, shared limits, node liveness). ioredis
+// reconnects by itself; commands issued while Redis is away fail fast instead of queueing, so a
+// node keeps serving its own clients and reports itself not ready (/readyz) until Redis is back.
+import { Redis } from 'ioredis';
+
+export type { Redis };
+
+/** A connection named `rostrum:<role>` (CLIENT LIST shows who is who). */
+export function openRedis(url: string, role: string): Redis {
+  const redis = new Redis(url, {
+    connectionName: `rostrum:${role}`,
+    // Fail a command at once while disconnected rather than holding it (and its request).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // Reconnect forever: quickly at first, then every 2 s.
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    lazyConnect: true,
+  });
+  // Connection errors are reported through `status` (readiness); without a listener ioredis logs them.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** Connects, waiting at most `ms` (a start against an unreachable Redis fails clearly). */
+export async function connectRedis(redis: Redis, ms = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.connect(),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Whether the connection is up now. */
+export function redisReady(redis: Redis): boolean {
+  return redis.status === 'ready';
+}
