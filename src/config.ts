@@ -144,6 +144,10 @@ export function parseBusSpec(spec: string | undefined, key = 'bus'): BusSpec {
   if (spec === undefined || spec === 'local') return { kind: 'local' };
   if (/^rediss?:/i.test(spec)) {
     if (!URL.canParse(spec)) throw new ConfigError(`invalid ${key}: ${redactStore(spec)} is not a valid Redis URL`);
+    const prefix = new URL(spec).searchParams.get('prefix');
+    if (prefix !== null && !/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
+      throw new ConfigError(`invalid ${key}: prefix must be 1..64 letters, digits or _ . : -`);
+    }
     return { kind: 'redis', url: spec };
   }
   throw new ConfigError(`invalid ${key}: unsupported bus ${JSON.stringify(redactStore(spec))}; use local or a redis:// URL`);

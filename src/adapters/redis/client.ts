@@ -5,7 +5,20 @@ import { Redis } from 'ioredis';
 
 export type { Redis };
 
-/** A connection named `rostrum:<role>` (CLIENT LIST shows who is who). */
+/**
+ * A bus URL: `redis://[:password@]host:port[/db][?prefix=NAME]`. Every key and channel of one
+ * cluster starts with `NAME:` (default `rostrum`), so several clusters (or test runs) can share a
+ * Redis server.
+ */
+export function parseRedisUrl(url: string): { url: string; prefix: string } {
+  const u = new URL(url);
+  const prefix = u.searchParams.get('prefix') ?? 'rostrum';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new Error(`invalid Redis prefix ${JSON.stringify(prefix)}`);
+  u.searchParams.delete('prefix');
+  return { url: u.toString(), prefix };
+}
+
+/** A connection named `rostrum:<role>` (CLIENT LIST shows who is who); `url` without `prefix`. */
 export function openRedis(url: string, role: string): Redis {
   const redis = new Redis(url, {
     connectionName: `rostrum:${role}`,
