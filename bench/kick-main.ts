@@ -55,6 +55,9 @@ interface SetupMsg {
   adminId?: string;
   rooms: string[];
   seatsPerRoom: number;
+  /** Several nodes: kicks go to these REST ports in turn, member i connects to wsPorts[i % n]. Default [port]. */
+  restPorts?: number[];
+  wsPorts?: number[];
 }
 
 interface RunMsg {
@@ -75,6 +78,9 @@ function makeState(msg: SetupMsg) {
   const adminQuery = rostrum
     ? `sdkappid=${msg.sdkAppId}&identifier=${msg.adminId}&usersig=${encodeURIComponent(genUserSig(msg.sdkAppId!, msg.secretKey!, msg.adminId!, 86400))}&random=1&contenttype=json`
     : '';
+  const restPorts = msg.restPorts ?? [msg.port];
+  let nextRest = 0;
+  const restPort = () => restPorts[nextRest++ % restPorts.length];
   const st = {
     members,
     ready: [] as Member[],
@@ -89,7 +95,7 @@ function makeState(msg: SetupMsg) {
     },
     async pick(m: Member) {
       if (rostrum) {
-        const r = await post(msg.port, `/v4/room_engine_http_mic/pick_user_on_seat?${adminQuery}`, JSON.stringify({ RoomId: m.roomId, Member_Account: m.userId, Index: m.index }));
+        const r = await post(restPort(), `/v4/room_engine_http_mic/pick_user_on_seat?${adminQuery}`, JSON.stringify({ RoomId: m.roomId, Member_Account: m.userId, Index: m.index }));
         if (!r.includes('"ErrorCode":0,')) return st.fail(`pick: ${r}`);
       }
       st.ready.push(m);
@@ -105,7 +111,7 @@ function makeState(msg: SetupMsg) {
     kick(m: Member) {
       m.kickedAt = performance.now();
       const done = rostrum
-        ? post(msg.port, `/v4/room_engine_http_mic/kick_user_off_seat?${adminQuery}`, JSON.stringify({ RoomId: m.roomId, Member_Account: m.userId, Data: 'time is up' }))
+        ? post(restPort(), `/v4/room_engine_http_mic/kick_user_off_seat?${adminQuery}`, JSON.stringify({ RoomId: m.roomId, Member_Account: m.userId, Data: 'time is up' }))
         : post(msg.port, `/push?to=${encodeURIComponent(m.userId)}`, '');
       done.then(
         (r) => {
@@ -124,7 +130,9 @@ function makeState(msg: SetupMsg) {
 /** Connects every member (entering its room on Rostrum), then seats them. */
 async function setup(msg: SetupMsg) {
   const { st, rostrum } = (state = makeState(msg));
+  const wsPorts = msg.wsPorts ?? [msg.port];
   for (const m of st.members) {
+    const wsPort = wsPorts[st.members.indexOf(m) % wsPorts.length];
     const onEvent = (data: Buffer) => {
       const i = data.indexOf(KICKED);
       if (i < 0 || i > 40 || m.kickedAt === 0) return;
@@ -133,7 +141,7 @@ async function setup(msg: SetupMsg) {
     };
     m.ws = rostrum
       ? await connect(
-          `ws://127.0.0.1:${msg.port}/realtime?sdkappid=${msg.sdkAppId}&userid=${encodeURIComponent(m.userId)}&usersig=${encodeURIComponent(genUserSig(msg.sdkAppId!, msg.secretKey!, m.userId, 86400))}`,
+          `ws://127.0.0.1:${wsPort}/realtime?sdkappid=${msg.sdkAppId}&userid=${encodeURIComponent(m.userId)}&usersig=${encodeURIComponent(genUserSig(msg.sdkAppId!, msg.secretKey!, m.userId, 86400))}`,
           m.roomId,
           onEvent,
         )

@@ -1,7 +1,7 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [badwords] [live]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
-// BENCH_PG_URL names the PostgreSQL database of admin-pg and growth (default
+// BENCH_PG_URL names the PostgreSQL database of admin-pg, growth and cluster (default
 // postgres://postgres@127.0.0.1:5432/test); each run works in schemas of its own, dropped after.
 import { cpus, totalmem } from 'node:os';
 import { SHAPES, adminBench, printAdmin } from './admin.js';
@@ -11,6 +11,7 @@ import { loggingBench, printLogging } from './logging.js';
 import { printRealtime, realtimeBench } from './realtime.js';
 import { badWordsBench, printBadWords } from './bad-words.js';
 import { liveBench, printLive } from './live.js';
+import { clusterBench, printCluster } from './cluster.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -41,6 +42,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   async live() {
     printLive(await liveBench());
+  },
+  async cluster() {
+    printCluster(await clusterBench());
   },
 };
 const known = Object.keys(scenarios);

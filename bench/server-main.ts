@@ -1,6 +1,7 @@
 // A Rostrum server for the benchmarks, in its own process, with the app from BENCH_APP (JSON).
 //   BENCH_STORE: 'sqlite' (default; a fresh data dir, removed at the end), 'memory' or a
 //                postgres:// URL (the runner makes and drops its schema);
+//   BENCH_BUS:   a redis:// URL to join a cluster (with a postgres:// BENCH_STORE); BENCH_NODE_ID its id;
 //   BENCH_LOG:   a pino level ('info' = what the CLI runs with, writing to stdout) or unset for
 //                no request logging.
 // Prints nothing else; tells the runner its port over IPC.
@@ -23,6 +24,8 @@ const server = await startServer({
   port: 0,
   dataDir,
   store: process.env.BENCH_STORE || 'sqlite',
+  bus: process.env.BENCH_BUS || undefined,
+  nodeId: process.env.BENCH_NODE_ID || undefined,
   apps: [app],
   logger: level ? { level } : false,
   // BENCH_REALTIME: realtime options as JSON (the live benchmark lifts the chat rate limit).
