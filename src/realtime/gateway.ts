@@ -136,10 +136,20 @@ export class RealtimeGateway {
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
       audienceThreshold: opts.audienceThreshold ?? 100,
       countChanged: (feed, memberCount, seq) => this.countChanged(feed, memberCount, seq),
+      stale: (feed) => {
+        for (const live of [...feed.members.values()]) live.conn.drop(CLOSE.resync, 'events were missed: reconnect for a fresh snapshot');
+      },
     };
     // Unique across restarts of the node too, though a restart evicts the old ones first.
     this.connPrefix = `${opts.nodeId}:${randomBytes(4).toString('hex')}.`;
-    this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
+    const offEvents = opts.bus.subscribe((e) => this.onEvent(e));
+    // Other nodes' events may have been lost (a shared bus was away): every room held here
+    // catches up from the store.
+    const offResync = opts.bus.onResync?.(() => this.resync());
+    this.unsubscribe = () => {
+      offEvents();
+      offResync?.();
+    };
     // A connection silent for two ticks is dead: two ticks fit in heartbeatSeconds.
     this.heartbeat = setInterval(() => this.tick(), this.heartbeatMs / 2);
     this.heartbeat.unref();
@@ -459,6 +469,11 @@ export class RealtimeGateway {
       // The bus calls this inside the command that published: never fail that command.
       this.opts.log?.error({ err, event: e.type }, 'realtime: event delivery failed');
     }
+  }
+
+  private resync(): void {
+    this.opts.log?.info({ rooms: this.feeds.size }, 'realtime: the bus is back; rooms catch up from the store');
+    for (const feed of this.feeds.values()) feed.resync();
   }
 
   /** Audience mode: the room's count goes out at most once per interval, the latest one. */
