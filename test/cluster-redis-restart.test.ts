@@ -90,5 +90,15 @@ describe('cluster: Redis restarts', { skip }, () => {
       for (const room of ['rr', 'rs']) assertIncreasing(c.events.filter((f) => f.roomId === room), `${c.userId} in ${room}`);
     }
     for (const c of [alice, bob, carol]) assert.ok(!c.events.some((f) => f.event === 'memberLeft'), `${c.userId} saw no one leave`);
+
+    // The outage in the metrics: each node dropped the event it could not send.
+    for (const n of [a, b]) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.equal(value('rostrum_bus_connected'), 1, n.id);
+      assert.ok(value('rostrum_bus_events_dropped_total') >= 1, `${n.id} dropped: ${value('rostrum_bus_events_dropped_total')}`);
+      assert.ok(value('rostrum_bus_events_sent_total') >= 2, n.id);
+      assert.ok(value('rostrum_bus_events_received_total') >= 2, n.id);
+    }
   });
 });
