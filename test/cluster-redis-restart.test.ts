@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, OwnRedis, readyz, redisServerSkip, type Node } from './cluster-support.js';
-import { pgSkip } from './contract/postgres-support.js';
+import { adminClient, pgSkip } from './contract/postgres-support.js';
 import { RawClient, createRoom, type Frame } from './realtime-support.js';
 
 const skip = (await pgSkip()) || redisServerSkip();
@@ -100,5 +100,38 @@ describe('cluster: Redis restarts', { skip }, () => {
       assert.ok(value('rostrum_bus_events_sent_total') >= 2, n.id);
       assert.ok(value('rostrum_bus_events_received_total') >= 2, n.id);
     }
+  });
+
+  it('events missed meanwhile and no longer stored: the connection is closed with 4009; entering again gives a fresh snapshot', async () => {
+    await createRoom(a.s, 'gone');
+    const dave = await RawClient.connect(a.s, 'dave', 'gone');
+    const erin = await RawClient.connect(b.s, 'erin', 'gone');
+    clients.push(dave, erin);
+    const daveSeq = (await dave.ok('enterRoom', { roomId: 'gone' })).seq as number;
+
+    await redis.stop();
+    await until('node B to report not ready', async () => (await readyz(b.url)).status === 503);
+    await erin.ok('sendMessage', { roomId: 'gone', text: 'e1' });
+    await erin.ok('sendMessage', { roomId: 'gone', text: 'e2' });
+    await until('erin to get e1', () => texts(erin).includes('e1'));
+    const e1 = erin.events.find((f) => f.text === 'e1')!;
+    // As retention would have it: e1 is gone from the outbox, e2 is still there.
+    const pg = await adminClient();
+    try {
+      const r = await pg.query(`DELETE FROM "${cluster.schema}".outbox WHERE room_id = 'gone' AND seq = $1`, [e1.seq]);
+      assert.equal(r.rowCount, 1);
+    } finally {
+      await pg.end();
+    }
+
+    await redis.restart();
+    const closed = await dave.closed;
+    assert.equal(closed.code, 4009, closed.reason);
+    assert.ok(!texts(dave).includes('e2'), 'no event past the hole');
+    const again = await RawClient.connect(a.s, 'dave');
+    clients.push(again);
+    const data = await again.ok('enterRoom', { roomId: 'gone', lastSeq: daveSeq });
+    assert.equal(data.recovered, false, 'a fresh snapshot');
+    assert.ok(data.seq >= e1.seq + 1);
   });
 });

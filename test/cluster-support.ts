@@ -33,7 +33,7 @@ export interface Node {
 export class Cluster {
   readonly store: string;
   readonly bus: string;
-  private readonly schema = freshSchema();
+  readonly schema = freshSchema();
   private readonly config: string;
   readonly nodes: Node[] = [];
 

@@ -59,6 +59,9 @@ export interface GatewayOptions {
 /** A catch-up longer than this many events is not replayed: the client takes the snapshot. */
 const MAX_CATCH_UP_EVENTS = 10_000;
 
+/** Rooms reading their missed events at once after the bus comes back. */
+const RESYNC_CONCURRENCY = 8;
+
 /** Largest frame a client may send; ws closes the socket with 1009 above it. */
 const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_REQUEST_ID_LENGTH = 64;
@@ -471,9 +474,14 @@ export class RealtimeGateway {
     }
   }
 
+  /** Every room held here reads what it missed, a few at a time (a node may hold thousands). */
   private resync(): void {
     this.opts.log?.info({ rooms: this.feeds.size }, 'realtime: the bus is back; rooms catch up from the store');
-    for (const feed of this.feeds.values()) feed.resync();
+    const feeds = [...this.feeds.values()];
+    const worker = async () => {
+      for (let feed = feeds.pop(); feed; feed = feeds.pop()) await feed.resync();
+    };
+    for (let i = 0; i < RESYNC_CONCURRENCY; i++) void worker();
   }
 
   /** Audience mode: the room's count goes out at most once per interval, the latest one. */

@@ -202,15 +202,15 @@ export class RoomFeed {
    * Events may have been lost on the way here (the bus between nodes was away): reads what the
    * store has after the last seq dispatched, as a gap fill does.
    */
-  resync(): void {
-    if (this.next === null) return;
+  resync(): Promise<void> {
+    if (this.next === null) return Promise.resolve();
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = null;
     if (this.filling) {
       this.refill = true;
-      return;
+      return Promise.resolve();
     }
-    void this.fill(true);
+    return this.fill(true);
   }
 
   /**
