@@ -9,6 +9,9 @@ import { parseRedisUrl } from '../src/adapters/redis/client.js';
 import type { RoomEvent } from '../src/core/events.js';
 import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
 import { OwnRedis, redisServerSkip } from './cluster-support.js';
+import { hostname } from 'node:os';
+import { startServer } from '../src/server.js';
+import { APP, tempDir } from './support/harness.js';
 
 const skip = await redisSkip();
 const FAST = { heartbeatMs: 100, ttlMs: 400, sweepMs: 60_000, settleMs: 0 };
@@ -129,5 +132,27 @@ describe('Redis bus: one message per turn', { skip }, () => {
       await bus.close();
       await dropPrefix(url);
     }
+  });
+});
+
+describe('a server on a Redis bus', { skip }, () => {
+  it('takes the host name and a random suffix as node id when given none; keeps its key while it runs', async () => {
+    const url = freshPrefixUrl();
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const r = new Redis(bare);
+    const server = await startServer({ port: 0, store: 'memory', bus: url, apps: [APP], logger: false, dataDir: tempDir() });
+    try {
+      const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48);
+      assert.match(server.nodeId, new RegExp(`^${host.replace(/[.]/g, '\\.')}-[0-9a-f]{8}$`));
+      assert.equal(await r.exists(`${prefix}:node:${server.nodeId}`), 1);
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(server.bus.ready?.(), true);
+    } finally {
+      await server.close();
+    }
+    assert.equal(await r.exists(`${prefix}:node:${server.nodeId}`), 0, 'removed on a normal stop');
+    r.disconnect();
+    await dropPrefix(url);
   });
 });
