@@ -100,6 +100,11 @@ async function serve(argv: string[]): Promise<void> {
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
   log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');
+  if (parseBusSpec(bus).kind === 'redis') {
+    log.info({ bus: redactStore(bus!), nodeId: server.nodeId }, 'cluster node: events cross nodes through Redis');
+    if (storeKind !== 'postgres') log.warn({ store: storeKind }, 'a Redis bus joins nodes that share one PostgreSQL store; this store is this process\'s own, so other nodes will not see its state');
+    if (nodeId === undefined) log.warn({ nodeId: server.nodeId }, 'no node id given: using a random one; set --node-id (or ROSTRUM_NODE_ID) to one stable per node, so a restart clears its old connections at once');
+  }
   if (storeKind === 'memory') log.warn('memory store: nothing is kept after this process exits (tests and benchmarks only)');
   if (server.devApp) {
     // For the person at the terminal, on stderr: the JSON log stream (stdout) never holds a secret.

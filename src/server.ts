@@ -1,7 +1,8 @@
 // Composition root: picks the store adapter, wires it with the bus, engine, dialects and
 // realtime gateway into one server.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomBytes, randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
 import { LocalBus } from './adapters/local-bus.js';
 import { AppRegistry, parseBusSpec, parseStoreSpec } from './config.js';
 import { Engine } from './core/engine.js';
@@ -41,7 +42,11 @@ export interface ServerOptions {
   apps?: App[];
   trustProxy?: boolean | string[];
   bodyLimit?: number;
-  /** This process's id among the nodes; unique per node (default `node1`). */
+  /**
+   * This process's id among the nodes; unique per node, and stable across its restarts (a restart
+   * then clears its old connections at once). Default `node1`; with a Redis bus, the host name
+   * and a random suffix (unique, but not stable: a dead run's members wait for the liveness sweep).
+   */
   nodeId?: string;
   realtime?: {
     heartbeatSeconds?: number;
@@ -72,6 +77,8 @@ export interface RostrumServer {
   engine: Engine;
   store: Store;
   bus: Bus;
+  /** This node's id (the prefix of its connection ids). */
+  nodeId: string;
   apps: AppRegistry;
   realtime: RealtimeGateway;
   /** The callback relay and its service (configuration, failed deliveries, re-sends). */
@@ -110,17 +117,38 @@ async function openStore(opts: ServerOptions): Promise<Store> {
   }
 }
 
+/** What a cluster node runs beside its bus: node liveness (see adapters/redis/liveness.ts). */
+interface Cluster {
+  start(engine: Engine, store: Store, log: FastifyBaseLogger): Promise<{ close(): Promise<void> }>;
+}
+
 /** The bus the options name (the Redis adapter is loaded only when asked for). */
-async function openBus(opts: ServerOptions, nodeId: string): Promise<Bus> {
+async function openBus(opts: ServerOptions, nodeId: string): Promise<{ bus: Bus; cluster?: Cluster }> {
   const spec = parseBusSpec(opts.bus);
   switch (spec.kind) {
     case 'local':
-      return new LocalBus();
+      return { bus: new LocalBus() };
     case 'redis': {
       const { RedisBus } = await import('./adapters/redis/bus.js');
-      return RedisBus.open(spec.url, nodeId);
+      const { NodeLiveness } = await import('./adapters/redis/liveness.js');
+      const bus = await RedisBus.open(spec.url, nodeId);
+      const cluster: Cluster = {
+        start: (engine, store, log) =>
+          NodeLiveness.start(spec.url, nodeId, {
+            connectedNodes: () => store.connectedNodes(),
+            evict: (id) => engine.evictConnections(`${id}:`),
+            log,
+          }),
+      };
+      return { bus, cluster };
     }
   }
+}
+
+/** A node id unique among the nodes when none is given: the host name and a random suffix. */
+export function defaultNodeId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48) || 'node';
+  return `${host}-${randomBytes(4).toString('hex')}`;
 }
 
 function devPolyv(): NonNullable<App['polyv']> {
@@ -173,8 +201,17 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
 }
 
 async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
-  const nodeId = opts.nodeId ?? 'node1';
-  const bus = await openBus(opts, nodeId);
+  const nodeId = opts.nodeId ?? (parseBusSpec(opts.bus).kind === 'local' ? 'node1' : defaultNodeId());
+  const { bus, cluster } = await openBus(opts, nodeId);
+  try {
+    return await serveOn(opts, store, nodeId, bus, cluster);
+  } catch (e) {
+    await bus.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function serveOn(opts: ServerOptions, store: Store, nodeId: string, bus: Bus, cluster: Cluster | undefined): Promise<RostrumServer> {
   const engine = new Engine(store, bus);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
@@ -225,8 +262,10 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       return reply.code(503).send({ status: 'unavailable' });
     }
   });
-  // Readiness: the store takes a write now (a small meta row) and its last commit did not fail.
+  // Readiness: the store takes a write now (a small meta row) and its last commit did not fail;
+  // on a cluster, the bus to the other nodes is connected.
   http.get('/readyz', async (_req, reply) => {
+    if (bus.ready && !bus.ready()) return reply.code(503).send({ status: 'unavailable', reason: 'the bus is not connected' });
     try {
       if (store.writeFailing) throw new Error('the last commit failed');
       await withTimeout(store.setMeta(READY_KEY, String(Date.now())), READY_TIMEOUT_MS);
@@ -262,9 +301,14 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
   auditPruner.unref();
 
+  let liveness: { close(): Promise<void> } | undefined;
   try {
+    // Before listening: this node's key is set before any client can connect through it.
+    liveness = await cluster?.start(engine, store, http.log);
     await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (e) {
+    await liveness?.close();
+    await realtime.close();
     await callbacks.close();
     throw e;
   }
@@ -280,6 +324,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     engine,
     store,
     bus,
+    nodeId,
     apps,
     realtime,
     callbacks,
@@ -290,6 +335,8 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       clearInterval(pruner);
       clearInterval(auditPruner);
       await realtime.close();
+      // After the gateway: its members have left; the key goes so no one waits for its TTL.
+      await liveness?.close();
       await http.close();
       await callbacks.close();
       await bus.close();

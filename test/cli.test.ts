@@ -40,6 +40,28 @@ describe('rostrum serve: invalid config', () => {
   });
 });
 
+describe('rostrum serve: the bus setting', () => {
+  it('refuses a bad bus, or a Redis it cannot reach, with exit code 2 and one line', async () => {
+    const dir = newDir();
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['--bus', 'kafka://q'], {}, /^rostrum: invalid --bus: unsupported bus "kafka:\/\/q"; use local or a redis:\/\/ URL/],
+      [[], { ROSTRUM_BUS: 'redis://h?prefix=a b' }, /^rostrum: invalid ROSTRUM_BUS: prefix must be/],
+      [['--store', 'memory', '--bus', `redis://u:hunter2@127.0.0.1:${await freePort()}`], {}, /^rostrum: cannot start: cannot reach Redis at 127\.0\.0\.1:\d+: .*ECONNREFUSED/],
+      [['--store', 'memory', '--node-id', 'a:b'], {}, /^rostrum: invalid node id: "a:b"/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, env, message]) => {
+        const c = cli(['serve', '--port', String(await freePort()), '--data', join(dir, 'data'), ...args], env);
+        const { code } = await c.exited;
+        assert.equal(code, 2, c.output.stderr);
+        assert.match(c.output.stderr, message);
+        assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
+        assert.doesNotMatch(c.output.stderr, /hunter2/, 'no password in the message');
+      }),
+    );
+  });
+});
+
 describe('rostrum serve: the store setting', () => {
   it('refuses an unsupported or unparsable store with exit code 2 and one line naming where it came from', async () => {
     const dir = newDir();

@@ -12,7 +12,39 @@ export function registerMetrics(http: FastifyInstance, bus: Bus, connectionCount
     labelNames: ['type'],
     registers: [registry],
   });
-  bus.subscribe((e) => events.inc({ type: e.type }));
+  // This node's commits only: on a shared bus every node sees every node's events.
+  bus.subscribe((e, remote) => {
+    if (!remote) events.inc({ type: e.type });
+  });
+  const stats = bus.stats;
+  if (stats) {
+    for (const [key, help] of [
+      ['sent', 'Events sent to the other nodes over the shared bus'],
+      ['dropped', 'Events not sent to the other nodes (the bus was away; they catch up from the store)'],
+      ['received', 'Events received from the other nodes'],
+    ] as const) {
+      new Counter({
+        name: `rostrum_bus_events_${key}_total`,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(stats[key]);
+        },
+      });
+    }
+  }
+  if (bus.ready) {
+    const ready = bus.ready.bind(bus);
+    new Gauge({
+      name: 'rostrum_bus_connected',
+      help: '1 while the shared bus is connected',
+      registers: [registry],
+      collect() {
+        this.set(ready() ? 1 : 0);
+      },
+    });
+  }
   new Gauge({
     name: 'rostrum_realtime_connections',
     help: 'Open realtime (WebSocket) connections',

@@ -59,6 +59,9 @@ export interface GatewayOptions {
 /** A catch-up longer than this many events is not replayed: the client takes the snapshot. */
 const MAX_CATCH_UP_EVENTS = 10_000;
 
+/** Rooms reading their missed events at once after the bus comes back. */
+const RESYNC_CONCURRENCY = 8;
+
 /** Largest frame a client may send; ws closes the socket with 1009 above it. */
 const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_REQUEST_ID_LENGTH = 64;
@@ -136,10 +139,20 @@ export class RealtimeGateway {
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
       audienceThreshold: opts.audienceThreshold ?? 100,
       countChanged: (feed, memberCount, seq) => this.countChanged(feed, memberCount, seq),
+      stale: (feed) => {
+        for (const live of [...feed.members.values()]) live.conn.drop(CLOSE.resync, 'events were missed: reconnect for a fresh snapshot');
+      },
     };
     // Unique across restarts of the node too, though a restart evicts the old ones first.
     this.connPrefix = `${opts.nodeId}:${randomBytes(4).toString('hex')}.`;
-    this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
+    const offEvents = opts.bus.subscribe((e) => this.onEvent(e));
+    // Other nodes' events may have been lost (a shared bus was away): every room held here
+    // catches up from the store.
+    const offResync = opts.bus.onResync?.(() => this.resync());
+    this.unsubscribe = () => {
+      offEvents();
+      offResync?.();
+    };
     // A connection silent for two ticks is dead: two ticks fit in heartbeatSeconds.
     this.heartbeat = setInterval(() => this.tick(), this.heartbeatMs / 2);
     this.heartbeat.unref();
@@ -459,6 +472,16 @@ export class RealtimeGateway {
       // The bus calls this inside the command that published: never fail that command.
       this.opts.log?.error({ err, event: e.type }, 'realtime: event delivery failed');
     }
+  }
+
+  /** Every room held here reads what it missed, a few at a time (a node may hold thousands). */
+  private resync(): void {
+    this.opts.log?.info({ rooms: this.feeds.size }, 'realtime: the bus is back; rooms catch up from the store');
+    const feeds = [...this.feeds.values()];
+    const worker = async () => {
+      for (let feed = feeds.pop(); feed; feed = feeds.pop()) await feed.resync();
+    };
+    for (let i = 0; i < RESYNC_CONCURRENCY; i++) void worker();
   }
 
   /** Audience mode: the room's count goes out at most once per interval, the latest one. */

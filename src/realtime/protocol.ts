@@ -50,6 +50,11 @@ export const CLOSE = {
   goingAway: 1001,
   /** No pong (or any frame) for `heartbeatSeconds`. */
   heartbeatTimeout: 4000,
+  /**
+   * Events of a room this connection is in were lost between nodes and are no longer in the
+   * store: reconnect, and enter again for a fresh snapshot.
+   */
+  resync: 4009,
   /** The client read too slowly: its send buffer went over the limit. */
   slowConsumer: 4008,
   /** Authentication failed: reason is "<code> <message>" with a Tencent code. */

@@ -30,6 +30,11 @@ export interface FeedHooks {
   audienceThreshold: number;
   /** An audience-mode room's member count changed: announce it (coalesced by the caller). */
   countChanged(feed: RoomFeed, memberCount: number, seq: number): void;
+  /**
+   * Events this room's connections should have had are gone from the store (retention): they
+   * cannot be told what changed, so they are sent away to reconnect and take a fresh snapshot.
+   */
+  stale(feed: RoomFeed): void;
 }
 
 interface Live {
@@ -63,6 +68,8 @@ export class RoomFeed {
   private readonly held = new Map<number, RoomEvent>();
   private gapTimer: NodeJS.Timeout | null = null;
   private filling = false;
+  /** A resync was asked while a fill ran: read again once it is done. */
+  private refill = false;
   /**
    * Events to everyone, framed, not yet written: the events of one turn (a chat batch) go to
    * each connection in one write. Written before anything else is sent from this room.
@@ -191,18 +198,45 @@ export class RoomFeed {
     this.gapTimer.unref();
   }
 
-  /** Reads the missing events from the store; skips past any the store no longer has. */
-  private async fill(): Promise<void> {
-    if (this.next === null || this.held.size === 0) return;
+  /**
+   * Events may have been lost on the way here (the bus between nodes was away): reads what the
+   * store has after the last seq dispatched, as a gap fill does.
+   */
+  resync(): Promise<void> {
+    if (this.next === null) return Promise.resolve();
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+    if (this.filling) {
+      this.refill = true;
+      return Promise.resolve();
+    }
+    return this.fill(true);
+  }
+
+  /**
+   * Reads the missing events from the store (all of them after the last dispatched, on a resync).
+   * Events the store no longer has are skipped, and the room's connections are sent away to
+   * take a fresh snapshot (`stale`).
+   */
+  private async fill(all = false): Promise<void> {
+    if (this.next === null || (!all && this.held.size === 0)) return;
     this.filling = true;
+    let gone = false;
     try {
-      const from = this.next;
-      const events = await this.hooks.roomEvents(this.appId, this.roomId, from - 1, GAP_FILL_LIMIT);
-      for (const e of events) if (this.next !== null && e.seq >= this.next && !this.held.has(e.seq)) this.held.set(e.seq, e);
-      if (this.next !== null && !this.held.has(this.next) && this.held.size > 0) {
-        const first = Math.min(...this.held.keys());
-        this.hooks.error(new Error(`events ${this.next}..${first - 1} of room ${this.roomId} are gone`), 'gap');
-        this.next = first;
+      for (;;) {
+        const from = this.next;
+        const events = await this.hooks.roomEvents(this.appId, this.roomId, from - 1, GAP_FILL_LIMIT);
+        if (this.next === null) break;
+        if (all && events.length > 0 && events[0].seq > this.next) gone = true;
+        for (const e of events) if (this.next !== null && e.seq >= this.next && !this.held.has(e.seq)) this.held.set(e.seq, e);
+        if (this.next !== null && !this.held.has(this.next) && this.held.size > 0) {
+          const first = Math.min(...this.held.keys());
+          this.hooks.error(new Error(`events ${this.next}..${first - 1} of room ${this.roomId} are gone`), 'gap');
+          this.next = first;
+          gone = true;
+        }
+        this.drain();
+        if (!all || events.length < GAP_FILL_LIMIT) break;
       }
     } catch (err) {
       this.hooks.error(err, 'gap fill');
@@ -210,6 +244,11 @@ export class RoomFeed {
       this.filling = false;
     }
     this.drain();
+    if (gone) this.hooks.stale(this);
+    if (this.refill) {
+      this.refill = false;
+      void this.fill(true);
+    }
   }
 
   // ------------------------------------------------------------------------------- fan-out

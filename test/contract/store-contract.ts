@@ -299,6 +299,26 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await s.connectedMembers('')).length, 3, 'an empty prefix: every connected member, never the unconnected');
         assert.deepEqual(await s.connectedMembers('n3:'), []);
       }));
+
+      it('connectedNodes lists each node of connected members once, of every app', withStore(async (s) => {
+        assert.deepEqual(await s.connectedNodes(), []);
+        await createRoom(s, APP, 'r1');
+        await createRoom(s, APP, 'r2');
+        await createRoom(s, OTHER_APP, 'r1');
+        // Ids that are prefixes of one another, or sort around ':' and ';', are told apart.
+        const conns = ['n1:a.1', 'n1:b.2', 'n1-x:c.1', 'n1x:d.1', 'n1.5:e.1', 'n2:f.1', 'n1:g.3'];
+        await s.write(APP, async (w) => {
+          for (const [i, conn] of conns.entries()) await w.putMember(i % 2 ? 'r1' : 'r2', makeMember(`u${i}`, '1.1.1.1', conn));
+          await w.putMember('r1', makeMember('offline', '1.1.1.1', ''));
+          await w.putMember('r1', makeMember('nonode', '1.1.1.1', 'plain'));
+        });
+        await s.write(OTHER_APP, (w) => w.putMember('r1', makeMember('z', '1.1.1.1', 'n3:z.1')));
+        assert.deepEqual((await s.connectedNodes()).sort(), ['n1', 'n1-x', 'n1.5', 'n1x', 'n2', 'n3']);
+        await s.write(APP, async (w) => {
+          await w.deleteMember('r1', 'u5');
+        });
+        assert.deepEqual((await s.connectedNodes()).sort(), ['n1', 'n1-x', 'n1.5', 'n1x', 'n3'], 'n2 had one member, now gone');
+      }));
     });
 
     describe('deny and mute entries', () => {

@@ -68,6 +68,17 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async connectedNodes(): Promise<string[]> {
+    const out = new Set<string>();
+    for (const app of this.state.apps.values()) {
+      for (const [, m] of app.allMembers()) {
+        const colon = m.connId.indexOf(':');
+        if (colon > 0) out.add(m.connId.slice(0, colon));
+      }
+    }
+    return [...out];
+  }
+
   async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
     return this.state.outbox.read(cursor, limit);
   }

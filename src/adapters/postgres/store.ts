@@ -177,6 +177,15 @@ export class PostgresStore implements Store {
     return r.rows.map((row) => ({ appId: row.app_id, roomId: row.room_id, userId: row.user_id, connId: row.conn_id }));
   }
 
+  async connectedNodes(): Promise<string[]> {
+    // A loose index scan on members_conn: one index probe per node, not one row per member.
+    // From a node's first connId, the next node's starts at or after `<node>;` (';' follows ':'),
+    // and everything skipped in between starts with `<node>:`. `~>=~` and `~<~` are the
+    // operators of the index's text_pattern_ops (byte order).
+    const r = await this.exec<{ node: string }>(CONNECTED_NODES, []);
+    return r.rows.map((row) => row.node);
+  }
+
   readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
     return readOutbox(this.exec, cursor, limit, this.outboxWaitMs);
   }
@@ -221,3 +230,15 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 }
+
+const CONNECTED_NODES = `
+WITH RECURSIVE nodes(node) AS (
+  (SELECT split_part(conn_id, ':', 1) FROM members
+    WHERE conn_id <> '' AND strpos(conn_id, ':') > 1 ORDER BY conn_id USING ~<~ LIMIT 1)
+  UNION ALL
+  SELECT (SELECT split_part(m.conn_id, ':', 1) FROM members m
+    WHERE m.conn_id <> '' AND strpos(m.conn_id, ':') > 1 AND m.conn_id ~>=~ (nodes.node || ';')
+    ORDER BY m.conn_id USING ~<~ LIMIT 1)
+  FROM nodes WHERE nodes.node IS NOT NULL
+)
+SELECT node FROM nodes WHERE node IS NOT NULL`;

@@ -1,8 +1,193 @@
-// The Redis bus: committed events reach every node sharing one Redis. To be built (issue: many nodes).
-import type { Bus } from '../../core/ports/bus.js';
+// The Redis bus: committed events reach every node sharing one Redis. This node's subscribers
+// get an event synchronously, as on the local bus; other nodes get it through one pub/sub channel
+// (`<prefix>:events`). The events published in one event-loop turn travel as one message, so a
+// chat batch costs one Redis publish, and each node frames it once for all its clients.
+//
+// Redis is not the record: the store's outbox is. A publish never waits for Redis and never
+// fails: while Redis is away, events for other nodes are dropped (counted), and when the link
+// comes back the bus tells its subscribers to resync (`onResync`): they read what they hold
+// from the store. A node whose own publishes were dropped says so on the channel when it is
+// back, so the others resync too.
+import { randomBytes } from 'node:crypto';
+import type { Bus, EventHandler } from '../../core/ports/bus.js';
+import type { RoomEvent } from '../../core/events.js';
+import { connectRedis, openRedis, parseRedisUrl, type Redis } from './client.js';
 
-export class RedisBus {
-  static async open(_url: string, _nodeId: string): Promise<Bus> {
-    throw new Error('the Redis bus is not built yet');
+/** What travels on the channel: the sender (node id and this process's instance), and its events. */
+interface Envelope {
+  /** The node id (for operators reading the channel). */
+  n: string;
+  /** The sending bus instance: a node skips its own messages by it. */
+  i: string;
+  /** Events, in publish order. */
+  e?: RoomEvent[];
+  /** The sender dropped events while Redis was away: everyone should resync. */
+  resync?: true;
+}
+
+export interface RedisBusStats {
+  /** Events sent to the other nodes. */
+  sent: number;
+  /** Events that could not be sent (Redis away): other nodes catch up from the store. */
+  dropped: number;
+  /** Events received from other nodes. */
+  received: number;
+}
+
+export class RedisBus implements Bus {
+  private readonly handlers = new Set<EventHandler>();
+  private readonly resyncHandlers = new Set<() => void>();
+  private readonly instance = randomBytes(8).toString('hex');
+  private readonly channel: string;
+  /** Events of this turn, not yet sent to Redis. */
+  private pending: RoomEvent[] = [];
+  private flushing: NodeJS.Immediate | null = null;
+  /** The subscriber was ready, then lost: the next `ready` means a resync. */
+  private subLost = false;
+  /** Events were dropped since the publisher was last ready: say so once it is back. */
+  private pubDropped = false;
+  private closed = false;
+  readonly stats: RedisBusStats = { sent: 0, dropped: 0, received: 0 };
+
+  private constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    prefix: string,
+    readonly nodeId: string,
+  ) {
+    this.channel = `${prefix}:events`;
+  }
+
+  /** Connects (failing clearly if Redis does not answer in `connectMs`) and subscribes. */
+  static async open(url: string, nodeId: string, connectMs = 5000): Promise<RedisBus> {
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const pub = openRedis(bare, 'bus-publish');
+    const sub = openRedis(bare, 'bus-subscribe');
+    const bus = new RedisBus(pub, sub, prefix, nodeId);
+    try {
+      await Promise.all([connectRedis(pub, connectMs), connectRedis(sub, connectMs)]);
+      await sub.subscribe(bus.channel);
+    } catch (e) {
+      pub.disconnect();
+      sub.disconnect();
+      throw e;
+    }
+    bus.watch();
+    return bus;
+  }
+
+  publish(event: RoomEvent): void {
+    if (this.closed) return;
+    for (const h of this.handlers) h(event);
+    this.pending.push(event);
+    this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  subscribe(handler: EventHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  onResync(handler: () => void): () => void {
+    this.resyncHandlers.add(handler);
+    return () => this.resyncHandlers.delete(handler);
+  }
+
+  ready(): boolean {
+    return !this.closed && this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flush();
+    this.closed = true;
+    this.handlers.clear();
+    this.resyncHandlers.clear();
+    this.sub.disconnect();
+    // QUIT waits for the last publish to be written; a Redis that is away gets cut instead.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pub.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+    this.pub.disconnect();
+  }
+
+  // ------------------------------------------------------------------------------- internals
+
+  private flush(): void {
+    this.flushing = null;
+    const events = this.pending;
+    if (events.length === 0 || this.closed) return;
+    this.pending = [];
+    if (this.pub.status !== 'ready') return this.drop(events.length);
+    const message = JSON.stringify({ n: this.nodeId, i: this.instance, e: events } satisfies Envelope);
+    this.stats.sent += events.length;
+    this.pub.publish(this.channel, message).catch(() => {
+      this.stats.sent -= events.length;
+      this.drop(events.length);
+    });
+  }
+
+  private drop(n: number): void {
+    this.stats.dropped += n;
+    this.pubDropped = true;
+  }
+
+  private watch(): void {
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.receive(message);
+    });
+    this.sub.on('close', () => (this.subLost = true));
+    this.sub.on('ready', () => {
+      if (!this.subLost || this.closed) return;
+      this.subLost = false;
+      // ioredis subscribes again by itself; this reply comes after its own, so from here on
+      // nothing published can be missed: what came before is in the store.
+      this.sub.subscribe(this.channel).then(
+        () => this.resync(),
+        () => (this.subLost = true),
+      );
+    });
+    this.pub.on('ready', () => {
+      if (!this.pubDropped || this.closed) return;
+      const message = JSON.stringify({ n: this.nodeId, i: this.instance, resync: true } satisfies Envelope);
+      this.pub.publish(this.channel, message).then(
+        () => (this.pubDropped = false),
+        () => undefined,
+      );
+    });
+  }
+
+  private receive(message: string): void {
+    let env: Envelope;
+    try {
+      env = JSON.parse(message) as Envelope;
+    } catch {
+      return; // not ours
+    }
+    if (env === null || typeof env !== 'object' || env.i === this.instance) return;
+    if (env.resync) return this.resync();
+    if (!Array.isArray(env.e)) return;
+    this.stats.received += env.e.length;
+    for (const e of env.e) {
+      for (const h of this.handlers) {
+        try {
+          h(e, true);
+        } catch {
+          // A subscriber's failure is its own (the gateway logs its own); the others carry on.
+        }
+      }
+    }
+  }
+
+  private resync(): void {
+    if (this.closed) return;
+    for (const h of this.resyncHandlers) {
+      try {
+        h();
+      } catch {
+        // as above
+      }
+    }
   }
 }

@@ -34,13 +34,28 @@ export function openRedis(url: string, role: string): Redis {
   return redis;
 }
 
-/** Connects, waiting at most `ms` (a start against an unreachable Redis fails clearly). */
+/**
+ * Connects, waiting at most `ms` (a start against an unreachable Redis fails clearly: the error
+ * names the server and the cause, never the password).
+ */
 export async function connectRedis(redis: Redis, ms = 5000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    redis.connect(),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
+  let cause = '';
+  const onError = (e: Error) => (cause = e.message);
+  redis.on('error', onError);
+  const where = `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+    ]);
+  } catch (e) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${where}: ${cause || (e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    redis.off('error', onError);
+  }
 }
 
 /** Whether the connection is up now. */

@@ -135,6 +135,11 @@ export interface Store {
   /** Members (of every app) connected through connections whose id starts with `prefix`. */
   connectedMembers(prefix: string): Promise<ConnectedMember[]>;
   /**
+   * The node ids that connected members (of every app) are connected through: the part of each
+   * connId before its first ':' (connIds without one belong to no node). Each id once, any order.
+   */
+  connectedNodes(): Promise<string[]>;
+  /**
    * Outbox events after `cursor` ('' = from the start), in commit order per room. The cursor never
    * skips an event that commits later than one already read (see the adapter for how).
    */

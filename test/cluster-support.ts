@@ -1,0 +1,129 @@
+// Several real `rostrum serve` processes on loopback, sharing one fresh PostgreSQL schema and one
+// Redis key prefix: a cluster for the multi-node tests (test/cluster-*.test.ts).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cli, cleanUp, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
+import { APP, freePort, tencentCall, type TestServer } from './support/harness.js';
+import { dropSchema, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
+import { dropPrefix, freshPrefixUrl, redisSkip, REDIS_URL } from './contract/redis-support.js';
+
+/** The skip message when PostgreSQL or Redis is missing (outside CI), else false. */
+export async function clusterSkip(redisUrl = REDIS_URL): Promise<string | false> {
+  return (await pgSkip()) || (await redisSkip(redisUrl));
+}
+
+/** `redis-server` on the PATH? (The Redis restart test runs its own.) */
+export function redisServerSkip(): string | false {
+  if (process.env.CI) return false;
+  const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  return r.status === 0 ? false : 'redis-server is not installed (runs always when CI is set)';
+}
+
+export interface Node {
+  id: string;
+  url: string;
+  port: number;
+  c: Cli;
+  /** What the realtime-support helpers need of a server: its URL and Tencent calls. */
+  s: TestServer;
+}
+
+export class Cluster {
+  readonly store: string;
+  readonly bus: string;
+  readonly schema = freshSchema();
+  private readonly config: string;
+  readonly nodes: Node[] = [];
+
+  constructor(redisBase = REDIS_URL, realtime: object = {}) {
+    this.store = urlWithSchema(this.schema);
+    this.bus = freshPrefixUrl(redisBase);
+    const dir = newDir();
+    this.config = join(dir, 'config.json');
+    writeFileSync(this.config, JSON.stringify({ apps: [APP], realtime: { messagesPerSecond: 0, ...realtime } }));
+  }
+
+  /** Starts a node and waits for /healthz. */
+  async start(id: string): Promise<Node> {
+    const port = await freePort();
+    const dir = newDir();
+    const c = cli(['serve', '--port', String(port), '--data', dir, '--config', this.config, '--store', this.store, '--bus', this.bus, '--node-id', id]);
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(c, url);
+    const s = { url, tencent: (path: string, body: unknown) => tencentCall(url, path, body) } as unknown as TestServer;
+    const node = { id, url, port, c, s };
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Starts several nodes at once. */
+  startAll(ids: string[]): Promise<Node[]> {
+    return Promise.all(ids.map((id) => this.start(id)));
+  }
+
+  /** Stops every node (SIGKILL: their state is thrown away) and drops the schema and the keys. */
+  async cleanup(): Promise<void> {
+    await cleanUp();
+    await Promise.all(this.nodes.map((n) => n.c.exited));
+    await dropSchema(this.schema).catch(() => undefined);
+    await dropPrefix(this.bus);
+  }
+}
+
+export async function readyz(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/readyz`);
+  return { status: res.status, body: await res.json() };
+}
+
+/** A Redis server of the test's own, on a free port, with no persistence: it can be stopped. */
+export class OwnRedis {
+  private child: ChildProcess | null = null;
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<OwnRedis> {
+    const r = new OwnRedis(await freePort());
+    await r.restart();
+    return r;
+  }
+
+  async restart(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.child = child;
+    await waitFor(`redis-server on ${this.port}`, async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      return pingRedis(this.port);
+    }, 20_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    this.child = null;
+  }
+}
+
+async function pingRedis(port: number): Promise<boolean> {
+  const { Socket } = await import('node:net');
+  return new Promise((resolve) => {
+    const sock = new Socket();
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.once('error', () => done(false));
+    sock.connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
+    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+export { sleep };

@@ -1,0 +1,158 @@
+// Node liveness over a real Redis (short timings): which node ids are dead, one evictor per dead
+// node, nothing while Redis is away or just back.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { NodeLiveness, type LivenessDeps } from '../src/adapters/redis/liveness.js';
+import { RedisBus } from '../src/adapters/redis/bus.js';
+import { parseRedisUrl } from '../src/adapters/redis/client.js';
+import type { RoomEvent } from '../src/core/events.js';
+import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
+import { OwnRedis, redisServerSkip } from './cluster-support.js';
+import { hostname } from 'node:os';
+import { startServer } from '../src/server.js';
+import { APP, tempDir } from './support/harness.js';
+
+const skip = await redisSkip();
+const FAST = { heartbeatMs: 100, ttlMs: 400, sweepMs: 60_000, settleMs: 0 };
+
+/** Deps whose store says members are connected through `nodes`; records evictions. */
+function deps(nodes: string[]): LivenessDeps & { evicted: string[] } {
+  const evicted: string[] = [];
+  return { evicted, connectedNodes: async () => nodes, evict: async (id) => (evicted.push(id), 1) };
+}
+
+describe('node liveness', { skip }, () => {
+  const urls: string[] = [];
+  const opened: NodeLiveness[] = [];
+  const start = async (url: string, id: string, d: LivenessDeps, t: object = FAST) => {
+    const l = await NodeLiveness.start(url, id, d, t);
+    opened.push(l);
+    return l;
+  };
+  after(async () => {
+    for (const l of opened) await l.close();
+    for (const u of urls) await dropPrefix(u);
+  });
+
+  it('evicts the nodes whose key is gone, never itself or a live one, each by one node only', async () => {
+    const url = freshPrefixUrl();
+    urls.push(url);
+    await start(url, 'alive', deps([]));
+    const d1 = deps(['alive', 'dead', 'w1', 'w2']);
+    const d2 = deps(['alive', 'dead', 'w1', 'w2']);
+    const w1 = await start(url, 'w1', d1);
+    const w2 = await start(url, 'w2', d2);
+    const [e1, e2] = await Promise.all([w1.sweep(), w2.sweep()]);
+    assert.deepEqual([...e1, ...e2], ['dead'], 'one of them evicts it');
+    assert.deepEqual([...d1.evicted, ...d2.evicted], ['dead']);
+  });
+
+  it('a node closed normally removes its key: the others may evict what it left', async () => {
+    const url = freshPrefixUrl();
+    urls.push(url);
+    const gone = await start(url, 'gone', deps([]));
+    const d = deps(['gone']);
+    const w = await start(url, 'w', d);
+    assert.deepEqual(await w.sweep(), [], 'alive: kept');
+    await gone.close();
+    assert.deepEqual(await w.sweep(), ['gone']);
+  });
+
+  it('a node that stops renewing (killed) is dead after the TTL', async () => {
+    const url = freshPrefixUrl();
+    urls.push(url);
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const r = new Redis(bare);
+    try {
+      await r.set(`${prefix}:node:frozen`, '1', 'PX', 300);
+      const d = deps(['frozen']);
+      const w = await start(url, 'w', d);
+      assert.deepEqual(await w.sweep(), []);
+      const end = Date.now() + 5000;
+      while ((await r.exists(`${prefix}:node:frozen`)) === 1 && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+      assert.deepEqual(await w.sweep(), ['frozen']);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('does not sweep until connected for settleMs', async () => {
+    const url = freshPrefixUrl();
+    urls.push(url);
+    const d = deps(['dead']);
+    const w = await start(url, 'w', d, { ...FAST, settleMs: 60_000 });
+    assert.deepEqual(await w.sweep(), []);
+    assert.deepEqual(d.evicted, []);
+  });
+
+  it('never evicts while its Redis is away', { skip: redisServerSkip() }, async () => {
+    const own = await OwnRedis.start();
+    try {
+      const d = deps(['dead']);
+      const w = await start(own.url, 'w', d);
+      await own.stop();
+      // Sweeps for a while as the client notices the loss and retries.
+      const end = Date.now() + 1500;
+      while (Date.now() < end) {
+        assert.deepEqual(await w.sweep(), []);
+        await new Promise((res) => setTimeout(res, 20));
+        if (d.evicted.length > 0) break;
+      }
+      assert.deepEqual(d.evicted, []);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('Redis bus: one message per turn', { skip }, () => {
+  it('the events published in one turn travel as one Redis message', async () => {
+    const url = freshPrefixUrl();
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const spy = new Redis(bare);
+    const bus = await RedisBus.open(url, 'n1');
+    try {
+      const messages: string[] = [];
+      spy.on('message', (_ch, m: string) => messages.push(m));
+      await spy.subscribe(`${prefix}:events`);
+      const ev = (seq: number): RoomEvent => ({ appId: 1, roomId: 'r', seq, at: seq, type: 'seatListChanged', actor: 'a', data: { seats: [] } });
+      for (let i = 1; i <= 50; i++) bus.publish(ev(i));
+      await new Promise((r) => setTimeout(r, 20));
+      bus.publish(ev(51));
+      const end = Date.now() + 3000;
+      while (messages.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(messages.length, 2);
+      assert.deepEqual(JSON.parse(messages[0]).e.map((e: RoomEvent) => e.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.equal(JSON.parse(messages[0]).n, 'n1', 'tagged with the node id');
+      assert.deepEqual(JSON.parse(messages[1]).e.map((e: RoomEvent) => e.seq), [51]);
+      assert.equal(bus.stats.sent, 51);
+    } finally {
+      spy.disconnect();
+      await bus.close();
+      await dropPrefix(url);
+    }
+  });
+});
+
+describe('a server on a Redis bus', { skip }, () => {
+  it('takes the host name and a random suffix as node id when given none; keeps its key while it runs', async () => {
+    const url = freshPrefixUrl();
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const r = new Redis(bare);
+    const server = await startServer({ port: 0, store: 'memory', bus: url, apps: [APP], logger: false, dataDir: tempDir() });
+    try {
+      const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48);
+      assert.match(server.nodeId, new RegExp(`^${host.replace(/[.]/g, '\\.')}-[0-9a-f]{8}$`));
+      assert.equal(await r.exists(`${prefix}:node:${server.nodeId}`), 1);
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(server.bus.ready?.(), true);
+    } finally {
+      await server.close();
+    }
+    assert.equal(await r.exists(`${prefix}:node:${server.nodeId}`), 0, 'removed on a normal stop');
+    r.disconnect();
+    await dropPrefix(url);
+  });
+});
