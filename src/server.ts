@@ -7,6 +7,8 @@ import { AppRegistry, parseBusSpec, parseStoreSpec } from './config.js';
 import { Engine } from './core/engine.js';
 import type { App } from './core/model.js';
 import type { Bus } from './core/ports/bus.js';
+import type { Limits } from './core/ports/limits.js';
+import { LocalLimits } from './core/local-limits.js';
 import type { Store } from './core/ports/store.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -123,6 +125,17 @@ async function openBus(opts: ServerOptions, nodeId: string): Promise<Bus> {
   }
 }
 
+/**
+ * The counts behind the rate limits and password attempts: shared through the bus's Redis when
+ * the bus is a Redis URL (several nodes), this process's otherwise.
+ */
+async function openLimits(opts: ServerOptions, nodeId: string): Promise<Limits> {
+  const spec = parseBusSpec(opts.bus);
+  if (spec.kind !== 'redis') return new LocalLimits();
+  const { RedisLimits } = await import('./adapters/redis/limits.js');
+  return RedisLimits.open(spec.url, nodeId);
+}
+
 function devPolyv(): NonNullable<App['polyv']> {
   return { appId: `dev${randomBytes(5).toString('hex')}`, appSecret: randomBytes(16).toString('hex') };
 }
@@ -175,7 +188,8 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
 async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
   const nodeId = opts.nodeId ?? 'node1';
   const bus = await openBus(opts, nodeId);
-  const engine = new Engine(store, bus);
+  const limits = await openLimits(opts, nodeId);
+  const engine = new Engine(store, bus, Date.now, limits);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
 
@@ -194,7 +208,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   });
   http.setNotFoundHandler(notFound);
   http.setErrorHandler(rootError);
-  const limiter = new RateLimiter();
+  const limiter = new RateLimiter(limits);
   const verifier = new UserSigVerifier();
   const realtime = new RealtimeGateway({
     engine,
@@ -266,6 +280,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
     await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (e) {
     await callbacks.close();
+    await limits.close();
     throw e;
   }
   const address = http.server.address();
@@ -293,6 +308,7 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
       await http.close();
       await callbacks.close();
       await bus.close();
+      await limits.close();
       await store.close();
       log.flush();
     },
