@@ -68,7 +68,7 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     if (skip) return;
     rx = await startReceiver();
     config = join(newDir(), 'config.json');
-    writeFileSync(config, JSON.stringify({ apps: [{ ...APP, callback: { url: rx.url } }, LIMITED] }));
+    writeFileSync(config, JSON.stringify({ apps: [{ ...APP, callback: { url: rx.url } }, { ...LIMITED, callback: { url: rx.url } }] }));
     [a, b] = await Promise.all([start('a'), start('b')]);
   });
 
@@ -122,19 +122,25 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     assert.equal(replay.message, 'invalid timestamp.');
   });
 
+  const sends = async (n: Node, app: App = APP) => (await (await fetch(`${n.url}/metrics`)).text()).includes(`rostrum_callbacks_sending{app="${app.sdkAppId}"} 1`);
+
   /** Which node sends APP's callbacks (its /metrics say so), once exactly one does. */
   async function sender(nodes: Node[]): Promise<Node> {
     let found: Node[] = [];
     await waitFor('one node to send the app', async () => {
       found = [];
-      for (const n of nodes) {
-        const text = await (await fetch(`${n.url}/metrics`)).text();
-        if (text.includes(`rostrum_callbacks_sending{app="${APP.sdkAppId}"} 1`)) found.push(n);
-      }
+      for (const n of nodes) if (await sends(n)) found.push(n);
       return found.length === 1;
     });
     return found[0];
   }
+
+  it('callbacks: two apps, two nodes: each node sends one app', async () => {
+    await waitFor('the apps to spread over the nodes', async () => {
+      const [aApp, aLimited, bApp, bLimited] = await Promise.all([sends(a), sends(a, LIMITED), sends(b), sends(b, LIMITED)]);
+      return aApp !== bApp && aLimited !== bLimited && aApp !== aLimited;
+    });
+  });
 
   /** Every callback of `rooms`, in Seq order per room, with no gap. */
   function assertOrdered(rooms: string[]): void {
