@@ -245,7 +245,16 @@ export class PostgresSpool implements CallbackSpool {
   }
 
   async appsWithPending(): Promise<AppId[]> {
-    const r = await this.pool.query<{ app_id: string }>("SELECT DISTINCT app_id FROM callback_deliveries WHERE state = 'pending'");
+    // A skip scan over the (app_id, state, id) index: one probe per app, however long the backlog
+    // (every node asks every few seconds to share the apps out).
+    const r = await this.pool.query<{ app_id: string }>(
+      `WITH RECURSIVE a AS (
+         (SELECT app_id FROM callback_deliveries WHERE state = 'pending' ORDER BY app_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT d.app_id FROM callback_deliveries d WHERE d.state = 'pending' AND d.app_id > a.app_id ORDER BY d.app_id LIMIT 1)
+           FROM a WHERE a.app_id IS NOT NULL)
+       SELECT app_id FROM a WHERE app_id IS NOT NULL`,
+    );
     return r.rows.map((x) => Number(x.app_id));
   }
 
