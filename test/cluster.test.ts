@@ -49,6 +49,8 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
   let config: string;
   let a: Node;
   let b: Node;
+  /** The node left after the kill. */
+  let survivor: Node;
 
   async function start(name: string, store = storeUrl): Promise<Node> {
     const port = await freePort();
@@ -180,7 +182,7 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
 
   it('callbacks: the node sending the app is killed mid-burst; the other takes over, nothing acknowledged is lost', async () => {
     const holder = await sender([a, b]);
-    const survivor = holder === a ? b : a;
+    survivor = holder === a ? b : a;
     const acked: string[] = [];
     let n = 0;
     const burst = async (node: Node, count: number) => {
@@ -213,7 +215,19 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     viaProxy.port = String(proxy.port);
     const c = await start('c', viaProxy.toString());
     await createRoom(c, 'before-cut');
+    // Two apps, two nodes: the new node takes one of them over from the survivor.
+    let taken: App | undefined;
+    await waitFor('the new node to send one app', async () => {
+      taken = (await sends(c)) ? APP : (await sends(c, LIMITED)) ? LIMITED : undefined;
+      return taken !== undefined && !(await sends(survivor, taken));
+    });
     await proxy.cut();
+    // Its lease connection is gone: it stops sending at once, and the survivor takes the app back.
+    assert.equal(await sends(c, taken), false);
+    await waitFor('the survivor to send the app again', () => sends(survivor, taken));
+    const r = await tencent(survivor, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'while-cut', RoomType: 'Conference' } }, taken);
+    assert.equal(r.ErrorCode, 0, JSON.stringify(r));
+    await waitFor('its callback', () => rx.accepted.some((x) => roomOf(x.body) === 'while-cut'));
 
     const t = await tencent(c, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'during-cut', RoomType: 'Conference' } });
     assert.equal(t.ErrorCode, TC.internal, JSON.stringify(t));
