@@ -52,6 +52,8 @@ const COLS = 'id, event_id, app_id, room_id, seq, command, body, created_at, sta
 /** Session advisory locks on one dedicated connection (see SpoolLeases). */
 class PostgresLeases implements SpoolLeases {
   private conn: pg.Client | null = null;
+  /** Gives the current connection up (its leases with it). */
+  private drop: (() => void) | null = null;
   private connecting: Promise<pg.Client | null> | null = null;
   private feeding = false;
   private readonly apps = new Set<AppId>();
@@ -75,7 +77,19 @@ class PostgresLeases implements SpoolLeases {
   }
 
   private async connect(): Promise<pg.Client | null> {
-    const c = new pg.Client({ ...this.clientConfig, application_name: this.appName, keepAlive: true, statement_timeout: 5_000 });
+    // A partition without a reset must not keep leases for long: the server probes this session
+    // (gone after ~25 s without an answer, its locks freed), and this side gives a lease query
+    // 10 s before it drops the connection itself (and with it every lease).
+    const keepalives = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+    const c = new pg.Client({
+      ...this.clientConfig,
+      application_name: this.appName,
+      options: [this.clientConfig.options, keepalives].filter(Boolean).join(' '),
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      statement_timeout: 5_000,
+      query_timeout: 10_000,
+    });
     c.on('error', () => {});
     try {
       await c.connect();
@@ -97,16 +111,24 @@ class PostgresLeases implements SpoolLeases {
     const lost = () => {
       if (gone) return;
       gone = true;
-      if (this.conn === c) this.conn = null;
+      c.end().catch(() => {});
+      if (this.conn !== c) return; // closing, or an older connection
+      this.conn = null;
+      this.drop = null;
       this.feeding = false;
       this.apps.clear();
-      c.end().catch(() => {});
       if (!this.closed) this.onLost();
     };
     c.on('error', lost);
     c.on('end', lost);
     this.conn = c;
+    this.drop = lost;
     return c;
+  }
+
+  /** A failed lease query (timed out, connection broken) ends the connection: its leases are in doubt. */
+  private broken(c: pg.Client): void {
+    if (this.conn === c) this.drop?.();
   }
 
   private async tryLock(name: string): Promise<boolean> {
@@ -116,6 +138,7 @@ class PostgresLeases implements SpoolLeases {
       const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [name]);
       return r.rows[0].ok && this.conn === c;
     } catch {
+      this.broken(c);
       return false;
     }
   }
@@ -145,6 +168,7 @@ class PostgresLeases implements SpoolLeases {
       const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [this.appName]);
       return Math.max(1, Number(r.rows[0].n));
     } catch {
+      this.broken(c);
       return 1;
     }
   }
