@@ -2,6 +2,7 @@
 // And Redis away: each call is answered at once from this node's own counts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { it } from 'node:test';
 import { RedisLimits } from '../../src/adapters/redis/limits.js';
@@ -31,12 +32,25 @@ limitsContract(
   { skip },
 );
 
-it('Redis unreachable: calls are counted by this node, without waiting', async () => {
-  // A port that accepts nothing: the address of a server closed at once.
+/** A port nothing listens on: the address of a server closed at once. */
+async function deadPort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+it('Redis unreachable: calls are counted by this node, without waiting', async () => {
+  const port = await deadPort();
   const limits = await RedisLimits.open(`redis://127.0.0.1:${port}/?prefix=${prefix()}`, 'n1');
   try {
     assert.equal(limits.connected, false);
@@ -53,5 +67,38 @@ it('Redis unreachable: calls are counted by this node, without waiting', async (
     assert.ok(limits.fallbacks >= 8);
   } finally {
     await limits.close();
+  }
+});
+
+it('Redis away at start, then up, then away again: counts follow without a restart', { skip }, async () => {
+  const port = await deadPort();
+  const url = `redis://127.0.0.1:${port}/?prefix=${prefix()}`;
+  const a = await RedisLimits.open(url, 'n1');
+  const b = await RedisLimits.open(url, 'n2');
+  const server = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let redis = server();
+  try {
+    assert.equal(a.connected, false);
+    await until('both to connect', () => a.connected && b.connected);
+    // Shared now: 3 a second over both.
+    const t = 7_000;
+    const shared = [];
+    for (let i = 0; i < 6; i++) shared.push(await (i % 2 ? a : b).rate('k', 3, t));
+    assert.deepEqual(shared, [true, true, true, false, false, false]);
+    redis.kill('SIGKILL');
+    await until('both to see Redis gone', () => !a.connected && !b.connected);
+    // Each node alone: 3 each.
+    const alone = [];
+    for (let i = 0; i < 8; i++) alone.push(await (i % 2 ? a : b).rate('k2', 3, t));
+    assert.equal(alone.filter(Boolean).length, 6);
+    redis = server();
+    await until('both to reconnect', () => a.connected && b.connected);
+    const again = [];
+    for (let i = 0; i < 4; i++) again.push(await (i % 2 ? a : b).rate('k3', 3, t));
+    assert.deepEqual(again, [true, true, true, false]);
+  } finally {
+    redis.kill('SIGKILL');
+    await a.close();
+    await b.close();
   }
 });
