@@ -8,6 +8,8 @@ import { AppRegistry, parseBusSpec, parseStoreSpec } from './config.js';
 import { Engine } from './core/engine.js';
 import type { App } from './core/model.js';
 import type { Bus } from './core/ports/bus.js';
+import type { Limits } from './core/ports/limits.js';
+import { LocalLimits } from './core/local-limits.js';
 import type { Store } from './core/ports/store.js';
 import { UserSigVerifier } from './auth/usersig.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -151,6 +153,17 @@ export function defaultNodeId(): string {
   return `${host}-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The counts behind the rate limits and password attempts: shared through the bus's Redis when
+ * the bus is a Redis URL (several nodes), this process's otherwise.
+ */
+async function openLimits(opts: ServerOptions, nodeId: string): Promise<Limits> {
+  const spec = parseBusSpec(opts.bus);
+  if (spec.kind !== 'redis') return new LocalLimits();
+  const { RedisLimits } = await import('./adapters/redis/limits.js');
+  return RedisLimits.open(spec.url, nodeId);
+}
+
 function devPolyv(): NonNullable<App['polyv']> {
   return { appId: `dev${randomBytes(5).toString('hex')}`, appSecret: randomBytes(16).toString('hex') };
 }
@@ -203,16 +216,26 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
 async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
   const nodeId = opts.nodeId ?? (parseBusSpec(opts.bus).kind === 'local' ? 'node1' : defaultNodeId());
   const { bus, cluster } = await openBus(opts, nodeId);
+  let limits: Limits | undefined;
   try {
-    return await serveOn(opts, store, nodeId, bus, cluster);
+    limits = await openLimits(opts, nodeId);
+    return await serveOn(opts, store, nodeId, bus, cluster, limits);
   } catch (e) {
+    await limits?.close().catch(() => undefined);
     await bus.close().catch(() => undefined);
     throw e;
   }
 }
 
-async function serveOn(opts: ServerOptions, store: Store, nodeId: string, bus: Bus, cluster: Cluster | undefined): Promise<RostrumServer> {
-  const engine = new Engine(store, bus);
+async function serveOn(
+  opts: ServerOptions,
+  store: Store,
+  nodeId: string,
+  bus: Bus,
+  cluster: Cluster | undefined,
+  limits: Limits,
+): Promise<RostrumServer> {
+  const engine = new Engine(store, bus, Date.now, limits);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
 
@@ -231,7 +254,7 @@ async function serveOn(opts: ServerOptions, store: Store, nodeId: string, bus: B
   });
   http.setNotFoundHandler(notFound);
   http.setErrorHandler(rootError);
-  const limiter = new RateLimiter();
+  const limiter = new RateLimiter(limits);
   const verifier = new UserSigVerifier();
   const realtime = new RealtimeGateway({
     engine,
@@ -310,7 +333,7 @@ async function serveOn(opts: ServerOptions, store: Store, nodeId: string, bus: B
     await liveness?.close();
     await realtime.close();
     await callbacks.close();
-    throw e;
+    throw e; // the caller closes the bus and the limits
   }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
@@ -340,6 +363,7 @@ async function serveOn(opts: ServerOptions, store: Store, nodeId: string, bus: B
       await http.close();
       await callbacks.close();
       await bus.close();
+      await limits.close();
       await store.close();
       log.flush();
     },

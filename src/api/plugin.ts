@@ -90,7 +90,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       onRequest: async (req: FastifyRequest) => {
         const who = authenticate(req, deps.apps, deps.verifier, deps.extraAuth);
         const perSecond = who.app.rateLimit.perCommandPerSecond;
-        if (!deps.limiter.take(`${who.app.sdkAppId}:api:${r.method} ${r.url}`, perSecond)) {
+        const allowed = deps.limiter.take(`${who.app.sdkAppId}:api:${r.method} ${r.url}`, perSecond);
+        if (!(typeof allowed === 'boolean' ? allowed : await allowed)) {
           throw new ApiError(API_ERROR.rateLimited, `over ${perSecond} calls per second for ${r.method} ${r.url}`);
         }
         principals.set(req, who);

@@ -67,8 +67,13 @@ export async function openCallbacks(deps: {
     const service = new CallbackService(spool, files);
     await service.load();
     const o = deps.opts.callbacks ?? {};
-    const metrics = callbackMetrics(deps.registry, () => spool.counts());
-    const relay = new CallbackRelay(
+    let relay: CallbackRelay | undefined;
+    const metrics = callbackMetrics(
+      deps.registry,
+      () => spool.counts(),
+      () => relay?.sendingApps() ?? [],
+    );
+    relay = new CallbackRelay(
       deps.store,
       spool,
       deps.bus,

@@ -1,5 +1,6 @@
 // Callback metrics on the server's registry (GET /metrics), labelled by app.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AppId } from '../core/model.js';
 import type { SpoolCounts } from './spool.js';
 
 export interface CallbackMetrics {
@@ -10,7 +11,7 @@ export interface CallbackMetrics {
   lag: Histogram<'app'>;
 }
 
-export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolCounts[]>): CallbackMetrics {
+export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolCounts[]>, sending: () => AppId[] = () => []): CallbackMetrics {
   const registers = [registry];
   new Gauge({
     name: 'rostrum_callbacks_spooled',
@@ -23,6 +24,16 @@ export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolC
         this.set({ app: String(c.appId), state: 'pending' }, c.pending);
         this.set({ app: String(c.appId), state: 'failed' }, c.failed);
       }
+    },
+  });
+  new Gauge({
+    name: 'rostrum_callbacks_sending',
+    help: "1 for each app whose callbacks this node sends (several nodes: one node per app, under a lease)",
+    labelNames: ['app'],
+    registers,
+    collect() {
+      this.reset();
+      for (const appId of sending()) this.set({ app: String(appId) }, 1);
     },
   });
   return {

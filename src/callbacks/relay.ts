@@ -7,6 +7,13 @@
 // Order and retries: within a room one delivery is in flight at a time, the oldest first; a failed
 // one is retried with exponential backoff (jittered, capped) until it is accepted or older than
 // the give-up age, then marked failed (kept, re-sendable) and the room's next one goes.
+//
+// Several nodes on one spool (PostgreSQL): the feeder runs on one node at a time, and each app is
+// sent by one node at a time, under a lease (spool.leases). Every LEASE_TICK_MS a node takes the
+// apps nobody holds, up to its share (apps / nodes), and hands back extras gracefully (its sender
+// stops, what is in flight settles, delivered rows leave the spool, then the lease goes), so apps
+// spread over the nodes without a duplicate. When the lease connection drops, the node stops
+// sending at once; the database frees its leases and another node takes over from the spool.
 import type { Bus } from '../core/ports/bus.js';
 import type { Store } from '../core/ports/store.js';
 import type { AppId } from '../core/model.js';
@@ -15,7 +22,7 @@ import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
 import { CallbackSender } from './sender.js';
 import type { CallbackService, EffectiveConfig } from './service.js';
 import { callbackUrl } from './sign.js';
-import type { CallbackSpool, Delivery, NewDelivery } from './spool.js';
+import type { CallbackSpool, Delivery, NewDelivery, SpoolLeases } from './spool.js';
 
 export interface RelayOptions {
   /** Per delivery: the whole answer within this (ms). Default 2000. */
@@ -35,6 +42,7 @@ export interface RelayLog {
 }
 
 const PAGE = 500;
+const LEASE_TICK_MS = 2000;
 const WINDOW = 256;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
 
@@ -75,6 +83,11 @@ class AppSender {
 
   get idle(): boolean {
     return this.window.length === 0 && this.inFlight.size === 0 && !this.more && !this.loading;
+  }
+
+  /** Nothing in flight (after stop(): every delivery sent has its answer). */
+  get settled(): boolean {
+    return this.inFlight.size === 0;
   }
 
   private pump(): void {
@@ -192,6 +205,8 @@ export class CallbackRelay {
   /** Events before this time (ms) are all spooled: the outbox may drop them. */
   private spooledBefore = 0;
   private leading = false;
+  private readonly leases: SpoolLeases | undefined;
+  private balancing: Promise<void> | null = null;
   private close_!: () => void;
   private readonly closing = new Promise<void>((r) => (this.close_ = r));
 
@@ -209,6 +224,13 @@ export class CallbackRelay {
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.backoffMaxMs = opts.backoffMaxMs ?? 60_000;
     this.concurrency = opts.concurrency ?? 8;
+    this.leases = spool.leases;
+    if (this.leases) {
+      this.leases.onLost = () => this.leasesLost();
+      this.leases.onSpooled = (apps) => {
+        for (const appId of apps) this.senders.get(appId)?.wake();
+      };
+    }
     service.onChange = () => {
       this.kick();
       for (const s of this.senders.values()) s.wake();
@@ -221,6 +243,10 @@ export class CallbackRelay {
     this.cursor = await this.spool.cursor();
     this.unsubscribe = this.bus.subscribe(() => this.kick());
     await this.lead();
+    if (this.leases) {
+      await this.balance().catch((err) => this.log?.error({ err }, 'callbacks: balancing the app leases failed'));
+      this.balancing = this.keepBalancing();
+    } else await this.startBacklog();
     this.feeding = this.feed();
   }
 
@@ -240,30 +266,77 @@ export class CallbackRelay {
   }
 
   private senderOf(appId: AppId): AppSender {
-    if (!this.leading) return IDLE_SENDER;
     let s = this.senders.get(appId);
-    if (!s) this.senders.set(appId, (s = new AppSender(appId, this)));
+    if (s || this.leases) return s ?? IDLE_SENDER; // with leases, only held apps have a sender
+    this.senders.set(appId, (s = new AppSender(appId, this)));
     return s;
   }
 
-  /**
-   * Whether this process sends (PostgreSQL: several processes share the spool; one holds the
-   * relay's lock). On becoming the sender, the backlog starts; on losing it, the senders stop.
-   */
+  /** Whether this process feeds the spool (one process at a time on a shared spool). */
   private async lead(): Promise<boolean> {
-    const leading = this.spool.lead ? await this.spool.lead() : true;
-    if (leading !== this.leading) {
-      this.leading = leading;
-      for (const s of this.senders.values()) s.stop();
-      this.senders.clear();
-      if (leading) await this.startBacklog();
+    this.leading = this.leases ? await this.leases.lead() : true;
+    return this.leading;
+  }
+
+  /** The lease connection dropped: every lease is gone, so this node stops sending now. */
+  private leasesLost(): void {
+    this.leading = false;
+    for (const s of this.senders.values()) s.stop();
+    this.senders.clear();
+    this.log?.warn({}, 'callbacks: leases lost (connection to the database dropped); sending stops until they are taken again');
+  }
+
+  private async keepBalancing(): Promise<void> {
+    while (this.running) {
+      await this.pause(LEASE_TICK_MS);
+      if (!this.running) break;
+      await this.balance().catch((err) => this.log?.error({ err }, 'callbacks: balancing the app leases failed'));
     }
-    return leading;
+  }
+
+  /**
+   * Takes unheld apps up to this node's share and hands back one extra per tick (gracefully);
+   * wakes the senders it keeps (re-sends from the CLI and missed notifications show this way).
+   */
+  private async balance(): Promise<void> {
+    const leases = this.leases!;
+    const apps = new Set<AppId>([...this.service.configuredApps(), ...(await this.spool.appsWithPending())]);
+    const share = Math.ceil(apps.size / (await leases.nodes()));
+    if (this.senders.size > share) await this.release([...this.senders.keys()].pop()!);
+    const candidates = [...apps].filter((a) => !this.senders.has(a));
+    // A random order, so nodes starting together do not all go for the same apps first.
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+    }
+    for (const appId of candidates) {
+      if (this.senders.size >= share || !this.running) break;
+      if (!(await leases.leaseApp(appId))) continue;
+      const s = new AppSender(appId, this);
+      this.senders.set(appId, s);
+    }
+    for (const s of this.senders.values()) s.wake();
+  }
+
+  /** Hands an app's sending back without a duplicate: stop, let in-flight settle, drop delivered rows, unlock. */
+  private async release(appId: AppId): Promise<void> {
+    const s = this.senders.get(appId);
+    if (!s) return;
+    s.stop();
+    const deadline = Date.now() + 30_000;
+    while (!s.settled && Date.now() < deadline) await sleep(20);
+    await this.flush();
+    if (this.senders.get(appId) === s) this.senders.delete(appId);
+    await this.leases!.releaseApp(appId);
   }
 
   /** Senders for apps with rows spooled (by an earlier run, or re-sent from the CLI). */
   private async startBacklog(): Promise<void> {
-    if (!this.running || !this.leading) return;
+    if (!this.running) return;
+    if (this.leases) {
+      for (const s of this.senders.values()) s.wake();
+      return;
+    }
     try {
       for (const appId of await this.spool.appsWithPending()) this.senderOf(appId).wake();
     } catch (err) {
@@ -387,6 +460,11 @@ export class CallbackRelay {
     return this.flushing;
   }
 
+  /** The apps this node sends now (with leases: the ones it holds). */
+  sendingApps(): AppId[] {
+    return [...this.senders.keys()];
+  }
+
   /** Nothing queued, in flight or left to read (tests, shutdown). */
   get idle(): boolean {
     return [...this.senders.values()].every((s) => s.idle);
@@ -398,6 +476,7 @@ export class CallbackRelay {
     this.close_();
     this.kick();
     await this.feeding?.catch(() => {});
+    await this.balancing?.catch(() => {});
     for (const s of this.senders.values()) s.stop();
     await this.flush();
     await this.sender.close();

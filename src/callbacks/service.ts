@@ -52,6 +52,14 @@ export class CallbackService implements CallbackAdmin {
     return false;
   }
 
+  /** Apps with a callback target now (file or REST). */
+  configuredApps(): AppId[] {
+    const apps = new Set<AppId>();
+    for (const appId of this.files.keys()) apps.add(appId);
+    for (const [appId, s] of this.stored) if (s.kind === 'set') apps.add(appId);
+    return [...apps].filter((appId) => this.get(appId) !== null);
+  }
+
   get(appId: AppId): EffectiveConfig | null {
     let e = this.effective.get(appId);
     if (e === undefined) {

@@ -1,15 +1,18 @@
 // The callback spool on PostgreSQL: tables beside the store's (migration step "callback
 // tables"), on a small pool of its own so deliveries never take the connections commands need.
 // Several nodes may share one database: the cursor is moved with a compare-and-set in the same
-// transaction as the rows it spools, so two feeders never spool a page twice; senders run on the
-// node holding the relay's advisory lock (see relay.ts).
+// transaction as the rows it spools, so two feeders never spool a page twice. Leases (one feeder,
+// one sender per app) are session advisory locks on one connection per process: PostgreSQL drops
+// them with the connection, so when a node dies another takes over (see relay.ts). The commit that
+// spools rows notifies the apps on a channel every node listens to, so their sender wakes at once.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { parseUrl } from '../adapters/postgres/store.js';
 import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 export { CALLBACK_TABLES_PG } from './tables-postgres.js';
-import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from './spool.js';
+import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts, SpoolLeases } from './spool.js';
 
 
 interface Row {
@@ -46,43 +49,144 @@ function toDelivery(r: Row): Delivery {
 
 const COLS = 'id, event_id, app_id, room_id, seq, command, body, created_at, state, attempts, last_error, failed_at';
 
-export class PostgresSpool implements CallbackSpool {
-  /** Holds the relay's session advisory lock while this process is the one that sends. */
-  private leader: pg.Client | null = null;
+/** Session advisory locks on one dedicated connection (see SpoolLeases). */
+class PostgresLeases implements SpoolLeases {
+  private conn: pg.Client | null = null;
+  /** Gives the current connection up (its leases with it). */
+  private drop: (() => void) | null = null;
+  private connecting: Promise<pg.Client | null> | null = null;
+  private feeding = false;
+  private readonly apps = new Set<AppId>();
   private closed = false;
+  onLost: () => void = () => {};
+  onSpooled: (apps: AppId[]) => void = () => {};
 
-  private constructor(
-    readonly pool: pg.Pool,
+  constructor(
     private readonly clientConfig: pg.ClientConfig,
-    private readonly lockKey: string,
+    /** Lock names start with it (one namespace per schema). */
+    private readonly ns: string,
+    readonly channel: string,
+    private readonly appName: string,
   ) {}
 
-  async lead(): Promise<boolean> {
-    if (this.leader) return true;
-    if (this.closed) return false;
-    const c = new pg.Client(this.clientConfig);
+  private client(): Promise<pg.Client | null> {
+    if (this.conn) return Promise.resolve(this.conn);
+    if (this.closed) return Promise.resolve(null);
+    this.connecting ??= this.connect().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async connect(): Promise<pg.Client | null> {
+    // A partition without a reset must not keep leases for long: the server probes this session
+    // (gone after ~25 s without an answer, its locks freed), and this side gives a lease query
+    // 10 s before it drops the connection itself (and with it every lease).
+    const keepalives = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+    const c = new pg.Client({
+      ...this.clientConfig,
+      application_name: this.appName,
+      options: [this.clientConfig.options, keepalives].filter(Boolean).join(' '),
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      statement_timeout: 5_000,
+      query_timeout: 10_000,
+    });
     c.on('error', () => {});
     try {
       await c.connect();
-      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [this.lockKey]);
-      if (!r.rows[0].ok || this.closed) {
-        await c.end();
-        return false;
-      }
+      await c.query(`LISTEN ${quoteIdent(this.channel)}`);
     } catch {
       await c.end().catch(() => {});
-      return false;
+      return null;
     }
-    // The lock goes with the connection: when it drops, another process may take over.
+    if (this.closed) {
+      await c.end().catch(() => {});
+      return null;
+    }
+    c.on('notification', (n) => {
+      if (n.channel !== this.channel || !n.payload) return;
+      this.onSpooled(n.payload.split(',').map(Number));
+    });
+    // The locks go with the connection: every lease is lost at once, and said so.
+    let gone = false;
     const lost = () => {
-      if (this.leader === c) this.leader = null;
+      if (gone) return;
+      gone = true;
       c.end().catch(() => {});
+      if (this.conn !== c) return; // closing, or an older connection
+      this.conn = null;
+      this.drop = null;
+      this.feeding = false;
+      this.apps.clear();
+      if (!this.closed) this.onLost();
     };
     c.on('error', lost);
     c.on('end', lost);
-    this.leader = c;
+    this.conn = c;
+    this.drop = lost;
+    return c;
+  }
+
+  /** A failed lease query (timed out, connection broken) ends the connection: its leases are in doubt. */
+  private broken(c: pg.Client): void {
+    if (this.conn === c) this.drop?.();
+  }
+
+  private async tryLock(name: string): Promise<boolean> {
+    const c = await this.client();
+    if (!c) return false;
+    try {
+      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [name]);
+      return r.rows[0].ok && this.conn === c;
+    } catch {
+      this.broken(c);
+      return false;
+    }
+  }
+
+  async lead(): Promise<boolean> {
+    if (this.feeding && this.conn) return true;
+    this.feeding = await this.tryLock(this.ns);
+    return this.feeding;
+  }
+
+  async leaseApp(appId: AppId): Promise<boolean> {
+    if (this.apps.has(appId) && this.conn) return true;
+    if (!(await this.tryLock(`${this.ns}:app:${appId}`))) return false;
+    this.apps.add(appId);
     return true;
   }
+
+  async releaseApp(appId: AppId): Promise<void> {
+    if (!this.apps.delete(appId)) return;
+    await this.conn?.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`${this.ns}:app:${appId}`]).catch(() => {});
+  }
+
+  async nodes(): Promise<number> {
+    const c = await this.client();
+    if (!c) return 1;
+    try {
+      const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [this.appName]);
+      return Math.max(1, Number(r.rows[0].n));
+    } catch {
+      this.broken(c);
+      return 1;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.connecting;
+    const c = this.conn;
+    this.conn = null;
+    await c?.end().catch(() => {});
+  }
+}
+
+export class PostgresSpool implements CallbackSpool {
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly leases: PostgresLeases,
+  ) {}
 
   /** Opens a pool on the store's URL (its schema); the store has already run the migrations. */
   static open(url: string, poolSize = 3): PostgresSpool {
@@ -99,7 +203,10 @@ export class PostgresSpool implements CallbackSpool {
     const pool = new pg.Pool({ ...clientConfig, max: poolSize, idleTimeoutMillis: 30_000 });
     pool.on('error', () => {});
     pool.on('connect', (c) => c.on('error', () => {}));
-    return new PostgresSpool(pool, clientConfig, `rostrum.callbacks:${schema ?? ''}`);
+    // One namespace of locks, channel and lease connections per schema (clusters may share a database).
+    const tag = createHash('sha256').update(schema ?? '').digest('hex').slice(0, 12);
+    const leases = new PostgresLeases(clientConfig, `rostrum.callbacks:${schema ?? ''}`, `rostrum_callbacks_${tag}`, `rostrum-leases-${tag}`);
+    return new PostgresSpool(pool, leases);
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -146,6 +253,9 @@ export class PostgresSpool implements CallbackSpool {
         );
       }
       await c.query("UPDATE callback_state SET value = $1 WHERE key = 'cursor'", [cursor]);
+      // Delivered at commit to every node listening: the node sending an app wakes its sender.
+      const apps = [...new Set(deliveries.map((d) => d.appId))];
+      if (apps.length > 0) await c.query('SELECT pg_notify($1, $2)', [this.leases.channel, apps.join(',')]);
       return true;
     });
   }
@@ -159,7 +269,16 @@ export class PostgresSpool implements CallbackSpool {
   }
 
   async appsWithPending(): Promise<AppId[]> {
-    const r = await this.pool.query<{ app_id: string }>("SELECT DISTINCT app_id FROM callback_deliveries WHERE state = 'pending'");
+    // A skip scan over the (app_id, state, id) index: one probe per app, however long the backlog
+    // (every node asks every few seconds to share the apps out).
+    const r = await this.pool.query<{ app_id: string }>(
+      `WITH RECURSIVE a AS (
+         (SELECT app_id FROM callback_deliveries WHERE state = 'pending' ORDER BY app_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT d.app_id FROM callback_deliveries d WHERE d.state = 'pending' AND d.app_id > a.app_id ORDER BY d.app_id LIMIT 1)
+           FROM a WHERE a.app_id IS NOT NULL)
+       SELECT app_id FROM a WHERE app_id IS NOT NULL`,
+    );
     return r.rows.map((x) => Number(x.app_id));
   }
 
@@ -236,10 +355,7 @@ export class PostgresSpool implements CallbackSpool {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const leader = this.leader;
-    this.leader = null;
-    await leader?.end().catch(() => {});
+    await this.leases.close();
     await this.pool.end().catch(() => {});
   }
 }

@@ -33,6 +33,26 @@ export interface SpoolCounts {
   failed: number;
 }
 
+/**
+ * Leases among the processes sharing one spool: one feeder (outbox -> spool) at a time, and each
+ * app's sending by one process at a time. A lease lasts as long as this process's lease
+ * connection: when the process dies or the connection drops, the database lets it go.
+ */
+export interface SpoolLeases {
+  /** Tries to be (or stay) the feeder; true while this process is. */
+  lead(): Promise<boolean>;
+  /** Tries to take `appId`'s sending; true when this process holds it now. */
+  leaseApp(appId: AppId): Promise<boolean>;
+  /** Gives `appId`'s sending back. */
+  releaseApp(appId: AppId): Promise<void>;
+  /** Processes holding a lease connection on this spool now (at least 1). */
+  nodes(): Promise<number>;
+  /** Called when every lease was lost at once (the lease connection dropped). */
+  onLost: () => void;
+  /** Called with the apps a commit spooled rows for, by whichever process fed them. */
+  onSpooled: (apps: AppId[]) => void;
+}
+
 export interface CallbackSpool {
   /** The outbox cursor the feeder has spooled up to ('' = none yet). */
   cursor(): Promise<string>;
@@ -61,11 +81,8 @@ export interface CallbackSpool {
   getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
   setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
   allConfigs(): Promise<Map<AppId, StoredCallbackConfig>>;
-  /**
-   * Stores shared by several processes (PostgreSQL): tries to become the one process that sends
-   * (true while it is). Absent = this process is the only one.
-   */
-  lead?(): Promise<boolean>;
+  /** Stores shared by several processes (PostgreSQL): who feeds, who sends which app. Absent = one process. */
+  leases?: SpoolLeases;
   close(): Promise<void>;
 }
 

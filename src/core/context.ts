@@ -5,6 +5,8 @@ import type { Actor, AppId, AuditEntry, ChatMessage, Member, Role, RoomAggregate
 import { newId } from './ids.js';
 import type { NewEvent, RoomEvent } from './events.js';
 import type { StoreReader, StoreWriter } from './ports/store.js';
+import type { Limits } from './ports/limits.js';
+import { PROCESS_LIMITS } from './local-limits.js';
 import { RoomError } from './errors.js';
 import { LIMITS, checkId } from './limits.js';
 
@@ -32,6 +34,17 @@ export class ReadContext<S extends StoreReader = StoreReader> {
 }
 
 export class WriteContext extends ReadContext<StoreWriter> {
+  constructor(
+    store: StoreWriter,
+    appId: AppId,
+    actor: Actor,
+    now: number,
+    /** Counts shared by the rules (wrong room passwords). */
+    readonly limits: Limits = PROCESS_LIMITS,
+  ) {
+    super(store, appId, actor, now);
+  }
+
   /** Events of this command, in emission order; published after commit. */
   readonly events: RoomEvent[] = [];
   /** Audit entries of this command, written with its changes. */

@@ -3,6 +3,8 @@
 // and publishes the events after the unit is durable.
 import type { Bus } from './ports/bus.js';
 import type { Store } from './ports/store.js';
+import type { Limits } from './ports/limits.js';
+import { PROCESS_LIMITS } from './local-limits.js';
 import type { Command, ResultOf } from './commands.js';
 import type { Handlers } from './handler.js';
 import type { Actor, AppId } from './model.js';
@@ -44,8 +46,10 @@ export class Engine {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly clock: () => number = Date.now,
+    /** Wrong-password counts: this process's by default; the cluster's when shared. */
+    readonly limits: Limits = PROCESS_LIMITS,
   ) {
-    this.batches = new RoomBatcher(store, bus, HANDLERS);
+    this.batches = new RoomBatcher(store, bus, HANDLERS, limits);
   }
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
@@ -59,7 +63,7 @@ export class Engine {
     }
     let events: WriteContext['events'] = [];
     const result = await this.store.write(appId, async (w) => {
-      const c = new WriteContext(w, appId, actor, now);
+      const c = new WriteContext(w, appId, actor, now, this.limits);
       const out = await handler.run(c, command as never);
       await c.flush();
       events = c.events;

@@ -1,5 +1,6 @@
 // Room passwords: stored as scrypt hashes (node:crypto), compared in constant time, and guessed
-// at most ATTEMPTS_PER_MINUTE times a minute per user and per client IP in each room. A room
+// at most ATTEMPTS_PER_MINUTE times a minute per user and per client IP in each room (a sliding
+// window kept by the Limits port: in this process, or shared by the nodes through Redis). A room
 // stored by an earlier release keeps its password in plain text until the first right entry,
 // which stores the hash instead.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
@@ -47,45 +48,6 @@ export async function storedPassword(password: string | undefined): Promise<stri
   return password ? hashPassword(password) : password;
 }
 
-/**
- * Wrong attempts per key over the last minute (a sliding window: at most ATTEMPTS_PER_MINUTE
- * times are kept per key), in this process — the state of a guess in progress, not data to keep.
- */
-class Attempts {
-  private readonly failures = new Map<string, number[]>();
-  private nextSweep = 0;
-
-  private recent(key: string, now: number): number[] {
-    const times = this.failures.get(key);
-    if (!times) return [];
-    while (times.length > 0 && times[0] <= now - WINDOW_MS) times.shift();
-    if (times.length === 0) this.failures.delete(key);
-    return times;
-  }
-
-  exhausted(keys: string[], now: number): boolean {
-    return keys.some((k) => this.recent(k, now).length >= ATTEMPTS_PER_MINUTE);
-  }
-
-  failed(keys: string[], now: number): void {
-    this.sweep(now);
-    for (const k of keys) {
-      const times = this.recent(k, now);
-      times.push(now);
-      if (times.length > ATTEMPTS_PER_MINUTE) times.shift();
-      this.failures.set(k, times);
-    }
-  }
-
-  /** Forgets keys with no failure in the last minute (at most once a minute). */
-  private sweep(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + WINDOW_MS;
-    for (const key of [...this.failures.keys()]) this.recent(key, now);
-  }
-}
-
-const attempts = new Attempts();
 
 /**
  * Refuses a wrong password (WrongPassword) and, after ATTEMPTS_PER_MINUTE wrong ones by this
@@ -97,11 +59,13 @@ export async function checkRoomPassword(c: WriteContext, agg: RoomAggregate, use
   const keys = [`${room}u\n${userId}`];
   const ip = normalizeIp(clientIp);
   if (ip) keys.push(`${room}i\n${ip}`);
-  if (attempts.exhausted(keys, c.now)) {
+  // Wrong attempts are counted through the engine's Limits (per node, or shared by the cluster).
+  const exhausted = c.limits.attemptsExhausted(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
+  if (typeof exhausted === 'boolean' ? exhausted : await exhausted) {
     throw new RoomError('PasswordAttemptsExceeded', `too many wrong passwords for room ${agg.room.roomId}: wait a minute`);
   }
   if (!(await verifyPassword(agg.room.password, given))) {
-    attempts.failed(keys, c.now);
+    await c.limits.attemptFailed(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
     throw new RoomError('WrongPassword', 'wrong room password');
   }
   if (!isHashed(agg.room.password)) {

@@ -14,6 +14,7 @@ import type { Handler } from './handler.js';
 import type { Actor, AppId, AuditEntry } from './model.js';
 import type { Bus } from './ports/bus.js';
 import type { Store } from './ports/store.js';
+import type { Limits } from './ports/limits.js';
 
 /** The commands that go through batches. */
 export const BATCHED = new Set(['sendMessage', 'sendAdminMessage', 'enterRoom'] as const);
@@ -49,6 +50,7 @@ export class RoomBatcher {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly handlers: BatchHandlers,
+    private readonly limits?: Limits,
   ) {}
 
   run(appId: AppId, actor: Actor, cmd: BatchedCommand, now: number): Promise<unknown> {
@@ -87,7 +89,7 @@ export class RoomBatcher {
         // unit takes it first, whatever command comes first.
         if (batch.some((p) => p.cmd.type === 'enterRoom')) await w.lockApp('shared');
         for (const p of batch) {
-          const c = new WriteContext(w, appId, p.actor, p.now);
+          const c = new WriteContext(w, appId, p.actor, p.now, this.limits);
           try {
             const handler = this.handlers[p.cmd.type] as Handler<BatchedType>;
             const value = await handler.run(c as never, p.cmd as never);

@@ -74,7 +74,8 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
       if (endpoint.body === 'form' && isForm(req) && typeof req.body === 'string') pairs.push(...parsePairs(req.body));
       const params = new Params(pairs);
       const app = await authenticate(deps.apps, replay, params, clock());
-      if (!deps.limiter.take(`${app.sdkAppId}:polyv:${endpoint.name}`, app.rateLimit.perEndpointPerSecond)) {
+      const allowed = deps.limiter.take(`${app.sdkAppId}:polyv:${endpoint.name}`, app.rateLimit.perEndpointPerSecond);
+      if (!(typeof allowed === 'boolean' ? allowed : await allowed)) {
         throw fail.qpsExceeded();
       }
       const json = endpoint.body === 'json' ? parseJson(req.body) : undefined;

@@ -153,7 +153,8 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
       const key = `${req.params.service}/${req.params.command}`;
       const entry = compiled.get(key);
       if (!entry) throw new Fail(CODE.unknownCommand, `unknown command ${key}`);
-      if (!deps.limiter.take(`${tenant.sdkAppId}:tencent:${key}`, tenant.rateLimit.perCommandPerSecond)) {
+      const allowed = deps.limiter.take(`${tenant.sdkAppId}:tencent:${key}`, tenant.rateLimit.perCommandPerSecond);
+      if (!(typeof allowed === 'boolean' ? allowed : await allowed)) {
         throw new Fail(CODE.rateLimited, `over ${tenant.rateLimit.perCommandPerSecond} calls per second for ${key}`);
       }
       const body = parseBody(req.body);

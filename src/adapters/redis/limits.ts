@@ -1,0 +1,146 @@
+// Limits shared by the nodes of a cluster through Redis: each count is one small Lua script, so
+// it is atomic and exact whichever node takes the call. Keys start with the cluster prefix and
+// expire on their own. Redis away (not connected, an error, no answer within COMMAND_TIMEOUT_MS):
+// that call is counted by this node alone (LocalLimits), so a request never fails or waits on
+// Redis; the limit is then per node until Redis is back.
+import { LocalLimits } from '../../core/local-limits.js';
+import type { Limits } from '../../core/ports/limits.js';
+import { connectRedis, openRedis, parseRedisUrl, type Redis } from './client.js';
+
+const COMMAND_TIMEOUT_MS = 500;
+
+// KEYS[1] = the window's key; ARGV[1] = its lifetime (ms). Returns the count so far.
+const RATE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+// A token bucket in a hash {t = tokens, at = ms}. ARGV: now, perSecond, burst. Returns 1 or 0.
+const CHAT = `
+local now = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = burst
+if b[1] then
+  tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) / 1000 * rate)
+end
+local ok = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return ok`;
+
+// Sorted sets of failure times. ARGV: now, max, windowMs. Returns 1 when a key holds max.
+const EXHAUSTED = `
+local floor = tonumber(ARGV[1]) - tonumber(ARGV[3])
+for i, k in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
+  if redis.call('ZCARD', k) >= tonumber(ARGV[2]) then return 1 end
+end
+return 0`;
+
+// ARGV: now, max, windowMs, a member unique to this failure.
+const FAILED = `
+local floor = tonumber(ARGV[1]) - tonumber(ARGV[3])
+for i, k in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
+  redis.call('ZADD', k, ARGV[1], ARGV[4])
+  redis.call('ZREMRANGEBYRANK', k, 0, -(tonumber(ARGV[2]) + 1))
+  redis.call('PEXPIRE', k, ARGV[3])
+end
+return 0`;
+
+type Scripts = {
+  limitsRate(key: string, ttl: number): Promise<number>;
+  limitsChat(key: string, now: number, perSecond: number, burst: number): Promise<number>;
+  limitsExhausted(n: number, ...args: (string | number)[]): Promise<number>;
+  limitsFailed(n: number, ...args: (string | number)[]): Promise<number>;
+};
+
+export class RedisLimits implements Limits {
+  /** What this node counts while Redis is away. */
+  readonly local = new LocalLimits();
+  private seq = 0;
+  /** Calls answered by the local fallback (observability, tests). */
+  fallbacks = 0;
+
+  private constructor(
+    private readonly redis: Redis & Scripts,
+    private readonly prefix: string,
+    private readonly node: string,
+  ) {}
+
+  /**
+   * Opens its own connection to the bus URL's Redis. A Redis that does not answer at start is
+   * not an error here: the node counts alone until the connection comes up.
+   */
+  static async open(busUrl: string, nodeId: string): Promise<RedisLimits> {
+    const { url, prefix } = parseRedisUrl(busUrl);
+    const redis = openRedis(url, 'limits');
+    redis.options.commandTimeout = COMMAND_TIMEOUT_MS;
+    redis.defineCommand('limitsRate', { numberOfKeys: 1, lua: RATE });
+    redis.defineCommand('limitsChat', { numberOfKeys: 1, lua: CHAT });
+    redis.defineCommand('limitsExhausted', { lua: EXHAUSTED });
+    redis.defineCommand('limitsFailed', { lua: FAILED });
+    await connectRedis(redis).catch(() => undefined);
+    return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`, nodeId);
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  private shared<T>(call: () => Promise<T>, fallback: () => T): T | Promise<T> {
+    if (this.redis.status !== 'ready') {
+      this.fallbacks++;
+      return fallback();
+    }
+    return call().catch(() => {
+      this.fallbacks++;
+      return fallback();
+    });
+  }
+
+  rate(key: string, perSecond: number, now: number): boolean | Promise<boolean> {
+    if (perSecond <= 0) return true;
+    const w = Math.floor(now / 1000);
+    return this.shared(
+      async () => (await this.redis.limitsRate(`${this.prefix}rate:${w}:${key}`, 2000)) <= perSecond,
+      () => this.local.rate(key, perSecond, now),
+    );
+  }
+
+  chat(key: string, perSecond: number, burst: number, now: number): boolean | Promise<boolean> {
+    if (perSecond <= 0) return true;
+    return this.shared(
+      async () => (await this.redis.limitsChat(`${this.prefix}chat:${key}`, now, perSecond, burst)) === 1,
+      () => this.local.chat(key, perSecond, burst, now),
+    );
+  }
+
+  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): boolean | Promise<boolean> {
+    return this.shared(
+      async () => (await this.redis.limitsExhausted(keys.length, ...keys.map((k) => `${this.prefix}pw:${k}`), now, max, windowMs)) === 1,
+      () => this.local.attemptsExhausted(keys, max, windowMs, now),
+    );
+  }
+
+  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): void | Promise<void> {
+    // The local counts follow too, so a fallback still knows this node's recent failures.
+    this.local.attemptFailed(keys, max, windowMs, now);
+    const member = `${now}:${this.node}:${this.seq++}`;
+    return this.shared(
+      async () => void (await this.redis.limitsFailed(keys.length, ...keys.map((k) => `${this.prefix}pw:${k}`), now, max, windowMs, member)),
+      () => undefined,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    await this.local.close();
+  }
+}

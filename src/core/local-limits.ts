@@ -1,0 +1,91 @@
+// The in-process Limits: one node's counts in its memory, answered synchronously. It is what a
+// single node uses, and what the shared (Redis) adapter falls back to while Redis is away.
+import type { Limits } from './ports/limits.js';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class LocalLimits implements Limits {
+  private window = 0;
+  private counts = new Map<string, number>();
+  private readonly buckets = new Map<string, Bucket>();
+  private nextBucketSweep = 0;
+  private readonly failures = new Map<string, number[]>();
+  private nextFailureSweep = 0;
+
+  rate(key: string, perSecond: number, now: number): boolean {
+    if (perSecond <= 0) return true;
+    const w = Math.floor(now / 1000);
+    if (w !== this.window) {
+      this.window = w;
+      this.counts = new Map();
+    }
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    return n <= perSecond;
+  }
+
+  chat(key: string, perSecond: number, burst: number, now: number): boolean {
+    if (perSecond <= 0) return true;
+    this.sweepBuckets(perSecond, burst, now);
+    const b = this.buckets.get(key);
+    if (!b) {
+      this.buckets.set(key, { tokens: burst - 1, at: now });
+      return true;
+    }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSecond);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Forgets full buckets (at most every 10 s), so idle users cost nothing. */
+  private sweepBuckets(perSecond: number, burst: number, now: number): void {
+    if (now < this.nextBucketSweep) return;
+    this.nextBucketSweep = now + 10_000;
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * perSecond >= burst) this.buckets.delete(key);
+    }
+  }
+
+  private recent(key: string, windowMs: number, now: number): number[] {
+    const times = this.failures.get(key);
+    if (!times) return [];
+    while (times.length > 0 && times[0] <= now - windowMs) times.shift();
+    if (times.length === 0) this.failures.delete(key);
+    return times;
+  }
+
+  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): boolean {
+    return keys.some((k) => this.recent(k, windowMs, now).length >= max);
+  }
+
+  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): void {
+    this.sweepFailures(windowMs, now);
+    for (const k of keys) {
+      const times = this.recent(k, windowMs, now);
+      times.push(now);
+      if (times.length > max) times.shift();
+      this.failures.set(k, times);
+    }
+  }
+
+  /** Forgets keys with no failure within the window (at most once per window). */
+  private sweepFailures(windowMs: number, now: number): void {
+    if (now < this.nextFailureSweep) return;
+    this.nextFailureSweep = now + windowMs;
+    for (const key of [...this.failures.keys()]) this.recent(key, windowMs, now);
+  }
+
+  async close(): Promise<void> {
+    this.counts.clear();
+    this.buckets.clear();
+    this.failures.clear();
+  }
+}
+
+/** The process-wide in-process limits (an engine made without its own shares these). */
+export const PROCESS_LIMITS = new LocalLimits();

@@ -1,0 +1,24 @@
+// The Limits port: counts that bound how often something may happen (admin calls per second,
+// chat messages per user, wrong room passwords). One node keeps them in its memory; several
+// nodes share them (Redis) so a limit holds for the cluster, not per node. An answer is either a
+// value (the in-process adapter: no promise, no allocation on the hot path) or a promise of one.
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface Limits {
+  /**
+   * Counts one call of `key` in the current fixed one-second window; false when it is over
+   * `perSecond` (0 = unlimited, nothing counted).
+   */
+  rate(key: string, perSecond: number, now: number): MaybePromise<boolean>;
+  /**
+   * Takes one message from `key`'s token bucket (`perSecond` sustained, up to `burst` at once);
+   * false when it is empty (0 = unlimited).
+   */
+  chat(key: string, perSecond: number, burst: number, now: number): MaybePromise<boolean>;
+  /** Whether any key has `max` failures within the last `windowMs` (a sliding window). */
+  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<boolean>;
+  /** Records one failure now on every key (each keeps at most `max` within the window). */
+  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,285 @@
+// Several real `rostrum serve` processes on one PostgreSQL schema and one Redis prefix: limits
+// hold for the cluster, replays are refused on every node, every callback is sent once by one
+// node (and by another when that one is killed), and a node cut off from PostgreSQL answers
+// errors, reports itself not ready, loses nothing and recovers by itself.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { CODE as RT } from '../src/realtime/protocol.js';
+import { CODE as TC } from '../src/dialects/tencent/codes.js';
+import type { App } from '../src/core/model.js';
+import { cleanUp, cli, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
+import { APP, adminSig, freePort, tencentCall, type TestServer } from './support/harness.js';
+import { polyvCall } from './support/polyv.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
+import { RawClient } from './realtime-support.js';
+import { PG_URL, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
+import { REDIS_URL, redisSkip } from './contract/redis-support.js';
+
+const skip = (await pgSkip()) || (await redisSkip());
+
+const LIMIT = 6;
+const LIMITED: App = {
+  sdkAppId: 1400000009,
+  secretKey: 'cluster-limited-key',
+  admins: ['administrator'],
+  rateLimit: { perCommandPerSecond: LIMIT, perEndpointPerSecond: LIMIT },
+  polyv: { appId: 'polyvlimited', appSecret: 'polyv-limited-secret' },
+};
+
+/** The room a callback is about (some commands carry it inside RoomInfo). */
+const roomOf = (body: any): string => body.RoomId ?? body.RoomInfo?.RoomId;
+
+interface Node {
+  c: Cli;
+  url: string;
+  name: string;
+}
+
+describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
+  const schema = freshSchema();
+  const storeUrl = urlWithSchema(schema);
+  const bus = `${REDIS_URL}/?prefix=rostrum_t_${randomBytes(6).toString('hex')}`;
+  let rx: Receiver;
+  let config: string;
+  let a: Node;
+  let b: Node;
+  /** The node left after the kill. */
+  let survivor: Node;
+
+  async function start(name: string, store = storeUrl): Promise<Node> {
+    const port = await freePort();
+    const c = cli(['serve', '--port', String(port), '--data', newDir(), '--store', store, '--bus', bus, '--node-id', name, '--config', config]);
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(c, url);
+    return { c, url, name };
+  }
+
+  const tencent = (n: Node, path: string, body: unknown, app: App = APP) => tencentCall(n.url, path, body, { app });
+  const createRoom = async (n: Node, roomId: string) => {
+    const r = await tencent(n, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: roomId, RoomType: 'Conference' } });
+    assert.equal(r.ErrorCode, 0, JSON.stringify(r));
+  };
+
+  before(async () => {
+    if (skip) return;
+    rx = await startReceiver();
+    config = join(newDir(), 'config.json');
+    writeFileSync(config, JSON.stringify({ apps: [{ ...APP, callback: { url: rx.url } }, { ...LIMITED, callback: { url: rx.url } }] }));
+    [a, b] = await Promise.all([start('a'), start('b')]);
+  });
+
+  after(async () => {
+    if (skip) return;
+    await cleanUp();
+    await rx?.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  });
+
+  it('a rate limit holds for the cluster: exactly N calls a second over both nodes', async () => {
+    for (let attempt = 0; ; attempt++) {
+      // Start just after a second begins, so the whole burst falls in one window.
+      await sleep(1000 - (Date.now() % 1000) + 20);
+      const second = Math.floor(Date.now() / 1000);
+      const answers = await Promise.all(
+        Array.from({ length: LIMIT * 3 }, (_, i) => tencent(i % 2 ? a : b, 'room_engine_http_srv/get_room_info', { RoomId: 'nowhere' }, LIMITED)),
+      );
+      if (Math.floor(Date.now() / 1000) !== second && attempt < 3) continue; // crossed a window: again
+      const accepted = answers.filter((r) => r.ErrorCode !== TC.rateLimited);
+      assert.equal(accepted.length, LIMIT, JSON.stringify(answers.map((r) => r.ErrorCode)));
+      return;
+    }
+  });
+
+  it('wrong room passwords count on every node: 10 spread over two exhaust both', async () => {
+    const r = await tencent(a, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'pw', RoomType: 'Conference', IsPasswordEnabled: true, Password: '2468' } });
+    assert.equal(r.ErrorCode, 0, JSON.stringify(r));
+    const onA = await RawClient.open({ url: a.url } as TestServer, 'guesser');
+    const onB = await RawClient.open({ url: b.url } as TestServer, 'guesser');
+    try {
+      for (let i = 0; i < 10; i++) await (i % 2 ? onA : onB).fails('enterRoom', { roomId: 'pw', password: String(1000 + i) }, RT.wrongPassword);
+      await onA.fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
+      await onB.fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
+    } finally {
+      onA.ws.close();
+      onB.ws.close();
+    }
+  });
+
+  it('a Polyv request accepted on one node is refused as a replay on the other', async () => {
+    await createRoom(a, 'polyv-room');
+    const timestamp = Date.now();
+    const first = await polyvCall(a.url, '/live/v3/channel/chat/list-kicked', { channelId: 'polyv-room' }, { timestamp });
+    assert.equal(first.code, 200, JSON.stringify(first));
+    const replay = await polyvCall(b.url, '/live/v3/channel/chat/list-kicked', { channelId: 'polyv-room' }, { timestamp });
+    assert.equal(replay.code, 400);
+    assert.equal(replay.message, 'invalid timestamp.');
+  });
+
+  const sends = async (n: Node, app: App = APP) => (await (await fetch(`${n.url}/metrics`)).text()).includes(`rostrum_callbacks_sending{app="${app.sdkAppId}"} 1`);
+
+  /** Which node sends APP's callbacks (its /metrics say so), once exactly one does. */
+  async function sender(nodes: Node[]): Promise<Node> {
+    let found: Node[] = [];
+    await waitFor('one node to send the app', async () => {
+      found = [];
+      for (const n of nodes) if (await sends(n)) found.push(n);
+      return found.length === 1;
+    });
+    return found[0];
+  }
+
+  it('callbacks: two apps, two nodes: each node sends one app', async () => {
+    await waitFor('the apps to spread over the nodes', async () => {
+      const [aApp, aLimited, bApp, bLimited] = await Promise.all([sends(a), sends(a, LIMITED), sends(b), sends(b, LIMITED)]);
+      return aApp !== bApp && aLimited !== bLimited && aApp !== aLimited;
+    });
+  });
+
+  /** Every callback of `rooms`, in Seq order per room, with no gap. */
+  function assertOrdered(rooms: string[]): void {
+    for (const roomId of rooms) {
+      const seqs = rx.accepted.filter((x) => roomOf(x.body) === roomId).map((x) => x.body.Seq);
+      const unique = [...new Set(seqs)];
+      assert.deepEqual(unique, [...unique].sort((x, y) => x - y), `room ${roomId} in Seq order: ${seqs}`);
+    }
+  }
+
+  it('callbacks: a burst over both nodes arrives exactly once, in order per room', async () => {
+    const holder = await sender([a, b]);
+    assert.ok(holder);
+    const start = rx.accepted.length;
+    const rooms = ['cb0', 'cb1', 'cb2', 'cb3'];
+    await Promise.all(rooms.map((roomId, i) => createRoom(i % 2 ? a : b, roomId)));
+    let calls = rooms.length;
+    await Promise.all(
+      rooms.map(async (roomId, i) => {
+        for (let k = 0; k < 6; k++) {
+          const r = await tencent((i + k) % 2 ? a : b, 'room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: roomId, RoomName: `name ${k}` } });
+          assert.equal(r.ErrorCode, 0, JSON.stringify(r));
+          calls++;
+        }
+      }),
+    );
+    const mine = () => rx.accepted.slice(start).filter((x) => rooms.includes(roomOf(x.body)));
+    await waitFor(`${calls} callbacks`, () => mine().length >= calls, 30_000).catch((e) => {
+      throw new Error(`${e.message}: ${mine().length} arrived, ${rx.accepted.length} in all, ${rx.attempts} attempts: ${JSON.stringify(rx.accepted.slice(-50).map((x) => [roomOf(x.body), x.body.Seq]))}`);
+    });
+    await sleep(1000); // a duplicate would show by now
+    const got = mine();
+    assert.equal(got.length, calls, 'each sent once');
+    assert.equal(new Set(got.map((x) => x.body.EventId)).size, calls);
+    assertOrdered(rooms);
+  });
+
+  it('callbacks: the node sending the app is killed mid-burst; the other takes over, nothing acknowledged is lost', async () => {
+    const holder = await sender([a, b]);
+    survivor = holder === a ? b : a;
+    const acked: string[] = [];
+    let n = 0;
+    const burst = async (node: Node, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const roomId = `k${n++}`;
+        try {
+          const r = await tencent(node, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: roomId, RoomType: 'Conference' } });
+          if (r.ErrorCode === 0) acked.push(roomId);
+        } catch {
+          // the killed node: not acknowledged
+        }
+      }
+    };
+    const both = Promise.all([burst(holder, 15), burst(survivor, 15)]);
+    await waitFor('a few acknowledged changes', () => acked.length >= 6);
+    holder.c.child.kill('SIGKILL');
+    await both;
+    await burst(survivor, 10);
+    assert.ok(acked.length >= 16);
+    const arrived = () => new Set(rx.accepted.map((x) => roomOf(x.body)));
+    await waitFor('every acknowledged change to be called back', () => acked.every((r) => arrived().has(r)), 45_000);
+    assert.equal(await sender([survivor]), survivor);
+    assertOrdered(acked);
+  });
+
+  it('PostgreSQL unreachable: writes answer internal errors, /readyz says why, nothing is lost, and the node recovers', async () => {
+    const pgPort = Number(new URL(PG_URL).port || 5432);
+    const proxy = await tcpProxy(pgPort);
+    const viaProxy = new URL(storeUrl);
+    viaProxy.port = String(proxy.port);
+    const c = await start('c', viaProxy.toString());
+    await createRoom(c, 'before-cut');
+    // Two apps, two nodes: the new node takes one of them over from the survivor.
+    let taken: App | undefined;
+    await waitFor('the new node to send one app', async () => {
+      taken = (await sends(c)) ? APP : (await sends(c, LIMITED)) ? LIMITED : undefined;
+      return taken !== undefined && !(await sends(survivor, taken));
+    });
+    await proxy.cut();
+    // Its lease connection is gone: it stops sending at once, and the survivor takes the app back.
+    assert.equal(await sends(c, taken), false);
+    await waitFor('the survivor to send the app again', () => sends(survivor, taken));
+    const r = await tencent(survivor, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'while-cut', RoomType: 'Conference' } }, taken);
+    assert.equal(r.ErrorCode, 0, JSON.stringify(r));
+    await waitFor('its callback', () => rx.accepted.some((x) => roomOf(x.body) === 'while-cut'));
+
+    const t = await tencent(c, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'during-cut', RoomType: 'Conference' } });
+    assert.equal(t.ErrorCode, TC.internal, JSON.stringify(t));
+    const p = await polyvCall(c.url, '/live/v3/channel/chat/list-kicked', { channelId: 'before-cut' });
+    assert.equal(p.httpStatus, 500);
+    assert.equal(p.code, 500);
+    assert.equal(p.message, 'api error.');
+    const api = await fetch(`${c.url}/api/v1/rooms/before-cut/kick`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminSig()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userIds: ['x'] }),
+    });
+    assert.equal(api.status, 500);
+    assert.equal((await api.json()).error.code, 'internal');
+    const ready = await fetch(`${c.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match((await ready.json()).reason, /store cannot write/);
+
+    await proxy.restore();
+    await waitFor('the node to be ready again', async () => (await fetch(`${c.url}/readyz`)).status === 200, 30_000);
+    await createRoom(c, 'after-cut');
+    for (const roomId of ['before-cut', 'after-cut', 'pw', 'cb0']) {
+      const r = await tencent(c, 'room_engine_http_srv/get_room_info', { RoomId: roomId });
+      assert.equal(r.ErrorCode, 0, `${roomId}: ${JSON.stringify(r)}`);
+    }
+    await proxy.close();
+  });
+});
+
+/** A TCP proxy to 127.0.0.1:`target` that can be cut (connections dropped, new ones refused) and restored. */
+async function tcpProxy(target: number) {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  const port = await freePort();
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  await listen();
+  const cut = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  };
+  return { port, cut, restore: listen, close: cut };
+}

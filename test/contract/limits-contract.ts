@@ -1,0 +1,79 @@
+// The Limits contract: what every adapter (in-process, Redis) must do. Two instances made by
+// `make` over one shared backing (for Redis: one prefix) stand for two nodes.
+import assert from 'node:assert/strict';
+import { describe, it, after } from 'node:test';
+import type { Limits } from '../../src/core/ports/limits.js';
+
+export interface LimitsFixture {
+  /** Two views of the same counts (the in-process adapter: the same instance twice). */
+  a: Limits;
+  b: Limits;
+  cleanup(): Promise<void>;
+}
+
+const ok = async (v: boolean | Promise<boolean>) => await v;
+let n = 0;
+const fresh = (what: string) => `${what}:${process.pid}:${Date.now()}:${n++}`;
+
+export function limitsContract(name: string, make: () => Promise<LimitsFixture>, opts: { skip?: string | false } = {}): void {
+  describe(`Limits contract: ${name}`, { skip: opts.skip }, () => {
+    let f: LimitsFixture;
+    const ready = (async () => {
+      if (opts.skip) return;
+      f = await make();
+    })();
+    after(async () => {
+      await ready;
+      await f?.cleanup();
+    });
+
+    it('rate: exactly perSecond calls in one window, over both views', async () => {
+      await ready;
+      const key = fresh('rate');
+      const now = Math.floor(Date.now() / 1000) * 1000 + 100;
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ok((i % 2 ? f.a : f.b).rate(key, 5, now + i))));
+      assert.equal(answers.filter(Boolean).length, 5);
+      // The next window starts afresh; other keys are counted apart.
+      assert.equal(await ok(f.a.rate(key, 5, now + 1000)), true);
+      assert.equal(await ok(f.b.rate(fresh('other'), 5, now)), true);
+    });
+
+    it('rate: 0 is unlimited', async () => {
+      await ready;
+      const key = fresh('rate0');
+      for (let i = 0; i < 20; i++) assert.equal(await ok(f.a.rate(key, 0, 1000)), true);
+    });
+
+    it('chat: a burst, then the sustained rate', async () => {
+      await ready;
+      const key = fresh('chat');
+      const t = Date.now();
+      const burst = [];
+      for (let i = 0; i < 6; i++) burst.push(await ok((i % 2 ? f.a : f.b).chat(key, 2, 4, t)));
+      assert.deepEqual(burst, [true, true, true, true, false, false]);
+      // Half a second later one token (2 per second) is back, and only one.
+      assert.equal(await ok(f.b.chat(key, 2, 4, t + 500)), true);
+      assert.equal(await ok(f.a.chat(key, 2, 4, t + 500)), false);
+      assert.equal(await ok(f.a.chat(key, 0, 0, t + 500)), true);
+    });
+
+    it('attempts: max failures within the window exhaust every view, then slide out', async () => {
+      await ready;
+      const user = fresh('u');
+      const ip = fresh('ip');
+      const t = Date.now();
+      for (let i = 0; i < 9; i++) await (i % 2 ? f.a : f.b).attemptFailed([user, ip], 10, 60_000, t + i);
+      assert.equal(await ok(f.a.attemptsExhausted([user], 10, 60_000, t + 10)), false);
+      await f.a.attemptFailed([user], 10, 60_000, t + 9);
+      assert.equal(await ok(f.a.attemptsExhausted([user], 10, 60_000, t + 10)), true);
+      assert.equal(await ok(f.b.attemptsExhausted([fresh('x'), user], 10, 60_000, t + 10)), true);
+      assert.equal(await ok(f.b.attemptsExhausted([ip], 10, 60_000, t + 10)), false);
+      // A minute after the first failure it leaves the window: one more try is allowed.
+      assert.equal(await ok(f.b.attemptsExhausted([user], 10, 60_000, t + 60_000)), false);
+      // More failures than max keep only max: still exhausted, and free a minute after the last.
+      for (let i = 0; i < 15; i++) await f.b.attemptFailed([ip], 10, 60_000, t + 100 + i);
+      assert.equal(await ok(f.a.attemptsExhausted([ip], 10, 60_000, t + 200)), true);
+      assert.equal(await ok(f.a.attemptsExhausted([ip], 10, 60_000, t + 100 + 14 + 60_000)), false);
+    });
+  });
+}
