@@ -271,6 +271,7 @@ async function serveOn(
     audienceThreshold: opts.realtime?.audienceThreshold,
     memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
     messagesPerSecond: opts.realtime?.messagesPerSecond,
+    limits,
     log: http.log,
   });
   realtime.attach(http.server);

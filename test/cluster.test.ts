@@ -114,6 +114,30 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     }
   });
 
+  it('the chat rate holds for a user on every node: its connections on two nodes share one bucket', async () => {
+    await createRoom(a, 'chatty1');
+    await createRoom(a, 'chatty2');
+    // One user, a connection on each node, each in its own room (one room would replace the other).
+    const onA = await RawClient.connect({ url: a.url } as TestServer, 'chatter', 'chatty1');
+    const onB = await RawClient.connect({ url: b.url } as TestServer, 'chatter', 'chatty2');
+    try {
+      const started = Date.now();
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? onA : onB).req('sendMessage', { roomId: i % 2 ? 'chatty1' : 'chatty2', text: `m${i}` })),
+      );
+      const seconds = (Date.now() - started) / 1000;
+      const accepted = replies.filter((r) => r.code === 0).length;
+      const refused = replies.filter((r) => r.code === RT.rateLimited).length;
+      assert.equal(accepted + refused, 40, JSON.stringify(replies.filter((r) => r.code !== 0 && r.code !== RT.rateLimited)));
+      // Default 5 a second with bursts of 10, per user: one bucket for the cluster, not one per node.
+      assert.ok(accepted <= 10 + Math.ceil(seconds * 5), `${accepted} accepted in ${seconds} s`);
+      assert.ok(accepted >= 10, `${accepted} accepted`);
+    } finally {
+      onA.ws.close();
+      onB.ws.close();
+    }
+  });
+
   it('a Polyv request accepted on one node is refused as a replay on the other', async () => {
     await createRoom(a, 'polyv-room');
     const timestamp = Date.now();

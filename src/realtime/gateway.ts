@@ -13,13 +13,14 @@ import type { Engine } from '../core/engine.js';
 import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
 import type { Store } from '../core/ports/store.js';
+import type { Limits } from '../core/ports/limits.js';
+import { PROCESS_LIMITS } from '../core/local-limits.js';
 import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/model.js';
 import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';
-import { MessageRate } from './message-rate.js';
 import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
@@ -53,6 +54,8 @@ export interface GatewayOptions {
   memberCountIntervalMs?: number;
   /** Chat messages per second per user (sustained; bursts of twice that). Default 5; 0 = unlimited. */
   messagesPerSecond?: number;
+  /** Where the chat rate is counted: this process's memory, or shared by the nodes (Redis). */
+  limits?: Limits;
   log?: FastifyBaseLogger;
 }
 
@@ -105,7 +108,9 @@ export class RealtimeGateway {
   /** Audience-mode rooms with a member-count update due: the count and its seq. */
   private readonly counts = new Map<RoomFeed, { memberCount: number; seq: number }>();
   private countTimer: NodeJS.Timeout | null = null;
-  private readonly messageRate: MessageRate;
+  private readonly limits: Limits;
+  private readonly chatPerSecond: number;
+  private readonly chatBurst: number;
   /** Seat-grace waits of dropped connections (cut short by shutdown). */
   private readonly graceWaits = new Set<() => void>();
   /** Leaves of ended connections still running. */
@@ -131,7 +136,9 @@ export class RealtimeGateway {
     this.seatGraceMs = (opts.seatGraceSeconds ?? 10) * 1000;
     this.resumeWindowMs = (opts.resumeWindowSeconds ?? 120) * 1000;
     this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
-    this.messageRate = new MessageRate(opts.messagesPerSecond ?? 5);
+    this.limits = opts.limits ?? PROCESS_LIMITS;
+    this.chatPerSecond = opts.messagesPerSecond ?? 5;
+    this.chatBurst = Math.max(1, this.chatPerSecond * 2);
     this.feedHooks = {
       roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
       frame: (e) => textFrame(eventPayload(e)),
@@ -275,7 +282,6 @@ export class RealtimeGateway {
   /** Every tick: drop the silent and the expired, then ping the rest. */
   private tick(): void {
     const now = Date.now();
-    this.messageRate.sweep(now);
     for (const conn of this.connections.values()) {
       if (!conn.alive) {
         conn.drop(CLOSE.heartbeatTimeout, 'heartbeat timeout');
@@ -384,7 +390,8 @@ export class RealtimeGateway {
       connId: conn.id,
       clientIp: conn.clientIp,
       entering: (roomId) => this.entering(conn, roomId, ctx),
-      mayChat: () => this.messageRate.take(conn.appId, conn.userId),
+      // Per user, shared by the user's connections (on every node when the limits are shared).
+      mayChat: () => this.limits.chat(`${conn.appId}\n${conn.userId}`, this.chatPerSecond, this.chatBurst, Date.now()),
       left: (roomId) => this.unregister(conn, roomId),
     };
     return ctx;

@@ -58,7 +58,7 @@ export interface OpContext {
   /** Set by an op: runs right after its reply is sent. */
   afterReply?: () => void;
   /** Takes one chat message from the user's rate limit; false when over it. */
-  mayChat(): boolean;
+  mayChat(): boolean | Promise<boolean>;
 }
 
 /** One entry of a connection into a room, from before it runs until its reply is out. */
@@ -152,7 +152,7 @@ export const OPS: Record<OpName, Op> = {
   }),
 
   sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) => {
-    if (!c.mayChat()) throw new RateLimited();
+    if (!(await c.mayChat())) throw new RateLimited();
     return exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text });
   }),
 
