@@ -43,6 +43,8 @@ export interface LatencyFigures {
   firstError?: string;
   /** The measuring process's own event-loop delay (worst slice), ms. */
   driverDelayP99: number;
+  /** The server process's CPU time (user + system) per kick, the pick that follows included, µs. */
+  cpuPerKick: number;
 }
 
 export interface MemoryFigures {
@@ -288,6 +290,7 @@ function latencyFigures(slices: any[]): LatencyFigures {
     errors: last.errors,
     firstError: last.firstError,
     driverDelayP99: Math.max(...slices.map((s) => s.driverDelay.p99 as number)),
+    cpuPerKick: slices.reduce((a, s) => a + (s.cpu as number), 0) / Math.max(1, latencies.length),
   };
 }
 
@@ -308,7 +311,12 @@ export async function kickLatency(): Promise<NonNullable<RealtimeResult['kick']>
     }
     await driver.call('setup', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, adminId: app.admins[0], rooms, seatsPerRoom: KICK_SEATS });
     await bareDriver.call('setup', { kind: 'bare', port: bareServer.ready.port, rooms, seatsPerRoom: KICK_SEATS });
-    const slice = (d: Child, ms: number, record: boolean) => d.call('run', { ratePerSecond: KICK_RATE, durationMs: ms, record });
+    const slice = async (d: Child, ms: number, record: boolean) => {
+      const srv = d === driver ? server : bareServer;
+      const before = await srv.call<number>('cpu');
+      const out = await d.call('run', { ratePerSecond: KICK_RATE, durationMs: ms, record });
+      return { ...out, cpu: (await srv.call<number>('cpu')) - before };
+    };
     await slice(driver, KICK_WARMUP_MS, false);
     await slice(bareDriver, KICK_WARMUP_MS, false);
     const r: any[] = [];
@@ -387,13 +395,14 @@ export function printRealtime(r: RealtimeResult): void {
     console.log('  %s  %s  %s  %s  %s  %s', 'server'.padEnd(28), 'kicks/s'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'max ms'.padStart(7), 'REST p99'.padStart(8));
     for (const [name, v] of [['bare HTTP -> ws push', k.bare], ['Rostrum kick_user_off_seat', k.rostrum]] as const) {
       console.log(
-        '  %s  %s  %s  %s  %s  %s   (starved %d, errors %d, driver loop delay p99 %s ms)',
+        '  %s  %s  %s  %s  %s  %s   (server CPU %s µs/kick; starved %d, errors %d, driver loop delay p99 %s ms)',
         name.padEnd(28),
         f(v.perSecond).padStart(8),
         f(v.event.p50, 2).padStart(7),
         f(v.event.p99, 2).padStart(7),
         f(v.event.max, 1).padStart(7),
         f(v.rest.p99, 2).padStart(8),
+        f(v.cpuPerKick),
         v.starved,
         v.errors,
         f(v.driverDelayP99, 1),
