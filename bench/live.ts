@@ -18,7 +18,8 @@ const STORM = n(5_000);
 const DENY = n(10_000);
 const CHAT_MEMBERS = n(1_000);
 const CHAT_SENDERS = 10;
-const CHAT_RATE = 500;
+// LIVE_CHAT_RATE raises the chat rate (default 500 messages/s), to find where each side saturates.
+const CHAT_RATE = Number(process.env.LIVE_CHAT_RATE ?? 500);
 const CHAT_SLICES = 4;
 const CHAT_SLICE_MS = 2_000;
 // One server process holds every idle connection: it needs a descriptor each, so the figure is
