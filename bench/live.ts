@@ -2,10 +2,12 @@
 //  a. join storm: N clients entering one room at once, with 10k app-wide deny entries (the deny
 //     check on): joins/s, and /healthz latency during the storm — beside bare `ws` connects;
 //  b. chat: M members, senders at 500 messages/s: deliveries/s and lost, beside a bare `ws`
-//     broadcast of same-size frames at the same rate (alternating slices);
+//     broadcast of same-size frames at the same rate and beside Socket.IO 4 rooms delivering the
+//     same messages to the same number of clients (alternating slices);
 //  c. kick -> kickedOffSeat at 1,000 kicks/s (the realtime benchmark's b);
 //  d. memory per idle connection (entered in one room) at 20k connections, beside bare `ws`.
-// LIVE_SCALE (default 1) scales the client counts, for short smoke runs.
+// LIVE_SCALE (default 1) scales the client counts, for short smoke runs. LIVE_PARTS (default
+// storm,chat,kick,memory) runs only the parts named.
 import { openFileLimits, sleep, startChild, summarize } from './lib/child.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
 import { connectAll, kickLatency, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
@@ -16,34 +18,38 @@ const STORM = n(5_000);
 const DENY = n(10_000);
 const CHAT_MEMBERS = n(1_000);
 const CHAT_SENDERS = 10;
-const CHAT_RATE = 500;
+// LIVE_CHAT_RATE raises the chat rate (default 500 messages/s), to find where each side saturates.
+const CHAT_RATE = Number(process.env.LIVE_CHAT_RATE ?? 500);
 const CHAT_SLICES = 4;
 const CHAT_SLICE_MS = 2_000;
 // One server process holds every idle connection: it needs a descriptor each, so the figure is
 // taken just under the machine's open-files limit when that is below 20k (said in the output).
 const IDLE = Math.min(n(20_000), Math.max(10, openFileLimits().hard - 1_000));
 const HANDSHAKES = 500;
+const PARTS = new Set((process.env.LIVE_PARTS ?? 'storm,chat,kick,memory').split(',').map((p) => p.trim()));
 const progress = (what: string) => process.stderr.write(`  [live] ${what}\n`);
 
 type Stats = ReturnType<typeof summarize>;
 
 export interface LiveResult {
-  storm: { clients: number; deny: number; rostrumJoinsPerSec: number; bareConnectsPerSec: number; healthz: Stats; met: boolean };
-  chat: {
+  storm?: { clients: number; deny: number; rostrumJoinsPerSec: number; bareConnectsPerSec: number; healthz: Stats; met: boolean };
+  chat?: {
     members: number;
     rate: number;
     rostrum: { deliveriesPerSec: number; lost: number; errors: number; frameBytes: number; firstError?: string };
     bare: { deliveriesPerSec: number; lost: number; errors: number; frameBytes: number };
+    socketio: { deliveriesPerSec: number; lost: number; errors: number; frameBytes: number; firstError?: string };
     ratio: number;
+    socketioRatio: number;
     met: boolean;
   };
-  kick: { rostrum: LatencyFigures; bare: LatencyFigures; met: boolean };
-  memory: { rostrum: MemoryFigures; bare: MemoryFigures; met: boolean };
+  kick?: { rostrum: LatencyFigures; bare: LatencyFigures; met: boolean };
+  memory?: { rostrum: MemoryFigures; bare: MemoryFigures; met: boolean };
 }
 
 const realtimeEnv = { BENCH_REALTIME: JSON.stringify({ messagesPerSecond: 0 }) };
 
-async function joinStorm(): Promise<LiveResult['storm']> {
+async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
   const app = benchApp();
   const server = await startRostrum(app, STORM, realtimeEnv);
   const clients = await startClients(STORM);
@@ -96,7 +102,7 @@ async function joinStorm(): Promise<LiveResult['storm']> {
   }
 }
 
-async function chat(): Promise<LiveResult['chat']> {
+async function chat(): Promise<NonNullable<LiveResult['chat']>> {
   const app = benchApp();
   const server = await startRostrum(app, CHAT_MEMBERS + CHAT_SENDERS, realtimeEnv);
   const clients = await startClients(CHAT_MEMBERS);
@@ -104,6 +110,9 @@ async function chat(): Promise<LiveResult['chat']> {
   const bareServer = await startBare(CHAT_MEMBERS);
   const bareClients = await startClients(CHAT_MEMBERS);
   const bareSenders = await startChild('chat-senders', 'bench/live-chat-main.ts');
+  const ioServer = await startChild('socketio', 'bench/socketio-main.ts', { files: CHAT_MEMBERS + CHAT_SENDERS + 100 });
+  const ioClients = await startClients(CHAT_MEMBERS);
+  const ioSenders = await startChild('chat-senders', 'bench/live-chat-main.ts', { files: CHAT_SENDERS + 100 });
   try {
     const port = server.ready.port as number;
     await tencentOk(port, app, 'room_engine_http_srv/create_room', {
@@ -116,11 +125,15 @@ async function chat(): Promise<LiveResult['chat']> {
     await senders.call('setup', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'chat', senders: senderIds });
     await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: CHAT_MEMBERS });
     await bareSenders.call('setup', { kind: 'bare', port: bareServer.ready.port });
+    await ioClients.call('setMark', { mark: 'messageReceived' });
+    await ioClients.call('connect', { kind: 'socketio', port: ioServer.ready.port, roomId: 'chat', userIds });
+    await ioSenders.call('setup', { kind: 'socketio', port: ioServer.ready.port, roomId: 'chat', senders: senderIds });
     progress('chat: connected');
 
     const sides = [
       { name: 'rostrum', clients, senders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
       { name: 'bare', clients: bareClients, senders: bareSenders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
+      { name: 'socketio', clients: ioClients, senders: ioSenders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
     ];
     let bytes = 200;
     const slice = async (side: (typeof sides)[number], ms: number, record: boolean) => {
@@ -146,8 +159,10 @@ async function chat(): Promise<LiveResult['chat']> {
     await slice(sides[0], 1_000, false);
     bytes = sides[0].frameBytes || bytes; // the bare frames the size of Rostrum's
     await slice(sides[1], 1_000, false);
+    await slice(sides[2], 1_000, false);
+    // The order rotates every round, so that other load on the machine falls on all three alike.
     for (let i = 0; i < CHAT_SLICES; i++) {
-      for (const side of i % 2 === 0 ? [sides[1], sides[0]] : sides) await slice(side, CHAT_SLICE_MS, true);
+      for (let j = 0; j < sides.length; j++) await slice(sides[(i + j) % sides.length], CHAT_SLICE_MS, true);
     }
     const fig = (s: (typeof sides)[number]) => ({
       deliveriesPerSec: s.delivered / (s.ms / 1000),
@@ -158,15 +173,17 @@ async function chat(): Promise<LiveResult['chat']> {
     });
     const rostrum = fig(sides[0]);
     const bare = fig(sides[1]);
+    const socketio = fig(sides[2]);
     const ratio = rostrum.deliveriesPerSec / bare.deliveriesPerSec;
-    return { members: CHAT_MEMBERS, rate: CHAT_RATE, rostrum, bare, ratio, met: ratio >= 0.6 && rostrum.lost === 0 && rostrum.errors === 0 };
+    const socketioRatio = rostrum.deliveriesPerSec / socketio.deliveriesPerSec;
+    return { members: CHAT_MEMBERS, rate: CHAT_RATE, rostrum, bare, socketio, ratio, socketioRatio, met: ratio >= 0.6 && rostrum.lost === 0 && rostrum.errors === 0 };
   } finally {
-    await Promise.all([server.stop(), bareServer.stop()]);
-    await Promise.all([clients.stop(), bareClients.stop(), senders.stop(), bareSenders.stop()]);
+    await Promise.all([server.stop(), bareServer.stop(), ioServer.stop()]);
+    await Promise.all([clients.stop(), bareClients.stop(), senders.stop(), bareSenders.stop(), ioClients.stop(), ioSenders.stop()]);
   }
 }
 
-async function idleMemory(): Promise<LiveResult['memory']> {
+async function idleMemory(): Promise<NonNullable<LiveResult['memory']>> {
   const app = benchApp();
   const server = await startRostrum(app, IDLE, realtimeEnv);
   // Two client processes per side: each client process needs a descriptor per connection too.
@@ -197,35 +214,50 @@ async function idleMemory(): Promise<LiveResult['memory']> {
 }
 
 export async function liveBench(): Promise<LiveResult> {
-  const storm = await joinStorm();
-  await sleep(1_000);
-  const chatFigures = await chat();
-  await sleep(1_000);
-  progress('kick latency');
-  const kick = await kickLatency();
-  progress('idle memory');
-  await sleep(1_000);
-  const memory = await idleMemory();
-  return { storm, chat: chatFigures, kick, memory };
+  const r: LiveResult = {};
+  if (PARTS.has('storm')) {
+    r.storm = await joinStorm();
+    await sleep(1_000);
+  }
+  if (PARTS.has('chat')) {
+    r.chat = await chat();
+    await sleep(1_000);
+  }
+  if (PARTS.has('kick')) {
+    progress('kick latency');
+    r.kick = await kickLatency();
+    await sleep(1_000);
+  }
+  if (PARTS.has('memory')) {
+    progress('idle memory');
+    r.memory = await idleMemory();
+  }
+  return r;
 }
 
 export function printLive(r: LiveResult): void {
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const s = r.storm;
-  console.log('\nlive a. join storm: %d clients enter one room, %d app-wide deny entries, %d handshakes at a time', s.clients, s.deny, HANDSHAKES);
-  console.log('  bare ws connects/s %s; Rostrum joins/s %s (connect + enterRoom reply)', f(s.bareConnectsPerSec), f(s.rostrumJoinsPerSec));
-  console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
-  console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
-  const c = r.chat;
-  console.log('\nlive b. chat: %d members, %d messages/s from %d senders, %d x %ds per side in alternating slices', c.members, c.rate, CHAT_SENDERS, CHAT_SLICES, CHAT_SLICE_MS / 1000);
-  for (const [name, v] of [['bare ws broadcast', c.bare], ['Rostrum sendMessage', c.rostrum]] as const) {
-    console.log('  %s  deliveries/s %s  frame %d B  lost %d  errors %d', name.padEnd(20), f(v.deliveriesPerSec).padStart(9), v.frameBytes, v.lost, v.errors);
+  if (s) {
+    console.log('\nlive a. join storm: %d clients enter one room, %d app-wide deny entries, %d handshakes at a time', s.clients, s.deny, HANDSHAKES);
+    console.log('  bare ws connects/s %s; Rostrum joins/s %s (connect + enterRoom reply)', f(s.bareConnectsPerSec), f(s.rostrumJoinsPerSec));
+    console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
+    console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
   }
-  if (c.rostrum.firstError) console.log('  first error: %s', c.rostrum.firstError);
-  console.log('  ratio %s%% of bare (goal >= 60%%, 0 lost): %s', f(c.ratio * 100, 1), c.met ? 'met' : 'NOT met');
+  const c = r.chat;
+  if (c) {
+    console.log('\nlive b. chat: %d members, %d messages/s from %d senders, %d x %ds per side in alternating slices', c.members, c.rate, CHAT_SENDERS, CHAT_SLICES, CHAT_SLICE_MS / 1000);
+    for (const [name, v] of [['bare ws broadcast', c.bare], ['Socket.IO 4 rooms', c.socketio], ['Rostrum sendMessage', c.rostrum]] as const) {
+      console.log('  %s  deliveries/s %s  frame %d B  lost %d  errors %d', name.padEnd(20), f(v.deliveriesPerSec).padStart(9), v.frameBytes, v.lost, v.errors);
+    }
+    if (c.rostrum.firstError) console.log('  first error: %s', c.rostrum.firstError);
+    if (c.socketio.firstError) console.log('  Socket.IO first error: %s', c.socketio.firstError);
+    console.log('  ratio %s%% of bare (goal >= 60%%, 0 lost): %s; %s%% of Socket.IO', f(c.ratio * 100, 1), c.met ? 'met' : 'NOT met', f(c.socketioRatio * 100, 1));
+  }
   const k = r.kick;
-  console.log('\nlive c. kick -> kickedOffSeat at 1,000 kicks/s: p50 %s ms, p99 %s ms (bare push p99 %s ms); goal p99 <= 5 ms: %s', f(k.rostrum.event.p50, 2), f(k.rostrum.event.p99, 2), f(k.bare.event.p99, 2), k.met ? 'met' : 'NOT met');
+  if (k) console.log('\nlive c. kick -> kickedOffSeat at 1,000 kicks/s: p50 %s ms, p99 %s ms (bare push p99 %s ms); goal p99 <= 5 ms: %s', f(k.rostrum.event.p50, 2), f(k.rostrum.event.p99, 2), f(k.bare.event.p99, 2), k.met ? 'met' : 'NOT met');
   const m = r.memory;
+  if (!m) return;
   console.log('\nlive d. %d idle connections (entered in one room), RSS after GC', m.rostrum.connections);
   for (const [name, v] of [['bare ws', m.bare], ['Rostrum', m.rostrum]] as const) {
     console.log('  %s  %s KiB per connection (second half alone %s KiB; JS heap %s KiB)', name.padEnd(8), f(v.perConnection / 1024, 2), f(v.marginalPerConnection / 1024, 2), f(v.heapPerConnection / 1024, 2));

@@ -43,6 +43,8 @@ export interface LatencyFigures {
   firstError?: string;
   /** The measuring process's own event-loop delay (worst slice), ms. */
   driverDelayP99: number;
+  /** The server process's CPU time (user + system) per kick, the pick that follows included, µs. */
+  cpuPerKick: number;
 }
 
 export interface MemoryFigures {
@@ -58,8 +60,8 @@ export interface MemoryFigures {
 
 export interface RealtimeResult {
   fanout: { rostrum: FanoutFigures; bare: FanoutFigures; ratio: number; met: boolean }[];
-  kick: { rostrum: LatencyFigures; bare: LatencyFigures; met: boolean };
-  memory: { rostrum: MemoryFigures; bare: MemoryFigures; met: boolean };
+  kick?: { rostrum: LatencyFigures; bare: LatencyFigures; met: boolean };
+  memory?: { rostrum: MemoryFigures; bare: MemoryFigures; met: boolean };
 }
 
 let cpuProf: string | undefined;
@@ -288,10 +290,11 @@ function latencyFigures(slices: any[]): LatencyFigures {
     errors: last.errors,
     firstError: last.firstError,
     driverDelayP99: Math.max(...slices.map((s) => s.driverDelay.p99 as number)),
+    cpuPerKick: slices.reduce((a, s) => a + (s.cpu as number), 0) / Math.max(1, latencies.length),
   };
 }
 
-export async function kickLatency(): Promise<RealtimeResult['kick']> {
+export async function kickLatency(): Promise<NonNullable<RealtimeResult['kick']>> {
   const rooms = Array.from({ length: KICK_ROOMS }, (_, i) => `kick${i}`);
   const members = KICK_ROOMS * KICK_SEATS;
   const app = benchApp();
@@ -308,7 +311,12 @@ export async function kickLatency(): Promise<RealtimeResult['kick']> {
     }
     await driver.call('setup', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, adminId: app.admins[0], rooms, seatsPerRoom: KICK_SEATS });
     await bareDriver.call('setup', { kind: 'bare', port: bareServer.ready.port, rooms, seatsPerRoom: KICK_SEATS });
-    const slice = (d: Child, ms: number, record: boolean) => d.call('run', { ratePerSecond: KICK_RATE, durationMs: ms, record });
+    const slice = async (d: Child, ms: number, record: boolean) => {
+      const srv = d === driver ? server : bareServer;
+      const before = await srv.call<number>('cpu');
+      const out = await d.call('run', { ratePerSecond: KICK_RATE, durationMs: ms, record });
+      return { ...out, cpu: (await srv.call<number>('cpu')) - before };
+    };
     await slice(driver, KICK_WARMUP_MS, false);
     await slice(bareDriver, KICK_WARMUP_MS, false);
     const r: any[] = [];
@@ -333,17 +341,19 @@ export async function kickLatency(): Promise<RealtimeResult['kick']> {
 
 export async function realtimeBench(opts: { cpuProf?: string } = {}): Promise<RealtimeResult> {
   cpuProf = opts.cpuProf;
+  // REALTIME_PARTS (default fanout,kick): run only the parts named (e.g. `kick`, for profiling).
+  const parts = new Set((process.env.REALTIME_PARTS ?? 'fanout,kick').split(',').map((p) => p.trim()));
+  const r: RealtimeResult = { fanout: [] };
   // Latency first: closing thousands of sockets keeps the kernel busy for a while after.
-  const kick = await kickLatency();
-  const fanouts: RealtimeResult['fanout'] = [];
-  let memory: RealtimeResult['memory'] | undefined;
+  if (parts.has('kick')) r.kick = await kickLatency();
+  if (!parts.has('fanout')) return r;
   for (const n of [1_000, 10_000]) {
     await sleep(1_000);
     const f = await fanout(n, n === 10_000);
-    fanouts.push(f.result);
-    memory ??= f.mem;
+    r.fanout.push(f.result);
+    r.memory ??= f.mem;
   }
-  return { fanout: fanouts, kick, memory: memory! };
+  return r;
 }
 
 export function printRealtime(r: RealtimeResult): void {
@@ -372,33 +382,37 @@ export function printRealtime(r: RealtimeResult): void {
     console.log('  ratio %s%% of bare (goal >= 60%%): %s', f(x.ratio * 100, 1), x.met ? 'met' : 'NOT met');
   }
   const k = r.kick;
-  console.log(
-    '\nrealtime b. kick -> kickedOffSeat at %d kicks/s, %d seated members in %d rooms, %d x %ds per server in alternating slices after %ds warm-up',
-    KICK_RATE,
-    KICK_ROOMS * KICK_SEATS,
-    KICK_ROOMS,
-    KICK_SLICES,
-    KICK_SLICE_MS / 1000,
-    KICK_WARMUP_MS / 1000,
-  );
-  console.log('  %s  %s  %s  %s  %s  %s', 'server'.padEnd(28), 'kicks/s'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'max ms'.padStart(7), 'REST p99'.padStart(8));
-  for (const [name, v] of [['bare HTTP -> ws push', k.bare], ['Rostrum kick_user_off_seat', k.rostrum]] as const) {
+  if (k) {
     console.log(
-      '  %s  %s  %s  %s  %s  %s   (starved %d, errors %d, driver loop delay p99 %s ms)',
-      name.padEnd(28),
-      f(v.perSecond).padStart(8),
-      f(v.event.p50, 2).padStart(7),
-      f(v.event.p99, 2).padStart(7),
-      f(v.event.max, 1).padStart(7),
-      f(v.rest.p99, 2).padStart(8),
-      v.starved,
-      v.errors,
-      f(v.driverDelayP99, 1),
+      '\nrealtime b. kick -> kickedOffSeat at %d kicks/s, %d seated members in %d rooms, %d x %ds per server in alternating slices after %ds warm-up',
+      KICK_RATE,
+      KICK_ROOMS * KICK_SEATS,
+      KICK_ROOMS,
+      KICK_SLICES,
+      KICK_SLICE_MS / 1000,
+      KICK_WARMUP_MS / 1000,
     );
+    console.log('  %s  %s  %s  %s  %s  %s', 'server'.padEnd(28), 'kicks/s'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'max ms'.padStart(7), 'REST p99'.padStart(8));
+    for (const [name, v] of [['bare HTTP -> ws push', k.bare], ['Rostrum kick_user_off_seat', k.rostrum]] as const) {
+      console.log(
+        '  %s  %s  %s  %s  %s  %s   (server CPU %s µs/kick; starved %d, errors %d, driver loop delay p99 %s ms)',
+        name.padEnd(28),
+        f(v.perSecond).padStart(8),
+        f(v.event.p50, 2).padStart(7),
+        f(v.event.p99, 2).padStart(7),
+        f(v.event.max, 1).padStart(7),
+        f(v.rest.p99, 2).padStart(8),
+        f(v.cpuPerKick),
+        v.starved,
+        v.errors,
+        f(v.driverDelayP99, 1),
+      );
+    }
+    if (k.rostrum.firstError) console.log('  first error: %s', k.rostrum.firstError.slice(0, 300));
+    console.log('  goal p99 <= 5 ms: %s', k.met ? 'met' : 'NOT met');
   }
-  if (k.rostrum.firstError) console.log('  first error: %s', k.rostrum.firstError.slice(0, 300));
-  console.log('  goal p99 <= 5 ms: %s', k.met ? 'met' : 'NOT met');
   const m = r.memory;
+  if (!m) return;
   console.log('\nrealtime c. %d idle connections in one server process (RSS after GC)', m.rostrum.connections);
   for (const [name, v] of [['bare ws', m.bare], ['Rostrum', m.rostrum]] as const) {
     console.log(

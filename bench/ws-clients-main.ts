@@ -1,6 +1,8 @@
 // WebSocket clients for the realtime benchmarks, in their own process. Opens many connections
-// (to Rostrum's /realtime, entering a room, or to the bare broadcast server), counts the
-// seatListChanged frames they receive and reports the total to the runner every few ms.
+// (to Rostrum's /realtime, entering a room, to the bare broadcast server, or to the Socket.IO
+// baseline, speaking its Engine.IO v4 framing over a plain WebSocket, as cheap to run as the
+// others), counts the seatListChanged frames they receive and reports the total to the runner
+// every few ms.
 import { WebSocket } from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { serveParent } from './lib/child.js';
@@ -47,7 +49,46 @@ interface ConnectBare {
   count: number;
 }
 
-type ConnectMsg = (ConnectRostrum | ConnectBare) & { concurrency?: number };
+interface ConnectSocketIo {
+  kind: 'socketio';
+  port: number;
+  roomId: string;
+  userIds: string[];
+}
+
+type ConnectMsg = (ConnectRostrum | ConnectBare | ConnectSocketIo) & { concurrency?: number };
+
+/**
+ * One Socket.IO client over a plain WebSocket (Engine.IO v4 protocol, default namespace): waits
+ * for the Engine.IO open packet, connects to the namespace ("40" -> "40{sid}"), then answers
+ * pings ("2" -> "3") and counts the event frames ('42["messageReceived",...]').
+ */
+function openSocketIo(url: string): Promise<WebSocket> {
+  return new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on upgrade`)));
+    ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${reason.toString()}`)));
+    const handshake = (data: Buffer) => {
+      const s = data.toString();
+      if (s.startsWith('0')) return ws.send('40');
+      if (!s.startsWith('40')) return reject(new Error(`Socket.IO handshake: ${s.slice(0, 200)}`));
+      ws.off('message', handshake);
+      ws.on('message', (frame: Buffer) => {
+        if (frame.length === 1 && frame[0] === 0x32) ws.send('3'); // ping -> pong
+        else onFrame(frame);
+      });
+      resolve(ws);
+    };
+    ws.on('message', handshake);
+  }).then((ws) => {
+    ws.removeAllListeners('error');
+    ws.removeAllListeners('close');
+    ws.on('error', () => undefined);
+    ws.on('close', () => closed++);
+    return ws;
+  });
+}
 
 /** Opens one connection; for Rostrum, enters the room and waits for the reply. */
 function open(url: string, roomId: string | null): Promise<WebSocket> {
@@ -90,6 +131,11 @@ async function connect(msg: ConnectMsg): Promise<{ connected: number; ms: number
       const sig = genUserSig(msg.sdkAppId, msg.secretKey, userId, 86400);
       const url = `ws://127.0.0.1:${msg.port}/realtime?sdkappid=${msg.sdkAppId}&userid=${encodeURIComponent(userId)}&usersig=${encodeURIComponent(sig)}`;
       jobs.push(() => open(url, msg.roomId));
+    }
+  } else if (msg.kind === 'socketio') {
+    for (const userId of msg.userIds) {
+      const url = `ws://127.0.0.1:${msg.port}/socket.io/?EIO=4&transport=websocket&roomId=${encodeURIComponent(msg.roomId)}&userId=${encodeURIComponent(userId)}`;
+      jobs.push(() => openSocketIo(url));
     }
   } else {
     for (let i = 0; i < msg.count; i++) jobs.push(() => open(`ws://127.0.0.1:${msg.port}/`, null));

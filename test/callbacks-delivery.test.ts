@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } from './support/harness.js';
 import { ok } from './support/tencent.js';
+import { ok as polyvOk, polyvClient } from './support/polyv.js';
 import { startReceiver, until, type Receiver } from './support/receiver.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
 
@@ -109,6 +110,61 @@ describe('callback delivery', () => {
       const seats = bodies.filter((b) => b.CallbackCommand === 'Mic.CallbackAfterSeatInfoChanged');
       assert.equal(seats[0].SeatList[1].Member_Account, 'alice');
       assert.equal(seats[0].SeatList[0].Member_Account, undefined);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('app-wide kicks, bans and mutes yield the same moderation callbacks as per-room ones, with RoomId ""', async () => {
+    const rx = await receiver(TOKEN);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP] });
+    try {
+      const polyv = polyvClient(s);
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
+      await enter(s, 'r1', 'roamer');
+      // Polyv app-wide kick of a member present in r1 and of a user present nowhere.
+      assert.equal(polyvOk(await polyv('/live/v4/chat/forbid/kick-users', {}, { json: { viewerIds: ['roamer', 'absent'], nickNames: ['R', 'A'] } })), 'SUCCESS');
+      // An app-wide IP ban through the core (the native and Tencent surfaces name a room).
+      await s.server.engine.execute(APP.sdkAppId, { kind: 'admin', userId: 'administrator' }, {
+        type: 'banIp', roomId: '', ip: '203.0.113.9', reason: 'abuse', origin: 'tencent', durationSec: 600,
+      } as never);
+      assert.equal(polyvOk(await polyv('/live/v4/chat/forbid/unkick-users', {}, { json: { viewerIds: ['absent'], nickNames: ['A'] } })), 'SUCCESS');
+      // Polyv app-wide chat ban of someone in no room, then lifted.
+      polyvOk(await polyv('/live/v3/user/chat/banned-user/update', { viewerIds: JSON.stringify(['quiet']), banned: 'Y' }));
+      polyvOk(await polyv('/live/v3/user/chat/banned-user/update', { viewerIds: JSON.stringify(['quiet']), banned: 'N' }));
+      const appWide = () => rx.unique().filter((b) => b.RoomId === '');
+      await until(() => appWide().filter((b) => b.CallbackCommand === 'Moderation.CallbackAfterMuteChanged').length === 2, 'the app-wide mute callbacks');
+      const bodies = appWide();
+      assert.deepEqual(
+        bodies.map((b) => b.CallbackCommand),
+        [
+          'Moderation.CallbackAfterDenyAdded',
+          'Moderation.CallbackAfterDenyAdded',
+          'Moderation.CallbackAfterDenyLifted',
+          'Moderation.CallbackAfterMuteChanged',
+          'Moderation.CallbackAfterMuteChanged',
+        ],
+      );
+      assertOrdered(bodies);
+      for (const r of rx.accepted) assert.ok(r.verified, 'signature verifies');
+      const [kick, ip, lift, mute, unmute] = bodies;
+      assert.deepEqual(
+        kick.EntryList.map((e: any) => [e.SubjectType, e.Subject, e.Origin, e.Until]),
+        [['UserId', 'roamer', 'polyv', 0], ['UserId', 'absent', 'polyv', 0]],
+      );
+      assert.equal(kick.Operator_Account, APP.polyv!.appId, 'the Polyv app acts');
+      assert.deepEqual([ip.EntryList[0].SubjectType, ip.EntryList[0].Subject, ip.EntryList[0].Reason], ['IP', '203.0.113.9', 'abuse']);
+      assert.ok(ip.EntryList[0].Until > Date.now());
+      assert.deepEqual(lift.EntryList.map((e: any) => e.Subject), ['absent']);
+      assert.deepEqual({ ...mute, EventTime: 0, EventId: '', Seq: 0, Operator_Account: '' }, {
+        CallbackCommand: 'Moderation.CallbackAfterMuteChanged', Operator_Account: '', RoomId: '', Member_Account: 'quiet', Type: 'Muted',
+        SubjectType: 'UserId', Reason: '', Until: 0, Subject: 'quiet', EventTime: 0, EventId: '', Seq: 0,
+      });
+      assert.equal(unmute.Type, 'Unmuted');
+      // The kicked member's removal from r1 still comes as r1's own leave callback.
+      await until(() => rx.unique().some((b) => b.CallbackCommand === 'Room.CallbackAfterMemberLeave' && b.RoomId === 'r1'), 'r1 leave');
+      const leave = rx.unique().find((b) => b.CallbackCommand === 'Room.CallbackAfterMemberLeave' && b.RoomId === 'r1');
+      assert.deepEqual([leave.MemberList_Account, leave.Type], [['roamer'], 'Kicked']);
     } finally {
       await s.close();
     }

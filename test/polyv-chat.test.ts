@@ -144,7 +144,10 @@ test('app-wide chat ban: muted in every room, listed page by page', async () => 
   const UPDATE = '/live/v3/user/chat/banned-user/update';
   const LIST = '/live/v3/user/chat/banned-user/list';
   assert.equal(ok(await polyv(UPDATE, { viewerIds: JSON.stringify(['loud', 'quiet', 'calm']), banned: 'Y' })), 'SUCCESS');
-  assert.deepEqual(muteEvents(mark), ['loud:true:userId', 'loud:true:userId']);
+  // One app-wide record per subject (to no one: for callbacks), then each room's member told.
+  assert.deepEqual(muteEvents(mark), [':true:userId', 'loud:true:userId', 'loud:true:userId', ':true:userId', ':true:userId']);
+  const appWide = events.slice(mark).filter((e) => e.type === 'muteChanged' && e.roomId === '');
+  assert.deepEqual(appWide.map((e) => e.type === 'muteChanged' && e.data.subject), ['loud', 'quiet', 'calm']);
   assert.equal(await say('app-a', 'loud'), 'Muted');
   assert.equal(await say('app-b', 'loud'), 'Muted');
   const page1 = ok(await polyv(LIST, { page: 1, size: 2 }, { method: 'GET' }));

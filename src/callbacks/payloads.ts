@@ -130,6 +130,8 @@ const MAPPERS: { [K in EventType]?: Mapper<K> } = {
       SubjectType: e.data.by === 'ip' ? 'IP' : 'UserId',
       Reason: e.data.reason ?? '',
       Until: e.data.until ?? 0,
+      // App-wide (RoomId ''): the entry's subject, a user id or an IP address or range.
+      ...(e.data.subject !== undefined ? { Subject: e.data.subject } : {}),
     },
   }),
   seatLockChanged: (e) => ({

@@ -51,6 +51,7 @@ export class WriteContext extends ReadContext<StoreWriter> {
   readonly audits: AuditEntry[] = [];
   private readonly dirty = new Map<string, RoomAggregate>();
   private readonly deleted = new Set<string>();
+  private appEvents = 0;
 
   /** Marks the aggregate as changed: it is saved when the command ends. */
   changed(agg: RoomAggregate): void {
@@ -67,6 +68,21 @@ export class WriteContext extends ReadContext<StoreWriter> {
     e.at = this.now;
     this.events.push(e);
     this.dirty.set(agg.room.roomId, agg);
+  }
+
+  /**
+   * Emits an app-wide event (room ''): no room carries it and no member receives it, but it goes
+   * through the outbox like any other (callbacks). Its seq is its time in ms × 1000 plus its
+   * place among this command's app-wide events: increasing, as app-wide commands run one at a
+   * time under the app's exclusive lock.
+   */
+  emitApp(event: NewEvent): void {
+    const e = event as RoomEvent;
+    e.appId = this.appId;
+    e.roomId = '';
+    e.seq = this.now * 1000 + this.appEvents++;
+    e.at = this.now;
+    this.events.push(e);
   }
 
   async deleteRoom(agg: RoomAggregate): Promise<void> {

@@ -45,8 +45,12 @@ export interface EventData {
     admin: boolean;
   };
   /** To the affected member: chat muted / unmuted. */
-  muteChanged: { userId: string; muted: boolean; until: number | null; by: SubjectType; reason?: string };
-  /** Deny entries added or lifted (not pushed to members; for webhooks and lists). */
+  /**
+   * To the affected member: chat muted / unmuted. An app-wide mute is also recorded as one event
+   * of room '' per subject (no member gets it; `userId` '' for an IP), with `subject` set.
+   */
+  muteChanged: { userId: string; muted: boolean; until: number | null; by: SubjectType; reason?: string; subject?: string };
+  /** Deny entries added or lifted (not pushed to members; for webhooks and lists). App-wide: room ''. */
   denyChanged: { change: 'added' | 'lifted'; entries: DenyEntry[] };
   /** A seat locked or unlocked, or its media forbidden (not pushed to members; for callbacks). */
   seatLockChanged: { index: number; locked: boolean; videoDisabled: boolean; audioDisabled: boolean };

@@ -49,10 +49,11 @@ async function presentIn(c: WriteContext, rooms: Map<string, RoomAggregate>, { s
 }
 
 function denyChanged(c: WriteContext, rooms: Map<string, RoomAggregate>, scope: string, change: 'added' | 'lifted', entries: DenyEntry[]) {
+  if (entries.length === 0) return;
+  // App-wide changes have no room to carry them: an app-wide event (room '') records them.
+  if (scope === '') return c.emitApp({ type: 'denyChanged', actor: c.actor.userId, to: [], data: { change, entries } });
   const agg = rooms.get(scope);
-  // App-wide changes have no room to carry them.
-  if (scope === '' || !agg || entries.length === 0) return;
-  c.emit(agg, { type: 'denyChanged', actor: c.actor.userId, to: [], data: { change, entries } });
+  if (agg) c.emit(agg, { type: 'denyChanged', actor: c.actor.userId, to: [], data: { change, entries } });
 }
 
 async function insertDeny(
@@ -236,6 +237,11 @@ export const moderationHandlers: Handlers<
       } else {
         changed.push(...old);
       }
+      if (roomId === '') {
+        // The app-wide entry itself, whoever is present (callbacks); members present are told below.
+        const userId = subjectType === 'userId' ? target.subject : '';
+        c.emitApp({ type: 'muteChanged', actor: c.actor.userId, to: [], data: { userId, muted, until, by: subjectType, reason: reason ?? '', subject: target.subject } });
+      }
       for (const p of await presentIn(c, rooms, target)) {
         const userId = p.member.userId;
         c.emit(p.agg, { type: 'muteChanged', actor: c.actor.userId, to: [userId], data: { userId, muted, until, by: subjectType, reason: reason ?? '' } });
@@ -261,7 +267,11 @@ function ipSubjectOf(text: string, setting: boolean): string {
 
 /** Lifts deny entries (any origin) for these subjects in their scopes; returns those removed. */
 async function liftDeny(c: WriteContext, targets: { roomId: string; subjectType: SubjectType; subject: string }[]): Promise<DenyEntry[]> {
-  if (targets.some((t) => t.roomId === '')) requireAppAdmin(c.actor, 'entries');
+  if (targets.some((t) => t.roomId === '')) {
+    requireAppAdmin(c.actor, 'entries');
+    // As for app-wide bans: one app-wide change at a time (their events' order).
+    await c.store.lockApp('exclusive');
+  }
   const roomIds = unique(targets.map((t) => t.roomId).filter((id) => id !== ''));
   for (const id of roomIds) checkId('roomId', id, LIMITS.roomIdBytes);
   const rooms = await c.store.lock(roomIds);

@@ -6,15 +6,22 @@ import type { Bus } from '../core/ports/bus.js';
 export function registerMetrics(http: FastifyInstance, bus: Bus, connectionCount: () => number): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rostrum_' });
-  const events = new Counter({
+  // Counted in a plain map on the event path and handed to the counter when scraped: a labelled
+  // inc per event costs more than the rest of the subscriber's work.
+  const byType = new Map<string, number>();
+  new Counter({
     name: 'rostrum_events_total',
     help: 'Domain events committed, by type',
     labelNames: ['type'],
     registers: [registry],
+    collect() {
+      for (const [type, n] of byType) this.inc({ type }, n);
+      byType.clear();
+    },
   });
   // This node's commits only: on a shared bus every node sees every node's events.
   bus.subscribe((e, remote) => {
-    if (!remote) events.inc({ type: e.type });
+    if (!remote) byType.set(e.type, (byType.get(e.type) ?? 0) + 1);
   });
   const stats = bus.stats;
   if (stats) {

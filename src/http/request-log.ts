@@ -80,6 +80,9 @@ export class RequestLogController extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Logging off (Fastify's null logger has no isLevelEnabled) or above info: nothing to build.
+    const log = request.log as { isLevelEnabled?: (level: string) => boolean };
+    if (!log.isLevelEnabled?.(error ? 'error' : 'info')) return;
     if (error) return request.log.error({ reqId: request.id, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
     request.log.info(
       { reqId: request.id, method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, remoteAddress: request.ip, responseTime: reply.elapsedTime },

@@ -528,6 +528,32 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await page('r1', {}, OTHER_APP)).map((m) => m.seq), [9]);
       }));
 
+      it('chat history: deleteRoom takes the room history with it, in the same unit (rolled back with it); other rooms and apps keep theirs', withStore(async (s) => {
+        const msg = (roomId: string, seq: number): ChatMessage => ({
+          id: `${roomId}-m${seq}`, roomId, seq, at: 1000 * seq, from: 'u1', nick: 'U', avatar: '', text: `t${seq}`, imageUrl: '', admin: false,
+        });
+        const seqs = async (roomId: string, app = APP) => (await s.read(app, (r) => r.messages(roomId, { sinceAt: 0, limit: 100 }))).map((m) => m.seq);
+        await createRoom(s, APP, 'r1');
+        await createRoom(s, APP, 'r2');
+        await createRoom(s, OTHER_APP, 'r1');
+        await s.write(APP, (w) => w.appendMessages([msg('r1', 1), msg('r1', 2), msg('r2', 1)]));
+        await s.write(OTHER_APP, (w) => w.appendMessages([msg('r1', 7)]));
+        // A dismissal that fails keeps the history.
+        await assert.rejects(s.write(APP, async (w) => {
+          await w.deleteRoom('r1');
+          throw new Boom('no');
+        }), Boom);
+        assert.deepEqual(await seqs('r1'), [2, 1]);
+        await s.write(APP, (w) => w.deleteRoom('r1'));
+        assert.deepEqual(await seqs('r1'), []);
+        assert.deepEqual(await seqs('r2'), [1]);
+        assert.deepEqual(await seqs('r1', OTHER_APP), [7]);
+        // A room created again under the id starts with no history.
+        await createRoom(s, APP, 'r1');
+        assert.deepEqual(await seqs('r1'), []);
+        assert.deepEqual((await s.read(APP, (r) => r.messages('', { sinceAt: 0, limit: 100 }))).map((m) => m.id), ['r2-m1']);
+      }));
+
       it('chat history: a time range, numbered pages (offset), and every room of the app oldest first', withStore(async (s) => {
         const msg = (roomId: string, seq: number, at: number): ChatMessage => ({
           id: `${roomId}-m${seq}`, roomId, seq, at, from: 'u1', nick: 'U', avatar: '', text: `t${seq}`, imageUrl: '', admin: false,

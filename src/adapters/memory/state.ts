@@ -360,17 +360,32 @@ export class Outbox {
     return { events: page.map((r) => r.event), cursor: page.length > 0 ? String(page[page.length - 1].id) : cursor };
   }
 
+  /**
+   * Drops up to `limit` events older than `beforeMs`, in id order. Linear: the rows are compacted
+   * in one pass, then each room touched is filtered once (no splice per event).
+   */
   prune(beforeMs: number, limit: number): number {
+    const rows = this.rows;
+    const gone = new Map<string, Set<RoomEvent>>();
     let n = 0;
-    for (let i = 0; i < this.rows.length && n < limit; ) {
-      if (this.rows[i].event.at < beforeMs) {
-        const [{ event }] = this.rows.splice(i, 1);
-        const list = this.byRoom.get(`${event.appId}\n${event.roomId}`);
-        const at = list ? list.indexOf(event) : -1;
-        if (at >= 0) list!.splice(at, 1);
-        if (list && list.length === 0) this.byRoom.delete(`${event.appId}\n${event.roomId}`);
+    let kept = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (n < limit && row.event.at < beforeMs) {
+        const key = `${row.event.appId}\n${row.event.roomId}`;
+        let set = gone.get(key);
+        if (!set) gone.set(key, (set = new Set()));
+        set.add(row.event);
         n++;
-      } else i++;
+      } else rows[kept++] = row;
+    }
+    rows.length = kept;
+    for (const [key, set] of gone) {
+      const list = this.byRoom.get(key);
+      if (!list) continue;
+      const left = list.filter((e) => !set.has(e));
+      if (left.length === 0) this.byRoom.delete(key);
+      else if (left.length !== list.length) this.byRoom.set(key, left);
     }
     return n;
   }

@@ -145,6 +145,8 @@ export class Unit extends StateReader implements StoreWriter {
   async deleteRoom(roomId: string): Promise<void> {
     await this.lockRoom(roomId);
     this.working.set(roomId, null);
+    // The room's chat history goes with it, in this unit (applied at commit, like any history change).
+    if (roomId !== '') this.history.push({ kind: 'clear', appId: this.appId, roomId });
     const d = this.data;
     if (!d) return;
     const prev = d.rooms.get(roomId);

@@ -55,7 +55,8 @@ export const SQL = {
     `WITH m AS (DELETE FROM members WHERE app_id = $1 AND room_id = $2),
           d AS (DELETE FROM deny WHERE app_id = $1 AND room_id = $2),
           u AS (DELETE FROM mutes WHERE app_id = $1 AND room_id = $2),
-          b AS (DELETE FROM bad_words WHERE app_id = $1 AND scope = $2)
+          b AS (DELETE FROM bad_words WHERE app_id = $1 AND scope = $2),
+          h AS (DELETE FROM messages WHERE app_id = $1 AND room_id = $2)
      DELETE FROM rooms WHERE app_id = $1 AND room_id = $2`,
   ),
   appLockShared: s('app_lock_shared', `SELECT pg_advisory_xact_lock_shared($1::int, $2::int)`),
