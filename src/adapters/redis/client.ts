@@ -36,9 +36,10 @@ export function openRedis(url: string, role: string): Redis {
 
 /**
  * Connects, waiting at most `ms` (a start against an unreachable Redis fails clearly: the error
- * names the server and the cause, never the password).
+ * names the server and the cause, never the password). On failure the connection is given up,
+ * unless `keepTrying`: then ioredis goes on reconnecting in the background.
  */
-export async function connectRedis(redis: Redis, ms = 5000): Promise<void> {
+export async function connectRedis(redis: Redis, ms = 5000, keepTrying = false): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let cause = '';
   const onError = (e: Error) => (cause = e.message);
@@ -50,7 +51,7 @@ export async function connectRedis(redis: Redis, ms = 5000): Promise<void> {
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
     ]);
   } catch (e) {
-    redis.disconnect();
+    if (!keepTrying) redis.disconnect();
     throw new Error(`cannot reach Redis at ${where}: ${cause || (e as Error).message}`);
   } finally {
     clearTimeout(timer);

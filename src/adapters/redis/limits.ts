@@ -86,7 +86,7 @@ export class RedisLimits implements Limits {
     redis.defineCommand('limitsChat', { numberOfKeys: 1, lua: CHAT });
     redis.defineCommand('limitsExhausted', { lua: EXHAUSTED });
     redis.defineCommand('limitsFailed', { lua: FAILED });
-    await connectRedis(redis).catch(() => undefined);
+    await connectRedis(redis, 5000, true).catch(() => undefined);
     return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`, nodeId);
   }
 
