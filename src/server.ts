@@ -272,6 +272,7 @@ async function serveOn(
     memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
     messagesPerSecond: opts.realtime?.messagesPerSecond,
     limits,
+    handoverOnClose: cluster !== undefined,
     log: http.log,
   });
   realtime.attach(http.server);

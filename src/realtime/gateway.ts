@@ -54,6 +54,13 @@ export interface GatewayOptions {
   memberCountIntervalMs?: number;
   /** Chat messages per second per user (sustained; bursts of twice that). Default 5; 0 = unlimited. */
   messagesPerSecond?: number;
+  /**
+   * Several nodes behind a load balancer: at shutdown, clients are told to reconnect (1012) and
+   * their members keep their places for the seat grace, so a client that reconnects to another
+   * node resumes there (seat included); the rest leave when the grace ends. Alone (false), a
+   * shutdown makes every member leave at once.
+   */
+  handoverOnClose?: boolean;
   /** Where the chat rate is counted: this process's memory, or shared by the nodes (Redis). */
   limits?: Limits;
   log?: FastifyBaseLogger;
@@ -126,6 +133,7 @@ export class RealtimeGateway {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  private readonly handover: boolean;
   private server?: Server;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -134,6 +142,7 @@ export class RealtimeGateway {
     this.heartbeatMs = (opts.heartbeatSeconds ?? 30) * 1000;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.seatGraceMs = (opts.seatGraceSeconds ?? 10) * 1000;
+    this.handover = opts.handoverOnClose ?? false;
     this.resumeWindowMs = (opts.resumeWindowSeconds ?? 120) * 1000;
     this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
     this.limits = opts.limits ?? PROCESS_LIMITS;
@@ -194,17 +203,21 @@ export class RealtimeGateway {
     return true;
   }
 
-  /** Closes every socket with 1001, waits for their members to leave, and stops. */
+  /**
+   * Closes every socket and stops, once their members have left: at once (1001), or, handing
+   * over to the other nodes, after the seat grace of those that did not resume elsewhere (1012).
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.heartbeat);
     this.server?.off('upgrade', this.onUpgrade);
+    const [code, reason] = this.handover ? [CLOSE.serviceRestart, 'node restarting: reconnect'] : [CLOSE.goingAway, 'server shutting down'];
     const closed = [...this.sockets].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
-    for (const conn of [...this.connections.values()]) conn.drop(CLOSE.goingAway, 'server shutting down');
-    for (const ws of this.sockets) closeWithGrace(ws, CLOSE.goingAway, 'server shutting down');
+    for (const conn of [...this.connections.values()]) conn.drop(code, reason);
+    for (const ws of this.sockets) closeWithGrace(ws, code, reason);
     await Promise.all(closed);
-    for (const cut of [...this.graceWaits]) cut();
+    if (!this.handover) for (const cut of [...this.graceWaits]) cut();
     while (this.leaving.size > 0) await Promise.all([...this.leaving]);
     this.unsubscribe();
     if (this.countTimer) clearTimeout(this.countTimer);
@@ -300,7 +313,7 @@ export class RealtimeGateway {
     for (const roomId of conn.rooms) this.unregister(conn, roomId);
     // A drop keeps the member in for the seat grace, so a reconnect resumes; a client's close
     // frame (it meant to go) and a shutdown leave now.
-    const graceMs = this.closing || conn.closedByClient ? 0 : this.seatGraceMs;
+    const graceMs = (this.closing && !this.handover) || conn.closedByClient ? 0 : this.seatGraceMs;
     // After its queued requests, so that a room entered by one still in flight is left too.
     const leave = conn.afterQueue(async () => {
       if (graceMs > 0 && conn.rooms.size > 0) await this.graceWait(graceMs);

@@ -48,6 +48,8 @@ export const CLOSE = {
   normal: 1000,
   /** The server is shutting down; reconnect later. */
   goingAway: 1001,
+  /** This node is restarting and others serve: reconnect now (through the load balancer) to resume. */
+  serviceRestart: 1012,
   /** No pong (or any frame) for `heartbeatSeconds`. */
   heartbeatTimeout: 4000,
   /**

@@ -1,0 +1,97 @@
+// A node stopped for a rolling restart (SIGTERM) hands its clients over: they are told to
+// reconnect (1012) and their members keep their places for the seat grace, so a client that
+// reconnects to another node resumes there with its seat; one that does not come back leaves
+// when the grace ends, not at once.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { RostrumClient } from '../src/client/index.js';
+import { CLOSE } from '../src/realtime/protocol.js';
+import { APP } from './support/harness.js';
+import { stop } from './support/cli.js';
+import { Cluster, clusterSkip, type Node } from './cluster-support.js';
+import { RawClient, createRoom, memberIds, sig } from './realtime-support.js';
+
+const skip = await clusterSkip();
+const GRACE_SECONDS = 3;
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('cluster: a node stopped for a rolling restart', { skip }, () => {
+  let cluster: Cluster;
+  let a: Node;
+  let b: Node;
+  const closers: (() => unknown)[] = [];
+
+  before(async () => {
+    cluster = new Cluster(undefined, { seatGraceSeconds: GRACE_SECONDS });
+    a = await cluster.start('ha');
+    b = await cluster.start('hb');
+  });
+  after(async () => {
+    for (const close of closers) await close();
+    await cluster?.cleanup();
+  });
+
+  it('hands its clients over: a reconnecting client keeps its seat on another node; one that does not leaves after the grace', async () => {
+    await createRoom(a.s, 'h');
+    const watcher = await RawClient.connect(b.s, 'watcher', 'h');
+    closers.push(() => watcher.close());
+    // A raw client on A that will not reconnect.
+    const gone = await RawClient.connect(a.s, 'gone', 'h');
+    await gone.ok('takeSeat', { roomId: 'h', index: 2 });
+
+    let target = a;
+    class Routed extends WebSocket {
+      constructor(url: string) {
+        super(url.replace(/:\d+\/realtime/, `:${target.port}/realtime`), { perMessageDeflate: false });
+      }
+    }
+    const zed = new RostrumClient({
+      url: a.url,
+      sdkAppId: APP.sdkAppId,
+      userId: 'zed',
+      userSig: sig('zed'),
+      requestTimeoutMs: 5000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      pingIntervalMs: 0,
+      WebSocket: Routed as never,
+    });
+    closers.push(() => zed.close());
+    const disconnects: number[] = [];
+    zed.on('disconnected', ({ code }) => disconnects.push(code));
+    const restored: { recovered?: boolean }[] = [];
+    zed.on('roomRestored', ({ data }) => restored.push(data as never));
+    await zed.connect();
+    await zed.enterRoom({ roomId: 'h' });
+    await zed.takeSeat({ roomId: 'h', index: 1 });
+
+    target = b;
+    const stopping = stop(a.c);
+    const stoppedAt = Date.now();
+    await until('zed to be back, on node B', () => restored.length === 1, 15_000);
+    assert.equal(disconnects[0], CLOSE.serviceRestart);
+    assert.equal(restored[0].recovered, true);
+    await stopping;
+
+    // zed kept its seat and never left; `gone` left only once the grace was over.
+    const left = (userId: string) => watcher.events.find((f) => f.event === 'memberLeft' && f.userId === userId);
+    await until('gone to leave', () => Boolean(left('gone')), 20_000);
+    assert.ok(Date.now() - stoppedAt >= (GRACE_SECONDS - 0.5) * 1000, 'not before the grace ended');
+    assert.equal(left('zed'), undefined, 'zed never left');
+    assert.deepEqual(await memberIds(b.s, 'h'), ['watcher', 'zed']);
+    const seats = await b.s.tencent('room_engine_http_mic/get_seat_list', { RoomId: 'h' });
+    assert.equal(seats.Response.SeatList[1].Member_Account, 'zed', 'zed is still on its seat');
+    assert.ok(!seats.Response.SeatList[2].Member_Account, "gone's seat is free");
+    // And it is live on B.
+    await watcher.ok('sendMessage', { roomId: 'h', text: 'hello' });
+    const got = await new Promise<string>((resolve) => zed.on('messageReceived', (e) => resolve((e as { text: string }).text)));
+    assert.equal(got, 'hello');
+  });
+});
