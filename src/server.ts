@@ -289,7 +289,9 @@ async function serveOn(
   });
   // Readiness: the store takes a write now (a small meta row) and its last commit did not fail;
   // on a cluster, the bus to the other nodes is connected.
+  let closed = false;
   http.get('/readyz', async (_req, reply) => {
+    if (closed) return reply.code(503).send({ status: 'unavailable', reason: 'shutting down' });
     if (bus.ready && !bus.ready()) return reply.code(503).send({ status: 'unavailable', reason: 'the bus is not connected' });
     try {
       if (store.writeFailing) throw new Error('the last commit failed');
@@ -341,7 +343,6 @@ async function serveOn(
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   const host = opts.host ?? '127.0.0.1';
 
-  let closed = false;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,

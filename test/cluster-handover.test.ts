@@ -75,6 +75,8 @@ describe('cluster: a node stopped for a rolling restart', { skip }, () => {
     target = b;
     const stopping = stop(a.c);
     const stoppedAt = Date.now();
+    // Out of the balancer at once, while it waits out the grace.
+    await until('node A to say it is not ready', async () => (await fetch(`${a.url}/readyz`)).status === 503, 5_000);
     await until('zed to be back, on node B', () => restored.length === 1, 15_000);
     assert.equal(disconnects[0], CLOSE.serviceRestart);
     assert.equal(restored[0].recovered, true);
