@@ -22,7 +22,7 @@ import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
 import { API_PREFIX, apiRoutes } from './api/plugin.js';
 import { consoleAuth, consoleRoutes } from './console/routes.js';
-import { Sessions, SignInThrottle } from './console/sessions.js';
+import { MemorySessionStore, Sessions, SignInThrottle, type SessionStore } from './console/sessions.js';
 
 export interface ServerOptions {
   host?: string;
@@ -164,6 +164,14 @@ async function openLimits(opts: ServerOptions, nodeId: string): Promise<Limits> 
   return RedisLimits.open(spec.url, nodeId);
 }
 
+/** Where console sessions live: in this process, or in the bus's Redis for a cluster. */
+async function openSessionStore(opts: ServerOptions): Promise<SessionStore & { close?(): void }> {
+  const spec = parseBusSpec(opts.bus);
+  if (spec.kind !== 'redis') return new MemorySessionStore();
+  const { RedisSessionStore } = await import('./adapters/redis/console-sessions.js');
+  return RedisSessionStore.open(spec.url);
+}
+
 function devPolyv(): NonNullable<App['polyv']> {
   return { appId: `dev${randomBytes(5).toString('hex')}`, appSecret: randomBytes(16).toString('hex') };
 }
@@ -217,10 +225,13 @@ async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> 
   const nodeId = opts.nodeId ?? (parseBusSpec(opts.bus).kind === 'local' ? 'node1' : defaultNodeId());
   const { bus, cluster } = await openBus(opts, nodeId);
   let limits: Limits | undefined;
+  let sessionStore: (SessionStore & { close?(): void }) | undefined;
   try {
     limits = await openLimits(opts, nodeId);
-    return await serveOn(opts, store, nodeId, bus, cluster, limits);
+    sessionStore = await openSessionStore(opts);
+    return await serveOn(opts, store, nodeId, bus, cluster, limits, sessionStore);
   } catch (e) {
+    sessionStore?.close?.();
     await limits?.close().catch(() => undefined);
     await bus.close().catch(() => undefined);
     throw e;
@@ -234,6 +245,7 @@ async function serveOn(
   bus: Bus,
   cluster: Cluster | undefined,
   limits: Limits,
+  sessionStore: SessionStore & { close?(): void },
 ): Promise<RostrumServer> {
   const engine = new Engine(store, bus, Date.now, limits);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
@@ -303,7 +315,7 @@ async function serveOn(
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter, store }));
-  const sessions = new Sessions();
+  const sessions = new Sessions(sessionStore);
   const extraAuth = consoleAuth(apps, sessions);
   await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth, callbacks }), { prefix: API_PREFIX });
   await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(), callbacks }));
@@ -337,7 +349,7 @@ async function serveOn(
     await liveness?.close();
     await realtime.close();
     await callbacks.close();
-    throw e; // the caller closes the bus and the limits
+    throw e; // the caller closes the bus, the limits and the sessions
   }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
@@ -367,6 +379,7 @@ async function serveOn(
       await callbacks.close();
       await bus.close();
       await limits.close();
+      sessionStore.close?.();
       await store.close();
       log.flush();
     },

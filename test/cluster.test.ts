@@ -138,6 +138,22 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     }
   });
 
+  it('a console session made through one node is good on the other, and its sign-out too', async () => {
+    const signIn = await fetch(`${a.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+    assert.equal(signIn.status, 200, await signIn.clone().text());
+    const cookie = /rostrum_console=([^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')![1];
+    const { csrf } = (await signIn.json()) as { csrf: string };
+    const headers = { cookie: `rostrum_console=${cookie}` };
+    const onB = await fetch(`${b.url}/console/session`, { headers });
+    assert.equal(onB.status, 200);
+    assert.equal(((await onB.json()) as { identifier: string }).identifier, 'administrator');
+    // The native API takes the cookie on the other node too.
+    assert.equal((await fetch(`${b.url}/api/v1/rooms`, { headers })).status, 200);
+    const out = await fetch(`${b.url}/console/session/end`, { method: 'POST', headers: { ...headers, 'x-csrf-token': csrf } });
+    assert.equal(out.status, 200);
+    assert.equal((await fetch(`${a.url}/console/session`, { headers })).status, 401, 'signed out on every node');
+  });
+
   it('a Polyv request accepted on one node is refused as a replay on the other', async () => {
     await createRoom(a, 'polyv-room');
     const timestamp = Date.now();

@@ -15,7 +15,7 @@ export interface Principal {
 }
 
 /** Another way in (a console session); null when the request does not use it. */
-export type ExtraAuth = (req: FastifyRequest) => Principal | null;
+export type ExtraAuth = (req: FastifyRequest) => Principal | null | Promise<Principal | null>;
 
 /** Checks an admin UserSig of an app: the one credential of the API (and the console's sign-in). */
 export function verifyAdminSig(apps: AppRegistry, verifier: UserSigVerifier, sig: string): { app: App; identifier: string } {
@@ -33,10 +33,10 @@ export function verifyAdminSig(apps: AppRegistry, verifier: UserSigVerifier, sig
   return { app, identifier: claim.identifier };
 }
 
-export function authenticate(req: FastifyRequest, apps: AppRegistry, verifier: UserSigVerifier, extra?: ExtraAuth): Principal {
+export async function authenticate(req: FastifyRequest, apps: AppRegistry, verifier: UserSigVerifier, extra?: ExtraAuth): Promise<Principal> {
   const header = req.headers.authorization;
   if (header === undefined) {
-    const other = extra?.(req);
+    const other = await extra?.(req);
     if (other) return other;
     throw new ApiError(API_ERROR.unauthenticated, 'send Authorization: Bearer <UserSig of an app admin>');
   }

@@ -88,7 +88,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       },
       // Before the body is read or checked: a caller without credentials learns nothing more.
       onRequest: async (req: FastifyRequest) => {
-        const who = authenticate(req, deps.apps, deps.verifier, deps.extraAuth);
+        const who = await authenticate(req, deps.apps, deps.verifier, deps.extraAuth);
         const perSecond = who.app.rateLimit.perCommandPerSecond;
         const allowed = deps.limiter.take(`${who.app.sdkAppId}:api:${r.method} ${r.url}`, perSecond);
         if (!(typeof allowed === 'boolean' ? allowed : await allowed)) {

@@ -64,8 +64,8 @@ function sameOrigin(req: FastifyRequest): boolean {
 
 /** The native API's second way in: the console's session cookie, with the CSRF token on changes. */
 export function consoleAuth(apps: AppRegistry, sessions: Sessions): ExtraAuth {
-  return (req): Principal | null => {
-    const s = sessions.get(cookieOf(req));
+  return async (req): Promise<Principal | null> => {
+    const s = await sessions.get(cookieOf(req));
     if (!s) return null;
     const app = apps.get(s.appId);
     if (!app || !app.admins.includes(s.identifier)) return null;
@@ -90,8 +90,8 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   const rate = new MessageRate(deps.bus);
   const streams = new Set<import('node:http').ServerResponse>();
 
-  const session = (req: FastifyRequest): Session => {
-    const s = sessions.get(cookieOf(req));
+  const session = async (req: FastifyRequest): Promise<Session> => {
+    const s = await sessions.get(cookieOf(req));
     if (!s) throw new ApiError(API_ERROR.unauthenticated, 'not signed in');
     return s;
   };
@@ -138,7 +138,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
       throw e;
     }
     throttle.succeeded(accountKey);
-    const s = sessions.create(signedIn.appId, signedIn.identifier);
+    const s = await sessions.create(signedIn.appId, signedIn.identifier);
     const secure = req.protocol === 'https' ? '; Secure' : '';
     reply.header('set-cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${8 * 3600}${secure}`);
     return who(s);
@@ -164,12 +164,12 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     return { appId: app.sdkAppId, identifier };
   }
 
-  http.get('/console/session', async (req) => who(session(req)));
+  http.get('/console/session', async (req) => who(await session(req)));
 
   http.post('/console/session/end', async (req, reply) => {
-    const s = session(req);
+    const s = await session(req);
     if (!sameOrigin(req) || !sessions.csrfMatches(s, req.headers['x-csrf-token'])) throw new ApiError(API_ERROR.csrf, 'sign-out needs the session\'s X-CSRF-Token');
-    sessions.delete(s.id);
+    await sessions.delete(s.id);
     reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return { ok: true };
   });
@@ -178,7 +178,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
 
   /** The room's events as they commit, as server-sent events (`data: <event JSON>`). */
   http.get('/console/events', async (req, reply) => {
-    const s = session(req);
+    const s = await session(req);
     const roomId = (req.query as Record<string, unknown>).roomId;
     if (typeof roomId !== 'string' || roomId === '') throw new ApiError(API_ERROR.invalidRequest, 'roomId is required', 'roomId');
     reply.hijack();
@@ -205,7 +205,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
 
   /** Overview figures: rooms and members (counted over the room list), messages per second, callback lag. */
   http.get('/console/stats', async (req) => {
-    const s = session(req);
+    const s = await session(req);
     const actor = { kind: 'admin' as const, userId: s.identifier, surface: 'console' as const };
     let rooms = 0;
     let members = 0;

@@ -1,7 +1,8 @@
-// Console sessions and sign-in throttling, kept in this process (a console session is an
-// operator's browser tab; a restart signs operators out). The session id travels only in an
-// HttpOnly SameSite=Strict cookie; the CSRF token is handed to the page and must come back in
-// X-CSRF-Token on every change.
+// Console sessions and sign-in throttling. The session id travels only in an HttpOnly
+// SameSite=Strict cookie; the CSRF token is handed to the page and must come back in
+// X-CSRF-Token on every change. Sessions are kept by a SessionStore: this process's memory (one
+// node: a restart signs operators out), or Redis shared by the nodes of a cluster, so that any
+// node behind the load balancer serves an operator's next request.
 import { randomBytes } from 'node:crypto';
 import { safeEqual } from '../auth/safe-equal.js';
 import type { AppId } from '../core/model.js';
@@ -16,32 +17,30 @@ export interface Session {
 
 export const COOKIE = 'rostrum_console';
 
-export class Sessions {
+type MaybePromise<T> = T | Promise<T>;
+
+/** Where sessions live until they expire. */
+export interface SessionStore {
+  put(s: Session): MaybePromise<void>;
+  /** The session, or null (unknown or expired). */
+  get(id: string, now: number): MaybePromise<Session | null>;
+  delete(id: string): MaybePromise<void>;
+}
+
+/** This process's sessions. */
+export class MemorySessionStore implements SessionStore {
   private readonly byId = new Map<string, Session>();
 
-  constructor(
-    private readonly ttlMs = 8 * 3600_000,
-    private readonly clock: () => number = Date.now,
-  ) {}
-
-  create(appId: AppId, identifier: string): Session {
-    this.sweep();
-    const s: Session = {
-      id: randomBytes(32).toString('base64url'),
-      appId,
-      identifier,
-      csrf: randomBytes(24).toString('base64url'),
-      expiresAt: this.clock() + this.ttlMs,
-    };
+  put(s: Session): void {
+    const now = Date.now();
+    for (const [id, old] of this.byId) if (now >= old.expiresAt) this.byId.delete(id);
     this.byId.set(s.id, s);
-    return s;
   }
 
-  get(id: string | undefined): Session | null {
-    if (!id) return null;
+  get(id: string, now: number): Session | null {
     const s = this.byId.get(id);
     if (!s) return null;
-    if (this.clock() >= s.expiresAt) {
+    if (now >= s.expiresAt) {
       this.byId.delete(id);
       return null;
     }
@@ -51,14 +50,38 @@ export class Sessions {
   delete(id: string): void {
     this.byId.delete(id);
   }
+}
+
+export class Sessions {
+  constructor(
+    private readonly store: SessionStore = new MemorySessionStore(),
+    private readonly ttlMs = 8 * 3600_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async create(appId: AppId, identifier: string): Promise<Session> {
+    const s: Session = {
+      id: randomBytes(32).toString('base64url'),
+      appId,
+      identifier,
+      csrf: randomBytes(24).toString('base64url'),
+      expiresAt: this.clock() + this.ttlMs,
+    };
+    await this.store.put(s);
+    return s;
+  }
+
+  get(id: string | undefined): MaybePromise<Session | null> {
+    if (!id) return null;
+    return this.store.get(id, this.clock());
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.store.delete(id);
+  }
 
   csrfMatches(s: Session, token: unknown): boolean {
     return typeof token === 'string' && safeEqual(token, s.csrf);
-  }
-
-  private sweep(): void {
-    const now = this.clock();
-    for (const [id, s] of this.byId) if (now >= s.expiresAt) this.byId.delete(id);
   }
 }
 
