@@ -415,6 +415,8 @@ export class RostrumClient {
       // Only an expired UserSig can be cured, and only with a function giving a fresh one.
       return typeof this.opts.userSig === 'function' && ev.reason.startsWith('70001');
     }
+    // Everything else reconnects: drops, shutdowns (1001), 4009 (a fresh snapshot is due), 4010
+    // (the node fenced itself off the cluster: the balancer sends the reconnect elsewhere).
     return true;
   }
 

@@ -126,6 +126,8 @@ export class RealtimeGateway {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  /** Cut off from the cluster (see fence()): no realtime connection is served meanwhile. */
+  private fenced = false;
   private server?: Server;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -194,6 +196,25 @@ export class RealtimeGateway {
     return true;
   }
 
+  /**
+   * This node lost the cluster: the other nodes have removed (or are about to remove) its
+   * members, so its connections' view of their rooms is no longer true. Every connection is
+   * closed with 4010 (clients reconnect, to another node) and upgrades are refused with 503
+   * until `unfence()`.
+   */
+  fence(): void {
+    if (this.fenced || this.closing) return;
+    this.fenced = true;
+    this.opts.log?.warn({ connections: this.connections.size }, 'realtime: node fenced off the cluster; closing every connection');
+    for (const conn of [...this.connections.values()]) conn.drop(CLOSE.fenced, 'this node lost the cluster: reconnect');
+    for (const ws of this.sockets) closeWithGrace(ws, CLOSE.fenced, 'this node lost the cluster: reconnect');
+  }
+
+  /** The node is back in the cluster: upgrades are accepted again. */
+  unfence(): void {
+    this.fenced = false;
+  }
+
   /** Closes every socket with 1001, waits for their members to leave, and stops. */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -221,13 +242,14 @@ export class RealtimeGateway {
       if (this.server && this.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.closing || this.fenced) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, req));
   };
 
   private onSocket(ws: WebSocket, req: IncomingMessage): void {
     ws.on('error', (err) => this.opts.log?.debug({ err }, 'realtime: socket error'));
     if (this.closing) return closeWithGrace(ws, CLOSE.goingAway, 'server shutting down');
+    if (this.fenced) return closeWithGrace(ws, CLOSE.fenced, 'this node lost the cluster: reconnect');
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     let auth: { appId: AppId; userId: string; expiresAt: number };

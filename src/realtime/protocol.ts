@@ -55,6 +55,11 @@ export const CLOSE = {
    * store: reconnect, and enter again for a fresh snapshot.
    */
   resync: 4009,
+  /**
+   * This node lost the cluster (it could not renew its liveness in Redis for the key's lifetime,
+   * so the other nodes removed its members): reconnect, through the load balancer, to another node.
+   */
+  fenced: 4010,
   /** The client read too slowly: its send buffer went over the limit. */
   slowConsumer: 4008,
   /** Authentication failed: reason is "<code> <message>" with a Tencent code. */
