@@ -17,6 +17,7 @@ import type { Limits } from '../core/ports/limits.js';
 import { PROCESS_LIMITS } from '../core/local-limits.js';
 import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/model.js';
+import { roomLife } from '../core/views.js';
 import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
@@ -39,7 +40,7 @@ export interface GatewayOptions {
   /** A client whose unsent frames would exceed this is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
   /** Where catch-up and gap fills read a room's past events. */
-  store: Pick<Store, 'roomEvents'>;
+  store: Pick<Store, 'roomEvents' | 'read'>;
   /**
    * A dropped connection's members stay in their rooms (with their seats) this long before they
    * leave, so a client reconnecting in time resumes where it was. Default 10. A client's own
@@ -143,6 +144,10 @@ export class RealtimeGateway {
     this.chatBurst = Math.max(1, this.chatPerSecond * 2);
     this.feedHooks = {
       roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
+      roomState: async (appId, roomId) => {
+        const agg = await opts.store.read(appId, (r) => r.room(roomId));
+        return agg && { seq: agg.seq, life: roomLife(agg.room) };
+      },
       frame: (e) => textFrame(eventPayload(e)),
       send: (conn, frame) => conn.send(frame),
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
@@ -440,10 +445,10 @@ export class RealtimeGateway {
     const en = already ? null : f.enter(conn);
     return {
       missedSince: (lastSeq, seq) => this.missedSince(conn, roomId, lastSeq, seq),
-      admit: (seq, missed) => {
+      admit: (seq, missed, life) => {
         conn.rooms.add(roomId);
         ctx.afterReply = () => {
-          if (en) f.admit(en, seq, missed);
+          if (en) f.admit(en, seq, missed, life);
           this.release(key, f);
         };
       },

@@ -66,7 +66,7 @@ export interface EntryTicket {
   /** A reconnect's catch-up: the room's events in (lastSeq, seq], or null when not all are kept. */
   missedSince(lastSeq: number, seq: number): Promise<RoomEvent[] | null>;
   /** The entry committed with the room at `seq`: after the reply, `missed` then what came since. */
-  admit(seq: number, missed?: RoomEvent[]): void;
+  admit(seq: number, missed?: RoomEvent[], life?: number): void;
   /** The entry failed. */
   cancel(): void;
 }
@@ -128,7 +128,7 @@ export const OPS: Record<OpName, Op> = {
           connId: c.connId,
         });
         const missed = p.lastSeq === undefined ? null : await ticket.missedSince(p.lastSeq, r.seq);
-        ticket.admit(r.seq, missed ?? []);
+        ticket.admit(r.seq, missed ?? [], r.life);
         const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
         return p.lastSeq === undefined ? data : { ...data, recovered: missed !== null };
       } catch (e) {
