@@ -282,7 +282,7 @@ async function serveOn(
     log: http.log,
   });
   realtime.attach(http.server);
-  const registry = registerMetrics(http, bus, () => realtime.connectionCount);
+  const registry = registerMetrics(http, bus, () => realtime.connectionCount, realtime.fills);
   const callbacks = await openCallbacks({ opts, store, bus, apps: apps.all(), registry, log: http.log });
 
   http.get('/healthz', async (_req, reply) => {

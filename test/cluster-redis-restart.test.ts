@@ -99,6 +99,10 @@ describe('cluster: Redis restarts', { skip }, () => {
       assert.ok(value('rostrum_bus_events_dropped_total') >= 1, `${n.id} dropped: ${value('rostrum_bus_events_dropped_total')}`);
       assert.ok(value('rostrum_bus_events_sent_total') >= 2, n.id);
       assert.ok(value('rostrum_bus_events_received_total') >= 2, n.id);
+      // The rooms held here read what they missed from the store once the bus was back.
+      const fills = (reason: string) => Number(new RegExp(`^rostrum_realtime_gap_fills_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.ok(fills('resync') >= 1, `${n.id} resync reads: ${fills('resync')}`);
+      assert.ok(fills('gap') >= 0, `${n.id} gap fills: ${fills('gap')}`);
     }
   });
 

@@ -127,6 +127,8 @@ export class RealtimeGateway {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  /** Store reads made to fill holes in rooms' events (see FeedHooks.filled), for the metrics. */
+  readonly fills = { gap: 0, resync: 0 };
   /** Cut off from the cluster (see fence()): no realtime connection is served meanwhile. */
   private fenced = false;
   private server?: Server;
@@ -148,6 +150,7 @@ export class RealtimeGateway {
         const agg = await opts.store.read(appId, (r) => r.room(roomId));
         return agg && { seq: agg.seq, life: roomLife(agg.room) };
       },
+      filled: (reason) => this.fills[reason]++,
       frame: (e) => textFrame(eventPayload(e)),
       send: (conn, frame) => conn.send(frame),
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),

@@ -25,6 +25,11 @@ export interface FeedHooks {
    * with what the feed has, to see a tail of events pruned or a room dismissed and created again.
    */
   roomState(appId: AppId, roomId: string): Promise<{ seq: number; life: number } | null>;
+  /**
+   * A store read made to fill a hole: `gap` when an event came ahead of an earlier one that did not
+   * follow in time (the cost of cross-node order), `resync` after the bus between nodes was away.
+   */
+  filled?(reason: 'gap' | 'resync'): void;
   /** The event as one WebSocket frame. */
   frame(e: RoomEvent): Buffer;
   /** Writes a frame to a connection. */
@@ -242,6 +247,7 @@ export class RoomFeed {
       }
       for (; !gone; ) {
         const from = this.next;
+        this.hooks.filled?.(all ? 'resync' : 'gap');
         const events = await this.hooks.roomEvents(this.appId, this.roomId, from - 1, GAP_FILL_LIMIT);
         if (this.next === null) break;
         if (all && events.length > 0 && events[0].seq > this.next) gone = true;
