@@ -83,6 +83,12 @@ export interface EnterRoomParams {
    * then says `recovered`, and the events missed since follow it.
    */
   lastSeq?: number;
+  /**
+   * With `lastSeq`: the `room.createTime` of the entry that seq belongs to. A room dismissed and
+   * created again since (its seq started over) then gets a fresh snapshot, not the new room's
+   * events as if they were the ones missed.
+   */
+  createTime?: number;
 }
 
 export interface EnterRoomData {
