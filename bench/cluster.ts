@@ -4,7 +4,9 @@
 //     two nodes (REST call on node A, member's socket on node B: every event crosses Redis);
 //  b. kick throughput, closed loop (a member is kicked again once its event and reply are in):
 //     one node vs two nodes with REST calls and sockets spread over both;
-//  c. chat fan-out: members of one room, senders at a paced rate: all on one node vs half on each.
+//  c. chat fan-out: members of one room, senders at a paced rate: all on one node vs half on each;
+//  d. each node's gap fills (store reads to fill a hole in a room's events) over the run, from
+//     its /metrics: how often cross-node order costs a store read.
 // BENCH_PG_URL and BENCH_REDIS_URL name the services (defaults: the local ones).
 import { randomBytes } from 'node:crypto';
 import { sleep, startChild, summarize, type Child } from './lib/child.js';
@@ -31,6 +33,31 @@ export interface ClusterResult {
   latency: { single: Stats; cross: Stats; errors: number; met: boolean };
   throughput: { single: number; double: number; errors: number };
   chat: { members: number; rate: number; single: ChatSide; double: ChatSide };
+  /** Each node's counters at the end (from its /metrics), by configuration. */
+  nodes: { cluster: string; node: string; counters: NodeCounters }[];
+}
+
+interface NodeCounters {
+  gapFills: number;
+  resyncReads: number;
+  committed: number;
+  sent: number;
+  received: number;
+  dropped: number;
+}
+
+/** The node's counters, read from its /metrics. */
+async function nodeCounters(port: number): Promise<NodeCounters> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    gapFills: sum(/^rostrum_realtime_gap_fills_total\{reason="gap"\} (\S+)$/gm),
+    resyncReads: sum(/^rostrum_realtime_gap_fills_total\{reason="resync"\} (\S+)$/gm),
+    committed: sum(/^rostrum_events_total\{[^}]*\} (\S+)$/gm),
+    sent: sum(/^rostrum_bus_events_sent_total (\S+)$/gm),
+    received: sum(/^rostrum_bus_events_received_total (\S+)$/gm),
+    dropped: sum(/^rostrum_bus_events_dropped_total (\S+)$/gm),
+  };
 }
 
 interface ChatSide {
@@ -183,7 +210,11 @@ export async function clusterBench(): Promise<ClusterResult> {
     const k = await kicks(app, single, double);
     await sleep(1_000);
     const c = await chat(app, single, double);
-    return { ...k, chat: c };
+    const nodes: ClusterResult['nodes'] = [];
+    for (const [name, cl] of [['1 node', single], ['2 nodes', double]] as const) {
+      for (const [i, port] of cl.ports.entries()) nodes.push({ cluster: name, node: `bench${i + 1}`, counters: await nodeCounters(port) });
+    }
+    return { ...k, chat: c, nodes };
   } finally {
     await Promise.all(clusters.flatMap((c) => c.nodes.map((n) => n.stop())));
     await dropSchemas(clusters.map((c) => c.schema));
@@ -214,4 +245,22 @@ export function printCluster(r: ClusterResult): void {
     console.log('  %s  deliveries/s %s  lost %d  errors %d', name.padEnd(22), f(v.deliveriesPerSec).padStart(9), v.lost, v.errors);
   }
   console.log('  2 nodes / 1 node: %s%%', f((c.double.deliveriesPerSec / c.single.deliveriesPerSec) * 100, 1));
+  console.log('\ncluster d. per node over the whole run (a, b and c): store reads to fill holes in rooms\' events');
+  for (const { cluster, node, counters: n } of r.nodes) {
+    // Every event a node delivers (its own and the others') goes through its room feeds.
+    const seen = n.committed + n.received;
+    const per1000 = seen > 0 ? (n.gapFills / seen) * 1000 : 0;
+    console.log(
+      '  %s %s  gap fills %d (%s per 1000 events committed or received)  resync reads %d  committed %d  bus sent %d  received %d  dropped %d',
+      cluster.padEnd(7),
+      node,
+      n.gapFills,
+      f(per1000, 2),
+      n.resyncReads,
+      n.committed,
+      n.sent,
+      n.received,
+      n.dropped,
+    );
+  }
 }

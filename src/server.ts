@@ -121,7 +121,13 @@ async function openStore(opts: ServerOptions): Promise<Store> {
 
 /** What a cluster node runs beside its bus: node liveness (see adapters/redis/liveness.ts). */
 interface Cluster {
-  start(engine: Engine, store: Store, log: FastifyBaseLogger): Promise<{ close(): Promise<void> }>;
+  start(engine: Engine, store: Store, log: FastifyBaseLogger, onFence: (fenced: boolean) => void): Promise<Liveness>;
+}
+
+interface Liveness {
+  /** Cut off from the cluster: its liveness key may have expired (see docs/scaling.md). */
+  readonly fenced: boolean;
+  close(): Promise<void>;
 }
 
 /** The bus the options name (the Redis adapter is loaded only when asked for). */
@@ -135,10 +141,11 @@ async function openBus(opts: ServerOptions, nodeId: string): Promise<{ bus: Bus;
       const { NodeLiveness } = await import('./adapters/redis/liveness.js');
       const bus = await RedisBus.open(spec.url, nodeId);
       const cluster: Cluster = {
-        start: (engine, store, log) =>
+        start: (engine, store, log, onFence) =>
           NodeLiveness.start(spec.url, nodeId, {
             connectedNodes: () => store.connectedNodes(),
             evict: (id) => engine.evictConnections(`${id}:`),
+            onFence,
             log,
           }),
       };
@@ -288,7 +295,7 @@ async function serveOn(
     log: http.log,
   });
   realtime.attach(http.server);
-  const registry = registerMetrics(http, bus, () => realtime.connectionCount);
+  const registry = registerMetrics(http, bus, () => realtime.connectionCount, realtime.fills);
   const callbacks = await openCallbacks({ opts, store, bus, apps: apps.all(), registry, log: http.log });
 
   http.get('/healthz', async (_req, reply) => {
@@ -305,6 +312,7 @@ async function serveOn(
   http.get('/readyz', async (_req, reply) => {
     if (closed) return reply.code(503).send({ status: 'unavailable', reason: 'shutting down' });
     if (bus.ready && !bus.ready()) return reply.code(503).send({ status: 'unavailable', reason: 'the bus is not connected' });
+    if (liveness?.fenced) return reply.code(503).send({ status: 'unavailable', reason: 'this node is fenced off the cluster' });
     try {
       if (store.writeFailing) throw new Error('the last commit failed');
       await withTimeout(store.setMeta(READY_KEY, String(Date.now())), READY_TIMEOUT_MS);
@@ -340,10 +348,10 @@ async function serveOn(
   const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
   auditPruner.unref();
 
-  let liveness: { close(): Promise<void> } | undefined;
+  let liveness: Liveness | undefined;
   try {
     // Before listening: this node's key is set before any client can connect through it.
-    liveness = await cluster?.start(engine, store, http.log);
+    liveness = await cluster?.start(engine, store, http.log, (fenced) => (fenced ? realtime.fence() : realtime.unfence()));
     await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (e) {
     await liveness?.close();

@@ -99,6 +99,10 @@ describe('cluster: Redis restarts', { skip }, () => {
       assert.ok(value('rostrum_bus_events_dropped_total') >= 1, `${n.id} dropped: ${value('rostrum_bus_events_dropped_total')}`);
       assert.ok(value('rostrum_bus_events_sent_total') >= 2, n.id);
       assert.ok(value('rostrum_bus_events_received_total') >= 2, n.id);
+      // The rooms held here read what they missed from the store once the bus was back.
+      const fills = (reason: string) => Number(new RegExp(`^rostrum_realtime_gap_fills_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.ok(fills('resync') >= 1, `${n.id} resync reads: ${fills('resync')}`);
+      assert.ok(fills('gap') >= 0, `${n.id} gap fills: ${fills('gap')}`);
     }
   });
 
@@ -133,5 +137,66 @@ describe('cluster: Redis restarts', { skip }, () => {
     const data = await again.ok('enterRoom', { roomId: 'gone', lastSeq: daveSeq });
     assert.equal(data.recovered, false, 'a fresh snapshot');
     assert.ok(data.seq >= e1.seq + 1);
+  });
+
+  /** `c`'s close, or null if it stays open `ms` (each test's outage must stay under the 15 s TTL). */
+  const closedWithin = (c: RawClient, ms = 30_000) =>
+    Promise.race([c.closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+
+  it('every event missed meanwhile is no longer stored: 4009 too, though there is no later event to reveal the hole', async () => {
+    for (const n of [a, b]) await until(`${n.id} to be ready after the last restart`, async () => (await readyz(n.url)).status === 200);
+    await createRoom(a.s, 'tail');
+    const frank = await RawClient.connect(a.s, 'frank', 'tail');
+    const gina = await RawClient.connect(b.s, 'gina', 'tail');
+    clients.push(frank, gina);
+    await until('frank to see gina enter', () => frank.events.some((f) => f.event === 'memberEntered' && f.member?.userId === 'gina'));
+
+    await redis.stop();
+    await until('node B to report not ready', async () => (await readyz(b.url)).status === 503);
+    await gina.ok('sendMessage', { roomId: 'tail', text: 't1' });
+    await gina.ok('sendMessage', { roomId: 'tail', text: 't2' });
+    await until('gina to get t2', () => texts(gina).includes('t2'));
+    const t1 = gina.events.find((f) => f.text === 't1')!;
+    // As retention would have it: the whole tail frank missed is gone from the outbox.
+    const pg = await adminClient();
+    try {
+      const r = await pg.query(`DELETE FROM "${cluster.schema}".outbox WHERE room_id = 'tail' AND seq >= $1`, [t1.seq]);
+      assert.equal(r.rowCount, 2);
+    } finally {
+      await pg.end();
+    }
+
+    await redis.restart();
+    const closed = await closedWithin(frank);
+    assert.ok(closed, 'frank was told');
+    assert.equal(closed.code, 4009, closed.reason);
+    assert.deepEqual(texts(frank), [], 'nothing of the lost tail');
+  });
+
+  it('the room was dismissed and created again meanwhile: 4009, and nothing of the new room as if it were the old one', async () => {
+    for (const n of [a, b]) await until(`${n.id} to be ready after the last restart`, async () => (await readyz(n.url)).status === 200);
+    await createRoom(a.s, 'life');
+    const hank = await RawClient.connect(a.s, 'hank', 'life');
+    const ivy = await RawClient.connect(b.s, 'ivy', 'life');
+    clients.push(hank, ivy);
+    await hank.ok('sendMessage', { roomId: 'life', text: 'old life' });
+    await until('ivy to get it', () => texts(ivy).includes('old life'));
+
+    await redis.stop();
+    await until('node B to report not ready', async () => (await readyz(b.url)).status === 503);
+    const dismissed = await b.s.tencent('room_engine_http_srv/destroy_room', { RoomId: 'life' });
+    assert.equal(dismissed.ErrorCode, 0, JSON.stringify(dismissed));
+    await createRoom(b.s, 'life');
+    // The new life runs past hank's seq, so its events would look like the ones he missed.
+    const jo = await RawClient.connect(b.s, 'jo', 'life');
+    clients.push(jo);
+    for (let i = 1; i <= 6; i++) await jo.ok('sendMessage', { roomId: 'life', text: `new life ${i}` });
+    await until('jo to get the last', () => texts(jo).includes('new life 6'));
+
+    await redis.restart();
+    const closed = await closedWithin(hank);
+    assert.ok(closed, 'hank was told');
+    assert.equal(closed.code, 4009, closed.reason);
+    assert.deepEqual(texts(hank), ['old life'], 'nothing of the new life as if it were the old one');
   });
 });

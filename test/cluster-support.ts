@@ -2,10 +2,12 @@
 // Redis key prefix: a cluster for the multi-node tests (test/cluster-*.test.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cli, cleanUp, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
 import { APP, freePort, tencentCall, type TestServer } from './support/harness.js';
+import type { App } from '../src/core/model.js';
 import { dropSchema, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
 import { dropPrefix, freshPrefixUrl, redisSkip, REDIS_URL } from './contract/redis-support.js';
 
@@ -37,19 +39,28 @@ export class Cluster {
   private readonly config: string;
   readonly nodes: Node[] = [];
 
-  constructor(redisBase = REDIS_URL, realtime: object = {}) {
+  /**
+   * `realtime`: settings beside `messagesPerSecond: 0` (no chat limit unless a test sets one);
+   * `apps`: the config's apps (default the test app alone).
+   */
+  constructor(redisBase = REDIS_URL, realtime: object = {}, apps: App[] = [APP]) {
     this.store = urlWithSchema(this.schema);
     this.bus = freshPrefixUrl(redisBase);
     const dir = newDir();
     this.config = join(dir, 'config.json');
-    writeFileSync(this.config, JSON.stringify({ apps: [APP], realtime: { messagesPerSecond: 0, ...realtime } }));
+    writeFileSync(this.config, JSON.stringify({ apps, realtime: { messagesPerSecond: 0, ...realtime } }));
   }
 
-  /** Starts a node and waits for /healthz. */
-  async start(id: string): Promise<Node> {
+  /**
+   * Starts a node and waits for /healthz. `via` reaches the cluster's PostgreSQL or Redis through
+   * another port (a proxy that a test can cut); the schema and prefix stay the cluster's.
+   */
+  async start(id: string, via: { pgPort?: number; redisPort?: number } = {}): Promise<Node> {
     const port = await freePort();
     const dir = newDir();
-    const c = cli(['serve', '--port', String(port), '--data', dir, '--config', this.config, '--store', this.store, '--bus', this.bus, '--node-id', id]);
+    const store = via.pgPort ? withPort(this.store, via.pgPort) : this.store;
+    const bus = via.redisPort ? withPort(this.bus, via.redisPort) : this.bus;
+    const c = cli(['serve', '--port', String(port), '--data', dir, '--config', this.config, '--store', store, '--bus', bus, '--node-id', id]);
     const url = `http://127.0.0.1:${port}`;
     await waitReady(c, url);
     const s = { url, tencent: (path: string, body: unknown) => tencentCall(url, path, body) } as unknown as TestServer;
@@ -70,6 +81,39 @@ export class Cluster {
     await dropSchema(this.schema).catch(() => undefined);
     await dropPrefix(this.bus);
   }
+}
+
+function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString();
+}
+
+/** A TCP proxy to 127.0.0.1:`target` that can be cut (connections dropped, new ones refused) and restored. */
+export async function tcpProxy(target: number) {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  const port = await freePort();
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  await listen();
+  const cut = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  };
+  return { port, cut, restore: listen, close: cut };
 }
 
 export async function readyz(url: string): Promise<{ status: number; body: any }> {

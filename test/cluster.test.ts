@@ -3,23 +3,19 @@
 // node (and by another when that one is killed), and a node cut off from PostgreSQL answers
 // errors, reports itself not ready, loses nothing and recovers by itself.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { CODE as RT } from '../src/realtime/protocol.js';
 import { CODE as TC } from '../src/dialects/tencent/codes.js';
 import type { App } from '../src/core/model.js';
-import { cleanUp, cli, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
-import { APP, adminSig, freePort, tencentCall, type TestServer } from './support/harness.js';
+import { waitFor } from './support/cli.js';
+import { APP, adminSig, tencentCall, type TestServer } from './support/harness.js';
 import { polyvCall } from './support/polyv.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { RawClient } from './realtime-support.js';
-import { PG_URL, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
-import { REDIS_URL, redisSkip } from './contract/redis-support.js';
+import { PG_URL, pgSkip } from './contract/postgres-support.js';
+import { redisSkip } from './contract/redis-support.js';
+import { Cluster, tcpProxy, type Node } from './cluster-support.js';
 
 const skip = (await pgSkip()) || (await redisSkip());
 
@@ -35,30 +31,13 @@ const LIMITED: App = {
 /** The room a callback is about (some commands carry it inside RoomInfo). */
 const roomOf = (body: any): string => body.RoomId ?? body.RoomInfo?.RoomId;
 
-interface Node {
-  c: Cli;
-  url: string;
-  name: string;
-}
-
 describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
-  const schema = freshSchema();
-  const storeUrl = urlWithSchema(schema);
-  const bus = `${REDIS_URL}/?prefix=rostrum_t_${randomBytes(6).toString('hex')}`;
+  let cluster: Cluster;
   let rx: Receiver;
-  let config: string;
   let a: Node;
   let b: Node;
   /** The node left after the kill. */
   let survivor: Node;
-
-  async function start(name: string, store = storeUrl): Promise<Node> {
-    const port = await freePort();
-    const c = cli(['serve', '--port', String(port), '--data', newDir(), '--store', store, '--bus', bus, '--node-id', name, '--config', config]);
-    const url = `http://127.0.0.1:${port}`;
-    await waitReady(c, url);
-    return { c, url, name };
-  }
 
   const tencent = (n: Node, path: string, body: unknown, app: App = APP) => tencentCall(n.url, path, body, { app });
   const createRoom = async (n: Node, roomId: string) => {
@@ -69,19 +48,15 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
   before(async () => {
     if (skip) return;
     rx = await startReceiver();
-    config = join(newDir(), 'config.json');
-    writeFileSync(config, JSON.stringify({ apps: [{ ...APP, callback: { url: rx.url } }, { ...LIMITED, callback: { url: rx.url } }] }));
-    [a, b] = await Promise.all([start('a'), start('b')]);
+    // The chat rate at its default (5 a second): one test counts it.
+    cluster = new Cluster(undefined, { messagesPerSecond: 5 }, [{ ...APP, callback: { url: rx.url } }, { ...LIMITED, callback: { url: rx.url } }]);
+    [a, b] = await cluster.startAll(['a', 'b']);
   });
 
   after(async () => {
     if (skip) return;
-    await cleanUp();
+    await cluster?.cleanup();
     await rx?.close();
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await c.end();
   });
 
   it('a rate limit holds for the cluster: exactly N calls a second over both nodes', async () => {
@@ -251,9 +226,7 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
   it('PostgreSQL unreachable: writes answer internal errors, /readyz says why, nothing is lost, and the node recovers', async () => {
     const pgPort = Number(new URL(PG_URL).port || 5432);
     const proxy = await tcpProxy(pgPort);
-    const viaProxy = new URL(storeUrl);
-    viaProxy.port = String(proxy.port);
-    const c = await start('c', viaProxy.toString());
+    const c = await cluster.start('c', { pgPort: proxy.port });
     await createRoom(c, 'before-cut');
     // Two apps, two nodes: the new node takes one of them over from the survivor.
     let taken: App | undefined;
@@ -296,30 +269,3 @@ describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
     await proxy.close();
   });
 });
-
-/** A TCP proxy to 127.0.0.1:`target` that can be cut (connections dropped, new ones refused) and restored. */
-async function tcpProxy(target: number) {
-  const sockets = new Set<Socket>();
-  let server: Server;
-  const port = await freePort();
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(target, '127.0.0.1');
-        sockets.add(client).add(upstream);
-        const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
-        client.on('error', drop).on('close', drop);
-        upstream.on('error', drop).on('close', drop);
-        client.pipe(upstream).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', resolve);
-    });
-  await listen();
-  const cut = async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-  };
-  return { port, cut, restore: listen, close: cut };
-}

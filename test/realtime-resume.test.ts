@@ -138,3 +138,30 @@ test('the TypeScript client resumes by itself: missed messages once, in order, s
   assert.deepEqual(texts, ['one', 'two', 'three', 'four', 'five']);
   await c.close();
 });
+
+test('the room was dismissed and created again while the client was away: its resume is a fresh snapshot, not the new room\'s events', async () => {
+  await createRoom(s, 'rs-life');
+  // Reconnects 2 to 4 s after the drop: time for the room to end and start again meanwhile.
+  const c = client(s, 'eve', { reconnect: { initialDelayMs: 4000, maxDelayMs: 4000 } });
+  await c.connect();
+  const first = await c.enterRoom({ roomId: 'rs-life' });
+  const texts: string[] = [];
+  c.on('messageReceived', (e) => texts.push(e.text));
+  await say('rs-life', 'old life');
+  await eventually(() => texts.length === 1);
+
+  const restored = c.once('roomRestored', () => true, 15_000);
+  s.server.realtime.terminate(connOf('eve', 'rs-life'));
+  await asAdmin(s, { type: 'destroyRoom', roomId: 'rs-life' });
+  // createTime is in seconds: the new room is created in a later one.
+  await sleep(1000 - (Date.now() % 1000) + 20);
+  await createRoom(s, 'rs-life');
+  // Its seq goes past the client's last one, so its events would pass for the missed ones.
+  for (let i = 1; i <= 6; i++) await say('rs-life', `new life ${i}`);
+  const r = await restored;
+  assert.notEqual(r.data.room.createTime, first.room.createTime);
+  assert.equal(r.data.recovered, false, 'a fresh snapshot');
+  await sleep(100);
+  assert.deepEqual(texts, ['old life'], 'no event of the new room replayed as missed');
+  await c.close();
+});

@@ -8,12 +8,20 @@ import { RedisBus } from '../src/adapters/redis/bus.js';
 import { parseRedisUrl } from '../src/adapters/redis/client.js';
 import type { RoomEvent } from '../src/core/events.js';
 import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
-import { OwnRedis, redisServerSkip } from './cluster-support.js';
+import { OwnRedis, redisServerSkip, tcpProxy } from './cluster-support.js';
 import { hostname } from 'node:os';
 import { startServer } from '../src/server.js';
 import { APP, tempDir } from './support/harness.js';
 
 const skip = await redisSkip();
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 const FAST = { heartbeatMs: 100, ttlMs: 400, sweepMs: 60_000, settleMs: 0 };
 
 /** Deps whose store says members are connected through `nodes`; records evictions. */
@@ -154,5 +162,42 @@ describe('a server on a Redis bus', { skip }, () => {
     assert.equal(await r.exists(`${prefix}:node:${server.nodeId}`), 0, 'removed on a normal stop');
     r.disconnect();
     await dropPrefix(url);
+  });
+
+  it('fences itself after a TTL without a renewal; back once one gets through and no eviction of it is running', async (t) => {
+    const url = freshPrefixUrl();
+    const { url: bare, prefix } = parseRedisUrl(url);
+    const proxy = await tcpProxy(Number(new URL(bare).port || 6379));
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    const changes: { fenced: boolean; at: number }[] = [];
+    const l = await NodeLiveness.start(viaProxy.toString(), 'cut', { ...deps([]), onFence: (fenced: boolean) => changes.push({ fenced, at: Date.now() }) }, FAST);
+    t.after(async () => {
+      await l.close();
+      await proxy.close();
+      await dropPrefix(url);
+    });
+    await new Promise((r) => setTimeout(r, 3 * FAST.heartbeatMs));
+    assert.equal(changes.length, 0, 'renewing: not fenced');
+
+    const cutAt = Date.now();
+    await proxy.cut();
+    await until('the node to fence itself', () => changes.length === 1);
+    assert.equal(changes[0].fenced, true);
+    assert.equal(l.fenced, true);
+    // Its last renewal went out at most one heartbeat before the cut.
+    assert.ok(changes[0].at - cutAt >= FAST.ttlMs - FAST.heartbeatMs, `fenced ${changes[0].at - cutAt} ms after the cut`);
+
+    // Another node is evicting it (its lock): the node stays fenced until the lock is gone.
+    const r = new Redis(bare);
+    const lockMs = 1500;
+    await r.set(`${prefix}:evict:cut`, 'other', 'PX', lockMs);
+    const lockedAt = Date.now();
+    await proxy.restore();
+    await until('the node to serve again', () => changes.length === 2, 10_000);
+    r.disconnect();
+    assert.equal(changes[1].fenced, false);
+    assert.equal(l.fenced, false);
+    assert.ok(changes[1].at >= lockedAt + lockMs - 50, 'not while the eviction lock was held');
   });
 });

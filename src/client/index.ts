@@ -116,6 +116,8 @@ export class RostrumClient {
   private readonly rooms = new Map<string, EnterRoomParams>();
   /** The seq of the last event (or snapshot) of each room: a reconnect resumes from it. */
   private readonly lastSeq = new Map<string, number>();
+  /** Each room's createTime as last entered: a resume into another life of it is refused. */
+  private readonly createTime = new Map<string, number>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -242,7 +244,7 @@ export class RostrumClient {
   }
 
   async enterRoom(params: EnterRoomParams): Promise<EnterRoomData> {
-    const { lastSeq: _resume, ...rest } = params;
+    const { lastSeq: _resume, createTime: _life, ...rest } = params;
     const data = await this.enter(rest);
     this.rooms.set(params.roomId, rest);
     return data;
@@ -252,6 +254,7 @@ export class RostrumClient {
   private enter(params: EnterRoomParams): Promise<EnterRoomData> {
     return this.send('enterRoom', params, (data) => {
       if (!data.recovered) this.lastSeq.set(params.roomId, data.seq);
+      this.createTime.set(params.roomId, data.room.createTime);
     });
   }
 
@@ -415,6 +418,8 @@ export class RostrumClient {
       // Only an expired UserSig can be cured, and only with a function giving a fresh one.
       return typeof this.opts.userSig === 'function' && ev.reason.startsWith('70001');
     }
+    // Everything else reconnects: drops, shutdowns (1001), 4009 (a fresh snapshot is due), 4010
+    // (the node fenced itself off the cluster: the balancer sends the reconnect elsewhere).
     return true;
   }
 
@@ -460,7 +465,8 @@ export class RostrumClient {
       try {
         // Resumes from the last event seen: the reply says whether the missed ones follow.
         const lastSeq = this.lastSeq.get(roomId);
-        const data = await this.enter(lastSeq === undefined ? params : { ...params, lastSeq });
+        const createTime = this.createTime.get(roomId);
+        const data = await this.enter(lastSeq === undefined ? params : { ...params, lastSeq, createTime });
         this.emit('roomRestored', { roomId, data });
       } catch (err) {
         const e = err as RostrumError;

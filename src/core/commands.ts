@@ -78,6 +78,8 @@ export interface EnterResult {
   replaced: boolean;
   /** The room's seq at this snapshot (its entry event included). */
   seq: number;
+  /** Which life of the room id this is (see roomLife): its seq restarts with each. */
+  life: number;
 }
 
 /**

@@ -10,7 +10,7 @@ import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
 import type { Member, RoomAggregate } from './model.js';
 import { clearSeat, dropRequestsOf, seatsChanged } from './seating.js';
-import { memberView, roomView } from './views.js';
+import { memberView, roomLife, roomView } from './views.js';
 
 /** Takes the member out: frees their seat, drops their requests, announces the leave. */
 export async function removeMember(c: WriteContext, agg: RoomAggregate, m: Member, reason: LeaveReason, actor: string): Promise<void> {
@@ -86,6 +86,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       muted: mutes.length > 0,
       replaced: Boolean(existing),
       seq: agg.seq,
+      life: roomLife(agg.room),
     };
   }),
 

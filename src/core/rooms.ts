@@ -6,7 +6,7 @@ import { requireModerator, type ReadContext } from './context.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes, checkId } from './limits.js';
 import type { Actor, AppId, Room, RoomAggregate, Seat } from './model.js';
-import { roomView } from './views.js';
+import { roomLife, roomView } from './views.js';
 import { storedPassword } from './passwords.js';
 
 function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput): Room {
@@ -57,7 +57,7 @@ function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput
 /** Why a room id is taken: created less than a second ago, by the same owner, or otherwise. */
 async function roomExists(c: ReadContext, wanted: Room): Promise<RoomError> {
   const old = (await c.store.room(wanted.roomId))?.room;
-  const createdAt = old ? (old.createdAtMs ?? old.createTime * 1000) : 0;
+  const createdAt = old ? roomLife(old) : 0;
   const detail = old && c.now - createdAt < 1000 ? 'justCreated' : old?.ownerId === wanted.ownerId ? 'sameOwner' : undefined;
   return new RoomError('RoomExists', `room ${wanted.roomId} already exists`, undefined, detail);
 }

@@ -21,6 +21,14 @@ export function memberView(m: Member): MemberView {
   };
 }
 
+/**
+ * Which life of a room id a room is: its creation time, ms. A room dismissed and created again
+ * starts its seq over at 1; its life tells the two apart.
+ */
+export function roomLife(room: Room): number {
+  return room.createdAtMs ?? room.createTime * 1000;
+}
+
 export function roomView(room: Room, memberCount: number, now: number): RoomView {
   const { password: _password, appId: _appId, createdAtMs: _createdAtMs, censorEnabled: _censorEnabled, ...rest } = room;
   return {

@@ -3,7 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Bus } from '../core/ports/bus.js';
 
-export function registerMetrics(http: FastifyInstance, bus: Bus, connectionCount: () => number): Registry {
+export function registerMetrics(
+  http: FastifyInstance,
+  bus: Bus,
+  connectionCount: () => number,
+  fills?: { readonly gap: number; readonly resync: number },
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rostrum_' });
   // Counted in a plain map on the event path and handed to the counter when scraped: a labelled
@@ -49,6 +54,19 @@ export function registerMetrics(http: FastifyInstance, bus: Bus, connectionCount
       registers: [registry],
       collect() {
         this.set(ready() ? 1 : 0);
+      },
+    });
+  }
+  if (fills) {
+    new Counter({
+      name: 'rostrum_realtime_gap_fills_total',
+      help: "Store reads to fill a hole in a room's events: gap = an event came ahead of an earlier one (another node's) that did not follow within 25 ms; resync = after the bus was away",
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'gap' }, fills.gap);
+        this.inc({ reason: 'resync' }, fills.resync);
       },
     });
   }

@@ -17,6 +17,7 @@ import type { Limits } from '../core/ports/limits.js';
 import { PROCESS_LIMITS } from '../core/local-limits.js';
 import { LIMITS, byteLength } from '../core/limits.js';
 import type { AppId } from '../core/model.js';
+import { roomLife } from '../core/views.js';
 import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
@@ -39,7 +40,7 @@ export interface GatewayOptions {
   /** A client whose unsent frames would exceed this is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
   /** Where catch-up and gap fills read a room's past events. */
-  store: Pick<Store, 'roomEvents'>;
+  store: Pick<Store, 'roomEvents' | 'read'>;
   /**
    * A dropped connection's members stay in their rooms (with their seats) this long before they
    * leave, so a client reconnecting in time resumes where it was. Default 10. A client's own
@@ -134,6 +135,10 @@ export class RealtimeGateway {
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
   private readonly handover: boolean;
+  /** Store reads made to fill holes in rooms' events (see FeedHooks.filled), for the metrics. */
+  readonly fills = { gap: 0, resync: 0 };
+  /** Cut off from the cluster (see fence()): no realtime connection is served meanwhile. */
+  private fenced = false;
   private server?: Server;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -150,6 +155,11 @@ export class RealtimeGateway {
     this.chatBurst = Math.max(1, this.chatPerSecond * 2);
     this.feedHooks = {
       roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
+      roomState: async (appId, roomId) => {
+        const agg = await opts.store.read(appId, (r) => r.room(roomId));
+        return agg && { seq: agg.seq, life: roomLife(agg.room) };
+      },
+      filled: (reason) => this.fills[reason]++,
       frame: (e) => textFrame(eventPayload(e)),
       send: (conn, frame) => conn.send(frame),
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
@@ -204,6 +214,25 @@ export class RealtimeGateway {
   }
 
   /**
+   * This node lost the cluster: the other nodes have removed (or are about to remove) its
+   * members, so its connections' view of their rooms is no longer true. Every connection is
+   * closed with 4010 (clients reconnect, to another node) and upgrades are refused with 503
+   * until `unfence()`.
+   */
+  fence(): void {
+    if (this.fenced || this.closing) return;
+    this.fenced = true;
+    this.opts.log?.warn({ connections: this.connections.size }, 'realtime: node fenced off the cluster; closing every connection');
+    for (const conn of [...this.connections.values()]) conn.drop(CLOSE.fenced, 'this node lost the cluster: reconnect');
+    for (const ws of this.sockets) closeWithGrace(ws, CLOSE.fenced, 'this node lost the cluster: reconnect');
+  }
+
+  /** The node is back in the cluster: upgrades are accepted again. */
+  unfence(): void {
+    this.fenced = false;
+  }
+
+  /**
    * Closes every socket and stops, once their members have left: at once (1001), or, handing
    * over to the other nodes, after the seat grace of those that did not resume elsewhere (1012).
    */
@@ -234,13 +263,14 @@ export class RealtimeGateway {
       if (this.server && this.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.closing || this.fenced) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, req));
   };
 
   private onSocket(ws: WebSocket, req: IncomingMessage): void {
     ws.on('error', (err) => this.opts.log?.debug({ err }, 'realtime: socket error'));
     if (this.closing) return closeWithGrace(ws, CLOSE.goingAway, 'server shutting down');
+    if (this.fenced) return closeWithGrace(ws, CLOSE.fenced, 'this node lost the cluster: reconnect');
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     let auth: { appId: AppId; userId: string; expiresAt: number };
@@ -431,10 +461,10 @@ export class RealtimeGateway {
     const en = already ? null : f.enter(conn);
     return {
       missedSince: (lastSeq, seq) => this.missedSince(conn, roomId, lastSeq, seq),
-      admit: (seq, missed) => {
+      admit: (seq, missed, life) => {
         conn.rooms.add(roomId);
         ctx.afterReply = () => {
-          if (en) f.admit(en, seq, missed);
+          if (en) f.admit(en, seq, missed, life);
           this.release(key, f);
         };
       },

@@ -66,7 +66,7 @@ export interface EntryTicket {
   /** A reconnect's catch-up: the room's events in (lastSeq, seq], or null when not all are kept. */
   missedSince(lastSeq: number, seq: number): Promise<RoomEvent[] | null>;
   /** The entry committed with the room at `seq`: after the reply, `missed` then what came since. */
-  admit(seq: number, missed?: RoomEvent[]): void;
+  admit(seq: number, missed?: RoomEvent[], life?: number): void;
   /** The entry failed. */
   cancel(): void;
 }
@@ -111,6 +111,7 @@ export const OPS: Record<OpName, Op> = {
       userType: Opt(Str),
       customInfo: Opt(Str),
       lastSeq: Opt(Type.Integer({ minimum: 0 })),
+      createTime: Opt(Type.Integer({ minimum: 0 })),
     }),
     false,
     async (c, p) => {
@@ -127,8 +128,10 @@ export const OPS: Record<OpName, Op> = {
           clientIp: c.clientIp,
           connId: c.connId,
         });
-        const missed = p.lastSeq === undefined ? null : await ticket.missedSince(p.lastSeq, r.seq);
-        ticket.admit(r.seq, missed ?? []);
+        // Another life of the room (dismissed and created again): its seqs are not the ones missed.
+        const sameLife = p.createTime === undefined || p.createTime === r.room.createTime;
+        const missed = p.lastSeq === undefined || !sameLife ? null : await ticket.missedSince(p.lastSeq, r.seq);
+        ticket.admit(r.seq, missed ?? [], r.life);
         const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
         return p.lastSeq === undefined ? data : { ...data, recovered: missed !== null };
       } catch (e) {

@@ -57,6 +57,11 @@ export const CLOSE = {
    * store: reconnect, and enter again for a fresh snapshot.
    */
   resync: 4009,
+  /**
+   * This node lost the cluster (it could not renew its liveness in Redis for the key's lifetime,
+   * so the other nodes removed its members): reconnect, through the load balancer, to another node.
+   */
+  fenced: 4010,
   /** The client read too slowly: its send buffer went over the limit. */
   slowConsumer: 4008,
   /** Authentication failed: reason is "<code> <message>" with a Tencent code. */
@@ -80,6 +85,12 @@ export interface EnterRoomParams {
    * then says `recovered`, and the events missed since follow it.
    */
   lastSeq?: number;
+  /**
+   * With `lastSeq`: the `room.createTime` of the entry that seq belongs to. A room dismissed and
+   * created again since (its seq started over) then gets a fresh snapshot, not the new room's
+   * events as if they were the ones missed.
+   */
+  createTime?: number;
 }
 
 export interface EnterRoomData {

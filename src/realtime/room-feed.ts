@@ -20,6 +20,16 @@ const GAP_FILL_LIMIT = 1000;
 export interface FeedHooks {
   /** One room's committed events after `afterSeq`, in seq order (the store's outbox). */
   roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+  /**
+   * The room's seq and life now (one row), or null when it does not exist: a resync compares them
+   * with what the feed has, to see a tail of events pruned or a room dismissed and created again.
+   */
+  roomState(appId: AppId, roomId: string): Promise<{ seq: number; life: number } | null>;
+  /**
+   * A store read made to fill a hole: `gap` when an event came ahead of an earlier one that did not
+   * follow in time (the cost of cross-node order), `resync` after the bus between nodes was away.
+   */
+  filled?(reason: 'gap' | 'resync'): void;
   /** The event as one WebSocket frame. */
   frame(e: RoomEvent): Buffer;
   /** Writes a frame to a connection. */
@@ -65,6 +75,8 @@ export class RoomFeed {
   private logBase = 0;
   /** The next seq to dispatch; null until an entry tells where the room is. */
   private next: number | null = null;
+  /** The room's life (see roomLife) the seqs are of; null when no entry told it. */
+  private life: number | null = null;
   private readonly held = new Map<number, RoomEvent>();
   private gapTimer: NodeJS.Timeout | null = null;
   private filling = false;
@@ -111,7 +123,7 @@ export class RoomFeed {
    * the events after the snapshot that it has seen (and `missed`, read for a catch-up, first),
    * then goes live. False when one of them took it out of the room again.
    */
-  admit(en: Entering, snapshot: number, missed: RoomEvent[] = []): boolean {
+  admit(en: Entering, snapshot: number, missed: RoomEvent[] = [], life?: number): boolean {
     this.flushBroadcast();
     const seenAll = this.log.slice(en.from - this.logBase);
     this.cancel(en);
@@ -119,6 +131,7 @@ export class RoomFeed {
     if (conn.ended) return false;
     if (this.next === null) {
       this.next = snapshot + 1;
+      this.life = life ?? null;
       for (const seq of this.held.keys()) if (seq <= snapshot) this.held.delete(seq);
     }
     // Into the room here first: events replayed below may take it out again.
@@ -223,8 +236,18 @@ export class RoomFeed {
     this.filling = true;
     let gone = false;
     try {
-      for (;;) {
+      // A resync reads where the room is first (so the events read after cover it): a room of
+      // another life (dismissed and created again meanwhile: its seq restarted) or a room whose
+      // events after ours are all pruned cannot be caught up from events.
+      const state = all ? await this.hooks.roomState(this.appId, this.roomId) : undefined;
+      if (state && this.life !== null && state.life !== this.life) {
+        this.hooks.error(new Error(`room ${this.roomId} was dismissed and created again`), 'resync');
+        this.forget();
+        gone = true;
+      }
+      for (; !gone; ) {
         const from = this.next;
+        this.hooks.filled?.(all ? 'resync' : 'gap');
         const events = await this.hooks.roomEvents(this.appId, this.roomId, from - 1, GAP_FILL_LIMIT);
         if (this.next === null) break;
         if (all && events.length > 0 && events[0].seq > this.next) gone = true;
@@ -237,6 +260,18 @@ export class RoomFeed {
         }
         this.drain();
         if (!all || events.length < GAP_FILL_LIMIT) break;
+      }
+      if (!gone && this.next !== null && state !== undefined) {
+        // Nothing after ours is left though the room went on (or is gone, its dismissal pruned).
+        if (state === null || this.next - 1 < state.seq) {
+          this.hooks.error(new Error(`events ${this.next}..${state?.seq ?? ''} of room ${this.roomId} are gone`), 'gap');
+          if (state === null) this.forget();
+          else {
+            this.next = state.seq + 1;
+            for (const seq of this.held.keys()) if (seq < this.next) this.held.delete(seq);
+          }
+          gone = true;
+        }
       }
     } catch (err) {
       this.hooks.error(err, 'gap fill');
@@ -261,10 +296,14 @@ export class RoomFeed {
       this.hooks.error(err, e.type);
     }
     // A room dismissed (then maybe created again) starts its seq over: learn it afresh.
-    if (e.type === 'roomDismissed') {
-      this.next = null;
-      this.held.clear();
-    }
+    if (e.type === 'roomDismissed') this.forget();
+  }
+
+  /** Where the room is is unknown: the next entry tells it. */
+  private forget(): void {
+    this.next = null;
+    this.life = null;
+    this.held.clear();
   }
 
   private fanOut(e: RoomEvent): void {

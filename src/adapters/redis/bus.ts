@@ -8,6 +8,11 @@
 // comes back the bus tells its subscribers to resync (`onResync`): they read what they hold
 // from the store. A node whose own publishes were dropped says so on the channel when it is
 // back, so the others resync too.
+//
+// A Redis that is connected but slow (or a link that went silent without a reset) would let
+// publishes pile up in the client without bound: at most `maxPendingBytes` / `maxPendingMessages`
+// wait for Redis; past that, events are dropped as when Redis is away, and the others are told to
+// resync once the backlog has drained.
 import { randomBytes } from 'node:crypto';
 import type { Bus, EventHandler } from '../../core/ports/bus.js';
 import type { RoomEvent } from '../../core/events.js';
@@ -34,6 +39,15 @@ export interface RedisBusStats {
   received: number;
 }
 
+export interface RedisBusOptions {
+  /** How long the first connection may take, ms. Default 5000. */
+  connectMs?: number;
+  /** Bytes of publishes waiting for Redis's answer, at most. Default 8 MiB. */
+  maxPendingBytes?: number;
+  /** Publishes waiting for Redis's answer, at most. Default 10 000. */
+  maxPendingMessages?: number;
+}
+
 export class RedisBus implements Bus {
   private readonly handlers = new Set<EventHandler>();
   private readonly resyncHandlers = new Set<() => void>();
@@ -47,6 +61,12 @@ export class RedisBus implements Bus {
   /** Events were dropped since the publisher was last ready: say so once it is back. */
   private pubDropped = false;
   private closed = false;
+  /** Publishes sent to Redis and not answered yet: their bytes and count. */
+  private waitingBytes = 0;
+  private waiting = 0;
+  private announcing = false;
+  private readonly maxBytes: number;
+  private readonly maxMessages: number;
   readonly stats: RedisBusStats = { sent: 0, dropped: 0, received: 0 };
 
   private constructor(
@@ -54,16 +74,20 @@ export class RedisBus implements Bus {
     private readonly sub: Redis,
     prefix: string,
     readonly nodeId: string,
+    opts: RedisBusOptions,
   ) {
     this.channel = `${prefix}:events`;
+    this.maxBytes = opts.maxPendingBytes ?? 8 * 1024 * 1024;
+    this.maxMessages = opts.maxPendingMessages ?? 10_000;
   }
 
   /** Connects (failing clearly if Redis does not answer in `connectMs`) and subscribes. */
-  static async open(url: string, nodeId: string, connectMs = 5000): Promise<RedisBus> {
+  static async open(url: string, nodeId: string, opts: RedisBusOptions = {}): Promise<RedisBus> {
+    const connectMs = opts.connectMs ?? 5000;
     const { url: bare, prefix } = parseRedisUrl(url);
     const pub = openRedis(bare, 'bus-publish');
     const sub = openRedis(bare, 'bus-subscribe');
-    const bus = new RedisBus(pub, sub, prefix, nodeId);
+    const bus = new RedisBus(pub, sub, prefix, nodeId, opts);
     try {
       await Promise.all([connectRedis(pub, connectMs), connectRedis(sub, connectMs)]);
       await sub.subscribe(bus.channel);
@@ -121,16 +145,48 @@ export class RedisBus implements Bus {
     this.pending = [];
     if (this.pub.status !== 'ready') return this.drop(events.length);
     const message = JSON.stringify({ n: this.nodeId, i: this.instance, e: events } satisfies Envelope);
+    const bytes = Buffer.byteLength(message);
+    // A backlog at its cap: Redis is not keeping up; the others will read these from the store.
+    if (this.waiting + 1 > this.maxMessages || this.waitingBytes + bytes > this.maxBytes) return this.drop(events.length);
     this.stats.sent += events.length;
-    this.pub.publish(this.channel, message).catch(() => {
-      this.stats.sent -= events.length;
-      this.drop(events.length);
-    });
+    this.waiting++;
+    this.waitingBytes += bytes;
+    this.pub.publish(this.channel, message).then(
+      () => this.answered(bytes),
+      () => {
+        this.stats.sent -= events.length;
+        this.drop(events.length);
+        this.answered(bytes);
+      },
+    );
+  }
+
+  private answered(bytes: number): void {
+    this.waiting--;
+    this.waitingBytes -= bytes;
+    // Drained (to half the cap) after drops: tell the others.
+    if (this.pubDropped && this.waiting <= this.maxMessages / 2 && this.waitingBytes <= this.maxBytes / 2) this.announce();
   }
 
   private drop(n: number): void {
     this.stats.dropped += n;
     this.pubDropped = true;
+  }
+
+  /** Says on the channel that this node dropped events: every other node resyncs. */
+  private announce(): void {
+    if (!this.pubDropped || this.announcing || this.closed || this.pub.status !== 'ready') return;
+    this.announcing = true;
+    // Cleared now: a drop after this message goes out needs another one.
+    this.pubDropped = false;
+    const message = JSON.stringify({ n: this.nodeId, i: this.instance, resync: true } satisfies Envelope);
+    this.pub.publish(this.channel, message).then(
+      () => (this.announcing = false),
+      () => {
+        this.announcing = false;
+        this.pubDropped = true;
+      },
+    );
   }
 
   private watch(): void {
@@ -148,14 +204,7 @@ export class RedisBus implements Bus {
         () => (this.subLost = true),
       );
     });
-    this.pub.on('ready', () => {
-      if (!this.pubDropped || this.closed) return;
-      const message = JSON.stringify({ n: this.nodeId, i: this.instance, resync: true } satisfies Envelope);
-      this.pub.publish(this.channel, message).then(
-        () => (this.pubDropped = false),
-        () => undefined,
-      );
-    });
+    this.pub.on('ready', () => this.announce());
   }
 
   private receive(message: string): void {

@@ -7,6 +7,10 @@
 // Never while Redis is away (no key can be read then), and not until this node has been
 // connected for a while: after Redis restarts (keys lost) or comes back, the live nodes need a
 // heartbeat to set their keys again before anyone may conclude a key is gone for good.
+//
+// Fencing: a node that could not renew its own key for the key's lifetime must take itself to
+// be dead, as the others do (they evict its members): it is *fenced* (`onFence(true)`) until a
+// renewal succeeds again and no eviction of its members can still be running.
 import { connectRedis, openRedis, parseRedisUrl, type Redis } from './client.js';
 
 export interface LivenessTimings {
@@ -27,6 +31,8 @@ export interface LivenessDeps {
   connectedNodes(): Promise<string[]>;
   /** Makes the members connected through that node leave; returns how many left. */
   evict(nodeId: string): Promise<number>;
+  /** This node is fenced (true: its key may have expired) or back (false). */
+  onFence?(fenced: boolean): void;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -38,6 +44,10 @@ export class NodeLiveness {
   private connectedAt: number | null = null;
   private sweeping = false;
   private closed = false;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  /** When the last successful renewal was sent: the key lives at least `ttlMs` from then. */
+  private renewedAt = Date.now();
+  private isFenced = false;
 
   private constructor(
     private readonly redis: Redis,
@@ -67,6 +77,8 @@ export class NodeLiveness {
     live.heartbeat.unref();
     live.sweeper = setInterval(() => void live.sweep(), t.sweepMs);
     live.sweeper.unref();
+    live.fenceTimer = setInterval(() => void live.checkFence(), Math.min(1000, t.heartbeatMs));
+    live.fenceTimer.unref();
     return live;
   }
 
@@ -76,6 +88,7 @@ export class NodeLiveness {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.fenceTimer) clearInterval(this.fenceTimer);
     try {
       if (this.redis.status === 'ready') await this.redis.del(this.key);
     } catch {
@@ -112,6 +125,37 @@ export class NodeLiveness {
     return evicted;
   }
 
+  /** Whether this node is fenced now (see the top of this file). */
+  get fenced(): boolean {
+    return this.isFenced;
+  }
+
+  /**
+   * Fenced once no renewal got through for the key's lifetime. Back once one does and no other
+   * node holds the eviction lock for this node (an eviction started before the renewal would
+   * remove members who joined through this node after it).
+   */
+  private async checkFence(): Promise<void> {
+    if (this.closed) return;
+    if (!this.isFenced) {
+      if (Date.now() - this.renewedAt <= this.t.ttlMs) return;
+      this.isFenced = true;
+      this.deps.log?.error({ node: this.nodeId, sinceMs: Date.now() - this.renewedAt }, 'cluster: liveness key not renewed for its lifetime; this node is fenced off');
+      this.deps.onFence?.(true);
+      return;
+    }
+    if (Date.now() - this.renewedAt > this.t.heartbeatMs) return;
+    try {
+      if ((await this.redis.exists(`${this.prefix}:evict:${this.nodeId}`)) !== 0) return;
+    } catch {
+      return;
+    }
+    if (this.closed || !this.isFenced || Date.now() - this.renewedAt > this.t.heartbeatMs) return;
+    this.isFenced = false;
+    this.deps.log?.info({ node: this.nodeId }, 'cluster: liveness key renewed; this node serves again');
+    this.deps.onFence?.(false);
+  }
+
   private nodeKey(id: string): string {
     return `${this.prefix}:node:${id}`;
   }
@@ -126,6 +170,9 @@ export class NodeLiveness {
   }
 
   private async renew(): Promise<void> {
-    await this.redis.set(this.key, String(Date.now()), 'PX', this.t.ttlMs);
+    const sent = Date.now();
+    await this.redis.set(this.key, String(sent), 'PX', this.t.ttlMs);
+    this.renewedAt = Math.max(this.renewedAt, sent);
+    if (this.isFenced) void this.checkFence();
   }
 }
