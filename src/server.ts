@@ -16,7 +16,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
-import { RealtimeGateway } from './realtime/gateway.js';
+import { RealtimeGateway, membershipKey } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
@@ -121,7 +121,7 @@ async function openStore(opts: ServerOptions): Promise<Store> {
 
 /** What a cluster node runs beside its bus: node liveness (see adapters/redis/liveness.ts). */
 interface Cluster {
-  start(engine: Engine, store: Store, log: FastifyBaseLogger, onFence: (fenced: boolean) => void): Promise<Liveness>;
+  start(engine: Engine, store: Store, log: FastifyBaseLogger, realtime: RealtimeGateway): Promise<Liveness>;
 }
 
 interface Liveness {
@@ -141,11 +141,19 @@ async function openBus(opts: ServerOptions, nodeId: string): Promise<{ bus: Bus;
       const { NodeLiveness } = await import('./adapters/redis/liveness.js');
       const bus = await RedisBus.open(spec.url, nodeId);
       const cluster: Cluster = {
-        start: (engine, store, log, onFence) =>
+        start: (engine, store, log, realtime) =>
           NodeLiveness.start(spec.url, nodeId, {
             connectedNodes: () => store.connectedNodes(),
             evict: (id) => engine.evictConnections(`${id}:`),
-            onFence,
+            onFence: (fenced) => (fenced ? realtime.fence() : realtime.unfence()),
+            evictionSeen: async () => {
+              const held = realtime.heldMemberships();
+              if (held.size === 0) return false;
+              const stored = new Set((await store.connectedMembers(`${nodeId}:`)).map((m) => membershipKey(m.appId, m.roomId, m.connId)));
+              // Only those held before the read: one entering meanwhile is not evidence.
+              for (const key of held) if (!stored.has(key) && realtime.heldMemberships().has(key)) return true;
+              return false;
+            },
             log,
           }),
       };
@@ -351,7 +359,7 @@ async function serveOn(
   let liveness: Liveness | undefined;
   try {
     // Before listening: this node's key is set before any client can connect through it.
-    liveness = await cluster?.start(engine, store, http.log, (fenced) => (fenced ? realtime.fence() : realtime.unfence()));
+    liveness = await cluster?.start(engine, store, http.log, realtime);
     await http.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (e) {
     await liveness?.close();

@@ -200,4 +200,31 @@ describe('a server on a Redis bus', { skip }, () => {
     assert.equal(l.fenced, false);
     assert.ok(changes[1].at >= lockedAt + lockMs - 50, 'not while the eviction lock was held');
   });
+
+  it('with no sign of eviction in the store (Redis down for everyone) it keeps serving; fences once one shows', async (t) => {
+    const url = freshPrefixUrl();
+    const { url: bare } = parseRedisUrl(url);
+    const proxy = await tcpProxy(Number(new URL(bare).port || 6379));
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    let evictedInStore = false;
+    const changes: boolean[] = [];
+    const l = await NodeLiveness.start(
+      viaProxy.toString(),
+      'alone',
+      { ...deps([]), onFence: (fenced: boolean) => changes.push(fenced), evictionSeen: async () => evictedInStore },
+      FAST,
+    );
+    t.after(async () => {
+      await l.close();
+      await proxy.close();
+      await dropPrefix(url);
+    });
+    await proxy.cut();
+    await new Promise((r) => setTimeout(r, 4 * FAST.ttlMs));
+    assert.deepEqual(changes, [], 'past the TTL, but nobody evicted its members: it keeps serving');
+    evictedInStore = true;
+    await until('the node to fence itself', () => changes.length === 1);
+    assert.equal(l.fenced, true);
+  });
 });

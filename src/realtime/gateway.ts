@@ -194,6 +194,13 @@ export class RealtimeGateway {
     return this.connections.size;
   }
 
+  /** Every (app, room, connection) a member is in through this node, as `membershipKey`s. */
+  heldMemberships(): Set<string> {
+    const held = new Set<string>();
+    for (const c of this.connections.values()) for (const roomId of c.rooms) held.add(membershipKey(c.appId, roomId, c.id));
+    return held;
+  }
+
   /** The open connections (for operators and tests). */
   listConnections(): ConnectionInfo[] {
     return [...this.connections.values()].map((c) => ({
@@ -551,6 +558,10 @@ export class RealtimeGateway {
       for (const live of feed.members.values()) live.conn.send(frame);
     }
   }
+}
+
+export function membershipKey(appId: AppId, roomId: string, connId: string): string {
+  return `${appId}\n${roomId}\n${connId}`;
 }
 
 function roomKey(appId: AppId, roomId: string): string {

@@ -8,9 +8,11 @@
 // connected for a while: after Redis restarts (keys lost) or comes back, the live nodes need a
 // heartbeat to set their keys again before anyone may conclude a key is gone for good.
 //
-// Fencing: a node that could not renew its own key for the key's lifetime must take itself to
-// be dead, as the others do (they evict its members): it is *fenced* (`onFence(true)`) until a
-// renewal succeeds again and no eviction of its members can still be running.
+// Fencing: a node that could not renew its own key for the key's lifetime may be taken for dead
+// by the others (they evict its members) — or Redis may be down for everyone, and then nobody
+// evicts. The store tells which: once a member this node holds is gone from it (`evictionSeen()`), the
+// node is *fenced* (`onFence(true)`) until a renewal succeeds again and no eviction of its members
+// can still be running. Without that evidence it keeps serving its clients.
 import { connectRedis, openRedis, parseRedisUrl, type Redis } from './client.js';
 
 export interface LivenessTimings {
@@ -31,8 +33,13 @@ export interface LivenessDeps {
   connectedNodes(): Promise<string[]>;
   /** Makes the members connected through that node leave; returns how many left. */
   evict(nodeId: string): Promise<number>;
-  /** This node is fenced (true: its key may have expired) or back (false). */
+  /** This node is fenced (true: its members are being evicted) or back (false). */
   onFence?(fenced: boolean): void;
+  /**
+   * Whether the store shows a member this node holds removed by someone else (the evidence that
+   * the others took it for dead). Absent: fence on the lost renewals alone.
+   */
+  evictionSeen?(): Promise<boolean>;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -139,6 +146,14 @@ export class NodeLiveness {
     if (this.closed) return;
     if (!this.isFenced) {
       if (Date.now() - this.renewedAt <= this.t.ttlMs) return;
+      if (this.deps.evictionSeen) {
+        try {
+          if (!(await this.deps.evictionSeen())) return; // Redis down for everyone: nobody evicts
+        } catch {
+          return; // the store is away too: nobody can evict
+        }
+        if (this.closed || this.isFenced || Date.now() - this.renewedAt <= this.t.ttlMs) return;
+      }
       this.isFenced = true;
       this.deps.log?.error({ node: this.nodeId, sinceMs: Date.now() - this.renewedAt }, 'cluster: liveness key not renewed for its lifetime; this node is fenced off');
       this.deps.onFence?.(true);
