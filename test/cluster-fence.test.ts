@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { RostrumClient, CLOSE } from '../src/client/index.js';
-import { APP } from './support/harness.js';
-import { Cluster, clusterSkip, readyz, tcpProxy, type Node } from './cluster-support.js';
+import { CLOSE } from '../src/client/index.js';
+import { Cluster, balancedClient, clusterSkip, readyz, tcpProxy, type Node } from './cluster-support.js';
 import { REDIS_URL } from './contract/redis-support.js';
-import { RawClient, authQuery, createRoom, memberIds, sig, wsUrl, type Frame } from './realtime-support.js';
+import { RawClient, authQuery, createRoom, memberIds, wsUrl, type Frame } from './realtime-support.js';
 
 const skip = await clusterSkip();
 
@@ -65,22 +64,7 @@ describe('cluster: a node cut off from Redis alone', { skip }, () => {
     closers.push(() => x.close());
 
     // A TypeScript client on node C; once C fences, its reconnects land on node A.
-    let target = c;
-    class Routed extends WebSocket {
-      constructor(url: string) {
-        super(url.replace(/:\d+\/realtime/, `:${target.port}/realtime`), { perMessageDeflate: false });
-      }
-    }
-    const zed = new RostrumClient({
-      url: c.url,
-      sdkAppId: APP.sdkAppId,
-      userId: 'zed',
-      userSig: sig('zed'),
-      requestTimeoutMs: 5000,
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-      pingIntervalMs: 0,
-      WebSocket: Routed as never,
-    });
+    const { client: zed, routeTo } = balancedClient(c, 'zed');
     closers.push(() => zed.close());
     const drops: number[] = [];
     zed.on('disconnected', ({ code }) => drops.push(code));
@@ -94,7 +78,7 @@ describe('cluster: a node cut off from Redis alone', { skip }, () => {
 
     const cutAt = Date.now();
     await proxy.cut();
-    target = a;
+    routeTo(a);
     const closed = await Promise.race([x.closed, new Promise<null>((r) => setTimeout(() => r(null), 45_000))]);
     assert.ok(closed, 'the cut node closed its client');
     assert.equal(closed.code, CLOSE.fenced, closed.reason);

@@ -4,13 +4,10 @@
 // when the grace ends, not at once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { RostrumClient } from '../src/client/index.js';
 import { CLOSE } from '../src/realtime/protocol.js';
-import { APP } from './support/harness.js';
 import { stop } from './support/cli.js';
-import { Cluster, clusterSkip, type Node } from './cluster-support.js';
-import { RawClient, createRoom, memberIds, sig } from './realtime-support.js';
+import { Cluster, balancedClient, clusterSkip, type Node } from './cluster-support.js';
+import { RawClient, createRoom, memberIds } from './realtime-support.js';
 
 const skip = await clusterSkip();
 const GRACE_SECONDS = 3;
@@ -47,22 +44,7 @@ describe('cluster: a node stopped for a rolling restart', { skip }, () => {
     const gone = await RawClient.connect(a.s, 'gone', 'h');
     await gone.ok('takeSeat', { roomId: 'h', index: 2 });
 
-    let target = a;
-    class Routed extends WebSocket {
-      constructor(url: string) {
-        super(url.replace(/:\d+\/realtime/, `:${target.port}/realtime`), { perMessageDeflate: false });
-      }
-    }
-    const zed = new RostrumClient({
-      url: a.url,
-      sdkAppId: APP.sdkAppId,
-      userId: 'zed',
-      userSig: sig('zed'),
-      requestTimeoutMs: 5000,
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-      pingIntervalMs: 0,
-      WebSocket: Routed as never,
-    });
+    const { client: zed, routeTo } = balancedClient(a, 'zed');
     closers.push(() => zed.close());
     const disconnects: number[] = [];
     zed.on('disconnected', ({ code }) => disconnects.push(code));
@@ -72,7 +54,7 @@ describe('cluster: a node stopped for a rolling restart', { skip }, () => {
     await zed.enterRoom({ roomId: 'h' });
     await zed.takeSeat({ roomId: 'h', index: 1 });
 
-    target = b;
+    routeTo(b);
     const stopping = stop(a.c);
     const stoppedAt = Date.now();
     // Out of the balancer at once, while it waits out the grace.

@@ -3,11 +3,8 @@
 // A TypeScript client of the dead node reconnects to another node and catches up.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { RostrumClient } from '../src/client/index.js';
-import { APP } from './support/harness.js';
-import { Cluster, clusterSkip, type Node } from './cluster-support.js';
-import { RawClient, createRoom, memberIds, sig, type Frame } from './realtime-support.js';
+import { Cluster, balancedClient, clusterSkip, type Node } from './cluster-support.js';
+import { RawClient, createRoom, memberIds, type Frame } from './realtime-support.js';
 
 const skip = await clusterSkip();
 
@@ -45,22 +42,7 @@ describe('cluster: a killed node', { skip }, () => {
 
     // A TypeScript client on node A; once A is gone its reconnects land on node B (as behind a
     // load balancer).
-    let target = a;
-    class Routed extends WebSocket {
-      constructor(url: string) {
-        super(url.replace(/:\d+\/realtime/, `:${target.port}/realtime`), { perMessageDeflate: false });
-      }
-    }
-    const zed = new RostrumClient({
-      url: a.url,
-      sdkAppId: APP.sdkAppId,
-      userId: 'zed',
-      userSig: sig('zed'),
-      requestTimeoutMs: 5000,
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-      pingIntervalMs: 0,
-      WebSocket: Routed as never,
-    });
+    const { client: zed, routeTo } = balancedClient(a, 'zed');
     closers.push(() => zed.close());
     const seen: Frame[] = [];
     zed.on('messageReceived', (e) => seen.push(e as Frame));
@@ -72,7 +54,7 @@ describe('cluster: a killed node', { skip }, () => {
     await until('zed to get "before"', () => seen.some((e) => e.text === 'before'), 10_000);
     assert.deepEqual(await memberIds(b.s, 'k'), ['watcher', 'x', 'y', 'zed']);
 
-    target = b;
+    routeTo(b);
     const killedAt = Date.now();
     a.c.child.kill('SIGKILL');
     await a.c.exited;

@@ -8,6 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cli, cleanUp, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
 import { APP, freePort, tencentCall, type TestServer } from './support/harness.js';
 import type { App } from '../src/core/model.js';
+import WebSocket from 'ws';
+import { RostrumClient } from '../src/client/index.js';
+import { sig } from './realtime-support.js';
 import { dropSchema, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
 import { dropPrefix, freshPrefixUrl, redisSkip, REDIS_URL } from './contract/redis-support.js';
 
@@ -168,6 +171,30 @@ async function pingRedis(port: number): Promise<boolean> {
     sock.connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
     sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
   });
+}
+
+/**
+ * A TypeScript client behind a pretend load balancer: it connects to `first`; after
+ * `routeTo(node)` its reconnects land on that node.
+ */
+export function balancedClient(first: Node, userId: string): { client: RostrumClient; routeTo(node: Node): void } {
+  let target = first;
+  class Routed extends WebSocket {
+    constructor(url: string) {
+      super(url.replace(/:\d+\/realtime/, `:${target.port}/realtime`), { perMessageDeflate: false });
+    }
+  }
+  const client = new RostrumClient({
+    url: first.url,
+    sdkAppId: APP.sdkAppId,
+    userId,
+    userSig: sig(userId),
+    requestTimeoutMs: 5000,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    pingIntervalMs: 0,
+    WebSocket: Routed as never,
+  });
+  return { client, routeTo: (node) => (target = node) };
 }
 
 export { sleep };
