@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { sleep, startChild, summarize, type Child } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
+import { chatSide, chatSlice } from './lib/chat-slice.js';
 import { startClients, startRostrum } from './realtime.js';
 import type { App } from '../src/core/model.js';
 
@@ -32,7 +33,7 @@ type Stats = ReturnType<typeof summarize>;
 export interface ClusterResult {
   latency: { single: Stats; cross: Stats; errors: number; met: boolean };
   throughput: { single: number; double: number; errors: number };
-  chat: { members: number; rate: number; single: ChatSide; double: ChatSide };
+  chat: { members: number; rate: number; single: ChatFigures; double: ChatFigures };
   /** Each node's counters at the end (from its /metrics), by configuration. */
   nodes: { cluster: string; node: string; counters: NodeCounters }[];
 }
@@ -60,7 +61,7 @@ async function nodeCounters(port: number): Promise<NodeCounters> {
   };
 }
 
-interface ChatSide {
+interface ChatFigures {
   deliveriesPerSec: number;
   lost: number;
   errors: number;
@@ -155,9 +156,9 @@ async function chat(app: App, single: Cluster, double: Cluster): Promise<Cluster
   const half = CHAT_MEMBERS / 2;
   const senderIds = Array.from({ length: CHAT_SENDERS }, (_, i) => `sender${i}`);
   const sides = [
-    { name: 'single', cluster: single, clients: await startClients(CHAT_MEMBERS), senders: await startChild('chat-senders', 'bench/live-chat-main.ts') },
-    { name: 'double', cluster: double, clients: await startClients(CHAT_MEMBERS), senders: await startChild('chat-senders', 'bench/live-chat-main.ts') },
-  ].map((s) => ({ ...s, delivered: 0, lost: 0, errors: 0, ms: 0 }));
+    chatSide(await startClients(CHAT_MEMBERS), await startChild('chat-senders', 'bench/live-chat-main.ts'), { cluster: single }),
+    chatSide(await startClients(CHAT_MEMBERS), await startChild('chat-senders', 'bench/live-chat-main.ts'), { cluster: double }),
+  ];
   try {
     for (const side of sides) {
       const ports = side.cluster.ports;
@@ -169,28 +170,12 @@ async function chat(app: App, single: Cluster, double: Cluster): Promise<Cluster
       await side.senders.call('setup', { ...conn, port: ports[0], senders: senderIds });
     }
     progress('chat members connected');
-    const slice = async (side: (typeof sides)[number], ms: number, record: boolean) => {
-      const base = (await side.clients.call('stats')).received as number;
-      const r = await side.senders.call('run', { ratePerSecond: CHAT_RATE, durationMs: ms });
-      const want = base + (r.sent - r.errors) * CHAT_MEMBERS;
-      const deadline = performance.now() + 5_000;
-      let got = base;
-      while (performance.now() < deadline) {
-        got = (await side.clients.call('stats')).received as number;
-        if (got >= want) break;
-        await sleep(20);
-      }
-      if (!record) return;
-      side.delivered += got - base;
-      side.lost += Math.max(0, want - got);
-      side.errors += r.errors;
-      side.ms += r.ms;
-    };
+    const slice = (side: (typeof sides)[number], ms: number, record: boolean) => chatSlice(side, CHAT_MEMBERS, { ratePerSecond: CHAT_RATE, durationMs: ms }, record);
     for (const side of sides) await slice(side, 1_000, false);
     for (let i = 0; i < SLICES; i++) {
       for (const side of i % 2 === 0 ? sides : [...sides].reverse()) await slice(side, SLICE_MS, true);
     }
-    const fig = (s: (typeof sides)[number]): ChatSide => ({ deliveriesPerSec: s.delivered / (s.ms / 1000), lost: s.lost, errors: s.errors });
+    const fig = (s: (typeof sides)[number]): ChatFigures => ({ deliveriesPerSec: s.delivered / (s.ms / 1000), lost: s.lost, errors: s.errors });
     return { members: CHAT_MEMBERS, rate: CHAT_RATE, single: fig(sides[0]), double: fig(sides[1]) };
   } finally {
     await Promise.all(sides.flatMap((s) => [s.clients.stop(), s.senders.stop()]));

@@ -10,6 +10,7 @@
 // storm,chat,kick,memory) runs only the parts named.
 import { openFileLimits, sleep, startChild, summarize } from './lib/child.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
+import { chatSide, chatSlice } from './lib/chat-slice.js';
 import { connectAll, kickLatency, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
 
 const SCALE = Number(process.env.LIVE_SCALE ?? 1);
@@ -131,31 +132,12 @@ async function chat(): Promise<NonNullable<LiveResult['chat']>> {
     progress('chat: connected');
 
     const sides = [
-      { name: 'rostrum', clients, senders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
-      { name: 'bare', clients: bareClients, senders: bareSenders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
-      { name: 'socketio', clients: ioClients, senders: ioSenders, delivered: 0, lost: 0, errors: 0, ms: 0, frameBytes: 0, firstError: undefined as string | undefined },
+      chatSide(clients, senders, { name: 'rostrum' }),
+      chatSide(bareClients, bareSenders, { name: 'bare' }),
+      chatSide(ioClients, ioSenders, { name: 'socketio' }),
     ];
     let bytes = 200;
-    const slice = async (side: (typeof sides)[number], ms: number, record: boolean) => {
-      const base = (await side.clients.call('stats')).received as number;
-      const r = await side.senders.call('run', { ratePerSecond: CHAT_RATE, durationMs: ms, bytes });
-      const want = base + (r.sent - r.errors) * CHAT_MEMBERS;
-      const deadline = performance.now() + 5_000;
-      let got = base;
-      while (performance.now() < deadline) {
-        got = (await side.clients.call('stats')).received as number;
-        if (got >= want) break;
-        await sleep(20);
-      }
-      const stats = await side.clients.call('stats');
-      side.frameBytes = stats.frameBytes;
-      if (!record) return;
-      side.delivered += got - base;
-      side.lost += Math.max(0, want - got);
-      side.errors += r.errors;
-      side.ms += r.ms;
-      side.firstError ??= r.firstError;
-    };
+    const slice = (side: (typeof sides)[number], ms: number, record: boolean) => chatSlice(side, CHAT_MEMBERS, { ratePerSecond: CHAT_RATE, durationMs: ms, bytes }, record);
     await slice(sides[0], 1_000, false);
     bytes = sides[0].frameBytes || bytes; // the bare frames the size of Rostrum's
     await slice(sides[1], 1_000, false);
