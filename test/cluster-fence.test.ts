@@ -7,19 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { CLOSE } from '../src/client/index.js';
-import { Cluster, balancedClient, clusterSkip, readyz, tcpProxy, type Node } from './cluster-support.js';
+import { Cluster, until, balancedClient, clusterSkip, readyz, tcpProxy, type Node } from './cluster-support.js';
 import { REDIS_URL } from './contract/redis-support.js';
 import { RawClient, authQuery, createRoom, memberIds, wsUrl, type Frame } from './realtime-support.js';
 
 const skip = await clusterSkip();
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The HTTP status an upgrade to `node` gets (101 when accepted). */
 function upgradeStatus(node: Node, userId: string): Promise<number> {

@@ -6,19 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLOSE } from '../src/realtime/protocol.js';
 import { stop } from './support/cli.js';
-import { Cluster, balancedClient, clusterSkip, type Node } from './cluster-support.js';
+import { Cluster, until, balancedClient, clusterSkip, type Node } from './cluster-support.js';
 import { RawClient, createRoom, memberIds } from './realtime-support.js';
 
 const skip = await clusterSkip();
 const GRACE_SECONDS = 3;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('cluster: a node stopped for a rolling restart', { skip }, () => {
   let cluster: Cluster;

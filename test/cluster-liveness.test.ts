@@ -3,18 +3,10 @@
 // A TypeScript client of the dead node reconnects to another node and catches up.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, balancedClient, clusterSkip, type Node } from './cluster-support.js';
+import { Cluster, until, balancedClient, clusterSkip, type Node } from './cluster-support.js';
 import { RawClient, createRoom, memberIds, type Frame } from './realtime-support.js';
 
 const skip = await clusterSkip();
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('cluster: a killed node', { skip }, () => {
   let cluster: Cluster;

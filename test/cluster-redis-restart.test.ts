@@ -3,19 +3,11 @@
 // what crossed no node meanwhile is caught up from the store, without restarting a process.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, OwnRedis, readyz, redisServerSkip, type Node } from './cluster-support.js';
+import { Cluster, until, OwnRedis, readyz, redisServerSkip, type Node } from './cluster-support.js';
 import { adminClient, pgSkip } from './contract/postgres-support.js';
 import { RawClient, createRoom, type Frame } from './realtime-support.js';
 
 const skip = (await pgSkip()) || redisServerSkip();
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const texts = (c: RawClient) => c.events.filter((f) => f.event === 'messageReceived').map((f: Frame) => f.text as string);
 

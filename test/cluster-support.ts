@@ -197,4 +197,13 @@ export function balancedClient(first: Node, userId: string): { client: RostrumCl
   return { client, routeTo: (node) => (target = node) };
 }
 
+/** Waits until `check` holds (polling), failing with `what` after `timeoutMs`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 export { sleep };
