@@ -1,7 +1,10 @@
 // WAL checkpoints in a worker thread. A checkpoint copies the WAL into the database file and
 // fsyncs both; run by SQLite's automatic checkpoint, that happens inside a COMMIT and stalls the
 // event loop for milliseconds. The worker, on its own connection, runs passive checkpoints often
-// enough that the automatic one (left on as the fallback) finds nothing left to copy.
+// enough that the automatic one (left on as the fallback, at 1,000 frames) finds nothing left to
+// copy — and no more often: each one costs two fsyncs, so its pace follows the write rate,
+// aiming at about TARGET_FRAMES new frames per checkpoint (every 10 ms under a storm of
+// writes, every 250 ms when they are few).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -9,15 +12,27 @@ const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 0 });
-const timer = setInterval(() => {
+const { minMs, maxMs, targetFrames } = workerData;
+let intervalMs = minMs;
+let lastLog = 0;
+let timer;
+const tick = () => {
+  let fresh = targetFrames;
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    // [{ busy, log: frames in the WAL, checkpointed }]; the WAL starts over once all were copied,
+    // so the frames written since the last checkpoint are the growth of log, or all of it.
+    const log = db.pragma('wal_checkpoint(PASSIVE)')[0].log;
+    fresh = log >= lastLog ? log - lastLog : log;
+    lastLog = log;
   } catch {
     // busy or failing: SQLite's automatic checkpoint still runs on the main connection
   }
-}, workerData.intervalMs);
+  intervalMs = fresh > targetFrames ? Math.max(minMs, intervalMs / 2) : Math.min(maxMs, intervalMs * 1.25);
+  timer = setTimeout(tick, intervalMs);
+};
+timer = setTimeout(tick, intervalMs);
 parentPort.once('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   db.close();
   parentPort.close();
 });
@@ -25,7 +40,10 @@ parentPort.once('message', () => {
 
 /** Commits after which the worker starts: stores that see little traffic never start one. */
 const START_AFTER_COMMITS = 100;
-const INTERVAL_MS = 10;
+const MIN_INTERVAL_MS = 10;
+const MAX_INTERVAL_MS = 250;
+/** Well under the automatic checkpoint's 1,000 frames. */
+const TARGET_FRAMES = 250;
 
 export class Checkpointer {
   private worker?: Worker;
@@ -39,7 +57,7 @@ export class Checkpointer {
     if (this.worker || this.failed || ++this.commits < START_AFTER_COMMITS) return;
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      const worker = new Worker(WORKER, { eval: true, workerData: { file: this.file, driver, intervalMs: INTERVAL_MS } });
+      const worker = new Worker(WORKER, { eval: true, workerData: { file: this.file, driver, minMs: MIN_INTERVAL_MS, maxMs: MAX_INTERVAL_MS, targetFrames: TARGET_FRAMES } });
       worker.unref();
       worker.on('error', () => (this.failed = true));
       worker.on('exit', () => {
