@@ -23,7 +23,7 @@ async function untilEvent(c: RawClient, event: string, filter: (f: Frame) => boo
   }
 }
 
-describe('cluster: fan-out across nodes', { skip }, () => {
+describe('cluster: fan-out across nodes', { skip, timeout: 240_000 }, () => {
   let cluster: Cluster;
   let a: Node;
   let b: Node;

@@ -29,7 +29,7 @@ function upgradeStatus(node: Node, userId: string): Promise<number> {
   });
 }
 
-describe('cluster: a node cut off from Redis alone', { skip }, () => {
+describe('cluster: a node cut off from Redis alone', { skip, timeout: 240_000 }, () => {
   let cluster: Cluster;
   let proxy: Awaited<ReturnType<typeof tcpProxy>>;
   let a: Node;

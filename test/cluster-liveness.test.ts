@@ -8,7 +8,7 @@ import { RawClient, createRoom, memberIds, type Frame } from './realtime-support
 
 const skip = await clusterSkip();
 
-describe('cluster: a killed node', { skip }, () => {
+describe('cluster: a killed node', { skip, timeout: 240_000 }, () => {
   let cluster: Cluster;
   let a: Node;
   let b: Node;

@@ -15,7 +15,7 @@ function assertIncreasing(frames: Frame[], what: string): void {
   for (let i = 1; i < frames.length; i++) assert.ok(frames[i].seq > frames[i - 1].seq, `${what}: seq ${frames[i].seq} after ${frames[i - 1].seq}`);
 }
 
-describe('cluster: Redis restarts', { skip }, () => {
+describe('cluster: Redis restarts', { skip, timeout: 240_000 }, () => {
   let redis: OwnRedis;
   let cluster: Cluster;
   let a: Node;

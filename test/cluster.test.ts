@@ -31,7 +31,7 @@ const LIMITED: App = {
 /** The room a callback is about (some commands carry it inside RoomInfo). */
 const roomOf = (body: any): string => body.RoomId ?? body.RoomInfo?.RoomId;
 
-describe('several nodes on one PostgreSQL and one Redis', { skip }, () => {
+describe('several nodes on one PostgreSQL and one Redis', { skip, timeout: 240_000 }, () => {
   let cluster: Cluster;
   let rx: Receiver;
   let a: Node;
