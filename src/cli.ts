@@ -24,6 +24,23 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** A setting and where it came from (for the error message): flag, else env, else the config file. */
+function setting(flag: string, flagValue: string | undefined, env: string, configKey: string, configValue: string | undefined): [string, string | undefined] {
+  if (flagValue !== undefined) return [flag, flagValue];
+  if (process.env[env]) return [env, process.env[env]];
+  return [configKey, configValue];
+}
+
+/** Runs a setting's check: a ConfigError exits 2 with its message. */
+function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -44,40 +61,12 @@ async function serve(argv: string[]): Promise<void> {
   const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
   const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
   let config: FileConfig = {};
-  if (configPath) {
-    try {
-      config = readConfigFile(configPath);
-    } catch (e) {
-      if (e instanceof ConfigError) fail(e.message);
-      throw e;
-    }
-  }
-  // Flag > env > config file > SQLite; checked here so a bad setting exits 2 before anything starts.
-  const [storeKey, store]: [string, string | undefined] =
-    values.store !== undefined
-      ? ['--store', values.store]
-      : process.env.ROSTRUM_STORE
-        ? ['ROSTRUM_STORE', process.env.ROSTRUM_STORE]
-        : ['config: store', config.store];
-  let storeKind: string;
-  try {
-    storeKind = parseStoreSpec(store, storeKey).kind;
-  } catch (e) {
-    if (e instanceof ConfigError) fail(e.message);
-    throw e;
-  }
-  const [busKey, bus]: [string, string | undefined] =
-    values.bus !== undefined
-      ? ['--bus', values.bus]
-      : process.env.ROSTRUM_BUS
-        ? ['ROSTRUM_BUS', process.env.ROSTRUM_BUS]
-        : ['config: bus', config.bus];
-  try {
-    parseBusSpec(bus, busKey);
-  } catch (e) {
-    if (e instanceof ConfigError) fail(e.message);
-    throw e;
-  }
+  if (configPath) config = checked(() => readConfigFile(configPath));
+  // Flag > env > config file > default; checked here so a bad setting exits 2 before anything starts.
+  const [storeKey, store] = setting('--store', values.store, 'ROSTRUM_STORE', 'config: store', config.store);
+  const storeKind = checked(() => parseStoreSpec(store, storeKey).kind);
+  const [busKey, bus] = setting('--bus', values.bus, 'ROSTRUM_BUS', 'config: bus', config.bus);
+  checked(() => parseBusSpec(bus, busKey));
   const nodeId = values['node-id'] ?? process.env.ROSTRUM_NODE_ID ?? config.nodeId;
   if (nodeId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) fail(`invalid node id: ${JSON.stringify(nodeId)} (letters, digits, _ . -; at most 64)`);
   const server = await startServer({
