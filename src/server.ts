@@ -130,35 +130,61 @@ interface Liveness {
   close(): Promise<void>;
 }
 
-/** The bus the options name (the Redis adapter is loaded only when asked for). */
-async function openBus(opts: ServerOptions, nodeId: string): Promise<{ bus: Bus; cluster?: Cluster }> {
+/**
+ * What the `bus` setting decides: how events reach the realtime clients, where the limits and
+ * console sessions are counted and kept, and (on Redis) node liveness. One process alone: all in
+ * memory. A cluster: all through the same Redis (each adapter on its own connection, loaded only
+ * when asked for).
+ */
+interface Shared {
+  bus: Bus;
+  limits: Limits;
+  sessions: SessionStore;
+  cluster?: Cluster;
+  close(): Promise<void>;
+}
+
+async function openShared(opts: ServerOptions, nodeId: string): Promise<Shared> {
   const spec = parseBusSpec(opts.bus);
-  switch (spec.kind) {
-    case 'local':
-      return { bus: new LocalBus() };
-    case 'redis': {
-      const { RedisBus } = await import('./adapters/redis/bus.js');
-      const { NodeLiveness } = await import('./adapters/redis/liveness.js');
-      const bus = await RedisBus.open(spec.url, nodeId);
-      const cluster: Cluster = {
-        start: (engine, store, log, realtime) =>
-          NodeLiveness.start(spec.url, nodeId, {
-            connectedNodes: () => store.connectedNodes(),
-            evict: (id) => engine.evictConnections(`${id}:`),
-            onFence: (fenced) => (fenced ? realtime.fence() : realtime.unfence()),
-            evictionSeen: async () => {
-              const held = realtime.heldMemberships();
-              if (held.size === 0) return false;
-              const stored = new Set((await store.connectedMembers(`${nodeId}:`)).map((m) => membershipKey(m.appId, m.roomId, m.connId)));
-              // Only those held before the read: one entering meanwhile is not evidence.
-              for (const key of held) if (!stored.has(key) && realtime.heldMemberships().has(key)) return true;
-              return false;
-            },
-            log,
-          }),
-      };
-      return { bus, cluster };
-    }
+  if (spec.kind === 'local') {
+    const limits = new LocalLimits();
+    const bus = new LocalBus();
+    return { bus, limits, sessions: new MemorySessionStore(), close: async () => (await bus.close(), await limits.close()) };
+  }
+  const [{ RedisBus }, { NodeLiveness }, { RedisLimits }, { RedisSessionStore }] = await Promise.all([
+    import('./adapters/redis/bus.js'),
+    import('./adapters/redis/liveness.js'),
+    import('./adapters/redis/limits.js'),
+    import('./adapters/redis/console-sessions.js'),
+  ]);
+  const bus = await RedisBus.open(spec.url, nodeId);
+  let limits: Limits | undefined;
+  try {
+    limits = await RedisLimits.open(spec.url, nodeId);
+    const sessions = await RedisSessionStore.open(spec.url);
+    const opened = limits;
+    const cluster: Cluster = {
+      start: (engine, store, log, realtime) =>
+        NodeLiveness.start(spec.url, nodeId, {
+          connectedNodes: () => store.connectedNodes(),
+          evict: (id) => engine.evictConnections(`${id}:`),
+          onFence: (fenced) => (fenced ? realtime.fence() : realtime.unfence()),
+          evictionSeen: async () => {
+            const held = realtime.heldMemberships();
+            if (held.size === 0) return false;
+            const stored = new Set((await store.connectedMembers(`${nodeId}:`)).map((m) => membershipKey(m.appId, m.roomId, m.connId)));
+            // Only those held before the read: one entering meanwhile is not evidence.
+            for (const key of held) if (!stored.has(key) && realtime.heldMemberships().has(key)) return true;
+            return false;
+          },
+          log,
+        }),
+    };
+    return { bus, limits, sessions, cluster, close: async () => (await bus.close(), await opened.close(), sessions.close()) };
+  } catch (e) {
+    await limits?.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    throw e;
   }
 }
 
@@ -166,25 +192,6 @@ async function openBus(opts: ServerOptions, nodeId: string): Promise<{ bus: Bus;
 export function defaultNodeId(): string {
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48) || 'node';
   return `${host}-${randomBytes(4).toString('hex')}`;
-}
-
-/**
- * The counts behind the rate limits and password attempts: shared through the bus's Redis when
- * the bus is a Redis URL (several nodes), this process's otherwise.
- */
-async function openLimits(opts: ServerOptions, nodeId: string): Promise<Limits> {
-  const spec = parseBusSpec(opts.bus);
-  if (spec.kind !== 'redis') return new LocalLimits();
-  const { RedisLimits } = await import('./adapters/redis/limits.js');
-  return RedisLimits.open(spec.url, nodeId);
-}
-
-/** Where console sessions live: in this process, or in the bus's Redis for a cluster. */
-async function openSessionStore(opts: ServerOptions): Promise<SessionStore & { close?(): void }> {
-  const spec = parseBusSpec(opts.bus);
-  if (spec.kind !== 'redis') return new MemorySessionStore();
-  const { RedisSessionStore } = await import('./adapters/redis/console-sessions.js');
-  return RedisSessionStore.open(spec.url);
 }
 
 function devPolyv(): NonNullable<App['polyv']> {
@@ -238,17 +245,11 @@ export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
 
 async function serve(opts: ServerOptions, store: Store): Promise<RostrumServer> {
   const nodeId = opts.nodeId ?? (parseBusSpec(opts.bus).kind === 'local' ? 'node1' : defaultNodeId());
-  const { bus, cluster } = await openBus(opts, nodeId);
-  let limits: Limits | undefined;
-  let sessionStore: (SessionStore & { close?(): void }) | undefined;
+  const shared = await openShared(opts, nodeId);
   try {
-    limits = await openLimits(opts, nodeId);
-    sessionStore = await openSessionStore(opts);
-    return await serveOn(opts, store, nodeId, bus, cluster, limits, sessionStore);
+    return await serveOn(opts, store, nodeId, shared);
   } catch (e) {
-    sessionStore?.close?.();
-    await limits?.close().catch(() => undefined);
-    await bus.close().catch(() => undefined);
+    await shared.close().catch(() => undefined);
     throw e;
   }
 }
@@ -257,11 +258,9 @@ async function serveOn(
   opts: ServerOptions,
   store: Store,
   nodeId: string,
-  bus: Bus,
-  cluster: Cluster | undefined,
-  limits: Limits,
-  sessionStore: SessionStore & { close?(): void },
+  shared: Shared,
 ): Promise<RostrumServer> {
+  const { bus, cluster, limits } = shared;
   const engine = new Engine(store, bus, Date.now, limits);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
@@ -331,7 +330,7 @@ async function serveOn(
   });
   await http.register(async (scope) => tencentRoutes(scope, { engine, apps, limiter, verifier, callbacks: callbacks.service }));
   await http.register(async (scope) => polyvRoutes(scope, { engine, apps, limiter, store }));
-  const sessions = new Sessions(sessionStore);
+  const sessions = new Sessions(shared.sessions);
   const extraAuth = consoleAuth(apps, sessions);
   await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth, callbacks }), { prefix: API_PREFIX });
   await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(), callbacks }));
@@ -365,7 +364,7 @@ async function serveOn(
     await liveness?.close();
     await realtime.close();
     await callbacks.close();
-    throw e; // the caller closes the bus, the limits and the sessions
+    throw e; // the caller closes what is shared
   }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
@@ -393,9 +392,7 @@ async function serveOn(
       await liveness?.close();
       await http.close();
       await callbacks.close();
-      await bus.close();
-      await limits.close();
-      sessionStore.close?.();
+      await shared.close();
       await store.close();
       log.flush();
     },
