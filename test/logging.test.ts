@@ -1,8 +1,11 @@
 // Request logs never hold credentials: UserSigs and Polyv signs are redacted from logged URLs.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { adminSig, startTestServer, APP } from './support/harness.js';
+import { cleanUp, newData, serve, stop, waitFor } from './support/cli.js';
+
+after(cleanUp);
 
 /** A log stream that keeps every line written to it. */
 function captureLines(): { lines: string[]; stream: Writable } {
@@ -48,4 +51,18 @@ test('above info, no request lines are written', async () => {
   } finally {
     await s.close();
   }
+});
+
+test('the command line logs to stdout: buffered lines go out within a second, and all of them at shutdown', async () => {
+  const { c, url } = await serve(newData(), [], { ROSTRUM_LOG_LEVEL: 'info' });
+  const completed = () => c.output.stdout.split('\n').filter((l) => l.includes('"request completed"'));
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  // Far fewer than a chunk: the timer sends them (waitReady's own polls may add lines).
+  await waitFor('the first lines on stdout', () => completed().length >= 3, 5_000);
+  const before = completed().length;
+  await Promise.all(Array.from({ length: 200 }, () => fetch(`${url}/healthz`)));
+  await stop(c);
+  const lines = completed();
+  assert.equal(lines.length, before + 200, 'every request has its line after a shutdown');
+  for (const line of lines) assert.equal(JSON.parse(line).statusCode, 200);
 });
