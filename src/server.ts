@@ -333,7 +333,7 @@ async function serveOn(
   const sessions = new Sessions(shared.sessions);
   const extraAuth = consoleAuth(apps, sessions);
   await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth, callbacks }), { prefix: API_PREFIX });
-  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(), callbacks }));
+  await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(limits), callbacks }));
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.

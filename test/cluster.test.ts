@@ -9,6 +9,7 @@ import { CODE as RT } from '../src/realtime/protocol.js';
 import { CODE as TC } from '../src/dialects/tencent/codes.js';
 import type { App } from '../src/core/model.js';
 import { waitFor } from './support/cli.js';
+import { genUserSig } from '../src/auth/usersig.js';
 import { APP, adminSig, tencentCall, type TestServer } from './support/harness.js';
 import { polyvCall } from './support/polyv.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
@@ -127,6 +128,19 @@ describe('several nodes on one PostgreSQL and one Redis', { skip, timeout: 240_0
     const out = await fetch(`${b.url}/console/session/end`, { method: 'POST', headers: { ...headers, 'x-csrf-token': csrf } });
     assert.equal(out.status, 200);
     assert.equal((await fetch(`${a.url}/console/session`, { headers })).status, 401, 'signed out on every node');
+  });
+
+  it('failed console sign-ins count for the cluster: spread over two nodes, they throttle both', async () => {
+    // A UserSig for the admin signed with the wrong key: an account and an IP that fail.
+    const forged = genUserSig(APP.sdkAppId, 'not-the-secret-key', 'administrator', 3600);
+    const signIn = (node: Node, userSig: string) =>
+      fetch(`${node.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig }) });
+    for (let i = 0; i < 5; i++) assert.equal((await signIn(i % 2 ? a : b, forged)).status, 401);
+    for (const node of [a, b]) {
+      const res = await signIn(node, adminSig());
+      assert.equal(res.status, 429, 'the right UserSig too, from that IP');
+      assert.ok(Number(res.headers.get('retry-after')) > 14 * 60, 'held for the rest of the 15 minutes');
+    }
   });
 
   it('a Polyv request accepted on one node is refused as a replay on the other', async () => {

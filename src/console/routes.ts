@@ -125,7 +125,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     const ipKey = `ip:${req.ip}`;
     const claim = typeof body.userSig === 'string' ? peekUserSig(body.userSig) : null;
     const accountKey = claim ? `acct:${claim.sdkAppId}:${claim.identifier}` : `acct:${String(body.sdkAppId)}:${String(body.identifier)}`;
-    const wait = throttle.retryAfter([ipKey, accountKey]);
+    const wait = await throttle.retryAfter([ipKey, accountKey]);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${wait} s`);
@@ -134,10 +134,10 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     try {
       signedIn = await check(body);
     } catch (e) {
-      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) throttle.failed([ipKey, accountKey]);
+      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) await throttle.failed([ipKey, accountKey]);
       throw e;
     }
-    throttle.succeeded(accountKey);
+    await throttle.succeeded(accountKey);
     const s = await sessions.create(signedIn.appId, signedIn.identifier);
     const secure = req.protocol === 'https' ? '; Secure' : '';
     reply.header('set-cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${8 * 3600}${secure}`);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { safeEqual } from '../auth/safe-equal.js';
 import type { AppId } from '../core/model.js';
+import type { Limits } from '../core/ports/limits.js';
 
 export interface Session {
   id: string;
@@ -86,42 +87,32 @@ export class Sessions {
 }
 
 /**
- * Failed sign-ins per key (the client IP, and the account tried): after `max` failures within
- * `windowMs`, further attempts are refused until the window ends. A success clears the account's count.
+ * Failed sign-ins per key (the client IP, and the account tried), counted through the Limits
+ * (this node's, or the cluster's in Redis, so a guesser meets one limit whichever node it tries):
+ * after `max` failures within `windowMs`, further attempts are refused until the oldest of them
+ * is `windowMs` old. A success clears the account's count.
  */
 export class SignInThrottle {
-  private readonly failures = new Map<string, { count: number; until: number }>();
-
   constructor(
+    private readonly limits: Limits,
     private readonly max = 5,
     private readonly windowMs = 15 * 60_000,
     private readonly clock: () => number = Date.now,
   ) {}
 
   /** Seconds to wait, or 0 when the keys may try now. */
-  retryAfter(keys: string[]): number {
-    const now = this.clock();
-    let wait = 0;
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      if (!f) continue;
-      if (now >= f.until) this.failures.delete(k);
-      else if (f.count >= this.max) wait = Math.max(wait, Math.ceil((f.until - now) / 1000));
-    }
-    return wait;
+  async retryAfter(keys: string[]): Promise<number> {
+    return Math.ceil((await this.limits.attemptsRetryAfter(keys.map(throttleKey), this.max, this.windowMs, this.clock())) / 1000);
   }
 
-  failed(keys: string[]): void {
-    const now = this.clock();
-    if (this.failures.size > 100_000) this.failures.clear(); // bounded memory under a flood
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      if (!f || now >= f.until) this.failures.set(k, { count: 1, until: now + this.windowMs });
-      else f.count++;
-    }
+  async failed(keys: string[]): Promise<void> {
+    await this.limits.attemptFailed(keys.map(throttleKey), this.max, this.windowMs, this.clock());
   }
 
-  succeeded(key: string): void {
-    this.failures.delete(key);
+  async succeeded(key: string): Promise<void> {
+    await this.limits.attemptsCleared([throttleKey(key)]);
   }
 }
+
+/** Apart from the room passwords' keys, which start with an app id. */
+const throttleKey = (key: string) => `console\n${key}`;

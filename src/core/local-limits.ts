@@ -59,8 +59,14 @@ export class LocalLimits implements Limits {
     return times;
   }
 
-  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): boolean {
-    return keys.some((k) => this.recent(k, windowMs, now).length >= max);
+  attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): number {
+    let wait = 0;
+    for (const k of keys) {
+      const times = this.recent(k, windowMs, now);
+      // The max-th latest failure must leave the window (a key keeps at most max).
+      if (times.length >= max) wait = Math.max(wait, times[times.length - max] + windowMs - now);
+    }
+    return wait;
   }
 
   attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): void {
@@ -71,6 +77,10 @@ export class LocalLimits implements Limits {
       if (times.length > max) times.shift();
       this.failures.set(k, times);
     }
+  }
+
+  attemptsCleared(keys: readonly string[]): void {
+    for (const k of keys) this.failures.delete(k);
   }
 
   /** Forgets keys with no failure within the window (at most once per window). */

@@ -60,8 +60,8 @@ export async function checkRoomPassword(c: WriteContext, agg: RoomAggregate, use
   const ip = normalizeIp(clientIp);
   if (ip) keys.push(`${room}i\n${ip}`);
   // Wrong attempts are counted through the engine's Limits (per node, or shared by the cluster).
-  const exhausted = c.limits.attemptsExhausted(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
-  if (typeof exhausted === 'boolean' ? exhausted : await exhausted) {
+  const wait = c.limits.attemptsRetryAfter(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
+  if ((typeof wait === 'number' ? wait : await wait) > 0) {
     throw new RoomError('PasswordAttemptsExceeded', `too many wrong passwords for room ${agg.room.roomId}: wait a minute`);
   }
   if (!(await verifyPassword(agg.room.password, given))) {

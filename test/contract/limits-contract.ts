@@ -57,23 +57,36 @@ export function limitsContract(name: string, make: () => Promise<LimitsFixture>,
       assert.equal(await ok(f.a.chat(key, 0, 0, t + 500)), true);
     });
 
-    it('attempts: max failures within the window exhaust every view, then slide out', async () => {
+    it('attempts: max failures within the window hold every view until the oldest counted one slides out', async () => {
       await ready;
       const user = fresh('u');
       const ip = fresh('ip');
       const t = Date.now();
+      const wait = async (keys: string[], now: number) => await f.a.attemptsRetryAfter(keys, 10, 60_000, now);
       for (let i = 0; i < 9; i++) await (i % 2 ? f.a : f.b).attemptFailed([user, ip], 10, 60_000, t + i);
-      assert.equal(await ok(f.a.attemptsExhausted([user], 10, 60_000, t + 10)), false);
+      assert.equal(await wait([user], t + 10), 0);
       await f.a.attemptFailed([user], 10, 60_000, t + 9);
-      assert.equal(await ok(f.a.attemptsExhausted([user], 10, 60_000, t + 10)), true);
-      assert.equal(await ok(f.b.attemptsExhausted([fresh('x'), user], 10, 60_000, t + 10)), true);
-      assert.equal(await ok(f.b.attemptsExhausted([ip], 10, 60_000, t + 10)), false);
-      // A minute after the first failure it leaves the window: one more try is allowed.
-      assert.equal(await ok(f.b.attemptsExhausted([user], 10, 60_000, t + 60_000)), false);
-      // More failures than max keep only max: still exhausted, and free a minute after the last.
+      // Ten failures at t … t+9: free when the one at t leaves the window.
+      assert.equal(await wait([user], t + 10), 60_000 - 10);
+      assert.equal(await f.b.attemptsRetryAfter([fresh('x'), user], 10, 60_000, t + 10), 60_000 - 10);
+      assert.equal(await f.b.attemptsRetryAfter([ip], 10, 60_000, t + 10), 0);
+      assert.equal(await f.b.attemptsRetryAfter([user], 10, 60_000, t + 60_000), 0);
+      // More failures than max keep only max: held until the max-th latest leaves the window.
       for (let i = 0; i < 15; i++) await f.b.attemptFailed([ip], 10, 60_000, t + 100 + i);
-      assert.equal(await ok(f.a.attemptsExhausted([ip], 10, 60_000, t + 200)), true);
-      assert.equal(await ok(f.a.attemptsExhausted([ip], 10, 60_000, t + 100 + 14 + 60_000)), false);
+      assert.equal(await wait([ip], t + 200), 105 + 60_000 - 200);
+      assert.equal(await wait([ip], t + 100 + 14 + 60_000), 0);
+    });
+
+    it('attempts: a success clears its keys on every view, and only those', async () => {
+      await ready;
+      const account = fresh('acct');
+      const ip = fresh('ip');
+      const t = Date.now();
+      for (let i = 0; i < 3; i++) await f.a.attemptFailed([account, ip], 3, 60_000, t + i);
+      assert.ok((await f.b.attemptsRetryAfter([account], 3, 60_000, t + 5)) > 0);
+      await f.b.attemptsCleared([account]);
+      assert.equal(await f.a.attemptsRetryAfter([account], 3, 60_000, t + 5), 0);
+      assert.ok((await f.a.attemptsRetryAfter([ip], 3, 60_000, t + 5)) > 0, 'the IP stays held');
     });
   });
 }

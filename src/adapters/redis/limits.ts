@@ -34,14 +34,21 @@ redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return ok`;
 
-// Sorted sets of failure times. ARGV: now, max, windowMs. Returns 1 when a key holds max.
-const EXHAUSTED = `
-local floor = tonumber(ARGV[1]) - tonumber(ARGV[3])
+// Sorted sets of failure times. ARGV: now, max, windowMs. Returns the ms until every key is
+// under max again (0: none is at max).
+const RETRY_AFTER = `
+local now = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local wait = 0
 for i, k in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
-  if redis.call('ZCARD', k) >= tonumber(ARGV[2]) then return 1 end
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
+  if redis.call('ZCARD', k) >= max then
+    local oldest = redis.call('ZRANGE', k, -max, -max, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
 end
-return 0`;
+return wait`;
 
 // ARGV: now, max, windowMs, a member unique to this failure.
 const FAILED = `
@@ -57,7 +64,7 @@ return 0`;
 type Scripts = {
   limitsRate(key: string, ttl: number): Promise<number>;
   limitsChat(key: string, now: number, perSecond: number, burst: number): Promise<number>;
-  limitsExhausted(n: number, ...args: (string | number)[]): Promise<number>;
+  limitsRetryAfter(n: number, ...args: (string | number)[]): Promise<number>;
   limitsFailed(n: number, ...args: (string | number)[]): Promise<number>;
 };
 
@@ -84,7 +91,7 @@ export class RedisLimits implements Limits {
     redis.options.commandTimeout = COMMAND_TIMEOUT_MS;
     redis.defineCommand('limitsRate', { numberOfKeys: 1, lua: RATE });
     redis.defineCommand('limitsChat', { numberOfKeys: 1, lua: CHAT });
-    redis.defineCommand('limitsExhausted', { lua: EXHAUSTED });
+    redis.defineCommand('limitsRetryAfter', { lua: RETRY_AFTER });
     redis.defineCommand('limitsFailed', { lua: FAILED });
     await connectRedis(redis, 5000, true).catch(() => undefined);
     return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`, nodeId);
@@ -122,10 +129,10 @@ export class RedisLimits implements Limits {
     );
   }
 
-  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): boolean | Promise<boolean> {
+  attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): number | Promise<number> {
     return this.shared(
-      async () => (await this.redis.limitsExhausted(keys.length, ...keys.map((k) => `${this.prefix}pw:${k}`), now, max, windowMs)) === 1,
-      () => this.local.attemptsExhausted(keys, max, windowMs, now),
+      () => this.redis.limitsRetryAfter(keys.length, ...this.attemptKeys(keys), now, max, windowMs),
+      () => this.local.attemptsRetryAfter(keys, max, windowMs, now),
     );
   }
 
@@ -134,9 +141,22 @@ export class RedisLimits implements Limits {
     this.local.attemptFailed(keys, max, windowMs, now);
     const member = `${now}:${this.node}:${this.seq++}`;
     return this.shared(
-      async () => void (await this.redis.limitsFailed(keys.length, ...keys.map((k) => `${this.prefix}pw:${k}`), now, max, windowMs, member)),
+      async () => void (await this.redis.limitsFailed(keys.length, ...this.attemptKeys(keys), now, max, windowMs, member)),
       () => undefined,
     );
+  }
+
+  attemptsCleared(keys: readonly string[]): void | Promise<void> {
+    this.local.attemptsCleared(keys);
+    if (keys.length === 0) return;
+    return this.shared(
+      async () => void (await this.redis.del(...this.attemptKeys(keys))),
+      () => undefined,
+    );
+  }
+
+  private attemptKeys(keys: readonly string[]): string[] {
+    return keys.map((k) => `${this.prefix}pw:${k}`);
   }
 
   async close(): Promise<void> {

@@ -16,9 +16,14 @@ export interface Limits {
    * false when it is empty (0 = unlimited).
    */
   chat(key: string, perSecond: number, burst: number, now: number): MaybePromise<boolean>;
-  /** Whether any key has `max` failures within the last `windowMs` (a sliding window). */
-  attemptsExhausted(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<boolean>;
+  /**
+   * Milliseconds until every key is again under `max` failures within the last `windowMs` (a
+   * sliding window); 0 when none is at `max`, so a try may go ahead now.
+   */
+  attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<number>;
   /** Records one failure now on every key (each keeps at most `max` within the window). */
   attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<void>;
+  /** Forgets the keys' failures (a success that clears the count). */
+  attemptsCleared(keys: readonly string[]): MaybePromise<void>;
   close(): Promise<void>;
 }
