@@ -83,12 +83,15 @@ export class Connection {
   enqueue(task: () => Promise<void>): boolean {
     if (this.pending >= MAX_PENDING_REQUESTS) return false;
     this.pending++;
-    this.queue = this.queue
-      .then(async () => {
+    this.queue = this.queue.then(async () => {
+      try {
         if (!this.ended) await task();
-      })
-      .catch(() => undefined) // the task reports its own failures; the queue must go on
-      .finally(() => this.pending--);
+      } catch {
+        // the task reports its own failures; the queue must go on
+      } finally {
+        this.pending--;
+      }
+    });
     return true;
   }
 
