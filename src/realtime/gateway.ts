@@ -453,7 +453,7 @@ export class RealtimeGateway {
 
   private reply(conn: Connection, id: number | string | null, code: number, message: string, data?: object): void {
     const frame: ReplyFrame = data === undefined ? { id, code, message } : { id, code, message, data };
-    conn.send(textFrame(Buffer.from(JSON.stringify(frame))));
+    conn.send(textFrame(JSON.stringify(frame)));
   }
 
   // ------------------------------------------------------------------------------- local rooms
@@ -558,7 +558,7 @@ export class RealtimeGateway {
     const due = [...this.counts];
     this.counts.clear();
     for (const [feed, { memberCount, seq }] of due) {
-      const frame = textFrame(Buffer.from(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount })));
+      const frame = textFrame(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount }));
       for (const live of feed.members.values()) live.conn.send(frame);
     }
   }

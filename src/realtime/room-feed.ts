@@ -413,6 +413,6 @@ const PLAIN_BROADCAST = new Set<RoomEvent['type']>([
 ]);
 
 /** The event's frame payload: `{event, roomId, seq, ...fields}`. */
-export function eventPayload(e: RoomEvent): Buffer {
-  return Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data }));
+export function eventPayload(e: RoomEvent): string {
+  return JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data });
 }
