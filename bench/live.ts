@@ -11,7 +11,7 @@
 import { openFileLimits, sleep, startChild, summarize } from './lib/child.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
 import { chatSide, chatSlice } from './lib/chat-slice.js';
-import { connectAll, kickLatency, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
+import { connectAll, kickLatency, profileRostrumTo, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
 
 const SCALE = Number(process.env.LIVE_SCALE ?? 1);
 const n = (x: number) => Math.max(10, Math.round(x * SCALE));
@@ -33,7 +33,17 @@ const progress = (what: string) => process.stderr.write(`  [live] ${what}\n`);
 type Stats = ReturnType<typeof summarize>;
 
 export interface LiveResult {
-  storm?: { clients: number; deny: number; rostrumJoinsPerSec: number; bareConnectsPerSec: number; healthz: Stats; met: boolean };
+  storm?: {
+    clients: number;
+    deny: number;
+    rostrumJoinsPerSec: number;
+    bareConnectsPerSec: number;
+    /** Server CPU (user + system) per join / per bare connect, µs. */
+    rostrumCpuPerJoin: number;
+    bareCpuPerConnect: number;
+    healthz: Stats;
+    met: boolean;
+  };
   chat?: {
     members: number;
     rate: number;
@@ -66,7 +76,9 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
     const deny = await server.call<number>('denyCount');
     if (deny !== DENY) throw new Error(`${deny} deny entries, expected ${DENY}`);
 
+    const bareCpu = await bareServer.call<number>('cpu');
     const bare = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: STORM, concurrency: HANDSHAKES });
+    const bareCpuPerConnect = ((await bareServer.call<number>('cpu')) - bareCpu) / STORM;
     progress('storm: bare connects done');
     await sleep(1_000);
 
@@ -83,7 +95,10 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       }
     })();
     const userIds = Array.from({ length: STORM }, (_, i) => `viewer${i}`);
+    const cpu = await server.call<number>('cpu');
     const r = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES });
+    // Includes the /healthz calls served meanwhile (a few hundred, against 5,000 joins).
+    const rostrumCpuPerJoin = ((await server.call<number>('cpu')) - cpu) / STORM;
     storming = false;
     await poll;
     progress('storm: done');
@@ -94,6 +109,8 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       deny,
       rostrumJoinsPerSec,
       bareConnectsPerSec: STORM / (bare.ms / 1000),
+      rostrumCpuPerJoin,
+      bareCpuPerConnect,
       healthz: stats,
       met: rostrumJoinsPerSec >= 5_000 && stats.p99 <= 50,
     };
@@ -195,7 +212,8 @@ async function idleMemory(): Promise<NonNullable<LiveResult['memory']>> {
   }
 }
 
-export async function liveBench(): Promise<LiveResult> {
+export async function liveBench(opts: { cpuProf?: string } = {}): Promise<LiveResult> {
+  profileRostrumTo(opts.cpuProf);
   const r: LiveResult = {};
   if (PARTS.has('storm')) {
     r.storm = await joinStorm();
@@ -222,7 +240,8 @@ export function printLive(r: LiveResult): void {
   const s = r.storm;
   if (s) {
     console.log('\nlive a. join storm: %d clients enter one room, %d app-wide deny entries, %d handshakes at a time', s.clients, s.deny, HANDSHAKES);
-    console.log('  bare ws connects/s %s; Rostrum joins/s %s (connect + enterRoom reply)', f(s.bareConnectsPerSec), f(s.rostrumJoinsPerSec));
+    console.log('  bare ws connects/s %s; Rostrum joins/s %s (connect + enterRoom reply), %s%% of bare', f(s.bareConnectsPerSec), f(s.rostrumJoinsPerSec), f((s.rostrumJoinsPerSec / s.bareConnectsPerSec) * 100, 1));
+    console.log('  server CPU per join %s µs (bare per connect %s µs)', f(s.rostrumCpuPerJoin), f(s.bareCpuPerConnect));
     console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
     console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
   }

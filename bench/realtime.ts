@@ -66,6 +66,11 @@ export interface RealtimeResult {
 
 let cpuProf: string | undefined;
 
+/** Rostrum servers started from now on write CPU profiles to `dir` (none when undefined). */
+export function profileRostrumTo(dir: string | undefined): void {
+  cpuProf = dir;
+}
+
 /** Child processes with this many open files: a socket per connection plus some. */
 const filesFor = (connections: number) => connections + 1_000;
 
@@ -340,7 +345,7 @@ export async function kickLatency(): Promise<NonNullable<RealtimeResult['kick']>
 }
 
 export async function realtimeBench(opts: { cpuProf?: string } = {}): Promise<RealtimeResult> {
-  cpuProf = opts.cpuProf;
+  profileRostrumTo(opts.cpuProf);
   // REALTIME_PARTS (default fanout,kick): run only the parts named (e.g. `kick`, for profiling).
   const parts = new Set((process.env.REALTIME_PARTS ?? 'fanout,kick').split(',').map((p) => p.trim()));
   const r: RealtimeResult = { fanout: [] };

@@ -41,7 +41,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     printBadWords(await badWordsBench());
   },
   async live() {
-    printLive(await liveBench());
+    printLive(await liveBench({ cpuProf }));
   },
   async cluster() {
     printCluster(await clusterBench());

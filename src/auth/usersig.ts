@@ -30,8 +30,10 @@ function toUrlBase64(buf: Buffer): string {
   return buf.toString('base64').replace(/\+/g, '*').replace(/\//g, '-').replace(/=/g, '_');
 }
 
+const FROM_URL_SAFE: Record<string, string> = { '*': '+', '-': '/', _: '=' };
+
 function fromUrlBase64(s: string): Buffer {
-  return Buffer.from(s.replace(/\*/g, '+').replace(/-/g, '/').replace(/_/g, '='), 'base64');
+  return Buffer.from(s.replace(/[*\-_]/g, (c) => FROM_URL_SAFE[c]), 'base64');
 }
 
 /** Generates a UserSig valid for `expireSeconds` from `now` (ms). */

@@ -72,15 +72,25 @@ export function ipSubjects(ip: string): string[] {
   if (c.includes(':')) {
     for (let len = IPV6_PREFIXES.max - IPV6_PREFIXES.step; len >= IPV6_PREFIXES.min; len -= IPV6_PREFIXES.step) out.push(`${v6Network(c, len)}/${len}`);
   } else {
-    for (let len = IPV4_PREFIXES.max - 1; len >= IPV4_PREFIXES.min; len--) out.push(`${v4Network(c, len)}/${len}`);
+    const n = v4Number(c);
+    for (let len = IPV4_PREFIXES.max - 1; len >= IPV4_PREFIXES.min; len--) out.push(`${v4Masked(n, len)}/${len}`);
   }
   return out;
 }
 
+function v4Number(ip: string): number {
+  const o = ip.split('.');
+  return ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+}
+
+/** The first `len` bits (0..32) of an IPv4 address as a number, dotted. */
+function v4Masked(n: number, len: number): string {
+  const m = len === 0 ? 0 : (n & (-1 << (32 - len))) >>> 0;
+  return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
+}
+
 function v4Network(ip: string, len: number): string {
-  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const masked = len === 0 ? 0 : Number((BigInt(n) >> BigInt(32 - len)) << BigInt(32 - len));
-  return [24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.');
+  return v4Masked(v4Number(ip), len);
 }
 
 /** The first `len` bits of a canonical IPv6 address (`len` a multiple of 8), canonical. */

@@ -1,7 +1,6 @@
 // One authenticated client socket: what it has entered, its requests (run one at a time, in
 // order) and its bounded send buffer.
 import type { Duplex } from 'node:stream';
-import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
 import type { AppId } from '../core/model.js';
 import { CLOSE } from './protocol.js';
@@ -11,17 +10,26 @@ const CLOSE_GRACE_MS = 1000;
 /** Requests waiting on one connection beyond which new ones are refused. */
 export const MAX_PENDING_REQUESTS = 256;
 
-const TEXT_FRAME = { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false } as const;
-// `ws` exports its Sender (the framer) without declaring it in its types.
-const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: typeof TEXT_FRAME): Buffer[] } };
-
 /**
- * One complete WebSocket text frame (unmasked, as a server sends). An event is framed once and
- * the same bytes are written to every recipient's socket, instead of `ws.send` framing it again
- * per socket.
+ * One complete WebSocket text frame of `text` (final, unmasked, as a server sends; RFC 6455
+ * §5.2), header and payload in one buffer. An event is framed once and the same bytes are
+ * written to every recipient's socket, instead of `ws.send` framing it again per socket.
  */
-export function textFrame(payload: Buffer): Buffer {
-  return Buffer.concat(Sender.frame(payload, TEXT_FRAME));
+export function textFrame(text: string): Buffer {
+  const n = Buffer.byteLength(text);
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81; // FIN, text
+  if (n < 126) frame[1] = n;
+  else if (n < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  frame.write(text, head);
+  return frame;
 }
 
 export class Connection {
@@ -83,12 +91,15 @@ export class Connection {
   enqueue(task: () => Promise<void>): boolean {
     if (this.pending >= MAX_PENDING_REQUESTS) return false;
     this.pending++;
-    this.queue = this.queue
-      .then(async () => {
+    this.queue = this.queue.then(async () => {
+      try {
         if (!this.ended) await task();
-      })
-      .catch(() => undefined) // the task reports its own failures; the queue must go on
-      .finally(() => this.pending--);
+      } catch {
+        // the task reports its own failures; the queue must go on
+      } finally {
+        this.pending--;
+      }
+    });
     return true;
   }
 

@@ -123,7 +123,8 @@ export class RealtimeGateway {
   private readonly graceWaits = new Set<() => void>();
   /** Leaves of ended connections still running. */
   private readonly leaving = new Set<Promise<void>>();
-  private readonly trust: (addr: string, i: number) => boolean;
+  /** Which proxies' X-Forwarded-For to believe; null when none (the socket's address is the client's). */
+  private readonly trust: ((addr: string, i: number) => boolean) | null;
   private readonly heartbeatMs: number;
   private readonly maxBufferedBytes: number;
   private readonly seatGraceMs: number;
@@ -293,7 +294,7 @@ export class RealtimeGateway {
       ws,
       auth.appId,
       auth.userId,
-      normalizeIp(proxyaddr(req, this.trust) ?? ''),
+      normalizeIp((this.trust ? proxyaddr(req, this.trust) : req.socket.remoteAddress) ?? ''),
       auth.expiresAt,
       this.maxBufferedBytes,
       (c) => this.onEnd(c),
@@ -304,7 +305,10 @@ export class RealtimeGateway {
   }
 
   private authenticate(req: IncomingMessage): { appId: AppId; userId: string; expiresAt: number } {
-    const query = new URL(req.url ?? '', 'http://localhost').searchParams;
+    // The query alone, as the WHATWG URL parser would split it (without parsing the whole URL).
+    const url = (req.url ?? '').split('#')[0];
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const single = (name: string): string => {
       const all = query.getAll(name);
       if (all.length > 1) throw new AuthError(TENCENT.badHttpRequest, `query parameter ${name} is given more than once`);
@@ -449,7 +453,7 @@ export class RealtimeGateway {
 
   private reply(conn: Connection, id: number | string | null, code: number, message: string, data?: object): void {
     const frame: ReplyFrame = data === undefined ? { id, code, message } : { id, code, message, data };
-    conn.send(textFrame(Buffer.from(JSON.stringify(frame))));
+    conn.send(textFrame(JSON.stringify(frame)));
   }
 
   // ------------------------------------------------------------------------------- local rooms
@@ -554,7 +558,7 @@ export class RealtimeGateway {
     const due = [...this.counts];
     this.counts.clear();
     for (const [feed, { memberCount, seq }] of due) {
-      const frame = textFrame(Buffer.from(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount })));
+      const frame = textFrame(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount }));
       for (const live of feed.members.values()) live.conn.send(frame);
     }
   }
@@ -568,9 +572,9 @@ function roomKey(appId: AppId, roomId: string): string {
   return `${appId}:${roomId}`;
 }
 
-function trustFunction(trustProxy: boolean | string[] | undefined): (addr: string, i: number) => boolean {
+function trustFunction(trustProxy: boolean | string[] | undefined): ((addr: string, i: number) => boolean) | null {
   if (trustProxy === true) return () => true;
-  if (!trustProxy || trustProxy.length === 0) return () => false;
+  if (!trustProxy || trustProxy.length === 0) return null;
   return proxyaddr.compile(trustProxy);
 }
 

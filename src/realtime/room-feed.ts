@@ -125,7 +125,15 @@ export class RoomFeed {
    */
   admit(en: Entering, snapshot: number, missed: RoomEvent[] = [], life?: number): boolean {
     this.flushBroadcast();
-    const seenAll = this.log.slice(en.from - this.logBase);
+    // What it saw after its snapshot and before what the feed dispatches next (read before
+    // cancel() may trim the log). In a storm the log is long and nearly all of it is older than
+    // the snapshot: only the few that matter are picked, not a copy of the log per entry.
+    const upTo = this.next === null ? snapshot : this.next - 1;
+    const seen: RoomEvent[] = [];
+    for (let i = en.from - this.logBase; i < this.log.length; i++) {
+      const e = this.log[i];
+      if (e.seq > snapshot && e.seq <= upTo) seen.push(e);
+    }
     this.cancel(en);
     const conn = en.conn;
     if (conn.ended) return false;
@@ -144,9 +152,8 @@ export class RoomFeed {
       if (!this.isIn(live)) return false;
       this.deliverTo(live, e, frameOf(e), true);
     }
-    // What it saw, in order, once each, after its snapshot and before what the feed dispatches next.
-    const upTo = this.next - 1;
-    const seen = seenAll.filter((e) => e.seq > snapshot && e.seq <= upTo).sort((a, b) => a.seq - b.seq);
+    // What it saw, in order, once each.
+    if (seen.length > 1) seen.sort((a, b) => a.seq - b.seq);
     let last = snapshot;
     for (const e of seen) {
       if (e.seq === last) continue;
@@ -168,6 +175,8 @@ export class RoomFeed {
       this.log = [];
       return;
     }
+    // A short log is never trimmed (below): no need to look for the oldest entry.
+    if (this.log.length <= 1024) return;
     let first = Infinity;
     for (const e of this.entering) first = Math.min(first, e.from);
     const drop = first - this.logBase;
@@ -404,6 +413,6 @@ const PLAIN_BROADCAST = new Set<RoomEvent['type']>([
 ]);
 
 /** The event's frame payload: `{event, roomId, seq, ...fields}`. */
-export function eventPayload(e: RoomEvent): Buffer {
-  return Buffer.from(JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data }));
+export function eventPayload(e: RoomEvent): string {
+  return JSON.stringify({ event: e.type, roomId: e.roomId, seq: e.seq, ...e.data });
 }
