@@ -108,6 +108,19 @@ describe('callback sender', () => {
     assert.equal(res.ok, false);
   });
 
+  it('gives up on a kept-alive connection whose next answer does not come in time', async () => {
+    let n = 0;
+    const r = httpReceiver((_req, _body, res) => {
+      if (n++ % 2 === 0) res.writeHead(200).end(OK);
+    });
+    const url = await listen(r.server);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    await new Promise((res) => setTimeout(res, 400)); // past the first exchange's time limit
+    assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'no answer within 300 ms' });
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    assert.equal(r.connections(), 2);
+  });
+
   it('opens a new connection when the receiver closed the idle one', async () => {
     let connections = 0;
     const raw = rawReceiver((socket) => {

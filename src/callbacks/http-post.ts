@@ -37,7 +37,7 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 interface Conn {
   socket: Socket;
   key: string;
-  /** Bounds the exchange's next wait (refreshed as the answer comes); set up once per connection. */
+  /** Bounds the exchange's next wait (refreshed as the answer comes); made once per connection. */
   timer: NodeJS.Timeout | null;
   exchange: Exchange | null;
   idleSince: number;
@@ -174,9 +174,11 @@ export class HttpPoster {
   private send(c: Conn, request: Buffer): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
       c.exchange = { buf: EMPTY, head: null, received: false, resolve, reject };
+      // One timer per connection, re-armed per exchange: never cleared (a cleared timer cannot be
+      // re-armed), it does nothing when it fires between exchanges.
       if (c.timer) c.timer.refresh();
       else {
-        c.timer = setTimeout(() => this.end(c, new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
+        c.timer = setTimeout(() => c.exchange && this.end(c, new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
         c.timer.unref();
       }
       c.socket.write(request);
@@ -236,7 +238,6 @@ export class HttpPoster {
 
   private answer(c: Conn, x: Exchange, body: { body: Buffer; end: number }, keep: boolean): void {
     c.exchange = null;
-    if (c.timer) clearTimeout(c.timer);
     if (keep) this.putIdle(c);
     else c.socket.destroy();
     x.resolve({ status: x.head!.status, body: body.body });
