@@ -72,7 +72,8 @@ export class HttpPoster {
   async post(url: string, body: string, contentType: string, userAgent: string): Promise<PostAnswer> {
     if (this.closed) throw new PostError('closed');
     const t = this.targetOf(url, contentType, userAgent);
-    const bytes = Buffer.from(`${t.head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // One string, one write: the socket encodes it straight into its write request.
+    const bytes = `${t.head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const reused = this.takeIdle(t);
     if (reused) {
       try {
@@ -171,7 +172,7 @@ export class HttpPoster {
   }
 
   /** Writes one request and reads its answer; the connection goes back to the pool when it may. */
-  private send(c: Conn, request: Buffer): Promise<PostAnswer> {
+  private send(c: Conn, request: string): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
       c.exchange = { buf: EMPTY, head: null, received: false, resolve, reject };
       // One timer per connection, re-armed per exchange: never cleared (a cleared timer cannot be
@@ -181,7 +182,7 @@ export class HttpPoster {
         c.timer = setTimeout(() => c.exchange && this.end(c, new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
         c.timer.unref();
       }
-      c.socket.write(request);
+      c.socket.write(request, 'utf8');
     });
   }
 
