@@ -79,6 +79,16 @@ function entryToWire(e: DenyEntry) {
   };
 }
 
+/** A seat as Mic callbacks list it (Member_Account only when taken); built in key order without spreads, once per seat per change. */
+function seatToWire(s: EventOf<'seatListChanged'>['data']['seats'][number]) {
+  const seat: Record<string, unknown> = { Index: s.index };
+  if (s.userId !== null) seat.Member_Account = s.userId;
+  seat.IsTakenDisabled = s.locked;
+  seat.IsVideoDisabled = s.videoDisabled;
+  seat.IsAudioDisabled = s.audioDisabled;
+  return seat;
+}
+
 /** Event type -> callback. Events not listed here yield no callback. */
 const MAPPERS: { [K in EventType]?: Mapper<K> } = {
   roomCreated: (e) => ({
@@ -107,13 +117,7 @@ const MAPPERS: { [K in EventType]?: Mapper<K> } = {
     fields: {
       Operator_Account: e.actor,
       RoomId: e.roomId,
-      SeatList: e.data.seats.map((s) => ({
-        Index: s.index,
-        ...(s.userId !== null ? { Member_Account: s.userId } : {}),
-        IsTakenDisabled: s.locked,
-        IsVideoDisabled: s.videoDisabled,
-        IsAudioDisabled: s.audioDisabled,
-      })),
+      SeatList: e.data.seats.map(seatToWire),
     },
   }),
   denyChanged: (e) => ({

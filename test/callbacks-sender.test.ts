@@ -1,0 +1,160 @@
+// The callback sender's HTTP client: what a receiver sees, which answers count as accepted, and
+// how it copes with receivers that close kept-alive connections, answer late, too much or oddly.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { CallbackSender } from '../src/callbacks/sender.js';
+
+const closers: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of closers) await c();
+});
+
+async function listen(server: Server | ReturnType<typeof createNetServer>): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => ((server as Server).closeAllConnections?.(), server.close(r))));
+  const a = server.address() as { port: number };
+  return `http://127.0.0.1:${a.port}/cb?x=1`;
+}
+
+function httpReceiver(handle: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
+  let connections = 0;
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => handle(req, Buffer.concat(chunks).toString('utf8'), res));
+  });
+  server.on('connection', () => connections++);
+  return { server, connections: () => connections };
+}
+
+/** A receiver speaking raw bytes: `answer` gets each request's bytes and the socket. */
+function rawReceiver(answer: (socket: Socket, request: string) => void) {
+  return createNetServer((socket) => {
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      const len = Number(/content-length: (\d+)/i.exec(buf)?.[1] ?? 0);
+      if (end >= 0 && buf.length >= end + 4 + len) {
+        const request = buf.slice(0, end + 4 + len);
+        buf = buf.slice(end + 4 + len);
+        answer(socket, request);
+      }
+    });
+    socket.on('error', () => {});
+  });
+}
+
+const OK = '{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}';
+
+describe('callback sender', () => {
+  const sender = new CallbackSender(300);
+  after(() => sender.close());
+
+  it('POSTs the body as JSON with the query kept, and reuses one kept-alive connection', async () => {
+    const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+    const r = httpReceiver((req, body, res) => {
+      seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(OK);
+    });
+    const url = await listen(r.server);
+    const body = JSON.stringify({ CallbackCommand: 'Room.CallbackAfterCreateRoom', Name: 'café ☕' });
+    for (let i = 0; i < 5; i++) assert.deepEqual(await sender.send(url, body), { ok: true });
+    assert.equal(seen.length, 5);
+    assert.deepEqual(seen[0], { method: 'POST', url: '/cb?x=1', type: 'application/json; charset=utf-8', body });
+    assert.equal(r.connections(), 1);
+  });
+
+  it('accepts only HTTP 200 with ErrorCode 0', async () => {
+    const answers = [
+      [500, OK, 'HTTP 500'],
+      [200, '{"ErrorCode":1}', 'ErrorCode 1'],
+      [200, 'not json', 'answer is not JSON'],
+      [200, '{}', 'ErrorCode null'],
+      [200, '{"ErrorCode":"0"}', null],
+    ] as const;
+    let i = 0;
+    const r = httpReceiver((_req, _body, res) => {
+      const [status, text] = answers[i++];
+      res.writeHead(status, { 'content-length': Buffer.byteLength(text) }).end(text);
+    });
+    const url = await listen(r.server);
+    for (const [, , error] of answers) assert.deepEqual(await sender.send(url, '{}'), error === null ? { ok: true } : { ok: false, error });
+  });
+
+  it('refuses an answer over 64 KiB, chunked or not', async () => {
+    const big = JSON.stringify({ ErrorCode: 0, Pad: 'x'.repeat(70_000) });
+    let chunked = false;
+    const r = httpReceiver((_req, _body, res) => {
+      if (chunked) res.writeHead(200).end(big);
+      else res.writeHead(200, { 'content-length': big.length }).end(big);
+      chunked = !chunked;
+    });
+    const url = await listen(r.server);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'answer too large' });
+    assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'answer too large' });
+  });
+
+  it('gives up on a receiver that does not answer in time, and on one that is not there', async () => {
+    const r = httpReceiver(() => {});
+    const url = await listen(r.server);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'no answer within 300 ms' });
+    const dead = rawReceiver(() => {});
+    const deadUrl = await listen(dead);
+    await new Promise((res) => dead.close(res));
+    const res = await sender.send(deadUrl, '{}');
+    assert.equal(res.ok, false);
+  });
+
+  it('gives up on a kept-alive connection whose next answer does not come in time', async () => {
+    let n = 0;
+    const r = httpReceiver((_req, _body, res) => {
+      if (n++ % 2 === 0) res.writeHead(200).end(OK);
+    });
+    const url = await listen(r.server);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    await new Promise((res) => setTimeout(res, 400)); // past the first exchange's time limit
+    assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'no answer within 300 ms' });
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    assert.equal(r.connections(), 2);
+  });
+
+  it('opens a new connection when the receiver closed the idle one', async () => {
+    let connections = 0;
+    const raw = rawReceiver((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`);
+      setTimeout(() => socket.destroy(), 20);
+    });
+    raw.on('connection', () => connections++);
+    const url = await listen(raw);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    assert.equal(connections, 2);
+  });
+
+  it('reads answers split in pieces, after 100 Continue, and bodies that end with the connection', async () => {
+    let n = 0;
+    const raw = rawReceiver((socket) => {
+      n++;
+      if (n === 1) {
+        const text = `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"Err\r\n${(OK.length - 5).toString(16)}\r\n${OK.slice(5)}\r\n0\r\n\r\n`;
+        let at = 0;
+        const step = () => {
+          socket.write(text.slice(at, at + 7));
+          at += 7;
+          if (at < text.length) setTimeout(step, 1);
+        };
+        step();
+      } else {
+        socket.end(`HTTP/1.0 200 OK\r\n\r\n${OK}`);
+      }
+    });
+    const url = await listen(raw);
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+    assert.deepEqual(await sender.send(url, '{}'), { ok: true });
+  });
+});
