@@ -3,13 +3,21 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CallbackSender } from '../src/callbacks/sender.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const c of closers) await c();
 });
+
+/** A self-signed certificate for 127.0.0.1, for this test only. */
+const TLS_DIR = fileURLToPath(new URL('./support/tls/', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 async function listen(server: Server | ReturnType<typeof createNetServer>): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -65,6 +73,35 @@ describe('callback sender', () => {
     assert.equal(seen.length, 5);
     assert.deepEqual(seen[0], { method: 'POST', url: '/cb?x=1', type: 'application/json; charset=utf-8', body });
     assert.equal(r.connections(), 1);
+  });
+
+  it('speaks TLS to https receivers and checks their certificate', async () => {
+    let bodies = 0;
+    const server = createHttpsServer({ key: readFileSync(`${TLS_DIR}receiver-key.pem`), cert: readFileSync(`${TLS_DIR}receiver-cert.pem`) }, (req, res) => {
+      req.resume();
+      req.on('end', () => (bodies++, res.writeHead(200, { 'content-type': 'application/json' }).end(OK)));
+    });
+    const url = (await listen(server as unknown as Server)).replace('http:', 'https:');
+    // Not signed by a trusted authority: refused before anything is sent.
+    const refused = await sender.send(url, '{}');
+    assert.equal(refused.ok, false);
+    assert.match((refused as { error: string }).error, /self.signed|certificate/i);
+    assert.equal(bodies, 0);
+    // Trusted the way an operator would (NODE_EXTRA_CA_CERTS): delivered.
+    // (A timer holds the process up: the sender's sockets do not.)
+    const script = `const { CallbackSender } = await import('./src/callbacks/sender.ts');
+      const s = new CallbackSender(5000);
+      const up = setInterval(() => {}, 1000);
+      console.log(JSON.stringify(await s.send(${JSON.stringify(url)}, '{}')));
+      s.close();
+      clearInterval(up);`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: `${TLS_DIR}receiver-cert.pem` } }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr || String(err))) : resolve(stdout),
+      ),
+    );
+    assert.deepEqual(JSON.parse(out), { ok: true });
+    assert.equal(bodies, 1);
   });
 
   it('accepts only HTTP 200 with ErrorCode 0', async () => {
