@@ -65,12 +65,13 @@ export function loadState(db: Database.Database): MemoryState {
 }
 
 /**
- * room_events rows wait in memory for the next COMMIT at least this long after the last write of
- * them (ms), or until there are this many: a room's rows of a second share one index leaf page.
- * They are derived data: a crash loses none (they are rebuilt from the outbox at open).
+ * room_events rows wait in memory for the first COMMIT this long (ms) after the last write of
+ * them, or until there are this many: a busy room's rows of that time then share one index leaf
+ * page, and no COMMIT takes long writing them (a few µs a row). They are derived data: what a
+ * crash loses is rebuilt from the outbox.
  */
-const INDEX_MS = 1000;
-const INDEX_MAX_ROWS = 20_000;
+const INDEX_MS = 50;
+const INDEX_MAX_ROWS = 2_000;
 
 /** The statements of the write path, prepared once. */
 export class Writer {
@@ -152,7 +153,8 @@ export class Writer {
   }
 
   commit(): void {
-    if (this.pendingIndex.length >= 4 * INDEX_MAX_ROWS || performance.now() - this.indexedAt >= INDEX_MS) this.indexRooms();
+    const p = this.pendingIndex.length;
+    if (p >= 4 * INDEX_MAX_ROWS || ((p > 0 || this.indexFromOutbox) && performance.now() - this.indexedAt >= INDEX_MS)) this.indexRooms();
     for (const { appId, roomId, agg } of this.pendingRooms.values()) {
       if (agg) this.s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
       else this.s.deleteRoom.run(appId, roomId);
