@@ -163,7 +163,7 @@ describe('SqliteStore', () => {
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'room_events', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);
@@ -194,7 +194,7 @@ describe('SqliteStore', () => {
         await v3.close();
       }
       const check = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(check.pragma('user_version', { simple: true }), 3);
+      assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       check.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -368,7 +368,66 @@ describe('SqliteStore: schema version 3 (nonces)', () => {
         await s.close();
       }
       const after = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(after.pragma('user_version', { simple: true }), 3);
+      assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore: schema version 4 (room_events)', () => {
+  const events = (n: number) => Array.from({ length: n }, (_, i) => makeEvent(APP, 'r1', i + 1, 10 + i));
+
+  it('upgrades a version 3 database: the outbox by room and seq moves to room_events, filled from the outbox', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      await s.write(APP, (w) => w.appendEvents(events(3)));
+      await s.close();
+      // Back to the version 3 layout: an index on the outbox, no room_events table.
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec('DROP TABLE room_events; CREATE INDEX outbox_room ON outbox (app_id, room_id, seq)');
+      db.pragma('user_version = 3');
+      db.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 1, 10), events(3).slice(1));
+      } finally {
+        await s2.close();
+      }
+      const after = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(after.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_room'").pluck().get(), 0);
+      after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('room_events rows written after their events (or lost with the process) are rebuilt from the outbox', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      await s.write(APP, (w) => w.appendEvents(events(2)));
+      // As if the process died before writing them: the outbox has events room_events lacks.
+      await s.close();
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec('DELETE FROM room_events');
+      db.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 0, 10), events(2));
+        await s2.write(APP, (w) => w.appendEvents(events(4).slice(2)));
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 1, 10), events(4).slice(1));
+        // Pruned events leave room_events with them.
+        assert.equal(await s2.pruneOutbox(Number.MAX_SAFE_INTEGER, 10), 4);
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 0, 10), []);
+      } finally {
+        await s2.close();
+      }
+      const after = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(after.prepare('SELECT count(*) FROM room_events').pluck().get(), 0);
       after.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

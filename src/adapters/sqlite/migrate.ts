@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_INDEX, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_TABLE, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -29,12 +29,15 @@ export function migrate(db: Database.Database): void {
   db.transaction(() => {
     if (version === 1 || (tableExists(db, 'rooms') && hasColumn(db, 'rooms', 'info'))) migrateV1(db);
     else if (version !== 2) db.exec(SCHEMA);
-    // Version 2 -> 3 (and every fresh or migrated database): bad-word lists, the audit log, replay nonces, the outbox by room and seq, chat history.
+    // Version 2 -> 3 (and every fresh or migrated database): bad-word lists, the audit log, replay nonces, chat history.
     db.exec(BAD_WORD_TABLES);
     db.exec(AUDIT_TABLE);
     db.exec(NONCE_TABLES);
-    db.exec(ROOM_EVENTS_INDEX);
     db.exec(CHAT_TABLES);
+    // Version 3 -> 4: the outbox by room and seq moves from an index on the outbox to its own table.
+    db.exec('DROP INDEX IF EXISTS outbox_room');
+    db.exec(ROOM_EVENTS_TABLE);
+    db.exec('INSERT OR IGNORE INTO room_events (id, app_id, room_id, seq) SELECT id, app_id, room_id, seq FROM outbox');
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -1,6 +1,7 @@
 // Rows to and from the memory state: the prepared statements that write a unit's change set, and
 // the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
 import type Database from 'better-sqlite3';
+import { performance } from 'node:perf_hooks';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../../core/model.js';
 import type { Changes } from '../memory/unit.js';
@@ -63,6 +64,15 @@ export function loadState(db: Database.Database): MemoryState {
   return st;
 }
 
+/**
+ * room_events rows wait in memory for the first COMMIT this long (ms) after the last write of
+ * them, or until there are this many: a busy room's rows of that time then share one index leaf
+ * page, and no COMMIT takes long writing them (a few µs a row). They are derived data: what a
+ * crash loses is rebuilt from the outbox.
+ */
+const INDEX_MS = 50;
+const INDEX_MAX_ROWS = 2_000;
+
 /** The statements of the write path, prepared once. */
 export class Writer {
   private readonly s;
@@ -72,6 +82,16 @@ export class Writer {
    * The aggregates are never changed after a unit saved them (units work on copies).
    */
   private readonly pendingRooms = new Map<string, { appId: AppId; roomId: string; agg: RoomAggregate | null }>();
+  /**
+   * The room_events rows of outbox events written since the last indexRooms, flat: id, app,
+   * room, seq. Written in bulk (see INDEX_MS), each room's new rows then share its index leaf.
+   */
+  private readonly pendingIndex: (number | string)[] = [];
+  /** When set, room_events may lack rows of the outbox (at open, after a rolled-back batch): rebuilt from it. */
+  private indexFromOutbox = true;
+  private indexedAt = 0;
+  /** Outbox events up to this id are in room_events (0 when not known). */
+  indexedUpTo = 0;
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -99,6 +119,11 @@ export class Writer {
       ),
       deleteMute: p('DELETE FROM mutes WHERE id = ?'),
       insertEvent: p('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)'),
+      insertRoomEvent: p('INSERT INTO room_events (id, app_id, room_id, seq) VALUES (?, ?, ?, ?)'),
+      roomEventsFromOutbox: p(
+        `INSERT INTO room_events (id, app_id, room_id, seq)
+           SELECT id, app_id, room_id, seq FROM outbox WHERE id > (SELECT coalesce(max(id), 0) FROM room_events) ORDER BY id`,
+      ),
       insertAudit: p(
         `INSERT OR REPLACE INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -107,12 +132,15 @@ export class Writer {
       upsertMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       // Ordered by (at, id) so SQLite walks the outbox_at index, not the whole table (a stall of ~100 ms).
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
+      // The same rows, first (same transaction, same arguments).
+      pruneRoomEvents: p('DELETE FROM room_events WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
       readOutbox: p('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
       // The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents.
       roomEvents: p(
-        `SELECT event FROM outbox WHERE app_id = ? AND room_id = ? AND seq > ? AND id <= ?
-           AND id >= coalesce((SELECT max(id) FROM outbox WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
-         ORDER BY seq LIMIT ?`,
+        `SELECT o.event FROM room_events r JOIN outbox o ON o.id = r.id
+         WHERE r.app_id = ? AND r.room_id = ? AND r.seq > ? AND r.id <= ?
+           AND r.id >= coalesce((SELECT max(id) FROM room_events WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
+         ORDER BY r.seq LIMIT ?`,
       ),
       maxOutboxId: p('SELECT coalesce(max(id), 0) AS id FROM outbox').pluck(),
       begin: p('BEGIN IMMEDIATE'),
@@ -125,6 +153,8 @@ export class Writer {
   }
 
   commit(): void {
+    const p = this.pendingIndex.length;
+    if (p >= 4 * INDEX_MAX_ROWS || ((p > 0 || this.indexFromOutbox) && performance.now() - this.indexedAt >= INDEX_MS)) this.indexRooms();
     for (const { appId, roomId, agg } of this.pendingRooms.values()) {
       if (agg) this.s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
       else this.s.deleteRoom.run(appId, roomId);
@@ -136,6 +166,25 @@ export class Writer {
   /** The batch was rolled back: nothing of it is to be written. */
   discard(): void {
     this.pendingRooms.clear();
+    // Rows of earlier, committed batches may be among them: room_events catches up from the outbox.
+    this.pendingIndex.length = 0;
+    this.indexFromOutbox = true;
+    this.indexedUpTo = 0;
+  }
+
+  /** Writes the pending room_events rows, in the open transaction. */
+  indexRooms(): void {
+    const p = this.pendingIndex;
+    if (this.indexFromOutbox) {
+      this.s.roomEventsFromOutbox.run(); // the pending rows are in the outbox too
+      this.indexedUpTo = this.maxOutboxId();
+    } else {
+      for (let i = 0; i < p.length; i += 4) this.s.insertRoomEvent.run(p[i], p[i + 1], p[i + 2], p[i + 3]);
+      if (p.length > 0) this.indexedUpTo = p[p.length - 4] as number;
+    }
+    p.length = 0;
+    this.indexFromOutbox = false;
+    this.indexedAt = performance.now();
   }
 
   /** Writes one unit's changes; returns the last outbox id written (0 when none). */
@@ -171,7 +220,10 @@ export class Writer {
       s.insertAudit.run(a.id, appId, a.at, a.roomId, a.actor, a.actorKind, a.surface, a.action, a.targetType, a.target, a.reason, a.expiresAt);
     }
     let last = 0;
-    for (const e of events) last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
+    for (const e of events) {
+      last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
+      this.pendingIndex.push(last, e.appId, e.roomId, e.seq);
+    }
     return last;
   }
 
@@ -184,6 +236,8 @@ export class Writer {
   }
 
   pruneOutbox(beforeMs: number, upToId: number, limit: number): number {
+    this.indexRooms(); // no room_events row may come after its event is gone
+    this.s.pruneRoomEvents.run(beforeMs, upToId, limit);
     return this.s.pruneOutbox.run(beforeMs, upToId, limit).changes;
   }
 

@@ -192,7 +192,10 @@ export class SqliteStore extends MemoryStore {
 
   override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     if (limit <= 0) return [];
-    return this.writer.roomEvents(appId, roomId, afterSeq, this.committedOutboxId, limit).map((e) => JSON.parse(e) as RoomEvent);
+    // Catch-up is rare: it writes the room_events rows still waiting for it (one group commit).
+    const upTo = this.committedOutboxId;
+    if (this.writer.indexedUpTo < upTo) await this.inBatch(() => this.writer.indexRooms());
+    return this.writer.roomEvents(appId, roomId, afterSeq, upTo, limit).map((e) => JSON.parse(e) as RoomEvent);
   }
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
