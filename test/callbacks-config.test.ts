@@ -2,6 +2,7 @@
 // restart, and the REST setting winning over the config file's.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP, OTHER_APP, startTestServer, tempData } from './support/harness.js';
 import { failed, ok } from './support/tencent.js';
 import { startReceiver, until } from './support/receiver.js';
@@ -41,6 +42,23 @@ describe('room_config callback configuration', () => {
     } finally {
       await s.close();
       await data.remove();
+    }
+  });
+
+  it('set on a server that has run without callbacks: only later changes are sent, none from before', async () => {
+    const rx = await startReceiver();
+    receivers.push(rx);
+    const s = await startTestServer();
+    try {
+      for (let i = 0; i < 20; i++) ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `before${i}`, RoomType: 'Conference' } }));
+      await sleep(2500); // the unconfigured relay moves past them once a second
+      ok(await s.tencent('room_config/set_callback', { Url: rx.url, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] }));
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'after', RoomType: 'Conference' } }));
+      await until(() => rx.accepted.length >= 1, 'the callback of the room created after');
+      await sleep(500);
+      assert.deepEqual(rx.accepted.map((d) => d.body.RoomInfo?.RoomId ?? d.body.RoomId), ['after']);
+    } finally {
+      await s.close();
     }
   });
 

@@ -375,8 +375,9 @@ export class CallbackRelay {
         continue;
       }
       // A short pause lets a burst's commits gather into one page. Without any configuration
-      // the outbox is still followed (the cursor moves), but once a second.
-      const gap = this.service.anyConfigured() ? 10 : 1000 - (Date.now() - lastRead);
+      // the cursor still follows the outbox, once a second, past its events without reading them.
+      const configured = this.service.anyConfigured();
+      const gap = configured ? 10 : 1000 - (Date.now() - lastRead);
       if (gap > 0) await this.pause(gap);
       if (!this.running) break;
       this.pendingWake = false;
@@ -384,6 +385,12 @@ export class CallbackRelay {
       try {
         for (;;) {
           const startedAt = Date.now();
+          if (!configured) {
+            const head = await this.store.outboxHead();
+            if (head !== this.cursor) await this.spoolPage([], head);
+            this.spooledBefore = startedAt;
+            break;
+          }
           const page = await this.store.readOutbox(this.cursor, PAGE);
           if (page.events.length > 0) await this.spoolPage(page.events, page.cursor);
           if (page.events.length < PAGE) {

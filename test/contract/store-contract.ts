@@ -464,6 +464,19 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await s.readOutbox('', 10)).events, [otherApp, evs[3], evs[4], late]);
       }));
 
+      it('outboxHead is a cursor past every committed event: reading from it yields only later ones', withStore(async (s) => {
+        assert.deepEqual((await s.readOutbox(await s.outboxHead(), 10)).events, []);
+        await createRoom(s, APP, 'r1');
+        const evs = [1, 2, 3].map((i) => makeEvent(APP, 'r1', i, 1000 * i));
+        await s.write(APP, (w) => w.appendEvents(evs.slice(0, 2)));
+        await s.write(OTHER_APP, (w) => w.appendEvents([makeEvent(OTHER_APP, 'x', 1, 1500)]));
+        const head = await s.outboxHead();
+        assert.deepEqual((await s.readOutbox(head, 10)).events, []);
+        await s.write(APP, (w) => w.appendEvents(evs.slice(2)));
+        assert.deepEqual((await s.readOutbox(head, 10)).events, [evs[2]]);
+        assert.equal(await s.outboxHead(), (await s.readOutbox('', 10)).cursor, 'the same cursor as reading them all');
+      }));
+
       it('roomEvents reads one room\'s events after a seq, in seq order, of its current life only', withStore(async (s) => {
         await createRoom(s, APP, 'r1');
         const r1 = [1, 2, 3, 4, 5].map((i) => makeEvent(APP, 'r1', i, 1000 * i));

@@ -347,6 +347,11 @@ export class Outbox {
     return list.slice(lo, lo + limit);
   }
 
+  /** The cursor after the last event appended. */
+  head(): string {
+    return String(this.nextId - 1);
+  }
+
   read(cursor: string, limit: number): { events: RoomEvent[]; cursor: string } {
     const after = cursor === '' ? 0 : Number(cursor);
     let lo = 0;

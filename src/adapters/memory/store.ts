@@ -83,6 +83,10 @@ export class MemoryStore implements Store {
     return this.state.outbox.read(cursor, limit);
   }
 
+  async outboxHead(): Promise<string> {
+    return this.state.outbox.head();
+  }
+
   async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
     return this.state.outbox.prune(beforeMs, limit);
   }

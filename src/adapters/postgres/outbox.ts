@@ -30,6 +30,14 @@ const READ = {
     'WHERE (txid, id) > ($1::xid8, $2::bigint) ORDER BY txid, id LIMIT $3',
 };
 
+// The last final row: every transaction that could still add a row has a txid above it.
+const HEAD = {
+  name: 'rostrum_outbox_head',
+  text:
+    'SELECT txid::text AS txid, id FROM outbox WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ' +
+    'ORDER BY txid DESC, id DESC LIMIT 1',
+};
+
 const PRUNE = {
   name: 'rostrum_outbox_prune',
   text: 'DELETE FROM outbox WHERE ctid IN (SELECT ctid FROM outbox WHERE at < $1 ORDER BY at LIMIT $2)',
@@ -51,6 +59,12 @@ interface OutboxRow {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A cursor past every final row (rows committing later all sort after it). */
+export async function outboxHead(exec: Exec): Promise<string> {
+  const row = (await exec<{ txid: string; id: number }>(HEAD, [])).rows[0];
+  return row ? `${row.txid}:${row.id}` : '';
+}
 
 /**
  * The final rows after the cursor. Events committed before the call but behind the horizon (an

@@ -7,7 +7,7 @@ import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { pruneOutbox, readOutbox, roomEvents } from './outbox.js';
+import { outboxHead, pruneOutbox, readOutbox, roomEvents } from './outbox.js';
 import { pruneMessages } from './history.js';
 import { TYPES, likePrefix } from './rows.js';
 import { SQL } from './sql.js';
@@ -188,6 +188,10 @@ export class PostgresStore implements Store {
 
   readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
     return readOutbox(this.exec, cursor, limit, this.outboxWaitMs);
+  }
+
+  outboxHead(): Promise<string> {
+    return outboxHead(this.exec);
   }
 
   pruneOutbox(beforeMs: number, limit: number): Promise<number> {

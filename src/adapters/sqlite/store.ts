@@ -190,6 +190,10 @@ export class SqliteStore extends MemoryStore {
     };
   }
 
+  override async outboxHead(): Promise<string> {
+    return String(this.committedOutboxId);
+  }
+
   override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     if (limit <= 0) return [];
     // Catch-up is rare: it writes the room_events rows still waiting for it (one group commit).

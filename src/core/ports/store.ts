@@ -144,6 +144,12 @@ export interface Store {
    * skips an event that commits later than one already read (see the adapter for how).
    */
   readOutbox(cursor: string, limit: number): Promise<OutboxPage>;
+  /**
+   * A cursor past every event committed so far, without reading them: readOutbox from it yields
+   * only what commits later (a consumer that wants none of the earlier events, such as the
+   * callbacks while no app has any).
+   */
+  outboxHead(): Promise<string>;
   /** Drops up to `limit` outbox events older than `beforeMs` (retention); returns how many. */
   pruneOutbox(beforeMs: number, limit: number): Promise<number>;
   /**
