@@ -195,13 +195,22 @@ export class PgWriter extends PgReader implements StoreWriter {
     return json === null ? null : (JSON.parse(json) as Member);
   }
 
-  override async room(roomId: string): Promise<RoomAggregate | null> {
+  /** With `member`, that member comes in the lock's round trip (see StoreReader.room). */
+  override async room(roomId: string, member?: string): Promise<RoomAggregate | null> {
     const cached = this.locked.get(roomId);
     if (cached) return cached;
-    const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomLock, [this.appId, roomId]);
+    if (member === undefined) {
+      const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomLock, [this.appId, roomId]);
+      if (r.rows.length === 0) return null;
+      const agg = toAggregate(r.rows[0]);
+      this.locked.set(roomId, agg);
+      return agg;
+    }
+    const r = await this.exec<RoomRow & { room_id: string; member: string | null }>(SQL.roomLockMember, [this.appId, roomId, member]);
     if (r.rows.length === 0) return null;
     const agg = toAggregate(r.rows[0]);
     this.locked.set(roomId, agg);
+    this.memberCache.set(`${roomId}\0${member}`, r.rows[0].member);
     return agg;
   }
 
