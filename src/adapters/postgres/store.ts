@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
+import { commitWith } from './commit.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { pruneOutbox, readOutbox, roomEvents } from './outbox.js';
 import { pruneMessages } from './history.js';
@@ -147,8 +148,7 @@ export class PostgresStore implements Store {
       let result: T;
       try {
         result = await fn(w);
-        await w.flushSaves();
-        await client.query('COMMIT');
+        await commitWith(client, await w.beforeCommit());
       } catch (e) {
         if (isConnectionError(e)) broken = true;
         else await client.query('ROLLBACK').catch(() => (broken = true));
