@@ -5,7 +5,7 @@ import type { RoomEvent } from '../../core/events.js';
 import type { AppId, AuditEntry, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
 import { AUDIT_INSERT, SAVE_AUDIT_APPEND, auditFilter, toAudit, type AuditRow } from './audit.js';
-import type { Deferred } from './commit.js';
+import type { Deferred } from './unit.js';
 import { HISTORY_SQL, pageMessages } from './history.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
@@ -127,7 +127,7 @@ export class PgReader implements StoreReader {
  * write-back and the events then go in one statement (one round trip fewer per command). Any
  * other statement, and the commit, flush it first, so every later read still sees it.
  * appendEvents' statement is deferred in turn: when it is the unit's last, it goes with the
- * COMMIT (see commit.ts).
+ * COMMIT (see unit.ts).
  */
 export class PgWriter extends PgReader implements StoreWriter {
   private readonly locked = new Map<string, RoomAggregate>();
@@ -164,7 +164,7 @@ export class PgWriter extends PgReader implements StoreWriter {
 
   /**
    * Before COMMIT: writes what is pending, except a last statement that can go with the COMMIT
-   * itself, which it returns (see commitWith).
+   * itself, which it returns (see unit.ts).
    */
   async beforeCommit(): Promise<Deferred | null> {
     const last = this.deferred;
