@@ -18,10 +18,13 @@ export class ReadContext<S extends StoreReader = StoreReader> {
     readonly now: number,
   ) {}
 
-  /** The room's aggregate (locked, in a write); RoomNotFound when there is none. */
-  async room(roomId: string): Promise<RoomAggregate> {
+  /**
+   * The room's aggregate (locked, in a write); RoomNotFound when there is none. `member`: the user
+   * the command reads next (see StoreReader.room).
+   */
+  async room(roomId: string, member?: string): Promise<RoomAggregate> {
     checkId('roomId', roomId, LIMITS.roomIdBytes);
-    const agg = await this.store.room(roomId);
+    const agg = await this.store.room(roomId, member);
     if (!agg) throw new RoomError('RoomNotFound', `room ${roomId} does not exist`);
     return agg;
   }

@@ -10,15 +10,16 @@ import { clearSeat, place, requireSeats, seatOf, seatsChanged, vacate } from './
 export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'leaveSeat' | 'kickOffSeat' | 'lockSeat' | 'moveToSeat'> = {
   getSeats: read(async (c, { roomId }) => (await c.room(roomId)).seats),
 
+  // Each names the member it reads: the store may fetch it with the room's lock.
   pickOnSeat: write(async (c, { roomId, userId, index }) => {
-    const agg = await c.room(roomId);
+    const agg = await c.room(roomId, userId);
     requireModerator(agg, c.actor);
     return place(c, agg, userId, index, c.actor.userId);
   }),
 
   takeSeat: write(async (c, { roomId, index }) => {
     const userId = c.actor.userId;
-    const agg = await c.room(roomId);
+    const agg = await c.room(roomId, userId);
     const m = await c.member(roomId, userId);
     if (agg.room.takeSeatMode === 'ApplyToTake' && m.role === 'Member') return { requested: apply(c, agg, userId, index) };
     return { seat: await place(c, agg, userId, index, userId) };
@@ -26,7 +27,7 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
 
   leaveSeat: write(async (c, { roomId }) => {
     const userId = c.actor.userId;
-    const agg = await c.room(roomId);
+    const agg = await c.room(roomId, userId);
     await c.member(roomId, userId);
     clearSeat(seatOf(agg, userId));
     seatsChanged(c, agg, userId);
@@ -35,7 +36,7 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
   kickOffSeat: write(async (c, { roomId, userId, data, reason }) => {
     checkBytes('data', data, LIMITS.dataBytes);
     checkBytes('reason', reason, LIMITS.reasonBytes);
-    const agg = await c.room(roomId);
+    const agg = await c.room(roomId, userId);
     await c.member(roomId, userId);
     requireOutranks(agg, c.actor, userId);
     vacate(c, agg, seatOf(agg, userId), c.actor.userId, data, 'kicked');
@@ -80,7 +81,7 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
    * 1 take the occupant off, 2 exchange. The member's audio/video flags move with them.
    */
   moveToSeat: write(async (c, { roomId, userId, index, policy }) => {
-    const agg = await c.room(roomId);
+    const agg = await c.room(roomId, userId);
     requireSeats(agg);
     checkIndex(agg.room, index);
     await c.member(roomId, userId);

@@ -333,6 +333,40 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
     });
   });
 
+  describe('the last statement sent with the COMMIT', () => {
+    it('keeps quotes, backslashes and any character of its values; one that fails commits nothing', async () => {
+      // One connection: every unit below reuses its prepared statements.
+      const { store } = await fresh({ poolSize: 1 });
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        const tricky = `it's \\ a back'slash \\' ''); COMMIT; -- "q" é 中 😀 \n\t $1 $$ E'x'`;
+        const ev = makeEvent(APP, 'r1', 1, 1);
+        ev.actor = tricky;
+        const bump = (seq: number, events: ReturnType<typeof makeEvent>[], name?: string) =>
+          store.write(APP, async (w) => {
+            const a = (await w.room('r1'))!;
+            a.seq = seq;
+            if (name !== undefined) a.room.name = name;
+            await w.saveRoom(APP, a);
+            await w.appendEvents(events);
+          });
+        await bump(1, [ev], tricky);
+        assert.equal((await store.read(APP, (r) => r.room('r1')))!.room.name, tricky);
+        assert.deepEqual((await store.readOutbox('', 10)).events, [ev]);
+
+        // jsonb refuses \u0000: the statement fails, and the COMMIT sent with it does not run.
+        await assert.rejects(bump(2, [{ ...makeEvent(APP, 'r1', 2, 2), actor: 'a\u0000b' }]), /Unicode|escape/);
+        assert.equal((await store.read(APP, (r) => r.room('r1')))!.seq, 1);
+        // The connection still works, its prepared statement too.
+        await bump(3, [makeEvent(APP, 'r1', 3, 3)]);
+        assert.equal((await store.read(APP, (r) => r.room('r1')))!.seq, 3);
+        assert.deepEqual((await store.readOutbox('', 10)).events.map((e) => e.seq), [1, 3]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('an unreachable or lost server', () => {
     it('open rejects quickly when nothing listens (wrong port)', async () => {
       const port = await freePort();

@@ -746,6 +746,39 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await s.read(APP, (r) => r.room('r1')))!.seq, 2);
       }));
 
+      it('a room read naming a member sees that member as the previous lock holder left it', withStore(async (s) => {
+        await createRoom(s, APP, 'r1');
+        await s.write(APP, (w) => w.putMember('r1', makeMember('u2', '1.1.1.1')));
+        // Two units at once first, so that neither below waits for a new connection.
+        await Promise.all([s.write(APP, (w) => w.room('r2')), s.write(APP, (w) => w.room('r3'))]);
+        // A holds the room while B waits for it; A adds u1 and changes u2 before it commits.
+        let held!: () => void;
+        const holding = new Promise<void>((resolve) => (held = resolve));
+        const a = s.write(APP, async (w) => {
+          await w.room('r1');
+          held();
+          await delay(100);
+          await w.putMember('r1', makeMember('u1', '5.5.5.5'));
+          await w.putMember('r1', makeMember('u2', '6.6.6.6'));
+        });
+        await Promise.race([holding, a]);
+        const b = s.write(APP, async (w) => {
+          assert.ok(await w.room('r1', 'u1'));
+          const u1 = await w.member('r1', 'u1');
+          assert.ok(await w.room('r1', 'u2'), 'the same locked room');
+          return { u1, u2: await w.member('r1', 'u2') };
+        });
+        const [, got] = await within(5000, Promise.all([a, b]), 'room lock');
+        assert.equal(got.u1!.clientIp, '5.5.5.5');
+        assert.equal(got.u2!.clientIp, '6.6.6.6');
+        await s.write(APP, async (w) => {
+          assert.ok(await w.room('r1', 'nobody'));
+          assert.equal(await w.member('r1', 'nobody'), null);
+          assert.equal(await w.room('nope', 'u1'), null);
+        });
+        assert.ok(await s.read(APP, (r) => r.room('r1', 'u1')));
+      }));
+
       it('many concurrent units on one room lose no update', withStore(async (s) => {
         await createRoom(s, APP, 'r1');
         await within(

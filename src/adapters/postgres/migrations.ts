@@ -71,6 +71,29 @@ CREATE INDEX messages_room ON messages (app_id, room_id, seq);
 CREATE INDEX messages_at ON messages (at);
 `;
 
+/**
+ * A command's room lock and the member it targets, in one round trip. The member is read by a
+ * second statement of the function, after the lock is held: a volatile function's statements each
+ * take a fresh snapshot, so it sees what the lock's previous holder committed (one statement
+ * joining both would read the member as of before the wait). `member` is the row's JSON as text.
+ */
+export const ROOM_LOCK_MEMBER = `
+CREATE FUNCTION room_lock_member(p_app bigint, p_room text, p_user text)
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, member text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r rooms;
+BEGIN
+  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq,
+    (SELECT m.info::text FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = p_user);
+END
+$$;
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -148,6 +171,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 5, name: 'nonces', sql: NONCE_TABLES },
   { version: 6, name: 'outbox by room and seq', sql: OUTBOX_ROOM_INDEX },
   { version: 7, name: 'chat history', sql: CHAT_TABLES },
+  { version: 8, name: 'room lock with a member', sql: ROOM_LOCK_MEMBER },
 ];
 
 

@@ -17,6 +17,8 @@ const ENTRY = 'id, room_id, subject_type, subject, origin, expires_at, reason, a
 export const SQL = {
   roomRead: s('room_read', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2`),
   roomLock: s('room_lock', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2 FOR UPDATE`),
+  // The room locked, then the member $3 read (JSON text, null when absent): see ROOM_LOCK_MEMBER.
+  roomLockMember: s('room_lock_member', `SELECT ${ROOM_COLS}, member FROM room_lock_member($1, $2, $3)`),
   roomsLock: s(
     'rooms_lock',
     `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = ANY($2::text[]) ORDER BY room_id FOR UPDATE`,

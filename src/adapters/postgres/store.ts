@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
+import { Unit } from './unit.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { outboxHead, pruneOutbox, readOutbox, roomEvents } from './outbox.js';
 import { pruneMessages } from './history.js';
@@ -141,17 +142,16 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      // Default isolation is assumed to be READ COMMITTED; say so, whatever the server default.
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const w = new PgWriter(execOn(client), appId, this.appLockClass);
+      // READ COMMITTED, whatever the server default; BEGIN goes with the unit's first statement.
+      const unit = new Unit(client);
+      const w = new PgWriter(unit.exec, appId, this.appLockClass);
       let result: T;
       try {
         result = await fn(w);
-        await w.flushSaves();
-        await client.query('COMMIT');
+        await unit.commit(await w.beforeCommit());
       } catch (e) {
         if (isConnectionError(e)) broken = true;
-        else await client.query('ROLLBACK').catch(() => (broken = true));
+        else await unit.rollback().catch(() => (broken = true));
         throw e;
       }
       return result;

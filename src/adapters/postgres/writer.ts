@@ -5,6 +5,7 @@ import type { RoomEvent } from '../../core/events.js';
 import type { AppId, AuditEntry, ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { AuditQuery, BadWordList, EntryList, EntryOf, EntryQuery, RoomQuery, StoreReader, StoreWriter, Subject } from '../../core/ports/store.js';
 import { AUDIT_INSERT, SAVE_AUDIT_APPEND, auditFilter, toAudit, type AuditRow } from './audit.js';
+import type { Deferred } from './unit.js';
 import { HISTORY_SQL, pageMessages } from './history.js';
 import { SQL, type Stmt } from './sql.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
@@ -125,6 +126,8 @@ export class PgReader implements StoreReader {
  * saveRoom is deferred to the unit's next statement, which is nearly always appendEvents: the
  * write-back and the events then go in one statement (one round trip fewer per command). Any
  * other statement, and the commit, flush it first, so every later read still sees it.
+ * appendEvents' statement is deferred in turn: when it is the unit's last, it goes with the
+ * COMMIT (see unit.ts).
  */
 export class PgWriter extends PgReader implements StoreWriter {
   private readonly locked = new Map<string, RoomAggregate>();
@@ -151,13 +154,35 @@ export class PgWriter extends PgReader implements StoreWriter {
   /** Audit entries (JSON array) waiting to go with the unit's events, or its commit. */
   private pendingAudit: string | null = null;
 
+  /** appendEvents' statement, not yet sent: it goes before any other, or with the COMMIT. */
+  private deferred: Deferred | null = null;
+
   protected override async exec<R extends pg.QueryResultRow = any>(stmt: Stmt | string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.pendingSaves.size > 0 || this.pendingMessages !== null) await this.flushSaves();
+    if (this.deferred !== null || this.pendingSaves.size > 0 || this.pendingMessages !== null) await this.flushSaves();
     return this.run<R>(stmt, values);
   }
 
-  /** Writes deferred saves (audit entries, history); the store calls it before COMMIT. */
+  /**
+   * Before COMMIT: writes what is pending, except a last statement that can go with the COMMIT
+   * itself, which it returns (see unit.ts).
+   */
+  async beforeCommit(): Promise<Deferred | null> {
+    const last = this.deferred;
+    if (last !== null && this.pendingAudit === null && this.pendingMessages === null && this.pendingSaves.size === 0) {
+      this.deferred = null;
+      return last;
+    }
+    await this.flushSaves();
+    return null;
+  }
+
+  /** Writes deferred saves (the events' statement, audit entries, history). */
   async flushSaves(): Promise<void> {
+    if (this.deferred !== null) {
+      const { stmt, values } = this.deferred;
+      this.deferred = null;
+      await this.run(stmt, values);
+    }
     if (this.pendingAudit !== null) {
       const audit = this.pendingAudit;
       this.pendingAudit = null;
@@ -195,13 +220,22 @@ export class PgWriter extends PgReader implements StoreWriter {
     return json === null ? null : (JSON.parse(json) as Member);
   }
 
-  override async room(roomId: string): Promise<RoomAggregate | null> {
+  /** With `member`, that member comes in the lock's round trip (see StoreReader.room). */
+  override async room(roomId: string, member?: string): Promise<RoomAggregate | null> {
     const cached = this.locked.get(roomId);
     if (cached) return cached;
-    const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomLock, [this.appId, roomId]);
+    if (member === undefined) {
+      const r = await this.exec<RoomRow & { room_id: string }>(SQL.roomLock, [this.appId, roomId]);
+      if (r.rows.length === 0) return null;
+      const agg = toAggregate(r.rows[0]);
+      this.locked.set(roomId, agg);
+      return agg;
+    }
+    const r = await this.exec<RoomRow & { room_id: string; member: string | null }>(SQL.roomLockMember, [this.appId, roomId, member]);
     if (r.rows.length === 0) return null;
     const agg = toAggregate(r.rows[0]);
     this.locked.set(roomId, agg);
+    this.memberCache.set(`${roomId}\0${member}`, r.rows[0].member);
     return agg;
   }
 
@@ -292,21 +326,22 @@ export class PgWriter extends PgReader implements StoreWriter {
 
   async appendEvents(events: RoomEvent[]): Promise<void> {
     if (events.length === 0) return this.flushSaves();
+    // An earlier unsent statement goes first (events stay in the order appended).
+    if (this.deferred !== null) await this.flushSaves();
+    const json = JSON.stringify(events);
     if (this.pendingAudit !== null) {
       const audit = this.pendingAudit;
       this.pendingAudit = null;
-      await this.run(SAVE_AUDIT_APPEND, [this.appId, this.takeSaves(), JSON.stringify(events), audit]);
-      return;
-    }
-    const json = JSON.stringify(events);
-    if (this.pendingMessages !== null) {
+      this.deferred = { stmt: SAVE_AUDIT_APPEND, values: [this.appId, this.takeSaves(), json, audit] };
+    } else if (this.pendingMessages !== null) {
       const messages = this.pendingMessages;
       this.pendingMessages = null;
-      await this.run(HISTORY_SQL.saveAppendMessages, [this.appId, this.takeSaves(), json, messages]);
-      return;
+      this.deferred = { stmt: HISTORY_SQL.saveAppendMessages, values: [this.appId, this.takeSaves(), json, messages] };
+    } else if (this.pendingSaves.size > 0) {
+      this.deferred = { stmt: SQL.saveAndAppend, values: [this.appId, this.takeSaves(), json] };
+    } else {
+      this.deferred = { stmt: SQL.append, values: [this.appId, json] };
     }
-    if (this.pendingSaves.size > 0) await this.run(SQL.saveAndAppend, [this.appId, this.takeSaves(), json]);
-    else await this.run(SQL.append, [this.appId, json]);
   }
 
   async appendMessages(messages: ChatMessage[]): Promise<void> {

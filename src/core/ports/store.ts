@@ -43,8 +43,12 @@ export interface BadWordList {
 
 /** Reads of one app's data. In a write they see the writes made before them in it. */
 export interface StoreReader {
-  /** The room's aggregate; in a write it is locked (see StoreWriter.lock). */
-  room(roomId: string): Promise<RoomAggregate | null>;
+  /**
+   * The room's aggregate; in a write it is locked (see StoreWriter.lock). `member` names a user
+   * the caller reads next with member(): a hint only, which an adapter may use to fetch that
+   * member together with the lock (one round trip fewer); results are the same either way.
+   */
+  room(roomId: string, member?: string): Promise<RoomAggregate | null>;
   member(roomId: string, userId: string): Promise<Member | null>;
   /** Ordered by userId, those after `afterUserId`. */
   members(roomId: string, afterUserId: string, limit: number): Promise<Member[]>;
