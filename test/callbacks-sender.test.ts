@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CallbackSender } from '../src/callbacks/sender.js';
+import { ROOT } from './support/cli.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -17,7 +18,6 @@ after(async () => {
 
 /** A self-signed certificate for 127.0.0.1, for this test only. */
 const TLS_DIR = fileURLToPath(new URL('./support/tls/', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 async function listen(server: Server | ReturnType<typeof createNetServer>): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -56,12 +56,8 @@ describe('cluster: a node cut off from Redis alone', { skip, timeout: 240_000 },
     closers.push(() => x.close());
 
     // A TypeScript client on node C; once C fences, its reconnects land on node A.
-    const { client: zed, routeTo } = balancedClient(c, 'zed');
+    const { client: zed, routeTo, closeCodes: drops, restored } = balancedClient(c, 'zed');
     closers.push(() => zed.close());
-    const drops: number[] = [];
-    zed.on('disconnected', ({ code }) => drops.push(code));
-    const restored: { recovered?: boolean }[] = [];
-    zed.on('roomRestored', ({ data }) => restored.push(data as never));
     const seen: Frame[] = [];
     zed.on('messageReceived', (e) => seen.push(e as Frame));
     await zed.connect();

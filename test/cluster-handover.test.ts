@@ -36,12 +36,8 @@ describe('cluster: a node stopped for a rolling restart', { skip, timeout: 240_0
     const gone = await RawClient.connect(a.s, 'gone', 'h');
     await gone.ok('takeSeat', { roomId: 'h', index: 2 });
 
-    const { client: zed, routeTo } = balancedClient(a, 'zed');
+    const { client: zed, routeTo, closeCodes: disconnects, restored } = balancedClient(a, 'zed');
     closers.push(() => zed.close());
-    const disconnects: number[] = [];
-    zed.on('disconnected', ({ code }) => disconnects.push(code));
-    const restored: { recovered?: boolean }[] = [];
-    zed.on('roomRestored', ({ data }) => restored.push(data as never));
     await zed.connect();
     await zed.enterRoom({ roomId: 'h' });
     await zed.takeSeat({ roomId: 'h', index: 1 });

@@ -34,12 +34,10 @@ describe('cluster: a killed node', { skip, timeout: 240_000 }, () => {
 
     // A TypeScript client on node A; once A is gone its reconnects land on node B (as behind a
     // load balancer).
-    const { client: zed, routeTo } = balancedClient(a, 'zed');
+    const { client: zed, routeTo, restored } = balancedClient(a, 'zed');
     closers.push(() => zed.close());
     const seen: Frame[] = [];
     zed.on('messageReceived', (e) => seen.push(e as Frame));
-    const restored: { recovered?: boolean; seq: number }[] = [];
-    zed.on('roomRestored', ({ data }) => restored.push(data as never));
     await zed.connect();
     await zed.enterRoom({ roomId: 'k' });
     await watcher.ok('sendMessage', { roomId: 'k', text: 'before' });

@@ -177,7 +177,16 @@ async function pingRedis(port: number): Promise<boolean> {
  * A TypeScript client behind a pretend load balancer: it connects to `first`; after
  * `routeTo(node)` its reconnects land on that node.
  */
-export function balancedClient(first: Node, userId: string): { client: RostrumClient; routeTo(node: Node): void } {
+export function balancedClient(
+  first: Node,
+  userId: string,
+): {
+  client: RostrumClient;
+  routeTo(node: Node): void;
+  /** The close codes of its dropped connections, and its rooms' restorations, in order. */
+  closeCodes: number[];
+  restored: { recovered?: boolean; seq: number }[];
+} {
   let target = first;
   class Routed extends WebSocket {
     constructor(url: string) {
@@ -194,7 +203,11 @@ export function balancedClient(first: Node, userId: string): { client: RostrumCl
     pingIntervalMs: 0,
     WebSocket: Routed as never,
   });
-  return { client, routeTo: (node) => (target = node) };
+  const closeCodes: number[] = [];
+  client.on('disconnected', ({ code }) => closeCodes.push(code));
+  const restored: { recovered?: boolean; seq: number }[] = [];
+  client.on('roomRestored', ({ data }) => restored.push(data as never));
+  return { client, routeTo: (node) => (target = node), closeCodes, restored };
 }
 
 /** Waits until `check` holds (polling), failing with `what` after `timeoutMs`. */

@@ -177,7 +177,7 @@ export class PgWriter extends PgReader implements StoreWriter {
   }
 
   /** Writes deferred saves (the events' statement, audit entries, history). */
-  async flushSaves(): Promise<void> {
+  private async flushSaves(): Promise<void> {
     if (this.deferred !== null) {
       const { stmt, values } = this.deferred;
       this.deferred = null;
