@@ -152,6 +152,24 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         await store.close();
       }
     });
+    it('outboxHead waits for an older transaction too, so reading from it yields nothing committed before', async () => {
+      const { store, schema } = await fresh();
+      const c = await adminClient();
+      try {
+        await c.query(`SET search_path TO "${schema}"`);
+        await c.query('BEGIN');
+        await c.query('INSERT INTO meta (key, value) VALUES ($1, $2)', ['held', 'x']); // takes a txid
+        const ev = makeEvent(APP, 'r1', 1, 1);
+        await store.write(APP, (w) => w.appendEvents([ev]));
+        setTimeout(() => void c.query('COMMIT'), 100);
+        const head = await store.outboxHead();
+        assert.notEqual(head, '', 'past the event committed behind the open transaction');
+        assert.deepEqual((await store.readOutbox(head, 10)).events, []);
+      } finally {
+        await c.end();
+        await store.close();
+      }
+    });
   });
 
   describe('locks', () => {

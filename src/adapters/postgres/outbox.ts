@@ -38,6 +38,17 @@ const HEAD = {
     'ORDER BY txid DESC, id DESC LIMIT 1',
 };
 
+// The newest committed row, final or not.
+const NEWEST = {
+  name: 'rostrum_outbox_newest',
+  text: 'SELECT txid::text AS txid FROM outbox ORDER BY txid DESC, id DESC LIMIT 1',
+};
+
+const IS_FINAL = {
+  name: 'rostrum_outbox_is_final',
+  text: 'SELECT $1::xid8 < pg_snapshot_xmin(pg_current_snapshot()) AS final',
+};
+
 const PRUNE = {
   name: 'rostrum_outbox_prune',
   text: 'DELETE FROM outbox WHERE ctid IN (SELECT ctid FROM outbox WHERE at < $1 ORDER BY at LIMIT $2)',
@@ -60,8 +71,20 @@ interface OutboxRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A cursor past every final row (rows committing later all sort after it). */
-export async function outboxHead(exec: Exec): Promise<string> {
+/**
+ * A cursor past every row committed before the call. Rows behind the horizon (an older
+ * transaction anywhere on the server is still running) are waited for, up to `waitMs`, as
+ * readOutbox does; past that the cursor stops short of them (they are read later, never skipped).
+ */
+export async function outboxHead(exec: Exec, waitMs: number): Promise<string> {
+  const newest = (await exec<{ txid: string }>(NEWEST, [])).rows[0];
+  if (!newest) return '';
+  const deadline = Date.now() + waitMs;
+  let pause = 2;
+  while (!(await exec<{ final: boolean }>(IS_FINAL, [newest.txid])).rows[0].final && Date.now() < deadline) {
+    await sleep(pause);
+    pause = Math.min(pause * 2, 50);
+  }
   const row = (await exec<{ txid: string; id: number }>(HEAD, [])).rows[0];
   return row ? `${row.txid}:${row.id}` : '';
 }

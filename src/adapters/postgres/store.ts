@@ -191,7 +191,7 @@ export class PostgresStore implements Store {
   }
 
   outboxHead(): Promise<string> {
-    return outboxHead(this.exec);
+    return outboxHead(this.exec, this.outboxWaitMs);
   }
 
   pruneOutbox(beforeMs: number, limit: number): Promise<number> {
