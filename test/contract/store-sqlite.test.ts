@@ -12,6 +12,7 @@ import { SCHEMA, SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
 import { newId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
+import { makeAudit } from './operator-contract.js';
 
 const APP = 1400000001;
 
@@ -428,6 +429,49 @@ describe('SqliteStore: schema version 4 (room_events)', () => {
       }
       const after = new Database(join(dir, 'rostrum.sqlite'));
       assert.equal(after.prepare('SELECT count(*) FROM room_events').pluck().get(), 0);
+      after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore: the audit log on disk (schema version 5)', () => {
+  it('reads the log from the database, not from memory, and upgrades a version 4 database with its index', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      const entries = [1000, 2000, 3000].map((at) => makeAudit({ at }));
+      await s.write(APP, (w) => w.appendAudit(entries));
+      // A change made by another connection is what the store reads: nothing of the log is cached.
+      const other = new Database(join(dir, 'rostrum.sqlite'));
+      other.prepare("UPDATE audit SET reason = 'edited on disk' WHERE id = ?").run(entries[1].id);
+      other.close();
+      await s.read(APP, async (r) => {
+        assert.deepEqual((await r.audit({ limit: 10 })).map((e) => e.reason), ['spam', 'edited on disk', 'spam']);
+        // Time bounds are exact at their edges.
+        assert.deepEqual((await r.audit({ limit: 10, from: 2000, to: 3000 })).map((e) => e.at), [2000]);
+        assert.deepEqual((await r.audit({ limit: 10, from: 2001, to: 3001 })).map((e) => e.at), [3000]);
+      });
+      await s.close();
+
+      // Back to version 4: no audit_app index.
+      const db = new Database(join(dir, 'rostrum.sqlite'));
+      db.exec('DROP INDEX audit_app');
+      db.pragma('user_version = 4');
+      db.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        await s2.read(APP, async (r) => assert.deepEqual((await r.audit({ limit: 2 })).map((e) => e.at), [3000, 2000]));
+      } finally {
+        await s2.close();
+      }
+      const after = new Database(join(dir, 'rostrum.sqlite'));
+      assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      const plan = after
+        .prepare("EXPLAIN QUERY PLAN SELECT * FROM audit WHERE app_id = 1 AND id < 'z' AND id >= '0' ORDER BY id DESC LIMIT 5")
+        .all() as { detail: string }[];
+      assert.match(plan.map((p) => p.detail).join('\n'), /audit_app/, 'pages walk the (app_id, id) index');
       after.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

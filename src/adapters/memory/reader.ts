@@ -71,7 +71,7 @@ export class StateReader implements StoreReader {
   }
 
   async audit(q: AuditQuery): Promise<AuditEntry[]> {
-    return (this.data?.auditPage(q) ?? []).map((e) => ({ ...e }));
+    return this.st.audit.page(this.appId, q);
   }
 
   async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {

@@ -3,9 +3,11 @@
 // subject, by room and in creation order. This module stores what it is given and hands out what
 // it stores; copying in and out (isolation) is the store's business (see reader.ts, unit.ts).
 import type { RoomEvent } from '../../core/events.js';
+import { MemoryAuditLog, type AuditLog } from './audit-log.js';
 import { MemoryHistory, type History } from './history.js';
-import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
-import type { AuditQuery, EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
+import { byString, insertSorted, lowerBound, removeSorted } from './sorted.js';
+import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import type { EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
 
 type Entry = DenyEntry | MuteEntry;
 
@@ -15,31 +17,6 @@ function byCreation(a: Entry, b: Entry): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-/** First index whose element is not before `x` (binary search). */
-function lowerBound<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cmp(arr[mid], x) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function insertSorted<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): void {
-  // New entries and members usually sort last: append without a search.
-  if (arr.length === 0 || cmp(arr[arr.length - 1], x) < 0) arr.push(x);
-  else arr.splice(lowerBound(arr, x, cmp), 0, x);
-}
-
-function removeSorted<T>(arr: T[], x: T, cmp: (a: T, b: T) => number): void {
-  const i = lowerBound(arr, x, cmp);
-  if (i < arr.length && cmp(arr[i], x) === 0) arr.splice(i, 1);
-}
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const byAuditId = (a: AuditEntry, b: AuditEntry) => byString(a.id, b.id);
 
 const subjectKey = (subjectType: string, subject: string) => `${subjectType}\n${subject}`;
 
@@ -178,39 +155,8 @@ export class AppState {
   readonly mute = new EntryIndex<MuteEntry>();
   /** Bad-word lists by scope (room id, '' = app-wide); a change replaces the list object. */
   readonly badWords = new Map<string, BadWordsRow>();
-  /** The audit log in id (time) order. */
-  readonly audit: AuditEntry[] = [];
 
   constructor(readonly appId: AppId) {}
-
-  addAudit(e: AuditEntry): void {
-    insertSorted(this.audit, e, byAuditId);
-  }
-
-  removeAudit(e: AuditEntry): void {
-    removeSorted(this.audit, e, byAuditId);
-  }
-
-  /** Newest first, filtered, up to `q.limit`, older than `q.before`. */
-  auditPage(q: AuditQuery): AuditEntry[] {
-    const out: AuditEntry[] = [];
-    let i = this.audit.length - 1;
-    if (q.before) i = lowerBound(this.audit, { id: q.before } as AuditEntry, byAuditId) - 1;
-    for (; i >= 0 && out.length < q.limit; i--) {
-      const e = this.audit[i];
-      if (q.to !== undefined && e.at >= q.to) continue;
-      if (q.from !== undefined && e.at < q.from) break;
-      if (
-        (q.roomId === undefined || e.roomId === q.roomId) &&
-        (q.actor === undefined || e.actor === q.actor) &&
-        (q.target === undefined || e.target === q.target) &&
-        (q.action === undefined || e.action === q.action)
-      ) {
-        out.push(e);
-      }
-    }
-    return out;
-  }
 
   /** A page of rooms in id order, from the sorted ids (a search scans on from `after`). */
   roomPage(q: RoomQuery): RoomAggregate[] {
@@ -404,6 +350,8 @@ export class MemoryState {
   readonly outbox = new Outbox();
   /** Chat history; a persistent store puts its own (on disk) here. */
   history: History = new MemoryHistory();
+  /** The moderation audit log; a persistent store puts its own (on disk) here. */
+  audit: AuditLog = new MemoryAuditLog();
 
   app(appId: AppId): AppState {
     let a = this.apps.get(appId);

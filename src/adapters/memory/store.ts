@@ -51,6 +51,7 @@ export class MemoryStore implements Store {
   protected commitUnit(unit: Unit): Promise<void> | undefined {
     if (unit.events.length > 0) this.state.outbox.append(unit.events);
     if (unit.history.length > 0) this.state.history.apply(unit.history);
+    if (unit.auditEntries.length > 0) this.state.audit.append(unit.appId, unit.auditEntries);
     return undefined;
   }
 
@@ -108,19 +109,7 @@ export class MemoryStore implements Store {
   }
 
   async pruneAudit(beforeMs: number, limit: number): Promise<number> {
-    return this.takeOldAudit(beforeMs, limit).length;
-  }
-
-  /** Removes up to `limit` audit entries older than `beforeMs` from memory; returns their ids. */
-  protected takeOldAudit(beforeMs: number, limit: number): string[] {
-    const ids: string[] = [];
-    for (const app of this.state.apps.values()) {
-      // In id (time) order: the old ones are at the front.
-      let k = 0;
-      while (k < app.audit.length && ids.length < limit && app.audit[k].at < beforeMs) ids.push(app.audit[k++].id);
-      app.audit.splice(0, k);
-    }
-    return ids;
+    return this.state.audit.prune(beforeMs, limit);
   }
 
   async claimNonce(scope: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {

@@ -21,7 +21,6 @@ export interface Changes {
   mute: Map<string, MuteEntry | null>;
   /** Bad-word lists by scope (null = deleted). */
   badWords: Map<string, BadWordsRow | null>;
-  audit: AuditEntry[];
 }
 
 export class Unit extends StateReader implements StoreWriter {
@@ -29,6 +28,8 @@ export class Unit extends StateReader implements StoreWriter {
   readonly events: RoomEvent[] = [];
   /** Chat history changes: applied only if it succeeds. */
   readonly history: HistoryChange[] = [];
+  /** Audit entries: appended to the log only if it succeeds. */
+  readonly auditEntries: AuditEntry[] = [];
   readonly changes: Changes | null;
   private readonly undo: (() => void)[] = [];
   /** The unit's private aggregates (null: known not to exist), by room. */
@@ -44,7 +45,7 @@ export class Unit extends StateReader implements StoreWriter {
   ) {
     super(st, appId);
     this.changes = recordChanges
-      ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map(), badWords: new Map(), audit: [] }
+      ? { deletedRooms: [], rooms: new Map(), members: new Map(), deny: new Map(), mute: new Map(), badWords: new Map() }
       : null;
   }
 
@@ -237,13 +238,7 @@ export class Unit extends StateReader implements StoreWriter {
   }
 
   async appendAudit(entries: AuditEntry[]): Promise<void> {
-    const d = this.w;
-    for (const entry of entries) {
-      const e = { ...entry };
-      d.addAudit(e);
-      this.undo.push(() => d.removeAudit(e));
-      this.changes?.audit.push(e);
-    }
+    for (const e of entries) this.auditEntries.push({ ...e });
   }
 
   async appendMessages(messages: ChatMessage[]): Promise<void> {

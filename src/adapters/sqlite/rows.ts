@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../../core/model.js';
+import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../../core/model.js';
 import type { Changes } from '../memory/unit.js';
 import { MemoryState } from '../memory/state.js';
 
@@ -56,7 +56,6 @@ export function loadState(db: Database.Database): MemoryState {
   }
   for (const r of db.prepare('SELECT * FROM deny ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).deny.add(toDeny(r));
   for (const r of db.prepare('SELECT * FROM mutes ORDER BY created_at, id').iterate() as Iterable<EntryRow>) st.app(r.app_id).mute.add(toMute(r));
-  for (const r of db.prepare('SELECT * FROM audit ORDER BY id').iterate() as Iterable<AuditRow>) st.app(r.app_id).audit.push(toAudit(r));
   for (const r of db.prepare('SELECT key, value FROM meta').iterate() as Iterable<{ key: string; value: string }>) st.meta.set(r.key, r.value);
   for (const r of db.prepare('SELECT app_id, scope, version, words FROM bad_words').iterate() as Iterable<{ app_id: number; scope: string; version: string; words: string }>) {
     st.app(r.app_id).badWords.set(r.scope, { version: r.version, words: JSON.parse(r.words) });
@@ -124,11 +123,6 @@ export class Writer {
         `INSERT INTO room_events (id, app_id, room_id, seq)
            SELECT id, app_id, room_id, seq FROM outbox WHERE id > (SELECT coalesce(max(id), 0) FROM room_events) ORDER BY id`,
       ),
-      insertAudit: p(
-        `INSERT OR REPLACE INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      deleteAudit: p('DELETE FROM audit WHERE id = ?'),
       upsertMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       // Ordered by (at, id) so SQLite walks the outbox_at index, not the whole table (a stall of ~100 ms).
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
@@ -216,19 +210,12 @@ export class Writer {
       if (row) s.upsertBadWords.run(appId, scope, row.version, JSON.stringify(row.words));
       else s.deleteRoomBadWords.run(appId, scope);
     }
-    for (const a of c.audit) {
-      s.insertAudit.run(a.id, appId, a.at, a.roomId, a.actor, a.actorKind, a.surface, a.action, a.targetType, a.target, a.reason, a.expiresAt);
-    }
     let last = 0;
     for (const e of events) {
       last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
       this.pendingIndex.push(last, e.appId, e.roomId, e.seq);
     }
     return last;
-  }
-
-  deleteAudit(ids: string[]): void {
-    for (const id of ids) this.s.deleteAudit.run(id);
   }
 
   meta(key: string, value: string): void {
@@ -261,36 +248,5 @@ function memberInfo(m: Member): string {
 }
 
 export function isEmpty(c: Changes): boolean {
-  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0 && c.badWords.size === 0 && c.audit.length === 0;
-}
-
-interface AuditRow {
-  id: string;
-  app_id: number;
-  at: number;
-  room_id: string;
-  actor: string;
-  actor_kind: AuditEntry['actorKind'];
-  surface: AuditEntry['surface'];
-  action: AuditEntry['action'];
-  target_type: AuditEntry['targetType'];
-  target: string;
-  reason: string;
-  expires_at: number | null;
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    at: r.at,
-    roomId: r.room_id,
-    actor: r.actor,
-    actorKind: r.actor_kind,
-    surface: r.surface,
-    action: r.action,
-    targetType: r.target_type,
-    target: r.target,
-    reason: r.reason,
-    expiresAt: r.expires_at,
-  };
+  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0 && c.badWords.size === 0;
 }

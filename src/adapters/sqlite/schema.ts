@@ -1,10 +1,12 @@
-// The SQLite layout (schema version 2). One row per room aggregate, one per member, one per deny or
-// mute entry, one per outbox event. The memory state is the authority while the process runs and
-// is loaded whole at start, so tables carry only the indexes their writes need (primary keys, and
-// the room scope that deleting a room uses), never read-side indexes. Rooms are a rowid table: an
+// The SQLite layout (schema version 2, with the versions after it below). One row per room
+// aggregate, one per member, one per deny or mute entry, one per outbox event. The memory state is
+// the authority while the process runs and is loaded whole at start, so tables carry only the
+// indexes their writes need (primary keys, and the room scope that deleting a room uses), never
+// read-side indexes; the exceptions are the tables read from disk: chat history, the audit log
+// and room_events. Rooms are a rowid table: an
 // aggregate's JSON (~1-2 KB with its seats) would spill into an overflow page in a WITHOUT ROWID
 // table (about 1 KB of a 4 KB page kept inline), and every save would then write two pages.
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +46,14 @@ CREATE TABLE IF NOT EXISTS audit (
   id TEXT PRIMARY KEY, app_id INTEGER NOT NULL, at INTEGER NOT NULL, room_id TEXT NOT NULL,
   actor TEXT NOT NULL, actor_kind TEXT NOT NULL, surface TEXT NOT NULL, action TEXT NOT NULL,
   target_type TEXT NOT NULL, target TEXT NOT NULL, reason TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
+`;
+
+/**
+ * Version 5: the audit log is no longer held in memory but read from disk (sqlite/audit-log.ts):
+ * an app's pages walk this index from their newest end.
+ */
+export const AUDIT_BY_APP = `
+CREATE INDEX IF NOT EXISTS audit_app ON audit (app_id, id);
 `;
 
 /** Version 3: one-time tokens (Polyv signs) kept for their timestamp window, across restarts. */

@@ -19,6 +19,7 @@ import { NonceTable } from './nonces.js';
 import type { Unit } from '../memory/unit.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirError, describe, lockDataDir, prepareDataDir, privateFile } from './data-dir.js';
+import { SqliteAuditLog } from './audit-log.js';
 import { SqliteHistory } from './history.js';
 import { migrate } from './migrate.js';
 import { isEmpty, loadState, Writer } from './rows.js';
@@ -42,6 +43,7 @@ export class SqliteStore extends MemoryStore {
   private readonly writer: Writer;
   private readonly checkpointer: Checkpointer;
   private readonly history: SqliteHistory;
+  private readonly audit: SqliteAuditLog;
   private batch: Batch | null = null;
   /** Outbox readers see only committed events: ids up to this one. */
   private committedOutboxId: number;
@@ -74,6 +76,7 @@ export class SqliteStore extends MemoryStore {
     this.writer = new Writer(this.db);
     this.recordChanges = true;
     this.history = new SqliteHistory(this.db);
+    this.audit = new SqliteAuditLog(this.db);
     this.state = this.load();
     this.committedOutboxId = this.writer.maxOutboxId();
     this.nonceTable = new NonceTable(this.db);
@@ -81,10 +84,11 @@ export class SqliteStore extends MemoryStore {
     this.checkpointer = new Checkpointer(file);
   }
 
-  /** The memory state from disk, with the history on disk. */
+  /** The memory state from disk, with the history and the audit log on disk. */
   private load() {
     const state = loadState(this.db);
     state.history = this.history;
+    state.audit = this.audit;
     return state;
   }
 
@@ -92,7 +96,7 @@ export class SqliteStore extends MemoryStore {
     if (this.closed) throw new Error('the store is closed');
     if (unit.st !== this.state) throw new Error('the store reloaded from disk after a failed commit while this unit ran; nothing was written');
     const c = unit.changes!;
-    if (isEmpty(c) && unit.events.length === 0 && unit.history.length === 0) {
+    if (isEmpty(c) && unit.events.length === 0 && unit.history.length === 0 && unit.auditEntries.length === 0) {
       // Nothing to write, but it may have read what an open batch has not committed yet.
       return this.batch?.done;
     }
@@ -101,6 +105,7 @@ export class SqliteStore extends MemoryStore {
       const last = this.writer.unit(unit.appId, c, unit.events);
       if (last > 0) b.outboxMax = last;
       if (unit.history.length > 0) this.history.apply(unit.history);
+      if (unit.auditEntries.length > 0) this.audit.append(unit.appId, unit.auditEntries);
     } catch (e) {
       this.fail(b, e);
       throw e;
@@ -207,9 +212,7 @@ export class SqliteStore extends MemoryStore {
   }
 
   override async pruneAudit(beforeMs: number, limit: number): Promise<number> {
-    const ids = this.takeOldAudit(beforeMs, limit);
-    if (ids.length > 0) await this.inBatch(() => this.writer.deleteAudit(ids));
-    return ids.length;
+    return this.inBatch(() => this.audit.prune(beforeMs, limit));
   }
 
   override async pruneMessages(beforeMs: number, limit: number): Promise<number> {

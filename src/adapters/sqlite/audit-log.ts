@@ -1,0 +1,100 @@
+// The moderation audit log of the SQLite store: on disk only, never loaded into memory (a log
+// kept for months would fill the heap and slow every start). Written into the open batch
+// transaction with the unit it belongs to; read on the same connection.
+//
+// Entry ids start with their time (the core's ids: base-36 ms padded to 9 characters), so a time
+// bound is also an id bound: a page walks the (app_id, id) index from its newest end and stops at
+// its `from`, and pruning walks the primary key from the oldest end and stops at its retention.
+import type Database from 'better-sqlite3';
+import type { AppId, AuditEntry } from '../../core/model.js';
+import type { AuditQuery } from '../../core/ports/store.js';
+import type { AuditLog } from '../memory/audit-log.js';
+
+/** The smallest id of an entry at `ms` or later. */
+const idAt = (ms: number) => Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0');
+/** Above every id. */
+const ID_MAX = '\u{10ffff}';
+
+interface AuditRow {
+  id: string;
+  app_id: number;
+  at: number;
+  room_id: string;
+  actor: string;
+  actor_kind: AuditEntry['actorKind'];
+  surface: AuditEntry['surface'];
+  action: AuditEntry['action'];
+  target_type: AuditEntry['targetType'];
+  target: string;
+  reason: string;
+  expires_at: number | null;
+}
+
+function toAudit(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    roomId: r.room_id,
+    actor: r.actor,
+    actorKind: r.actor_kind,
+    surface: r.surface,
+    action: r.action,
+    targetType: r.target_type,
+    target: r.target,
+    reason: r.reason,
+    expiresAt: r.expires_at,
+  };
+}
+
+export class SqliteAuditLog implements AuditLog {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insert: p(
+        `INSERT OR REPLACE INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      // A NULL filter matches everything.
+      page: p(
+        `SELECT * FROM audit WHERE app_id = ? AND id < ? AND id >= ? AND at < ? AND at >= ?
+           AND (? IS NULL OR room_id = ?) AND (? IS NULL OR actor = ?) AND (? IS NULL OR target = ?) AND (? IS NULL OR action = ?)
+         ORDER BY id DESC LIMIT ?`,
+      ),
+      prune: p('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id < ? AND at < ? ORDER BY id LIMIT ?)'),
+    };
+  }
+
+  /** Writes into the open batch (the caller's transaction). */
+  append(appId: AppId, entries: AuditEntry[]): void {
+    for (const a of entries) {
+      this.s.insert.run(a.id, appId, a.at, a.roomId, a.actor, a.actorKind, a.surface, a.action, a.targetType, a.target, a.reason, a.expiresAt);
+    }
+  }
+
+  page(appId: AppId, q: AuditQuery): AuditEntry[] {
+    const to = q.to ?? Number.MAX_SAFE_INTEGER;
+    const from = q.from ?? 0;
+    const before = q.before || ID_MAX;
+    const eq = (v: string | undefined) => [v ?? null, v ?? null];
+    const rows = this.s.page.all(
+      appId,
+      q.to === undefined || idAt(to + 1) > before ? before : idAt(to + 1),
+      idAt(from),
+      to,
+      from,
+      ...eq(q.roomId),
+      ...eq(q.actor),
+      ...eq(q.target),
+      ...eq(q.action),
+      Math.max(0, q.limit),
+    ) as AuditRow[];
+    return rows.map(toAudit);
+  }
+
+  /** Runs inside a batch (the store's inBatch). */
+  prune(beforeMs: number, limit: number): number {
+    return this.s.prune.run(idAt(beforeMs + 1), beforeMs, Math.max(0, limit)).changes;
+  }
+}
