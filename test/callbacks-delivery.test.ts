@@ -101,7 +101,7 @@ describe('callback delivery', () => {
       const lock = bodies.find((b) => b.CallbackCommand === 'Moderation.CallbackAfterSeatLockChanged');
       assert.deepEqual([lock.Index, lock.IsTakenDisabled], [2, true]);
       // The receiver has answered the last one; the relay records it a moment later.
-      await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
+      await until(() => s.server.callbacks.relay.idle(), 'the relay to settle');
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       const app = `app="${APP.sdkAppId}"`;
       assert.match(metrics, new RegExp(`rostrum_callbacks_queued_total\\{${app}\\} ${bodies.length}\\b`));
@@ -248,7 +248,7 @@ describe('callback delivery', () => {
       await until(() => rx.accepted.length === 1, 'the re-sent callback');
       assert.equal(rx.accepted[0].body.RoomInfo.RoomId, 'r1');
       assert.deepEqual(await svc.failed(null, 10), []);
-      await until(() => s.server.callbacks.relay.idle, 'the relay to settle');
+      await until(() => s.server.callbacks.relay.idle(), 'the relay to settle');
     } finally {
       await s.close();
     }

@@ -1,5 +1,7 @@
 // Wiring the callbacks into a server: the spool for the store in use, the service, the relay,
-// the metrics.
+// the metrics. On SQLite the relay runs on a worker thread (relay-thread.ts), off the thread that
+// serves requests; on PostgreSQL (whose reads wait on the network, not the CPU) and in memory it
+// runs in the main thread.
 import type { Registry } from 'prom-client';
 import { parseStoreSpec } from '../config.js';
 import type { AppId, App } from '../core/model.js';
@@ -7,7 +9,8 @@ import type { Bus } from '../core/ports/bus.js';
 import type { Store } from '../core/ports/store.js';
 import type { FileCallbackConfig } from './commands.js';
 import { callbackMetrics } from './metrics.js';
-import { CallbackRelay, type RelayLog } from './relay.js';
+import { CallbackRelay, type RelayLog, type RelayOptions } from './relay.js';
+import { RelayThread, type RelayHandle } from './relay-thread.js';
 import { CallbackService } from './service.js';
 import { MemorySpool, type CallbackSpool } from './spool.js';
 import { deliverySummary, type DeliverySummary } from './summary.js';
@@ -26,7 +29,7 @@ export interface CallbackOptions {
 
 export interface Callbacks {
   service: CallbackService;
-  relay: CallbackRelay;
+  relay: RelayHandle;
   spool: CallbackSpool;
   /** The outbox may drop events older than this (ms). */
   pruneHorizon(): number;
@@ -61,46 +64,52 @@ export async function openCallbacks(deps: {
   log?: RelayLog;
 }): Promise<Callbacks> {
   const spool = await openSpool(deps.opts.store, deps.opts.dataDir);
+  let relay: RelayHandle | undefined;
+  let unsubscribe = () => {};
   try {
     const files = new Map<AppId, FileCallbackConfig>();
     for (const a of deps.apps) if (a.callback) files.set(a.sdkAppId, a.callback);
     const service = new CallbackService(spool, files);
     await service.load();
     const o = deps.opts.callbacks ?? {};
-    let relay: CallbackRelay | undefined;
+    const options: RelayOptions = {
+      timeoutMs: o.timeoutMs,
+      giveUpAfterMs: o.giveUpHours !== undefined ? o.giveUpHours * 3600_000 : undefined,
+      concurrency: o.concurrency,
+      backoffBaseMs: o.backoffBaseMs,
+      backoffMaxMs: o.backoffMaxMs,
+    };
     const metrics = callbackMetrics(
       deps.registry,
       () => spool.counts(),
       () => relay?.sendingApps() ?? [],
     );
-    relay = new CallbackRelay(
-      deps.store,
-      spool,
-      deps.bus,
-      service,
-      {
-        timeoutMs: o.timeoutMs,
-        giveUpAfterMs: o.giveUpHours !== undefined ? o.giveUpHours * 3600_000 : undefined,
-        concurrency: o.concurrency,
-        backoffBaseMs: o.backoffBaseMs,
-        backoffMaxMs: o.backoffMaxMs,
-      },
-      metrics,
-      deps.log,
-    );
-    await relay.start();
+    if (parseStoreSpec(deps.opts.store).kind === 'sqlite') {
+      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options }, metrics, deps.log);
+      relay = thread;
+      service.onChange = () => thread.changed();
+      unsubscribe = deps.bus.subscribe(() => thread.wake());
+    } else {
+      const inProcess = new CallbackRelay(deps.store, spool, deps.bus, service, options, metrics, deps.log);
+      relay = inProcess;
+      await inProcess.start();
+    }
+    const started = relay;
     return {
       service,
-      relay,
+      relay: started,
       spool,
-      pruneHorizon: () => relay.pruneHorizon(),
+      pruneHorizon: () => started.pruneHorizon(),
       summary: (appId) => deliverySummary({ spool, service, metrics }, appId),
       async close() {
-        await relay.close();
+        unsubscribe();
+        await started.close();
         await spool.close();
       },
     };
   } catch (e) {
+    unsubscribe();
+    await relay?.close().catch(() => {});
     await spool.close().catch(() => {});
     throw e;
   }

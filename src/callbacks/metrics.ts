@@ -3,6 +3,15 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AppId } from '../core/model.js';
 import type { SpoolCounts } from './spool.js';
 
+/** What the relay records: the metrics below, or a worker thread's tally posted to them. */
+export interface RelayMetrics {
+  queued: { inc(labels: { app: string }): void };
+  delivered: { inc(labels: { app: string }): void };
+  retried: { inc(labels: { app: string }): void };
+  failed: { inc(labels: { app: string }): void };
+  lag: { observe(labels: { app: string }, seconds: number): void };
+}
+
 export interface CallbackMetrics {
   queued: Counter<'app'>;
   delivered: Counter<'app'>;

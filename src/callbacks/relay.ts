@@ -14,10 +14,9 @@
 // stops, what is in flight settles, delivered rows leave the spool, then the lease goes), so apps
 // spread over the nodes without a duplicate. When the lease connection drops, the node stops
 // sending at once; the database frees its leases and another node takes over from the spool.
-import type { Bus } from '../core/ports/bus.js';
 import type { Store } from '../core/ports/store.js';
 import type { AppId } from '../core/model.js';
-import type { CallbackMetrics } from './metrics.js';
+import type { RelayMetrics } from './metrics.js';
 import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
 import { CallbackSender } from './sender.js';
 import type { CallbackService, EffectiveConfig } from './service.js';
@@ -34,6 +33,14 @@ export interface RelayOptions {
   backoffMaxMs?: number;
   /** Deliveries in flight per app (each in a different room). Default 8. */
   concurrency?: number;
+}
+
+/** Where the relay reads committed events: the store, or a reader of its outbox (worker thread). */
+export type OutboxSource = Pick<Store, 'readOutbox' | 'outboxHead'>;
+
+/** What wakes the feeder: the bus (a commit somewhere), or the main thread's wake-ups. */
+export interface Wakeups {
+  subscribe(handler: () => void): () => void;
 }
 
 export interface RelayLog {
@@ -218,12 +225,12 @@ export class CallbackRelay {
   private readonly closing = new Promise<void>((r) => (this.close_ = r));
 
   constructor(
-    private readonly store: Store,
+    private readonly store: OutboxSource,
     readonly spool: CallbackSpool,
-    private readonly bus: Bus,
+    private readonly bus: Wakeups,
     readonly service: CallbackService,
     opts: RelayOptions = {},
-    readonly metrics?: CallbackMetrics,
+    readonly metrics?: RelayMetrics,
     readonly log?: RelayLog,
   ) {
     this.sender = new CallbackSender(opts.timeoutMs ?? 2000);
@@ -480,7 +487,7 @@ export class CallbackRelay {
   }
 
   /** Nothing queued, in flight or left to read (tests, shutdown). */
-  get idle(): boolean {
+  async idle(): Promise<boolean> {
     return [...this.senders.values()].every((s) => s.idle);
   }
 

@@ -176,7 +176,7 @@ export type AuditAction =
 
 /** One moderation action on one target, written in the same unit of work as the change. */
 export interface AuditEntry {
-  /** Time-ordered (see ids.ts): the log's order, newest first when listed. */
+  /** Time-ordered, beginning with its time (base-36 ms padded to 9, see ids.ts): the log's order, newest first when listed. */
   id: string;
   at: number; // ms
   roomId: string; // '' = app-wide

@@ -61,9 +61,9 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
 }
 
 /** Waits until `cond` holds (generous deadline: the machine may be loaded). */
-export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -1,0 +1,187 @@
+// The callback relay on a worker thread, seen from the main thread (SQLite store). Reading the
+// outbox, building bodies, spooling and sending them were a third to a half of the main thread
+// with callbacks on; on a worker they cost it a wake-up message per event-loop turn with commits.
+// The worker (relay-worker.ts) opens its own connections: a read-only one to the store's outbox
+// and one to the callback spool. The main thread keeps its own spool connection for the service
+// (REST configuration, re-sends, counts); a change there is posted to the worker, which reloads.
+// The worker posts back what the main thread shows: metrics, the outbox prune horizon, the apps
+// it sends. If the worker dies, it is started again: the spool and its cursor are durable.
+import { Worker } from 'node:worker_threads';
+import type { AppId } from '../core/model.js';
+import type { FileCallbackConfig } from './commands.js';
+import type { CallbackMetrics } from './metrics.js';
+import type { RelayLog, RelayOptions } from './relay.js';
+
+/** What the worker is started with. */
+export interface RelayWorkerInit {
+  dataDir: string;
+  files: [AppId, FileCallbackConfig][];
+  options: RelayOptions;
+}
+
+export type Kind = 'queued' | 'delivered' | 'retried' | 'failed';
+
+/** Main thread -> worker. */
+export type ToWorker = { t: 'wake' } | { t: 'changed' } | { t: 'idle'; id: number } | { t: 'close' };
+
+/** Worker -> main thread. */
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'failed'; message: string }
+  | { t: 'report'; counts: [Kind, string, number][]; lag: [string, number][]; horizon: number; sending: AppId[] }
+  | { t: 'log'; level: 'warn' | 'error'; obj: object; msg: string }
+  | { t: 'idle'; id: number; value: boolean }
+  | { t: 'closed' };
+
+/** The relay as the server sees it, wherever it runs. */
+export interface RelayHandle {
+  /** The outbox may drop events older than this (ms). */
+  pruneHorizon(): number;
+  /** The apps this node sends now. */
+  sendingApps(): AppId[];
+  /** Nothing queued, in flight or left to read (tests, shutdown). */
+  idle(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const RESTART_MS = 1000;
+const CLOSE_TIMEOUT_MS = 10_000;
+
+// A worker's entry must be JavaScript; from TypeScript sources (tests, tsx) it registers tsx first.
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})().catch((e) => setImmediate(() => { throw e; }));
+`;
+
+function bootData(init: RelayWorkerInit) {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return {
+    entry: new URL(fromSource ? './relay-worker.ts' : './relay-worker.js', import.meta.url).href,
+    tsx: fromSource ? import.meta.resolve('tsx/esm/api') : '',
+    init,
+  };
+}
+
+export class RelayThread implements RelayHandle {
+  private worker!: Worker;
+  private horizon = 0;
+  private sending: AppId[] = [];
+  private readonly asked = new Map<number, (idle: boolean) => void>();
+  private nextAsk = 1;
+  private wakePosted = false;
+  private alive = false;
+  private closing = false;
+  private closed_!: () => void;
+  private readonly closed = new Promise<void>((r) => (this.closed_ = r));
+
+  private constructor(
+    private readonly init: RelayWorkerInit,
+    private readonly metrics: CallbackMetrics,
+    private readonly log?: RelayLog,
+  ) {}
+
+  /** Starts the worker; resolves once its relay runs (rejects when it cannot start). */
+  static async start(init: RelayWorkerInit, metrics: CallbackMetrics, log?: RelayLog): Promise<RelayThread> {
+    const r = new RelayThread(init, metrics, log);
+    await r.spawn();
+    return r;
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(BOOT, { eval: true, workerData: bootData(this.init) });
+      this.worker = w;
+      this.alive = true;
+      let started = false;
+      w.on('message', (m: FromWorker) => {
+        if (m.t === 'ready') (started = true), resolve();
+        else if (m.t === 'failed') reject(new Error(`the callback relay could not start: ${m.message}`));
+        else this.received(m);
+      });
+      w.on('error', (err) => {
+        if (!started) reject(err);
+        else this.log?.error({ err }, 'callbacks: the relay thread failed');
+      });
+      w.on('exit', () => {
+        this.alive = false;
+        for (const answer of this.asked.values()) answer(false);
+        this.asked.clear();
+        if (this.closing) return this.closed_();
+        if (!started) return reject(new Error('the callback relay thread exited while starting'));
+        this.log?.error({}, `callbacks: the relay thread stopped; starting it again in ${RESTART_MS} ms`);
+        setTimeout(() => {
+          if (!this.closing) this.spawn().catch((err) => this.log?.error({ err }, 'callbacks: restarting the relay thread failed'));
+        }, RESTART_MS).unref();
+      });
+    });
+  }
+
+  private received(m: FromWorker): void {
+    switch (m.t) {
+      case 'report':
+        for (const [kind, app, n] of m.counts) this.metrics[kind].inc({ app }, n);
+        for (const [app, seconds] of m.lag) this.metrics.lag.observe({ app }, seconds);
+        this.horizon = m.horizon;
+        this.sending = m.sending;
+        break;
+      case 'log':
+        this.log?.[m.level](m.obj, m.msg);
+        break;
+      case 'idle':
+        this.asked.get(m.id)?.(m.value);
+        this.asked.delete(m.id);
+        break;
+      case 'closed':
+        break;
+    }
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  /** Events committed: one wake-up per event-loop turn at most. */
+  wake(): void {
+    if (this.wakePosted || this.closing) return;
+    this.wakePosted = true;
+    setImmediate(() => {
+      this.wakePosted = false;
+      if (!this.closing) this.post({ t: 'wake' });
+    });
+  }
+
+  /** A configuration changed or rows were re-sent here: the worker reloads and wakes. */
+  changed(): void {
+    if (!this.closing) this.post({ t: 'changed' });
+  }
+
+  pruneHorizon(): number {
+    return this.horizon;
+  }
+
+  sendingApps(): AppId[] {
+    return this.sending;
+  }
+
+  idle(): Promise<boolean> {
+    if (this.closing) return Promise.resolve(true);
+    const id = this.nextAsk++;
+    return new Promise((resolve) => {
+      this.asked.set(id, resolve);
+      this.post({ t: 'idle', id });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return this.closed;
+    this.closing = true;
+    if (!this.alive) return; // died, and not started again since
+    this.post({ t: 'close' });
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
+    await this.closed;
+    clearTimeout(timer);
+  }
+}
