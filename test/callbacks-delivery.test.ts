@@ -7,6 +7,8 @@ import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } 
 import { ok } from './support/tencent.js';
 import { ok as polyvOk, polyvClient } from './support/polyv.js';
 import { startReceiver, until, type Receiver } from './support/receiver.js';
+import type { Worker } from 'node:worker_threads';
+import { RelayThread } from '../src/callbacks/relay-thread.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
 
 const TOKEN = 'callback-token-1';
@@ -218,6 +220,28 @@ describe('callback delivery', () => {
         assert.deepEqual(infos, Array.from({ length: 10 }, (_, i) => String(i)));
       }
       assert.ok(rx.accepted.every((x) => x.verified));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('SQLite: the relay runs on a thread of its own; when that thread dies it is started again and nothing is lost', { skip: TEST_STORE !== undefined }, async () => {
+    const rx = await receiver(TOKEN);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP], callbacks: fast });
+    try {
+      const relay = s.server.callbacks.relay;
+      assert.ok(relay instanceof RelayThread, 'a worker thread on SQLite');
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
+      for (let i = 0; i < 10; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'r1', CustomInfo: String(i) } }));
+      // The thread dies in the middle of the burst (as on an uncaught error in it).
+      await (relay as unknown as { worker: Worker }).worker.terminate();
+      for (let i = 10; i < 20; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'r1', CustomInfo: String(i) } }));
+      await until(() => rx.unique().length === 21, 'all 21 callbacks after the restart');
+      const infos = rx.unique().filter((b) => b.CallbackCommand === 'Room.CallbackAfterUpdateRoomInfo').map((b) => b.RoomInfo.CustomInfo);
+      assert.deepEqual(infos, Array.from({ length: 20 }, (_, i) => String(i)));
+      assertOrdered(rx.unique());
+      assert.ok(rx.accepted.every((x) => x.verified));
+      await until(() => relay.idle(), 'the restarted relay to settle');
     } finally {
       await s.close();
     }
