@@ -134,7 +134,11 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       }
     });
 
-    it('waits briefly for a short transaction instead of returning a short page', async () => {
+    /**
+     * An event committed while an older transaction (another client's) is still open, which
+     * commits 100 ms later: `check` runs meanwhile.
+     */
+    async function behindAnOpenTransaction(check: (store: PostgresStore, ev: ReturnType<typeof makeEvent>) => Promise<void>) {
       const { store, schema } = await fresh();
       const c = await adminClient();
       try {
@@ -144,32 +148,26 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         const ev = makeEvent(APP, 'r1', 1, 1);
         await store.write(APP, (w) => w.appendEvents([ev]));
         setTimeout(() => void c.query('COMMIT'), 100);
+        await check(store, ev);
+      } finally {
+        await c.end();
+        await store.close();
+      }
+    }
+
+    it('waits briefly for a short transaction instead of returning a short page', () =>
+      behindAnOpenTransaction(async (store, ev) => {
         const t0 = Date.now();
         assert.deepEqual((await store.readOutbox('', 10)).events, [ev]);
         assert.ok(Date.now() - t0 >= 90, 'waited for the older transaction');
-      } finally {
-        await c.end();
-        await store.close();
-      }
-    });
-    it('outboxHead waits for an older transaction too, so reading from it yields nothing committed before', async () => {
-      const { store, schema } = await fresh();
-      const c = await adminClient();
-      try {
-        await c.query(`SET search_path TO "${schema}"`);
-        await c.query('BEGIN');
-        await c.query('INSERT INTO meta (key, value) VALUES ($1, $2)', ['held', 'x']); // takes a txid
-        const ev = makeEvent(APP, 'r1', 1, 1);
-        await store.write(APP, (w) => w.appendEvents([ev]));
-        setTimeout(() => void c.query('COMMIT'), 100);
+      }));
+
+    it('outboxHead waits for an older transaction too, so reading from it yields nothing committed before', () =>
+      behindAnOpenTransaction(async (store) => {
         const head = await store.outboxHead();
         assert.notEqual(head, '', 'past the event committed behind the open transaction');
         assert.deepEqual((await store.readOutbox(head, 10)).events, []);
-      } finally {
-        await c.end();
-        await store.close();
-      }
-    });
+      }));
   });
 
   describe('locks', () => {

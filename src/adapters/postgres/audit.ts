@@ -1,36 +1,6 @@
 // The audit log's rows and statements on PostgreSQL.
-import type { AppId, AuditEntry } from '../../core/model.js';
+import type { AppId } from '../../core/model.js';
 import type { AuditQuery } from '../../core/ports/store.js';
-
-export interface AuditRow {
-  id: string;
-  at: number;
-  room_id: string;
-  actor: string;
-  actor_kind: AuditEntry['actorKind'];
-  surface: AuditEntry['surface'];
-  action: AuditEntry['action'];
-  target_type: AuditEntry['targetType'];
-  target: string;
-  reason: string;
-  expires_at: number | null;
-}
-
-export function toAudit(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    at: r.at,
-    roomId: r.room_id,
-    actor: r.actor,
-    actorKind: r.actor_kind,
-    surface: r.surface,
-    action: r.action,
-    targetType: r.target_type,
-    target: r.target,
-    reason: r.reason,
-    expiresAt: r.expires_at,
-  };
-}
 
 /** $1 app id, $2 the entries as one JSON array: one statement per unit however many. */
 export const AUDIT_INSERT = {

@@ -8,43 +8,13 @@
 import type Database from 'better-sqlite3';
 import type { AppId, AuditEntry } from '../../core/model.js';
 import type { AuditQuery } from '../../core/ports/store.js';
+import { toAudit, type AuditRow } from '../audit-row.js';
 import type { AuditLog } from '../memory/audit-log.js';
 
 /** The smallest id of an entry at `ms` or later. */
 const idAt = (ms: number) => Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0');
 /** Above every id. */
 const ID_MAX = '\u{10ffff}';
-
-interface AuditRow {
-  id: string;
-  app_id: number;
-  at: number;
-  room_id: string;
-  actor: string;
-  actor_kind: AuditEntry['actorKind'];
-  surface: AuditEntry['surface'];
-  action: AuditEntry['action'];
-  target_type: AuditEntry['targetType'];
-  target: string;
-  reason: string;
-  expires_at: number | null;
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    at: r.at,
-    roomId: r.room_id,
-    actor: r.actor,
-    actorKind: r.actor_kind,
-    surface: r.surface,
-    action: r.action,
-    targetType: r.target_type,
-    target: r.target,
-    reason: r.reason,
-    expiresAt: r.expires_at,
-  };
-}
 
 export class SqliteAuditLog implements AuditLog {
   private readonly s;
