@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, MAX_UNITS } from '../../src/adapters/sqlite/store.js';
+import { SqliteOutboxReader } from '../../src/adapters/sqlite/outbox-reader.js';
 import { legacyEntryId } from '../../src/adapters/sqlite/migrate.js';
 import { SCHEMA, SCHEMA_VERSION } from '../../src/adapters/sqlite/schema.js';
 import { newId } from '../../src/core/ids.js';
@@ -473,6 +474,39 @@ describe('SqliteStore: the audit log on disk (schema version 5)', () => {
         .all() as { detail: string }[];
       assert.match(plan.map((p) => p.detail).join('\n'), /audit_app/, 'pages walk the (app_id, id) index');
       after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteOutboxReader (the callback relay thread\'s view of the outbox)', () => {
+  it('pages committed events with the store\'s own cursors, and never an uncommitted one', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      const evs = [1, 2, 3].map((i) => makeEvent(APP, 'r1', i, 1000 * i));
+      await s.write(APP, (w) => w.appendEvents(evs));
+      const reader = new SqliteOutboxReader(dir);
+      try {
+        const first = await reader.readOutbox('', 2);
+        assert.deepEqual(first, await s.readOutbox('', 2), 'the same page and cursor as the store');
+        assert.deepEqual((await reader.readOutbox(first.cursor, 10)).events, [evs[2]]);
+        assert.equal(await reader.outboxHead(), await s.outboxHead());
+        // A transaction still open on another connection: its row is not there yet.
+        const head = await reader.outboxHead();
+        const writer = new Database(join(dir, 'rostrum.sqlite'));
+        writer.exec('BEGIN IMMEDIATE');
+        writer.prepare('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)').run(APP, 'r1', 4, 4000, JSON.stringify(makeEvent(APP, 'r1', 4, 4000)));
+        assert.deepEqual((await reader.readOutbox(head, 10)).events, []);
+        assert.equal(await reader.outboxHead(), head);
+        writer.exec('ROLLBACK');
+        writer.close();
+        await assert.rejects(reader.readOutbox('x', 1), /bad outbox cursor/);
+      } finally {
+        reader.close();
+        await s.close();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
