@@ -85,7 +85,7 @@ export async function openCallbacks(deps: {
       () => relay?.sendingApps() ?? [],
     );
     if (parseStoreSpec(deps.opts.store).kind === 'sqlite') {
-      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options }, metrics, deps.log);
+      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options }, metrics, () => service.anyConfigured(), deps.log);
       relay = thread;
       service.onChange = () => thread.changed();
       unsubscribe = deps.bus.subscribe(() => thread.wake());

@@ -6,6 +6,7 @@
 // (REST configuration, re-sends, counts); a change there is posted to the worker, which reloads.
 // The worker posts back what the main thread shows: metrics, the outbox prune horizon, the apps
 // it sends. If the worker dies, it is started again: the spool and its cursor are durable.
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { AppId } from '../core/model.js';
 import type { FileCallbackConfig } from './commands.js';
@@ -45,6 +46,12 @@ export interface RelayHandle {
 }
 
 const RESTART_MS = 1000;
+/**
+ * Wake-ups go at most this often: each one costs the main thread a message and the worker a
+ * thread wake-up (4 % of the main thread in a join storm when posted every turn), and the
+ * feeder gathers commits for 10 ms after one anyway.
+ */
+const WAKE_MS = 10;
 const CLOSE_TIMEOUT_MS = 10_000;
 
 // A worker's entry must be JavaScript; from TypeScript sources (tests, tsx) it registers tsx first.
@@ -71,7 +78,8 @@ export class RelayThread implements RelayHandle {
   private sending: AppId[] = [];
   private readonly asked = new Map<number, (idle: boolean) => void>();
   private nextAsk = 1;
-  private wakePosted = false;
+  private wakePending = false;
+  private lastWake = 0;
   private alive = false;
   private closing = false;
   private closed_!: () => void;
@@ -80,12 +88,17 @@ export class RelayThread implements RelayHandle {
   private constructor(
     private readonly init: RelayWorkerInit,
     private readonly metrics: CallbackMetrics,
+    private readonly wanted: () => boolean,
     private readonly log?: RelayLog,
   ) {}
 
-  /** Starts the worker; resolves once its relay runs (rejects when it cannot start). */
-  static async start(init: RelayWorkerInit, metrics: CallbackMetrics, log?: RelayLog): Promise<RelayThread> {
-    const r = new RelayThread(init, metrics, log);
+  /**
+   * Starts the worker; resolves once its relay runs (rejects when it cannot start). `wanted`:
+   * whether any app has callbacks now; when none does, commits send no wake-up (the relay only
+   * follows the outbox head, once a second).
+   */
+  static async start(init: RelayWorkerInit, metrics: CallbackMetrics, wanted: () => boolean, log?: RelayLog): Promise<RelayThread> {
+    const r = new RelayThread(init, metrics, wanted, log);
     await r.spawn();
     return r;
   }
@@ -143,14 +156,18 @@ export class RelayThread implements RelayHandle {
     this.worker.postMessage(m);
   }
 
-  /** Events committed: one wake-up per event-loop turn at most. */
+  /** Events committed: a wake-up, at most one per WAKE_MS. */
   wake(): void {
-    if (this.wakePosted || this.closing) return;
-    this.wakePosted = true;
-    setImmediate(() => {
-      this.wakePosted = false;
+    if (this.wakePending || this.closing || !this.wanted()) return;
+    this.wakePending = true;
+    const send = () => {
+      this.wakePending = false;
+      this.lastWake = performance.now();
       if (!this.closing) this.post({ t: 'wake' });
-    });
+    };
+    const wait = this.lastWake + WAKE_MS - performance.now();
+    if (wait <= 0) setImmediate(send);
+    else setTimeout(send, wait).unref();
   }
 
   /** A configuration changed or rows were re-sent here: the worker reloads and wakes. */
