@@ -264,8 +264,10 @@ describe('callback delivery', () => {
       assert.equal(failedList[0].command, 'Room.CallbackAfterCreateRoom');
       assert.match(failedList[0].lastError, /HTTP 503/);
       assert.ok(failedList[0].attempts >= 1);
-      const metrics = await (await fetch(`${s.url}/metrics`)).text();
-      assert.match(metrics, new RegExp(`rostrum_callbacks_failed_total\\{app="${APP.sdkAppId}"\\} 1`));
+      // The relay's metrics reach the registry within a moment (on SQLite it posts them from its thread).
+      let metrics = '';
+      const failedTotal = new RegExp(`rostrum_callbacks_failed_total\\{app="${APP.sdkAppId}"\\} 1`);
+      await until(async () => failedTotal.test((metrics = await (await fetch(`${s.url}/metrics`)).text())), 'the failed metric');
       assert.match(metrics, /rostrum_callbacks_retried_total/);
       rx.mode = 'up';
       assert.equal(await svc.retry([failedList[0].id], null), 1);

@@ -38,6 +38,10 @@ describe('callback payloads', () => {
     assert.notEqual(eventIdOf(e), eventIdOf({ ...e, roomId: 'r2' } as RoomEvent));
     assert.notEqual(eventIdOf(e), eventIdOf({ ...e, seq: 8 }));
     assert.notEqual(eventIdOf(e), eventIdOf({ ...e, appId: 1400000002 }));
+    assert.notEqual(eventIdOf(e), eventIdOf({ ...e, data: { roomId: 'r3' } } as RoomEvent), 'another room life at the same seq and time');
+    assert.equal(eventIdOf(e, JSON.stringify(e)), eventIdOf(JSON.parse(JSON.stringify(e)), JSON.stringify(e)), 'the same stored text, the same id');
+    assert.match(eventIdOf(e), /^[0-9a-f]{32}$/);
+    assert.ok(eventIdOf(e) < eventIdOf({ ...e, at: e.at + 1 }), 'later events sort later');
   });
 
   it('signs the query as Tencent does, keeping the configured URL query', () => {

@@ -161,11 +161,18 @@ export function callbackOf(e: RoomEvent): CallbackBody | null {
 
 /**
  * A stable id for an event: the same event read twice (after a crash) gets the same id, so the
- * spool and receivers can drop the repeat. The room's seq alone is not enough: a room destroyed
- * and created again starts over at 1.
+ * spool and receivers can drop the repeat. 32 hex characters: the event's time (11, so ids of
+ * later events sort later and the spool's index on them grows at its end), then a hash (21) of
+ * the event with its data. The room's seq alone is not enough: a room destroyed and created
+ * again starts over at 1. `text`: the event's stored JSON, when the store has it (the same on
+ * every read), instead of serialising the data again.
  */
-export function eventIdOf(e: RoomEvent): string {
-  return createHash('sha256').update(`${e.appId}\n${e.roomId}\n${e.seq}\n${e.at}\n${JSON.stringify(e.data)}`).digest('hex').slice(0, 32);
+export function eventIdOf(e: RoomEvent, text?: string): string {
+  const hash = createHash('sha256')
+    .update(`${e.appId}\n${e.roomId}\n${e.seq}\n${e.at}\n${e.type}\n`)
+    .update(text ?? JSON.stringify(e.data))
+    .digest('hex');
+  return Math.max(0, e.at).toString(16).padStart(11, '0').slice(-11) + hash.slice(0, 21);
 }
 
 /** The JSON body sent: CallbackCommand first, Tencent's fields, then EventTime, EventId, Seq. */

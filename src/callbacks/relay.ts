@@ -15,6 +15,7 @@
 // spread over the nodes without a duplicate. When the lease connection drops, the node stops
 // sending at once; the database frees its leases and another node takes over from the spool.
 import type { Store } from '../core/ports/store.js';
+import type { RoomEvent } from '../core/events.js';
 import type { AppId } from '../core/model.js';
 import type { RelayMetrics } from './metrics.js';
 import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
@@ -399,7 +400,7 @@ export class CallbackRelay {
             break;
           }
           const page = await this.store.readOutbox(this.cursor, PAGE);
-          if (page.events.length > 0) await this.spoolPage(page.events, page.cursor);
+          if (page.events.length > 0) await this.spoolPage(page.events, page.cursor, page.texts);
           if (page.events.length < PAGE) {
             this.spooledBefore = startedAt;
             break;
@@ -427,14 +428,15 @@ export class CallbackRelay {
     });
   }
 
-  private async spoolPage(events: Parameters<typeof callbackOf>[0][], cursor: string): Promise<void> {
+  private async spoolPage(events: RoomEvent[], cursor: string, texts?: string[]): Promise<void> {
     const rows: NewDelivery[] = [];
-    for (const e of events) {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
       const cfg = this.service.get(e.appId);
       if (!cfg) continue;
       const cb = callbackOf(e);
       if (!cb || (cfg.commands && !cfg.commands.has(cb.command))) continue;
-      const eventId = eventIdOf(e);
+      const eventId = eventIdOf(e, texts?.[i]);
       rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
     }
     if (!(await this.spool.enqueue(this.cursor, rows, cursor))) {

@@ -25,6 +25,7 @@ export class SqliteOutboxReader {
     return {
       events: rows.map((r) => JSON.parse(r.event) as RoomEvent),
       cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
+      texts: rows.map((r) => r.event),
     };
   }
 

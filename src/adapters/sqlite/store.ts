@@ -192,6 +192,7 @@ export class SqliteStore extends MemoryStore {
     return {
       events: rows.map((r) => JSON.parse(r.event)),
       cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
+      texts: rows.map((r) => r.event),
     };
   }
 

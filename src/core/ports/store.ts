@@ -119,6 +119,8 @@ export interface StoreWriter extends StoreReader {
 export interface OutboxPage {
   events: RoomEvent[];
   cursor: string;
+  /** The events' stored JSON text, when the store keeps it as text (SQLite): hashing it is cheaper than serialising them again. */
+  texts?: string[];
 }
 
 export interface ConnectedMember {
