@@ -242,6 +242,7 @@ describe('callback delivery', () => {
       assertOrdered(rx.unique());
       assert.ok(rx.accepted.every((x) => x.verified));
       await until(() => relay.idle(), 'the restarted relay to settle');
+      assert.match(await (await fetch(`${s.url}/metrics`)).text(), /rostrum_callbacks_relay_restarts_total 1\b/);
     } finally {
       await s.close();
     }

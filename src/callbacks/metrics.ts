@@ -13,6 +13,8 @@ export interface RelayMetrics {
 }
 
 export interface CallbackMetrics {
+  /** Restarts of the relay's thread after it died (SQLite). */
+  relayRestarts: Counter;
   queued: Counter<'app'>;
   delivered: Counter<'app'>;
   retried: Counter<'app'>;
@@ -46,6 +48,11 @@ export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolC
     },
   });
   return {
+    relayRestarts: new Counter({
+      name: 'rostrum_callbacks_relay_restarts_total',
+      help: "Times the callback relay's thread died and was started again (SQLite; deliveries carry on from the spool)",
+      registers,
+    }),
     queued: new Counter({ name: 'rostrum_callbacks_queued_total', help: 'Callbacks spooled from the outbox, by app', labelNames: ['app'], registers }),
     delivered: new Counter({ name: 'rostrum_callbacks_delivered_total', help: 'Callbacks the receiver accepted, by app', labelNames: ['app'], registers }),
     retried: new Counter({ name: 'rostrum_callbacks_retried_total', help: 'Failed delivery attempts that will be retried, by app', labelNames: ['app'], registers }),

@@ -125,6 +125,7 @@ export class RelayThread implements RelayHandle {
         if (this.closing) return this.closed_();
         if (!started) return reject(new Error('the callback relay thread exited while starting'));
         this.log?.error({}, `callbacks: the relay thread stopped; starting it again in ${RESTART_MS} ms`);
+        this.metrics.relayRestarts.inc();
         setTimeout(() => {
           if (!this.closing) this.spawn().catch((err) => this.log?.error({ err }, 'callbacks: restarting the relay thread failed'));
         }, RESTART_MS).unref();
