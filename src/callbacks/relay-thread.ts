@@ -81,6 +81,8 @@ export class RelayThread implements RelayHandle {
   private wakePending = false;
   private lastWake = 0;
   private alive = false;
+  /** Whether a thread has run (started) once. */
+  private ran = false;
   private closing = false;
   private closed_!: () => void;
   private readonly closed = new Promise<void>((r) => (this.closed_ = r));
@@ -110,8 +112,10 @@ export class RelayThread implements RelayHandle {
       this.alive = true;
       let started = false;
       w.on('message', (m: FromWorker) => {
-        if (m.t === 'ready') (started = true), resolve();
-        else if (m.t === 'failed') reject(new Error(`the callback relay could not start: ${m.message}`));
+        if (m.t === 'ready') {
+          started = this.ran = true;
+          resolve();
+        } else if (m.t === 'failed') reject(new Error(`the callback relay could not start: ${m.message}`));
         else this.received(m);
       });
       w.on('error', (err) => {
@@ -123,11 +127,14 @@ export class RelayThread implements RelayHandle {
         for (const answer of this.asked.values()) answer(false);
         this.asked.clear();
         if (this.closing) return this.closed_();
-        if (!started) return reject(new Error('the callback relay thread exited while starting'));
+        if (!started) reject(new Error('the callback relay thread exited while starting'));
+        // The first start's failure is the server's (it does not start); after that, a thread
+        // that dies, or fails to start again, is started again.
+        if (!this.ran) return;
         this.log?.error({}, `callbacks: the relay thread stopped; starting it again in ${RESTART_MS} ms`);
         this.metrics.relayRestarts.inc();
         setTimeout(() => {
-          if (!this.closing) this.spawn().catch((err) => this.log?.error({ err }, 'callbacks: restarting the relay thread failed'));
+          if (!this.closing) this.spawn().catch((err) => this.log?.error({ err }, 'callbacks: starting the relay thread again failed'));
         }, RESTART_MS).unref();
       });
     });
