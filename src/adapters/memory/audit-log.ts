@@ -49,8 +49,9 @@ export class MemoryAuditLog implements AuditLog {
     for (const log of this.apps.values()) {
       // In id (time) order: the old ones are at the front.
       let k = 0;
-      while (k < log.length && n < limit && log[k].at < beforeMs) (k++, n++);
+      while (k < log.length && n + k < limit && log[k].at < beforeMs) k++;
       log.splice(0, k);
+      n += k;
     }
     return n;
   }

@@ -11,12 +11,11 @@ import type { EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../c
 
 type Entry = DenyEntry | MuteEntry;
 
-// ------------------------------------------------------------------------------- sorted arrays
+// ------------------------------------------------------------------------------- entry order
 
 function byCreation(a: Entry, b: Entry): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
-
 
 const subjectKey = (subjectType: string, subject: string) => `${subjectType}\n${subject}`;
 
