@@ -47,31 +47,40 @@ export interface RequestLog {
 
 /** How long a log line may wait in the buffer. */
 const FLUSH_MS = 1000;
-/** Lines are handed to the file in chunks of about this many characters. */
-const CHUNK_CHARS = 64 * 1024;
+/** Lines are handed to the file in chunks of at most this many bytes. */
+const CHUNK_BYTES = 64 * 1024;
 
 /**
- * Collects lines and hands them to sonic-boom a chunk at a time. sonic-boom appends each write
- * to its last pending string and measures that string's byte length, which flattens it: one
- * line at a time, that costs more than building the line (and grows with the pending bytes).
+ * Encodes lines into a 64 KiB buffer as they come and hands the file one buffer at a time. Each
+ * line's string is garbage at once: kept until a chunk filled (as strings to join), lines lived
+ * through a young-generation collection or two and were copied, then promoted, at every one.
  */
-class LineBatcher implements pino.DestinationStream {
-  private lines: string[] = [];
-  private chars = 0;
+/** sonic-boom in buffer mode (its types declare only strings). */
+export type BufferFile = { write(chunk: Buffer): boolean; flushSync(): void };
 
-  constructor(private readonly file: pino.DestinationStream & { flushSync(): void }) {}
+export class LineBatcher implements pino.DestinationStream {
+  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+
+  constructor(private readonly file: BufferFile) {}
 
   write(line: string): void {
-    this.lines.push(line);
-    this.chars += line.length;
-    if (this.chars >= CHUNK_CHARS) this.flush();
+    // At most 3 bytes per UTF-16 unit: a line that might not fit goes into the next chunk.
+    if (this.used + line.length * 3 > CHUNK_BYTES) {
+      this.flush();
+      if (line.length * 3 > CHUNK_BYTES) {
+        this.file.write(Buffer.from(line));
+        return;
+      }
+    }
+    this.used += this.buf.write(line, this.used);
   }
 
   flush(): void {
-    if (this.chars === 0) return;
-    const chunk = this.lines.join('');
-    this.lines = [];
-    this.chars = 0;
+    if (this.used === 0) return;
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
     this.file.write(chunk);
   }
 
@@ -92,7 +101,7 @@ export function requestLog(logger: boolean | object | undefined): RequestLog {
   if (!logger) return { options: false, childLoggerFactory, flush() {} };
   const given = logger === true ? {} : (logger as pino.LoggerOptions & { stream?: pino.DestinationStream });
   if (given.stream) return { options: { ...given, hooks: redactMessages, serializers: { req: logRequest, err: logError } }, childLoggerFactory, flush() {} };
-  const destination = new LineBatcher(pino.destination({ dest: 1, sync: false }));
+  const destination = new LineBatcher(pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as BufferFile);
   const timer = setInterval(() => destination.flush(), FLUSH_MS);
   timer.unref();
   return {
