@@ -228,7 +228,7 @@ export class CallbackRelay {
   constructor(
     private readonly store: OutboxSource,
     readonly spool: CallbackSpool,
-    private readonly bus: Wakeups,
+    private readonly wakeups: Wakeups,
     readonly service: CallbackService,
     opts: RelayOptions = {},
     readonly metrics?: RelayMetrics,
@@ -256,7 +256,7 @@ export class CallbackRelay {
   async start(): Promise<void> {
     this.running = true;
     this.cursor = await this.spool.cursor();
-    this.unsubscribe = this.bus.subscribe(() => this.kick());
+    this.unsubscribe = this.wakeups.subscribe(() => this.kick());
     await this.lead();
     if (this.leases) {
       await this.balance().catch((err) => this.log?.error({ err }, 'callbacks: balancing the app leases failed'));

@@ -1,11 +1,27 @@
-// The SQLite store's outbox read from another thread (the callback relay's worker) on a read-only
-// connection of its own. A connection sees only committed rows, and the store's one writer hands
-// out outbox ids in commit order, so reading by id with a cursor never skips an event. The
-// cursor is the store's own (the last id read), so the relay keeps its place across a switch.
+// The SQLite store's outbox pages, as the store reads them and as another thread (the callback
+// relay's worker) reads them on a read-only connection of its own. A connection sees only
+// committed rows, and the store's one writer hands out outbox ids in commit order, so reading by
+// id with a cursor never skips an event. The cursor is the store's own (the last id read), so
+// the relay keeps its place across a switch.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { RoomEvent } from '../../core/events.js';
 import type { OutboxPage } from '../../core/ports/store.js';
+
+/** The outbox id after which a cursor reads ('' = from the start). */
+export function cursorId(cursor: string): number {
+  if (!/^\d*$/.test(cursor)) throw new Error(`bad outbox cursor: ${cursor}`);
+  return cursor === '' ? 0 : Number(cursor);
+}
+
+/** A page of outbox rows (id order), its cursor the last id read, or `cursor` when none. */
+export function outboxPage(rows: { id: number; event: string }[], cursor: string): OutboxPage {
+  return {
+    events: rows.map((r) => JSON.parse(r.event) as RoomEvent),
+    cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
+    texts: rows.map((r) => r.event),
+  };
+}
 
 export class SqliteOutboxReader {
   private readonly db: Database.Database;
@@ -20,13 +36,7 @@ export class SqliteOutboxReader {
   }
 
   async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
-    if (!/^\d*$/.test(cursor)) throw new Error(`bad outbox cursor: ${cursor}`);
-    const rows = this.s.read.all(cursor === '' ? 0 : Number(cursor), Math.max(0, limit)) as { id: number; event: string }[];
-    return {
-      events: rows.map((r) => JSON.parse(r.event) as RoomEvent),
-      cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
-      texts: rows.map((r) => r.event),
-    };
+    return outboxPage(this.s.read.all(cursorId(cursor), Math.max(0, limit)) as { id: number; event: string }[], cursor);
   }
 
   async outboxHead(): Promise<string> {

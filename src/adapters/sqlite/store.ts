@@ -21,6 +21,7 @@ import { Checkpointer } from './checkpointer.js';
 import { DataDirError, describe, lockDataDir, prepareDataDir, privateFile } from './data-dir.js';
 import { SqliteAuditLog } from './audit-log.js';
 import { SqliteHistory } from './history.js';
+import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
 import { isEmpty, loadState, Writer } from './rows.js';
 
@@ -187,13 +188,7 @@ export class SqliteStore extends MemoryStore {
   }
 
   override async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
-    if (!/^\d*$/.test(cursor)) throw new Error(`bad outbox cursor: ${cursor}`);
-    const rows = this.writer.readOutbox(cursor === '' ? 0 : Number(cursor), this.committedOutboxId, Math.max(0, limit));
-    return {
-      events: rows.map((r) => JSON.parse(r.event)),
-      cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
-      texts: rows.map((r) => r.event),
-    };
+    return outboxPage(this.writer.readOutbox(cursorId(cursor), this.committedOutboxId, Math.max(0, limit)), cursor);
   }
 
   override async outboxHead(): Promise<string> {
