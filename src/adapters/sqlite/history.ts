@@ -1,5 +1,6 @@
 // Chat history for the SQLite store: on disk only. A committed unit's changes are written into
-// the open batch; readers see appended rows up to the last committed batch's id.
+// the open batch (by the writing connection's instance); readers see appended rows up to the last
+// committed batch's id (the store sets committedId on the reading connection's instance).
 import type Database from 'better-sqlite3';
 import type { AppId, ChatMessage, MessageQuery } from '../../core/model.js';
 import type { History, HistoryChange } from '../memory/history.js';
@@ -52,6 +53,11 @@ export class SqliteHistory implements History {
   /** The open batch committed. */
   committed(): void {
     if (this.writtenId > this.committedId) this.committedId = this.writtenId;
+  }
+
+  /** The open batch rolled back. */
+  discard(): void {
+    this.writtenId = this.committedId;
   }
 
   page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[] {

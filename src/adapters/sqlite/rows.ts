@@ -1,11 +1,13 @@
-// Rows to and from the memory state: the prepared statements that write a unit's change set, and
-// the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
+// Rows to and from the memory state: the prepared statements that write a batch (write-ops.ts),
+// and the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
 import type Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
-import type { RoomEvent } from '../../core/events.js';
-import type { AppId, DenyEntry, Member, MuteEntry, Origin, RoomAggregate, SubjectType } from '../../core/model.js';
-import type { Changes } from '../memory/unit.js';
+import type { DenyEntry, MuteEntry, Origin, SubjectType } from '../../core/model.js';
 import { MemoryState } from '../memory/state.js';
+import type { SqliteAuditLog } from './audit-log.js';
+import type { SqliteHistory } from './history.js';
+import type { NonceTable } from './nonces.js';
+import type { WriteOp } from './write-ops.js';
 
 interface EntryRow {
   id: string;
@@ -76,12 +78,6 @@ const INDEX_MAX_ROWS = 2_000;
 export class Writer {
   private readonly s;
   /**
-   * Room rows to write at COMMIT, the last state of each: the units of a batch often change the
-   * same room (a busy room gets a unit per request), and its row is written once per batch.
-   * The aggregates are never changed after a unit saved them (units work on copies).
-   */
-  private readonly pendingRooms = new Map<string, { appId: AppId; roomId: string; agg: RoomAggregate | null }>();
-  /**
    * The room_events rows of outbox events written since the last indexRooms, flat: id, app,
    * room, seq. Written in bulk (see INDEX_MS), each room's new rows then share its index leaf.
    */
@@ -91,8 +87,15 @@ export class Writer {
   private indexedAt = 0;
   /** Outbox events up to this id are in room_events (0 when not known). */
   indexedUpTo = 0;
+  /** The last outbox id committed: readers see the outbox up to it. */
+  outboxId: number;
 
-  constructor(db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly history: SqliteHistory,
+    private readonly audit: SqliteAuditLog,
+    private readonly nonces: NonceTable,
+  ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       upsertRoom: p('INSERT INTO rooms (app_id, room_id, state) VALUES (?, ?, ?) ON CONFLICT (app_id, room_id) DO UPDATE SET state = excluded.state'),
@@ -100,7 +103,7 @@ export class Writer {
       deleteRoomMembers: p('DELETE FROM members WHERE app_id = ? AND room_id = ?'),
       deleteRoomDeny: p('DELETE FROM deny WHERE app_id = ? AND room_id = ?'),
       deleteRoomMutes: p('DELETE FROM mutes WHERE app_id = ? AND room_id = ?'),
-      deleteRoomBadWords: p('DELETE FROM bad_words WHERE app_id = ? AND scope = ?'),
+      deleteBadWords: p('DELETE FROM bad_words WHERE app_id = ? AND scope = ?'),
       upsertBadWords: p('INSERT OR REPLACE INTO bad_words (app_id, scope, version, words) VALUES (?, ?, ?, ?)'),
       upsertMember: p(
         `INSERT INTO members (app_id, room_id, user_id, client_ip, conn_id, info) VALUES (?, ?, ?, ?, ?, ?)
@@ -128,50 +131,138 @@ export class Writer {
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
       // The same rows, first (same transaction, same arguments).
       pruneRoomEvents: p('DELETE FROM room_events WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
-      readOutbox: p('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
-      // The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents.
-      roomEvents: p(
-        `SELECT o.event FROM room_events r JOIN outbox o ON o.id = r.id
-         WHERE r.app_id = ? AND r.room_id = ? AND r.seq > ? AND r.id <= ?
-           AND r.id >= coalesce((SELECT max(id) FROM room_events WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
-         ORDER BY r.seq LIMIT ?`,
-      ),
-      maxOutboxId: p('SELECT coalesce(max(id), 0) AS id FROM outbox').pluck(),
       begin: p('BEGIN IMMEDIATE'),
       commit: p('COMMIT'),
     };
+    this.outboxId = maxOutboxId(db);
   }
 
-  begin(): void {
-    this.s.begin.run();
+  /**
+   * Writes one batch in one transaction; the counts of its counting ops (the prunes), in order.
+   * A failure rolls it back, and throws.
+   */
+  write(ops: WriteOp[]): number[] {
+    const results: number[] = [];
+    let outboxMax = 0;
+    try {
+      this.s.begin.run();
+      for (const op of ops) {
+        const r = this.apply(op);
+        if (op[0] === 'event') outboxMax = r as number;
+        else if (r !== undefined) results.push(r);
+      }
+      this.commit();
+    } catch (e) {
+      this.discard();
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // already rolled back by SQLite
+        }
+      }
+      throw e;
+    }
+    if (outboxMax > this.outboxId) this.outboxId = outboxMax;
+    this.history.committed();
+    return results;
   }
 
-  commit(): void {
+  private apply(op: WriteOp): number | undefined {
+    const s = this.s;
+    switch (op[0]) {
+      case 'room':
+        s.upsertRoom.run(op[1], op[2], op[3]);
+        return;
+      case 'roomGone': {
+        const [, appId, roomId] = op;
+        s.deleteRoom.run(appId, roomId);
+        s.deleteRoomMembers.run(appId, roomId);
+        s.deleteRoomDeny.run(appId, roomId);
+        s.deleteRoomMutes.run(appId, roomId);
+        s.deleteBadWords.run(appId, roomId);
+        return;
+      }
+      case 'member':
+        s.upsertMember.run(op[1], op[2], op[3], op[4], op[5], op[6]);
+        return;
+      case 'memberGone':
+        s.deleteMember.run(op[1], op[2], op[3]);
+        return;
+      case 'deny': {
+        const [, appId, id, e] = op;
+        if (e) {
+          s.upsertDeny.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt, e.snapshot && JSON.stringify(e.snapshot));
+        } else s.deleteDeny.run(id);
+        return;
+      }
+      case 'mute': {
+        const [, appId, id, e] = op;
+        if (e) s.upsertMute.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt);
+        else s.deleteMute.run(id);
+        return;
+      }
+      case 'badWords': {
+        const [, appId, scope, row] = op;
+        if (row) s.upsertBadWords.run(appId, scope, row.version, JSON.stringify(row.words));
+        else s.deleteBadWords.run(appId, scope);
+        return;
+      }
+      case 'event': {
+        const [, appId, roomId, seq, at, text] = op;
+        const id = Number(s.insertEvent.run(appId, roomId, seq, at, text).lastInsertRowid);
+        this.pendingIndex.push(id, appId, roomId, seq);
+        return id;
+      }
+      case 'history':
+        this.history.apply(op[1]);
+        return;
+      case 'audit':
+        this.audit.append(op[1], op[2]);
+        return;
+      case 'meta':
+        s.upsertMeta.run(op[1], op[2]);
+        return;
+      case 'nonce':
+        this.nonces.put(op[1], op[2], op[3], op[4]);
+        return;
+      case 'indexRooms':
+        this.indexRooms();
+        return;
+      case 'pruneOutbox': {
+        const [, beforeMs, limit] = op;
+        this.indexRooms(); // no room_events row may come after its event is gone
+        s.pruneRoomEvents.run(beforeMs, this.outboxId, limit);
+        return s.pruneOutbox.run(beforeMs, this.outboxId, limit).changes;
+      }
+      case 'pruneAudit':
+        return this.audit.prune(op[1], op[2]);
+      case 'pruneMessages':
+        return this.history.prune(op[1], op[2]);
+    }
+  }
+
+  private commit(): void {
     const p = this.pendingIndex.length;
     if (p >= 4 * INDEX_MAX_ROWS || ((p > 0 || this.indexFromOutbox) && performance.now() - this.indexedAt >= INDEX_MS)) this.indexRooms();
-    for (const { appId, roomId, agg } of this.pendingRooms.values()) {
-      if (agg) this.s.upsertRoom.run(appId, roomId, JSON.stringify(agg));
-      else this.s.deleteRoom.run(appId, roomId);
-    }
-    this.pendingRooms.clear();
     this.s.commit.run();
   }
 
   /** The batch was rolled back: nothing of it is to be written. */
-  discard(): void {
-    this.pendingRooms.clear();
+  private discard(): void {
     // Rows of earlier, committed batches may be among them: room_events catches up from the outbox.
     this.pendingIndex.length = 0;
     this.indexFromOutbox = true;
     this.indexedUpTo = 0;
+    this.history.discard();
   }
 
   /** Writes the pending room_events rows, in the open transaction. */
-  indexRooms(): void {
+  private indexRooms(): void {
     const p = this.pendingIndex;
     if (this.indexFromOutbox) {
       this.s.roomEventsFromOutbox.run(); // the pending rows are in the outbox too
-      this.indexedUpTo = this.maxOutboxId();
+      this.indexedUpTo = Math.max(this.outboxId, p.length > 0 ? (p[p.length - 4] as number) : 0);
     } else {
       for (let i = 0; i < p.length; i += 4) this.s.insertRoomEvent.run(p[i], p[i + 1], p[i + 2], p[i + 3]);
       if (p.length > 0) this.indexedUpTo = p[p.length - 4] as number;
@@ -180,73 +271,8 @@ export class Writer {
     this.indexFromOutbox = false;
     this.indexedAt = performance.now();
   }
-
-  /** Writes one unit's changes; returns the last outbox id written (0 when none). */
-  unit(appId: AppId, c: Changes, events: RoomEvent[]): number {
-    const s = this.s;
-    for (const roomId of c.deletedRooms) {
-      this.pendingRooms.delete(`${appId}/${roomId}`);
-      s.deleteRoom.run(appId, roomId);
-      s.deleteRoomMembers.run(appId, roomId);
-      s.deleteRoomDeny.run(appId, roomId);
-      s.deleteRoomMutes.run(appId, roomId);
-      s.deleteRoomBadWords.run(appId, roomId);
-    }
-    for (const [roomId, agg] of c.rooms) this.pendingRooms.set(`${appId}/${roomId}`, { appId, roomId, agg });
-    for (const { roomId, userId, member } of c.members.values()) {
-      if (member) s.upsertMember.run(appId, roomId, userId, member.clientIp, member.connId, memberInfo(member));
-      else s.deleteMember.run(appId, roomId, userId);
-    }
-    for (const [id, e] of c.deny) {
-      if (e) {
-        s.upsertDeny.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt, e.snapshot && JSON.stringify(e.snapshot));
-      } else s.deleteDeny.run(id);
-    }
-    for (const [id, e] of c.mute) {
-      if (e) s.upsertMute.run(id, appId, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt);
-      else s.deleteMute.run(id);
-    }
-    for (const [scope, row] of c.badWords) {
-      if (row) s.upsertBadWords.run(appId, scope, row.version, JSON.stringify(row.words));
-      else s.deleteRoomBadWords.run(appId, scope);
-    }
-    let last = 0;
-    for (const e of events) {
-      last = Number(s.insertEvent.run(e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)).lastInsertRowid);
-      this.pendingIndex.push(last, e.appId, e.roomId, e.seq);
-    }
-    return last;
-  }
-
-  meta(key: string, value: string): void {
-    this.s.upsertMeta.run(key, value);
-  }
-
-  pruneOutbox(beforeMs: number, upToId: number, limit: number): number {
-    this.indexRooms(); // no room_events row may come after its event is gone
-    this.s.pruneRoomEvents.run(beforeMs, upToId, limit);
-    return this.s.pruneOutbox.run(beforeMs, upToId, limit).changes;
-  }
-
-  readOutbox(afterId: number, upToId: number, limit: number): { id: number; event: string }[] {
-    return this.s.readOutbox.all(afterId, upToId, limit) as { id: number; event: string }[];
-  }
-
-  roomEvents(appId: AppId, roomId: string, afterSeq: number, upToId: number, limit: number): string[] {
-    return (this.s.roomEvents.all(appId, roomId, afterSeq, upToId, appId, roomId, limit) as { event: string }[]).map((r) => r.event);
-  }
-
-  maxOutboxId(): number {
-    return this.s.maxOutboxId.get() as number;
-  }
 }
 
-/** A member row keeps IP and connection in columns, the rest as JSON. */
-function memberInfo(m: Member): string {
-  const { clientIp: _ip, connId: _conn, ...info } = m;
-  return JSON.stringify(info);
-}
-
-export function isEmpty(c: Changes): boolean {
-  return c.deletedRooms.length === 0 && c.rooms.size === 0 && c.members.size === 0 && c.deny.size === 0 && c.mute.size === 0 && c.badWords.size === 0;
+function maxOutboxId(db: Database.Database): number {
+  return db.prepare('SELECT coalesce(max(id), 0) FROM outbox').pluck().get() as number;
 }

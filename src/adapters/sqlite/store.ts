@@ -1,18 +1,18 @@
 // The embedded Store: the memory store's state is the authority while the process runs (one
 // process owns the data dir), loaded whole from SQLite at open; SQLite makes it durable. A unit
-// of work runs against memory; when it succeeds its change set is written into the open batch
-// transaction, its locks are released, and it resolves once the batch commits.
+// of work runs against memory; when it succeeds its change set joins the open batch (as rows to
+// write, write-ops.ts), its locks are released, and it resolves once the batch commits.
 //
-// Group commit: a batch (BEGIN IMMEDIATE … COMMIT) collects the units of one event-loop turn and
-// commits from setImmediate, or at once when it reaches MAX_UNITS units or MAX_MS of age, so no
-// reply waits for a storm to end. WAL with synchronous=NORMAL keeps every commit across a crash of
-// the process. A failed statement or COMMIT fails every unit of the batch and reloads memory from
-// the database, so memory matches disk again; units already running on the old state fail too.
+// Group commit: a batch collects the units of one event-loop turn and commits from setImmediate,
+// or at once when it reaches MAX_UNITS units or MAX_MS of age, so no reply waits for a storm to
+// end. WAL with synchronous=NORMAL keeps every commit across a crash of the process. A failed
+// statement or COMMIT fails every unit of the batch and reloads memory from the database, so
+// memory matches disk again; units already running on the old state fail too.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId } from '../../core/model.js';
+import type { AppId, RoomAggregate } from '../../core/model.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore, nonceKey } from '../memory/store.js';
 import { NonceTable } from './nonces.js';
@@ -23,19 +23,24 @@ import { SqliteAuditLog } from './audit-log.js';
 import { SqliteHistory } from './history.js';
 import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
-import { isEmpty, loadState, Writer } from './rows.js';
+import { loadState, Writer } from './rows.js';
+import { isEmpty, unitOps, type WriteOp } from './write-ops.js';
 
 /** Bounds of one batch (see above). */
 export const MAX_UNITS = 256;
 export const MAX_MS = 2;
 
 interface Batch {
+  ops: WriteOp[];
+  /** Each room's last state in the batch, written once at its end. */
+  rooms: Map<string, [AppId, string, RoomAggregate | null]>;
   units: number;
   openedAt: number;
-  /** The last outbox id written in the batch (readable once it commits). */
-  outboxMax: number;
-  done: Promise<void>;
-  resolve(): void;
+  /** Ops answering a count (the prunes). */
+  counted: number;
+  /** Resolves with the counts, once committed. */
+  done: Promise<number[]>;
+  resolve(counts: number[]): void;
   reject(e: unknown): void;
 }
 
@@ -45,12 +50,10 @@ export class SqliteStore extends MemoryStore {
   private readonly checkpointer: Checkpointer;
   private readonly history: SqliteHistory;
   private readonly audit: SqliteAuditLog;
+  private readonly outboxRows;
   private batch: Batch | null = null;
-  /** Outbox readers see only committed events: ids up to this one. */
-  private committedOutboxId: number;
   private closed = false;
   private readonly dirLock: { release(): void };
-  private readonly nonceTable: NonceTable;
   /** Set when the last commit failed and none has succeeded since (readiness). */
   writeFailing = false;
   /** How many batches have committed (observability, and group-commit tests). */
@@ -74,14 +77,23 @@ export class SqliteStore extends MemoryStore {
       if (e instanceof DataDirError) throw e;
       throw new DataDirError(`cannot open the database in data directory ${dataDir}: ${describe(e)}`);
     }
-    this.writer = new Writer(this.db);
     this.recordChanges = true;
     this.history = new SqliteHistory(this.db);
     this.audit = new SqliteAuditLog(this.db);
+    const nonces = new NonceTable(this.db);
+    this.writer = new Writer(this.db, this.history, this.audit, nonces);
+    this.outboxRows = {
+      read: this.db.prepare('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      // The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents.
+      roomEvents: this.db.prepare(
+        `SELECT o.event FROM room_events r JOIN outbox o ON o.id = r.id
+         WHERE r.app_id = ? AND r.room_id = ? AND r.seq > ? AND r.id <= ?
+           AND r.id >= coalesce((SELECT max(id) FROM room_events WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
+         ORDER BY r.seq LIMIT ?`,
+      ),
+    };
     this.state = this.load();
-    this.committedOutboxId = this.writer.maxOutboxId();
-    this.nonceTable = new NonceTable(this.db);
-    for (const [scope, nonce, expiresAt] of this.nonceTable.load(Date.now())) this.nonces.set(nonceKey(scope, nonce), expiresAt);
+    for (const [scope, nonce, expiresAt] of nonces.load(Date.now())) this.nonces.set(nonceKey(scope, nonce), expiresAt);
     this.checkpointer = new Checkpointer(file);
   }
 
@@ -99,31 +111,24 @@ export class SqliteStore extends MemoryStore {
     const c = unit.changes!;
     if (isEmpty(c) && unit.events.length === 0 && unit.history.length === 0 && unit.auditEntries.length === 0) {
       // Nothing to write, but it may have read what an open batch has not committed yet.
-      return this.batch?.done;
+      return this.batch?.done.then(() => undefined);
     }
     const b = this.open();
-    try {
-      const last = this.writer.unit(unit.appId, c, unit.events);
-      if (last > 0) b.outboxMax = last;
-      if (unit.history.length > 0) this.history.apply(unit.history);
-      if (unit.auditEntries.length > 0) this.audit.append(unit.appId, unit.auditEntries);
-    } catch (e) {
-      this.fail(b, e);
-      throw e;
-    }
+    for (const roomId of c.deletedRooms) b.rooms.delete(`${unit.appId}/${roomId}`);
+    unitOps(b.ops, unit.appId, c, unit.events, unit.history, unit.auditEntries);
+    for (const [roomId, agg] of c.rooms) b.rooms.set(`${unit.appId}/${roomId}`, [unit.appId, roomId, agg]);
     this.added(b);
-    return b.done;
+    return b.done.then(() => undefined);
   }
 
   /** The open batch, beginning one if needed. */
   private open(): Batch {
     if (this.batch) return this.batch;
-    this.writer.begin();
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    let resolve!: Batch['resolve'];
+    let reject!: Batch['reject'];
+    const done = new Promise<number[]>((res, rej) => ((resolve = res), (reject = rej)));
     done.catch(() => {}); // a batch nobody waits for must not be an unhandled rejection
-    const b: Batch = { units: 0, openedAt: performance.now(), outboxMax: 0, done, resolve, reject };
+    const b: Batch = { ops: [], rooms: new Map(), units: 0, openedAt: performance.now(), counted: 0, done, resolve, reject };
     this.batch = b;
     setImmediate(() => {
       if (this.batch === b) this.commit();
@@ -141,82 +146,69 @@ export class SqliteStore extends MemoryStore {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
+    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(agg ? ['room', appId, roomId, JSON.stringify(agg)] : ['roomGone', appId, roomId]);
+    let counts: number[];
     try {
-      this.writer.commit();
+      counts = this.writer.write(b.ops);
     } catch (e) {
-      this.fail(b, e);
+      // The batch is lost: fail its units, and make memory match the disk again.
+      this.writeFailing = true;
+      b.reject(e);
+      this.state = this.load();
       return;
     }
-    if (b.outboxMax > this.committedOutboxId) this.committedOutboxId = b.outboxMax;
     this.writeFailing = false;
-    this.history.committed();
     this.commits++;
     this.checkpointer.committed();
-    b.resolve();
+    b.resolve(counts);
   }
 
-  /** The batch is lost: roll it back, fail its units, and make memory match the disk again. */
-  private fail(b: Batch, error: unknown): void {
-    if (this.batch === b) this.batch = null;
-    this.writeFailing = true;
-    this.writer.discard();
-    if (this.db.inTransaction) {
-      try {
-        this.db.exec('ROLLBACK');
-      } catch {
-        // already rolled back by SQLite
-      }
-    }
-    b.reject(error);
-    this.state = this.load();
-  }
-
-  /** Runs one store-level write in the batch and waits for its commit. */
-  private async inBatch<T>(write: () => T): Promise<T> {
+  /** Runs store-level writes in the batch and waits for its commit; the counts of the counting ones. */
+  private async inBatch(...ops: WriteOp[]): Promise<number[]> {
     if (this.closed) throw new Error('the store is closed');
     const b = this.open();
-    let out: T;
-    try {
-      out = write();
-    } catch (e) {
-      this.fail(b, e);
-      throw e;
+    const first = b.counted;
+    for (const op of ops) {
+      b.ops.push(op);
+      if (op[0].startsWith('prune')) b.counted++;
     }
+    const last = b.counted;
     this.added(b);
-    await b.done;
-    return out;
+    return (await b.done).slice(first, last);
   }
 
   override async readOutbox(cursor: string, limit: number): Promise<OutboxPage> {
-    return outboxPage(this.writer.readOutbox(cursorId(cursor), this.committedOutboxId, Math.max(0, limit)), cursor);
+    const rows = this.outboxRows.read.all(cursorId(cursor), this.writer.outboxId, Math.max(0, limit)) as { id: number; event: string }[];
+    return outboxPage(rows, cursor);
   }
 
   override async outboxHead(): Promise<string> {
-    return String(this.committedOutboxId);
+    return String(this.writer.outboxId);
   }
 
   override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     if (limit <= 0) return [];
     // Catch-up is rare: it writes the room_events rows still waiting for it (one group commit).
-    const upTo = this.committedOutboxId;
-    if (this.writer.indexedUpTo < upTo) await this.inBatch(() => this.writer.indexRooms());
-    return this.writer.roomEvents(appId, roomId, afterSeq, upTo, limit).map((e) => JSON.parse(e) as RoomEvent);
+    const upTo = this.writer.outboxId;
+    if (this.writer.indexedUpTo < upTo) await this.inBatch(['indexRooms']);
+    const rows = this.outboxRows.roomEvents.all(appId, roomId, afterSeq, upTo, appId, roomId, limit) as { event: string }[];
+    return rows.map((r) => JSON.parse(r.event) as RoomEvent);
   }
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {
-    return this.inBatch(() => this.writer.pruneOutbox(beforeMs, this.committedOutboxId, limit));
+    return (await this.inBatch(['pruneOutbox', beforeMs, limit]))[0];
   }
 
   override async pruneAudit(beforeMs: number, limit: number): Promise<number> {
-    return this.inBatch(() => this.audit.prune(beforeMs, limit));
+    return (await this.inBatch(['pruneAudit', beforeMs, limit]))[0];
   }
 
   override async pruneMessages(beforeMs: number, limit: number): Promise<number> {
-    return this.inBatch(() => this.history.prune(beforeMs, limit));
+    return (await this.inBatch(['pruneMessages', beforeMs, limit]))[0];
   }
 
   override async setMeta(key: string, value: string): Promise<void> {
-    await this.inBatch(() => this.writer.meta(key, value));
+    await this.inBatch(['meta', key, value]);
     this.state.meta.set(key, value);
   }
 
@@ -224,7 +216,7 @@ export class SqliteStore extends MemoryStore {
     const key = nonceKey(scope, nonce);
     if (!this.claimInMemory(key, expiresAt, now)) return false;
     try {
-      await this.inBatch(() => this.nonceTable.put(scope, nonce, expiresAt, now));
+      await this.inBatch(['nonce', scope, nonce, expiresAt, now]);
     } catch (e) {
       this.nonces.delete(key); // not recorded: the request fails, and may be sent again
       throw e;
