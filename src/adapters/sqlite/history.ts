@@ -1,6 +1,5 @@
 // Chat history for the SQLite store: on disk only. A committed unit's changes are written into
-// the open batch (by the writing connection's instance); readers see appended rows up to the last
-// committed batch's id (the store sets committedId on the reading connection's instance).
+// the open batch; readers see appended rows up to the last committed batch's id.
 import type Database from 'better-sqlite3';
 import type { AppId, ChatMessage, MessageQuery } from '../../core/model.js';
 import type { History, HistoryChange } from '../memory/history.js';

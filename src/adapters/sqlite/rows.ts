@@ -7,7 +7,7 @@ import { MemoryState } from '../memory/state.js';
 import type { SqliteAuditLog } from './audit-log.js';
 import type { SqliteHistory } from './history.js';
 import type { NonceTable } from './nonces.js';
-import type { WriteOp } from './write-ops.js';
+import { counts, type WriteOp } from './write-ops.js';
 
 interface EntryRow {
   id: string;
@@ -149,7 +149,7 @@ export class Writer {
       for (const op of ops) {
         const r = this.apply(op);
         if (op[0] === 'event') outboxMax = r as number;
-        else if (r !== undefined) results.push(r);
+        else if (counts(op)) results.push(r as number);
       }
       this.commit();
     } catch (e) {

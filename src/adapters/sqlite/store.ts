@@ -24,7 +24,7 @@ import { SqliteHistory } from './history.js';
 import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
 import { loadState, Writer } from './rows.js';
-import { isEmpty, unitOps, type WriteOp } from './write-ops.js';
+import { counts, isEmpty, unitOps, type WriteOp } from './write-ops.js';
 
 /** Bounds of one batch (see above). */
 export const MAX_UNITS = 256;
@@ -170,7 +170,7 @@ export class SqliteStore extends MemoryStore {
     const first = b.counted;
     for (const op of ops) {
       b.ops.push(op);
-      if (op[0].startsWith('prune')) b.counted++;
+      if (counts(op)) b.counted++;
     }
     const last = b.counted;
     this.added(b);

@@ -29,6 +29,9 @@ export type WriteOp =
   | ['pruneAudit', number, number]
   | ['pruneMessages', number, number];
 
+/** Whether the op answers a count of rows (Writer.write's result, in op order). */
+export const counts = (op: WriteOp): boolean => op[0] === 'pruneOutbox' || op[0] === 'pruneAudit' || op[0] === 'pruneMessages';
+
 /** Appends one unit's writes, rooms excepted (the store writes each room once per batch). */
 export function unitOps(ops: WriteOp[], appId: AppId, c: Changes, events: RoomEvent[], history: HistoryChange[], audit: AuditEntry[]): void {
   for (const roomId of c.deletedRooms) ops.push(['roomGone', appId, roomId]);
