@@ -5,8 +5,8 @@
 // the relay keeps its place across a switch.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { RoomEvent } from '../../core/events.js';
 import type { OutboxPage } from '../../core/ports/store.js';
+import { parseEvent } from './packed.js';
 
 /** The outbox id after which a cursor reads ('' = from the start). */
 export function cursorId(cursor: string): number {
@@ -17,7 +17,7 @@ export function cursorId(cursor: string): number {
 /** A page of outbox rows (id order), its cursor the last id read, or `cursor` when none. */
 export function outboxPage(rows: { id: number; event: string }[], cursor: string): OutboxPage {
   return {
-    events: rows.map((r) => JSON.parse(r.event) as RoomEvent),
+    events: rows.map((r) => parseEvent(r.event)),
     cursor: rows.length > 0 ? String(rows[rows.length - 1].id) : cursor,
     texts: rows.map((r) => r.event),
   };

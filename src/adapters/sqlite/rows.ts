@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import type { DenyEntry, MuteEntry, Origin, SubjectType } from '../../core/model.js';
 import { MemoryState } from '../memory/state.js';
+import { parseRoom } from './packed.js';
 import type { SqliteAuditLog } from './audit-log.js';
 import type { SqliteHistory } from './history.js';
 import type { NonceTable } from './nonces.js';
@@ -45,7 +46,7 @@ function toDeny(r: EntryRow): DenyEntry {
 export function loadState(db: Database.Database): MemoryState {
   const st = new MemoryState();
   for (const r of db.prepare('SELECT app_id, room_id, state FROM rooms ORDER BY app_id, room_id').iterate() as Iterable<{ app_id: number; room_id: string; state: string }>) {
-    st.app(r.app_id).rooms.set(r.room_id, JSON.parse(r.state));
+    st.app(r.app_id).rooms.set(r.room_id, parseRoom(r.state));
   }
   for (const r of db.prepare('SELECT * FROM members ORDER BY app_id, room_id, user_id').iterate() as Iterable<{
     app_id: number;

@@ -23,6 +23,7 @@ import { SqliteAuditLog } from './audit-log.js';
 import { SqliteHistory } from './history.js';
 import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
+import { parseEvent, roomText } from './packed.js';
 import { loadState, Writer } from './rows.js';
 import { counts, isEmpty, unitOps, type WriteOp } from './write-ops.js';
 
@@ -146,7 +147,7 @@ export class SqliteStore extends MemoryStore {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
-    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(agg ? ['room', appId, roomId, JSON.stringify(agg)] : ['roomGone', appId, roomId]);
+    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(agg ? ['room', appId, roomId, roomText(agg)] : ['roomGone', appId, roomId]);
     let counts: number[];
     try {
       counts = this.writer.write(b.ops);
@@ -192,7 +193,7 @@ export class SqliteStore extends MemoryStore {
     const upTo = this.writer.outboxId;
     if (this.writer.indexedUpTo < upTo) await this.inBatch(['indexRooms']);
     const rows = this.outboxRows.roomEvents.all(appId, roomId, afterSeq, upTo, appId, roomId, limit) as { event: string }[];
-    return rows.map((r) => JSON.parse(r.event) as RoomEvent);
+    return rows.map((r) => parseEvent(r.event));
   }
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {

@@ -7,6 +7,7 @@ import type { AppId, AuditEntry, DenyEntry, Member, MuteEntry } from '../../core
 import type { HistoryChange } from '../memory/history.js';
 import type { BadWordsRow } from '../memory/state.js';
 import type { Changes } from '../memory/unit.js';
+import { eventText } from './packed.js';
 
 export type WriteOp =
   | ['room', AppId, string, string]
@@ -41,7 +42,7 @@ export function unitOps(ops: WriteOp[], appId: AppId, c: Changes, events: RoomEv
   for (const [id, e] of c.deny) ops.push(['deny', appId, id, e]);
   for (const [id, e] of c.mute) ops.push(['mute', appId, id, e]);
   for (const [scope, row] of c.badWords) ops.push(['badWords', appId, scope, row]);
-  for (const e of events) ops.push(['event', e.appId, e.roomId, e.seq, e.at, JSON.stringify(e)]);
+  for (const e of events) ops.push(['event', e.appId, e.roomId, e.seq, e.at, eventText(e)]);
   if (history.length > 0) ops.push(['history', history]);
   if (audit.length > 0) ops.push(['audit', appId, audit]);
 }

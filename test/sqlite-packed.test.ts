@@ -1,0 +1,107 @@
+// Seats packed on disk by the SQLite store (src/adapters/sqlite/packed.ts): room rows and
+// seatListChanged events are stored small and read back whole, and rows written before seats
+// were packed are read as they are.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../src/adapters/sqlite/store.js';
+import { SqliteOutboxReader } from '../src/adapters/sqlite/outbox-reader.js';
+import { parseEvent, parseRoom, roomText } from '../src/adapters/sqlite/packed.js';
+import type { RoomEvent } from '../src/core/events.js';
+import type { Seat } from '../src/core/model.js';
+import { makeAgg } from './contract/store-contract.js';
+
+const APP = 1400000001;
+
+function seats(n: number): Seat[] {
+  return Array.from({ length: n }, (_, index) => ({
+    index,
+    userId: index % 3 === 0 ? `user-${index}` : null,
+    locked: index % 2 === 1,
+    videoDisabled: index % 4 === 2,
+    audioDisabled: index % 5 === 4,
+  }));
+}
+
+function seatEvent(seq: number, list: Seat[]): RoomEvent {
+  return { appId: APP, roomId: 'r1', seq, at: 1_000 + seq, type: 'seatListChanged', actor: 'admin', data: { seats: list } };
+}
+
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'rostrum-packed-'));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const raw = (dir: string) => new Database(join(dir, 'rostrum.sqlite'));
+
+describe('SQLite store: seats packed on disk', () => {
+  it('stores a room\'s seats and a seatListChanged event small, and reads every field back', () =>
+    withDir(async (dir) => {
+      const agg = { ...makeAgg(APP, 'r1', 50), seats: seats(50) };
+      const event = seatEvent(1, seats(50));
+      const s = new SqliteStore(dir);
+      await s.write(APP, async (w) => {
+        await w.insertRoom(agg);
+        await w.appendEvents([event]);
+      });
+      assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), [event]);
+      await s.close();
+
+      const db = raw(dir);
+      const state = db.prepare('SELECT state FROM rooms').pluck().get() as string;
+      const text = db.prepare('SELECT event FROM outbox').pluck().get() as string;
+      db.close();
+      const objectsLength = JSON.stringify(agg.seats).length;
+      assert.ok(state.length < JSON.stringify(agg).length - objectsLength / 2, `room row of ${state.length} B`);
+      assert.ok(text.length < JSON.stringify(event).length - objectsLength / 2, `event of ${text.length} B`);
+
+      const again = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await again.read(APP, (r) => r.room('r1')), agg);
+        assert.deepEqual((await again.readOutbox('', 10)).events, [event]);
+        assert.deepEqual(await again.roomEvents(APP, 'r1', 0, 10), [event]);
+      } finally {
+        await again.close();
+      }
+      const reader = new SqliteOutboxReader(dir); // the callback relay thread's view
+      try {
+        assert.deepEqual((await reader.readOutbox('', 10)).events, [event]);
+      } finally {
+        reader.close();
+      }
+    }));
+
+  it('reads rows written with seat objects as they are', () =>
+    withDir(async (dir) => {
+      const agg = { ...makeAgg(APP, 'r1', 4), seats: seats(4) };
+      const event = seatEvent(1, seats(4));
+      await new SqliteStore(dir).close(); // the schema
+      const db = raw(dir);
+      db.prepare('INSERT INTO rooms (app_id, room_id, state) VALUES (?, ?, ?)').run(APP, 'r1', JSON.stringify(agg));
+      db.prepare('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)').run(APP, 'r1', 1, event.at, JSON.stringify(event));
+      db.close();
+      const s = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await s.read(APP, (r) => r.room('r1')), agg);
+        assert.deepEqual((await s.readOutbox('', 10)).events, [event]);
+      } finally {
+        await s.close();
+      }
+    }));
+
+  it('keeps seat objects whose index is not their position, and empty seat lists', () => {
+    const odd = { ...makeAgg(APP, 'r1', 2), seats: [seats(3)[2], seats(3)[0]] };
+    assert.deepEqual(parseRoom(roomText(odd)), odd);
+    const none = { ...makeAgg(APP, 'r1', 0), seats: [] };
+    assert.deepEqual(parseRoom(roomText(none)), none);
+    const event = seatEvent(2, []);
+    assert.deepEqual(parseEvent(JSON.stringify(event)), event);
+  });
+});
