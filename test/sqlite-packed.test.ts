@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../src/adapters/sqlite/store.js';
 import { SqliteOutboxReader } from '../src/adapters/sqlite/outbox-reader.js';
-import { parseEvent, parseRoom, roomText } from '../src/adapters/sqlite/packed.js';
+import { eventText, parseEvent, parseRoom, roomText } from '../src/adapters/sqlite/packed.js';
 import type { RoomEvent } from '../src/core/events.js';
 import type { Seat } from '../src/core/model.js';
 import { makeAgg } from './contract/store-contract.js';
@@ -103,5 +103,13 @@ describe('SQLite store: seats packed on disk', () => {
     assert.deepEqual(parseRoom(roomText(none)), none);
     const event = seatEvent(2, []);
     assert.deepEqual(parseEvent(JSON.stringify(event)), event);
+    // User ids are any string: quotes, escapes, a replacement pattern, the packed form's own text.
+    const names = ['a"b', 'back\\slash', '$&$1$$', '"seats":0', '[null,0]', 'é😀'];
+    const tricky = seats(names.length).map((s, i) => ({ ...s, userId: names[i] }));
+    const agg = { ...makeAgg(APP, 'r1', names.length), seats: tricky };
+    agg.room.name = '"seats":0';
+    assert.deepEqual(parseRoom(roomText(agg)), agg);
+    const named = { ...seatEvent(3, tricky), actor: '"seats":0' };
+    assert.deepEqual(parseEvent(eventText(named)), named);
   });
 });

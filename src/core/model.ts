@@ -76,6 +76,11 @@ export interface Seat {
   audioDisabled: boolean;
 }
 
+/** A copy of a seat (a literal, not a spread: seat lists are copied on every seat change). */
+export function copySeat(s: Seat): Seat {
+  return { index: s.index, userId: s.userId, locked: s.locked, videoDisabled: s.videoDisabled, audioDisabled: s.audioDisabled };
+}
+
 export type SubjectType = 'userId' | 'ip';
 /** Where an entry came from; lists show their own origin's entries by default. */
 export type Origin = 'tencent' | 'polyv' | 'realtime';

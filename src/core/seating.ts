@@ -3,7 +3,7 @@
 import { RoomError } from './errors.js';
 import type { WriteContext } from './context.js';
 import { checkIndex } from './checks.js';
-import type { RoomAggregate, Seat } from './model.js';
+import { copySeat, type RoomAggregate, type Seat } from './model.js';
 
 export function requireSeats(agg: RoomAggregate): void {
   if (!agg.room.isSeatEnabled) throw new RoomError('SeatsDisabled', 'this room has no seats');
@@ -27,7 +27,7 @@ export function clearSeat(seat: Seat): void {
 
 /** Announces the seat list as it is now (a copy: the command may change the seats again). */
 export function seatsChanged(c: WriteContext, agg: RoomAggregate, actor: string): void {
-  c.emit(agg, { type: 'seatListChanged', actor, data: { seats: agg.seats.map((s) => ({ ...s })) } });
+  c.emit(agg, { type: 'seatListChanged', actor, data: { seats: agg.seats.map(copySeat) } });
 }
 
 /** Drops the member's pending applications and invitations (they are seated or gone). */

@@ -6,7 +6,7 @@ import type { RoomEvent } from '../../core/events.js';
 import { MemoryAuditLog, type AuditLog } from './audit-log.js';
 import { MemoryHistory, type History } from './history.js';
 import { byString, insertSorted, lowerBound, removeSorted } from './sorted.js';
-import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
+import { copySeat, type AppId, type DenyEntry, type Member, type MuteEntry, type RoomAggregate } from '../../core/model.js';
 import type { EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
 
 type Entry = DenyEntry | MuteEntry;
@@ -365,7 +365,7 @@ export class MemoryState {
 export function copyAggregate(a: RoomAggregate): RoomAggregate {
   return {
     room: { ...a.room, inviteeIds: a.room.inviteeIds.slice() },
-    seats: a.seats.map((s) => ({ ...s })),
+    seats: a.seats.map(copySeat),
     admins: a.admins.slice(),
     requests: a.requests.map((r) => ({ ...r })),
     memberCount: a.memberCount,
