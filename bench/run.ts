@@ -1,4 +1,4 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 // BENCH_PG_URL names the PostgreSQL database of admin-pg, growth and cluster (default
@@ -12,6 +12,7 @@ import { printRealtime, realtimeBench } from './realtime.js';
 import { badWordsBench, printBadWords } from './bad-words.js';
 import { liveBench, printLive } from './live.js';
 import { clusterBench, printCluster } from './cluster.js';
+import { printStore, storeBench } from './store.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -27,6 +28,9 @@ const scenarios: Record<string, () => Promise<void>> = {
       // No fixed-load run: 2,000 req/s is above what either side sustains on PostgreSQL here.
       printAdmin(await adminBench(shape, { store: 'postgres', baselines: ['bare-pg', 'bare-http'], cpuProf }));
     }
+  },
+  async store() {
+    for (const shape of SHAPES) printStore(await storeBench(shape));
   },
   async logging() {
     printLogging(await loggingBench({ cpuProf }));
