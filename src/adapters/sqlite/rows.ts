@@ -173,7 +173,8 @@ export class Writer {
     const s = this.s;
     switch (op[0]) {
       case 'room':
-        s.upsertRoom.run(op[1], op[2], op[3]);
+        if (op[3] === null) s.deleteRoom.run(op[1], op[2]);
+        else s.upsertRoom.run(op[1], op[2], op[3]);
         return;
       case 'roomGone': {
         const [, appId, roomId] = op;

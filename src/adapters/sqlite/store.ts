@@ -147,7 +147,7 @@ export class SqliteStore extends MemoryStore {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
-    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(agg ? ['room', appId, roomId, roomText(agg)] : ['roomGone', appId, roomId]);
+    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(['room', appId, roomId, agg && roomText(agg)]);
     let counts: number[];
     try {
       counts = this.writer.write(b.ops);

@@ -10,7 +10,8 @@ import type { Changes } from '../memory/unit.js';
 import { eventText } from './packed.js';
 
 export type WriteOp =
-  | ['room', AppId, string, string]
+  /** The room's row: its aggregate's last state in the batch, or null when it is gone. */
+  | ['room', AppId, string, string | null]
   /** The room with its members, room-scoped entries and bad words. */
   | ['roomGone', AppId, string]
   | ['member', AppId, string, string, string, string, string]
