@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../src/adapters/sqlite/store.js';
 import { SqliteOutboxReader } from '../src/adapters/sqlite/outbox-reader.js';
-import { eventText, parseEvent, parseRoom, roomText } from '../src/adapters/sqlite/packed.js';
+import { eventText, parseEvent, parseRoom, roomStateText } from '../src/adapters/sqlite/packed.js';
 import type { RoomEvent } from '../src/core/events.js';
-import type { Seat } from '../src/core/model.js';
+import type { RoomAggregate, Seat } from '../src/core/model.js';
 import { makeAgg } from './contract/store-contract.js';
 
 const APP = 1400000001;
@@ -40,6 +40,8 @@ async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
 }
 
 const raw = (dir: string) => new Database(join(dir, 'rostrum.sqlite'));
+/** An aggregate through its state and settings rows. */
+const roundTrip = (agg: RoomAggregate) => parseRoom(roomStateText(agg), JSON.stringify(agg.room));
 
 describe('SQLite store: seats packed on disk', () => {
   it('stores a room\'s seats and a seatListChanged event small, and reads every field back', () =>
@@ -78,7 +80,7 @@ describe('SQLite store: seats packed on disk', () => {
       }
     }));
 
-  it('reads rows written with seat objects as they are', () =>
+  it('reads rows written with seat objects, and with the settings inside (before version 6), as they are', () =>
     withDir(async (dir) => {
       const agg = { ...makeAgg(APP, 'r1', 4), seats: seats(4) };
       const event = seatEvent(1, seats(4));
@@ -98,9 +100,9 @@ describe('SQLite store: seats packed on disk', () => {
 
   it('keeps seat objects whose index is not their position, and empty seat lists', () => {
     const odd = { ...makeAgg(APP, 'r1', 2), seats: [seats(3)[2], seats(3)[0]] };
-    assert.deepEqual(parseRoom(roomText(odd)), odd);
+    assert.deepEqual(roundTrip(odd), odd);
     const none = { ...makeAgg(APP, 'r1', 0), seats: [] };
-    assert.deepEqual(parseRoom(roomText(none)), none);
+    assert.deepEqual(roundTrip(none), none);
     const event = seatEvent(2, []);
     assert.deepEqual(parseEvent(JSON.stringify(event)), event);
     // User ids are any string: quotes, escapes, a replacement pattern, the packed form's own text.
@@ -108,7 +110,7 @@ describe('SQLite store: seats packed on disk', () => {
     const tricky = seats(names.length).map((s, i) => ({ ...s, userId: names[i] }));
     const agg = { ...makeAgg(APP, 'r1', names.length), seats: tricky };
     agg.room.name = '"seats":0';
-    assert.deepEqual(parseRoom(roomText(agg)), agg);
+    assert.deepEqual(roundTrip(agg), agg);
     const named = { ...seatEvent(3, tricky), actor: '"seats":0' };
     assert.deepEqual(parseEvent(eventText(named)), named);
   });

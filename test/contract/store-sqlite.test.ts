@@ -165,7 +165,7 @@ describe('SqliteStore', () => {
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'room_events', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'room_events', 'room_settings', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);
@@ -430,6 +430,90 @@ describe('SqliteStore: schema version 4 (room_events)', () => {
       }
       const after = new Database(join(dir, 'rostrum.sqlite'));
       assert.equal(after.prepare('SELECT count(*) FROM room_events').pluck().get(), 0);
+      after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore: room settings in rows of their own (schema version 6)', () => {
+  const db = (dir: string) => new Database(join(dir, 'rostrum.sqlite'));
+
+  it('writes a room\'s settings only when they change, and deletes them with the room', async () => {
+    const dir = await tempDir();
+    try {
+      const s = new SqliteStore(dir);
+      await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1', 4)));
+      const counter = db(dir);
+      counter.exec(`
+        CREATE TABLE settings_writes (n INTEGER NOT NULL); INSERT INTO settings_writes VALUES (0);
+        CREATE TRIGGER count_settings AFTER INSERT ON room_settings BEGIN UPDATE settings_writes SET n = n + 1; END;
+      `);
+      const writes = () => counter.prepare('SELECT n FROM settings_writes').pluck().get() as number;
+      for (let i = 0; i < 5; i++) {
+        await s.write(APP, async (w) => {
+          const agg = (await w.room('r1'))!;
+          agg.seats[0].userId = i % 2 ? null : 'u1';
+          agg.seq++;
+          await w.saveRoom(APP, agg);
+        });
+      }
+      assert.equal(writes(), 0, 'seat changes leave the settings alone');
+      await s.write(APP, async (w) => {
+        const agg = (await w.room('r1'))!;
+        agg.room.name = 'renamed';
+        agg.room.inviteeIds = ['u2'];
+        await w.saveRoom(APP, agg);
+      });
+      assert.equal(writes(), 1);
+      counter.close();
+      await s.close();
+
+      const s2 = new SqliteStore(dir);
+      try {
+        const agg = (await s2.read(APP, (r) => r.room('r1')))!;
+        assert.equal(agg.room.name, 'renamed');
+        assert.deepEqual(agg.room.inviteeIds, ['u2']);
+        assert.equal(agg.seats[0].userId, 'u1');
+        assert.equal(agg.seq, 5);
+        await s2.write(APP, (w) => w.deleteRoom('r1'));
+      } finally {
+        await s2.close();
+      }
+      const after = db(dir);
+      assert.equal(after.prepare('SELECT count(*) FROM room_settings').pluck().get(), 0);
+      after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('upgrades a version 5 database: each room\'s settings move out of its state', async () => {
+    const dir = await tempDir();
+    try {
+      const agg = makeAgg(APP, 'r1', 3);
+      const s = new SqliteStore(dir);
+      await s.write(APP, (w) => w.insertRoom(agg));
+      await s.close();
+      // Back to version 5: the settings inside the state, no room_settings table.
+      const v5 = db(dir);
+      v5.exec(`
+        UPDATE rooms SET state = json_set(state, '$.room', json((SELECT settings FROM room_settings s WHERE s.app_id = rooms.app_id AND s.room_id = rooms.room_id)));
+        DROP TABLE room_settings;
+      `);
+      v5.pragma('user_version = 5');
+      v5.close();
+      const s2 = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await s2.read(APP, (r) => r.room('r1')), agg);
+      } finally {
+        await s2.close();
+      }
+      const after = db(dir);
+      assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(after.prepare("SELECT json_type(state, '$.room') FROM rooms").pluck().get(), null);
+      assert.deepEqual(JSON.parse(after.prepare('SELECT settings FROM room_settings').pluck().get() as string), agg.room);
       after.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

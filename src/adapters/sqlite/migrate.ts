@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { AUDIT_BY_APP, AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_TABLE, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { AUDIT_BY_APP, AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_TABLE, ROOM_SETTINGS_TABLE, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -40,6 +40,13 @@ export function migrate(db: Database.Database): void {
     db.exec('INSERT OR IGNORE INTO room_events (id, app_id, room_id, seq) SELECT id, app_id, room_id, seq FROM outbox');
     // Version 4 -> 5: the audit log is read from disk, by app.
     db.exec(AUDIT_BY_APP);
+    // Version 5 -> 6: each room's settings move out of its state into room_settings.
+    db.exec(ROOM_SETTINGS_TABLE);
+    db.exec(`
+      INSERT OR REPLACE INTO room_settings (app_id, room_id, settings)
+        SELECT app_id, room_id, json_extract(state, '$.room') FROM rooms WHERE json_type(state, '$.room') = 'object';
+      UPDATE rooms SET state = json_remove(state, '$.room') WHERE json_type(state, '$.room') = 'object';
+    `);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -24,14 +24,16 @@ function unpack(seats: (PackedSeat | Seat)[]): Seat[] {
   return (seats as PackedSeat[]).map(([userId, f], index) => ({ index, userId, locked: (f & 1) !== 0, videoDisabled: (f & 2) !== 0, audioDisabled: (f & 4) !== 0 }));
 }
 
-export function roomText(agg: RoomAggregate): string {
-  return JSON.stringify({ ...agg, seats: pack(agg.seats) });
+/** What `rooms.state` holds: the aggregate but its settings (`room`, in room_settings). */
+export function roomStateText(agg: RoomAggregate): string {
+  return JSON.stringify({ seats: pack(agg.seats), admins: agg.admins, requests: agg.requests, memberCount: agg.memberCount, seq: agg.seq });
 }
 
-export function parseRoom(text: string): RoomAggregate {
-  const agg = JSON.parse(text) as RoomAggregate;
-  agg.seats = unpack(agg.seats);
-  return agg;
+/** The aggregate from its state row and its settings row (a state written before version 6 holds its settings). */
+export function parseRoom(state: string, settings: string | null): RoomAggregate {
+  const s = JSON.parse(state) as Omit<RoomAggregate, 'room'> & { room?: RoomAggregate['room'] };
+  const room = settings === null ? s.room! : (JSON.parse(settings) as RoomAggregate['room']);
+  return { room, seats: unpack(s.seats), admins: s.admins, requests: s.requests, memberCount: s.memberCount, seq: s.seq };
 }
 
 export function eventText(e: RoomEvent): string {

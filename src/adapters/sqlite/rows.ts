@@ -45,8 +45,12 @@ function toDeny(r: EntryRow): DenyEntry {
 /** Reads the whole database into memory. Ordered by each index's order so inserts append. */
 export function loadState(db: Database.Database): MemoryState {
   const st = new MemoryState();
-  for (const r of db.prepare('SELECT app_id, room_id, state FROM rooms ORDER BY app_id, room_id').iterate() as Iterable<{ app_id: number; room_id: string; state: string }>) {
-    st.app(r.app_id).rooms.set(r.room_id, parseRoom(r.state));
+  const rooms = db.prepare(
+    `SELECT r.app_id, r.room_id, r.state, s.settings FROM rooms r
+     LEFT JOIN room_settings s ON s.app_id = r.app_id AND s.room_id = r.room_id ORDER BY r.app_id, r.room_id`,
+  );
+  for (const r of rooms.iterate() as Iterable<{ app_id: number; room_id: string; state: string; settings: string | null }>) {
+    st.app(r.app_id).rooms.set(r.room_id, parseRoom(r.state, r.settings));
   }
   for (const r of db.prepare('SELECT * FROM members ORDER BY app_id, room_id, user_id').iterate() as Iterable<{
     app_id: number;
@@ -101,6 +105,8 @@ export class Writer {
     this.s = {
       upsertRoom: p('INSERT INTO rooms (app_id, room_id, state) VALUES (?, ?, ?) ON CONFLICT (app_id, room_id) DO UPDATE SET state = excluded.state'),
       deleteRoom: p('DELETE FROM rooms WHERE app_id = ? AND room_id = ?'),
+      upsertSettings: p('INSERT OR REPLACE INTO room_settings (app_id, room_id, settings) VALUES (?, ?, ?)'),
+      deleteSettings: p('DELETE FROM room_settings WHERE app_id = ? AND room_id = ?'),
       deleteRoomMembers: p('DELETE FROM members WHERE app_id = ? AND room_id = ?'),
       deleteRoomDeny: p('DELETE FROM deny WHERE app_id = ? AND room_id = ?'),
       deleteRoomMutes: p('DELETE FROM mutes WHERE app_id = ? AND room_id = ?'),
@@ -172,13 +178,21 @@ export class Writer {
   private apply(op: WriteOp): number | undefined {
     const s = this.s;
     switch (op[0]) {
-      case 'room':
-        if (op[3] === null) s.deleteRoom.run(op[1], op[2]);
-        else s.upsertRoom.run(op[1], op[2], op[3]);
+      case 'room': {
+        const [, appId, roomId, state, settings] = op;
+        if (state === null) {
+          s.deleteRoom.run(appId, roomId);
+          s.deleteSettings.run(appId, roomId);
+          return;
+        }
+        s.upsertRoom.run(appId, roomId, state);
+        if (settings !== null) s.upsertSettings.run(appId, roomId, settings);
         return;
+      }
       case 'roomGone': {
         const [, appId, roomId] = op;
         s.deleteRoom.run(appId, roomId);
+        s.deleteSettings.run(appId, roomId);
         s.deleteRoomMembers.run(appId, roomId);
         s.deleteRoomDeny.run(appId, roomId);
         s.deleteRoomMutes.run(appId, roomId);

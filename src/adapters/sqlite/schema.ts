@@ -6,7 +6,7 @@
 // and room_events. Rooms are a rowid table: an
 // aggregate's JSON (~1-2 KB with its seats) would spill into an overflow page in a WITHOUT ROWID
 // table (about 1 KB of a 4 KB page kept inline), and every save would then write two pages.
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,6 +54,17 @@ CREATE TABLE IF NOT EXISTS audit (
  */
 export const AUDIT_BY_APP = `
 CREATE INDEX IF NOT EXISTS audit_app ON audit (app_id, id);
+`;
+
+/**
+ * Version 6: a room's settings (the aggregate's `room`: name, owner, modes, …) in a row of their
+ * own, written only when they change; `rooms.state` keeps what seat and member changes touch
+ * (seats, admins, requests, count, seq), a small row, so a group commit writes fewer pages.
+ */
+export const ROOM_SETTINGS_TABLE = `
+CREATE TABLE IF NOT EXISTS room_settings (
+  app_id INTEGER NOT NULL, room_id TEXT NOT NULL, settings TEXT NOT NULL,
+  PRIMARY KEY (app_id, room_id)) WITHOUT ROWID;
 `;
 
 /** Version 3: one-time tokens (Polyv signs) kept for their timestamp window, across restarts. */

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RoomEvent } from '../../core/events.js';
-import type { AppId, RoomAggregate } from '../../core/model.js';
+import type { AppId, Room, RoomAggregate } from '../../core/model.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore, nonceKey } from '../memory/store.js';
 import { NonceTable } from './nonces.js';
@@ -23,7 +23,7 @@ import { SqliteAuditLog } from './audit-log.js';
 import { SqliteHistory } from './history.js';
 import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
-import { parseEvent, roomText } from './packed.js';
+import { parseEvent, roomStateText } from './packed.js';
 import { loadState, Writer } from './rows.js';
 import { counts, isEmpty, unitOps, type WriteOp } from './write-ops.js';
 
@@ -53,6 +53,8 @@ export class SqliteStore extends MemoryStore {
   private readonly audit: SqliteAuditLog;
   private readonly outboxRows;
   private batch: Batch | null = null;
+  /** Each room's settings as last handed to the writer: written again only when they change. */
+  private readonly settingsWritten = new Map<string, Room>();
   private closed = false;
   private readonly dirLock: { release(): void };
   /** Set when the last commit failed and none has succeeded since (readiness). */
@@ -103,7 +105,17 @@ export class SqliteStore extends MemoryStore {
     const state = loadState(this.db);
     state.history = this.history;
     state.audit = this.audit;
+    this.settingsWritten.clear();
+    for (const [appId, app] of state.apps) for (const [roomId, agg] of app.rooms) this.settingsWritten.set(`${appId}/${roomId}`, agg.room);
     return state;
+  }
+
+  /** The room's settings as JSON when they differ from those last written, else null. */
+  private changedSettings(key: string, room: Room): string | null {
+    const last = this.settingsWritten.get(key);
+    if (last && sameSettings(last, room)) return null;
+    this.settingsWritten.set(key, room);
+    return JSON.stringify(room);
   }
 
   protected override commitUnit(unit: Unit): Promise<void> | undefined {
@@ -115,7 +127,10 @@ export class SqliteStore extends MemoryStore {
       return this.batch?.done.then(() => undefined);
     }
     const b = this.open();
-    for (const roomId of c.deletedRooms) b.rooms.delete(`${unit.appId}/${roomId}`);
+    for (const roomId of c.deletedRooms) {
+      b.rooms.delete(`${unit.appId}/${roomId}`);
+      this.settingsWritten.delete(`${unit.appId}/${roomId}`);
+    }
     unitOps(b.ops, unit.appId, c, unit.events, unit.history, unit.auditEntries);
     for (const [roomId, agg] of c.rooms) b.rooms.set(`${unit.appId}/${roomId}`, [unit.appId, roomId, agg]);
     this.added(b);
@@ -147,7 +162,14 @@ export class SqliteStore extends MemoryStore {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
-    for (const [appId, roomId, agg] of b.rooms.values()) b.ops.push(['room', appId, roomId, agg && roomText(agg)]);
+    for (const [appId, roomId, agg] of b.rooms.values()) {
+      const key = `${appId}/${roomId}`;
+      if (agg) b.ops.push(['room', appId, roomId, roomStateText(agg), this.changedSettings(key, agg.room)]);
+      else {
+        this.settingsWritten.delete(key);
+        b.ops.push(['room', appId, roomId, null, null]);
+      }
+    }
     let counts: number[];
     try {
       counts = this.writer.write(b.ops);
@@ -233,4 +255,17 @@ export class SqliteStore extends MemoryStore {
     this.db.close();
     this.dirLock.release();
   }
+}
+
+/** Whether two settings are equal, field by field (invitees by element). */
+function sameSettings(a: Room, b: Room): boolean {
+  const keys = Object.keys(a) as (keyof Room)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((v, i) => v !== y[i])) return false;
+  }
+  return true;
 }

@@ -10,8 +10,11 @@ import type { Changes } from '../memory/unit.js';
 import { eventText } from './packed.js';
 
 export type WriteOp =
-  /** The room's row: its aggregate's last state in the batch, or null when it is gone. */
-  | ['room', AppId, string, string | null]
+  /**
+   * The room's rows: its aggregate's last state in the batch (null when it is gone), and its
+   * settings when they changed (null when they did not).
+   */
+  | ['room', AppId, string, string | null, string | null]
   /** The room with its members, room-scoped entries and bad words. */
   | ['roomGone', AppId, string]
   | ['member', AppId, string, string, string, string, string]
