@@ -1,5 +1,5 @@
 // The SQLite layout (schema version 2, with the versions after it below). One row per room
-// aggregate, one per member, one per deny or mute entry, one per outbox event. The memory state is
+// aggregate (its settings apart since version 6), one per member, one per deny or mute entry, one per outbox event. The memory state is
 // the authority while the process runs and is loaded whole at start, so tables carry only the
 // indexes their writes need (primary keys, and the room scope that deleting a room uses), never
 // read-side indexes; the exceptions are the tables read from disk: chat history, the audit log
