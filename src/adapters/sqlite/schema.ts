@@ -1,11 +1,11 @@
 // The SQLite layout (schema version 2, with the versions after it below). One row per room
-// aggregate (its settings apart since version 6), one per member, one per deny or mute entry, one per outbox event. The memory state is
-// the authority while the process runs and is loaded whole at start, so tables carry only the
-// indexes their writes need (primary keys, and the room scope that deleting a room uses), never
-// read-side indexes; the exceptions are the tables read from disk: chat history, the audit log
-// and room_events. Rooms are a rowid table: an
-// aggregate's JSON (~1-2 KB with its seats) would spill into an overflow page in a WITHOUT ROWID
-// table (about 1 KB of a 4 KB page kept inline), and every save would then write two pages.
+// aggregate (its settings apart since version 6), one per member, one per deny or mute entry,
+// one per outbox event. The memory state is the authority while the process runs and is loaded
+// whole at start, so tables carry only the indexes their writes need (primary keys, and the room
+// scope that deleting a room uses), never read-side indexes; the exceptions are the tables read
+// from disk: chat history, the audit log and room_events. Rooms are a rowid table: an aggregate's
+// JSON was 1-2 KB with its seats, which would have spilled into an overflow page in a WITHOUT
+// ROWID table (about 1 KB of a 4 KB page kept inline), every save then writing two pages.
 export const SCHEMA_VERSION = 6;
 
 export const SCHEMA = `
