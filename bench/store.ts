@@ -24,6 +24,8 @@ interface Target {
   name: string;
   engine: Engine;
   store: Store;
+  /** The memory store's outbox is its heap: emptied after each slice (see slice). */
+  pruneAfter: boolean;
 }
 
 interface Slice {
@@ -44,7 +46,7 @@ export interface StoreResult {
   sqlite: StoreFigures;
 }
 
-async function target(name: string, store: Store, shape: RoomShape): Promise<Target> {
+async function target(name: string, store: Store, shape: RoomShape, pruneAfter: boolean): Promise<Target> {
   const engine = new Engine(store, new LocalBus());
   for (let r = 0; r < shape.rooms; r++) {
     const roomId = `bench-store-${r}`;
@@ -53,7 +55,7 @@ async function target(name: string, store: Store, shape: RoomShape): Promise<Tar
       await engine.execute(APP, { kind: 'user', userId: `m${k}` }, { type: 'enterRoom', roomId, clientIp: '127.0.0.1', connId: `c${k}` });
     }
   }
-  return { name, engine, store };
+  return { name, engine, store, pruneAfter };
 }
 
 /** Lane k picks its member onto its seat and kicks it off, again and again, for `ms`. */
@@ -76,9 +78,8 @@ async function slice(t: Target, shape: RoomShape, ms: number): Promise<Slice> {
   );
   const cpu = process.cpuUsage(cpu0);
   const out = { commands, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
-  // The memory store's outbox is its heap: emptied after each slice, outside the measurement, or
-  // its growth would slow both stores' collections.
-  if (t.store instanceof MemoryStore && !(t.store instanceof SqliteStore)) await t.store.pruneOutbox(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  // Outside the measurement: a growing heap would slow both stores' collections.
+  if (t.pruneAfter) await t.store.pruneOutbox(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   return out;
 }
 
@@ -93,7 +94,7 @@ export async function storeBench(shape: RoomShape): Promise<StoreResult> {
   const dir = mkdtempSync(join(tmpdir(), 'rostrum-bench-store-'));
   const sqlite = new SqliteStore(dir);
   try {
-    const targets = [await target('memory', new MemoryStore(), shape), await target('sqlite', sqlite, shape)];
+    const targets = [await target('memory', new MemoryStore(), shape, true), await target('sqlite', sqlite, shape, false)];
     const slices = await alternate(targets, { slices: SLICES, warmup: (t) => slice(t, shape, SLICE_MS) }, (t) => slice(t, shape, SLICE_MS));
     return { shape, memory: figures('memory store (no persistence)', slices[0]), sqlite: figures('SQLite store', slices[1]) };
   } finally {

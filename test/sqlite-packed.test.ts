@@ -3,16 +3,13 @@
 // were packed are read as they are.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SqliteStore } from '../src/adapters/sqlite/store.js';
 import { SqliteOutboxReader } from '../src/adapters/sqlite/outbox-reader.js';
 import { eventText, parseEvent, parseRoom, roomStateText } from '../src/adapters/sqlite/packed.js';
 import type { RoomEvent } from '../src/core/events.js';
 import type { RoomAggregate, Seat } from '../src/core/model.js';
 import { makeAgg } from './contract/store-contract.js';
+import { rawDb, withDataDir } from './support/sqlite-dir.js';
 
 const APP = 1400000001;
 
@@ -30,22 +27,12 @@ function seatEvent(seq: number, list: Seat[]): RoomEvent {
   return { appId: APP, roomId: 'r1', seq, at: 1_000 + seq, type: 'seatListChanged', actor: 'admin', data: { seats: list } };
 }
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'rostrum-packed-'));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const raw = (dir: string) => new Database(join(dir, 'rostrum.sqlite'));
 /** An aggregate through its state and settings rows. */
 const roundTrip = (agg: RoomAggregate) => parseRoom(roomStateText(agg), JSON.stringify(agg.room));
 
 describe('SQLite store: seats packed on disk', () => {
   it('stores a room\'s seats and a seatListChanged event small, and reads every field back', () =>
-    withDir(async (dir) => {
+    withDataDir(async (dir) => {
       const agg = { ...makeAgg(APP, 'r1', 50), seats: seats(50) };
       const event = seatEvent(1, seats(50));
       const s = new SqliteStore(dir);
@@ -56,7 +43,7 @@ describe('SQLite store: seats packed on disk', () => {
       assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), [event]);
       await s.close();
 
-      const db = raw(dir);
+      const db = rawDb(dir);
       const state = db.prepare('SELECT state FROM rooms').pluck().get() as string;
       const text = db.prepare('SELECT event FROM outbox').pluck().get() as string;
       db.close();
@@ -81,11 +68,11 @@ describe('SQLite store: seats packed on disk', () => {
     }));
 
   it('reads rows written with seat objects, and with the settings inside (before version 6), as they are', () =>
-    withDir(async (dir) => {
+    withDataDir(async (dir) => {
       const agg = { ...makeAgg(APP, 'r1', 4), seats: seats(4) };
       const event = seatEvent(1, seats(4));
       await new SqliteStore(dir).close(); // the schema
-      const db = raw(dir);
+      const db = rawDb(dir);
       db.prepare('INSERT INTO rooms (app_id, room_id, state) VALUES (?, ?, ?)').run(APP, 'r1', JSON.stringify(agg));
       db.prepare('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)').run(APP, 'r1', 1, event.at, JSON.stringify(event));
       db.close();

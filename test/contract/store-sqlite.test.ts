@@ -14,6 +14,7 @@ import { newId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { makeAgg, makeDeny, makeEvent, makeMember, storeContract } from './store-contract.js';
 import { makeAudit } from './operator-contract.js';
+import { rawDb, withDataDir } from '../support/sqlite-dir.js';
 
 const APP = 1400000001;
 
@@ -438,14 +439,11 @@ describe('SqliteStore: schema version 4 (room_events)', () => {
 });
 
 describe('SqliteStore: room settings in rows of their own (schema version 6)', () => {
-  const db = (dir: string) => new Database(join(dir, 'rostrum.sqlite'));
-
-  it('writes a room\'s settings only when they change, and deletes them with the room', async () => {
-    const dir = await tempDir();
-    try {
+  it('writes a room\'s settings only when they change, and deletes them with the room', () =>
+    withDataDir(async (dir) => {
       const s = new SqliteStore(dir);
       await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1', 4)));
-      const counter = db(dir);
+      const counter = rawDb(dir);
       counter.exec(`
         CREATE TABLE settings_writes (n INTEGER NOT NULL); INSERT INTO settings_writes VALUES (0);
         CREATE TRIGGER count_settings AFTER INSERT ON room_settings BEGIN UPDATE settings_writes SET n = n + 1; END;
@@ -481,23 +479,19 @@ describe('SqliteStore: room settings in rows of their own (schema version 6)', (
       } finally {
         await s2.close();
       }
-      const after = db(dir);
+      const after = rawDb(dir);
       assert.equal(after.prepare('SELECT count(*) FROM room_settings').pluck().get(), 0);
       after.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('upgrades a version 5 database: each room\'s settings move out of its state', async () => {
-    const dir = await tempDir();
-    try {
+  it('upgrades a version 5 database: each room\'s settings move out of its state', () =>
+    withDataDir(async (dir) => {
       const agg = makeAgg(APP, 'r1', 3);
       const s = new SqliteStore(dir);
       await s.write(APP, (w) => w.insertRoom(agg));
       await s.close();
       // Back to version 5: the settings inside the state, no room_settings table.
-      const v5 = db(dir);
+      const v5 = rawDb(dir);
       v5.exec(`
         UPDATE rooms SET state = json_set(state, '$.room', json((SELECT settings FROM room_settings s WHERE s.app_id = rooms.app_id AND s.room_id = rooms.room_id)));
         DROP TABLE room_settings;
@@ -510,15 +504,12 @@ describe('SqliteStore: room settings in rows of their own (schema version 6)', (
       } finally {
         await s2.close();
       }
-      const after = db(dir);
+      const after = rawDb(dir);
       assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal(after.prepare("SELECT json_type(state, '$.room') FROM rooms").pluck().get(), null);
       assert.deepEqual(JSON.parse(after.prepare('SELECT settings FROM room_settings').pluck().get() as string), agg.room);
       after.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('SqliteStore: the audit log on disk (schema version 5)', () => {

@@ -162,8 +162,7 @@ export class SqliteStore extends MemoryStore {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
-    for (const [appId, roomId, agg] of b.rooms.values()) {
-      const key = `${appId}/${roomId}`;
+    for (const [key, [appId, roomId, agg]] of b.rooms) {
       if (agg) b.ops.push(['room', appId, roomId, roomStateText(agg), this.changedSettings(key, agg.room)]);
       else {
         this.settingsWritten.delete(key);
