@@ -16,7 +16,7 @@ import { memberView, roomLife, roomView } from './views.js';
 export async function removeMember(c: WriteContext, agg: RoomAggregate, m: Member, reason: LeaveReason, actor: string): Promise<void> {
   const seat = agg.seats.find((s) => s.userId === m.userId);
   if (seat) {
-    clearSeat(seat);
+    clearSeat(agg, seat);
     seatsChanged(c, agg, actor);
   }
   dropRequestsOf(agg, m.userId);

@@ -3,7 +3,7 @@
 import { RoomError } from './errors.js';
 import type { WriteContext } from './context.js';
 import { checkIndex } from './checks.js';
-import { copySeat, type RoomAggregate, type Seat } from './model.js';
+import type { RoomAggregate, Seat } from './model.js';
 
 export function requireSeats(agg: RoomAggregate): void {
   if (!agg.room.isSeatEnabled) throw new RoomError('SeatsDisabled', 'this room has no seats');
@@ -19,15 +19,29 @@ export function seatOf(agg: RoomAggregate, userId: string): Seat {
   return seat;
 }
 
-export function clearSeat(seat: Seat): void {
-  seat.userId = null;
-  seat.videoDisabled = false;
-  seat.audioDisabled = false;
+/**
+ * Replaces a seat with a copy changed as given, and returns the copy. Seats are never changed in
+ * place, so the copies of a seat list (the store's, the unit's, each event's) share their seats.
+ */
+export function updateSeat(agg: RoomAggregate, seat: Seat, change: Partial<Omit<Seat, 'index'>>): Seat {
+  const next: Seat = {
+    index: seat.index,
+    userId: change.userId !== undefined ? change.userId : seat.userId,
+    locked: change.locked ?? seat.locked,
+    videoDisabled: change.videoDisabled ?? seat.videoDisabled,
+    audioDisabled: change.audioDisabled ?? seat.audioDisabled,
+  };
+  agg.seats[seat.index] = next;
+  return next;
 }
 
-/** Announces the seat list as it is now (a copy: the command may change the seats again). */
+export function clearSeat(agg: RoomAggregate, seat: Seat): Seat {
+  return updateSeat(agg, seat, { userId: null, videoDisabled: false, audioDisabled: false });
+}
+
+/** Announces the seat list as it is now (its own array: the command may change the seats again). */
 export function seatsChanged(c: WriteContext, agg: RoomAggregate, actor: string): void {
-  c.emit(agg, { type: 'seatListChanged', actor, data: { seats: agg.seats.map(copySeat) } });
+  c.emit(agg, { type: 'seatListChanged', actor, data: { seats: agg.seats.slice() } });
 }
 
 /** Drops the member's pending applications and invitations (they are seated or gone). */
@@ -50,7 +64,7 @@ export async function place(c: WriteContext, agg: RoomAggregate, userId: string,
     if (seat.locked) throw new RoomError('SeatLocked', `seat ${index} is locked`);
     if (seat.userId !== null) throw new RoomError('SeatOccupied', `seat ${index} is taken by ${seat.userId}`);
   }
-  seat.userId = userId;
+  seat = updateSeat(agg, seat, { userId });
   dropRequestsOf(agg, userId);
   seatsChanged(c, agg, actor);
   return seat;
@@ -59,7 +73,7 @@ export async function place(c: WriteContext, agg: RoomAggregate, userId: string,
 /** Empties a seat, telling its occupant why, and announces the new seat list. */
 export function vacate(c: WriteContext, agg: RoomAggregate, seat: Seat, actor: string, data: string, reason: string): void {
   const userId = seat.userId!;
-  clearSeat(seat);
+  clearSeat(agg, seat);
   c.emit(agg, { type: 'kickedOffSeat', actor, to: [userId], data: { userId, index: seat.index, data, reason } });
   seatsChanged(c, agg, actor);
 }

@@ -5,7 +5,7 @@ import { requireModerator, requireOutranks } from './context.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkBytes } from './limits.js';
 import { apply } from './seat-requests.js';
-import { clearSeat, place, requireSeats, seatOf, seatsChanged, vacate } from './seating.js';
+import { clearSeat, place, requireSeats, seatOf, seatsChanged, updateSeat, vacate } from './seating.js';
 
 export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'leaveSeat' | 'kickOffSeat' | 'lockSeat' | 'moveToSeat'> = {
   getSeats: read(async (c, { roomId }) => (await c.room(roomId)).seats),
@@ -29,7 +29,7 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
     const userId = c.actor.userId;
     const agg = await c.room(roomId, userId);
     await c.member(roomId, userId);
-    clearSeat(seatOf(agg, userId));
+    clearSeat(agg, seatOf(agg, userId));
     seatsChanged(c, agg, userId);
   }),
 
@@ -53,19 +53,17 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
     requireSeats(agg);
     checkIndex(agg.room, index);
     requireModerator(agg, c.actor);
-    const seat = agg.seats[index];
-    if (locked === true && seat.userId !== null) {
-      requireOutranks(agg, c.actor, seat.userId);
-      vacate(c, agg, seat, c.actor.userId, '', 'seatLocked');
+    const occupant = agg.seats[index].userId;
+    if (locked === true && occupant !== null) {
+      requireOutranks(agg, c.actor, occupant);
+      vacate(c, agg, agg.seats[index], c.actor.userId, '', 'seatLocked');
     }
     if (locked !== undefined) {
-      seat.locked = locked;
+      updateSeat(agg, agg.seats[index], { locked });
       c.audit({ roomId, action: locked ? 'lockSeat' : 'unlockSeat', targetType: 'seat', target: String(index), reason });
     }
-    if (seat.userId !== null && !seat.locked) {
-      if (videoDisabled !== undefined) seat.videoDisabled = videoDisabled;
-      if (audioDisabled !== undefined) seat.audioDisabled = audioDisabled;
-    }
+    let seat = agg.seats[index];
+    if (seat.userId !== null && !seat.locked) seat = updateSeat(agg, seat, { videoDisabled, audioDisabled });
     seatsChanged(c, agg, c.actor.userId);
     c.emit(agg, {
       type: 'seatLockChanged',
@@ -73,7 +71,7 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
       to: [],
       data: { index: seat.index, locked: seat.locked, videoDisabled: seat.videoDisabled, audioDisabled: seat.audioDisabled },
     });
-    return { ...seat };
+    return seat;
   }),
 
   /**
@@ -95,14 +93,14 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
       if (policy === 0) throw new RoomError('SeatOccupied', `seat ${index} is taken by ${to.userId}`);
       if (policy === 1) {
         vacate(c, agg, to, c.actor.userId, '', 'replaced');
-        clearSeat(from);
+        clearSeat(agg, from);
       } else {
-        Object.assign(from, { userId: to.userId, videoDisabled: to.videoDisabled, audioDisabled: to.audioDisabled });
+        updateSeat(agg, from, { userId: to.userId, videoDisabled: to.videoDisabled, audioDisabled: to.audioDisabled });
       }
     } else {
-      clearSeat(from);
+      clearSeat(agg, from);
     }
-    Object.assign(to, moving);
+    updateSeat(agg, to, moving);
     seatsChanged(c, agg, c.actor.userId);
   }),
 };

@@ -6,7 +6,7 @@ import type { RoomEvent } from '../../core/events.js';
 import { MemoryAuditLog, type AuditLog } from './audit-log.js';
 import { MemoryHistory, type History } from './history.js';
 import { byString, insertSorted, lowerBound, removeSorted } from './sorted.js';
-import { copySeat, type AppId, type DenyEntry, type Member, type MuteEntry, type RoomAggregate } from '../../core/model.js';
+import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate } from '../../core/model.js';
 import type { EntryList, EntryOf, EntryQuery, RoomQuery, Subject } from '../../core/ports/store.js';
 
 type Entry = DenyEntry | MuteEntry;
@@ -361,11 +361,14 @@ export class MemoryState {
 
 // ------------------------------------------------------------------------------- copies
 
-/** A private copy of an aggregate: everything the rules mutate in place is duplicated. */
+/**
+ * A private copy of an aggregate: everything the rules mutate in place is duplicated. Seats are
+ * shared: the rules replace a seat rather than change it.
+ */
 export function copyAggregate(a: RoomAggregate): RoomAggregate {
   return {
     room: { ...a.room, inviteeIds: a.room.inviteeIds.slice() },
-    seats: a.seats.map(copySeat),
+    seats: a.seats.slice(),
     admins: a.admins.slice(),
     requests: a.requests.map((r) => ({ ...r })),
     memberCount: a.memberCount,
