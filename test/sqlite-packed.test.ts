@@ -23,8 +23,11 @@ function seats(n: number): Seat[] {
   }));
 }
 
+// Recent: a restarted store serves catch-up for its resume window only.
+const NOW = Date.now();
+
 function seatEvent(seq: number, list: Seat[]): RoomEvent {
-  return { appId: APP, roomId: 'r1', seq, at: 1_000 + seq, type: 'seatListChanged', actor: 'admin', data: { seats: list } };
+  return { appId: APP, roomId: 'r1', seq, at: NOW + seq, type: 'seatListChanged', actor: 'admin', data: { seats: list } };
 }
 
 /** An aggregate through its state and settings rows. */

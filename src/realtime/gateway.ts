@@ -69,6 +69,7 @@ export interface GatewayOptions {
 
 /** A catch-up longer than this many events is not replayed: the client takes the snapshot. */
 const MAX_CATCH_UP_EVENTS = 10_000;
+export const DEFAULT_RESUME_WINDOW_SECONDS = 120;
 
 /** Rooms reading their missed events at once after the bus comes back. */
 const RESYNC_CONCURRENCY = 8;
@@ -149,7 +150,7 @@ export class RealtimeGateway {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.seatGraceMs = (opts.seatGraceSeconds ?? 10) * 1000;
     this.handover = opts.handoverOnClose ?? false;
-    this.resumeWindowMs = (opts.resumeWindowSeconds ?? 120) * 1000;
+    this.resumeWindowMs = (opts.resumeWindowSeconds ?? DEFAULT_RESUME_WINDOW_SECONDS) * 1000;
     this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
     this.limits = opts.limits ?? PROCESS_LIMITS;
     this.chatPerSecond = opts.messagesPerSecond ?? 5;

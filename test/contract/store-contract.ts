@@ -159,7 +159,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           const agg = (await w.room('r1'))!;
           agg.room.name = 'renamed';
           agg.room.inviteeIds.push('guest');
-          agg.seats[1].userId = 'u1';
+          agg.seats[1] = { ...agg.seats[1], userId: 'u1' };
           agg.admins.push('adm');
           agg.requests.push({ id: 'q1', userId: 'u2', kind: 'apply', index: 2, actor: 'u2', createdAt: 5 });
           agg.memberCount = 2;
@@ -650,14 +650,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
             // Mutated in place and saved, mutated again without saving.
             const a1 = (await w.room('r1'))!;
             a1.room.name = 'changed';
-            a1.seats[0].userId = 'u1';
+            a1.seats[0] = { ...a1.seats[0], userId: 'u1' };
             a1.admins.push('u2');
             a1.requests.push({ id: 'q', userId: 'u2', kind: 'invite', index: null, actor: 'owner', createdAt: 1 });
             a1.seq += 3;
             a1.memberCount = 99;
             await w.saveRoom(APP, a1);
             a1.room.name = 'changed twice';
-            a1.seats[1].locked = true;
+            a1.seats[1] = { ...a1.seats[1], locked: true };
             await w.putMember('r1', { ...makeMember('u1', '9.9.9.9', 'c:9'), nameCard: 'changed' });
             await w.putMember('r1', makeMember('u9', '9.9.9.9'));
             await w.deleteMember('r1', 'u2');
@@ -680,7 +680,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await assert.rejects(
           s.write(APP, async (w) => {
             const a = (await w.room('r1'))!;
-            a.seats[2].userId = 'x';
+            a.seats[2] = { ...a.seats[2], userId: 'x' }; // seats are replaced, never changed in place
             a.room.inviteeIds.push('y');
             throw new Boom('x');
           }),
@@ -997,7 +997,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         let agg!: RoomAggregate;
         await s.write(APP, async (w) => {
           agg = (await w.room('r1'))!;
-          agg.seats[0].userId = 'u1';
+          agg.seats[0] = { ...agg.seats[0], userId: 'u1' };
           agg.admins = ['u2'];
           agg.requests = [{ id: 'q1', userId: 'u3', kind: 'apply', index: 1, actor: 'u3', createdAt: 3 }];
           agg.memberCount = 2;

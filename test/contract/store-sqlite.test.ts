@@ -166,7 +166,7 @@ describe('SqliteStore', () => {
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
         (n) => !n.startsWith('sqlite_'),
       );
-      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'room_events', 'room_settings', 'rooms']);
+      assert.deepEqual(tables, ['audit', 'bad_words', 'deny', 'members', 'messages', 'meta', 'mutes', 'nonces', 'outbox', 'room_settings', 'rooms']);
       db.close();
       // Opening again is a no-op migration.
       const again = new SqliteStore(dir);
@@ -300,6 +300,7 @@ describe('SqliteStore', () => {
       assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
       assert.equal((await s.read(APP, (r) => r.room('r1')))!.seq, 0);
       assert.deepEqual((await s.readOutbox('', 10)).events, []);
+      assert.deepEqual(await s.roomEvents(APP, 'late', 0, 10), [], 'catch-up never serves a rolled-back event');
       db.exec('DROP TRIGGER late');
       await s.write(APP, async (w) => {
         const a = (await w.room('r1'))!;
@@ -379,19 +380,19 @@ describe('SqliteStore: schema version 3 (nonces)', () => {
   });
 });
 
-describe('SqliteStore: schema version 4 (room_events)', () => {
-  const events = (n: number) => Array.from({ length: n }, (_, i) => makeEvent(APP, 'r1', i + 1, 10 + i));
+describe('SqliteStore: catch-up reads of the resume window (schema version 7)', () => {
+  const now = Date.now();
+  const events = (n: number, at = now) => Array.from({ length: n }, (_, i) => makeEvent(APP, 'r1', i + 1, at + i));
 
-  it('upgrades a version 3 database: the outbox by room and seq moves to room_events, filled from the outbox', async () => {
-    const dir = await tempDir();
-    try {
+  it('upgrades a version 6 database: room_events goes, and its rooms\' recent events are still read after a restart', () =>
+    withDataDir(async (dir) => {
       const s = new SqliteStore(dir);
       await s.write(APP, (w) => w.appendEvents(events(3)));
       await s.close();
-      // Back to the version 3 layout: an index on the outbox, no room_events table.
-      const db = new Database(join(dir, 'rostrum.sqlite'));
-      db.exec('DROP TABLE room_events; CREATE INDEX outbox_room ON outbox (app_id, room_id, seq)');
-      db.pragma('user_version = 3');
+      // Back to the version 6 layout, with its room_events table.
+      const db = rawDb(dir);
+      db.exec('CREATE TABLE room_events (id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL, room_id TEXT NOT NULL, seq INTEGER NOT NULL)');
+      db.pragma('user_version = 6');
       db.close();
       const s2 = new SqliteStore(dir);
       try {
@@ -399,43 +400,35 @@ describe('SqliteStore: schema version 4 (room_events)', () => {
       } finally {
         await s2.close();
       }
-      const after = new Database(join(dir, 'rostrum.sqlite'));
+      const after = rawDb(dir);
       assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      assert.equal(after.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_room'").pluck().get(), 0);
+      assert.equal(after.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'room_events'").pluck().get(), 0);
       after.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('room_events rows written after their events (or lost with the process) are rebuilt from the outbox', async () => {
-    const dir = await tempDir();
-    try {
-      const s = new SqliteStore(dir);
-      await s.write(APP, (w) => w.appendEvents(events(2)));
-      // As if the process died before writing them: the outbox has events room_events lacks.
+  it('at open, indexes the outbox\'s events of the window only; pruned events are gone from catch-up', () =>
+    withDataDir(async (dir) => {
+      const s = new SqliteStore(dir, { catchUpWindowMs: 60_000 });
+      const old = events(2, now - 120_000);
+      const recent = events(4).slice(2);
+      await s.write(APP, (w) => w.appendEvents(old));
+      await s.write(APP, (w) => w.appendEvents(recent));
+      // While running, what was committed is read, whatever its event time.
+      assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 10), [...old, ...recent]);
       await s.close();
-      const db = new Database(join(dir, 'rostrum.sqlite'));
-      db.exec('DELETE FROM room_events');
-      db.close();
-      const s2 = new SqliteStore(dir);
+      const s2 = new SqliteStore(dir, { catchUpWindowMs: 60_000 });
       try {
-        assert.deepEqual(await s2.roomEvents(APP, 'r1', 0, 10), events(2));
-        await s2.write(APP, (w) => w.appendEvents(events(4).slice(2)));
-        assert.deepEqual(await s2.roomEvents(APP, 'r1', 1, 10), events(4).slice(1));
-        // Pruned events leave room_events with them.
-        assert.equal(await s2.pruneOutbox(Number.MAX_SAFE_INTEGER, 10), 4);
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 0, 10), recent);
+        assert.deepEqual(await s2.roomEvents(APP, 'r1', 3, 10), [recent[1]]);
+        await s2.write(APP, (w) => w.appendEvents([makeEvent(APP, 'r1', 5, now)]));
+        assert.deepEqual((await s2.roomEvents(APP, 'r1', 2, 10)).map((e) => e.seq), [3, 4, 5]);
+        // Retention removes outbox rows: catch-up has nothing left to read.
+        assert.equal(await s2.pruneOutbox(Number.MAX_SAFE_INTEGER, 10), 5);
         assert.deepEqual(await s2.roomEvents(APP, 'r1', 0, 10), []);
       } finally {
         await s2.close();
       }
-      const after = new Database(join(dir, 'rostrum.sqlite'));
-      assert.equal(after.prepare('SELECT count(*) FROM room_events').pluck().get(), 0);
-      after.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('SqliteStore: room settings in rows of their own (schema version 6)', () => {
@@ -452,7 +445,7 @@ describe('SqliteStore: room settings in rows of their own (schema version 6)', (
       for (let i = 0; i < 5; i++) {
         await s.write(APP, async (w) => {
           const agg = (await w.room('r1'))!;
-          agg.seats[0].userId = i % 2 ? null : 'u1';
+          agg.seats[0] = { ...agg.seats[0], userId: i % 2 ? null : 'u1' };
           agg.seq++;
           await w.saveRoom(APP, agg);
         });

@@ -6,7 +6,7 @@
 // after 1972) sort after them, for any old id below 10^10.
 import type Database from 'better-sqlite3';
 import type { RoomAggregate, Room, Seat, SeatRequest } from '../../core/model.js';
-import { AUDIT_BY_APP, AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_EVENTS_TABLE, ROOM_SETTINGS_TABLE, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { AUDIT_BY_APP, AUDIT_TABLE, BAD_WORD_TABLES, CHAT_TABLES, NONCE_TABLES, ROOM_SETTINGS_TABLE, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export function legacyEntryId(id: number): string {
   return String(id).padStart(12, '0');
@@ -34,10 +34,10 @@ export function migrate(db: Database.Database): void {
     db.exec(AUDIT_TABLE);
     db.exec(NONCE_TABLES);
     db.exec(CHAT_TABLES);
-    // Version 3 -> 4: the outbox by room and seq moves from an index on the outbox to its own table.
+    // Version 3 -> 4 moved the outbox by room and seq from an index on the outbox to a table of
+    // its own, room_events; version 7 keeps it in memory (room-index.ts): both go.
     db.exec('DROP INDEX IF EXISTS outbox_room');
-    db.exec(ROOM_EVENTS_TABLE);
-    db.exec('INSERT OR IGNORE INTO room_events (id, app_id, room_id, seq) SELECT id, app_id, room_id, seq FROM outbox');
+    db.exec('DROP TABLE IF EXISTS room_events');
     // Version 4 -> 5: the audit log is read from disk, by app.
     db.exec(AUDIT_BY_APP);
     // Version 5 -> 6: each room's settings move out of its state into room_settings.

@@ -1,13 +1,13 @@
 // Rows to and from the memory state: the prepared statements that write a batch (write-ops.ts),
 // and the load of the whole database into a fresh MemoryState (at open, and after a failed commit).
 import type Database from 'better-sqlite3';
-import { performance } from 'node:perf_hooks';
 import type { DenyEntry, MuteEntry, Origin, SubjectType } from '../../core/model.js';
 import { MemoryState } from '../memory/state.js';
 import { parseRoom } from './packed.js';
 import type { SqliteAuditLog } from './audit-log.js';
 import type { SqliteHistory } from './history.js';
 import type { NonceTable } from './nonces.js';
+import type { RoomEventIndex } from './room-index.js';
 import { counts, type WriteOp } from './write-ops.js';
 
 interface EntryRow {
@@ -70,28 +70,11 @@ export function loadState(db: Database.Database): MemoryState {
   return st;
 }
 
-/**
- * room_events rows wait in memory for the first COMMIT this long (ms) after the last write of
- * them, or until there are this many: a busy room's rows of that time then share one index leaf
- * page, and no COMMIT takes long writing them (a few µs a row). They are derived data: what a
- * crash loses is rebuilt from the outbox.
- */
-const INDEX_MS = 50;
-const INDEX_MAX_ROWS = 2_000;
-
 /** The statements of the write path, prepared once. */
 export class Writer {
   private readonly s;
-  /**
-   * The room_events rows of outbox events written since the last indexRooms, flat: id, app,
-   * room, seq. Written in bulk (see INDEX_MS), each room's new rows then share its index leaf.
-   */
-  private readonly pendingIndex: (number | string)[] = [];
-  /** When set, room_events may lack rows of the outbox (at open, after a rolled-back batch): rebuilt from it. */
-  private indexFromOutbox = true;
-  private indexedAt = 0;
-  /** Outbox events up to this id are in room_events (0 when not known). */
-  indexedUpTo = 0;
+  /** The outbox events of the open transaction, flat: id, app, room, seq; indexed once committed. */
+  private readonly written: (number | string)[] = [];
   /** The last outbox id committed: readers see the outbox up to it. */
   outboxId: number;
 
@@ -100,6 +83,7 @@ export class Writer {
     private readonly history: SqliteHistory,
     private readonly audit: SqliteAuditLog,
     private readonly nonces: NonceTable,
+    private readonly roomIndex: RoomEventIndex,
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -128,16 +112,9 @@ export class Writer {
       ),
       deleteMute: p('DELETE FROM mutes WHERE id = ?'),
       insertEvent: p('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)'),
-      insertRoomEvent: p('INSERT INTO room_events (id, app_id, room_id, seq) VALUES (?, ?, ?, ?)'),
-      roomEventsFromOutbox: p(
-        `INSERT INTO room_events (id, app_id, room_id, seq)
-           SELECT id, app_id, room_id, seq FROM outbox WHERE id > (SELECT coalesce(max(id), 0) FROM room_events) ORDER BY id`,
-      ),
       upsertMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       // Ordered by (at, id) so SQLite walks the outbox_at index, not the whole table (a stall of ~100 ms).
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
-      // The same rows, first (same transaction, same arguments).
-      pruneRoomEvents: p('DELETE FROM room_events WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
       begin: p('BEGIN IMMEDIATE'),
       commit: p('COMMIT'),
     };
@@ -158,9 +135,10 @@ export class Writer {
         if (op[0] === 'event') outboxMax = r as number;
         else if (counts(op)) results.push(r as number);
       }
-      this.commit();
+      this.s.commit.run();
     } catch (e) {
-      this.discard();
+      this.written.length = 0;
+      this.history.discard();
       if (this.db.inTransaction) {
         try {
           this.db.exec('ROLLBACK');
@@ -171,6 +149,10 @@ export class Writer {
       throw e;
     }
     if (outboxMax > this.outboxId) this.outboxId = outboxMax;
+    const w = this.written;
+    for (let i = 0; i < w.length; i += 4) this.roomIndex.add(w[i + 1] as number, w[i + 2] as string, w[i + 3] as number, w[i] as number);
+    w.length = 0;
+    this.roomIndex.committed(Date.now(), this.outboxId);
     this.history.committed();
     return results;
   }
@@ -227,7 +209,7 @@ export class Writer {
       case 'event': {
         const [, appId, roomId, seq, at, text] = op;
         const id = Number(s.insertEvent.run(appId, roomId, seq, at, text).lastInsertRowid);
-        this.pendingIndex.push(id, appId, roomId, seq);
+        this.written.push(id, appId, roomId, seq);
         return id;
       }
       case 'history':
@@ -242,13 +224,8 @@ export class Writer {
       case 'nonce':
         this.nonces.put(op[1], op[2], op[3], op[4]);
         return;
-      case 'indexRooms':
-        this.indexRooms();
-        return;
       case 'pruneOutbox': {
         const [, beforeMs, limit] = op;
-        this.indexRooms(); // no room_events row may come after its event is gone
-        s.pruneRoomEvents.run(beforeMs, this.outboxId, limit);
         return s.pruneOutbox.run(beforeMs, this.outboxId, limit).changes;
       }
       case 'pruneAudit':
@@ -257,35 +234,14 @@ export class Writer {
         return this.history.prune(op[1], op[2]);
     }
   }
+}
 
-  private commit(): void {
-    const p = this.pendingIndex.length;
-    if (p >= 4 * INDEX_MAX_ROWS || ((p > 0 || this.indexFromOutbox) && performance.now() - this.indexedAt >= INDEX_MS)) this.indexRooms();
-    this.s.commit.run();
-  }
-
-  /** The batch was rolled back: nothing of it is to be written. */
-  private discard(): void {
-    // Rows of earlier, committed batches may be among them: room_events catches up from the outbox.
-    this.pendingIndex.length = 0;
-    this.indexFromOutbox = true;
-    this.indexedUpTo = 0;
-    this.history.discard();
-  }
-
-  /** Writes the pending room_events rows, in the open transaction. */
-  private indexRooms(): void {
-    const p = this.pendingIndex;
-    if (this.indexFromOutbox) {
-      this.s.roomEventsFromOutbox.run(); // the pending rows are in the outbox too
-      this.indexedUpTo = Math.max(this.outboxId, p.length > 0 ? (p[p.length - 4] as number) : 0);
-    } else {
-      for (let i = 0; i < p.length; i += 4) this.s.insertRoomEvent.run(p[i], p[i + 1], p[i + 2], p[i + 3]);
-      if (p.length > 0) this.indexedUpTo = p[p.length - 4] as number;
-    }
-    p.length = 0;
-    this.indexFromOutbox = false;
-    this.indexedAt = performance.now();
+/** Indexes the outbox's events since `sinceMs` (at open: the index lives in memory). */
+export function indexRecentEvents(db: Database.Database, index: RoomEventIndex, sinceMs: number): void {
+  const rows = db.prepare('SELECT id, app_id, room_id, seq, at FROM outbox WHERE at >= ? ORDER BY id').raw().iterate(sinceMs);
+  for (const [id, appId, roomId, seq, at] of rows as Iterable<[number, number, string, number, number]>) {
+    index.add(appId, roomId, seq, id);
+    index.mark(at, id);
   }
 }
 

@@ -3,10 +3,10 @@
 // one per outbox event. The memory state is the authority while the process runs and is loaded
 // whole at start, so tables carry only the indexes their writes need (primary keys, and the room
 // scope that deleting a room uses), never read-side indexes; the exceptions are the tables read
-// from disk: chat history, the audit log and room_events. Rooms are a rowid table: an aggregate's
+// from disk: chat history and the audit log. Rooms are a rowid table: an aggregate's
 // JSON was 1-2 KB with its seats, which would have spilled into an overflow page in a WITHOUT
 // ROWID table (about 1 KB of a 4 KB page kept inline), every save then writing two pages.
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,19 +72,6 @@ export const NONCE_TABLES = `
 CREATE TABLE IF NOT EXISTS nonces (
   scope TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (scope, nonce)) WITHOUT ROWID;
-`;
-
-/**
- * Version 4: a room's events by seq, for catch-up after a reconnect (`roomEvents`): a read-side
- * index, an exception to the rule above, since catch-up reads the outbox, which is not kept in
- * memory. It is a table of its own, written apart from the outbox rows (see Writer.indexRooms):
- * an index on the outbox itself took a leaf page per room in every group commit, about half the
- * pages a commit wrote with many busy rooms.
- */
-export const ROOM_EVENTS_TABLE = `
-CREATE TABLE IF NOT EXISTS room_events (
-  id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL, room_id TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS room_events_seq ON room_events (app_id, room_id, seq);
 `;
 
 /**

@@ -24,12 +24,21 @@ import { SqliteHistory } from './history.js';
 import { cursorId, outboxPage } from './outbox-reader.js';
 import { migrate } from './migrate.js';
 import { parseEvent, roomStateText } from './packed.js';
-import { loadState, Writer } from './rows.js';
+import { RoomEventIndex } from './room-index.js';
+import { indexRecentEvents, loadState, Writer } from './rows.js';
 import { counts, isEmpty, unitOps, type WriteOp } from './write-ops.js';
 
 /** Bounds of one batch (see above). */
 export const MAX_UNITS = 256;
 export const MAX_MS = 2;
+
+export interface SqliteStoreOptions {
+  /**
+   * How long a room's events stay readable by roomEvents (catch-up after a reconnect), ms: the
+   * realtime resume window. Default 120 s, that window's default.
+   */
+  catchUpWindowMs?: number;
+}
 
 interface Batch {
   ops: WriteOp[];
@@ -52,6 +61,7 @@ export class SqliteStore extends MemoryStore {
   private readonly history: SqliteHistory;
   private readonly audit: SqliteAuditLog;
   private readonly outboxRows;
+  private readonly roomIndex: RoomEventIndex;
   private batch: Batch | null = null;
   /** Each room's settings as last handed to the writer: written again only when they change. */
   private readonly settingsWritten = new Map<string, Room>();
@@ -62,7 +72,7 @@ export class SqliteStore extends MemoryStore {
   /** How many batches have committed (observability, and group-commit tests). */
   commits = 0;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: SqliteStoreOptions = {}) {
     super();
     prepareDataDir(dataDir);
     this.dirLock = lockDataDir(dataDir);
@@ -84,16 +94,13 @@ export class SqliteStore extends MemoryStore {
     this.history = new SqliteHistory(this.db);
     this.audit = new SqliteAuditLog(this.db);
     const nonces = new NonceTable(this.db);
-    this.writer = new Writer(this.db, this.history, this.audit, nonces);
+    const windowMs = opts.catchUpWindowMs ?? 120_000;
+    this.roomIndex = new RoomEventIndex(windowMs);
+    indexRecentEvents(this.db, this.roomIndex, Date.now() - windowMs);
+    this.writer = new Writer(this.db, this.history, this.audit, nonces, this.roomIndex);
     this.outboxRows = {
       read: this.db.prepare('SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
-      // The room's current life starts at its latest seq 1 (roomCreated); see Store.roomEvents.
-      roomEvents: this.db.prepare(
-        `SELECT o.event FROM room_events r JOIN outbox o ON o.id = r.id
-         WHERE r.app_id = ? AND r.room_id = ? AND r.seq > ? AND r.id <= ?
-           AND r.id >= coalesce((SELECT max(id) FROM room_events WHERE app_id = ? AND room_id = ? AND seq = 1), 0)
-         ORDER BY r.seq LIMIT ?`,
-      ),
+      byIds: this.db.prepare('SELECT event FROM outbox WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id').pluck(),
     };
     this.state = this.load();
     for (const [scope, nonce, expiresAt] of nonces.load(Date.now())) this.nonces.set(nonceKey(scope, nonce), expiresAt);
@@ -208,13 +215,11 @@ export class SqliteStore extends MemoryStore {
     return String(this.writer.outboxId);
   }
 
+  /** Of the catch-up window only (see SqliteStoreOptions). */
   override async roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
-    if (limit <= 0) return [];
-    // Catch-up is rare: it writes the room_events rows still waiting for it (one group commit).
-    const upTo = this.writer.outboxId;
-    if (this.writer.indexedUpTo < upTo) await this.inBatch(['indexRooms']);
-    const rows = this.outboxRows.roomEvents.all(appId, roomId, afterSeq, upTo, appId, roomId, limit) as { event: string }[];
-    return rows.map((r) => parseEvent(r.event));
+    const ids = this.roomIndex.ids(appId, roomId, afterSeq, limit);
+    if (ids.length === 0) return [];
+    return (this.outboxRows.byIds.all(JSON.stringify(ids)) as string[]).map(parseEvent);
   }
 
   override async pruneOutbox(beforeMs: number, limit: number): Promise<number> {

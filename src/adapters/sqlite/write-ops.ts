@@ -27,8 +27,6 @@ export type WriteOp =
   | ['audit', AppId, AuditEntry[]]
   | ['meta', string, string]
   | ['nonce', string, string, number, number]
-  /** Writes the room_events rows still waiting (catch-up reads them). */
-  | ['indexRooms']
   // Maintenance: each answers how many rows it deleted (Writer.write's result, in op order).
   | ['pruneOutbox', number, number]
   | ['pruneAudit', number, number]

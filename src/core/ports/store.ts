@@ -162,7 +162,8 @@ export interface Store {
    * One room's committed events with `seq > afterSeq`, in seq order, at most `limit` (an indexed
    * read, for catch-up after a reconnect and gaps in delivery). Only the room's current life: a
    * room dismissed and created again starts its seq at 1, and events of its earlier life are not
-   * returned. Events pruned by retention are gone: callers check the first seq they get.
+   * returned. Events pruned by retention are gone, and an adapter may keep them readable here for
+   * a shorter time (SQLite: the realtime resume window): callers check the first seq they get.
    */
   roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
   /** Drops up to `limit` chat messages older than `beforeMs` (history retention); returns how many. */
