@@ -103,23 +103,23 @@ export function verifyUserSig(sig: string, sdkAppId: number, identifier: string,
  * Keyed by the exact inputs; expiry is still checked on every use.
  */
 export class UserSigVerifier {
-  private readonly cache = new Map<string, VerifiedSig>();
+  /** By sig (no key built per call); the other inputs are compared on a hit. */
+  private readonly cache = new Map<string, { sdkAppId: number; identifier: string; secretKey: string; verified: VerifiedSig }>();
   constructor(private readonly maxEntries = 10_000) {}
 
   verify(sig: string, sdkAppId: number, identifier: string, secretKey: string, now = Date.now()): VerifiedSig {
-    const key = `${sdkAppId}\n${identifier}\n${secretKey}\n${sig}`;
-    const hit = this.cache.get(key);
-    if (hit) {
-      if (now > hit.expiresAt) {
-        this.cache.delete(key);
+    const hit = this.cache.get(sig);
+    if (hit && hit.sdkAppId === sdkAppId && hit.identifier === identifier && hit.secretKey === secretKey) {
+      if (now > hit.verified.expiresAt) {
+        this.cache.delete(sig);
         throw new UserSigError('expired', 'UserSig has expired');
       }
-      return hit;
+      return hit.verified;
     }
-    const ok = verifyUserSig(sig, sdkAppId, identifier, secretKey, now);
+    const verified = verifyUserSig(sig, sdkAppId, identifier, secretKey, now);
     if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(key, ok);
-    return ok;
+    this.cache.set(sig, { sdkAppId, identifier, secretKey, verified });
+    return verified;
   }
 }
 

@@ -110,11 +110,11 @@ function authenticate(deps: TencentDeps, query: Record<string, unknown>): { app:
 
 function parseBody(raw: unknown): Record<string, unknown> {
   const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
-  if (text.trim() === '') throw new Fail(CODE.badJson, 'request body is empty; send {} when a command needs no fields');
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
+    if (text.trim() === '') throw new Fail(CODE.badJson, 'request body is empty; send {} when a command needs no fields');
     throw new Fail(CODE.badJson, 'request body is not valid JSON');
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
