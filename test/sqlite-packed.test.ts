@@ -96,12 +96,19 @@ describe('SQLite store: seats packed on disk', () => {
     const event = seatEvent(2, []);
     assert.deepEqual(parseEvent(JSON.stringify(event)), event);
     // User ids are any string: quotes, escapes, a replacement pattern, the packed form's own text.
-    const names = ['a"b', 'back\\slash', '$&$1$$', '"seats":0', '[null,0]', 'é😀'];
+    const names = ['a"b', 'back\\slash', '$&$1$$', '"seats":0', '"data":0', '[null,0]', 'é😀'];
     const tricky = seats(names.length).map((s, i) => ({ ...s, userId: names[i] }));
     const agg = { ...makeAgg(APP, 'r1', names.length), seats: tricky };
     agg.room.name = '"seats":0';
     assert.deepEqual(roundTrip(agg), agg);
-    const named = { ...seatEvent(3, tricky), actor: '"seats":0' };
-    assert.deepEqual(parseEvent(eventText(named)), named);
+    for (const actor of ['"seats":0', '"data":0', '"data":0}']) {
+      const named = { ...seatEvent(3, tricky), actor };
+      assert.deepEqual(parseEvent(eventText(named)), named);
+    }
+    // A seat's packed text is made once and reused: a list sharing seats with another reads back alike.
+    const changed = [...tricky];
+    changed[1] = { ...changed[1], userId: null, locked: true };
+    assert.deepEqual(parseEvent(eventText(seatEvent(4, changed))), seatEvent(4, changed));
+    assert.deepEqual(parseEvent(eventText(seatEvent(5, tricky))), seatEvent(5, tricky));
   });
 });

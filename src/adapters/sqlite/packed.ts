@@ -8,15 +8,29 @@ import type { RoomAggregate, Seat } from '../../core/model.js';
 /** A seat at its position: [userId, flags]; flags: 1 locked, 2 video disabled, 4 audio disabled. */
 type PackedSeat = [string | null, number];
 
-/** Packed, unless a seat is not at the position of its index (then as they are). */
-function pack(seats: Seat[]): PackedSeat[] | Seat[] {
-  const out: PackedSeat[] = new Array(seats.length);
-  for (let i = 0; i < seats.length; i++) {
-    const s = seats[i];
-    if (s.index !== i) return seats;
-    out[i] = [s.userId, (s.locked ? 1 : 0) | (s.videoDisabled ? 2 : 0) | (s.audioDisabled ? 4 : 0)];
+/**
+ * Each seat's packed JSON, made once: seats are never changed in place (core/model.ts), and a seat
+ * change keeps every other seat of the list, so a 50-seat list is mostly made of known texts.
+ */
+const packedText = new WeakMap<Seat, string>();
+
+function seatText(s: Seat): string {
+  let text = packedText.get(s);
+  if (text === undefined) {
+    text = JSON.stringify([s.userId, (s.locked ? 1 : 0) | (s.videoDisabled ? 2 : 0) | (s.audioDisabled ? 4 : 0)]);
+    packedText.set(s, text);
   }
-  return out;
+  return text;
+}
+
+/** The seat list's JSON: packed, unless a seat is not at the position of its index (then as they are). */
+function seatsText(seats: readonly Seat[]): string {
+  let out = '[';
+  for (let i = 0; i < seats.length; i++) {
+    if (seats[i].index !== i) return JSON.stringify(seats);
+    out += i === 0 ? seatText(seats[i]) : ',' + seatText(seats[i]);
+  }
+  return out + ']';
 }
 
 function unpack(seats: (PackedSeat | Seat)[]): Seat[] {
@@ -26,7 +40,8 @@ function unpack(seats: (PackedSeat | Seat)[]): Seat[] {
 
 /** What `rooms.state` holds: the aggregate but its settings (`room`, in room_settings). */
 export function roomStateText(agg: RoomAggregate): string {
-  return JSON.stringify({ seats: pack(agg.seats), admins: agg.admins, requests: agg.requests, memberCount: agg.memberCount, seq: agg.seq });
+  const rest = JSON.stringify({ admins: agg.admins, requests: agg.requests, memberCount: agg.memberCount, seq: agg.seq });
+  return `{"seats":${seatsText(agg.seats)},${rest.slice(1)}`;
 }
 
 /** The aggregate from its state row and its settings row (a state written before version 6 holds its settings). */
@@ -37,7 +52,12 @@ export function parseRoom(state: string, settings: string | null): RoomAggregate
 }
 
 export function eventText(e: RoomEvent): string {
-  return e.type === 'seatListChanged' ? JSON.stringify({ ...e, data: { ...e.data, seats: pack(e.data.seats) } }) : JSON.stringify(e);
+  if (e.type !== 'seatListChanged') return JSON.stringify(e);
+  // The event with a placeholder for its data ({seats} only), then the seats' text put in its
+  // place: the last "data":0 is it (a string's own quotes are escaped).
+  const text = JSON.stringify({ ...e, data: 0 });
+  const at = text.lastIndexOf('"data":0');
+  return `${text.slice(0, at)}"data":{"seats":${seatsText(e.data.seats)}}${text.slice(at + 8)}`;
 }
 
 export function parseEvent(text: string): RoomEvent {
