@@ -97,9 +97,9 @@ describe('SQLite store: seats packed on disk', () => {
     assert.deepEqual(parseEvent(JSON.stringify(event)), event);
     // User ids are any string: quotes, escapes, a replacement pattern, the packed form's own text.
     const names = ['a"b', 'back\\slash', '$&$1$$', '"seats":0', '"data":0', '[null,0]', 'é😀'];
-    const tricky = seats(names.length).map((s, i) => ({ ...s, userId: names[i] }));
-    const agg = { ...makeAgg(APP, 'r1', names.length), seats: tricky };
-    agg.room.name = '"seats":0';
+    const tricky: Seat[] = seats(names.length).map((s, i) => ({ ...s, userId: names[i] }));
+    const base = makeAgg(APP, 'r1', names.length);
+    const agg = { ...base, room: { ...base.room, name: '"seats":0' }, seats: tricky };
     assert.deepEqual(roundTrip(agg), agg);
     for (const actor of ['"seats":0', '"data":0', '"data":0}']) {
       const named = { ...seatEvent(3, tricky), actor };

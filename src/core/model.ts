@@ -26,32 +26,33 @@ export type Role = 'Owner' | 'Admin' | 'Member';
 export type TakeSeatMode = 'None' | 'FreeToTake' | 'ApplyToTake';
 export type RoomStatus = 'None' | 'NotStarted' | 'Running';
 
+/** Never changed in place: a change replaces the room's settings (as seats, below). */
 export interface Room {
-  appId: AppId;
-  roomId: string;
-  name: string;
-  type: string;
-  ownerId: string;
-  maxMemberCount: number;
-  maxSeatCount: number;
-  isSeatEnabled: boolean;
-  takeSeatMode: TakeSeatMode;
-  isVideoDisabled: boolean;
-  isAudioDisabled: boolean;
-  isMessageDisabled: boolean;
-  isScreenSharingDisabled: boolean;
-  isCloudRecordingDisabled: boolean;
-  customInfo: string;
-  isPasswordEnabled: boolean;
-  password: string;
-  scheduleStartTime: number; // unix seconds
-  scheduleEndTime: number; // unix seconds
-  createTime: number; // unix seconds
-  inviteeIds: string[];
+  readonly appId: AppId;
+  readonly roomId: string;
+  readonly name: string;
+  readonly type: string;
+  readonly ownerId: string;
+  readonly maxMemberCount: number;
+  readonly maxSeatCount: number;
+  readonly isSeatEnabled: boolean;
+  readonly takeSeatMode: TakeSeatMode;
+  readonly isVideoDisabled: boolean;
+  readonly isAudioDisabled: boolean;
+  readonly isMessageDisabled: boolean;
+  readonly isScreenSharingDisabled: boolean;
+  readonly isCloudRecordingDisabled: boolean;
+  readonly customInfo: string;
+  readonly isPasswordEnabled: boolean;
+  readonly password: string;
+  readonly scheduleStartTime: number; // unix seconds
+  readonly scheduleEndTime: number; // unix seconds
+  readonly createTime: number; // unix seconds
+  readonly inviteeIds: readonly string[];
   /** Creation time in ms (absent on rooms made before it was kept): "created less than 1 s ago". */
-  createdAtMs?: number;
+  readonly createdAtMs?: number;
   /** Pre-moderation: members' messages wait for review (Polyv update-censor-enabled). */
-  censorEnabled?: boolean;
+  readonly censorEnabled?: boolean;
 }
 
 /** A user present in a room (connected, or put there by a test through the core). */

@@ -49,7 +49,7 @@ function newRoom(appId: AppId, now: number, actor: Actor, input: CreateRoomInput
     scheduleStartTime: start,
     scheduleEndTime: end,
     createTime: nowSec,
-    inviteeIds: input.inviteeIds ?? [],
+    inviteeIds: [...(input.inviteeIds ?? [])],
     createdAtMs: now,
   };
 }
@@ -69,8 +69,8 @@ function view(c: ReadContext, agg: RoomAggregate) {
 export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomInfo' | 'getRoomInfo' | 'changeOwner'> = {
   createRoom: write(async (c, { type: _type, ...input }) => {
     checkId('roomId', input.roomId, LIMITS.roomIdBytes);
-    const room = newRoom(c.appId, c.now, c.actor, input);
-    room.password = (await storedPassword(room.password)) ?? '';
+    const fresh = newRoom(c.appId, c.now, c.actor, input);
+    const room: Room = { ...fresh, password: (await storedPassword(fresh.password)) ?? '' };
     const seats: Seat[] = [];
     for (let i = 0; i < room.maxSeatCount; i++) {
       seats.push({ index: i, userId: null, locked: false, videoDisabled: false, audioDisabled: false });
@@ -106,8 +106,7 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const next: Room = { ...agg.room, ...defined };
     if (next.isPasswordEnabled && !next.password) throw invalid('password', 'is required when the password is enabled');
-    if (patch.password) next.password = (await storedPassword(patch.password))!;
-    agg.room = next;
+    agg.room = patch.password ? { ...next, password: (await storedPassword(patch.password))! } : next;
     const roomView = view(c, agg);
     c.emit(agg, { type: 'roomInfoChanged', actor: c.actor.userId, data: { room: roomView } });
     return roomView;

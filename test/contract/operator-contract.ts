@@ -97,7 +97,7 @@ export function operatorReadsContract(withStore: WithStore): void {
     it('pages an app\'s rooms in id order and searches ids and names', withStore(async (s) => {
       for (const id of ['b', 'a', 'c-Studio', 'd']) {
         const agg = makeAgg(APP, id);
-        if (id === 'd') agg.room.name = 'Late Night studio';
+        if (id === 'd') agg.room = { ...agg.room, name: 'Late Night studio' };
         await s.write(APP, (w) => w.insertRoom(agg));
       }
       await s.write(OTHER_APP, (w) => w.insertRoom(makeAgg(OTHER_APP, 'zz')));

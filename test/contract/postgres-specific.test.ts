@@ -362,7 +362,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
           store.write(APP, async (w) => {
             const a = (await w.room('r1'))!;
             a.seq = seq;
-            if (name !== undefined) a.room.name = name;
+            if (name !== undefined) a.room = { ...a.room, name };
             await w.saveRoom(APP, a);
             await w.appendEvents(events);
           });

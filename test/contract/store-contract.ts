@@ -157,8 +157,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
 
         await s.write(APP, async (w) => {
           const agg = (await w.room('r1'))!;
-          agg.room.name = 'renamed';
-          agg.room.inviteeIds.push('guest');
+          agg.room = { ...agg.room, name: 'renamed', inviteeIds: [...agg.room.inviteeIds, 'guest'] };
           agg.seats[1] = { ...agg.seats[1], userId: 'u1' };
           agg.admins.push('adm');
           agg.requests.push({ id: 'q1', userId: 'u2', kind: 'apply', index: 2, actor: 'u2', createdAt: 5 });
@@ -183,7 +182,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('insertRoom returns false for an existing room and keeps it unchanged', withStore(async (s) => {
         await createRoom(s, APP, 'r1');
         const again = makeAgg(APP, 'r1');
-        again.room.name = 'other';
+        again.room = { ...again.room, name: 'other' };
         assert.equal(await s.write(APP, (w) => w.insertRoom(again)), false);
         assert.equal((await s.read(APP, (r) => r.room('r1')))!.room.name, 'room r1');
       }));
@@ -649,14 +648,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           s.write(APP, async (w) => {
             // Mutated in place and saved, mutated again without saving.
             const a1 = (await w.room('r1'))!;
-            a1.room.name = 'changed';
+            a1.room = { ...a1.room, name: 'changed' };
             a1.seats[0] = { ...a1.seats[0], userId: 'u1' };
             a1.admins.push('u2');
             a1.requests.push({ id: 'q', userId: 'u2', kind: 'invite', index: null, actor: 'owner', createdAt: 1 });
             a1.seq += 3;
             a1.memberCount = 99;
             await w.saveRoom(APP, a1);
-            a1.room.name = 'changed twice';
+            a1.room = { ...a1.room, name: 'changed twice' };
             a1.seats[1] = { ...a1.seats[1], locked: true };
             await w.putMember('r1', { ...makeMember('u1', '9.9.9.9', 'c:9'), nameCard: 'changed' });
             await w.putMember('r1', makeMember('u9', '9.9.9.9'));
@@ -681,7 +680,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           s.write(APP, async (w) => {
             const a = (await w.room('r1'))!;
             a.seats[2] = { ...a.seats[2], userId: 'x' }; // seats are replaced, never changed in place
-            a.room.inviteeIds.push('y');
+            a.room = { ...a.room, inviteeIds: ['y'] }; // so are the room's settings
             throw new Boom('x');
           }),
           Boom,
@@ -925,7 +924,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await createRoom(s, OTHER_APP, 'r1');
         await s.write(OTHER_APP, async (w) => {
           const a = (await w.room('r1'))!;
-          a.room.name = 'theirs';
+          a.room = { ...a.room, name: 'theirs' };
           await w.saveRoom(OTHER_APP, a);
           await w.deleteRoom('r1');
         });

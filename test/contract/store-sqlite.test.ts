@@ -453,11 +453,16 @@ describe('SqliteStore: room settings in rows of their own (schema version 6)', (
       assert.equal(writes(), 0, 'seat changes leave the settings alone');
       await s.write(APP, async (w) => {
         const agg = (await w.room('r1'))!;
-        agg.room.name = 'renamed';
-        agg.room.inviteeIds = ['u2'];
+        agg.room = { ...agg.room, name: 'renamed', inviteeIds: ['u2'] };
         await w.saveRoom(APP, agg);
       });
       assert.equal(writes(), 1);
+      await s.write(APP, async (w) => {
+        const agg = (await w.room('r1'))!;
+        agg.room = { ...agg.room, inviteeIds: ['u2'] };
+        await w.saveRoom(APP, agg);
+      });
+      assert.equal(writes(), 1, 'settings replaced by equal ones are not written again');
       counter.close();
       await s.close();
 

@@ -362,12 +362,12 @@ export class MemoryState {
 // ------------------------------------------------------------------------------- copies
 
 /**
- * A private copy of an aggregate: everything the rules mutate in place is duplicated. Seats are
- * shared: the rules replace a seat rather than change it.
+ * A private copy of an aggregate: everything the rules mutate in place is duplicated. The room's
+ * settings and seats are shared: the rules replace them rather than change them.
  */
 export function copyAggregate(a: RoomAggregate): RoomAggregate {
   return {
-    room: { ...a.room, inviteeIds: a.room.inviteeIds.slice() },
+    room: a.room,
     seats: a.seats.slice(),
     admins: a.admins.slice(),
     requests: a.requests.map((r) => ({ ...r })),

@@ -120,7 +120,8 @@ export class SqliteStore extends MemoryStore {
   /** The room's settings as JSON when they differ from those last written, else null. */
   private changedSettings(key: string, room: Room): string | null {
     const last = this.settingsWritten.get(key);
-    if (last && sameSettings(last, room)) return null;
+    // Settings are replaced, never changed in place: the same object is the same settings.
+    if (last === room || (last && sameSettings(last, room))) return null;
     this.settingsWritten.set(key, room);
     return JSON.stringify(room);
   }
