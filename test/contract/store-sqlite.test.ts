@@ -226,6 +226,46 @@ describe('SqliteStore', () => {
       assert.equal((await s.read(APP, (r) => r.members('r2', '', 10_000))).length, n);
     }));
 
+  it('a batch\'s outbox events keep their order and ids, in any number (they are inserted several rows at a time)', () =>
+    withDataDir(async (dir) => {
+      const now = Date.now();
+      const s = new SqliteStore(dir);
+      // 75 units in one turn, one to three events each, over two rooms: one or a few batches.
+      const seqs = new Map<string, number>();
+      const next = (room: string) => {
+        seqs.set(room, (seqs.get(room) ?? 0) + 1);
+        return seqs.get(room)!;
+      };
+      const expected = Array.from({ length: 75 }, (_, i) =>
+        Array.from({ length: 1 + (i % 3) }, () => {
+          const room = i % 2 ? 'r1' : 'r2';
+          return makeEvent(APP, room, next(room), now + i);
+        }),
+      );
+      await Promise.all(expected.map((events) => s.write(APP, (w) => w.appendEvents(events))));
+      const all = expected.flat();
+      const page = await s.readOutbox('', 1000);
+      assert.deepEqual(page.events, all);
+      assert.deepEqual(await s.roomEvents(APP, 'r1', 0, 1000), all.filter((e) => e.roomId === 'r1'));
+      assert.deepEqual(await s.roomEvents(APP, 'r2', 40, 5), all.filter((e) => e.roomId === 'r2').slice(40, 45));
+      // Paging by cursor sees every event once, in order.
+      const paged = [];
+      for (let cursor = ''; ; ) {
+        const p = await s.readOutbox(cursor, 7);
+        if (p.events.length === 0) break;
+        paged.push(...p.events);
+        cursor = p.cursor;
+      }
+      assert.deepEqual(paged, all);
+      await s.close();
+      const again = new SqliteStore(dir);
+      try {
+        assert.deepEqual(await again.roomEvents(APP, 'r1', 0, 1000), all.filter((e) => e.roomId === 'r1'));
+      } finally {
+        await again.close();
+      }
+    }));
+
   it('a later unit reads an earlier one\'s state before it commits; the outbox shows only committed events', () =>
     withSqlite(async (s) => {
       await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));

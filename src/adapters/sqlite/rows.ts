@@ -73,8 +73,12 @@ export function loadState(db: Database.Database): MemoryState {
 /** The statements of the write path, prepared once. */
 export class Writer {
   private readonly s;
+  /** The batch's outbox events, flat: app, room, seq, at, text; inserted together before COMMIT. */
+  private readonly events: (number | string)[] = [];
   /** The outbox events of the open transaction, flat: id, app, room, seq; indexed once committed. */
   private readonly written: (number | string)[] = [];
+  /** INSERTs of 2^k outbox rows, made when first needed. */
+  private readonly insertEvents = new Map<number, Database.Statement>();
   /** The last outbox id committed: readers see the outbox up to it. */
   outboxId: number;
 
@@ -111,7 +115,6 @@ export class Writer {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteMute: p('DELETE FROM mutes WHERE id = ?'),
-      insertEvent: p('INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES (?, ?, ?, ?, ?)'),
       upsertMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       // Ordered by (at, id) so SQLite walks the outbox_at index, not the whole table (a stall of ~100 ms).
       pruneOutbox: p('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
@@ -132,11 +135,12 @@ export class Writer {
       this.s.begin.run();
       for (const op of ops) {
         const r = this.apply(op);
-        if (op[0] === 'event') outboxMax = r as number;
-        else if (counts(op)) results.push(r as number);
+        if (counts(op)) results.push(r as number);
       }
+      outboxMax = this.insertOutbox();
       this.s.commit.run();
     } catch (e) {
+      this.events.length = 0;
       this.written.length = 0;
       this.history.discard();
       if (this.db.inTransaction) {
@@ -155,6 +159,31 @@ export class Writer {
     this.roomIndex.committed(Date.now(), this.outboxId);
     this.history.committed();
     return results;
+  }
+
+  /**
+   * Inserts the batch's outbox events, in order, a power of two of rows per statement (a row costs
+   * about a third less than in an INSERT of its own); returns the last id, 0 when none.
+   */
+  private insertOutbox(): number {
+    const e = this.events;
+    let last = 0;
+    for (let at = 0; at < e.length; ) {
+      let rows = 32;
+      while (rows * 5 > e.length - at) rows >>= 1;
+      let insert = this.insertEvents.get(rows);
+      if (!insert) {
+        const values = Array(rows).fill('(?, ?, ?, ?, ?)').join(', ');
+        this.insertEvents.set(rows, (insert = this.db.prepare(`INSERT INTO outbox (app_id, room_id, seq, at, event) VALUES ${values}`)));
+      }
+      const args = e.slice(at, at + rows * 5);
+      // One statement's rows take consecutive ids (the write lock is held): the last one's and before.
+      last = Number(insert.run(args).lastInsertRowid);
+      for (let i = 0; i < rows; i++) this.written.push(last - rows + 1 + i, args[5 * i], args[5 * i + 1], args[5 * i + 2]);
+      at += rows * 5;
+    }
+    e.length = 0;
+    return last;
   }
 
   private apply(op: WriteOp): number | undefined {
@@ -206,12 +235,9 @@ export class Writer {
         else s.deleteBadWords.run(appId, scope);
         return;
       }
-      case 'event': {
-        const [, appId, roomId, seq, at, text] = op;
-        const id = Number(s.insertEvent.run(appId, roomId, seq, at, text).lastInsertRowid);
-        this.written.push(id, appId, roomId, seq);
-        return id;
-      }
+      case 'event':
+        this.events.push(op[1], op[2], op[3], op[4], op[5]);
+        return;
       case 'history':
         this.history.apply(op[1]);
         return;
