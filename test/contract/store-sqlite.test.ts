@@ -266,6 +266,39 @@ describe('SqliteStore', () => {
       }
     }));
 
+  it('a batch of many rooms and audit entries writes every one of them (several rows a statement)', () =>
+    withDataDir(async (dir) => {
+      const s = new SqliteStore(dir);
+      const rooms = Array.from({ length: 45 }, (_, i) => `room-${i}`);
+      const entries = rooms.map((roomId, i) => makeAudit({ roomId, at: 1000 + i }));
+      await Promise.all(
+        rooms.map((roomId, i) =>
+          s.write(APP, async (w) => {
+            await w.insertRoom(makeAgg(APP, roomId));
+            await w.appendAudit([entries[i]]);
+          }),
+        ),
+      );
+      await Promise.all(
+        rooms.map((roomId) =>
+          s.write(APP, async (w) => {
+            const agg = (await w.room(roomId))!;
+            agg.seq = 7;
+            await w.saveRoom(APP, agg);
+          }),
+        ),
+      );
+      await s.close();
+      const again = new SqliteStore(dir);
+      try {
+        for (const roomId of rooms) assert.equal((await again.read(APP, (r) => r.room(roomId)))?.seq, 7, roomId);
+        const read = await again.read(APP, (r) => r.audit({ limit: 100 }));
+        assert.deepEqual(read.map((e) => e.id).sort(), entries.map((e) => e.id).sort());
+      } finally {
+        await again.close();
+      }
+    }));
+
   it('a later unit reads an earlier one\'s state before it commits; the outbox shows only committed events', () =>
     withSqlite(async (s) => {
       await s.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));

@@ -10,6 +10,7 @@ import type { AppId, AuditEntry } from '../../core/model.js';
 import type { AuditQuery } from '../../core/ports/store.js';
 import { toAudit, type AuditRow } from '../audit-row.js';
 import type { AuditLog } from '../memory/audit-log.js';
+import { MultiRowInsert } from './multi-row.js';
 
 /** The smallest id of an entry at `ms` or later. */
 const idAt = (ms: number) => Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0');
@@ -18,14 +19,18 @@ const ID_MAX = '\u{10ffff}';
 
 export class SqliteAuditLog implements AuditLog {
   private readonly s;
+  private readonly insert: MultiRowInsert;
+  /** The open batch's entries, flat (12 values each): written together before its COMMIT. */
+  private readonly pending: unknown[] = [];
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
+    this.insert = new MultiRowInsert(
+      db,
+      'INSERT OR REPLACE INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)',
+      12,
+    );
     this.s = {
-      insert: p(
-        `INSERT OR REPLACE INTO audit (id, app_id, at, room_id, actor, actor_kind, surface, action, target_type, target, reason, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       // A NULL filter matches everything.
       page: p(
         `SELECT * FROM audit WHERE app_id = ? AND id < ? AND id >= ? AND at < ? AND at >= ?
@@ -36,11 +41,22 @@ export class SqliteAuditLog implements AuditLog {
     };
   }
 
-  /** Writes into the open batch (the caller's transaction). */
+  /** Joins the open batch; written by flush(). */
   append(appId: AppId, entries: AuditEntry[]): void {
     for (const a of entries) {
-      this.s.insert.run(a.id, appId, a.at, a.roomId, a.actor, a.actorKind, a.surface, a.action, a.targetType, a.target, a.reason, a.expiresAt);
+      this.pending.push(a.id, appId, a.at, a.roomId, a.actor, a.actorKind, a.surface, a.action, a.targetType, a.target, a.reason, a.expiresAt);
     }
+  }
+
+  /** Writes the batch's entries, in the open transaction. */
+  flush(): void {
+    this.insert.run(this.pending);
+    this.pending.length = 0;
+  }
+
+  /** The batch was rolled back. */
+  discard(): void {
+    this.pending.length = 0;
   }
 
   page(appId: AppId, q: AuditQuery): AuditEntry[] {
