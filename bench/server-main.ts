@@ -81,6 +81,15 @@ serveParent(
       const c = (await server.callbacks.service.counts()).find((x) => x.appId === app.sdkAppId);
       return { pending: c?.pending ?? 0, failed: c?.failed ?? 0 };
     },
+    /** Waits until the callback relay has nothing left to send; how long that took (ms). */
+    async callbacksDrained() {
+      const start = performance.now();
+      while (!(await server.callbacks.relay.idle())) {
+        if (performance.now() - start > 120_000) throw new Error('the callback relay did not drain in 120 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return performance.now() - start;
+    },
     /** Open realtime connections. */
     connections: () => server.realtime.connectionCount,
     async stop() {
