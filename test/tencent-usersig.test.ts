@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { constants, deflateSync, inflateSync } from 'node:zlib';
-import { genUserSig } from '../src/auth/usersig.js';
+import { UserSigVerifier, genUserSig, type UserSigError } from '../src/auth/usersig.js';
 import type { App } from '../src/core/model.js';
 import { APP, startTestServer, type TestServer } from './support/harness.js';
 
@@ -211,5 +211,35 @@ describe("Rostrum's UserSigs verify under the published algorithm", () => {
         }),
       ),
     );
+  });
+});
+
+describe('UserSigVerifier (the cache in front of verification)', () => {
+  const KEY = 'k'.repeat(64);
+  const APP_ID = 1400000001;
+
+  it('answers a reused sig from its cache, and still refuses it for anyone else, another app or key, or once expired', () => {
+    const v = new UserSigVerifier();
+    const now = Date.now();
+    const a = genUserSig(APP_ID, KEY, 'admin', 60, now);
+    const b = genUserSig(APP_ID, KEY, 'other', 60, now);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(v.verify(a, APP_ID, 'admin', KEY, now).identifier, 'admin');
+      assert.equal(v.verify(b, APP_ID, 'other', KEY, now).identifier, 'other');
+    }
+    const reason = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as UserSigError).reason;
+      }
+      return 'accepted';
+    };
+    assert.equal(v.verify(a, APP_ID, 'admin', KEY, now).identifier, 'admin'); // the last one used
+    assert.equal(reason(() => v.verify(a, APP_ID, 'other', KEY, now)), 'identifierMismatch');
+    assert.equal(reason(() => v.verify(a, APP_ID + 1, 'admin', KEY, now)), 'sdkAppIdMismatch');
+    assert.equal(reason(() => v.verify(a, APP_ID, 'admin', 'x'.repeat(64), now)), 'wrongKey');
+    assert.equal(reason(() => v.verify(a, APP_ID, 'admin', KEY, now + 61_000)), 'expired');
+    assert.equal(reason(() => v.verify(b, APP_ID, 'other', KEY, now + 61_000)), 'expired');
   });
 });
