@@ -272,7 +272,7 @@ async function serveOn(
   const log = requestLog(opts.logger);
   const http = Fastify({
     logger: log.options,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(log.requestLine),
     childLoggerFactory: log.childLoggerFactory,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,

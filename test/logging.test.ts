@@ -2,6 +2,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import pino from 'pino';
+import { RequestLogController, requestLineWriter } from '../src/http/request-log.js';
 import { adminSig, startTestServer, APP } from './support/harness.js';
 import { cleanUp, newData, serve, stop, waitFor } from './support/cli.js';
 
@@ -65,4 +67,30 @@ test('the command line logs to stdout: buffered lines go out within a second, an
   const lines = completed();
   assert.equal(lines.length, before + 200, 'every request has its line after a shutdown');
   for (const line of lines) assert.equal(JSON.parse(line).statusCode, 200);
+});
+
+test('the default logger\'s request line, made by template, is the line pino makes: same fields, same order', () => {
+  const pinoLines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => pinoLines.push(l) });
+  const templateLines: string[] = [];
+  const viaPino = new RequestLogController();
+  const viaTemplate = new RequestLogController(requestLineWriter((l) => templateLines.push(l)));
+  const sig = adminSig();
+  for (const ip of ['127.0.0.1', '::ffff:10.0.0.1', undefined]) {
+    const request = { id: 'req-7"q', method: 'POST', url: `/v4/room_engine_http_mic/kick_user_off_seat?sdkappid=1&usersig=${sig}&x="é`, ip, log: logger };
+    const reply = { statusCode: 200, elapsedTime: 1.2345678 };
+    viaPino.requestCompleted(null, request as never, reply as never);
+    viaTemplate.requestCompleted(null, request as never, reply as never);
+  }
+  assert.equal(templateLines.length, 3);
+  templateLines.forEach((line, i) => {
+    assert.ok(line.endsWith('}\n'));
+    assert.ok(!line.includes(sig.slice(0, 40)), 'the UserSig must not be logged');
+    const [a, b] = [JSON.parse(line), JSON.parse(pinoLines[i])];
+    assert.ok(Math.abs(a.time - b.time) < 1000);
+    delete a.time;
+    delete b.time;
+    assert.deepEqual(Object.keys(a), Object.keys(b));
+    assert.deepEqual(a, b);
+  });
 });

@@ -2,6 +2,7 @@
 // so that logging at the default level costs little throughput. Credentials in URLs (UserSig,
 // Polyv sign) are never written.
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { hostname } from 'node:os';
 import pino from 'pino';
 
 /** Query parameters that are credentials: never written to the log. */
@@ -43,6 +44,26 @@ export interface RequestLog {
   childLoggerFactory: FastifyServerOptions['childLoggerFactory'];
   /** Writes what is still buffered (at shutdown). */
   flush(): void;
+  /** Writes a request's line itself, when the logger is the default one (see requestLineWriter). */
+  requestLine?: RequestLine;
+}
+
+export type RequestLine = (request: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * The "request completed" line as pino writes it with its default options (same fields, same
+ * order), made with one template instead of pino's generic serializer and hooks: half the CPU of
+ * a line, which is most of what logging costs the admin API.
+ */
+export function requestLineWriter(write: (line: string) => void): RequestLine {
+  const bindings = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
+  return (request, reply) => {
+    const ip = request.ip === undefined ? '' : `,"remoteAddress":${JSON.stringify(request.ip)}`;
+    write(
+      `{"level":30,"time":${Date.now()}${bindings},"reqId":${JSON.stringify(request.id)},"method":${JSON.stringify(request.method)},` +
+        `"url":${JSON.stringify(redactUrl(request.url))},"statusCode":${reply.statusCode}${ip},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`,
+    );
+  };
 }
 
 /** How long a log line may wait in the buffer. */
@@ -104,6 +125,8 @@ export function requestLog(logger: boolean | object | undefined): RequestLog {
   const destination = new LineBatcher(pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as BufferFile);
   const timer = setInterval(() => destination.flush(), FLUSH_MS);
   timer.unref();
+  // Only a level given: pino's default line format, which the request line's template follows.
+  const defaultFormat = Object.keys(given).every((k) => k === 'level');
   return {
     options: { ...given, stream: destination, hooks: redactMessages, serializers: { req: logRequest, err: logError } },
     childLoggerFactory,
@@ -111,6 +134,7 @@ export function requestLog(logger: boolean | object | undefined): RequestLog {
       clearInterval(timer);
       destination.flushSync();
     },
+    requestLine: defaultFormat ? requestLineWriter((line) => destination.write(line)) : undefined,
   };
 }
 
@@ -119,6 +143,10 @@ export function requestLog(logger: boolean | object | undefined): RequestLog {
  * its serialisation of whole req/res objects, cost more than the line is worth.
  */
 export class RequestLogController extends LogController {
+  constructor(private readonly requestLine?: RequestLine) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -126,6 +154,7 @@ export class RequestLogController extends LogController {
     const log = request.log as { isLevelEnabled?: (level: string) => boolean };
     if (!log.isLevelEnabled?.(error ? 'error' : 'info')) return;
     if (error) return request.log.error({ reqId: request.id, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    if (this.requestLine) return this.requestLine(request, reply);
     request.log.info(
       { reqId: request.id, method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, remoteAddress: request.ip, responseTime: reply.elapsedTime },
       'request completed',

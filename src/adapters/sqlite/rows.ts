@@ -147,11 +147,7 @@ export class Writer {
       this.audit.flush();
       this.s.commit.run();
     } catch (e) {
-      this.events.length = 0;
-      this.rooms.length = 0;
-      this.written.length = 0;
-      this.audit.discard();
-      this.history.discard();
+      this.discard();
       if (this.db.inTransaction) {
         try {
           this.db.exec('ROLLBACK');
@@ -168,6 +164,15 @@ export class Writer {
     this.roomIndex.committed(Date.now(), this.outboxId);
     this.history.committed();
     return results;
+  }
+
+  /** The batch was rolled back: nothing of it is to be written or indexed. */
+  private discard(): void {
+    this.events.length = 0;
+    this.rooms.length = 0;
+    this.written.length = 0;
+    this.audit.discard();
+    this.history.discard();
   }
 
   /** Inserts the batch's outbox events, in order; returns the last id, 0 when none. */
