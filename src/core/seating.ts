@@ -20,10 +20,12 @@ export function seatOf(agg: RoomAggregate, userId: string): Seat {
 }
 
 /**
- * Replaces a seat with a copy changed as given, and returns the copy. Seats are never changed in
- * place, so the copies of a seat list (the store's, the unit's, each event's) share their seats.
+ * Replaces the seat at `index` with a copy of it changed as given, and returns the copy. Seats are
+ * never changed in place, so the copies of a seat list (the store's, the unit's, each event's)
+ * share their seats; a seat object a rule holds may then be stale, hence the index.
  */
-export function updateSeat(agg: RoomAggregate, seat: Seat, change: Partial<Omit<Seat, 'index'>>): Seat {
+export function updateSeat(agg: RoomAggregate, index: number, change: Partial<Omit<Seat, 'index'>>): Seat {
+  const seat = agg.seats[index];
   const next: Seat = {
     index: seat.index,
     userId: change.userId !== undefined ? change.userId : seat.userId,
@@ -31,12 +33,12 @@ export function updateSeat(agg: RoomAggregate, seat: Seat, change: Partial<Omit<
     videoDisabled: change.videoDisabled ?? seat.videoDisabled,
     audioDisabled: change.audioDisabled ?? seat.audioDisabled,
   };
-  agg.seats[seat.index] = next;
+  agg.seats[index] = next;
   return next;
 }
 
 export function clearSeat(agg: RoomAggregate, seat: Seat): Seat {
-  return updateSeat(agg, seat, { userId: null, videoDisabled: false, audioDisabled: false });
+  return updateSeat(agg, seat.index, { userId: null, videoDisabled: false, audioDisabled: false });
 }
 
 /** Announces the seat list as it is now (its own array: the command may change the seats again). */
@@ -64,7 +66,7 @@ export async function place(c: WriteContext, agg: RoomAggregate, userId: string,
     if (seat.locked) throw new RoomError('SeatLocked', `seat ${index} is locked`);
     if (seat.userId !== null) throw new RoomError('SeatOccupied', `seat ${index} is taken by ${seat.userId}`);
   }
-  seat = updateSeat(agg, seat, { userId });
+  seat = updateSeat(agg, seat.index, { userId });
   dropRequestsOf(agg, userId);
   seatsChanged(c, agg, actor);
   return seat;

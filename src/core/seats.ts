@@ -59,11 +59,11 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
       vacate(c, agg, agg.seats[index], c.actor.userId, '', 'seatLocked');
     }
     if (locked !== undefined) {
-      updateSeat(agg, agg.seats[index], { locked });
+      updateSeat(agg, index, { locked });
       c.audit({ roomId, action: locked ? 'lockSeat' : 'unlockSeat', targetType: 'seat', target: String(index), reason });
     }
     let seat = agg.seats[index];
-    if (seat.userId !== null && !seat.locked) seat = updateSeat(agg, seat, { videoDisabled, audioDisabled });
+    if (seat.userId !== null && !seat.locked) seat = updateSeat(agg, index, { videoDisabled, audioDisabled });
     seatsChanged(c, agg, c.actor.userId);
     c.emit(agg, {
       type: 'seatLockChanged',
@@ -95,12 +95,12 @@ export const seatHandlers: Handlers<'getSeats' | 'pickOnSeat' | 'takeSeat' | 'le
         vacate(c, agg, to, c.actor.userId, '', 'replaced');
         clearSeat(agg, from);
       } else {
-        updateSeat(agg, from, { userId: to.userId, videoDisabled: to.videoDisabled, audioDisabled: to.audioDisabled });
+        updateSeat(agg, from.index, { userId: to.userId, videoDisabled: to.videoDisabled, audioDisabled: to.audioDisabled });
       }
     } else {
       clearSeat(agg, from);
     }
-    updateSeat(agg, to, moving);
+    updateSeat(agg, to.index, moving);
     seatsChanged(c, agg, c.actor.userId);
   }),
 };
