@@ -16,7 +16,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { registerMetrics } from './http/metrics.js';
 import { tencentRoutes } from './dialects/tencent/routes.js';
 import { polyvRoutes } from './dialects/polyv/routes.js';
-import { DEFAULT_RESUME_WINDOW_SECONDS, RealtimeGateway, membershipKey } from './realtime/gateway.js';
+import { RealtimeGateway, membershipKey } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
@@ -107,7 +107,7 @@ async function openStore(opts: ServerOptions): Promise<Store> {
     case 'sqlite': {
       const { SqliteStore } = await import('./adapters/sqlite/store.js');
       // Catch-up after a reconnect reads a room's events of the resume window only.
-      return new SqliteStore(opts.dataDir, { catchUpWindowMs: (opts.realtime?.resumeWindowSeconds ?? DEFAULT_RESUME_WINDOW_SECONDS) * 1000 });
+      return new SqliteStore(opts.dataDir, { resumeWindowSeconds: opts.realtime?.resumeWindowSeconds });
     }
     case 'postgres': {
       const { PostgresStore } = await import('./adapters/postgres/store.js');

@@ -12,7 +12,7 @@ import type { Bus } from '../core/ports/bus.js';
 import type { Engine } from '../core/engine.js';
 import { isRoomError } from '../core/errors.js';
 import type { RoomEvent } from '../core/events.js';
-import type { Store } from '../core/ports/store.js';
+import { DEFAULT_RESUME_WINDOW_SECONDS, type Store } from '../core/ports/store.js';
 import type { Limits } from '../core/ports/limits.js';
 import { PROCESS_LIMITS } from '../core/local-limits.js';
 import { LIMITS, byteLength } from '../core/limits.js';
@@ -69,7 +69,6 @@ export interface GatewayOptions {
 
 /** A catch-up longer than this many events is not replayed: the client takes the snapshot. */
 const MAX_CATCH_UP_EVENTS = 10_000;
-export const DEFAULT_RESUME_WINDOW_SECONDS = 120;
 
 /** Rooms reading their missed events at once after the bus comes back. */
 const RESYNC_CONCURRENCY = 8;

@@ -2,7 +2,7 @@
 // SQL that moves rows so both the reader and the writer use one definition of each shape.
 import pg from 'pg';
 import type { EntryList, EntryQuery } from '../../core/ports/store.js';
-import { copySeat, type AppId, type DenyEntry, type Member, type MuteEntry, type RoomAggregate } from '../../core/model.js';
+import type { AppId, DenyEntry, Member, MuteEntry, RoomAggregate, Seat } from '../../core/model.js';
 
 /**
  * bigint columns (times in ms, sequence numbers, app ids) come back as JS numbers: every value
@@ -24,11 +24,16 @@ export interface RoomRow {
   seq: number;
 }
 
+/** A seat with its fields in the model's order (a literal: this runs for every seat read). */
+function seatInOrder(s: Seat): Seat {
+  return { index: s.index, userId: s.userId, locked: s.locked, videoDisabled: s.videoDisabled, audioDisabled: s.audioDisabled };
+}
+
 export function toAggregate(r: RoomRow): RoomAggregate {
   const s = r.state;
   // jsonb orders keys its own way: seats are rebuilt in the order every other path writes them
   // (seatListChanged, snapshots and getSeats then serialize alike).
-  return { room: s.room, seats: s.seats.map(copySeat), admins: s.admins, requests: s.requests, memberCount: r.member_count, seq: r.seq };
+  return { room: s.room, seats: s.seats.map(seatInOrder), admins: s.admins, requests: s.requests, memberCount: r.member_count, seq: r.seq };
 }
 
 /** `info` holds the whole member; the key columns beside it serve the indexes. */

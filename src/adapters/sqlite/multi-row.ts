@@ -18,20 +18,17 @@ export class MultiRowInsert {
     this.placeholders = `(${Array(columns).fill('?').join(', ')})`;
   }
 
-  /**
-   * Inserts the rows, in order (`values` flat, `columns` a row). `inserted` hears each statement's
-   * last rowid with the index of its first row and its row count: one statement's rows take
-   * consecutive rowids, as the write lock is held.
-   */
-  run(values: unknown[], inserted?: (lastRowid: number, first: number, rows: number) => void): void {
+  /** Inserts the rows, in order (`values` flat, `columns` a row); the last one's rowid, 0 when none. */
+  run(values: unknown[]): number {
     const n = this.columns;
+    let last = 0;
     for (let at = 0; at < values.length; ) {
       let rows = MAX_ROWS;
       while (rows * n > values.length - at) rows >>= 1;
-      const r = this.statement(rows).run(values.slice(at, at + rows * n));
-      inserted?.(Number(r.lastInsertRowid), at / n, rows);
+      last = Number(this.statement(rows).run(values.slice(at, at + rows * n)).lastInsertRowid);
       at += rows * n;
     }
+    return last;
   }
 
   private statement(rows: number): Database.Statement {

@@ -74,10 +74,11 @@ export function loadState(db: Database.Database): MemoryState {
 /** The statements of the write path, prepared once. */
 export class Writer {
   private readonly s;
-  /** The batch's outbox events, flat: app, room, seq, at, text; inserted together before COMMIT. */
+  /**
+   * The batch's outbox events, flat: app, room, seq, at, text; inserted together before COMMIT,
+   * where they take consecutive ids (the write lock is held), and indexed once committed.
+   */
   private readonly events: (number | string)[] = [];
-  /** The outbox events of the open transaction, flat: id, app, room, seq; indexed once committed. */
-  private readonly written: (number | string)[] = [];
   /** The batch's room rows, flat: app, room, state; written together before COMMIT. */
   private readonly rooms: (number | string)[] = [];
   private readonly outboxInsert: MultiRowInsert;
@@ -134,14 +135,14 @@ export class Writer {
    */
   write(ops: WriteOp[]): number[] {
     const results: number[] = [];
-    let outboxMax = 0;
+    let lastEvent = 0;
     try {
       this.s.begin.run();
       for (const op of ops) {
         const r = this.apply(op);
         if (counts(op)) results.push(r as number);
       }
-      outboxMax = this.insertOutbox();
+      lastEvent = this.outboxInsert.run(this.events);
       this.roomUpsert.run(this.rooms);
       this.rooms.length = 0;
       this.audit.flush();
@@ -157,10 +158,12 @@ export class Writer {
       }
       throw e;
     }
-    if (outboxMax > this.outboxId) this.outboxId = outboxMax;
-    const w = this.written;
-    for (let i = 0; i < w.length; i += 4) this.roomIndex.add(w[i + 1] as number, w[i + 2] as string, w[i + 3] as number, w[i] as number);
-    w.length = 0;
+    const e = this.events;
+    if (e.length > 0) {
+      this.outboxId = lastEvent;
+      for (let i = 0, id = lastEvent - e.length / 5 + 1; i < e.length; i += 5, id++) this.roomIndex.add(e[i] as number, e[i + 1] as string, e[i + 2] as number, id);
+      e.length = 0;
+    }
     this.roomIndex.committed(Date.now(), this.outboxId);
     this.history.committed();
     return results;
@@ -170,21 +173,8 @@ export class Writer {
   private discard(): void {
     this.events.length = 0;
     this.rooms.length = 0;
-    this.written.length = 0;
     this.audit.discard();
     this.history.discard();
-  }
-
-  /** Inserts the batch's outbox events, in order; returns the last id, 0 when none. */
-  private insertOutbox(): number {
-    const e = this.events;
-    let last = 0;
-    this.outboxInsert.run(e, (lastId, first, rows) => {
-      for (let i = 0; i < rows; i++) this.written.push(lastId - rows + 1 + i, e[5 * (first + i)], e[5 * (first + i) + 1], e[5 * (first + i) + 2]);
-      last = lastId;
-    });
-    e.length = 0;
-    return last;
   }
 
   private apply(op: WriteOp): number | undefined {

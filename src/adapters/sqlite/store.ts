@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId, Room, RoomAggregate } from '../../core/model.js';
-import type { OutboxPage } from '../../core/ports/store.js';
+import { DEFAULT_RESUME_WINDOW_SECONDS, type OutboxPage } from '../../core/ports/store.js';
 import { MemoryStore, nonceKey } from '../memory/store.js';
 import { NonceTable } from './nonces.js';
 import type { Unit } from '../memory/unit.js';
@@ -33,11 +33,8 @@ export const MAX_UNITS = 256;
 export const MAX_MS = 2;
 
 export interface SqliteStoreOptions {
-  /**
-   * How long a room's events stay readable by roomEvents (catch-up after a reconnect), ms: the
-   * realtime resume window. Default 120 s, that window's default.
-   */
-  catchUpWindowMs?: number;
+  /** How long a room's events stay readable by roomEvents (catch-up after a reconnect): the realtime resume window. */
+  resumeWindowSeconds?: number;
 }
 
 interface Batch {
@@ -94,7 +91,7 @@ export class SqliteStore extends MemoryStore {
     this.history = new SqliteHistory(this.db);
     this.audit = new SqliteAuditLog(this.db);
     const nonces = new NonceTable(this.db);
-    const windowMs = opts.catchUpWindowMs ?? 120_000;
+    const windowMs = (opts.resumeWindowSeconds ?? DEFAULT_RESUME_WINDOW_SECONDS) * 1000;
     this.roomIndex = new RoomEventIndex(windowMs);
     indexRecentEvents(this.db, this.roomIndex, Date.now() - windowMs);
     this.writer = new Writer(this.db, this.history, this.audit, nonces, this.roomIndex);
@@ -117,11 +114,12 @@ export class SqliteStore extends MemoryStore {
     return state;
   }
 
-  /** The room's settings as JSON when they differ from those last written, else null. */
+  /**
+   * The room's settings as JSON when they are not those last written, else null. Settings are
+   * replaced, never changed in place (core/model.ts): the same object is the same settings.
+   */
   private changedSettings(key: string, room: Room): string | null {
-    const last = this.settingsWritten.get(key);
-    // Settings are replaced, never changed in place: the same object is the same settings.
-    if (last === room || (last && sameSettings(last, room))) return null;
+    if (this.settingsWritten.get(key) === room) return null;
     this.settingsWritten.set(key, room);
     return JSON.stringify(room);
   }
@@ -260,17 +258,4 @@ export class SqliteStore extends MemoryStore {
     this.db.close();
     this.dirLock.release();
   }
-}
-
-/** Whether two settings are equal, field by field (invitees by element). */
-function sameSettings(a: Room, b: Room): boolean {
-  const keys = Object.keys(a) as (keyof Room)[];
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const k of keys) {
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((v, i) => v !== y[i])) return false;
-  }
-  return true;
 }

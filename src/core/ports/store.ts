@@ -130,6 +130,12 @@ export interface ConnectedMember {
   connId: string;
 }
 
+/**
+ * How long a reconnecting client can catch up on the events it missed, by default (seconds): the
+ * realtime gateway's resume window, and how long the SQLite store keeps a room's events readable.
+ */
+export const DEFAULT_RESUME_WINDOW_SECONDS = 120;
+
 export interface Store {
   /**
    * Runs `fn` as one atomic unit of work of one app, and resolves once it is durable. When `fn`
