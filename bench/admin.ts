@@ -97,6 +97,10 @@ export interface CallbacksFigures {
   failed: number;
   /** Mean time the relay took to send what was left after a slice ended (ms). */
   drainMs: number;
+  /** Server CPU per request counting the relay's sending after the slices too (µs). */
+  cpuWithDrain: number;
+  /** The receiver's CPU per callback it accepted (µs): it shares the machine with the server. */
+  receiverCpu: number;
 }
 
 export interface AdminResult {
@@ -306,6 +310,8 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
 
     let withCallbacks: Target | undefined;
     const drainMs: number[] = [];
+    let drainCpu = 0;
+    let receiverStart = { cpu: 0, accepted: 0 };
     let receiver: Child | undefined;
     if (opts.callbacks) {
       const token = 'bench-callback-token';
@@ -331,13 +337,24 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
         ...target,
         after: async () => {
           await target.after!();
+          const cpu = await cbServer.call<number>('cpu');
           drainMs.push(await cbServer.call<number>('callbacksDrained'));
+          drainCpu += (await cbServer.call<number>('cpu')) - cpu;
         },
       };
     }
 
     const targets = [rostrum, ...baselines, ...(withCallbacks ? [withCallbacks] : [])];
-    const slices = await alternate(targets, { slices: SLICES, warmup: (t) => cannon(t, WARMUP_S) }, (t) => cannon(t, SLICE_S));
+    const warmup = async (t: Target) => {
+      await cannon(t, WARMUP_S);
+      if (t !== withCallbacks || !receiver) return;
+      // From here on the receiver works only for the measured slices (and their drains).
+      drainMs.length = 0;
+      drainCpu = 0;
+      const counts = await receiver.call<{ accepted: number }>('counts');
+      receiverStart = { cpu: await receiver.call<number>('cpu'), accepted: counts.accepted };
+    };
+    const slices = await alternate(targets, { slices: SLICES, warmup }, (t) => cannon(t, SLICE_S));
     const r = figures(slices[0]);
     const bs = baselines.map((b, i) => ({ name: b.name, figures: figures(slices[i + 1]) }));
     let callbacks: CallbacksFigures | undefined;
@@ -347,7 +364,9 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const counts = await receiver.call<{ accepted: number; unverified: number }>('counts');
       const ratio = cf.reqPerSec / r.reqPerSec;
       const drain = drainMs.reduce((a, b) => a + b, 0) / Math.max(1, drainMs.length);
-      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain };
+      const cpuWithDrain = cf.cpuPerRequest + drainCpu / cf.requests;
+      const receiverCpu = ((await receiver.call<number>('cpu')) - receiverStart.cpu) / Math.max(1, counts.accepted - receiverStart.accepted);
+      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu };
     }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
     const goal = store === 'postgres' ? 0.6 : 0.5;
@@ -416,6 +435,7 @@ export function printAdmin(r: AdminResult): void {
     console.log('  callbacks on: %s%% of callbacks off (goal >= %d%%): %s', f(c.ratio * 100, 1), c.goal * 100, c.met ? 'met' : 'NOT met');
     console.log('    receiver accepted %d callbacks (signature failures %d); in the spool at the end: %d pending, %d given up', c.accepted, c.unverified, c.pending, c.failed);
     console.log('    after each slice the relay took %s ms on average to send what was left (waited for before the next slice)', f(c.drainMs, 0));
+    console.log('    server CPU with that sending counted: %s µs/req; the receiver (same machine) used %s µs per callback', f(c.cpuWithDrain, 1), f(c.receiverCpu, 1));
   }
   printChecks('Rostrum', r.rostrum);
   if (r.callbacks) printChecks('Rostrum, callbacks on', r.callbacks.figures);
