@@ -4,6 +4,7 @@
 //  - open loop: a paced driver at a fixed offered load (latency when the server is not saturated).
 // Rostrum on SQLite is compared with a bare Fastify JSON route; Rostrum on PostgreSQL with a bare
 // Fastify route running one PostgreSQL transaction per request (bench/bare-pg-main.ts).
+import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { sleep, startChild, summarize, type Child, type Stalls } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
@@ -46,6 +47,8 @@ export interface HttpFigures {
   timeouts: number;
   /** Server CPU time (user + system, all threads) per request, µs: less sensitive to other load than req/s. */
   cpuPerRequest: number;
+  /** The load generator's CPU per request (µs): it runs in this process, on the same cores. */
+  driverCpuPerRequest: number;
   /** Responses without ErrorCode 0 (every body is checked) and the first of them. */
   failures: number;
   firstFailure?: string;
@@ -101,6 +104,11 @@ export interface CallbacksFigures {
   cpuWithDrain: number;
   /** The receiver's CPU per callback it accepted (µs): it shares the machine with the server. */
   receiverCpu: number;
+  /**
+   * The best ratio this machine allows even if the relay cost nothing: callbacks off, the server
+   * and the load generator use the cores; on, the receiver's CPU per request joins them.
+   */
+  ceiling: number;
 }
 
 export interface AdminResult {
@@ -124,6 +132,7 @@ interface Slice {
   errors: number;
   timeouts: number;
   cpu: number;
+  driverCpu: number;
   failures: number;
   firstFailure?: string;
 }
@@ -210,6 +219,7 @@ export async function cannon(t: Target, seconds: number): Promise<Slice> {
   };
   let next = 0;
   const cpuBefore = await t.server.call<number>('cpu');
+  const driverBefore = process.cpuUsage();
   const instance = autocannon({
     url: `http://127.0.0.1:${t.server.ready.port}`,
     connections: CONNECTIONS,
@@ -223,9 +233,10 @@ export async function cannon(t: Target, seconds: number): Promise<Slice> {
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const r = await instance;
+  const driver = process.cpuUsage(driverBefore);
   const cpu = (await t.server.call<number>('cpu')) - cpuBefore;
   await t.after?.();
-  return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu, failures, firstFailure };
+  return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu, driverCpu: driver.user + driver.system, failures, firstFailure };
 }
 
 export function figures(slices: Slice[]): HttpFigures {
@@ -241,6 +252,7 @@ export function figures(slices: Slice[]): HttpFigures {
     errors: sum((s) => s.errors),
     timeouts: sum((s) => s.timeouts),
     cpuPerRequest: sum((s) => s.cpu) / requests,
+    driverCpuPerRequest: sum((s) => s.driverCpu) / requests,
     failures: sum((s) => s.failures),
     firstFailure: slices.find((s) => s.firstFailure)?.firstFailure,
   };
@@ -366,7 +378,10 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const drain = drainMs.reduce((a, b) => a + b, 0) / Math.max(1, drainMs.length);
       const cpuWithDrain = cf.cpuPerRequest + drainCpu / cf.requests;
       const receiverCpu = ((await receiver.call<number>('cpu')) - receiverStart.cpu) / Math.max(1, counts.accepted - receiverStart.accepted);
-      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu };
+      const perRequest = r.cpuPerRequest + r.driverCpuPerRequest;
+      const receiverPerRequest = (receiverCpu * (counts.accepted - receiverStart.accepted)) / cf.requests;
+      const ceiling = Math.min(1, (availableParallelism() * 1e6) / (perRequest + receiverPerRequest) / r.reqPerSec);
+      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu, ceiling };
     }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
     const goal = store === 'postgres' ? 0.6 : 0.5;
@@ -436,6 +451,13 @@ export function printAdmin(r: AdminResult): void {
     console.log('    receiver accepted %d callbacks (signature failures %d); in the spool at the end: %d pending, %d given up', c.accepted, c.unverified, c.pending, c.failed);
     console.log('    after each slice the relay took %s ms on average to send what was left (waited for before the next slice)', f(c.drainMs, 0));
     console.log('    server CPU with that sending counted: %s µs/req; the receiver (same machine) used %s µs per callback', f(c.cpuWithDrain, 1), f(c.receiverCpu, 1));
+    console.log(
+      '    ceiling on this machine if the relay cost nothing: %s%% (callbacks off, server %s + load generator %s µs/req; the receiver adds its own on %d cores)',
+      f(c.ceiling * 100, 1),
+      f(r.rostrum.cpuPerRequest, 1),
+      f(r.rostrum.driverCpuPerRequest, 1),
+      availableParallelism(),
+    );
   }
   printChecks('Rostrum', r.rostrum);
   if (r.callbacks) printChecks('Rostrum, callbacks on', r.callbacks.figures);
