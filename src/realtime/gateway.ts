@@ -25,6 +25,7 @@ import { Connection, closeWithGrace, textFrame } from './connection.js';
 import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
+import { Pacer } from './pacer.js';
 
 export interface GatewayOptions {
   engine: Engine;
@@ -73,6 +74,10 @@ const MAX_CATCH_UP_EVENTS = 10_000;
 /** Rooms reading their missed events at once after the bus comes back. */
 const RESYNC_CONCURRENCY = 8;
 
+/** Member-count frames written per event-loop turn (about 2–3 ms), and handshakes (about 4 ms). */
+const COUNT_WRITES_PER_TURN = 256;
+const UPGRADES_PER_TURN = 16;
+
 /** Largest frame a client may send; ws closes the socket with 1009 above it. */
 const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_REQUEST_ID_LENGTH = 64;
@@ -116,6 +121,9 @@ export class RealtimeGateway {
   /** Audience-mode rooms with a member-count update due: the count and its seq. */
   private readonly counts = new Map<RoomFeed, { memberCount: number; seq: number }>();
   private countTimer: NodeJS.Timeout | null = null;
+  /** Counts go to thousands of members, and storms bring hundreds of handshakes, a slice a turn. */
+  private readonly countFanout: Pacer;
+  private readonly upgrades: Pacer;
   private readonly limits: Limits;
   private readonly chatPerSecond: number;
   private readonly chatBurst: number;
@@ -151,6 +159,9 @@ export class RealtimeGateway {
     this.handover = opts.handoverOnClose ?? false;
     this.resumeWindowMs = (opts.resumeWindowSeconds ?? DEFAULT_RESUME_WINDOW_SECONDS) * 1000;
     this.memberCountIntervalMs = opts.memberCountIntervalMs ?? 1000;
+    const failed = (what: string) => (err: unknown) => this.opts.log?.error({ err }, `realtime: ${what} failed`);
+    this.countFanout = new Pacer(COUNT_WRITES_PER_TURN, failed('a member-count update'));
+    this.upgrades = new Pacer(UPGRADES_PER_TURN, failed('a WebSocket handshake'));
     this.limits = opts.limits ?? PROCESS_LIMITS;
     this.chatPerSecond = opts.messagesPerSecond ?? 5;
     this.chatBurst = Math.max(1, this.chatPerSecond * 2);
@@ -249,6 +260,7 @@ export class RealtimeGateway {
     this.closing = true;
     clearInterval(this.heartbeat);
     this.server?.off('upgrade', this.onUpgrade);
+    this.upgrades.flush();
     const [code, reason] = this.handover ? [CLOSE.serviceRestart, 'node restarting: reconnect'] : [CLOSE.goingAway, 'server shutting down'];
     const closed = [...this.sockets].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
     for (const conn of [...this.connections.values()]) conn.drop(code, reason);
@@ -258,6 +270,7 @@ export class RealtimeGateway {
     while (this.leaving.size > 0) await Promise.all([...this.leaving]);
     this.unsubscribe();
     if (this.countTimer) clearTimeout(this.countTimer);
+    this.countFanout.flush();
     for (const feed of this.feeds.values()) feed.close();
     this.wss.close();
   }
@@ -271,6 +284,10 @@ export class RealtimeGateway {
       if (this.server && this.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
+    this.upgrades.run([{ req, socket, head }], this.upgrade);
+  };
+
+  private readonly upgrade = ({ req, socket, head }: { req: IncomingMessage; socket: Duplex; head: Buffer }): void => {
     if (this.closing || this.fenced) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, req));
   };
@@ -559,7 +576,7 @@ export class RealtimeGateway {
     this.counts.clear();
     for (const [feed, { memberCount, seq }] of due) {
       const frame = textFrame(JSON.stringify({ event: 'memberCountChanged', roomId: feed.roomId, seq, memberCount }));
-      for (const live of feed.members.values()) live.conn.send(frame);
+      this.countFanout.run(Array.from(feed.members.values(), (live) => live.conn), (conn) => conn.send(frame));
     }
   }
 }
