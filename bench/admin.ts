@@ -377,10 +377,11 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const ratio = cf.reqPerSec / r.reqPerSec;
       const drain = drainMs.reduce((a, b) => a + b, 0) / Math.max(1, drainMs.length);
       const cpuWithDrain = cf.cpuPerRequest + drainCpu / cf.requests;
-      const receiverCpu = ((await receiver.call<number>('cpu')) - receiverStart.cpu) / Math.max(1, counts.accepted - receiverStart.accepted);
-      const perRequest = r.cpuPerRequest + r.driverCpuPerRequest;
-      const receiverPerRequest = (receiverCpu * (counts.accepted - receiverStart.accepted)) / cf.requests;
-      const ceiling = Math.min(1, (availableParallelism() * 1e6) / (perRequest + receiverPerRequest) / r.reqPerSec);
+      const receiverUsed = (await receiver.call<number>('cpu')) - receiverStart.cpu;
+      const receiverCpu = receiverUsed / Math.max(1, counts.accepted - receiverStart.accepted);
+      // Callbacks off, each request costs the cores the server's and the load generator's CPU; on, the receiver's too.
+      const perRequest = r.cpuPerRequest + r.driverCpuPerRequest + receiverUsed / cf.requests;
+      const ceiling = Math.min(1, (availableParallelism() * 1e6) / perRequest / r.reqPerSec);
       callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu, ceiling };
     }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
