@@ -8,14 +8,14 @@ import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { sleep, startChild, summarize, type Child, type Stalls } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
-import { alternate } from './lib/slices.js';
+import { alternate, pairedRatio, type PairedRatio } from './lib/slices.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
 import type { App } from '../src/core/model.js';
 import type { HttpStep, RunResult } from './paced-main.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;
-const SLICES = 5;
+const SLICES = 7;
 const SLICE_S = 2;
 /** The fixed offered load of the open-loop measurement, requests/s. */
 export const OPEN_LOOP_RATE = 2_000;
@@ -89,8 +89,9 @@ export interface AdminOptions {
 
 export interface CallbacksFigures {
   figures: HttpFigures;
-  /** Callbacks-on req/s over callbacks-off. */
+  /** Callbacks-on req/s over callbacks-off: pooled over the slices, and round by round (the goal's). */
   ratio: number;
+  paired: PairedRatio;
   goal: number;
   met: boolean;
   /** Accepted by the receiver by the end, and left in the spool then. */
@@ -116,15 +117,16 @@ export interface AdminResult {
   store: 'sqlite' | 'postgres';
   rostrum: HttpFigures;
   baselines: { name: string; figures: HttpFigures }[];
-  /** Rostrum's req/s over the first baseline's. */
+  /** Rostrum's req/s over the first baseline's: pooled over the slices, and round by round (the goal's). */
   ratio: number;
+  paired: PairedRatio;
   goal: number;
   met: boolean;
   openLoop?: { rostrum: OpenLoopFigures; baseline: OpenLoopFigures; baselineName: string; met: boolean };
   callbacks?: CallbacksFigures;
 }
 
-interface Slice {
+export interface Slice {
   requests: number;
   seconds: number;
   latencies: number[];
@@ -238,6 +240,9 @@ export async function cannon(t: Target, seconds: number): Promise<Slice> {
   await t.after?.();
   return { requests: r.requests.total, seconds: r.duration, latencies, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpu, driverCpu: driver.user + driver.system, failures, firstFailure };
 }
+
+/** A slice's requests per second. */
+export const rate = (s: Slice) => s.requests / s.seconds;
 
 export function figures(slices: Slice[]): HttpFigures {
   const sum = (f: (s: Slice) => number) => slices.reduce((a, s) => a + f(s), 0);
@@ -375,6 +380,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const spool = await withCallbacks.server.call<{ pending: number; failed: number }>('callbacks');
       const counts = await receiver.call<{ accepted: number; unverified: number }>('counts');
       const ratio = cf.reqPerSec / r.reqPerSec;
+      const paired = pairedRatio(slices[targets.length - 1].map(rate), slices[0].map(rate));
       const drain = drainMs.reduce((a, b) => a + b, 0) / Math.max(1, drainMs.length);
       const cpuWithDrain = cf.cpuPerRequest + drainCpu / cf.requests;
       const receiverUsed = (await receiver.call<number>('cpu')) - receiverStart.cpu;
@@ -382,9 +388,10 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       // Callbacks off, each request costs the cores the server's and the load generator's CPU; on, the receiver's too.
       const perRequest = r.cpuPerRequest + r.driverCpuPerRequest + receiverUsed / cf.requests;
       const ceiling = Math.min(1, (availableParallelism() * 1e6) / perRequest / r.reqPerSec);
-      callbacks = { figures: cf, ratio, goal: 0.8, met: ratio >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu, ceiling };
+      callbacks = { figures: cf, ratio, paired, goal: 0.8, met: paired.median >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu, ceiling };
     }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
+    const paired = pairedRatio(slices[0].map(rate), slices[1].map(rate));
     const goal = store === 'postgres' ? 0.6 : 0.5;
 
     let openLoop: AdminResult['openLoop'];
@@ -410,7 +417,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     const seats = await tencent(server.ready.port as number, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
-    return { shape, store, rostrum: r, baselines: bs, ratio, goal, met: ratio >= goal && r.failures === 0, openLoop, callbacks };
+    return { shape, store, rostrum: r, baselines: bs, ratio, paired, goal, met: paired.median >= goal && r.failures === 0, openLoop, callbacks };
   } finally {
     for (const c of children.reverse()) await c.stop();
     if (schemas.length) await dropSchemas(schemas);
@@ -424,6 +431,11 @@ export function printHttpRow(name: string, x: HttpFigures): void {
 }
 export function printHttpHeader(): void {
   console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(34), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
+}
+/** A ratio as the goals read it: the median of the rounds, their range, and the pooled figure. */
+export function ratioText(pooled: number, p: PairedRatio): string {
+  const pct = (x: number) => `${f(x * 100, 1)}%`;
+  return `${pct(p.median)} (median of ${p.pairs} rounds, ${pct(p.min)}-${pct(p.max)}; pooled ${pct(pooled)})`;
 }
 export function printChecks(name: string, x: HttpFigures): void {
   console.log('  %s: %d requests, ErrorCode not 0: %d, non-2xx %d, errors %d, timeouts %d', name, x.requests, x.failures, x.non2xx, x.errors, x.timeouts);
@@ -444,11 +456,11 @@ export function printAdmin(r: AdminResult): void {
   printHttpHeader();
   for (const b of r.baselines) printHttpRow(b.name, b.figures);
   printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
-  console.log('  closed loop: %s%% of %s req/s (goal >= %d%%): %s', f(r.ratio * 100, 1), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
+  console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(r.ratio, r.paired), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
   if (r.callbacks) {
     const c = r.callbacks;
     printHttpRow(`Rostrum, callbacks on (${r.store})`, c.figures);
-    console.log('  callbacks on: %s%% of callbacks off (goal >= %d%%): %s', f(c.ratio * 100, 1), c.goal * 100, c.met ? 'met' : 'NOT met');
+    console.log('  callbacks on: %s of callbacks off (goal >= %d%%): %s', ratioText(c.ratio, c.paired), c.goal * 100, c.met ? 'met' : 'NOT met');
     console.log('    receiver accepted %d callbacks (signature failures %d); in the spool at the end: %d pending, %d given up', c.accepted, c.unverified, c.pending, c.failed);
     console.log('    after each slice the relay took %s ms on average to send what was left (waited for before the next slice)', f(c.drainMs, 0));
     console.log('    server CPU with that sending counted: %s µs/req; the receiver (same machine) used %s µs per callback', f(c.cpuWithDrain, 1), f(c.receiverCpu, 1));

@@ -16,3 +16,25 @@ export async function alternate<T, S>(
   }
   return out;
 }
+
+/** A ratio measured slice by slice: each pair of slices ran back to back in one round. */
+export interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
+  pairs: number;
+}
+
+/**
+ * The ratio of two targets' figures round by round (`num[i] / den[i]`), and its median. The
+ * machine's speed drifts over a run (here, slices of one server have differed by 2x within a
+ * minute); within a round both sides see nearly the same machine, so the per-round ratios
+ * cancel the drift that the pooled ratio (totals over totals) keeps, and their median is not
+ * moved by one disturbed round.
+ */
+export function pairedRatio(num: number[], den: number[]): PairedRatio {
+  const r = num.map((x, i) => x / den[i]).sort((a, b) => a - b);
+  const mid = r.length >> 1;
+  const median = r.length % 2 ? r[mid] : (r[mid - 1] + r[mid]) / 2;
+  return { median, min: r[0], max: r[r.length - 1], pairs: r.length };
+}
