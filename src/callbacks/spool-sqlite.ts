@@ -105,13 +105,16 @@ export class SqliteSpool implements CallbackSpool {
     return (this.s.get.get('cursor') as string | undefined) ?? '';
   }
 
-  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false> {
     return this.db.transaction(() => {
       const now = (this.s.get.get('cursor') as string | undefined) ?? '';
       if (now !== from) return false;
-      for (const d of deliveries) this.s.insert.run(d.eventId, d.appId, d.roomId, d.seq, d.command, d.body, d.createdAt);
+      const ids = deliveries.map((d) => {
+        const r = this.s.insert.run(d.eventId, d.appId, d.roomId, d.seq, d.command, d.body, d.createdAt);
+        return r.changes === 1 ? Number(r.lastInsertRowid) : 0;
+      });
       this.s.put.run('cursor', cursor);
-      return true;
+      return ids;
     }).immediate();
   }
 
@@ -138,7 +141,7 @@ export class SqliteSpool implements CallbackSpool {
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : ids.map((id) => this.s.byId.get(id) as Row | undefined);
+      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : [...new Set(ids)].sort((a, b) => a - b).map((id) => this.s.byId.get(id) as Row | undefined);
       let n = 0;
       for (const r of rows) {
         if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;

@@ -58,9 +58,10 @@ export interface CallbackSpool {
   cursor(): Promise<string>;
   /**
    * Spools deliveries (an eventId already spooled is skipped) and moves the cursor, atomically.
-   * Returns false, spooling nothing, when the cursor is no longer `from` (another node moved it).
+   * Returns each delivery's spool id, in the order given (0: skipped), or false, spooling
+   * nothing, when the cursor is no longer `from` (another node moved it).
    */
-  enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean>;
+  enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false>;
   /** An app's pending deliveries with id > afterId, in id order. */
   pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]>;
   /** Apps with pending deliveries. */
@@ -98,23 +99,24 @@ export class MemorySpool implements CallbackSpool {
     return this.cur;
   }
 
-  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false> {
     if (from !== this.cur) return false;
-    for (const d of deliveries) {
-      if (this.eventIds.has(d.eventId)) continue;
+    const ids = deliveries.map((d) => {
+      if (this.eventIds.has(d.eventId)) return 0;
       this.eventIds.add(d.eventId);
       const id = this.nextId++;
       this.rows.set(id, { ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
-    }
+      return id;
+    });
     this.cur = cursor;
-    return true;
+    return ids;
   }
 
   async pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]> {
     const out: Delivery[] = [];
     for (const d of this.rows.values()) {
-      if (d.appId === appId && d.state === 'pending' && d.id > afterId) out.push({ ...d });
       if (out.length >= limit) break;
+      if (d.appId === appId && d.state === 'pending' && d.id > afterId) out.push({ ...d });
     }
     return out;
   }
@@ -131,7 +133,7 @@ export class MemorySpool implements CallbackSpool {
 
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
     const d = this.rows.get(id);
-    if (d) Object.assign(d, { state: 'failed', attempts, lastError, failedAt: at });
+    if (d?.state === 'pending') Object.assign(d, { state: 'failed', attempts, lastError: lastError.slice(0, 500), failedAt: at });
   }
 
   async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
@@ -142,7 +144,7 @@ export class MemorySpool implements CallbackSpool {
   }
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
-    const chosen = (ids === 'all' ? [...this.rows.keys()] : ids).map((id) => this.rows.get(id));
+    const chosen = (ids === 'all' ? [...this.rows.keys()] : [...new Set(ids)].sort((a, b) => a - b)).map((id) => this.rows.get(id));
     let n = 0;
     for (const d of chosen) {
       if (!d || d.state !== 'failed' || (appId !== null && d.appId !== appId)) continue;

@@ -1,0 +1,341 @@
+// The CallbackSpool port's contract (src/callbacks/spool.ts): every adapter (memory, sqlite,
+// postgres) runs these tests, so the relay, the REST API and the CLI can rely on one behaviour
+// whatever keeps the callbacks.
+//
+// `open()` must give an EMPTY spool of its own (no rows, cursor '', no configurations);
+// `cleanup()` closes it and removes its data.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StoredCallbackConfig } from '../../src/callbacks/commands.js';
+import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from '../../src/callbacks/spool.js';
+
+export interface OpenedSpool {
+  spool: CallbackSpool;
+  cleanup: () => Promise<void>;
+}
+
+// ------------------------------------------------------------------------------- builders
+
+export const APP = 1400000001;
+export const OTHER_APP = 1400000002;
+const THIRD_APP = 1400000003;
+const T0 = 1_700_000_000_000;
+
+let made = 0;
+/** A delivery with an eventId of its own (unique within the run); `p` overrides any field. */
+export function delivery(appId = APP, p: Partial<NewDelivery> = {}): NewDelivery {
+  const n = ++made;
+  return {
+    eventId: `ev-${n}`,
+    appId,
+    roomId: `room-${n}`,
+    seq: n,
+    command: 'Room.CallbackAfterMemberEnter',
+    body: JSON.stringify({ EventId: n, UserId: `user-${n}` }),
+    createdAt: T0 + n,
+    ...p,
+  };
+}
+
+/** How a delivery spooled under `id` reads back while pending. */
+export const asPending = (d: NewDelivery, id: number): Delivery => ({ ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
+
+export const idsOf = (rows: Delivery[]) => rows.map((d) => d.id);
+
+/** Spools rows from the current cursor (moving it on) and returns their ids, none skipped. */
+export async function spoolRows(s: CallbackSpool, rows: NewDelivery[]): Promise<number[]> {
+  const ids = await s.enqueue(await s.cursor(), rows, `cursor-${++made}`);
+  assert.ok(ids, 'enqueue from the current cursor');
+  assert.ok(ids.every((id) => id > 0), `none skipped: ${ids}`);
+  return ids;
+}
+
+/** Per-app counts in app order (an app with nothing left may or may not be listed). */
+async function countsOf(s: CallbackSpool): Promise<SpoolCounts[]> {
+  return (await s.counts()).filter((c) => c.pending + c.failed > 0).sort((a, b) => a.appId - b.appId);
+}
+
+const sortNum = (a: number[]) => [...a].sort((x, y) => x - y);
+const isIncreasing = (a: number[]) => a.every((x, i) => i === 0 || x > a[i - 1]);
+
+// ------------------------------------------------------------------------------- the contract
+
+export function spoolContract(name: string, open: () => Promise<OpenedSpool>): void {
+  /** Runs a test body over a fresh spool and always cleans up. */
+  const withSpool = (body: (s: CallbackSpool) => Promise<void>) => async () => {
+    const o = await open();
+    try {
+      await body(o.spool);
+    } finally {
+      await o.cleanup();
+    }
+  };
+
+  describe(`CallbackSpool contract: ${name}`, () => {
+    describe('cursor and enqueue', () => {
+      it('the cursor starts empty and moves with each enqueue; a stale `from` spools nothing and returns false', withSpool(async (s) => {
+        assert.equal(await s.cursor(), '');
+        assert.equal(await s.enqueue('elsewhere', [delivery()], 'c1'), false);
+        assert.equal(await s.cursor(), '');
+        assert.deepEqual(await s.pending(APP, 0, 10), []);
+
+        const a = delivery();
+        const [id] = (await s.enqueue('', [a], 'c1')) || assert.fail('enqueue from the current cursor');
+        assert.equal(await s.cursor(), 'c1');
+        // Another feeder already moved the cursor past '': nothing of this page is spooled.
+        assert.equal(await s.enqueue('', [delivery(), delivery(OTHER_APP)], 'c2'), false);
+        assert.equal(await s.cursor(), 'c1');
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(a, id)]);
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 10), []);
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: 1, failed: 0 }]);
+
+        // An empty page still moves the cursor.
+        assert.deepEqual(await s.enqueue('c1', [], 'c2'), []);
+        assert.equal(await s.cursor(), 'c2');
+        const b = delivery();
+        const [id2] = (await s.enqueue('c2', [b], 'c3')) || assert.fail('enqueue from the current cursor');
+        assert.equal(await s.cursor(), 'c3');
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(a, id), asPending(b, id2)]);
+      }));
+
+      it('returns each delivery\'s spool id in the order given, increasing; an eventId still spooled gets 0 and is not spooled twice', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(OTHER_APP), delivery(APP)];
+        const ids = (await s.enqueue('', rows, 'c1')) || assert.fail('enqueue from the current cursor');
+        assert.equal(ids.length, 3);
+        assert.ok(ids[0] > 0 && isIncreasing(ids), `ids ${ids}`);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[0], ids[0]), asPending(rows[2], ids[2])]);
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 10), [asPending(rows[1], ids[1])]);
+
+        // The next page repeats a spooled event (with another body): it is skipped, the rest spooled.
+        const [x, y] = [delivery(OTHER_APP), delivery(APP)];
+        const again = (await s.enqueue('c1', [x, { ...rows[1], body: 'changed' }, y], 'c2')) || assert.fail('enqueue from the current cursor');
+        assert.equal(again[1], 0);
+        assert.ok(again[0] > ids[2] && again[2] > again[0], `ids ${again} after ${ids}`);
+        assert.equal(await s.cursor(), 'c2');
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 10), [asPending(rows[1], ids[1]), asPending(x, again[0])]);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[0], ids[0]), asPending(rows[2], ids[2]), asPending(y, again[2])]);
+
+        // A failed row is still spooled: its event is skipped too.
+        await s.fail(ids[0], 3, 'HTTP 503', T0);
+        assert.deepEqual(await s.enqueue('c2', [rows[0]], 'c3'), [0]);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 2, failed: 1 },
+          { appId: OTHER_APP, pending: 2, failed: 0 },
+        ]);
+      }));
+
+      it('an eventId given twice in one page is spooled once: the second gets 0', withSpool(async (s) => {
+        const a = delivery();
+        const ids = (await s.enqueue('', [a, { ...a, body: 'again' }], 'c1')) || assert.fail('enqueue from the current cursor');
+        assert.ok(ids[0] > 0, `ids ${ids}`);
+        assert.deepEqual(ids, [ids[0], 0]);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(a, ids[0])]);
+      }));
+    });
+
+    describe('pending rows', () => {
+      it('pending() reads one app\'s pending rows with id > afterId, in id order, at most `limit`; every field round-trips', withSpool(async (s) => {
+        const rows = [
+          delivery(APP, { body: '{"Nick":"主播 Zoë 🎤","Text":"ça va? привет"}', roomId: '直播间-1', seq: 9_007_199_254, createdAt: 1_750_000_000_123 }),
+          delivery(OTHER_APP),
+          delivery(APP, { command: 'Moderation.CallbackAfterDenyAdded' }),
+          delivery(APP),
+          delivery(OTHER_APP),
+          delivery(APP),
+        ];
+        const ids = await spoolRows(s, rows);
+        const mine = [0, 2, 3, 5].map((i) => asPending(rows[i], ids[i]));
+        assert.deepEqual(await s.pending(APP, 0, 100), mine);
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 100), [1, 4].map((i) => asPending(rows[i], ids[i])));
+        assert.deepEqual(await s.pending(THIRD_APP, 0, 100), []);
+        // Paging: after an id, at most `limit`.
+        assert.deepEqual(await s.pending(APP, 0, 2), mine.slice(0, 2));
+        assert.deepEqual(await s.pending(APP, mine[1].id, 2), mine.slice(2, 4));
+        assert.deepEqual(await s.pending(APP, mine[1].id - 1, 1), [mine[1]]);
+        assert.deepEqual(await s.pending(APP, mine[3].id, 10), []);
+        assert.deepEqual(await s.pending(APP, 0, 0), []);
+        // Failed and delivered rows are not pending.
+        await s.fail(mine[1].id, 1, 'x', T0);
+        await s.delivered([mine[2].id]);
+        assert.deepEqual(await s.pending(APP, 0, 100), [mine[0], mine[3]]);
+      }));
+
+      it('appsWithPending() lists exactly the apps with pending rows', withSpool(async (s) => {
+        assert.deepEqual(await s.appsWithPending(), []);
+        const rows = [delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP), delivery(APP), delivery(OTHER_APP)];
+        const ids = await spoolRows(s, rows);
+        assert.deepEqual(sortNum(await s.appsWithPending()), [APP, OTHER_APP, THIRD_APP]);
+        // OTHER_APP: one delivered, one failed; THIRD_APP: delivered.
+        await s.delivered([ids[1], ids[2]]);
+        await s.fail(ids[4], 2, 'timeout', T0);
+        assert.deepEqual(await s.appsWithPending(), [APP]);
+        await s.fail(ids[0], 2, 'timeout', T0);
+        await s.delivered([ids[3]]);
+        assert.deepEqual(await s.appsWithPending(), []);
+      }));
+
+      it('delivered() drops rows (an empty list and unknown ids are fine)', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        await s.delivered([]);
+        assert.equal((await s.pending(APP, 0, 10)).length, 3);
+        await s.delivered([ids[0], ids[2], ids[3] + 1000]);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[1], ids[1]), asPending(rows[3], ids[3])]);
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 10), []);
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: 2, failed: 0 }]);
+        // Delivering again is harmless.
+        await s.delivered([ids[0]]);
+        assert.equal((await s.pending(APP, 0, 10)).length, 2);
+      }));
+    });
+
+    describe('failed rows', () => {
+      it('fail() moves a row out of pending into failed(): state, attempts, lastError, failedAt; the rest kept', withSpool(async (s) => {
+        const rows = [delivery(APP, { body: '{"Nick":"Zoë 主播"}' }), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        await s.fail(ids[0], 7, 'HTTP 503: サービス利用不可', T0 + 5000);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[1], ids[1])]);
+        assert.deepEqual(await s.failed(APP, 10), [
+          { ...rows[0], id: ids[0], state: 'failed', attempts: 7, lastError: 'HTTP 503: サービス利用不可', failedAt: T0 + 5000 },
+        ]);
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: 1, failed: 1 }]);
+        // An unknown id changes nothing, nor does failing a failed row again.
+        await s.fail(ids[1] + 1000, 1, 'x', T0);
+        await s.fail(ids[0], 8, 'again', T0 + 6000);
+        assert.equal((await s.failed(APP, 10))[0].lastError, 'HTTP 503: サービス利用不可');
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: 1, failed: 1 }]);
+        // The error is kept to its first 500 characters.
+        await s.fail(ids[1], 1, 'e'.repeat(2000), T0);
+        assert.equal((await s.failed(APP, 10))[1].lastError, 'e'.repeat(500));
+      }));
+
+      it('failed() filters by app (null = all), pages by afterId and limit, oldest first', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(OTHER_APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        // Given up in another order than spooled: listed by id all the same.
+        for (const i of [3, 0, 4, 1, 2]) await s.fail(ids[i], i + 1, `error ${i}`, T0 + i);
+        const failedRow = (i: number): Delivery => ({ ...rows[i], id: ids[i], state: 'failed', attempts: i + 1, lastError: `error ${i}`, failedAt: T0 + i });
+        assert.deepEqual(await s.failed(null, 10), [0, 1, 2, 3, 4].map(failedRow));
+        assert.deepEqual(await s.failed(APP, 10), [0, 2, 3].map(failedRow));
+        assert.deepEqual(await s.failed(OTHER_APP, 10), [1, 4].map(failedRow));
+        assert.deepEqual(await s.failed(THIRD_APP, 10), []);
+        assert.deepEqual(idsOf(await s.failed(APP, 2)), [ids[0], ids[2]]);
+        assert.deepEqual(idsOf(await s.failed(APP, 2, ids[2])), [ids[3]]);
+        assert.deepEqual(idsOf(await s.failed(APP, 10, ids[0])), [ids[2], ids[3]]);
+        assert.deepEqual(idsOf(await s.failed(null, 2, ids[1])), [ids[2], ids[3]]);
+        assert.deepEqual(await s.failed(null, 10, ids[4]), []);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[5], ids[5])]);
+      }));
+
+      it('retry() re-sends the given failed rows of the app with new, larger ids, as new; pending, unknown and other apps\' ids are ignored', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        for (const i of [0, 1, 3]) await s.fail(ids[i], 5, `error ${i}`, T0 + 10);
+        const now = T0 + 60_000;
+        // ids[2] is pending, ids[3] is OTHER_APP's, the last one is unknown.
+        assert.equal(await s.retry([ids[0], ids[2], ids[3], ids[4] + 1000], APP, now), 1);
+        const pending = await s.pending(APP, 0, 10);
+        assert.deepEqual(idsOf(pending).slice(0, 2), [ids[2], ids[4]]);
+        assert.equal(pending.length, 3);
+        // At the end of the queue, with a new id larger than any spooled before, given up on nothing yet.
+        const resent = pending[2];
+        assert.ok(resent.id > ids[4], `new id ${resent.id} after ${ids}`);
+        assert.deepEqual(resent, { ...asPending(rows[0], resent.id), createdAt: now });
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[1], ids[3]]);
+        // Its old id is gone: retrying it again does nothing.
+        assert.equal(await s.retry([ids[0]], APP, now), 0);
+        assert.equal(await s.retry([], APP, now), 0);
+        // With no app given, any app's failed row.
+        assert.equal(await s.retry([ids[3]], null, now + 1), 1);
+        const [other] = await s.pending(OTHER_APP, 0, 10);
+        assert.ok(other.id > resent.id);
+        assert.deepEqual(other, { ...asPending(rows[3], other.id), createdAt: now + 1 });
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 3, failed: 1 },
+          { appId: OTHER_APP, pending: 1, failed: 0 },
+        ]);
+      }));
+
+      it('retry() of an id given twice re-sends the row once; rows go back in the order they were spooled, whatever the order given', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(APP, { roomId: 'r' }), delivery(APP, { roomId: 'r' })];
+        const ids = await spoolRows(s, rows);
+        for (const i of [0, 2, 3]) await s.fail(ids[i], 5, 'timeout', T0);
+        assert.equal(await s.retry([ids[0], ids[0]], APP, T0 + 1), 1);
+        assert.deepEqual((await s.pending(APP, 0, 10)).map((d) => d.eventId), [rows[1].eventId, rows[0].eventId]);
+        // A room's callbacks keep their order when re-sent.
+        assert.equal(await s.retry([ids[3], ids[2]], APP, T0 + 2), 2);
+        assert.deepEqual((await s.pending(APP, 0, 10)).map((d) => d.eventId), [1, 0, 2, 3].map((i) => rows[i].eventId));
+        assert.deepEqual(await s.failed(null, 10), []);
+      }));
+
+      it('retry(\'all\') re-sends every failed row of the app, or of every app with null', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP)];
+        const ids = await spoolRows(s, rows);
+        for (const i of [0, 2, 3, 4]) await s.fail(ids[i], 5, 'timeout', T0);
+        const now = T0 + 60_000;
+        assert.equal(await s.retry('all', APP, now), 2);
+        const mine = await s.pending(APP, 0, 10);
+        assert.deepEqual(mine[0], asPending(rows[1], ids[1]));
+        const resent = mine.slice(1);
+        assert.ok(resent.every((d) => d.id > ids[5]), `new ids ${idsOf(resent)} after ${ids}`);
+        assert.deepEqual(
+          resent.map((d) => ({ ...d, id: 0 })).sort((a, b) => a.seq - b.seq),
+          [0, 3].map((i) => ({ ...asPending(rows[i], 0), createdAt: now })),
+        );
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[2], ids[4]]);
+        assert.equal(await s.retry('all', THIRD_APP, now), 0);
+
+        await s.fail(mine[0].id, 9, 'timeout', T0);
+        assert.equal(await s.retry('all', null, now + 1), 3);
+        assert.deepEqual(await s.failed(null, 10), []);
+        assert.equal(await s.retry('all', null, now + 2), 0);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 3, failed: 0 },
+          { appId: OTHER_APP, pending: 2, failed: 0 },
+          { appId: THIRD_APP, pending: 1, failed: 0 },
+        ]);
+        const others = (await s.pending(OTHER_APP, 0, 10)).sort((a, b) => a.seq - b.seq);
+        assert.deepEqual(others, [2, 4].map((i, k) => ({ ...asPending(rows[i], others[k].id), createdAt: now + 1 })));
+      }));
+
+      it('counts() gives pending and failed per app', withSpool(async (s) => {
+        assert.deepEqual(await countsOf(s), []);
+        const rows = [delivery(APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP)];
+        const ids = await spoolRows(s, rows);
+        await s.fail(ids[0], 1, 'x', T0);
+        await s.fail(ids[3], 1, 'x', T0);
+        await s.delivered([ids[4]]);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 2, failed: 1 },
+          { appId: OTHER_APP, pending: 0, failed: 1 },
+        ]);
+      }));
+    });
+
+    describe('configurations', () => {
+      it('getConfig, setConfig (null removes) and allConfigs, per app', withSpool(async (s) => {
+        const set: StoredCallbackConfig = { kind: 'set', target: { url: 'https://hooks.example.com/rostrum?x=1', commands: ['Room.CallbackAfterCreateRoom'] } };
+        const deleted: StoredCallbackConfig = { kind: 'deleted' };
+        assert.equal(await s.getConfig(APP), null);
+        assert.deepEqual(await s.allConfigs(), new Map());
+        await s.setConfig(APP, set);
+        await s.setConfig(OTHER_APP, deleted);
+        assert.deepEqual(await s.getConfig(APP), set);
+        assert.deepEqual(await s.getConfig(OTHER_APP), deleted);
+        assert.equal(await s.getConfig(THIRD_APP), null);
+        assert.deepEqual(await s.allConfigs(), new Map<number, StoredCallbackConfig>([[APP, set], [OTHER_APP, deleted]]));
+        // Replaced, then removed: the other app's stays.
+        const every: StoredCallbackConfig = { kind: 'set', target: { url: 'http://127.0.0.1:9000/cb' } };
+        await s.setConfig(APP, every);
+        assert.deepEqual(await s.getConfig(APP), every);
+        await s.setConfig(APP, null);
+        assert.equal(await s.getConfig(APP), null);
+        assert.deepEqual(await s.allConfigs(), new Map<number, StoredCallbackConfig>([[OTHER_APP, deleted]]));
+        await s.setConfig(THIRD_APP, null);
+        // Configurations are not rows, nor the cursor.
+        assert.equal(await s.cursor(), '');
+        assert.deepEqual(await countsOf(s), []);
+      }));
+    });
+  });
+}
