@@ -474,9 +474,6 @@ export class CallbackRelay {
       list.push({ ...rows[i], id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
       this.metrics?.queued.inc({ app: String(rows[i].appId) });
     }
-    // Rows spooled in between may be any app's: every sender reads the spool before it takes
-    // rows as they are again.
-    if (!nothingBetween) for (const s of this.senders.values()) s.wake();
     for (const [appId, list] of byApp) this.senderOf(appId).spooled(list, nothingBetween);
   }
 
