@@ -86,24 +86,6 @@ class AppSender {
     this.pump();
   }
 
-  /**
-   * Rows this process just spooled for the app. When the sender has read every row before them
-   * (nothing else was spooled in between, no read is due or running) and they fit, they join
-   * the window as they are, instead of being read back from the spool.
-   */
-  spooled(rows: Delivery[], nothingBetween: boolean): void {
-    if (!nothingBetween || this.more || this.loading || this.window.length + rows.length > WINDOW) return this.wake();
-    const fresh = rows.filter((d) => d.id > this.loadedUpTo);
-    if (fresh.length > 0) this.append(fresh);
-    this.pump();
-  }
-
-  private append(rows: Delivery[]): void {
-    this.loadedUpTo = rows[rows.length - 1].id;
-    this.window.push(...rows);
-    for (const d of rows) this.rooms.set(d.roomId, (this.rooms.get(d.roomId) ?? 0) + 1);
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -149,7 +131,11 @@ class AppSender {
     const wakes = this.wakes;
     try {
       const rows = await this.relay.spool.pending(this.appId, this.loadedUpTo, WINDOW - this.window.length);
-      if (rows.length > 0) this.append(rows);
+      if (rows.length > 0) {
+        this.loadedUpTo = rows[rows.length - 1].id;
+        this.window.push(...rows);
+        for (const d of rows) this.rooms.set(d.roomId, (this.rooms.get(d.roomId) ?? 0) + 1);
+      }
       this.more = (rows.length > 0 && this.window.length >= WINDOW) || wakes !== this.wakes;
     } catch (err) {
       this.relay.log?.error({ err, appId: this.appId }, 'callbacks: reading the spool failed');
@@ -212,7 +198,7 @@ class AppSender {
 }
 
 /** What a process that does not send gets: wakes do nothing. */
-const IDLE_SENDER = { wake() {}, spooled() {}, stop() {}, idle: true } as unknown as AppSender;
+const IDLE_SENDER = { wake() {}, stop() {}, idle: true } as unknown as AppSender;
 
 export class CallbackRelay {
   readonly sender: CallbackSender;
@@ -222,8 +208,6 @@ export class CallbackRelay {
   readonly concurrency: number;
   private readonly senders = new Map<AppId, AppSender>();
   private cursor = '';
-  /** The last spool id this process spooled (0: none yet): a gap after it is someone else's rows. */
-  private lastSpooled = 0;
   private running = false;
   private wakeFeeder: (() => void) | null = null;
   private pendingWake = false;
@@ -455,26 +439,17 @@ export class CallbackRelay {
       const eventId = eventIdOf(e, texts?.[i]);
       rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
     }
-    const ids = await this.spool.enqueue(this.cursor, rows, cursor);
-    if (!ids) {
+    if (!(await this.spool.enqueue(this.cursor, rows, cursor))) {
       this.cursor = await this.spool.cursor(); // another node spooled it
       return;
     }
     this.cursor = cursor;
-    // With leases, the sending node may be another one: it is told by the spool (onSpooled).
-    let nothingBetween = this.lastSpooled > 0 && !this.leases;
-    const byApp = new Map<AppId, Delivery[]>();
-    for (let i = 0; i < rows.length; i++) {
-      const id = ids[i];
-      if (id === 0) continue; // spooled before
-      if (id !== this.lastSpooled + 1) nothingBetween = false;
-      this.lastSpooled = id;
-      let list = byApp.get(rows[i].appId);
-      if (!list) byApp.set(rows[i].appId, (list = []));
-      list.push({ ...rows[i], id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
-      this.metrics?.queued.inc({ app: String(rows[i].appId) });
+    const apps = new Set<AppId>();
+    for (const r of rows) {
+      apps.add(r.appId);
+      this.metrics?.queued.inc({ app: String(r.appId) });
     }
-    for (const [appId, list] of byApp) this.senderOf(appId).spooled(list, nothingBetween);
+    for (const appId of apps) this.senderOf(appId).wake();
   }
 
   /** The callback URL with its query; the same within one second (RequestTime), so kept. */
