@@ -229,12 +229,11 @@ export class PostgresSpool implements CallbackSpool {
     return r.rows[0]?.value ?? '';
   }
 
-  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false> {
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
     return this.tx(async (c) => {
       await c.query("INSERT INTO callback_state (key, value) VALUES ('cursor', '') ON CONFLICT (key) DO NOTHING");
       const now = (await c.query<{ value: string }>("SELECT value FROM callback_state WHERE key = 'cursor' FOR UPDATE")).rows[0].value;
       if (now !== from) return false;
-      const ids = new Map<string, number>();
       if (deliveries.length > 0) {
         const rows = deliveries.map((d) => ({
           event_id: d.eventId,
@@ -245,25 +244,19 @@ export class PostgresSpool implements CallbackSpool {
           body: d.body,
           created_at: d.createdAt,
         }));
-        const r = await c.query<{ id: string; event_id: string }>(
+        await c.query(
           `INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at)
            SELECT event_id, app_id, room_id, seq, command, body, created_at FROM jsonb_to_recordset($1::jsonb)
              AS x(event_id text, app_id bigint, room_id text, seq bigint, command text, body text, created_at bigint)
-           ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id`,
+           ON CONFLICT (event_id) DO NOTHING`,
           [JSON.stringify(rows)],
         );
-        for (const row of r.rows) ids.set(row.event_id, Number(row.id));
       }
       await c.query("UPDATE callback_state SET value = $1 WHERE key = 'cursor'", [cursor]);
       // Delivered at commit to every node listening: the node sending an app wakes its sender.
       const apps = [...new Set(deliveries.map((d) => d.appId))];
       if (apps.length > 0) await c.query('SELECT pg_notify($1, $2)', [this.leases.channel, apps.join(',')]);
-      // An eventId given twice is spooled once: the first of them has its id.
-      return deliveries.map((d) => {
-        const id = ids.get(d.eventId) ?? 0;
-        ids.delete(d.eventId);
-        return id;
-      });
+      return true;
     });
   }
 

@@ -105,16 +105,13 @@ export class SqliteSpool implements CallbackSpool {
     return (this.s.get.get('cursor') as string | undefined) ?? '';
   }
 
-  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false> {
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
     return this.db.transaction(() => {
       const now = (this.s.get.get('cursor') as string | undefined) ?? '';
       if (now !== from) return false;
-      const ids = deliveries.map((d) => {
-        const r = this.s.insert.run(d.eventId, d.appId, d.roomId, d.seq, d.command, d.body, d.createdAt);
-        return r.changes === 1 ? Number(r.lastInsertRowid) : 0;
-      });
+      for (const d of deliveries) this.s.insert.run(d.eventId, d.appId, d.roomId, d.seq, d.command, d.body, d.createdAt);
       this.s.put.run('cursor', cursor);
-      return ids;
+      return true;
     }).immediate();
   }
 
@@ -141,7 +138,9 @@ export class SqliteSpool implements CallbackSpool {
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : [...new Set(ids)].sort((a, b) => a - b).map((id) => this.s.byId.get(id) as Row | undefined);
+      // Each id once, in spool order (a room's re-sent rows keep their order).
+      const chosen = ids === 'all' ? null : [...new Set(ids)].sort((a, b) => a - b);
+      const rows = chosen ? chosen.map((id) => this.s.byId.get(id) as Row | undefined) : (this.s.failedIds.all() as Row[]);
       let n = 0;
       for (const r of rows) {
         if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;

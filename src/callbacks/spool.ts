@@ -57,11 +57,11 @@ export interface CallbackSpool {
   /** The outbox cursor the feeder has spooled up to ('' = none yet). */
   cursor(): Promise<string>;
   /**
-   * Spools deliveries (an eventId already spooled is skipped) and moves the cursor, atomically.
-   * Returns each delivery's spool id, in the order given (0: skipped), or false, spooling
-   * nothing, when the cursor is no longer `from` (another node moved it).
+   * Spools deliveries (an eventId already spooled, or given twice, is spooled once) and moves the
+   * cursor, atomically. Returns false, spooling nothing, when the cursor is no longer `from`
+   * (another node moved it).
    */
-  enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false>;
+  enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean>;
   /** An app's pending deliveries with id > afterId, in id order. */
   pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]>;
   /** Apps with pending deliveries. */
@@ -99,17 +99,16 @@ export class MemorySpool implements CallbackSpool {
     return this.cur;
   }
 
-  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<number[] | false> {
+  async enqueue(from: string, deliveries: NewDelivery[], cursor: string): Promise<boolean> {
     if (from !== this.cur) return false;
-    const ids = deliveries.map((d) => {
-      if (this.eventIds.has(d.eventId)) return 0;
+    for (const d of deliveries) {
+      if (this.eventIds.has(d.eventId)) continue;
       this.eventIds.add(d.eventId);
       const id = this.nextId++;
       this.rows.set(id, { ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
-      return id;
-    });
+    }
     this.cur = cursor;
-    return ids;
+    return true;
   }
 
   async pending(appId: AppId, afterId: number, limit: number): Promise<Delivery[]> {
