@@ -160,7 +160,9 @@ describe('native API: callback deliveries', () => {
     assert.equal(rx.accepted[0].body.RoomInfo.RoomId, 'cb-1');
     assert.equal(rx.accepted[0].body.EventId, failed[0].eventId);
     assertError(await call('POST', `/callbacks/deliveries/${failed[0].id}/resend`, {}), 404, 'delivery_not_found', 'id');
-    assert.deepEqual(await ok('POST', '/callbacks/deliveries/resend', { all: true }), { resent: 2 });
+    // An id given twice is re-sent once.
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/resend', { ids: [failed[2].id, failed[1].id, failed[2].id] }), { resent: 2 });
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/resend', { all: true }), { resent: 0 });
     await until(() => rx.unique().length === 3, 'all re-sent deliveries');
     assert.deepEqual(rx.unique().map((b) => b.RoomInfo.RoomId).sort(), ['cb-1', 'cb-2', 'cb-3']);
     const after = await eventually(() => ok('GET', '/callbacks/deliveries'), (c) => c.pending === 0 && c.delivered === 3, 'the deliveries recorded');
