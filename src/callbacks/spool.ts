@@ -73,9 +73,10 @@ export interface CallbackSpool {
   /** Failed rows (of one app, or all) with id > afterId (default 0), oldest first. */
   failed(appId: AppId | null, limit: number, afterId?: number): Promise<Delivery[]>;
   /**
-   * Makes failed rows pending again with new ids (they go to the end of their app's queue) and
-   * the give-up age counting from `now`; ids = 'all' re-sends every failed row (of `appId`, or
-   * of every app when null). Returns how many.
+   * Makes failed rows pending again with new ids (they go to the end of their app's queue, in
+   * the order of their old ids, so a room's keep their order; an id given twice counts once)
+   * and the give-up age counting from `now`; ids = 'all' re-sends every failed row (of `appId`,
+   * or of every app when null). Returns how many.
    */
   retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number>;
   counts(): Promise<SpoolCounts[]>;
