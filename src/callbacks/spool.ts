@@ -128,7 +128,12 @@ export class MemorySpool implements CallbackSpool {
   }
 
   async delivered(ids: number[]): Promise<void> {
-    for (const id of ids) this.rows.delete(id);
+    for (const id of ids) {
+      const d = this.rows.get(id);
+      if (!d) continue;
+      this.rows.delete(id);
+      this.eventIds.delete(d.eventId); // as a unique key would: only spooled rows count
+    }
   }
 
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {

@@ -195,6 +195,10 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         // Delivering again is harmless.
         await s.delivered([ids[0]]);
         assert.equal((await s.pending(APP, 0, 10)).length, 2);
+        // Only rows in the spool hold their eventId: a delivered event may be spooled again.
+        assert.equal(await s.enqueue(await s.cursor(), [rows[0]], 'again'), true);
+        const [again] = await idsIn(s, [rows[0]]);
+        assert.ok(again > ids[3], `id ${again} after ${ids}`);
       }));
     });
 
