@@ -12,7 +12,7 @@ import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 export { CALLBACK_TABLES_PG } from './tables-postgres.js';
-import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts, SpoolLeases } from './spool.js';
+import { MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
 
 
 interface Row {
@@ -290,7 +290,7 @@ export class PostgresSpool implements CallbackSpool {
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
     await this.pool.query("UPDATE callback_deliveries SET state = 'failed', attempts = $1, last_error = $2, failed_at = $3 WHERE id = $4 AND state = 'pending'", [
       attempts,
-      lastError.slice(0, 500),
+      lastError.slice(0, MAX_ERROR_LENGTH),
       at,
       id,
     ]);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { prepareDataDir, privateFile } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
-import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from './spool.js';
+import { MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
 
 export const CALLBACK_SPOOL_FILE = 'callbacks.sqlite';
 const SPOOL_VERSION = 1;
@@ -128,7 +128,7 @@ export class SqliteSpool implements CallbackSpool {
   }
 
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
-    this.s.fail.run(attempts, lastError.slice(0, 500), at, id);
+    this.s.fail.run(attempts, lastError.slice(0, MAX_ERROR_LENGTH), at, id);
   }
 
   async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
@@ -138,9 +138,7 @@ export class SqliteSpool implements CallbackSpool {
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
     return this.db.transaction(() => {
-      // Each id once, in spool order (a room's re-sent rows keep their order).
-      const chosen = ids === 'all' ? null : [...new Set(ids)].sort((a, b) => a - b);
-      const rows = chosen ? chosen.map((id) => this.s.byId.get(id) as Row | undefined) : (this.s.failedIds.all() as Row[]);
+      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
       let n = 0;
       for (const r of rows) {
         if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;

@@ -27,6 +27,14 @@ export interface Delivery extends NewDelivery {
   failedAt: number;
 }
 
+/** A given-up delivery keeps this much of its last error. */
+export const MAX_ERROR_LENGTH = 500;
+
+/** The ids a re-send names, each once, in spool order (a room's re-sent rows keep their order). */
+export function resendOrder(ids: number[]): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
 export interface SpoolCounts {
   appId: AppId;
   pending: number;
@@ -138,7 +146,7 @@ export class MemorySpool implements CallbackSpool {
 
   async fail(id: number, attempts: number, lastError: string, at: number): Promise<void> {
     const d = this.rows.get(id);
-    if (d?.state === 'pending') Object.assign(d, { state: 'failed', attempts, lastError: lastError.slice(0, 500), failedAt: at });
+    if (d?.state === 'pending') Object.assign(d, { state: 'failed', attempts, lastError: lastError.slice(0, MAX_ERROR_LENGTH), failedAt: at });
   }
 
   async failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {
@@ -149,7 +157,7 @@ export class MemorySpool implements CallbackSpool {
   }
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
-    const chosen = (ids === 'all' ? [...this.rows.keys()] : [...new Set(ids)].sort((a, b) => a - b)).map((id) => this.rows.get(id));
+    const chosen = (ids === 'all' ? [...this.rows.keys()] : resendOrder(ids)).map((id) => this.rows.get(id));
     let n = 0;
     for (const d of chosen) {
       if (!d || d.state !== 'failed' || (appId !== null && d.appId !== appId)) continue;

@@ -40,10 +40,10 @@ export function delivery(appId = APP, p: Partial<NewDelivery> = {}): NewDelivery
 /** How a delivery spooled under `id` reads back while pending. */
 export const asPending = (d: NewDelivery, id: number): Delivery => ({ ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0 });
 
-export const idsOf = (rows: Delivery[]) => rows.map((d) => d.id);
+const idsOf = (rows: Delivery[]) => rows.map((d) => d.id);
 
 /** Each row's spool id, read back by its eventId (pending or failed; 0: not in the spool). */
-export async function idsIn(s: CallbackSpool, rows: NewDelivery[]): Promise<number[]> {
+async function idsIn(s: CallbackSpool, rows: NewDelivery[]): Promise<number[]> {
   const byEvent = new Map<string, number>();
   for (const appId of new Set(rows.map((r) => r.appId))) {
     for (const d of [...(await s.pending(appId, 0, 1000)), ...(await s.failed(appId, 1000))]) byEvent.set(d.eventId, d.id);
