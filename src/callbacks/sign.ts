@@ -15,20 +15,23 @@ export interface CallbackQuery {
   requestTime?: number;
 }
 
-/** The callback URL: the configured one with Tencent's query parameters appended. */
+/**
+ * The callback URL: the configured one with Tencent's query parameters added at its end, in
+ * Tencent's order (SdkAppid, CallbackCommand, contenttype, ClientIP, OptPlatform, then Sign and
+ * RequestTime with a token). The configured URL's own query is kept byte for byte (it may carry
+ * the receiver's own key or signature); only a fragment is dropped, as HTTP never sends one.
+ */
 export function callbackUrl(base: string, q: CallbackQuery): string {
   const u = new URL(base);
-  u.searchParams.set('SdkAppid', String(q.sdkAppId));
-  u.searchParams.set('CallbackCommand', q.command);
-  u.searchParams.set('contenttype', 'json');
-  u.searchParams.set('ClientIP', '');
-  u.searchParams.set('OptPlatform', 'RESTAPI');
+  u.hash = '';
+  let params = `SdkAppid=${q.sdkAppId}&CallbackCommand=${encodeURIComponent(q.command)}&contenttype=json&ClientIP=&OptPlatform=RESTAPI`;
   if (q.token) {
     const t = q.requestTime ?? Math.floor(Date.now() / 1000);
-    u.searchParams.set('RequestTime', String(t));
-    u.searchParams.set('Sign', signOf(q.token, t));
+    params += `&Sign=${signOf(q.token, t)}&RequestTime=${t}`;
   }
-  return u.toString();
+  const href = u.href;
+  const sep = u.search === '' ? (href.endsWith('?') ? '' : '?') : href.endsWith('&') ? '' : '&';
+  return `${href}${sep}${params}`;
 }
 
 /**

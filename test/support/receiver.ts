@@ -5,6 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { verifyCallback } from '../../src/callbacks/sign.js';
 
 export interface Received {
+  /** The request target as sent (path and query, byte for byte). */
+  target: string;
   query: URLSearchParams;
   body: any;
   /** Signature and freshness as the receiver sees them (true when no token is expected). */
@@ -51,7 +53,7 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
       if (r.mode === 'down') return void res.writeHead(503).end('down');
       const query = new URL(req.url!, 'http://x').searchParams;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      r.accepted.push({ query, body, verified: token ? verifyCallback(query, token) : true });
+      r.accepted.push({ target: req.url!, query, body, verified: token ? verifyCallback(query, token) : true });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}');
     });
   });
