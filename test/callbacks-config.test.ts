@@ -22,6 +22,14 @@ describe('room_config callback configuration', () => {
       failed(await s.tencent('room_config/set_callback', { Url: 'ftp://x/cb', CallbackCommandList: [] }), 100002);
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.Nope'] }), 100002);
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb' }), 100002, 'CallbackCommandList');
+      // Over 2048 characters: said so (not "must be an absolute URL"); an unknown name is echoed shortened.
+      const long = await s.tencent('room_config/set_callback', { Url: `http://x/${'a'.repeat(2040)}`, CallbackCommandList: [] });
+      failed(long, 100002, 'Url');
+      assert.match(long.ErrorInfo, /at most 2048 characters/);
+      const unknown = await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.'.repeat(10_000)] });
+      failed(unknown, 100002, 'CallbackCommandList');
+      assert.ok(unknown.ErrorInfo.length < 600, `ErrorInfo of ${unknown.ErrorInfo.length} characters`);
+      failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.CallbackUpdateRoomInfo'] }), 100002, 'CallbackCommandList');
       const list = ['Room.CallbackAfterMemberLeave', 'Mic.CallbackAfterSeatInfoChanged'];
       ok(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/callback', CallbackCommandList: list }));
       failed(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/other', CallbackCommandList: list }), 100300);

@@ -38,8 +38,11 @@ export interface FileCallbackConfig extends CallbackTarget {
 /** What REST (room_config/*) stored for an app: a target, or a deletion that hides the file's. */
 export type StoredCallbackConfig = { kind: 'set'; target: CallbackTarget } | { kind: 'deleted' };
 
-/** A URL a callback may go to: absolute http(s). */
+/** The longest callback URL accepted, in characters. */
+export const MAX_CALLBACK_URL = 2048;
+
+/** A URL a callback may go to: absolute http(s), at most MAX_CALLBACK_URL characters. */
 export function isCallbackUrl(url: string): boolean {
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return false;
-  return url.length <= 2048;
+  return url.length <= MAX_CALLBACK_URL;
 }

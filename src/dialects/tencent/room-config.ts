@@ -1,7 +1,7 @@
 // room_config/*: the app's callback configuration (one per SDKAppID: Url and
 // CallbackCommandList), stored durably; it wins over the config file's `callback`.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { CALLBACK_COMMANDS, isCallbackCommand, isCallbackUrl } from '../../callbacks/commands.js';
+import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackCommand, isCallbackUrl } from '../../callbacks/commands.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
 import { CODE, TencentError } from './codes.js';
 import type { Command, CommandContext } from './commands.js';
@@ -18,10 +18,12 @@ function admin(ctx: CommandContext): CallbackAdmin {
 }
 
 function target(b: Static<typeof Target>) {
+  if (b.Url.length > MAX_CALLBACK_URL) throw new TencentError(CODE.invalidParam, `invalid parameter Url: at most ${MAX_CALLBACK_URL} characters`);
   if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL');
   const bad = b.CallbackCommandList.find((c) => !isCallbackCommand(c));
   if (bad !== undefined) {
-    throw new TencentError(CODE.invalidParam, `invalid parameter CallbackCommandList: unknown callback ${JSON.stringify(bad)}; known: ${CALLBACK_COMMANDS.join(', ')}`);
+    const shown = bad.length > 64 ? `${bad.slice(0, 64)}…` : bad;
+    throw new TencentError(CODE.invalidParam, `invalid parameter CallbackCommandList: unknown callback ${JSON.stringify(shown)}; known: ${CALLBACK_COMMANDS.join(', ')}`);
   }
   return { url: b.Url, commands: [...new Set(b.CallbackCommandList)] };
 }
