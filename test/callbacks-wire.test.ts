@@ -72,6 +72,8 @@ describe('callbacks on the wire', () => {
       ok(await s.tencent('room_engine_http_mic/pick_user_on_seat', { RoomId: 'w1', Member_Account: 'alice', Index: 1 }));
       ok(await s.tencent('room_engine_http_srv/kick_user_out', { RoomId: 'w1', MemberList_Account: ['bob'], Reason: 'r' }));
       await asUser(s, 'alice', { type: 'leaveRoom', roomId: 'w1' } as never);
+      ok(await s.tencent('room_engine_http_mic/lock_seat', { RoomId: 'w1', Index: 0, ForbidTaken: true }));
+      await enter(s, 'w1', 'carol');
       ok(await s.tencent('room_engine_http_srv/destroy_room', { RoomId: 'w1' }));
       await until(() => rx.accepted.some((r) => r.body.CallbackCommand === 'Room.CallbackAfterDestroyRoom'), 'the destroy callback');
 
@@ -128,6 +130,12 @@ describe('callbacks on the wire', () => {
         ['Index:number', 'IsTakenDisabled:boolean', 'IsVideoDisabled:boolean', 'IsAudioDisabled:boolean'],
         ['Index:number', 'Member_Account:string', 'IsTakenDisabled:boolean', 'IsVideoDisabled:boolean', 'IsAudioDisabled:boolean'],
       ]);
+
+      // Locking a seat is one of Tencent's scenarios for the seat callback.
+      const locked = rx.accepted.map((x) => x.body).filter((b) => b.CallbackCommand === 'Mic.CallbackAfterSeatInfoChanged').at(-1);
+      assert.deepEqual(locked.SeatList.map((x: { IsTakenDisabled: boolean }) => x.IsTakenDisabled), [true, false]);
+      // Destroying the room sends no leave for the member it had (docs/webhooks.md).
+      assert.equal(leaves.filter((l) => l.MemberList_Account[0] === 'carol').length, 0);
 
       const destroy = first('Room.CallbackAfterDestroyRoom');
       assert.deepEqual(shape(destroy), ['CallbackCommand:string', 'Operator_Account:string', 'RoomId:string', ...tail]);
