@@ -102,6 +102,20 @@ test('account bad words (channelId absent or -1): every channel, listed and dele
   assert.deepEqual(ok(await polyvClient(s, { app: OTHER_APP })(ACCOUNT_LIST, {})), []);
 });
 
+test('words with special characters are sent percent-encoded (Polyv: ["&#@"] is sent as ["%26%23%40"]) and kept decoded', async () => {
+  await createRoom(s, 'bw-enc');
+  const talker = await RawClient.connect(s, 'enc-talker', 'bw-enc');
+  const listener = await RawClient.connect(s, 'enc-listener', 'bw-enc');
+  assert.deepEqual(ok(await polyv(ADD(), { channelId: 'bw-enc', words: JSON.stringify(['%26%23%40', 'plain', '%E5%9D%8F']) }, { style: 'java' })), { userId: ACCOUNT, count: 3 });
+  assert.deepEqual(ok(await polyv(CHANNEL_LIST, { channelId: 'bw-enc', type: 'badword' })), ['&#@', 'plain', '坏']);
+  assert.deepEqual(await deliver(talker, listener, 'bw-enc', 'say &#@ now'), { code: CODE.badWord, delivered: false });
+  assert.deepEqual(await deliver(talker, listener, 'bw-enc', 'say %26%23%40 now'), { code: 0, delivered: true });
+  // A word that is not valid percent-encoding is refused, as a badly encoded custom message is.
+  assertError(await polyv(ADD(), { channelId: 'bw-enc', words: JSON.stringify(['100%']) }), 400, 'param validate error');
+  talker.close();
+  listener.close();
+});
+
 test('the lists survive a restart; messages are still screened after it', async () => {
   await createRoom(s, 'bw4');
   ok(await polyv(ADD(), { channelId: 'bw4', words: JSON.stringify(['durable']) }));

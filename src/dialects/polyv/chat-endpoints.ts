@@ -82,7 +82,10 @@ function jsonString(o: Record<string, unknown>, name: string, required = true): 
   return v;
 }
 
-/** The `words` parameter of addBadWords: a JSON array of strings. */
+/**
+ * The `words` parameter of addBadWords: a JSON array of strings, each percent-encoded when it has
+ * special characters (Polyv documents `["&#@"]` sent as `["%26%23%40"]`), so each is decoded once.
+ */
 function wordsArray(p: Params): string[] {
   const raw = p.required('words');
   let words: unknown;
@@ -93,7 +96,7 @@ function wordsArray(p: Params): string[] {
   }
   if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw fail.jsonFormat();
   if (words.every((w) => w.trim() === '')) throw fail.empty('words');
-  return words;
+  return words.map(urlDecoded);
 }
 
 export const CHAT_ENDPOINTS: Endpoint[] = [
