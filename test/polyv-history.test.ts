@@ -170,7 +170,16 @@ test('get-speak-list: the account\'s chat records of every channel, oldest first
   const first = ok(await polyv(SPEAK, { ...range, size: 2 }, { method: 'GET', style: 'ts' }));
   assert.deepEqual([first.cursor, first.size], ['2', 2]);
   assert.deepEqual(first.list.map((m: any) => [m.roomId, m.content]), sent.slice(0, 2));
-  assert.equal(first.list[0].user.userId, 'polyvapp1');
+  // A record as Polyv's page documents it: `user` is the sender as a JSON string, then clientIP,
+  // msgType, userType, sessionId, quote and the account id.
+  const [r0] = first.list;
+  assert.deepEqual(r0, {
+    id: r0.id, roomId: 'speak2', content: 's-a',
+    user: JSON.stringify({ banned: false, channelId: 'speak2', clientIp: '', nick: '', pic: '', roomId: 'speak2', uid: '', userId: 'polyvapp1', userType: 'manager' }),
+    image: '', time: r0.time, clientIP: '', msgType: null, userType: 'manager', sessionId: null, quote: null, accountId: '',
+  });
+  assert.deepEqual(Object.keys(r0), ['id', 'roomId', 'content', 'user', 'image', 'time', 'clientIP', 'msgType', 'userType', 'sessionId', 'quote', 'accountId']);
+  assert.equal(typeof r0.time, 'number');
   const second = ok(await polyv(SPEAK, { ...range, size: 2, cursor: first.cursor }, { style: 'java' }));
   assert.deepEqual([second.cursor, second.list.map((m: any) => m.content)], ['3', ['s-c']]);
   const end = ok(await polyv(SPEAK, { ...range, size: 2, cursor: second.cursor }));

@@ -53,6 +53,30 @@ export function messageToWire(m: ChatMessage) {
   };
 }
 
+/**
+ * One record of the account's speak list, as Polyv's page documents it: the sender is a JSON
+ * string (`user`), and the record carries clientIP, quote and the account id. Rostrum keeps no
+ * sender IP, connection, session or quote per message: those are empty or null.
+ */
+export function speakRecordToWire(m: ChatMessage, accountId: string) {
+  const userType = m.admin ? 'manager' : 'student';
+  const user = { banned: false, channelId: m.roomId, clientIp: '', nick: m.nick, pic: m.avatar, roomId: m.roomId, uid: '', userId: m.from, userType };
+  return {
+    id: m.id,
+    roomId: m.roomId,
+    content: m.text,
+    user: JSON.stringify(user),
+    image: m.imageUrl,
+    time: m.at,
+    clientIP: '',
+    msgType: m.text === '' && m.imageUrl !== '' ? 'chatImg' : null,
+    userType,
+    sessionId: null,
+    quote: null,
+    accountId,
+  };
+}
+
 function optionalOneOf(p: Params, name: string, choices: readonly string[]): string | undefined {
   return p.optional(name) === undefined ? undefined : p.oneOf(name, choices);
 }
@@ -99,7 +123,8 @@ export const HISTORY_ENDPOINTS: Endpoint[] = [
       const size = p.digits('size', SPEAK_PAGE_DEFAULT);
       if (size < 1 || size > SPEAK_PAGE_MAX) throw fail.numberRange();
       const list = fromAt !== undefined && toAt !== undefined && toAt < fromAt ? [] : await exec(ctx, { type: 'listAppMessages', fromAt, toAt, offset, count: size });
-      return { cursor: String(offset + list.length), size, list: list.map(messageToWire) };
+      const accountId = ctx.app.polyv?.userId ?? '';
+      return { cursor: String(offset + list.length), size, list: list.map((m) => speakRecordToWire(m, accountId)) };
     },
   },
   {
