@@ -70,7 +70,11 @@ test('censorship holds members\' messages until audited; only audit-passed ones 
 test('documented errors of update-censor-enabled and message/audit', async () => {
   await createRoom(s, 'cz2');
   ok(await polyv(CENSOR, { channelId: 'cz2', enabled: 'Y' }));
-  assertError(await polyv(CENSOR, { channelId: 'cz2' }), 400, 'param should not be empty: enabled');
+  // Without `enabled`, the switch is turned over (Polyv: "不传时根据当前开关值进行开启/关闭").
+  assert.equal(ok(await polyv(CENSOR, { channelId: 'cz2' })), false);
+  assert.equal(ok(await polyv(CENSOR, { channelId: 'cz2', enabled: '' }, { style: 'java' })), true);
+  assert.equal(ok(await polyv(CENSOR, { channelId: 'cz2' }, { method: 'GET', style: 'ts' })), false);
+  assert.equal(ok(await polyv(CENSOR, { channelId: 'cz2', enabled: 'Y' })), true);
   assertError(await polyv(CENSOR, { enabled: 'Y' }), 400, 'param should not be empty: channelId');
   assertError(await polyv(CENSOR, { channelId: 'cz2', enabled: 'yes' }), 400, 'param is not boolean (Y / N)');
   assertError(await polyv(CENSOR, { channelId: 'nowhere', enabled: 'Y' }), 400, 'channel not found.');

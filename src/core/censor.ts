@@ -38,11 +38,13 @@ export const censorHandlers: Handlers<'setCensorEnabled' | 'auditMessages'> = {
   setCensorEnabled: write(async (c, { roomId, enabled }) => {
     const agg = await c.room(roomId);
     requireModerator(agg, c.actor);
-    if ((agg.room.censorEnabled ?? false) !== enabled) {
-      agg.room = { ...agg.room, censorEnabled: enabled };
+    const current = agg.room.censorEnabled ?? false;
+    const next = enabled ?? !current; // absent: turned over
+    if (current !== next) {
+      agg.room = { ...agg.room, censorEnabled: next };
       c.changed(agg);
     }
-    return enabled;
+    return next;
   }),
 
   /** Delivers messages that passed review, each as its sender's `messageReceived`. All or nothing. */

@@ -178,7 +178,8 @@ export interface CommandCatalog {
   deleteBadWords: { in: { scope: string; words: string[] }; out: string[] };
   listBadWords: { in: { scope: string }; out: string[] };
   // pre-moderation
-  setCensorEnabled: { in: { roomId: string; enabled: boolean }; out: boolean };
+  /** `enabled` absent: the opposite of the room's current setting. Returns the new setting. */
+  setCensorEnabled: { in: { roomId: string; enabled?: boolean }; out: boolean };
   /** Delivers reviewed messages; returns their msgIds. */
   auditMessages: { in: { roomId: string; messages: AuditedMessage[] }; out: string[] };
   // the app server's other messages

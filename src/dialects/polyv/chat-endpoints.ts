@@ -212,8 +212,8 @@ export const CHAT_ENDPOINTS: Endpoint[] = [
     body: 'form',
     async run(ctx, p) {
       const roomId = p.required('channelId');
-      if (p.optional('enabled') === undefined) throw fail.empty('enabled');
-      const enabled = p.yesNo('enabled', false);
+      // Absent: Polyv turns the switch over ("不传时根据当前开关值进行开启/关闭").
+      const enabled = p.optional('enabled') === undefined ? undefined : p.yesNo('enabled', false);
       return exec(ctx, { type: 'setCensorEnabled', roomId, enabled });
     },
   },
