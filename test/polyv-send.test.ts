@@ -23,6 +23,7 @@ const SEND = '/live/v3/channel/chat/send';
 const SEND_CHAT = (channelId: string) => `/live/v1/channelSetting/${channelId}/send-chat`;
 const CUSTOM = '/live/v4/chat/send-custom-message';
 const CUSTOM_ENCODE = '/live/v4/chat/send-custom-message/encode';
+const CUSTOM_ENCODE_TS = '/live/v4/chat/send-custom-message-encode';
 const EMIT = '/live/v5/chat/redirect/channel/emit-by-userId/post';
 
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
@@ -81,14 +82,21 @@ test('send-custom-message (GET) and /encode (POST): every member gets customMess
   c.on('customMessageReceived', (e) => got.push(e));
 
   assert.equal(ok(await polyv(CUSTOM, { channelId: 'send3', content: 'plain 100%', watchType: '2,4', important: 'true', joinHistoryList: 'false' }, { method: 'GET', style: 'ts' })), 'success');
-  assert.equal(ok(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: encodeURIComponent('编码 & 100%') }, { style: 'java' })), 'success');
+  // Polyv's page: /encode takes content in URL-safe base64 (its example, joinHistoryList=0 in the query).
+  assert.equal(ok(await polyv(CUSTOM_ENCODE, { channelId: 'send3', joinHistoryList: '0', content: '5ZCM5a2m5Lus77yM5pma5LiK5aW977yB6L-Z5piv5oiR5Lus55qE56ys5LiA5aCC6K--77yB' }, { style: 'java' })), 'success');
+  // The TypeScript SDK's path (…-encode) takes it percent-encoded.
+  assert.equal(ok(await polyv(CUSTOM_ENCODE_TS, { channelId: 'send3', content: encodeURIComponent('编码 & 100%') }, { method: 'GET', style: 'ts' })), 'success');
+  // Polyv's GET example: joinHistoryList as 1/0; several watchTypes written together ("45").
+  assert.equal(ok(await polyv(CUSTOM, { channelId: 'send3', content: '测试', joinHistoryList: '1', watchType: '45', important: 'N' }, { method: 'GET' })), 'success');
   const deadline = Date.now() + 5000;
-  while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (got.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(
     got.map((e) => [e.content, e.watchTypes, e.important, e.joinHistory, e.roomId]),
     [
       ['plain 100%', [2, 4], true, false, 'send3'],
-      ['编码 & 100%', [1], false, false, 'send3'],
+      ['同学们，晚上好！这是我们的第一堂课！', [1], false, false, 'send3'],
+      ['编码 & 100%', [1], false, true, 'send3'], // joinHistoryList defaults to 1 (Polyv's page)
+      ['测试', [4, 5], false, true, 'send3'],
     ],
   );
 
@@ -97,7 +105,11 @@ test('send-custom-message (GET) and /encode (POST): every member gets customMess
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', watchType: '9' }, { method: 'GET' }), 400, 'param validate error');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', important: 'maybe' }, { method: 'GET' }), 400, 'param is not boolean (Y / N)');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x'.repeat(1001) }, { method: 'GET' }), 400, 'param length is incorrect: content');
-  assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: '%E4%ZZ' }), 400, 'param validate error');
+  assertError(await polyv(CUSTOM_ENCODE_TS, { channelId: 'send3', content: '%E4%ZZ' }), 400, 'param validate error');
+  assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: 'not base64!' }), 400, 'param validate error');
+  assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: 'eA'.repeat(751) }), 400, 'param length is incorrect: content');
+  assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', joinHistoryList: '2' }, { method: 'GET' }), 400, 'param is not boolean (Y / N)');
+  assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', watchType: '48' }, { method: 'GET' }), 400, 'param validate error');
   assertError(await polyv(CUSTOM, { channelId: 'nowhere', content: 'x' }, { method: 'GET' }), 400, 'channel not found.');
 });
 

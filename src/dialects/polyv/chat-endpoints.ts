@@ -9,6 +9,8 @@ import type { Params } from './params.js';
 const BOTH: HTTPMethods[] = ['GET', 'POST'];
 /** Polyv's SDK refuses custom message content over 1000 characters. */
 const CUSTOM_CONTENT_CHARS = 1000;
+/** Polyv's /encode page: the base64 content is at most 1500 characters. */
+const CUSTOM_ENCODED_CHARS = 1500;
 
 /** URL-safe base64 (the standard alphabet is accepted too), decoded as UTF-8. */
 function base64Text(name: string, value: string): string {
@@ -19,30 +21,40 @@ function base64Text(name: string, value: string): string {
   return text;
 }
 
-/** Polyv's boolean parameters: Y/N, or true/false as the TypeScript SDK sends them. */
+/**
+ * Polyv's boolean parameters: Y/N; true/false as the TypeScript SDK sends them; 1/0 as Polyv's
+ * pages give `joinHistoryList` (an Integer there).
+ */
 function flag(p: Params, name: string): boolean | undefined {
   const v = p.optional(name);
   if (v === undefined) return undefined;
-  if (v === 'Y' || v === 'true') return true;
-  if (v === 'N' || v === 'false') return false;
+  if (v === 'Y' || v === 'true' || v === '1') return true;
+  if (v === 'N' || v === 'false' || v === '0') return false;
   throw fail.notBoolean();
 }
 
-/** watchType: comma-separated 1..7 (1 all, 2 viewers, 3 special roles, 4 teacher, 5 guest, 6 assistant, 7 admin). */
+/**
+ * watchType: 1..7 (1 all, 2 viewers, 3 special roles, 4 teacher, 5 guest, 6 assistant, 7 admin).
+ * Several are written together as Polyv's page shows them ("45"), or comma-separated.
+ */
 function watchTypes(p: Params): number[] | undefined {
   if (p.optional('watchType') === undefined) return undefined;
-  const types = p.list('watchType').map(Number);
-  if (types.some((t) => !Number.isInteger(t) || t < 1 || t > 7)) throw fail.invalid();
-  return [...new Set(types)];
+  const digits = p.list('watchType').join('');
+  if (!/^[1-7]+$/.test(digits)) throw fail.invalid();
+  return [...new Set([...digits].map(Number))];
 }
 
-/** send-custom-message (content as is) and its /encode twin (content URL-encoded). */
-function customMessage(decode: (s: string) => string): Endpoint['run'] {
+/**
+ * send-custom-message and its two encoded twins. `decode` turns the wire content into text;
+ * `maxWire` bounds the content as sent (Polyv: at most 1500 characters once base64-encoded).
+ */
+function customMessage(decode: (s: string) => string, maxWire = Infinity): Endpoint['run'] {
   return async (ctx, p) => {
     const roomId = p.required('channelId');
     const raw = p.optional('content');
     const imgUrl = p.optional('imgUrl');
     if (raw === undefined && imgUrl === undefined) throw fail.empty('content');
+    if (raw !== undefined && raw.length > maxWire) throw fail.length('content');
     const content = raw === undefined ? '' : decode(raw);
     if ([...content].length > CUSTOM_CONTENT_CHARS) throw fail.length('content');
     await exec(ctx, {
@@ -52,7 +64,7 @@ function customMessage(decode: (s: string) => string): Endpoint['run'] {
       imageUrl: imgUrl,
       watchTypes: watchTypes(p),
       important: flag(p, 'important'),
-      joinHistory: flag(p, 'joinHistoryList'),
+      joinHistory: flag(p, 'joinHistoryList') ?? true, // Polyv's default: 1, kept in the history
     });
     return 'success';
   };
@@ -138,14 +150,15 @@ export const CHAT_ENDPOINTS: Endpoint[] = [
     run: customMessage((s) => s),
   },
   {
+    // Polyv's page: content in URL-safe base64, at most 1500 characters encoded.
     name: 'send-custom-message-encode',
     methods: BOTH,
     url: '/live/v4/chat/send-custom-message/encode',
     body: 'form',
-    run: customMessage(urlDecoded),
+    run: customMessage((s) => base64Text('content', s), CUSTOM_ENCODED_CHARS),
   },
   {
-    // The path Polyv's TypeScript SDK calls for the same endpoint.
+    // The path Polyv's TypeScript SDK calls, with the content percent-encoded (encodeURIComponent).
     name: 'send-custom-message-encode',
     methods: BOTH,
     url: '/live/v4/chat/send-custom-message-encode',
