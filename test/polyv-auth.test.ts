@@ -89,7 +89,7 @@ test('a replayed request (same appId and sign) is refused while its timestamp is
   assertError(await first.again(), 400, 'invalid timestamp.');
   // even a failed call uses its sign up
   const failed = await polyv(COUNT, { channelId: 'no-such-room' });
-  assertError(failed, 400, 'channel not found.');
+  assertError(failed, 404, 'channel not found.');
   assertError(await failed.again(), 400, 'invalid timestamp.');
   // the same parameters with a new timestamp are a new request
   ok(await polyv(COUNT, { channelId: '329298' }));
@@ -133,7 +133,7 @@ test('JSON-body endpoints: only the query is signed', async () => {
 test('HTTP status mirrors code; unknown paths and methods answer the envelope', async () => {
   assertError(await polyv('/live/v3/channel/chat/no-such-endpoint', { channelId: '329298' }), 404, 'api not found.');
   assertError(await polyv('/live/v4/chat/forbid/kick-users', {}, { method: 'GET' }), 404, 'api not found.');
-  assertError(await polyv(COUNT, { channelId: 'no-such-room' }), 400, 'channel not found.');
+  assertError(await polyv(COUNT, { channelId: 'no-such-room' }), 404, 'channel not found.');
   assertError(await polyv(COUNT, {}), 400, 'param should not be empty: channelId');
 });
 
@@ -155,9 +155,9 @@ test('malformed bodies never give a crash page', async () => {
 
 test("app isolation: an app's appId cannot see or touch another app's rooms", async () => {
   // APP cannot see OTHER_APP's room
-  assertError(await polyv(COUNT, { channelId: 'b-room' }), 400, 'channel not found.');
-  assertError(await polyv('/live/v3/channel/chat/list-kicked', { channelId: 'b-room' }), 400, 'channel not found.');
-  assertError(await polyv('/live/v4/chat/channel/forbid/kick-users', { channelId: 'b-room' }, { json: { viewerIds: ['b1'], nickNames: ['B'] } }), 400, 'channel not found.');
+  assertError(await polyv(COUNT, { channelId: 'b-room' }), 404, 'channel not found.');
+  assertError(await polyv('/live/v3/channel/chat/list-kicked', { channelId: 'b-room' }), 404, 'channel not found.');
+  assertError(await polyv('/live/v4/chat/channel/forbid/kick-users', { channelId: 'b-room' }, { json: { viewerIds: ['b1'], nickNames: ['B'] } }), 404, 'channel not found.');
   // the same room id in both apps: kicks stay in their app
   await createRoom(s, 'shared');
   await createRoom(s, 'shared', OTHER_APP);

@@ -137,12 +137,12 @@ test('documented errors: parameters, account id, channel, signature', async () =
   assertError(await polyv(ADD(), { channelId: 'bw5', words: '["", " "]' }), 400, 'param should not be empty: words');
   assertError(await polyv(ADD(), { channelId: 'bw5', words: JSON.stringify(['x'.repeat(21)]) }), 400, 'param length is incorrect: words');
   assertError(await polyv(ADD('someone-else'), { channelId: 'bw5', words: '["a"]' }), 400, 'param validate error');
-  assertError(await polyv(ADD(), { channelId: 'nowhere', words: '["a"]' }), 400, 'channel not found.');
+  assertError(await polyv(ADD(), { channelId: 'nowhere', words: '["a"]' }), 404, 'channel not found.');
   assertError(await polyv(ADD(), { channelId: 'bw5', words: '["a"]' }, { sign: '0'.repeat(32) }), 403, 'invalid signature.');
   assertError(await polyv(ACCOUNT_DELETE, {}), 400, 'param should not be empty: words');
   assertError(await polyv(DEL_BANNED('bw5'), { type: 'badword' }), 400, 'param should not be empty: content');
-  assertError(await polyv(DEL_BANNED('nowhere'), { type: 'badword', content: 'a' }), 400, 'channel not found.');
-  assertError(await polyv(CHANNEL_LIST, { channelId: 'nowhere', type: 'badword' }), 400, 'channel not found.');
+  assertError(await polyv(DEL_BANNED('nowhere'), { type: 'badword', content: 'a' }), 404, 'channel not found.');
+  assertError(await polyv(CHANNEL_LIST, { channelId: 'nowhere', type: 'badword' }), 404, 'channel not found.');
   assertError(await polyv(CHANNEL_LIST, { channelId: 'bw5', type: 'word' }), 400, 'param validate error');
   // Without a configured account id, the path's id is not checked.
   assert.deepEqual(ok(await polyvClient(s, { app: OTHER_APP })(ADD('any-id'), { words: '["x"]' })), { userId: 'any-id', count: 1 });

@@ -77,7 +77,7 @@ test('documented errors of update-censor-enabled and message/audit', async () =>
   assert.equal(ok(await polyv(CENSOR, { channelId: 'cz2', enabled: 'Y' })), true);
   assertError(await polyv(CENSOR, { enabled: 'Y' }), 400, 'param should not be empty: channelId');
   assertError(await polyv(CENSOR, { channelId: 'cz2', enabled: 'yes' }), 400, 'param is not boolean (Y / N)');
-  assertError(await polyv(CENSOR, { channelId: 'nowhere', enabled: 'Y' }), 400, 'channel not found.');
+  assertError(await polyv(CENSOR, { channelId: 'nowhere', enabled: 'Y' }), 404, 'channel not found.');
   assertError(await polyv(CENSOR, { channelId: 'cz2', enabled: 'Y' }, { sign: 'A'.repeat(32) }), 403, 'invalid signature.');
 
   const item = { msgId: 'm1', content: 'text', viewerId: 'v1', nickName: 'n' };
@@ -90,7 +90,7 @@ test('documented errors of update-censor-enabled and message/audit', async () =>
   }
   assertError(await polyv(AUDIT, { channelId: 'cz2' }, { json: [{ ...item, content: 7 }] }), 400, 'json format error');
   assertError(await polyv(AUDIT, { channelId: 'cz2' }, { json: [{ ...item, content: 'x'.repeat(2001) }] }), 400, 'param length is incorrect: content');
-  assertError(await polyv(AUDIT, { channelId: 'nowhere' }, { json: [item] }), 400, 'channel not found.');
+  assertError(await polyv(AUDIT, { channelId: 'nowhere' }, { json: [item] }), 404, 'channel not found.');
   assertError(await polyv(AUDIT, { channelId: 'cz2' }, { method: 'GET' }), 404, 'api not found.');
 });
 

@@ -117,22 +117,22 @@ test('chat ban errors', async () => {
   assertError(await polyv(BAN, { channelId: 'chat3' }), 400, 'param should not be empty: userIds');
   assertError(await polyv(BAN, { channelId: 'chat3', userIds: ' , ' }), 400, 'param should not be empty: userIds');
   assertError(await polyv(BAN, { channelId: 'chat3', userIds: 'u', toBanned: 'yes' }), 400, 'param is not boolean (Y / N)');
-  assertError(await polyv(BAN, { channelId: 'nowhere', userIds: 'u' }), 400, 'channel not found.');
+  assertError(await polyv(BAN, { channelId: 'nowhere', userIds: 'u' }), 404, 'channel not found.');
   assertError(await polyv(BAN, { channelId: 'chat3', userIds: `ok,${'x'.repeat(65)}` }), 400, 'param length is incorrect: userIds');
   assert.deepEqual(ok(await polyv(BANNED_LIST, { channelId: 'chat3', type: 'userId' })), []); // nothing half-done
   assertError(await polyv(BANNED_LIST, { channelId: 'chat3' }), 400, 'param should not be empty: type');
   assertError(await polyv(BANNED_LIST, { channelId: 'chat3', type: 'badword' }), 400, 'param validate error');
   assertError(await polyv(BANNED_LIST, { channelId: 'chat3', type: 'ip', toGetSubRooms: 'yes' }), 400, 'param is not digit: toGetSubRooms');
-  assertError(await polyv(BANNED_LIST, { channelId: 'nowhere', type: 'ip' }), 400, 'channel not found.');
+  assertError(await polyv(BANNED_LIST, { channelId: 'nowhere', type: 'ip' }), 404, 'channel not found.');
   assertError(await polyv('/live/v2/chat/chat3/addBannedIP', {}), 400, 'param should not be empty: ip');
   assertError(await polyv('/live/v2/chat/chat3/addBannedIP', { ip: 'not-an-ip' }), 400, 'param validate error');
-  assertError(await polyv('/live/v2/chat/nowhere/addBannedIP', { ip: '127.0.0.5' }), 400, 'channel not found.');
+  assertError(await polyv('/live/v2/chat/nowhere/addBannedIP', { ip: '127.0.0.5' }), 404, 'channel not found.');
   assertError(await polyv('/live/v2/chat/chat3/delBanned', { content: '127.0.0.5' }), 400, 'param should not be empty: type');
   assertError(await polyv('/live/v2/chat/chat3/delBanned', { type: 'word', content: 'x' }), 400, 'param validate error');
   assertError(await polyv('/live/v2/chat/chat3/delBanned', { type: 'ip' }), 400, 'param should not be empty: content');
-  assertError(await polyv('/live/v2/chat/nowhere/delBanned', { type: 'ip', content: '127.0.0.5' }), 400, 'channel not found.');
-  assertError(await polyv('/live/v2/chat/nowhere/delBanned', { type: 'badword', content: 'x' }), 400, 'channel not found.');
-  assertError(await polyv('/live/v3/channel/badword/list', { channelId: 'nowhere' }), 400, 'channel not found.');
+  assertError(await polyv('/live/v2/chat/nowhere/delBanned', { type: 'ip', content: '127.0.0.5' }), 404, 'channel not found.');
+  assertError(await polyv('/live/v2/chat/nowhere/delBanned', { type: 'badword', content: 'x' }), 404, 'channel not found.');
+  assertError(await polyv('/live/v3/channel/badword/list', { channelId: 'nowhere' }), 404, 'channel not found.');
 });
 
 test('app-wide chat ban: muted in every room, listed page by page', async () => {
@@ -194,7 +194,7 @@ test('send-admin-msg reaches the room as messageReceived; the answer carries the
   assertError(await polyv(ADMIN_MSG, { channelId: 'msgroom', pic: 'p', nickName: 'n' }), 400, 'param should not be empty: msg');
   assertError(await polyv(ADMIN_MSG, { channelId: 'msgroom', msg: 'x', nickName: 'n' }), 400, 'param should not be empty: pic');
   assertError(await polyv(ADMIN_MSG, { channelId: 'msgroom', msg: 'x', pic: 'p' }), 400, 'param should not be empty: nickName');
-  assertError(await polyv(ADMIN_MSG, { channelId: 'nowhere', msg: 'x', pic: 'p', nickName: 'n' }), 400, 'channel not found.');
+  assertError(await polyv(ADMIN_MSG, { channelId: 'nowhere', msg: 'x', pic: 'p', nickName: 'n' }), 404, 'channel not found.');
   assertError(await polyv(ADMIN_MSG, { channelId: 'msgroom', msg: 'x'.repeat(2001), pic: 'p', nickName: 'n' }, { style: 'java' }), 400, 'param length is incorrect: msg');
 });
 

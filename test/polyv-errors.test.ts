@@ -9,7 +9,7 @@ import { createRoom, polyvClient } from './support/polyv.js';
 
 const KINDS: Record<ErrorKind, [number, string]> = {
   InvalidParam: [400, 'param length is incorrect: viewerIds'],
-  RoomNotFound: [400, 'channel not found.'],
+  RoomNotFound: [404, 'channel not found.'],
   RoomExists: [500, 'illegal operation'],
   BadWord: [500, 'access forbidden'],
   NotMember: [500, 'illegal operation'],

@@ -88,7 +88,7 @@ test('get-history-page: a channel\'s chat in a time range, newest first, numbere
   assertError(await polyv(HISTORY, { channelId: 'hist1', ...days, status: 'delete' }), 400, 'param validate error');
   assertError(await polyv(HISTORY, { channelId: 'hist1', ...days, source: 'private' }), 400, 'param validate error');
   assertError(await polyv(HISTORY, { channelId: 'hist1', ...days, hasTotal: 'yes' }), 400, 'param is not boolean (Y / N)');
-  assertError(await polyv(HISTORY, { channelId: 'nowhere', ...days }), 400, 'channel not found.');
+  assertError(await polyv(HISTORY, { channelId: 'nowhere', ...days }), 404, 'channel not found.');
   assertError(await polyv(HISTORY, { channelId: 'hist1', ...days }, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
   alice.close();
 });
@@ -139,15 +139,15 @@ test('delChat, remove-contents, cleanChat: connected clients are told, and histo
   assert.deepEqual(await history(), ['after']);
 
   assertError(await polyv(DEL('hist2'), {}), 400, 'param should not be empty: id');
-  assertError(await polyv(DEL('nowhere'), { id: later }), 400, 'channel not found.');
+  assertError(await polyv(DEL('nowhere'), { id: later }), 404, 'channel not found.');
   assertError(await polyv(DEL('hist2'), { id: later }, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
   assertError(await polyv(REMOVE, { ids: later }), 400, 'param should not be empty: channelId');
   assertError(await polyv(REMOVE, { channelId: 'hist2' }), 400, 'param should not be empty: ids');
   assertError(await polyv(REMOVE, { channelId: 'hist2', ids: ' , ' }), 400, 'param should not be empty: ids');
   assertError(await polyv(REMOVE, { channelId: 'hist2', ids: Array.from({ length: 101 }, (_, i) => `x${i}`).join(',') }), 400, 'param length is incorrect: ids');
-  assertError(await polyv(REMOVE, { channelId: 'nowhere', ids: later }), 400, 'channel not found.');
+  assertError(await polyv(REMOVE, { channelId: 'nowhere', ids: later }), 404, 'channel not found.');
   assertError(await polyv(REMOVE, { channelId: 'hist2', ids: later }, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
-  assertError(await polyv(CLEAN('nowhere'), {}), 400, 'channel not found.');
+  assertError(await polyv(CLEAN('nowhere'), {}), 404, 'channel not found.');
   assertError(await polyv(CLEAN('hist2'), {}, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
   // Nothing refused was deleted, and nobody was told anything more.
   assert.deepEqual(await history(), ['after']);

@@ -238,14 +238,14 @@ test('kick, list and delete errors; a refused kick changes nothing', async () =>
   assertError(await polyv(DEL, { roomId: 'errs', type: 'userId' }), 400, 'param should not be empty: value');
   assertError(await polyv(DEL, { roomId: 'errs', value: 'u' }), 400, 'param should not be empty: type');
   assertError(await polyv(DEL, { roomId: 'errs', value: 'u', type: 'nick' }), 400, 'param validate error');
-  assertError(await polyv(DEL, { roomId: 'nowhere', value: 'u', type: 'userId' }), 400, 'channel not found.');
+  assertError(await polyv(DEL, { roomId: 'nowhere', value: 'u', type: 'userId' }), 404, 'channel not found.');
   assertError(await polyv(LIST, {}), 400, 'param should not be empty: channelId');
-  assertError(await polyv(LIST, { channelId: 'nowhere' }), 400, 'channel not found.');
-  assertError(await polyv(LIST, { channelId: 'x'.repeat(49) }), 400, 'channel not found.');
+  assertError(await polyv(LIST, { channelId: 'nowhere' }), 404, 'channel not found.');
+  assertError(await polyv(LIST, { channelId: 'x'.repeat(49) }), 404, 'channel not found.');
   assertError(await polyv(LIST, { channelId: 'errs', includeAllOrigins: 'yes' }), 400, 'param is not boolean (Y / N)');
   assertError(await polyv(KICK, {}, { json: { viewerIds: ['u'], nickNames: ['U'] } }), 400, 'param should not be empty: channelId');
-  assertError(await polyv(KICK, { channelId: 'nowhere' }, { json: { viewerIds: ['u'], nickNames: ['U'] } }), 400, 'channel not found.');
-  assertError(await polyv(UNKICK, { channelId: 'nowhere' }, { json: { viewerIds: ['u'] } }), 400, 'channel not found.');
+  assertError(await polyv(KICK, { channelId: 'nowhere' }, { json: { viewerIds: ['u'], nickNames: ['U'] } }), 404, 'channel not found.');
+  assertError(await polyv(UNKICK, { channelId: 'nowhere' }, { json: { viewerIds: ['u'] } }), 404, 'channel not found.');
 
   // 21 viewers in one channel call: over the limit, and nobody is kicked
   await enter(s, 'errs', 'v0');

@@ -44,7 +44,7 @@ test('chat/send: a message from the channel admin reaches every member; document
   assertError(await polyv(SEND, { channelId: 'send1', role: 'ADMIN' }), 400, 'param should not be empty: content');
   assertError(await polyv(SEND, { channelId: 'send1', content: 'x' }), 400, 'param should not be empty: role');
   assertError(await polyv(SEND, { channelId: 'send1', content: 'x', role: 'TEACHER' }), 400, 'param validate error');
-  assertError(await polyv(SEND, { channelId: 'nowhere', content: 'x', role: 'ADMIN' }), 400, 'channel not found.');
+  assertError(await polyv(SEND, { channelId: 'nowhere', content: 'x', role: 'ADMIN' }), 404, 'channel not found.');
   assertError(await polyv(SEND, { channelId: 'send1', content: 'x'.repeat(2001), role: 'ADMIN' }), 400, 'param length is incorrect: content');
   assertError(await polyv(SEND, { channelId: 'send1', content: 'x', role: 'ADMIN' }, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
   assert.ok(!(await a.drain()).includes('messageReceived'), 'no refused message was delivered');
@@ -69,7 +69,7 @@ test('send-chat: content is URL-safe base64, shown as the user (their nick when 
   assertError(await polyv(SEND_CHAT('send2'), { userId: 'speaker' }), 400, 'param should not be empty: content');
   assertError(await polyv(SEND_CHAT('send2'), { userId: 'speaker', content: 'not base64!' }), 400, 'param validate error');
   assertError(await polyv(SEND_CHAT('send2'), { userId: 'speaker', content: Buffer.from([0xff, 0xfe]).toString('base64url') }), 400, 'param validate error');
-  assertError(await polyv(SEND_CHAT('nowhere'), { userId: 'speaker', content: b64url('x') }), 400, 'channel not found.');
+  assertError(await polyv(SEND_CHAT('nowhere'), { userId: 'speaker', content: b64url('x') }), 404, 'channel not found.');
   assertError(await polyv(SEND_CHAT('send2'), { userId: 'speaker', content: b64url('x'.repeat(2001)) }), 400, 'param length is incorrect: content');
 });
 
@@ -110,7 +110,7 @@ test('send-custom-message (GET) and /encode (POST): every member gets customMess
   assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: 'eA'.repeat(751) }), 400, 'param length is incorrect: content');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', joinHistoryList: '2' }, { method: 'GET' }), 400, 'param is not boolean (Y / N)');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', watchType: '48' }, { method: 'GET' }), 400, 'param validate error');
-  assertError(await polyv(CUSTOM, { channelId: 'nowhere', content: 'x' }, { method: 'GET' }), 400, 'channel not found.');
+  assertError(await polyv(CUSTOM, { channelId: 'nowhere', content: 'x' }, { method: 'GET' }), 404, 'channel not found.');
 });
 
 test('emit-by-userId: only the chosen users get the payload; JSON body, query-signed', async () => {
@@ -132,7 +132,7 @@ test('emit-by-userId: only the chosen users get the payload; JSON body, query-si
   assertError(await polyv(EMIT, {}, { json: [1, 2] }), 400, 'json format error');
   assertError(await polyv(EMIT, {}, { rawBody: '{oops', contentType: 'application/json' }), 400, 'json format error');
   assertError(await polyv(EMIT, {}, { json: { roomId: 'send4', userIds: Array.from({ length: 2001 }, (_, i) => `u${i}`), payload: 'p' } }), 400, 'param length is incorrect: userIds');
-  assertError(await polyv(EMIT, {}, { json: { roomId: 'nowhere', userIds: ['chosen'], payload: 'p' } }), 400, 'channel not found.');
+  assertError(await polyv(EMIT, {}, { json: { roomId: 'nowhere', userIds: ['chosen'], payload: 'p' } }), 404, 'channel not found.');
   // The query is signed, the body is not (as the SDKs do): an unsigned query parameter is refused.
   assertError(await polyv(EMIT, {}, { json: { roomId: 'send4', userIds: ['chosen'], payload: 'p' }, unsigned: { extra: '1' } }), 403, 'invalid signature.');
 });
