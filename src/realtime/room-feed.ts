@@ -51,6 +51,8 @@ interface Live {
   conn: Connection;
   /** Events up to this seq are in the connection's snapshot (or already sent). */
   since: number;
+  /** The seq of its entry's snapshot: of two connections of one member, the later entry's is in. */
+  entered: number;
 }
 
 /** A connection whose entry is running: the room keeps what it publishes from `from` on. */
@@ -144,12 +146,19 @@ export class RoomFeed {
     }
     // Into the room here first: events replayed below may take it out again.
     const previous = this.members.get(conn.userId);
-    if (previous && previous.conn !== conn) previous.conn.rooms.delete(this.roomId);
-    const live: Live = { conn, since: snapshot };
-    this.members.set(conn.userId, live);
+    // Admissions of one member's connections can run out of commit order (a resume waits for its
+    // catch-up read): when the connection already in entered after this one, that later entry
+    // replaced this one. Taking its place would leave the member with no connection in the room
+    // here (a ghost, whose close removes nothing): this one only gets what it saw up to its
+    // memberReplaced, and the other stays in.
+    const superseded = previous !== undefined && previous.conn !== conn && previous.entered > snapshot;
+    if (previous && previous.conn !== conn && !superseded) previous.conn.rooms.delete(this.roomId);
+    const live: Live = { conn, since: snapshot, entered: snapshot };
+    if (!superseded) this.members.set(conn.userId, live);
+    const isIn = () => (superseded ? conn.rooms.has(this.roomId) : this.isIn(live));
     const frameOf = (e: RoomEvent) => () => this.hooks.frame(e);
     for (const e of missed) {
-      if (!this.isIn(live)) return false;
+      if (!isIn()) return false;
       this.deliverTo(live, e, frameOf(e), true);
     }
     // What it saw, in order, once each.
@@ -158,8 +167,12 @@ export class RoomFeed {
     for (const e of seen) {
       if (e.seq === last) continue;
       last = e.seq;
-      if (!this.isIn(live)) return false;
+      if (!isIn()) return false;
       this.deliverTo(live, e, frameOf(e), false);
+    }
+    if (superseded) {
+      this.remove(conn);
+      return false;
     }
     if (!this.isIn(live)) return false;
     live.since = Math.max(snapshot, upTo);

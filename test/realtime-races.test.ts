@@ -1,0 +1,251 @@
+// Races around reconnects: a resume while the room keeps changing, a resume around the seat
+// grace's end, a ban racing a resume, one user entering from two sockets at once, and resumes
+// with seqs that are not the room's. Each client's stream is checked against the room's full
+// history (the store's outbox): every event meant for it, once, in seq order, and its final view
+// equal to the room's true state. Runs on SQLite, or PostgreSQL with ROSTRUM_TEST_STORE.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { RawClient, closeClients, createRoom, eventually, memberIds, sleep, type Frame } from './realtime-support.js';
+
+const GRACE_SECONDS = 0.6;
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer({ realtime: { seatGraceSeconds: GRACE_SECONDS, resumeWindowSeconds: 60, messagesPerSecond: 0 } });
+});
+after(async () => {
+  await closeClients();
+  await s.close();
+});
+
+/** The room's whole event history, as the store's outbox keeps it. */
+async function history(roomId: string) {
+  return s.server.store.roomEvents(APP.sdkAppId, roomId, 0, 100_000);
+}
+
+/** Whether a plain member `userId` (in the room throughout, below the audience threshold) gets `e`. */
+function meantFor(e: { type: string; to?: string[]; data: any }, userId: string): boolean {
+  if (e.type === 'denyChanged' || e.type === 'memberReplaced' || e.type === 'kickedOutOfRoom') return false;
+  if (e.to && !e.to.includes(userId)) return false;
+  if (e.type === 'memberEntered' && e.data.member.userId === userId) return false;
+  return true;
+}
+
+/** The connection ids through which `userId` is in `roomId` on the server. */
+function connsOf(userId: string, roomId: string): string[] {
+  return s.server.realtime.listConnections().filter((c) => c.userId === userId && c.rooms.includes(roomId)).map((c) => c.id);
+}
+
+/** Seqs strictly increasing (each event once, in order) after `from`; returns the seqs. */
+function assertOrdered(who: string, events: Frame[], from: number): number[] {
+  let last = from;
+  for (const e of events) {
+    assert.ok(e.seq > last, `${who}: ${e.event} seq ${e.seq} after ${last}`);
+    last = e.seq;
+  }
+  return events.map((e) => e.seq);
+}
+
+const say = (roomId: string, text: string) => asAdmin(s, { type: 'sendAdminMessage', roomId, text, nick: 'host', avatar: '' });
+
+test('resumes racing seat changes and chat: each resumed stream is the room\'s history, once, in order, no gap', async () => {
+  const roomId = 'race-resume';
+  await createRoom(s, roomId, { seats: 6, maxMembers: 100 });
+  const users = ['ra', 'rb', 'rc', 'rd'];
+  /** Each user's whole stream: events on every socket it had, in arrival order. */
+  const streams = new Map<string, Frame[]>(users.map((u) => [u, []]));
+  const snapshot = new Map<string, number>();
+  const live = new Map<string, RawClient>();
+  for (const u of users) {
+    const c = await RawClient.connect(s, u);
+    const data = await c.ok('enterRoom', { roomId });
+    snapshot.set(u, data.seq);
+    live.set(u, c);
+  }
+  const talker = await RawClient.connect(s, 'talker', roomId);
+  const seater = await RawClient.connect(s, 'seater', roomId);
+
+  let stop = false;
+  const producers = [
+    (async () => {
+      for (let n = 0; !stop; n++) await say(roomId, `admin ${n}`);
+    })(),
+    (async () => {
+      for (let n = 0; !stop; n++) await asAdmin(s, { type: 'lockSeat', roomId, index: 5, locked: n % 2 === 0 });
+    })(),
+    (async () => {
+      for (let n = 0; !stop; n++) await talker.ok('sendMessage', { roomId, text: `talk ${n}` });
+    })(),
+    (async () => {
+      for (let n = 0; !stop; n++) {
+        await seater.ok('takeSeat', { roomId, index: n % 4 }).catch(() => undefined);
+        await seater.req('leaveSeat', { roomId });
+      }
+    })(),
+  ];
+
+  // Each user drops and resumes three times while the producers run.
+  await Promise.all(
+    users.map(async (u, i) => {
+      for (let round = 0; round < 3; round++) {
+        await sleep(20 + ((i * 7 + round * 13) % 40));
+        const old = live.get(u)!;
+        const [connId] = connsOf(u, roomId);
+        s.server.realtime.terminate(connId);
+        await old.closed;
+        const got = old.events.splice(0);
+        streams.get(u)!.push(...got);
+        const stream = streams.get(u)!;
+        const lastSeq = stream.length > 0 ? stream[stream.length - 1].seq : snapshot.get(u)!;
+        const again = await RawClient.connect(s, u);
+        const data = await again.ok('enterRoom', { roomId, lastSeq: Math.max(lastSeq, snapshot.get(u)!) });
+        assert.equal(data.recovered, true, `${u} round ${round}`);
+        live.set(u, again);
+      }
+    }),
+  );
+  stop = true;
+  await Promise.all(producers);
+  await say(roomId, 'the end');
+  for (const u of users) {
+    const c = live.get(u)!;
+    await eventually(() => c.events.some((e) => e.text === 'the end'), 5000, `${u} gets the last message`);
+    streams.get(u)!.push(...c.events.splice(0));
+  }
+
+  const all = await history(roomId);
+  const seats = await asAdmin(s, { type: 'getSeats', roomId });
+  for (const u of users) {
+    const stream = streams.get(u)!.filter((e) => e.roomId === roomId);
+    const got = assertOrdered(u, stream, snapshot.get(u)!);
+    const expected = all.filter((e) => e.seq > snapshot.get(u)! && meantFor(e, u)).map((e) => e.seq);
+    const missing = all.filter((e) => expected.includes(e.seq) && !got.includes(e.seq)).map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 80)}`);
+    const extra = got.filter((q) => !expected.includes(q));
+    assert.deepEqual(got, expected, `${u}: the stream is the room's history after its snapshot; missing ${missing.join('; ')}; extra ${extra.join(', ')}`);
+    const lastSeats = [...stream].reverse().find((e) => e.event === 'seatListChanged');
+    assert.deepEqual(lastSeats?.seats, seats, `${u}: final seats`);
+  }
+  assert.deepEqual(await memberIds(s, roomId), ['ra', 'rb', 'rc', 'rd', 'seater', 'talker']);
+  for (const c of [...live.values(), talker, seater]) c.close();
+});
+
+test('resumes around the seat grace\'s end: the seat is kept without a leave, or freed with the events that say so', async () => {
+  const roomId = 'race-grace';
+  const users = Array.from({ length: 8 }, (_, i) => `rg${i}`);
+  await createRoom(s, roomId, { seats: users.length, maxMembers: 100 });
+  const watcher = await RawClient.connect(s, 'watcher', roomId);
+  const clients: RawClient[] = [];
+  for (const [i, u] of users.entries()) {
+    const c = await RawClient.connect(s, u, roomId);
+    await c.ok('takeSeat', { roomId, index: i });
+    clients.push(c);
+  }
+  await watcher.sync();
+  const watcherFrom = Math.max(...watcher.events.map((e) => e.seq));
+  watcher.events.splice(0);
+  const lastSeqs = new Map<string, number>();
+  for (const c of clients) {
+    await c.sync();
+    lastSeqs.set(c.userId, Math.max(...c.events.map((e) => e.seq)));
+  }
+  // All drop at once; each comes back between 80 ms before and 80 ms after its grace ends.
+  for (const u of users) s.server.realtime.terminate(connsOf(u, roomId)[0]);
+  const dropped = Date.now();
+  const outcomes = await Promise.all(
+    users.map(async (u, i) => {
+      await sleep(Math.max(0, dropped + GRACE_SECONDS * 1000 - 80 + i * 23 - Date.now()));
+      const c = await RawClient.open(s, u);
+      const data = await c.ok('enterRoom', { roomId, lastSeq: lastSeqs.get(u) });
+      return { u, i, c, data };
+    }),
+  );
+  await sleep(100);
+  await say(roomId, 'settled');
+  await eventually(() => watcher.events.some((e) => e.text === 'settled'), 5000, 'the watcher gets the last message');
+  const seats = await asAdmin(s, { type: 'getSeats', roomId });
+  const events = watcher.events.filter((e) => e.roomId === roomId);
+  assertOrdered('watcher', events, watcherFrom);
+  let kept = 0;
+  for (const { u, i, c, data } of outcomes) {
+    assert.equal(data.recovered, true, u);
+    const left = events.filter((e) => e.event === 'memberLeft' && e.userId === u);
+    const entered = events.filter((e) => e.event === 'memberEntered' && e.member.userId === u);
+    if (data.seats[i].userId === u) {
+      kept++;
+      assert.deepEqual([left.length, entered.length], [0, 0], `${u} kept its seat: no leave, no entry announced`);
+      assert.equal(seats[i].userId, u, `${u} kept its seat`);
+    } else {
+      assert.equal(left.length, 1, `${u} lost its seat: its leave is announced once`);
+      assert.equal(left[0].reason, 'disconnected');
+      assert.equal(entered.length, 1, `${u} came back: its entry is announced once`);
+      assert.ok(left[0].seq < entered[0].seq);
+      assert.equal(seats[i].userId, null, `${u}'s seat is free`);
+    }
+    // Its own view: the snapshot plus what followed ends at the room's seats.
+    await eventually(() => c.events.some((e) => e.text === 'settled'), 5000, `${u} gets the last message`);
+    const own = c.events.filter((e) => e.roomId === roomId);
+    assertOrdered(u, own, lastSeqs.get(u)!);
+    assert.ok(!own.some((e) => e.event === 'memberLeft' && e.userId === u), `${u} is not told of its own old connection's leave`);
+    const lastSeats = [...own].reverse().find((e) => e.event === 'seatListChanged');
+    assert.deepEqual(lastSeats && lastSeats.seq > data.seq ? lastSeats.seats : data.seats, seats, `${u}: final seats`);
+  }
+  const lastSeats = [...events].reverse().find((e) => e.event === 'seatListChanged');
+  assert.deepEqual(lastSeats?.seats, seats, 'watcher: final seats');
+  assert.deepEqual(await memberIds(s, roomId), [...users, 'watcher'].sort());
+  if (process.env.RACE_DEBUG) console.log({ kept, of: users.length });
+  for (const { c } of outcomes) c.close();
+  watcher.close();
+});
+
+test('one user entering from two sockets at once, one of them resuming: exactly one is in, and its close takes the member out', async () => {
+  const roomId = 'race-twice';
+  await createRoom(s, roomId, { maxMembers: 100 });
+  const watcher = await RawClient.connect(s, 'watcher2', roomId);
+  for (let i = 0; i < 6; i++) await say(roomId, `past ${i}`);
+  const { seq, room } = await asAdmin(s, { type: 'getRoomInfo', roomId }).then(async (r) => ({ seq: (await history(roomId)).at(-1)!.seq, room: r }));
+  const users = Array.from({ length: 12 }, (_, i) => `tw${i}`);
+  const pairs = await Promise.all(users.map(async (u) => [await RawClient.connect(s, u), await RawClient.connect(s, u)] as const));
+  // One socket resumes (its catch-up read from the store takes a moment), the other enters
+  // plainly, 0..5 ms apart either way.
+  const replies = await Promise.all(
+    pairs.map(async ([a, b], i) => {
+      const resume = { roomId, lastSeq: seq - 3, createTime: room.createTime };
+      const delay = i % 6;
+      const [ra, rb] = await Promise.all([
+        (i % 2 === 0 ? sleep(delay) : Promise.resolve()).then(() => a.req('enterRoom', resume)),
+        (i % 2 === 1 ? sleep(delay) : Promise.resolve()).then(() => b.req('enterRoom', { roomId })),
+      ]);
+      return [ra, rb];
+    }),
+  );
+  for (const [ra, rb] of replies) assert.deepEqual([ra.code, rb.code], [0, 0]);
+  await sleep(100);
+  for (const [i, u] of users.entries()) {
+    const [a, b] = pairs[i];
+    await a.sync();
+    await b.sync();
+    const member = await asAdmin(s, { type: 'getMember', roomId, userId: u });
+    const conns = connsOf(u, roomId);
+    assert.equal(conns.length, 1, `${u}: in through exactly one connection (${conns.join(', ')}), the member's ${member.connId}`);
+    assert.equal(conns[0], member.connId, `${u}: the connection in is the one the member is through`);
+    // The other socket was told it is out, and its ops say so.
+    const replaced = [a, b].filter((c) => c.events.some((e) => e.event === 'memberReplaced'));
+    assert.equal(replaced.length, 1, `${u}: one socket told it was replaced`);
+    await replaced[0].fails('sendMessage', { roomId, text: 'still in?' }, 100005);
+    const inside = replaced[0] === a ? b : a;
+    await inside.ok('sendMessage', { roomId, text: `${u} here` });
+  }
+  // Each user closes the socket it is in through: the member leaves at once.
+  for (const [i, u] of users.entries()) {
+    const [a, b] = pairs[i];
+    const inside = a.events.some((e) => e.event === 'memberReplaced') ? b : a;
+    inside.close();
+  }
+  await eventually(async () => (await memberIds(s, roomId)).every((m) => !m.startsWith('tw')), 5000, 'every tw* member gone');
+  for (const [a, b] of pairs) {
+    a.close();
+    b.close();
+  }
+  watcher.close();
+});
