@@ -249,3 +249,55 @@ test('one user entering from two sockets at once, one of them resuming: exactly 
   }
   watcher.close();
 });
+
+test('the audience threshold crossed up and down while members come and go: counts end true, exact events all arrive', async () => {
+  const t = await startTestServer({ realtime: { audienceThreshold: 3, memberCountIntervalMs: 120, messagesPerSecond: 0 } });
+  try {
+    const roomId = 'race-audience';
+    await createRoom(t, roomId, { owner: 'own', seats: 4, maxMembers: 100 });
+    const own = await RawClient.connect(t, 'own');
+    const ownFrom = (await own.ok('enterRoom', { roomId })).seq;
+    const obs = await RawClient.connect(t, 'obs');
+    const obsFrom = (await obs.ok('enterRoom', { roomId })).seq;
+    const comers = await Promise.all(Array.from({ length: 6 }, (_, i) => RawClient.connect(t, `au${i}`)));
+    /** The member count a client shows: that of the last count-bearing frame it got (as the client applies them). */
+    const shownCount = (c: RawClient, snapshotCount: number) =>
+      c.events.filter((e) => e.roomId === roomId && typeof e.memberCount === 'number').reduce((_, e) => e.memberCount as number, snapshotCount);
+    for (let round = 0; round < 4; round++) {
+      // Up past the threshold, and down again below it, within one count interval; a seat, a mute
+      // and a kick go along.
+      const n = 3 + (round % 3);
+      await Promise.all(comers.slice(0, n).map((c) => c.ok('enterRoom', { roomId })));
+      await Promise.all([
+        comers[0].ok('takeSeat', { roomId, index: round % 4 }),
+        asAdmin(t, { type: 'setMuted', roomId, subjectType: 'userId', subjects: ['obs'], muted: round % 2 === 0, origin: 'tencent' }),
+        own.ok('kickOut', { roomId, userId: comers[1].userId }),
+        ...comers.slice(2, n).map((c, i) => sleep(i * 3).then(() => c.ok('exitRoom', { roomId }))),
+      ]);
+      await comers[0].ok('exitRoom', { roomId });
+      await sleep(round % 2 === 0 ? 10 : 200);
+    }
+    await sleep(300); // any count update due is out
+    await own.sync();
+    await obs.sync();
+    const info = await asAdmin(t, { type: 'getRoomInfo', roomId });
+    assert.equal(info.memberCount, 2);
+    assert.equal(shownCount(own, 2), info.memberCount, 'own shows the true member count');
+    assert.equal(shownCount(obs, 2), info.memberCount, 'obs shows the true member count');
+    // The exact events: every seat change and obs's every mute change, once, in order.
+    const all = await t.server.store.roomEvents(APP.sdkAppId, roomId, 0, 10_000);
+    for (const [c, from] of [[own, ownFrom], [obs, obsFrom]] as const) {
+      const exact = c.events.filter((e) => e.event !== 'memberCountChanged');
+      assertOrdered(c.userId, exact, from);
+      const got = exact.filter((e) => e.event === 'seatListChanged' || e.event === 'muteChanged').map((e) => e.seq);
+      const expected = all
+        .filter((e) => e.seq > from && (e.type === 'seatListChanged' || (e.type === 'muteChanged' && (!e.to || e.to.includes(c.userId)))))
+        .map((e) => e.seq);
+      assert.deepEqual(got, expected, `${c.userId}: every seat and mute event`);
+    }
+    assert.equal(obs.events.filter((e) => e.event === 'muteChanged').length, 4);
+    for (const c of [own, obs, ...comers]) c.close();
+  } finally {
+    await t.close();
+  }
+});

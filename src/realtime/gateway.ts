@@ -177,6 +177,7 @@ export class RealtimeGateway {
       error: (err, what) => this.opts.log?.error({ err, what }, 'realtime: event delivery failed'),
       audienceThreshold: opts.audienceThreshold ?? 100,
       countChanged: (feed, memberCount, seq) => this.countChanged(feed, memberCount, seq),
+      countSettled: (feed) => this.counts.delete(feed),
       stale: (feed) => {
         for (const live of [...feed.members.values()]) live.conn.drop(CLOSE.resync, 'events were missed: reconnect for a fresh snapshot');
       },

@@ -41,6 +41,11 @@ export interface FeedHooks {
   /** An audience-mode room's member count changed: announce it (coalesced by the caller). */
   countChanged(feed: RoomFeed, memberCount: number, seq: number): void;
   /**
+   * The room's count went out exactly (an entry or exit at or below the threshold): a coalesced
+   * update still due is older than it and must not follow it (clients take the last count shown).
+   */
+  countSettled(feed: RoomFeed): void;
+  /**
    * Events this room's connections should have had are gone from the store (retention): they
    * cannot be told what changed, so they are sent away to reconnect and take a fresh snapshot.
    */
@@ -344,6 +349,7 @@ export class RoomFeed {
       this.hooks.countChanged(this, e.data.memberCount, e.seq);
       return;
     }
+    if (e.type === 'memberEntered' || e.type === 'memberLeft') this.hooks.countSettled(this);
     if (e.type === 'memberReplaced' || e.type === 'kickedOutOfRoom') return to(e.data.userId);
     if (e.to) {
       for (const userId of e.to.length > 1 ? new Set(e.to) : e.to) to(userId);
