@@ -24,11 +24,13 @@ async function history(roomId: string) {
   return s.server.store.roomEvents(APP.sdkAppId, roomId, 0, 100_000);
 }
 
-/** Whether a plain member `userId` (in the room throughout, below the audience threshold) gets `e`. */
+/** Whether a plain member `userId` (in the room throughout, resuming, below the audience threshold) gets `e`. */
 function meantFor(e: { type: string; to?: string[]; data: any }, userId: string): boolean {
   if (e.type === 'denyChanged' || e.type === 'memberReplaced' || e.type === 'kickedOutOfRoom') return false;
   if (e.to && !e.to.includes(userId)) return false;
+  // Its own entries and leaves (a resume after its grace ended) are its earlier connections'.
   if (e.type === 'memberEntered' && e.data.member.userId === userId) return false;
+  if (e.type === 'memberLeft' && e.data.userId === userId) return false;
   return true;
 }
 
@@ -179,7 +181,7 @@ test('resumes around the seat grace\'s end: the seat is kept without a leave, or
       assert.equal(left.length, 1, `${u} lost its seat: its leave is announced once`);
       assert.equal(left[0].reason, 'disconnected');
       assert.equal(entered.length, 1, `${u} came back: its entry is announced once`);
-      assert.ok(left[0].seq < entered[0].seq);
+      assert.ok(left[0].seq < entered[0].seq, `${u}: its leave before its entry`);
       assert.equal(seats[i].userId, null, `${u}'s seat is free`);
     }
     // Its own view: the snapshot plus what followed ends at the room's seats.
@@ -187,6 +189,7 @@ test('resumes around the seat grace\'s end: the seat is kept without a leave, or
     const own = c.events.filter((e) => e.roomId === roomId);
     assertOrdered(u, own, lastSeqs.get(u)!);
     assert.ok(!own.some((e) => e.event === 'memberLeft' && e.userId === u), `${u} is not told of its own old connection's leave`);
+    assert.ok(!own.some((e) => e.event === 'memberEntered' && e.member.userId === u), `${u} is not told of its own entry (it has the reply)`);
     const lastSeats = [...own].reverse().find((e) => e.event === 'seatListChanged');
     assert.deepEqual(lastSeats && lastSeats.seq > data.seq ? lastSeats.seats : data.seats, seats, `${u}: final seats`);
   }
@@ -300,4 +303,115 @@ test('the audience threshold crossed up and down while members come and go: coun
   } finally {
     await t.close();
   }
+});
+
+test('a ban or kick racing the banned user\'s resume: refused, or told and removed; never inside', async () => {
+  const roomId = 'race-ban-resume';
+  await createRoom(s, roomId, { owner: 'boss', seats: 4, maxMembers: 100 });
+  const boss = await RawClient.connect(s, 'boss', roomId);
+  const users = Array.from({ length: 12 }, (_, i) => `bn${i}`);
+  const last = new Map<string, number>();
+  for (const u of users) {
+    const c = await RawClient.connect(s, u);
+    last.set(u, (await c.ok('enterRoom', { roomId })).seq);
+    s.server.realtime.terminate(connsOf(u, roomId)[0]);
+    await c.closed;
+  }
+  // Every one is within its seat grace: it resumes while it is banned (Tencent ban_room_member),
+  // kicked Polyv-style (the owner's kickUser) or kicked out (may come back: then it may be in).
+  const kinds = ['tencent-ban', 'polyv-kick', 'kick-out'] as const;
+  const outcomes = await Promise.all(
+    users.map(async (u, i) => {
+      const kind = kinds[i % 3];
+      const c = await RawClient.open(s, u);
+      const moderate = async () => {
+        await sleep(i % 4);
+        if (kind === 'tencent-ban') {
+          const r = await s.tencent('room_engine_http_srv/ban_room_member', { RoomId: roomId, MemberList_Account: [u], Reason: 'race', Duration: 600 });
+          assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+        } else if (kind === 'polyv-kick') {
+          const r = await boss.req('kickUser', { roomId, userId: u, type: 'userId' });
+          // The member may be between its old connection's leave and its new entry: not in.
+          assert.ok(r.code === 0 || r.code === 100005, `${u}: kickUser ${r.code} ${r.message}`);
+        } else {
+          const r = await boss.req('kickOut', { roomId, userId: u });
+          assert.ok(r.code === 0 || r.code === 100005, `${u}: kickOut ${r.code} ${r.message}`);
+        }
+      };
+      const [entry] = await Promise.all([c.req('enterRoom', { roomId, lastSeq: last.get(u) }), moderate()]);
+      return { u, kind, c, entry };
+    }),
+  );
+  await sleep(50);
+  for (const { u, kind, c, entry } of outcomes) {
+    await c.sync();
+    if (entry.code !== 0) {
+      assert.equal(entry.code, 110003, `${u} (${kind}): ${entry.code} ${entry.message}`);
+      assert.notEqual(kind, 'kick-out');
+      continue;
+    }
+    const kicked = c.events.filter((e) => e.event === 'kickedOutOfRoom' && e.roomId === roomId);
+    const inside = connsOf(u, roomId).length > 0;
+    if (kind === 'kick-out' && kicked.length === 0) {
+      // Kicked before its resume (which then entered anew), or the kick found it away: it is in.
+      assert.ok(inside, `${u}: neither kicked nor in`);
+      await c.ok('sendMessage', { roomId, text: 'back' });
+      continue;
+    }
+    assert.equal(kicked.length, 1, `${u} (${kind}): in after its entry (${entry.data.seq}) but never told it is out`);
+    assert.ok(kicked[0].seq > entry.data.seq, `${u}: the removal comes after its snapshot`);
+    assert.ok(!inside, `${u}: still registered in the room`);
+    await c.fails('sendMessage', { roomId, text: 'still here?' }, 100005);
+  }
+  const members = await memberIds(s, roomId);
+  for (const { u, kind } of outcomes) {
+    if (kind !== 'kick-out') assert.ok(!members.includes(u), `${u} (${kind}) is a member`);
+    else assert.equal(members.includes(u), connsOf(u, roomId).length > 0, `${u}: member exactly when connected in`);
+  }
+  for (const { c } of outcomes) c.close();
+  boss.close();
+});
+
+test('resumes with seqs that are not the room\'s: refused as invalid, or a fresh snapshot with nothing replayed', async () => {
+  await createRoom(s, 'race-seq-a');
+  // createTime is in seconds: room b is created in a later one, so the two are told apart.
+  await sleep(1000 - (Date.now() % 1000) + 20);
+  await createRoom(s, 'race-seq-b');
+  for (let i = 0; i < 3; i++) await say('race-seq-a', `a${i}`);
+  for (let i = 0; i < 5; i++) await say('race-seq-b', `b${i}`);
+  const watcher = await RawClient.connect(s, 'watcher3', 'race-seq-b');
+  const c = await RawClient.connect(s, 'odd');
+  for (const lastSeq of [-1, 1.5, '3', null]) await c.fails('enterRoom', { roomId: 'race-seq-b', lastSeq }, 100002);
+  await c.fails('enterRoom', { roomId: 'race-seq-b', lastSeq: 1, createTime: -5 }, 100002);
+  assert.deepEqual(await memberIds(s, 'race-seq-b'), ['watcher3'], 'a refused entry leaves nothing behind');
+  // From the future (however far): a fresh snapshot, nothing replayed.
+  for (const lastSeq of [1_000_000, Number.MAX_SAFE_INTEGER + 2]) {
+    const future = await c.ok('enterRoom', { roomId: 'race-seq-b', lastSeq });
+    assert.equal(future.recovered, false);
+    assert.deepEqual(await c.drain(), []);
+    await c.ok('exitRoom', { roomId: 'race-seq-b' });
+    await c.drain();
+  }
+  // Room a's seq and createTime (a client mixing its rooms up): the seq is within b's, so only
+  // the createTime tells the rooms apart; a fresh snapshot of b, none of b's events replayed.
+  const a = await asAdmin(s, { type: 'getRoomInfo', roomId: 'race-seq-a' });
+  const b = await asAdmin(s, { type: 'getRoomInfo', roomId: 'race-seq-b' });
+  assert.notEqual(a.createTime, b.createTime);
+  const mixed = await c.ok('enterRoom', { roomId: 'race-seq-b', lastSeq: 2, createTime: a.createTime });
+  assert.equal(mixed.recovered, false);
+  assert.deepEqual(await c.drain(), []);
+  // Its view from here is b's: what comes next is b's, once.
+  await say('race-seq-b', 'b-next');
+  const next = await c.take('messageReceived');
+  assert.equal(next.text, 'b-next');
+  assert.ok(next.seq > mixed.seq, 'after the snapshot');
+  // lastSeq 0 (a client that had seen nothing): the whole history, each once, in order.
+  const z = await RawClient.connect(s, 'zero');
+  const zero = await z.ok('enterRoom', { roomId: 'race-seq-b', lastSeq: 0, createTime: b.createTime });
+  assert.equal(zero.recovered, true);
+  await z.sync();
+  const all = (await history('race-seq-b')).filter((e) => e.seq <= zero.seq && meantFor(e, 'zero'));
+  assert.equal(all.at(-1)!.seq, zero.seq - 1, 'its own entry is not among them');
+  assert.deepEqual(z.events.map((e) => e.seq), all.map((e) => e.seq), JSON.stringify({ zero: zero.seq, got: z.events.map((e) => [e.seq, e.event, e.userId ?? e.member?.userId ?? e.text]) }));
+  for (const x of [c, z, watcher]) x.close();
 });

@@ -409,6 +409,9 @@ export class RoomFeed {
         if (e.data.userId === conn.userId && e.data.connId === conn.id) this.remove(conn);
         return;
       case 'memberEntered':
+        // A catch-up after the grace ended holds the member's own entry (this connection's, or an
+        // earlier one's): the member entering is never told of it, it has its reply.
+        if (history && e.data.member.userId === conn.userId) return;
         if (e.data.memberCount > this.hooks.audienceThreshold) return;
         this.hooks.send(conn, frame());
         return;
