@@ -156,7 +156,7 @@ describe('kick_user_off_seat', () => {
   it('refuses a member not on a seat, a non-member, a bad Data and an unknown room', async () => {
     await seatRoom('k2', 2, ['on', 'off']);
     ok(await pick('k2', 'on', 0));
-    failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'off', Data: '' }), 100002);
+    failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'off', Data: '' }), 100206);
     failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'ghost', Data: '' }), 100005);
     failed(await mic('kick_user_off_seat', { RoomId: 'k2', Member_Account: 'on', Data: 'd'.repeat(1001) }), 100002, 'Data');
     failed(await mic('kick_user_off_seat', { RoomId: 'k-none', Member_Account: 'on', Data: '' }), 100004);
@@ -259,7 +259,7 @@ describe('switch_seat', () => {
     const sw = (userId: string, toIndex: unknown) => mic('switch_seat', { RoomId: 'w2', ToIndex: toIndex, Member_Account: userId });
     failed(await sw('a', 1), 100210);
     failed(await sw('a', 3), 100200);
-    failed(await sw('c', 2), 100002); // not on a seat
+    failed(await sw('c', 2), 100206); // not on a seat
     failed(await sw('ghost', 2), 100005);
     failed(await sw('a', 4), 100002, 'ToIndex');
     failed(await sw('a', '2'), 100002, 'ToIndex');
@@ -324,7 +324,7 @@ describe('move_user_to_seat', () => {
     failed(await mic('move_user_to_seat', { RoomId: 'v5', SeatIndex: 1, Member_Account: 'a' }), 100002, 'Policy');
     failed(await move('v5', 'a', 3, 0), 100002, 'SeatIndex');
     failed(await move('v5', 'a', 2, 1), 100200);
-    failed(await move('v5', 'b', 1, 0), 100002); // not on a seat
+    failed(await move('v5', 'b', 1, 0), 100206); // not on a seat
     failed(await move('v5', 'ghost', 1, 0), 100005);
     failed(await move('v-none', 'a', 1, 0), 100004);
     assert.deepEqual(await seats('v5'), before);

@@ -185,7 +185,7 @@ describe('create_room', () => {
   it('refuses bad fields with 100002 naming the field, and creates nothing', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ RoomType: undefined }, 'RoomInfo.RoomType'],
-      [{ RoomType: 'Meeting' }, 'RoomInfo.RoomType'],
+      [{ RoomType: 7 }, 'RoomInfo.RoomType'], // an unknown RoomType string is 100015 (tencent-codes)
       [{ RoomName: 'n'.repeat(101) }, 'RoomInfo.RoomName'],
       [{ RoomName: '名'.repeat(34) }, 'RoomInfo.RoomName'], // 34 chars, 102 bytes
       [{ CustomInfo: 'c'.repeat(501) }, 'RoomInfo.CustomInfo'],
@@ -477,7 +477,7 @@ describe('mark_room_member', () => {
     // 10 distinct marks in the room is the most.
     for (let i = 0; i < 10; i++) ok(await set([{ Member_Account: ids[i], Marks: [2000 + i] }]));
     const before = await marksOf('k2');
-    failed(await set([{ Member_Account: ids[10], Marks: [2010] }]), 100002, 'Marks');
+    failed(await set([{ Member_Account: ids[10], Marks: [2010] }]), 100009); // over the room's distinct marks
     ok(await set([{ Member_Account: ids[10], Marks: [2009] }])); // an existing mark is not a new one
     const afterOk = await marksOf('k2');
     failed(await set(ids.map((id) => ({ Member_Account: id, Marks: [2000] }))), 100002, 'MemberList'); // 11 members
@@ -631,7 +631,7 @@ describe('get_banned_member_list', () => {
   it('refuses bad paging and unknown rooms', async () => {
     failed(await srv('get_banned_member_list', { RoomId: 'l1', Offset: -1 }), 100002, 'Offset');
     failed(await srv('get_banned_member_list', { RoomId: 'l1', Offset: 1e20 }), 100002, 'Offset');
-    failed(await srv('get_banned_member_list', { RoomId: 'l1', Next: 'abc' }), 100002, 'Offset');
+    failed(await srv('get_banned_member_list', { RoomId: 'l1', Next: 'abc' }), 100002, 'Next');
     failed(await srv('get_banned_member_list', { RoomId: 'l1', Limit: 'ten' }), 100002, 'Limit');
     failed(await srv('get_banned_member_list', { RoomId: 'l-none' }), 100004);
   });

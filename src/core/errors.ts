@@ -26,9 +26,10 @@ export type ErrorKind =
 /**
  * A finer reason some surfaces answer with their own code (others use the kind's):
  * RoomExists — `sameOwner` (the existing room has the requested owner: reuse it),
- * `justCreated` (it was created less than a second ago).
+ * `justCreated` (it was created less than a second ago); InvalidParam — `tooManyMarks` (a set
+ * would put more distinct marks in the room than allowed).
  */
-export type ErrorDetail = 'sameOwner' | 'justCreated';
+export type ErrorDetail = 'sameOwner' | 'justCreated' | 'tooManyMarks';
 
 export class RoomError extends Error {
   constructor(

@@ -161,7 +161,9 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       for (const m of await c.store.members(roomId, '', Number.MAX_SAFE_INTEGER)) {
         for (const k of (updated.find((x) => x.userId === m.userId) ?? m).marks) inRoom.add(k);
       }
-      if (inRoom.size > LIMITS.marksPerRoom) throw invalid('marks', `would exceed ${LIMITS.marksPerRoom} distinct marks in the room`);
+      if (inRoom.size > LIMITS.marksPerRoom) {
+        throw new RoomError('InvalidParam', `would exceed ${LIMITS.marksPerRoom} distinct marks in the room`, 'marks', 'tooManyMarks');
+      }
     }
     for (const m of updated) {
       await c.store.putMember(roomId, m);

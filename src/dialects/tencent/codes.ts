@@ -23,10 +23,18 @@ export const CODE = {
   roomNotFound: 100004,
   notMember: 100005,
   permissionDenied: 100006,
+  roomFull: 100008, // not reachable from this dialect's commands (entries come in over realtime)
+  tooManyMarks: 100009, // mark_room_member: over the distinct marks of a room
+  invalidRoomType: 100015, // create_room: RoomType not Conference / Live
+  memberBanned: 100016, // not reachable (an entry refused by a ban)
+  memberMuted: 100017, // not reachable (a message refused by a mute)
+  wrongPassword: 100019, // not reachable (an entry with a wrong room password)
   seatLocked: 100200,
   alreadyApplying: 100202,
   alreadyOnSeat: 100203,
+  notApplying: 100204, // not reachable (no seat application to answer)
   seatsFull: 100205,
+  notOnSeat: 100206, // kick_user_off_seat, switch_seat, move_user_to_seat: the member has no seat
   seatOccupied: 100210,
   seatsDisabled: 100211,
   callbackExists: 100300, // room_config/set_callback: a configuration exists, use update_callback
@@ -56,14 +64,14 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   SeatOccupied: CODE.seatOccupied,
   SeatsFull: CODE.seatsFull,
   AlreadyOnSeat: CODE.alreadyOnSeat,
-  NotOnSeat: CODE.invalidParam,
+  NotOnSeat: CODE.notOnSeat,
   AlreadyRequested: CODE.alreadyApplying,
-  RequestNotFound: CODE.invalidParam,
-  RoomFull: CODE.invalidParam,
-  WrongPassword: CODE.permissionDenied,
-  DeniedUser: CODE.permissionDenied,
-  DeniedIp: CODE.permissionDenied,
-  Muted: CODE.permissionDenied,
+  RequestNotFound: CODE.notApplying,
+  RoomFull: CODE.roomFull,
+  WrongPassword: CODE.wrongPassword,
+  DeniedUser: CODE.memberBanned,
+  DeniedIp: CODE.memberBanned,
+  Muted: CODE.memberMuted,
   MessagesDisabled: CODE.permissionDenied,
   BadWord: CODE.sensitiveWord,
   PasswordAttemptsExceeded: CODE.rateLimited,
@@ -73,6 +81,7 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
 export const CODE_BY_DETAIL: Record<ErrorDetail, number> = {
   sameOwner: CODE.roomExistsSameOwner,
   justCreated: CODE.roomCreatedJustNow,
+  tooManyMarks: CODE.tooManyMarks,
 };
 
 /** Core field names as the Tencent wire names them (per-command names override these). */

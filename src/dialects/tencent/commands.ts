@@ -8,6 +8,7 @@ import { LIMITS } from '../../core/limits.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
 import { ROOM_CONFIG } from './room-config.js';
 import { invalid } from '../../core/errors.js';
+import { CODE, TencentError } from './codes.js';
 import { bannedToWire, memberToWire, roomInfoToWire, seatToWire } from './wire.js';
 
 export interface CommandContext {
@@ -77,7 +78,7 @@ function roomPatch(i: Static<typeof UpdateRoom>['RoomInfo']): RoomPatch {
 const CreateRoom = Type.Object({
   RoomInfo: Type.Object({
     RoomId: RoomIdStr,
-    RoomType: Type.Union([Type.Literal('Conference'), Type.Literal('Live')]),
+    RoomType: Str, // Conference or Live; another string is Tencent's 100015 (invalid room type)
     Owner_Account: Opt(Str),
     ScheduleStartTime: Opt(Int),
     ScheduleEndTime: Opt(Int),
@@ -90,11 +91,24 @@ const CreateRoom = Type.Object({
 
 const UpdateRoom = Type.Object({ RoomInfo: Type.Object({ RoomId: RoomIdStr, ...RoomFlags }) });
 
+/** get_banned_member_list's `Next` (the reference's table: a String holding a NextOffset) as an offset. */
+function offsetOfNext(next: string | number | undefined): number {
+  if (next === undefined || next === '') return 0;
+  const n = typeof next === 'number' ? next : /^\d{1,15}$/.test(next) ? Number(next) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new TencentError(CODE.invalidParam, 'invalid parameter Next: must be a NextOffset (a non-negative integer)');
+  }
+  return n;
+}
+
 const srv: Record<string, Command> = {
   create_room: command({
     schema: CreateRoom,
     fields: { roomId: 'RoomInfo.RoomId' },
     async run(ctx, { RoomInfo: i, ScheduleInviteeList_Account }) {
+      if (i.RoomType !== 'Conference' && i.RoomType !== 'Live') {
+        throw new TencentError(CODE.invalidRoomType, `invalid room type ${JSON.stringify(i.RoomType)}: Conference or Live`);
+      }
       await exec(ctx, {
         type: 'createRoom',
         roomId: i.RoomId,
@@ -224,7 +238,7 @@ const srv: Record<string, Command> = {
     fields: { limit: 'Limit', offset: 'Offset' },
     async run(ctx, b) {
       const limit = Math.min(Math.max(b.Limit ?? LIMITS.bannedListPage, 1), LIMITS.bannedListPage);
-      const offset = b.Offset ?? (b.Next === undefined || b.Next === '' ? 0 : Number(b.Next)); // the core checks it
+      const offset = b.Offset ?? offsetOfNext(b.Next); // the core checks Offset
       const { entries, total } = await exec(ctx, {
         type: 'listDeny',
         roomId: b.RoomId,

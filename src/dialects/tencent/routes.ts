@@ -168,11 +168,12 @@ export async function tencentRoutes(app: FastifyInstance, deps: TencentDeps): Pr
         return answer(reply, CODE.ok, '', response);
       } catch (e) {
         if (!isRoomError(e)) throw e;
+        if (e.detail) throw new Fail(CODE_BY_DETAIL[e.detail], e.message);
         if (e.kind === 'InvalidParam') {
           const wire = (e.field && (entry.command.fields?.[e.field] ?? WIRE_FIELD[e.field])) ?? e.field ?? '';
           throw new Fail(CODE.invalidParam, `invalid parameter ${wire}: ${e.message}`);
         }
-        throw new Fail(e.detail ? CODE_BY_DETAIL[e.detail] : CODE_BY_KIND[e.kind], e.message);
+        throw new Fail(CODE_BY_KIND[e.kind], e.message);
       }
     } catch (e) {
       if (e instanceof Fail || e instanceof TencentError) return answer(reply, e.code, e.message);
