@@ -64,6 +64,9 @@ describe('ErrorInfo names the field the caller sent', () => {
     ok(await srv('create_room', { RoomInfo: { RoomId: 't-next', RoomType: 'Conference' } }));
     failed(await srv('get_banned_member_list', { RoomId: 't-next', Next: 'abc' }), 100002, 'Next');
     failed(await srv('get_banned_member_list', { RoomId: 't-next', Next: -1 }), 100002, 'Next');
+    failed(await srv('get_banned_member_list', { RoomId: 't-next', Next: '0x10' }), 100002, 'Next');
+    failed(await srv('get_banned_member_list', { RoomId: 't-next', Next: '1e2' }), 100002, 'Next');
+    ok(await srv('get_banned_member_list', { RoomId: 't-next', Next: '3' }));
     failed(await srv('get_banned_member_list', { RoomId: 't-next', Offset: -1 }), 100002, 'Offset');
     failed(await srv('get_banned_member_list', { RoomId: 't-next', Offset: -1, Next: '2' }), 100002, 'Offset');
   });
