@@ -193,9 +193,51 @@ export function readConfigFile(path: string): FileConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError(`config file ${path} is not valid JSON: ${jsonProblem(e as Error, text)}`);
   }
   return parseConfig(raw);
+}
+
+/**
+ * What is wrong with a config file's JSON, and where (line, column), without the text around it:
+ * the parser's own message may quote the file, and a secret key may be right there.
+ */
+function jsonProblem(e: Error, text: string): string {
+  const m = /^(.*?) in JSON at position (\d+)/.exec(e.message);
+  if (m) {
+    const pos = Number(m[2]);
+    const before = text.slice(0, pos);
+    const line = before.split('\n').length;
+    const column = pos - before.lastIndexOf('\n');
+    return `${m[1].charAt(0).toLowerCase()}${m[1].slice(1)} at line ${line}, column ${column}`;
+  }
+  if (e.message.startsWith('Unexpected end of JSON input')) return 'it ends too early';
+  // "Unexpected token 'x', ..."<the file's text>"... is not valid JSON": only where.
+  const at = unexpectedAt(text);
+  return at === null ? 'unexpected character' : `unexpected character at line ${at.line}, column ${at.column}`;
+}
+
+/** Where JSON.parse stopped, found by parsing ever longer prefixes (the parser does not say). */
+function unexpectedAt(text: string): { line: number; column: number } | null {
+  // The longest prefix that still parses, or fails only for ending early, ends before the culprit.
+  let lo = 0;
+  let hi = text.length;
+  const endsEarly = (n: number) => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return true;
+    } catch (e) {
+      return (e as Error).message.startsWith('Unexpected end of JSON input') || /^Unterminated string/.test((e as Error).message);
+    }
+  };
+  if (!endsEarly(lo)) return null;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (endsEarly(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const before = text.slice(0, lo);
+  return { line: before.split('\n').length, column: lo - before.lastIndexOf('\n') };
 }
 
 export function toApp(a: NonNullable<FileConfig['apps']>[number]): App {

@@ -26,6 +26,13 @@ describe('rostrum serve: invalid config', () => {
       [write('wrong-type.json', JSON.stringify({ apps: [{ ...app, sdkAppId: '1400000001' }] })), /apps\.0\.sdkAppId/],
       [write('no-secret.json', JSON.stringify({ apps: [{ sdkAppId: 1400000001, admins: ['administrator'] }] })), /apps\.0\.secretKey/],
     ];
+    // JSON errors: where, never the text around it (a secret may be right there).
+    const secret = 'hunter2hunter2';
+    cases.push(
+      [write('bare-secret.json', `{"apps":[{"sdkAppId":1400000001,"secretKey":${secret},"admins":["a"]}]}`), /not valid JSON: unexpected character at line 1, column 45$/m],
+      [write('secret-then-junk.json', `{"apps":[{"sdkAppId":1400000001,\n"secretKey":"${secret}" "admins":["a"]}]}`), /not valid JSON: expected ',' or '}' after property value at line 2, column 30$/m],
+      [write('open-secret.json', `{"apps":[{"sdkAppId":1400000001,"secretKey":"${secret}`), /not valid JSON: unterminated string at line 1, column 60$/m],
+    );
     const dataDir = join(dir, 'data');
     await Promise.all(
       cases.map(async ([config, message]) => {
@@ -35,6 +42,8 @@ describe('rostrum serve: invalid config', () => {
         assert.equal(code, 2, `${config}: ${c.output.stderr}`);
         assert.match(c.output.stderr, message);
         assert.match(c.output.stderr, /^rostrum: /);
+        assert.doesNotMatch(c.output.stderr, /hunter2/, 'the message does not repeat the file');
+        assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
       }),
     );
   });
