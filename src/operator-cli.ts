@@ -39,7 +39,7 @@ interface Conn {
 
 function connection(v: { url?: string; token?: string; sdkappid?: string; key?: string; user?: string; json?: boolean }): Conn {
   const env = process.env;
-  const url = (v.url ?? env.ROSTRUM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const url = serverUrl(v.url ?? env.ROSTRUM_URL ?? 'http://127.0.0.1:8080');
   let token = v.token ?? env.ROSTRUM_TOKEN;
   if (!token) {
     const sdkappid = v.sdkappid ?? env.ROSTRUM_SDKAPPID;
@@ -50,6 +50,17 @@ function connection(v: { url?: string; token?: string; sdkappid?: string; key?: 
     token = genUserSig(Number(sdkappid), key, user, 600);
   }
   return { url, token, json: v.json ?? false };
+}
+
+/**
+ * The server's base URL. Refused (without repeating it) when it is not an http(s) URL or carries
+ * a user or password: the API's credential is the token, and messages quote this URL.
+ */
+function serverUrl(text: string): string {
+  const u = URL.canParse(text) ? new URL(text) : null;
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError('invalid --url: give the server\'s http(s) URL, as http://127.0.0.1:8080');
+  if (u.username || u.password) throw new UsageError('invalid --url: it must not carry a user or password (give credentials with --token or --sdkappid/--key)');
+  return text.replace(/\/+$/, '');
 }
 
 /** An API failure: the message is the server's. */

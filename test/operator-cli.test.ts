@@ -96,4 +96,16 @@ describe('rostrum operator CLI', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^rostrum: cannot reach http:\/\/127\.0\.0\.1:1/);
   });
+
+  it('never repeats a secret: a user and password in --url, a bad --url, the key', async () => {
+    for (const url of [`http://admin:hunter2@127.0.0.1:${new URL(s.url).port}`, 'http://admin:hunter2@127.0.0.1:1', 'http://admin:hunter2@[::1']) {
+      const r = await rostrum(['rooms', 'list', '--url', url, '--sdkappid', String(APP.sdkAppId), '--key', 'hunter2-key']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^rostrum: invalid --url: /);
+      assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
+    }
+    const r = await rostrum(['rooms', 'list'], { ROSTRUM_URL: 'http://u:hunter2@127.0.0.1:1', ROSTRUM_TOKEN: adminSig() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+  });
 });
