@@ -108,6 +108,29 @@ describe('rostrum serve: the store setting', () => {
   });
 });
 
+describe('rostrum webhooks: a store it cannot use', () => {
+  it('exits with code 2 and one line, without the store\'s password', async () => {
+    const dir = newDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const cases: [string[], RegExp][] = [
+      [['failed', '--store', `postgres://postgres:hunter2@127.0.0.1:${await freePort()}/test`], /^rostrum: webhooks: cannot use the store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test: .*ECONNREFUSED/],
+      [['retry', '--all', '--store', `postgres://postgres:hunter2@127.0.0.1:${await freePort()}/test`], /^rostrum: webhooks: cannot use the store /],
+      [['failed', '--data', join(file, 'data')], /^rostrum: webhooks: cannot create data directory .*a part of the path is not a directory/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, message]) => {
+        const c = cli(['webhooks', ...args]);
+        const { code } = await c.exited;
+        assert.equal(code, 2, c.output.stderr);
+        assert.match(c.output.stderr, message);
+        assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
+        assert.doesNotMatch(c.output.stderr, /hunter2/);
+      }),
+    );
+  });
+});
+
 describe('config file validation', () => {
   // The same check the CLI runs before starting (above); here without a process per case.
   it('names the offending key', () => {

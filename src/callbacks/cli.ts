@@ -3,7 +3,8 @@
 // deliveries up within seconds.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { parseStoreSpec, readConfigFile } from '../config.js';
+import { parseStoreSpec, readConfigFile, redactStore } from '../config.js';
+import { DataDirError } from '../adapters/sqlite/data-dir.js';
 import { openSpool } from './index.js';
 
 export const WEBHOOKS_USAGE = `  rostrum webhooks failed [--app SDKAPPID] [--limit N] [--json] [--data DIR] [--store URL] [--config FILE]
@@ -33,7 +34,13 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
   const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
   if (values.app !== undefined && !/^\d{1,10}$/.test(values.app)) fail(`invalid --app: ${values.app}`);
   const appId = values.app === undefined ? null : Number(values.app);
-  const spool = await openSpool(store, dataDir);
+  // The store may be down or the data directory unusable: one line, exit 2, no password.
+  const unusable = (e: unknown): never => {
+    if (e instanceof DataDirError) return fail(`webhooks: ${e.message}`);
+    const where = parseStoreSpec(store).kind === 'postgres' ? `the store ${redactStore(store!)}` : `the store in ${dataDir}`;
+    return fail(`webhooks: cannot use ${where}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+  };
+  const spool = await openSpool(store, dataDir).catch(unusable);
   try {
     if (sub === 'failed') {
       const limitText = values.limit ?? '100';
@@ -60,6 +67,8 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
     const n = await spool.retry(values.all ? 'all' : ids.map(Number), appId, Date.now());
     process.stdout.write(`re-queued ${n} ${n === 1 ? 'delivery' : 'deliveries'}\n`);
     if (!values.all && n < ids.length) process.stdout.write(`${ids.length - n} of the IDs are not failed deliveries${appId !== null ? ' of this app' : ''}\n`);
+  } catch (e) {
+    unusable(e);
   } finally {
     await spool.close();
   }
