@@ -108,6 +108,33 @@ describe('native API: schemas and errors', () => {
     assertError(await call('POST', '/rooms/r1/kick', { userId: 'nobody' }), 404, 'not_member');
   });
 
+  it('takes only decimal integers in the query and path: no silent truncation of 1.5, 1e3, 0x10', async () => {
+    for (const [path, field] of [
+      ['/rooms?limit=1.5', 'limit'],
+      ['/rooms?limit=1e3', 'limit'],
+      ['/rooms?limit=0x10', 'limit'],
+      ['/rooms?limit=%2B5', 'limit'],
+      ['/rooms?limit=5%20', 'limit'],
+      ['/rooms?limit=1&limit=2', 'limit'],
+      ['/bans?offset=1e309', 'offset'],
+      ['/bans?offset=2.0', 'offset'],
+      ['/audit?to=1e400', 'to'],
+      ['/audit?from=Infinity', 'from'],
+      ['/callbacks/deliveries/failed?after=1e20', 'after'],
+      ['/callbacks/deliveries/failed?after=1.5', 'after'],
+    ]) {
+      const r = await call('GET', path);
+      assertError(r, 400, 'invalid_request');
+      assert.equal(r.body.error.field, field, `${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error.message, /Expected integer/);
+    }
+    for (const path of ['/rooms/r1/seats/1.5/lock', '/rooms/r1/seats/1e1/lock', '/callbacks/deliveries/1e3/resend']) {
+      assertError(await call('POST', path, {}), 400, 'invalid_request');
+    }
+    assert.equal((await ok('GET', '/rooms?limit=2')).items.length, 2);
+    assert.equal((await ok('GET', '/rooms?limit=002')).items.length, 2, 'leading zeros are still decimal');
+  });
+
   it('serves a valid OpenAPI 3 document describing every route', async () => {
     const res = await fetch(`${s.url}/api/v1/openapi.json`);
     assert.equal(res.status, 200);

@@ -33,12 +33,31 @@ function send(reply: FastifyReply, status: number, code: string, message: string
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(code, message, field)));
 }
 
+/**
+ * The query's and path's integer fields whose text is not a decimal integer: TypeBox's conversion
+ * would read "1.5", "1e3" or "0x10" as 1, 1 and 16 (parseInt); they stay text, so the check
+ * refuses them ("Expected integer") rather than run with a number the caller did not write.
+ */
+function notDecimal(schema: TSchema, data: unknown): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  if (data === null || typeof data !== 'object') return kept;
+  for (const [key, field] of Object.entries((schema as { properties?: Record<string, TSchema> }).properties ?? {})) {
+    const text = (data as Record<string, unknown>)[key];
+    if (field.type === 'integer' && typeof text === 'string' && !/^-?\d+$/.test(text)) kept[key] = text;
+  }
+  return kept;
+}
+
 /** Request checks by TypeBox; the query and path, being text, are converted to the schema's types first. */
 function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
   const check = TypeCompiler.Compile(schema as TSchema);
   return (data: unknown) => {
     let value: unknown = data ?? (httpPart === 'body' ? undefined : {});
-    if (httpPart !== 'body') value = Value.Default(schema as TSchema, Value.Convert(schema as TSchema, value));
+    if (httpPart !== 'body') {
+      const kept = notDecimal(schema as TSchema, value);
+      value = Value.Default(schema as TSchema, Value.Convert(schema as TSchema, value));
+      if (value !== null && typeof value === 'object') Object.assign(value, kept);
+    }
     if (check.Check(value)) return { value };
     const first = check.Errors(value).First();
     const path = first?.path.replace(/^\//, '').replace(/\//g, '.') ?? '';
