@@ -135,6 +135,28 @@ describe('native API: schemas and errors', () => {
     assert.equal((await ok('GET', '/rooms?limit=002')).items.length, 2, 'leading zeros are still decimal');
   });
 
+  it('answers an unreadable URL, or an unknown console path, in the error shape without repeating it', async () => {
+    const secret = 'SECRETSIG';
+    for (const path of [`/api/v1/rooms/%ZZ?usersig=${secret}`, `/api/v1/rooms/%E0%A4%A/members?sign=${secret}`, `/console/%ZZ?usersig=${secret}`]) {
+      for (const method of ['GET', 'POST']) {
+        const res = await fetch(`${s.url}${path}`, { method, headers: AUTH });
+        const text = await res.text();
+        assert.equal(res.status, 400, `${method} ${path}: ${text}`);
+        assert.equal(JSON.parse(text).error.code, 'invalid_request', text);
+        assert.doesNotMatch(text, new RegExp(secret));
+      }
+    }
+    const long = await call('GET', `/rooms/${'x'.repeat(200)}/members`);
+    assertError(long, 400, 'invalid_request');
+    for (const path of ['/console/nope', `/console/nope?usersig=${secret}`, '/console/session/x']) {
+      const res = await fetch(`${s.url}${path}`);
+      const text = await res.text();
+      assert.equal(res.status, 404, text);
+      assert.equal(JSON.parse(text).error.code, 'not_found', text);
+      assert.doesNotMatch(text, new RegExp(secret));
+    }
+  });
+
   it('serves a valid OpenAPI 3 document describing every route', async () => {
     const res = await fetch(`${s.url}/api/v1/openapi.json`);
     assert.equal(res.status, 200);

@@ -1,7 +1,8 @@
 // Requests no route matched, and requests the router could not read (a malformed percent-escape,
 // an over-long parameter): each answers in the envelope of the dialect whose prefix its path is
-// under, in any letter case — Tencent's under /v4, Polyv's under /live — and a plain JSON 404/400
-// elsewhere. No answer and no log line repeats the URL: it may carry a UserSig or a sign.
+// under, in any letter case — Tencent's under /v4, Polyv's under /live — the native API's error
+// shape under /api/v1 and /console, and a plain JSON 404/400 elsewhere. No answer and no log line
+// repeats the URL: it may carry a UserSig or a sign.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { redactUrl } from './request-log.js';
@@ -9,18 +10,31 @@ import { answer as tencentAnswer } from '../dialects/tencent/routes.js';
 import { CODE } from '../dialects/tencent/codes.js';
 import { answer as polyvAnswer } from '../dialects/polyv/routes.js';
 import { MESSAGE } from '../dialects/polyv/errors.js';
+import { API_ERROR, errorBody, type ApiErrorCode } from '../api/errors.js';
 
-export type Prefix = 'tencent' | 'polyv' | null;
+export type Prefix = 'tencent' | 'polyv' | 'native' | null;
 
-/** The dialect whose prefix the raw request target is under (`/v4`, `/V4/…`, `/live?…`). */
+/** The surface whose prefix the raw request target is under (`/v4`, `/V4/…`, `/live?…`, `/api/v1/…`, `/console…`). */
 export function prefixOf(rawUrl: string | undefined): Prefix {
-  const m = /^\/(v4|live)(?:[/?#;]|$)/i.exec(rawUrl ?? '');
+  const url = rawUrl ?? '';
+  if (/^\/(api\/v1|console)(?:[/?#;]|$)/.test(url)) return 'native';
+  const m = /^\/(v4|live)(?:[/?#;]|$)/i.exec(url);
   if (!m) return null;
   return m[1].toLowerCase() === 'v4' ? 'tencent' : 'polyv';
 }
 
-/** Answers in the prefix's envelope; false when the path is under no dialect's prefix. */
-function answerByPrefix(req: FastifyRequest, reply: FastifyReply): boolean {
+/** Why the request was not served, for the native API's error shape. */
+type Failure = 'notFound' | 'badUrl' | 'longParam' | 'badRequest';
+
+const NATIVE: Record<Failure, [ApiErrorCode, string]> = {
+  notFound: [API_ERROR.notFound, 'no such route'],
+  badUrl: [API_ERROR.invalidRequest, 'the URL cannot be read (a malformed percent-escape?)'],
+  longParam: [API_ERROR.invalidRequest, 'a path segment is too long'],
+  badRequest: [API_ERROR.invalidRequest, 'the request cannot be read'],
+};
+
+/** Answers in the prefix's envelope; false when the path is under no surface's prefix. */
+function answerByPrefix(req: FastifyRequest, reply: FastifyReply, failure: Failure): boolean {
   switch (prefixOf(req.raw.url)) {
     case 'tencent':
       tencentAnswer(reply, CODE.unknownCommand, 'unknown service or command');
@@ -28,6 +42,11 @@ function answerByPrefix(req: FastifyRequest, reply: FastifyReply): boolean {
     case 'polyv':
       polyvAnswer(reply, 404, MESSAGE.apiNotFound, '');
       return true;
+    case 'native': {
+      const [e, message] = NATIVE[failure];
+      void reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.code, message)));
+      return true;
+    }
     default:
       return false;
   }
@@ -35,13 +54,13 @@ function answerByPrefix(req: FastifyRequest, reply: FastifyReply): boolean {
 
 /** For `setNotFoundHandler`: any method, any path no route serves. */
 export function notFound(req: FastifyRequest, reply: FastifyReply): void {
-  if (answerByPrefix(req, reply)) return;
+  if (answerByPrefix(req, reply, 'notFound')) return;
   void reply.code(404).header('content-type', 'application/json; charset=utf-8').send('{"error":"Not Found","statusCode":404}');
 }
 
 /** For Fastify's `frameworkErrors`: a URL the router cannot read (its message would hold the URL). */
-export function frameworkError(_err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  if (answerByPrefix(req, reply)) return;
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (answerByPrefix(req, reply, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'longParam' : 'badUrl')) return;
   void reply.code(400).header('content-type', 'application/json; charset=utf-8').send('{"error":"Bad Request","statusCode":400}');
 }
 
@@ -50,7 +69,7 @@ export function frameworkError(_err: FastifyError, req: FastifyRequest, reply: F
  * the root's parsers refuse on an unknown path) still answers in its prefix's envelope.
  */
 export function rootError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  if ((err.statusCode ?? 500) < 500 && answerByPrefix(req, reply)) return;
+  if ((err.statusCode ?? 500) < 500 && answerByPrefix(req, reply, err.statusCode === 404 ? 'notFound' : 'badRequest')) return;
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
   if (status === 500) req.log.error({ reqId: req.id, err }, 'unexpected error');
   // Fastify's own shape, its message kept for a client error (redacted all the same).
