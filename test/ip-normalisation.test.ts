@@ -3,10 +3,12 @@
 // range (CIDR) holds for the addresses in it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as connectTcp } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { WebSocket } from 'ws';
 import { canonicalIp, canonicalIpSubject, ipMatches } from '../src/core/ip.js';
 import { CODE } from '../src/realtime/protocol.js';
-import { asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { polyvCall } from './support/polyv.js';
 import { RawClient, authQuery, closeClients, createRoom } from './realtime-support.js';
 
@@ -18,7 +20,16 @@ describe('one spelling per address', () => {
       ['::FFFF:7f00:1', '127.0.0.1'],
       ['0:0:0:0:0:0:0:1', '::1'],
       ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+      ['[::1]', '::1'],
+      ['[::ffff:127.0.0.1]', '127.0.0.1'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['[FE80::0:1%25eth0]', 'fe80::1'],
+      ['fe80::1%', null],
+      ['fe80::1%eth 0', null],
+      ['1.2.3.4%eth0', null],
+      ['[1.2.3.4]', null],
       ['01.2.3.4', null],
+      ['001.002.003.004', null],
       ['1.2.3', null],
       ['1::2::3', null],
       ['not an ip', null],
@@ -105,6 +116,53 @@ describe('end to end, on a server listening on ::', () => {
     const c = await connect('u-mute', 6);
     const entered = await c.ok('enterRoom', { roomId: 'ip-mute' });
     assert.equal(entered.muted, true);
+    c.ws.close();
+  });
+
+  it('the native API takes any spelling of an address and stores the one spelling', async () => {
+    await createRoom(s, 'ip-api');
+    const api = (path: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${s.server.port}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminSig()}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    for (const [given, stored] of [
+      ['::ffff:127.0.0.1', '127.0.0.1'],
+      ['[::1]', '::1'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['[2001:DB8::1]/48', '2001:db8::/48'],
+    ]) {
+      const r = await api('/rooms/ip-api/ban', { ip: given });
+      assert.equal(r.status, 200, `${given}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.items[0].subject, stored, given);
+      const lifted = await api('/rooms/ip-api/unban', { ip: given });
+      assert.equal(lifted.body.items.length, 1, `unban ${given}: ${JSON.stringify(lifted.body)}`);
+    }
+    // Zero-padded IPv4 is refused: some parsers read 010 as octal (8).
+    const r = await api('/rooms/ip-api/ban', { ip: '010.0.0.1' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'invalid_param');
+  });
+
+  it('a client on a link-local address (seen with its zone, fe80::…%eth0) meets a ban on the address', async (t) => {
+    const local = Object.entries(networkInterfaces())
+      .flatMap(([name, list]) => (list ?? []).map((a) => ({ ...a, name })))
+      .find((a) => a.family === 'IPv6' && a.address.startsWith('fe80:') && !a.internal);
+    if (!local) return t.skip('no link-local IPv6 address on this machine');
+    await createRoom(s, 'ip-link');
+    await asAdmin(s, { type: 'banIp', roomId: 'ip-link', ip: local.address, reason: '', origin: 'tencent' });
+    // A URL cannot carry the zone: the socket is made here, to the address on its interface.
+    const ws = new WebSocket(`ws://[${local.address}]:${s.server.port}/realtime?${authQuery('u-link')}`, {
+      perMessageDeflate: false,
+      createConnection: () => connectTcp({ host: `${local.address}%${local.name}`, port: s.server.port }),
+    });
+    const c = new RawClient(ws, 'u-link');
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    await c.fails('enterRoom', { roomId: 'ip-link' }, CODE.deniedIp);
     c.ws.close();
   });
 

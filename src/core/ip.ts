@@ -2,7 +2,9 @@
 // mute on 127.0.0.1 also holds for ::ffff:127.0.0.1, and one on ::1 for 0:0:0:0:0:0:0:1.
 // - IPv4: dotted decimal, no leading zeros.
 // - IPv6: RFC 5952 (lower case, longest zero run as ::), as the WHATWG URL parser writes it;
-//   an IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address.
+//   an IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address. Brackets ([::1]) and a zone
+//   (fe80::1%eth0: how Node reports a link-local client) are not part of the address.
+// - Refused: IPv4 with leading zeros (some parsers read 010 as octal 8), shorthand (127.1).
 // Ranges (CIDR) in deny and mute entries: IPv4 /8 to /32, IPv6 /16 to /128 in steps of 8, stored
 // as the masked network (10.1.0.0/16). An address then matches through a short list of exact
 // subjects — itself and its network at each allowed length (at most 25 for IPv4, 15 for IPv6) —
@@ -16,8 +18,12 @@ export const IPV6_PREFIXES = { min: 16, max: 128, step: 8 } as const;
 
 /** The address's one spelling, or null if it is not an IP address. */
 export function canonicalIp(text: string): string | null {
-  const t = text.trim();
-  if (V4.test(t)) return t;
+  let t = text.trim();
+  const bracketed = /^\[(.*)\]$/.exec(t);
+  if (bracketed) t = bracketed[1];
+  const zoned = /^([^%]*)%[A-Za-z0-9_.%-]+$/.exec(t);
+  if (zoned) t = zoned[1];
+  if (!bracketed && !zoned && V4.test(t)) return t;
   if (!/^[0-9A-Fa-f:.]+$/.test(t) || !t.includes(':')) return null;
   let host: string;
   try {
