@@ -1,5 +1,5 @@
 // Property-based fuzzing (fast-check), bounded per run: generated malformed and half-valid requests
-// to each dialect and frames to the realtime gateway. Every answer is in its surface's envelope,
+// to each dialect, to the native API and the console, and frames to the realtime gateway. Every answer is in its surface's envelope,
 // nothing is an internal error or a 5xx (Polyv's documented business refusals aside), and the
 // rooms' seat invariants hold afterwards. A failure prints the seed and the shrunk case.
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import { COMMANDS } from '../src/dialects/tencent/commands.js';
 import { ENDPOINTS } from '../src/dialects/polyv/endpoints.js';
 import { HISTORY_ENDPOINTS } from '../src/dialects/polyv/history-endpoints.js';
 import { OPS } from '../src/realtime/ops.js';
+import { ROUTES } from '../src/api/routes.js';
+import { API_ERROR, ERROR_BY_KIND } from '../src/api/errors.js';
 import { CODE as REALTIME } from '../src/realtime/protocol.js';
 import { APP, adminSig, startTestServer, type TestServer } from './support/harness.js';
 import { polyvTestSign } from './support/polyv.js';
@@ -148,6 +150,58 @@ describe('fuzz', () => {
         if (r.status >= 500) assert.equal(env.status, 'fail', 'only documented business refusals are 500');
       }),
       { numRuns: RUNS },
+    );
+    await assertSeatInvariants();
+  });
+
+  it('native API and console: any request gets the error shape with a documented code, never a 5xx', async () => {
+    const signIn = await fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+    const { csrf } = await signIn.json();
+    const codes = new Set([...Object.values(API_ERROR), ...Object.values(ERROR_BY_KIND)].map((e) => e.code));
+    const id = fc.oneof(fc.constantFrom(...ROOMS, 'nope', '0', '-1', '1.5', '1e3', '9'.repeat(25), '%00', '%E2%80%AE', '%zz', 'x'.repeat(101)), fc.string({ unit: targetChar, maxLength: 12 }));
+    const path = fc.oneof(
+      fc.tuple(fc.constantFrom(...ROUTES.map((r) => r.url)), id, id).map(([u, a, b]) => `/api/v1${u.replace(':roomId', a).replace(/:index|:id/, b)}`),
+      fc.tuple(fc.constantFrom('/api/v1', '/console'), fc.array(segment, { maxLength: 3 })).map(([p, xs]) => `${p}/${xs.join('/')}`),
+      fc.constantFrom('/console/session', '/console/session/end', '/console/stats', '/console/session?x=1'),
+    );
+    const queryValue = fc.oneof(fc.constantFrom('0', '1', '-1', '1.5', '1e3', '0x10', '+5', '', '500', '501', '9'.repeat(25), 'r', '%00', '%zz', 'fz-a'), fc.string({ unit: targetChar, maxLength: 10 }));
+    const query = fc.array(fc.tuple(fc.constantFrom('limit', 'after', 'offset', 'search', 'roomId', 'from', 'to', 'before', 'action', 'actor', 'target', 'x'), queryValue), { maxLength: 4 }).map((kv) =>
+      kv.map(([k, v]) => `${k}=${v.replace(/[?&#]/g, '')}`).join('&'),
+    );
+    const body = fc.oneof(
+      jsonish.map((j) => (typeof j === 'string' ? j : JSON.stringify(j))),
+      fc.dictionary(
+        fc.constantFrom('userId', 'userIds', 'ip', 'durationSec', 'reason', 'locked', 'text', 'nick', 'url', 'commands', 'ids', 'all', 'userSig', 'sdkAppId', 'identifier', 'password', '__proto__', 'x'),
+        fc.oneof(wireValue, fc.constantFrom('::ffff:1.2.3.4', 'fe80::1%eth0', '[::1]', '10.0.0.0/8', '1.2.3.4/0', 'http://127.0.0.1:1/cb', 1.5, -5, 2 ** 53)),
+        { maxKeys: 4 },
+      ).map((o) => JSON.stringify(o)),
+      fc.constant(`${'['.repeat(5000)}${']'.repeat(5000)}`),
+    );
+    const auth = fc.constantFrom('bearer', 'bearer', 'garbage', 'none', 'cookie', 'cookie+csrf', 'both');
+    const contentType = fc.constantFrom(undefined, 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16');
+    await fc.assert(
+      fc.asyncProperty(method, path, query, body, auth, contentType, async (m, p, q, b, a, type) => {
+        const headers: string[] = [];
+        if (a === 'bearer' || a === 'both') headers.push(`Authorization: Bearer ${adminSig()}`);
+        if (a === 'garbage') headers.push('Authorization: Bearer eJw');
+        if (a.startsWith('cookie') || a === 'both') headers.push(`Cookie: ${cookie}`);
+        if (a === 'cookie+csrf') headers.push(`X-CSRF-Token: ${csrf}`);
+        if (type) headers.push(`Content-Type: ${type}`);
+        const target = q ? `${p}?${q}` : p;
+        const req = `${m} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+        const r = await rawRequest(s.server.port, req);
+        // The page itself (HTML, or 503 when it is not built) and its redirect are not the API.
+        if (/^\/console\/?(app\.(js|css)|index\.html)?$/.test(p) && (m === 'GET' || m === 'HEAD')) return;
+        assert.ok(r.status >= 200 && r.status < 500, `${r.status} for ${m} ${target} ${b.slice(0, 100)}: ${r.body.slice(0, 300)}`);
+        if (m === 'OPTIONS' && r.status === 204) return;
+        const answer = JSON.parse(r.body);
+        if (r.status >= 400) {
+          assert.ok(codes.has(answer.error?.code), `undocumented answer for ${m} ${target}: ${r.body.slice(0, 300)}`);
+          assert.equal(typeof answer.error.message, 'string');
+        }
+      }),
+      { numRuns: RUNS * 2 },
     );
     await assertSeatInvariants();
   });
