@@ -273,3 +273,31 @@ describe('native API: reads and actions', () => {
     assert.equal((await ok('GET', `/audit?to=${t - 100_000}`)).items.length, 0);
   });
 });
+
+// Last: the audit log and lists above are asserted whole.
+describe('native API: isolation of every room route', () => {
+  it("refuses every room route on another app's room, and shows none of its entries or audit rows", async () => {
+    const other = { authorization: `Bearer ${adminSig(OTHER_APP)}` };
+    await asAdmin(s, { type: 'createRoom', roomId: 'iso-room', isSeatEnabled: true, maxSeatCount: 2 });
+    await enter(s, 'iso-room', 'iso-member');
+    await ok('POST', '/rooms/iso-room/mute', { userId: 'iso-member', reason: 'iso' });
+    await ok('POST', '/ban', { ip: '10.9.9.9', reason: 'iso' });
+    for (const r of ROUTES.filter((x) => x.url.includes(':roomId'))) {
+      const path = r.url.replace(':roomId', 'iso-room').replace(':index', '0');
+      const body = r.method === 'POST' ? (r.url.endsWith('/lock') ? { locked: true } : r.url.endsWith('/messages') ? { text: 'x' } : r.url.endsWith('/dismiss') ? {} : { userId: 'iso-member' }) : undefined;
+      assertError(await call(r.method, path, body, other), 404, 'room_not_found');
+    }
+    for (const path of ['/audit?roomId=iso-room', '/audit?target=iso-member', '/audit?actor=administrator', '/bans', '/mutes']) {
+      assert.deepEqual((await ok('GET', path, undefined, other)).items, [], path);
+    }
+    // Lifting the other app's entries by their subject lifts nothing of this app's.
+    await ok('POST', '/unban', { ip: '10.9.9.9' }, other);
+    await ok('POST', '/unmute', { userId: 'iso-member' }, other);
+    assert.equal((await ok('GET', '/bans')).items.filter((e: any) => e.subject === '10.9.9.9').length, 1);
+    assert.equal((await ok('GET', '/rooms/iso-room/mutes')).items.length, 1);
+    assert.equal((await ok('GET', '/rooms/iso-room/members')).items.length, 1, 'still a member');
+    await ok('POST', '/unban', { ip: '10.9.9.9' });
+    await ok('POST', '/rooms/iso-room/unmute', { userId: 'iso-member' });
+    await asAdmin(s, { type: 'destroyRoom', roomId: 'iso-room', reason: '' });
+  });
+});
