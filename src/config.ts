@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
 import { CALLBACK_COMMANDS } from './callbacks/commands.js';
+import { passwordHashProblem } from './console/password.js';
 
 const AppSchema = Type.Object(
   {
@@ -173,6 +174,8 @@ export function parseConfig(raw: unknown): FileConfig {
   for (const [i, a] of (cfg.apps ?? []).entries()) {
     if (a.callback && !URL.canParse(a.callback.url)) throw new ConfigError(`invalid config: apps.${i}.callback.url: not a valid URL`);
     if (seen.has(a.sdkAppId)) throw new ConfigError(`invalid config: apps.${i}.sdkAppId: duplicate ${a.sdkAppId}`);
+    const hashProblem = a.consolePassword === undefined ? null : passwordHashProblem(a.consolePassword);
+    if (hashProblem) throw new ConfigError(`invalid config: apps.${i}.consolePassword: ${hashProblem}`);
     seen.add(a.sdkAppId);
     if (a.polyv) {
       if (polyvSeen.has(a.polyv.appId)) throw new ConfigError(`invalid config: apps.${i}.polyv.appId: duplicate ${a.polyv.appId}`);

@@ -144,6 +144,18 @@ describe('config file validation', () => {
       [{ store: 'redis://localhost' }, /: store: unsupported store/],
       [{ store: 'postgres://h/db?schema=a-b' }, /: store: invalid schema name/],
     ];
+    // A console password hash scrypt cannot use (hand-edited): refused here, not a 500 at each sign-in.
+    const salt = 'AAAAAAAAAAAAAAAAAAAAAA==';
+    const hash = Buffer.alloc(32, 7).toString('base64');
+    for (const [bad, why] of [
+      [`scrypt$3$8$1$${salt}$${hash}`, /N must be a power of 2/],
+      [`scrypt$16384$0$1$${salt}$${hash}`, /r must be/],
+      [`scrypt$16384$8$0$${salt}$${hash}`, /p must be/],
+      [`scrypt$2097152$8$1$${salt}$${hash}`, /N must be a power of 2 from 2 to 2\^20/],
+      [`scrypt$16384$8$1$${salt}$AAAA`, /the hash is shorter than 16 bytes/],
+    ] as const) {
+      cases.push([{ apps: [{ ...app, consolePassword: bad }] }, new RegExp(`apps\\.0\\.consolePassword: ${why.source}`)]);
+    }
     for (const [config, message] of cases) {
       assert.throws(() => parseConfig(config), (e: Error) => e instanceof ConfigError && message.test(e.message));
     }
