@@ -1,10 +1,16 @@
-// Request logs never hold credentials: UserSigs and Polyv signs are redacted from logged URLs.
+// Request logs never hold credentials: UserSigs and Polyv signs are redacted from logged URLs; a
+// real server at debug level writes no secret of any surface, the config's included.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { RequestLogController, requestLineWriter } from '../src/http/request-log.js';
+import { genUserSig } from '../src/auth/usersig.js';
+import { hashPassword } from '../src/console/password.js';
 import { adminSig, startTestServer, APP } from './support/harness.js';
+import { polyvTestSign } from './support/polyv.js';
 import { cleanUp, newData, serve, stop, waitFor } from './support/cli.js';
 
 after(cleanUp);
@@ -93,4 +99,69 @@ test('the default logger\'s request line, made by template, is the line pino mak
     assert.deepEqual(Object.keys(a), Object.keys(b));
     assert.deepEqual(a, b);
   });
+});
+
+test('a real server at debug level logs no secret of the native API, the console or the config', async () => {
+  const data = newData();
+  const secrets = {
+    secretKey: 'log-secret-key-1f8e',
+    appSecret: 'log-polyv-secret-9c2d',
+    token: 'log-callback-token-77ab',
+    password: 'log console passphrase 4e1a',
+  };
+  const app = { sdkAppId: 1400000009, secretKey: secrets.secretKey, admins: ['administrator'] };
+  const config = join(data.dataDir, '..', `${data.dataDir.split('/').pop()}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      apps: [{ ...app, polyv: { appId: 'logpolyv', appSecret: secrets.appSecret }, callback: { url: 'http://127.0.0.1:1/cb', token: secrets.token }, consolePassword: await hashPassword(secrets.password) }],
+    }),
+  );
+  const { c, url } = await serve(data, ['--config', config], { ROSTRUM_LOG_LEVEL: 'debug' });
+  try {
+    const sig = genUserSig(app.sdkAppId, app.secretKey, 'administrator', 3600);
+    const wrongSig = genUserSig(app.sdkAppId, 'not-the-key', 'administrator', 3600);
+    const bearer = { authorization: `Bearer ${sig}` };
+    const json = { 'content-type': 'application/json' };
+    // The native API: right, wrong and garbled credentials, a UserSig in the query too.
+    assert.equal((await fetch(`${url}/api/v1/me`, { headers: bearer })).status, 200);
+    assert.equal((await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${wrongSig}` } })).status, 401);
+    assert.equal((await fetch(`${url}/api/v1/me?usersig=${sig}&sign=ABCDEF0123456789`, { headers: { authorization: `Bearer ${sig.slice(0, -12)}` } })).status, 401);
+    assert.equal((await fetch(`${url}/api/v1/rooms/%ZZ?usersig=${sig}`, { headers: bearer })).status, 400);
+    assert.equal((await fetch(`${url}/api/v1/callbacks/config`, { method: 'POST', headers: { ...bearer, ...json }, body: JSON.stringify({ url: 'http://127.0.0.1:1/cb2' }) })).status, 200);
+    // The console: a wrong password, the right one, a UserSig, a change without and with the token.
+    const signIn = (body: unknown) => fetch(`${url}/console/session`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+    assert.equal((await signIn({ sdkAppId: app.sdkAppId, identifier: 'administrator', password: `${secrets.password}-wrong` })).status, 401);
+    assert.equal((await signIn({ userSig: wrongSig })).status, 401);
+    const ok = await signIn({ sdkAppId: app.sdkAppId, identifier: 'administrator', password: secrets.password });
+    assert.equal(ok.status, 200);
+    const cookie = ok.headers.get('set-cookie')!.split(';')[0];
+    const { csrf } = await ok.json();
+    const viaSig = await signIn({ userSig: sig });
+    const cookie2 = viaSig.headers.get('set-cookie')!.split(';')[0];
+    assert.equal((await fetch(`${url}/api/v1/rooms/none/kick`, { method: 'POST', headers: { ...json, cookie }, body: '{"userId":"u"}' })).status, 403);
+    assert.equal((await fetch(`${url}/api/v1/rooms/none/kick`, { method: 'POST', headers: { ...json, cookie, 'x-csrf-token': csrf }, body: '{"userId":"u"}' })).status, 404);
+    assert.equal((await fetch(`${url}/console/session/end`, { method: 'POST', headers: { ...json, cookie, 'x-csrf-token': `${csrf}x` }, body: '{}' })).status, 403);
+    // Polyv: a signed request and a wrong sign.
+    const pairs: [string, string][] = [['appId', 'logpolyv'], ['timestamp', String(Date.now())], ['channelId', 'none']];
+    const sign = polyvTestSign(pairs, secrets.appSecret);
+    await fetch(`${url}/live/v3/channel/chat/list-kicked?${new URLSearchParams([...pairs, ['sign', sign]])}`);
+    await fetch(`${url}/live/v3/channel/chat/list-kicked?${new URLSearchParams([...pairs, ['sign', 'ABCDEF0123456789']])}`);
+    await stop(c);
+    const out = c.output.stdout + c.output.stderr;
+    assert.match(c.output.stdout, /\/api\/v1\/me\?usersig=\[redacted\]&sign=\[redacted\]/, 'the requests were logged, redacted');
+    const never: [string, string][] = [
+      ...Object.entries(secrets),
+      ['UserSig', sig.slice(0, 40)],
+      ['wrong UserSig', wrongSig.slice(0, 40)],
+      ['Polyv sign', sign],
+      ['wrong sign', 'ABCDEF0123456789'],
+      ['session id', cookie.split('=')[1]],
+      ['second session id', cookie2.split('=')[1]],
+      ['CSRF token', csrf],
+    ];
+    for (const [what, value] of never) assert.ok(!out.includes(value), `the ${what} must not be logged`);
+  } finally {
+    c.child.kill('SIGKILL');
+  }
 });
