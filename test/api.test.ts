@@ -301,3 +301,20 @@ describe('native API: isolation of every room route', () => {
     await asAdmin(s, { type: 'destroyRoom', roomId: 'iso-room', reason: '' });
   });
 });
+
+describe('console endpoints: bad input', () => {
+  it('answers in the API error shape with the documented status: too large, not JSON, no session, garbled cookies', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    assertError(await post(JSON.stringify({ userSig: 'x'.repeat(2 * 1024 * 1024) })), 413, 'body_too_large');
+    assertError(await post('{"userSig":'), 400, 'invalid_request');
+    assertError(await post('[]'), 400, 'invalid_request');
+    assertError(await post('{}', { origin: 'https://elsewhere.example' }), 403, 'csrf_refused');
+    for (const cookie of ['', 'rostrum_console=', 'rostrum_console=%ZZ', `rostrum_console=${'x'.repeat(4000)}`, 'rostrum_console=a; rostrum_console=b', 'other=1']) {
+      const r = await fetch(`${s.url}/console/session`, { headers: { cookie } });
+      assertError({ status: r.status, body: await r.json() }, 401, 'unauthenticated');
+      const api = await fetch(`${s.url}/api/v1/me`, { headers: { cookie } });
+      assertError({ status: api.status, body: await api.json() }, 401, 'unauthenticated');
+    }
+  });
+});

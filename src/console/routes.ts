@@ -97,8 +97,9 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   };
   const who = (s: Session) => ({ sdkAppId: s.appId, identifier: s.identifier, csrf: s.csrf });
 
-  http.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+  http.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err instanceof ApiError) return fail(reply, err);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, new ApiError(API_ERROR.bodyTooLarge, 'request body is too large'));
     if (err.statusCode && err.statusCode < 500) return fail(reply, new ApiError(API_ERROR.invalidRequest, err.message));
     req.log.error({ reqId: req.id, err }, 'console: unexpected error');
     return fail(reply, new ApiError(API_ERROR.internal, 'internal error, please retry'));
