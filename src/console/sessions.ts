@@ -3,7 +3,7 @@
 // X-CSRF-Token on every change. Sessions are kept by a SessionStore: this process's memory (one
 // node: a restart signs operators out), or Redis shared by the nodes of a cluster, so that any
 // node behind the load balancer serves an operator's next request.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { safeEqual } from '../auth/safe-equal.js';
 import type { AppId } from '../core/model.js';
 import type { Limits } from '../core/ports/limits.js';
@@ -17,6 +17,14 @@ export interface Session {
 }
 
 export const COOKIE = 'rostrum_console';
+
+/**
+ * A session's CSRF token, derived from its id (one way): only the holder of the cookie can know
+ * it, and a store need not keep it (what Redis holds is then no credential at all).
+ */
+export function csrfFor(id: string): string {
+  return createHash('sha256').update(`csrf\n${id}`).digest('base64url').slice(0, 32);
+}
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -61,13 +69,8 @@ export class Sessions {
   ) {}
 
   async create(appId: AppId, identifier: string): Promise<Session> {
-    const s: Session = {
-      id: randomBytes(32).toString('base64url'),
-      appId,
-      identifier,
-      csrf: randomBytes(24).toString('base64url'),
-      expiresAt: this.clock() + this.ttlMs,
-    };
+    const id = randomBytes(32).toString('base64url');
+    const s: Session = { id, appId, identifier, csrf: csrfFor(id), expiresAt: this.clock() + this.ttlMs };
     await this.store.put(s);
     return s;
   }

@@ -1,9 +1,13 @@
 // Console sessions in Redis, shared by the nodes of a cluster: an operator signed in through one
-// node is signed in on all of them. The key is a hash of the session id, so what Redis holds
-// cannot be replayed as a cookie; each key expires with its session.
+// node is signed in on all of them. The key is a hash of the session id and the value holds
+// neither the id nor the CSRF token (derived from the id), so what Redis holds cannot be
+// replayed as a cookie; each key expires with its session.
 import { createHash } from 'node:crypto';
-import type { Session, SessionStore } from '../../console/sessions.js';
+import { csrfFor, type Session, type SessionStore } from '../../console/sessions.js';
 import { connectRedis, openRedis, parseRedisUrl, type Redis } from './client.js';
+
+/** What Redis keeps of a session. */
+type Held = Pick<Session, 'appId' | 'identifier' | 'expiresAt'>;
 
 export class RedisSessionStore implements SessionStore {
   private constructor(
@@ -25,14 +29,17 @@ export class RedisSessionStore implements SessionStore {
 
   async put(s: Session): Promise<void> {
     const ttl = Math.max(1, s.expiresAt - Date.now());
-    await this.redis.set(this.key(s.id), JSON.stringify(s), 'PX', ttl);
+    const held: Held = { appId: s.appId, identifier: s.identifier, expiresAt: s.expiresAt };
+    await this.redis.set(this.key(s.id), JSON.stringify(held), 'PX', ttl);
   }
 
   async get(id: string, now: number): Promise<Session | null> {
     const raw = await this.redis.get(this.key(id));
     if (raw === null) return null;
-    const s = JSON.parse(raw) as Session;
-    return s.id === id && now < s.expiresAt ? s : null;
+    const held = JSON.parse(raw) as Held & { id?: string; csrf?: string };
+    if (now >= held.expiresAt || (held.id !== undefined && held.id !== id)) return null;
+    // An earlier release kept the id and a random token in the value: its sessions keep their token.
+    return { id, appId: held.appId, identifier: held.identifier, csrf: held.csrf ?? csrfFor(id), expiresAt: held.expiresAt };
   }
 
   async delete(id: string): Promise<void> {

@@ -1,0 +1,48 @@
+// Console sessions kept in Redis (a server with a Redis bus): what Redis holds cannot be used as a
+// cookie or a CSRF token — keys are hashes of the session id, values hold neither secret — and the
+// session still works, expires with its key and ends with sign-out.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { adminSig, startTestServer, type TestServer } from './support/harness.js';
+import { REDIS_URL, dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
+
+const skip = await redisSkip();
+
+describe('console sessions in Redis', { skip }, () => {
+  let s: TestServer;
+  let bus: string;
+  let redis: Redis;
+  before(async () => {
+    bus = freshPrefixUrl();
+    s = await startTestServer({ bus });
+    redis = new Redis(REDIS_URL);
+  });
+  after(async () => {
+    await s?.close();
+    redis?.disconnect();
+    if (bus) await dropPrefix(bus);
+  });
+
+  it('stores neither the session id nor the CSRF token', async () => {
+    const signIn = await fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+    assert.equal(signIn.status, 200);
+    const id = /rostrum_console=([^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')![1];
+    const { csrf } = (await signIn.json()) as { csrf: string };
+    const prefix = new URL(bus).searchParams.get('prefix')!;
+    const keys = await redis.keys(`${prefix}:console:session:*`);
+    assert.equal(keys.length, 1);
+    const held = keys[0] + (await redis.get(keys[0]));
+    assert.ok(!held.includes(id), 'the session id is not in Redis');
+    assert.ok(!held.includes(csrf), 'the CSRF token is not in Redis');
+    assert.ok((await redis.pttl(keys[0])) > 7 * 3600_000, 'the key expires with the session');
+    // The session works, a change with its token too, and sign-out removes it.
+    const cookie = `rostrum_console=${id}`;
+    const me = await fetch(`${s.url}/console/session`, { headers: { cookie } });
+    assert.deepEqual(await me.json(), { sdkAppId: 1400000001, identifier: 'administrator', csrf });
+    const end = await fetch(`${s.url}/console/session/end`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+    assert.equal(end.status, 200);
+    assert.deepEqual(await redis.keys(`${prefix}:console:session:*`), []);
+    assert.equal((await fetch(`${s.url}/console/session`, { headers: { cookie } })).status, 401);
+  });
+});
