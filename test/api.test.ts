@@ -318,3 +318,47 @@ describe('console endpoints: bad input', () => {
     }
   });
 });
+
+describe('console event stream: sessions and apps', () => {
+  it("ends a session's streams when it signs out, and never sends another app's events", async () => {
+    const signIn = async () => {
+      const r = await fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+      return { cookie: r.headers.get('set-cookie')!.split(';')[0], csrf: ((await r.json()) as { csrf: string }).csrf };
+    };
+    await asAdmin(s, { type: 'createRoom', roomId: 'sse-room' });
+    const [one, two] = [await signIn(), await signIn()];
+    const open = async (cookie: string, roomId: string) => {
+      const res = await fetch(`${s.url}/console/events?roomId=${roomId}`, { headers: { cookie } });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      const reader = res.body!.getReader();
+      const got = { text: '', ended: false };
+      void (async () => {
+        for (;;) {
+          const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+          if (done) return void (got.ended = true);
+          got.text += new TextDecoder().decode(value);
+        }
+      })();
+      return { got, cancel: () => reader.cancel().catch(() => undefined) };
+    };
+    const mine = await open(one.cookie, 'sse-room');
+    const other = await open(two.cookie, 'other-room');
+    const kept = await open(two.cookie, 'sse-room');
+    await asAdmin(s, { type: 'updateRoomInfo', roomId: 'other-room', patch: { name: 'elsewhere' } }, OTHER_APP);
+    await asAdmin(s, { type: 'updateRoomInfo', roomId: 'sse-room', patch: { name: 'here' } });
+    const until = async (what: string, check: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!check()) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until('the room event', () => mine.got.text.includes('roomInfoChanged') && kept.got.text.includes('roomInfoChanged'));
+    assert.doesNotMatch(other.got.text, /roomInfoChanged/, "another app's room with the same id is not this app's");
+    const end = await fetch(`${s.url}/console/session/end`, { method: 'POST', headers: { cookie: one.cookie, 'x-csrf-token': one.csrf } });
+    assert.equal(end.status, 200);
+    await until('the signed-out stream to end', () => mine.got.ended);
+    assert.equal(kept.got.ended, false, "the other session's stream stays open");
+    for (const x of [other, kept]) await x.cancel();
+  });
+});

@@ -89,6 +89,11 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   const { sessions, throttle, apps } = deps;
   const rate = new MessageRate(deps.bus);
   const streams = new Set<import('node:http').ServerResponse>();
+  /** Each session's open streams: they end with it (sign-out here, expiry, sign-out on another node). */
+  const bySession = new Map<string, Set<import('node:http').ServerResponse>>();
+  const endStreams = (sessionId: string) => {
+    for (const res of bySession.get(sessionId) ?? []) res.end();
+  };
 
   const session = async (req: FastifyRequest): Promise<Session> => {
     const s = await sessions.get(cookieOf(req));
@@ -171,6 +176,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     const s = await session(req);
     if (!sameOrigin(req) || !sessions.csrfMatches(s, req.headers['x-csrf-token'])) throw new ApiError(API_ERROR.csrf, 'sign-out needs the session\'s X-CSRF-Token');
     await sessions.delete(s.id);
+    endStreams(s.id);
     reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return { ok: true };
   });
@@ -185,16 +191,28 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     reply.hijack();
     const res = reply.raw;
     streams.add(res);
+    const mine = bySession.get(s.id) ?? new Set();
+    bySession.set(s.id, mine.add(res));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     const off = deps.bus.subscribe((e) => {
       if (e.appId === s.appId && e.roomId === roomId) res.write(`data: ${JSON.stringify(e)}\n\n`);
     });
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    // The session may end elsewhere (another node's sign-out): checked with each ping.
+    const ping = setInterval(() => {
+      void Promise.resolve(sessions.get(s.id)).then(
+        (still) => (still ? res.write(': ping\n\n') : res.end()),
+        () => res.write(': ping\n\n'),
+      );
+    }, 15_000);
+    const expiry = setTimeout(() => res.end(), Math.max(0, s.expiresAt - Date.now()));
     req.raw.on('close', () => {
       streams.delete(res);
+      mine.delete(res);
+      if (mine.size === 0 && bySession.get(s.id) === mine) bySession.delete(s.id);
       off();
       clearInterval(ping);
+      clearTimeout(expiry);
     });
   });
 
