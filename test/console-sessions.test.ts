@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { adminSig, startTestServer, type TestServer } from './support/harness.js';
+import { APP, adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { REDIS_URL, dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
 
 const skip = await redisSkip();
@@ -44,5 +44,29 @@ describe('console sessions in Redis', { skip }, () => {
     assert.equal(end.status, 200);
     assert.deepEqual(await redis.keys(`${prefix}:console:session:*`), []);
     assert.equal((await fetch(`${s.url}/console/session`, { headers: { cookie } })).status, 401);
+  });
+});
+
+describe('console sessions in Redis, across a restart with another config', { skip }, () => {
+  it('a session of an admin the new config no longer has is refused on every console route', async () => {
+    const bus = freshPrefixUrl();
+    const first = await startTestServer({ bus });
+    let second: TestServer | undefined;
+    try {
+      await asAdmin(first, { type: 'createRoom', roomId: 'gone-admin' });
+      const signIn = await fetch(`${first.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+      await first.close();
+      // The same store would do; a fresh one is enough: the session lives in Redis.
+      second = await startTestServer({ bus, apps: [{ ...APP, admins: ['someone-else'] }] });
+      for (const path of ['/console/session', '/console/stats', '/console/events?roomId=gone-admin', '/api/v1/me']) {
+        const r = await fetch(`${second.url}${path}`, { headers: { cookie } });
+        assert.equal(r.status, 401, `${path}: ${r.status}`);
+        assert.equal(((await r.json()) as any).error.code, 'unauthenticated');
+      }
+    } finally {
+      await second?.close();
+      await dropPrefix(bus);
+    }
   });
 });

@@ -95,9 +95,10 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     for (const res of bySession.get(sessionId) ?? []) res.end();
   };
 
+  // A session outlives a restart in Redis: its identifier must still be an admin of its app.
   const session = async (req: FastifyRequest): Promise<Session> => {
     const s = await sessions.get(cookieOf(req));
-    if (!s) throw new ApiError(API_ERROR.unauthenticated, 'not signed in');
+    if (!s || !apps.get(s.appId)?.admins.includes(s.identifier)) throw new ApiError(API_ERROR.unauthenticated, 'not signed in');
     return s;
   };
   const who = (s: Session) => ({ sdkAppId: s.appId, identifier: s.identifier, csrf: s.csrf });
