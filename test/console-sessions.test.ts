@@ -60,7 +60,7 @@ describe('console sessions in Redis, across a restart with another config', { sk
       // The same store would do; a fresh one is enough: the session lives in Redis.
       second = await startTestServer({ bus, apps: [{ ...APP, admins: ['someone-else'] }] });
       for (const path of ['/console/session', '/console/stats', '/console/events?roomId=gone-admin', '/api/v1/me']) {
-        const r = await fetch(`${second.url}${path}`, { headers: { cookie } });
+        const r: Response = await fetch(`${second.url}${path}`, { headers: { cookie } });
         assert.equal(r.status, 401, `${path}: ${r.status}`);
         assert.equal(((await r.json()) as any).error.code, 'unauthenticated');
       }
