@@ -4,6 +4,7 @@
 // admin) or --sdkappid/--key/--user to make one here; each also from ROSTRUM_* env.
 import { parseArgs } from 'node:util';
 import { genUserSig } from './auth/usersig.js';
+import { shown } from './terminal.js';
 
 export const OPERATOR_USAGE = `  rostrum rooms list [--search TEXT] [--limit N] [--after ROOM]
   rostrum rooms show ROOM
@@ -84,15 +85,15 @@ async function api(c: Conn, method: 'GET' | 'POST', path: string, body?: object)
   } catch {
     throw new ApiFailure(`HTTP ${res.status} from ${c.url}: not a Rostrum API answer`);
   }
-  if (!res.ok) throw new ApiFailure(`${json?.error?.code ?? res.status}: ${json?.error?.message ?? text}`);
+  if (!res.ok) throw new ApiFailure(shown(`${json?.error?.code ?? res.status}: ${json?.error?.message ?? text}`));
   return json;
 }
 
 const enc = encodeURIComponent;
 
-/** A plain text table: columns padded to their widest cell. */
+/** A plain text table: columns padded to their widest cell; control characters shown, not sent. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((x) => (x === null || x === undefined ? '' : String(x))))];
+  const cells = [headers, ...rows.map((r) => r.map((x) => (x === null || x === undefined ? '' : shown(String(x)))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells.map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
@@ -134,7 +135,7 @@ async function rooms(argv: string[]): Promise<void> {
       table(
         ['ROOM', 'NAME', 'TYPE', 'OWNER', 'MEMBERS', 'SEATS'],
         r.items.map((x: any) => [x.roomId, x.name, x.type, x.ownerId, x.memberCount, x.isSeatEnabled ? `${x.seatedCount}/${x.seatCount}` : '-']),
-      ) + (r.next ? `(more: --after ${r.next})\n` : ''),
+      ) + (r.next ? `(more: --after ${shown(r.next)})\n` : ''),
     );
   }
   if (sub === 'show') {
@@ -144,7 +145,7 @@ async function rooms(argv: string[]): Promise<void> {
     const members = await api(c, 'GET', `/rooms/${enc(roomId)}/members?limit=100`);
     return out(c, { ...r, members: members.items }, () => {
       const room = r.room;
-      let s = `${room.roomId}  ${room.name}  (${room.type}, owner ${room.ownerId}, ${room.memberCount} members, ${room.status})\n\n`;
+      let s = shown(`${room.roomId}  ${room.name}  (${room.type}, owner ${room.ownerId}, ${room.memberCount} members, ${room.status})`) + '\n\n';
       if (r.seats.length > 0) s += table(['SEAT', 'USER', 'LOCKED'], r.seats.map((x: any) => [x.index, x.userId ?? '-', x.locked ? 'yes' : ''])) + '\n';
       s += table(['MEMBER', 'ROLE', 'NAME', 'IP'], members.items.map((m: any) => [m.userId, m.role, m.nameCard, m.clientIp]));
       if (members.next) s += `(first 100 members)\n`;
@@ -162,7 +163,7 @@ async function kick(argv: string[]): Promise<void> {
   const c = connection(values);
   const path = values['off-seat'] ? 'kick-off-seat' : 'kick';
   const r = await api(c, 'POST', `/rooms/${enc(roomId)}/${path}`, { userId, reason: values.reason ?? '' });
-  out(c, r, () => `${values['off-seat'] ? 'took ' + userId + ' off their seat in' : 'kicked ' + userId + ' out of'} ${roomId}\n`);
+  out(c, r, () => shown(`${values['off-seat'] ? 'took ' + userId + ' off their seat in' : 'kicked ' + userId + ' out of'} ${roomId}`) + '\n');
 }
 
 async function banOrUnban(argv: string[], lift: boolean): Promise<void> {
@@ -222,7 +223,7 @@ async function audit(argv: string[]): Promise<void> {
     table(
       ['TIME', 'SURFACE', 'ACTOR', 'ACTION', 'ROOM', 'TARGET', 'REASON', 'EXPIRES'],
       r.items.map((e: any) => [time(e.at), e.surface, e.actor, e.action, e.roomId || '(app)', e.target, e.reason, time(e.expiresAt)]),
-    ) + (r.next ? `(more: --before ${r.next})\n` : ''),
+    ) + (r.next ? `(more: --before ${shown(r.next)})\n` : ''),
   );
 }
 

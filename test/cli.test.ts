@@ -7,8 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
-import { freePort } from './support/harness.js';
-import { cleanUp, cli, newData, newDir, serve, stop } from './support/cli.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APP, asAdmin, freePort, startTestServer, storeArgs } from './support/harness.js';
+import { cleanUp, cli, newData, newDir, serve, stop, waitFor } from './support/cli.js';
 
 after(cleanUp);
 
@@ -128,6 +130,38 @@ describe('rostrum webhooks: a store it cannot use', () => {
         assert.doesNotMatch(c.output.stderr, /hunter2/);
       }),
     );
+  });
+});
+
+describe('rostrum webhooks failed: what a receiver wrote', () => {
+  it('shows its control characters as \\uXXXX, never sends them to the terminal', async () => {
+    // A receiver that accepts nothing: its ErrorCode (text with bidi overrides) becomes the last error.
+    const rx = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ErrorCode":"\\u202eevil\\u2066"}'));
+    });
+    await new Promise<void>((resolve) => rx.listen(0, '127.0.0.1', resolve));
+    const data = newData();
+    const s = await startTestServer({
+      data,
+      apps: [{ ...APP, callback: { url: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/cb` } }],
+      callbacks: { backoffBaseMs: 20, backoffMaxMs: 50, giveUpHours: 0.5 / 3600 },
+    });
+    try {
+      await asAdmin(s, { type: 'createRoom', roomId: 'rx-evil' });
+      const run = async () => {
+        const c = cli(['webhooks', 'failed', '--data', data.dataDir, ...storeArgs(data)]);
+        await c.exited;
+        return c.output.stdout;
+      };
+      let out = '';
+      await waitFor('a given-up delivery', async () => (out = await run()).includes('rx-evil'));
+      assert.doesNotMatch(out, /[\u202e\u2066]/, out);
+      assert.ok(out.includes('ErrorCode "\\u202eevil\\u2066"'), out);
+    } finally {
+      await s.close();
+      rx.close();
+    }
   });
 });
 

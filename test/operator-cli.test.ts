@@ -53,6 +53,21 @@ describe('rostrum operator CLI', () => {
     assert.match(text, /\nben\s+Member\s+.*10\.3\.3\.3/);
   });
 
+  it('prints what users wrote with its control characters shown, never sent to the terminal', async () => {
+    const hostile = 'evil\x1b]0;o\x07\x1b[2J\u202ex\r\nrow\t\x7f\x9b'; // a name card holds 32 bytes
+    await asAdmin(s, { type: 'createRoom', roomId: 'hostile' });
+    await s.server.engine.execute(APP.sdkAppId, { kind: 'user', userId: 'eve' }, { type: 'enterRoom', roomId: 'hostile', clientIp: '10.4.4.4', connId: '', nick: hostile });
+    await asAdmin(s, { type: 'banUsers', roomId: 'hostile', userIds: ['mallory'], durationSec: null, reason: hostile, origin: 'tencent' });
+    for (const args of [['rooms', 'show', 'hostile'], ['audit', '--room', 'hostile'], ['ban', 'hostile', 'trudy', '--reason', hostile]]) {
+      const text = await ok(...args);
+      assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/, `${args.join(' ')}: ${JSON.stringify(text)}`);
+      assert.ok(text.includes('evil\\u001b]0;o\\u0007\\u001b[2J\\u202ex\\u000d\\u000arow\\u0009\\u007f\\u009b'), `${args.join(' ')}: ${text}`);
+    }
+    // --json stays the API's JSON, escaped as JSON escapes it.
+    const json = JSON.parse(await ok('rooms', 'show', 'hostile', '--json'));
+    assert.equal(json.members.find((m: any) => m.userId === 'eve').nameCard, hostile);
+  });
+
   it('kick, ban (with duration and by IP), unban and audit, with credentials from env', async () => {
     const started = Date.now();
     const env = { ROSTRUM_URL: s.url, ROSTRUM_SDKAPPID: String(APP.sdkAppId), ROSTRUM_KEY: APP.secretKey, ROSTRUM_USER: 'administrator' };

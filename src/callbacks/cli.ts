@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseStoreSpec, readConfigFile, redactStore } from '../config.js';
 import { DataDirError } from '../adapters/sqlite/data-dir.js';
 import { openSpool } from './index.js';
+import { shown } from '../terminal.js';
 
 export const WEBHOOKS_USAGE = `  rostrum webhooks failed [--app SDKAPPID] [--limit N] [--json] [--data DIR] [--store URL] [--config FILE]
   rostrum webhooks retry (--all | ID...) [--app SDKAPPID] [--data DIR] [--store URL] [--config FILE]
@@ -57,7 +58,7 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
       process.stdout.write('ID\tAPP\tROOM\tSEQ\tCOMMAND\tFAILED AT\tATTEMPTS\tLAST ERROR\n');
       for (const r of rows) {
         process.stdout.write(
-          [r.id, r.appId, r.roomId, r.seq, r.command, new Date(r.failedAt).toISOString(), r.attempts, r.lastError].join('\t') + '\n',
+          [r.id, r.appId, r.roomId, r.seq, r.command, new Date(r.failedAt).toISOString(), r.attempts, r.lastError].map((x) => shown(String(x))).join('\t') + '\n',
         );
       }
       return;
