@@ -40,6 +40,13 @@ describe('console sessions in Redis', { skip }, () => {
     const cookie = `rostrum_console=${id}`;
     const me = await fetch(`${s.url}/console/session`, { headers: { cookie } });
     assert.deepEqual(await me.json(), { sdkAppId: 1400000001, identifier: 'administrator', csrf });
+    // Past its expiry (the key's TTL aside) a session is refused everywhere.
+    const stored = JSON.parse((await redis.get(keys[0]))!);
+    await redis.set(keys[0], JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }), 'KEEPTTL');
+    for (const path of ['/console/session', '/console/stats', '/api/v1/me']) {
+      assert.equal((await fetch(`${s.url}${path}`, { headers: { cookie } })).status, 401, `expired: ${path}`);
+    }
+    await redis.set(keys[0], JSON.stringify(stored), 'KEEPTTL');
     const end = await fetch(`${s.url}/console/session/end`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
     assert.equal(end.status, 200);
     assert.deepEqual(await redis.keys(`${prefix}:console:session:*`), []);
