@@ -154,9 +154,19 @@ export function parseBusSpec(spec: string | undefined, key = 'bus'): BusSpec {
   throw new ConfigError(`invalid ${key}: unsupported bus ${JSON.stringify(redactStore(spec))}; use local or a redis:// URL`);
 }
 
-/** The store setting with any password replaced, for logs and error messages. */
+/**
+ * The store (or bus) setting with any password replaced, for logs and error messages: in the
+ * user info, up to the last @ (a password may hold an unencoded @, / or #: the URL may then not
+ * even parse), and in the query (`password`, `sslpassword`, which the PostgreSQL client takes).
+ */
 export function redactStore(spec: string): string {
-  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(spec);
+  if (!m) return spec;
+  let rest = m[2];
+  const at = rest.lastIndexOf('@');
+  const colon = rest.indexOf(':');
+  if (at >= 0 && colon >= 0 && colon < at) rest = `${rest.slice(0, colon)}:***${rest.slice(at)}`;
+  return m[1] + rest.replace(/([?&][a-z]*pass(?:word)?=)[^&#]*/gi, '$1***');
 }
 
 /** Validates a parsed config, throwing ConfigError that names the offending key. */

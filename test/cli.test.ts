@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APP, asAdmin, freePort, startTestServer, storeArgs } from './support/harness.js';
 import { cleanUp, cli, newData, newDir, serve, stop, waitFor } from './support/cli.js';
+import { dropSchema, freshSchema, pgSkip, urlWithSchema } from './contract/postgres-support.js';
 
 after(cleanUp);
 
@@ -82,6 +83,10 @@ describe('rostrum serve: the store setting', () => {
       [['--store', 'mysql://db'], {}, /^rostrum: invalid --store: unsupported store "mysql:\/\/db"/],
       [['--store', 'postgres://[db'], {}, /^rostrum: invalid --store: .* is not a valid PostgreSQL URL/],
       [['--store', 'postgres://u:hunter2@h/db?schema=a;drop'], {}, /^rostrum: invalid --store: invalid schema name/],
+      // A password with an unencoded / or # makes the URL unparsable; one with @ parses (at the last @).
+      [['--store', 'postgres://u:hun/ter2@h/db'], {}, /^rostrum: invalid --store: postgres:\/\/u:\*\*\*@h\/db is not a valid PostgreSQL URL/],
+      [['--store', 'postgres://u:hun#ter2@h/db'], {}, /^rostrum: invalid --store: postgres:\/\/u:\*\*\*@h\/db is not a valid PostgreSQL URL/],
+      [['--store', 'memory', '--bus', 'redis://:hun/ter2@h'], {}, /^rostrum: invalid --bus: redis:\/\/:\*\*\*@h is not a valid Redis URL/],
       [[], { ROSTRUM_STORE: 'sqlite3' }, /^rostrum: invalid ROSTRUM_STORE: unsupported store/],
       [['--config', config], {}, /^rostrum: invalid config: store: unsupported store/],
     ];
@@ -95,6 +100,24 @@ describe('rostrum serve: the store setting', () => {
         assert.doesNotMatch(c.output.stderr, /hunter2/, 'no password in the message');
       }),
     );
+  });
+
+  it('logs the store and the bus without a password, in the URL or its query', async () => {
+    const skip = await pgSkip();
+    if (skip) return;
+    const schema = freshSchema();
+    const store = new URL(urlWithSchema(schema));
+    store.password = 'hunter2@x'; // trust authentication: any password is taken
+    store.searchParams.set('sslpassword', 'hunter2sp');
+    const data = { dataDir: join(newDir(), 'data'), store: undefined, remove: async () => undefined };
+    try {
+      const { c } = await serve(data, ['--store', store.toString().replace('hunter2%40x', 'hunter2@x')], { ROSTRUM_LOG_LEVEL: 'info' });
+      await stop(c);
+      assert.match(c.output.stdout, /"store":"postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/test\?schema=\w+&sslpassword=\*\*\*"/, c.output.stdout);
+      assert.doesNotMatch(c.output.stdout + c.output.stderr, /hunter2/);
+    } finally {
+      await dropSchema(schema);
+    }
   });
 
   it('takes --store over ROSTRUM_STORE over the config file', async () => {
