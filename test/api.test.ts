@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ROUTES } from '../src/api/routes.js';
+import { hashPassword } from '../src/console/password.js';
 import { APP, OTHER_APP, adminSig, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
 
 let s: TestServer;
@@ -360,5 +361,31 @@ describe('console event stream: sessions and apps', () => {
     await until('the signed-out stream to end', () => mine.got.ended);
     assert.equal(kept.got.ended, false, "the other session's stream stays open");
     for (const x of [other, kept]) await x.cancel();
+  });
+});
+
+describe('console sign-in throttling (one node)', () => {
+  it('after 5 failures, refuses the account and the IP with 429 and Retry-After, the right password too', async () => {
+    const password = 'the right passphrase';
+    const t = await startTestServer({ apps: [{ ...APP, consolePassword: await hashPassword(password) }, OTHER_APP] });
+    try {
+      const signIn = (body: unknown) =>
+        fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({
+          status: r.status,
+          retryAfter: r.headers.get('retry-after'),
+          body: await r.json(),
+        }));
+      const account = { sdkAppId: APP.sdkAppId, identifier: 'administrator' };
+      // Malformed requests are not guesses: they do not count.
+      for (let i = 0; i < 6; i++) assertError(await signIn({ ...account, password: 42 }), 400, 'invalid_request');
+      for (let i = 0; i < 5; i++) assertError(await signIn({ ...account, password: `guess ${i}` }), 401, 'unauthenticated');
+      for (const body of [{ ...account, password }, { userSig: adminSig() }, { sdkAppId: OTHER_APP.sdkAppId, identifier: 'boss', password: 'x' }]) {
+        const r = await signIn(body);
+        assertError(r, 429, 'sign_in_throttled');
+        assert.ok(Number(r.retryAfter) > 0 && Number(r.retryAfter) <= 900, `Retry-After ${r.retryAfter}`);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
