@@ -4,7 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import { readFileSync } from 'node:fs';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
-import { CALLBACK_COMMANDS } from './callbacks/commands.js';
+import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackUrl } from './callbacks/commands.js';
 import { passwordHashProblem } from './console/password.js';
 
 const AppSchema = Type.Object(
@@ -182,7 +182,9 @@ export function parseConfig(raw: unknown): FileConfig {
   const seen = new Set<number>();
   const polyvSeen = new Set<string>();
   for (const [i, a] of (cfg.apps ?? []).entries()) {
-    if (a.callback && !URL.canParse(a.callback.url)) throw new ConfigError(`invalid config: apps.${i}.callback.url: not a valid URL`);
+    if (a.callback && !isCallbackUrl(a.callback.url)) {
+      throw new ConfigError(`invalid config: apps.${i}.callback.url: not an absolute http(s) URL of at most ${MAX_CALLBACK_URL} characters without a user or password`);
+    }
     if (seen.has(a.sdkAppId)) throw new ConfigError(`invalid config: apps.${i}.sdkAppId: duplicate ${a.sdkAppId}`);
     const hashProblem = a.consolePassword === undefined ? null : passwordHashProblem(a.consolePassword);
     if (hashProblem) throw new ConfigError(`invalid config: apps.${i}.consolePassword: ${hashProblem}`);

@@ -197,6 +197,7 @@ describe('native API: callback deliveries', () => {
   it('reads, sets and deletes the configuration; re-sending needs one', async () => {
     assert.deepEqual((await ok('GET', '/callbacks/config')).config, { url: rx.url, commands: null, signed: false, source: 'file' });
     assertError(await call('POST', '/callbacks/config', { url: 'ftp://example.com/cb' }), 400, 'invalid_request', 'url');
+    assertError(await call('POST', '/callbacks/config', { url: 'http://ops:pw@example.com/cb' }), 400, 'invalid_request', 'url');
     assertError(await call('POST', '/callbacks/config', { url: spare.url, commands: ['Room.Nope'] }), 400, 'invalid_request', 'commands.0');
     assertError(await call('POST', '/callbacks/config', { url: spare.url, extra: 1 }), 400, 'invalid_request');
     const set = await ok('POST', '/callbacks/config', { url: spare.url, commands: ['Room.CallbackAfterCreateRoom'] });

@@ -21,6 +21,10 @@ describe('room_config callback configuration', () => {
       failed(await s.tencent('room_config/update_callback', { Url: 'http://127.0.0.1:9/cb', CallbackCommandList: [] }), 100301);
       failed(await s.tencent('room_config/set_callback', { Url: 'ftp://x/cb', CallbackCommandList: [] }), 100002);
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.Nope'] }), 100002);
+      // A user or password in the URL would never be sent: refused, not silently dropped.
+      const userinfo = await s.tencent('room_config/set_callback', { Url: 'http://ops:pw@x/cb', CallbackCommandList: [] });
+      failed(userinfo, 100002, 'Url');
+      assert.match(userinfo.ErrorInfo, /without a user or password/);
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb' }), 100002, 'CallbackCommandList');
       // Over 2048 characters: said so (not "must be an absolute URL"); an unknown name is echoed shortened.
       const long = await s.tencent('room_config/set_callback', { Url: `http://x/${'a'.repeat(2040)}`, CallbackCommandList: [] });

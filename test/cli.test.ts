@@ -28,6 +28,8 @@ describe('rostrum serve: invalid config', () => {
       [write('bad-json.json', '{"apps": ['), /not valid JSON/],
       [write('wrong-type.json', JSON.stringify({ apps: [{ ...app, sdkAppId: '1400000001' }] })), /apps\.0\.sdkAppId/],
       [write('no-secret.json', JSON.stringify({ apps: [{ sdkAppId: 1400000001, admins: ['administrator'] }] })), /apps\.0\.secretKey/],
+      [write('ftp-callback.json', JSON.stringify({ apps: [{ ...app, callback: { url: 'ftp://x/cb' } }] })), /apps\.0\.callback\.url: /],
+      [write('userinfo-callback.json', JSON.stringify({ apps: [{ ...app, callback: { url: 'http://ops:hunter2hunter2@x/cb' } }] })), /apps\.0\.callback\.url: .*without a user or password$/m],
     ];
     // JSON errors: where, never the text around it (a secret may be right there).
     const secret = 'hunter2hunter2';

@@ -114,7 +114,7 @@ export const CALLBACK_ROUTES: Route[] = [
     method: 'POST', url: '/callbacks/config', tag: 'callbacks', summary: "Set the app's callback URL and commands (replaces a REST-set one; overrides the config file's)", body: ConfigBody,
     response: Type.Object({ config: CallbackConfig }),
     run: async (ctx, { body }) => {
-      if (!isCallbackUrl(body.url)) throw new ApiError(API_ERROR.invalidRequest, 'url must be an absolute http(s) URL', 'url');
+      if (!isCallbackUrl(body.url)) throw new ApiError(API_ERROR.invalidRequest, 'url must be an absolute http(s) URL, without a user or password', 'url');
       const target = { url: body.url, commands: body.commands };
       if ((await ctx.callbacks.service.set(ctx.appId, target)) === 'exists') await ctx.callbacks.service.update(ctx.appId, target);
       return configOut(ctx);

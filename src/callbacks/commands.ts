@@ -41,8 +41,13 @@ export type StoredCallbackConfig = { kind: 'set'; target: CallbackTarget } | { k
 /** The longest callback URL accepted, in characters. */
 export const MAX_CALLBACK_URL = 2048;
 
-/** A URL a callback may go to: absolute http(s), at most MAX_CALLBACK_URL characters. */
+/**
+ * A URL a callback may go to: absolute http(s), at most MAX_CALLBACK_URL characters, with no user
+ * or password (they would not be sent: a delivery carries no Authorization header, and the token
+ * signs it).
+ */
 export function isCallbackUrl(url: string): boolean {
-  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return false;
-  return url.length <= MAX_CALLBACK_URL;
+  if (!/^https?:\/\//i.test(url) || url.length > MAX_CALLBACK_URL) return false;
+  const u = URL.parse(url);
+  return u !== null && u.username === '' && u.password === '';
 }

@@ -19,7 +19,7 @@ function admin(ctx: CommandContext): CallbackAdmin {
 
 function target(b: Static<typeof Target>) {
   if (b.Url.length > MAX_CALLBACK_URL) throw new TencentError(CODE.invalidParam, `invalid parameter Url: at most ${MAX_CALLBACK_URL} characters`);
-  if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL');
+  if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL, without a user or password');
   const bad = b.CallbackCommandList.find((c) => !isCallbackCommand(c));
   if (bad !== undefined) {
     const shown = bad.length > 64 ? `${bad.slice(0, 64)}…` : bad;
