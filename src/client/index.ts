@@ -121,11 +121,30 @@ export class RostrumClient {
   private readonly listeners = new Map<string, Set<Listener>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** Reconnect attempts since the last connection that lasted (the backoff's exponent). */
   private attempts = 0;
+  /** When the current connection was made (a drop soon after it does not reset the backoff). */
+  private openedAt = 0;
   private closedByUser = false;
   private connecting: Promise<void> | undefined;
+  /** The reconnect attempt in flight: resolves once connected, rejects if it failed. */
+  private reconnecting: Promise<void> | undefined;
+  /** Ends the socket being opened, if any, with this error (close() during a connect). */
+  private abortOpen: ((err: RostrumError) => void) | undefined;
 
-  constructor(private readonly opts: RostrumClientOptions) {}
+  private userSig: RostrumClientOptions['userSig'];
+
+  constructor(private readonly opts: RostrumClientOptions) {
+    this.userSig = opts.userSig;
+  }
+
+  /**
+   * Replaces the UserSig (or the function giving one) for the next connects: after a 4401 stopped
+   * the client, set a fresh one and call connect() again.
+   */
+  setUserSig(userSig: RostrumClientOptions['userSig']): void {
+    this.userSig = userSig;
+  }
 
   get state(): ClientState {
     return this.currentState;
@@ -175,14 +194,27 @@ export class RostrumClient {
   connect(): Promise<void> {
     if (this.currentState === 'open') return Promise.resolve();
     if (this.connecting) return this.connecting;
+    if (this.currentState === 'reconnecting') {
+      // No second socket: the reconnect is tried now (or the one in flight awaited).
+      if (!this.reconnecting) {
+        clearTimeout(this.reconnectTimer);
+        void this.reconnect();
+      }
+      return this.reconnecting!;
+    }
     this.closedByUser = false;
     this.currentState = 'connecting';
     this.connecting = this.open()
       .then(
         () => {
           this.currentState = 'open';
+          this.openedAt = Date.now();
           this.startPinging();
-          this.emit('connected', { reconnected: false });
+          // Rooms are still held only when the client stopped by itself (4401, or it gave up
+          // reconnecting): they are entered again, as after a drop.
+          const resume = this.rooms.size > 0;
+          this.emit('connected', { reconnected: resume });
+          if (resume) void this.enterRoomsAgain();
         },
         (err) => {
           this.currentState = 'closed';
@@ -202,7 +234,12 @@ export class RostrumClient {
     this.socket = null;
     const wasConnected = this.currentState === 'open' || this.currentState === 'reconnecting';
     this.currentState = 'closed';
+    // The server removes the member from its rooms: a later connect() starts without them.
+    this.rooms.clear();
+    this.lastSeq.clear();
+    this.createTime.clear();
     this.failPending('client closed');
+    this.abortOpen?.(new RostrumError(CLIENT_CODE.notConnected, 'client closed'));
     if (socket) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
@@ -251,10 +288,11 @@ export class RostrumClient {
   }
 
   /** Enters; the events after the snapshot (or, recovered, after `lastSeq`) are the ones to take. */
-  private enter(params: EnterRoomParams): Promise<EnterRoomData> {
+  private enter(params: EnterRoomParams, then?: (data: EnterRoomData) => void): Promise<EnterRoomData> {
     return this.send('enterRoom', params, (data) => {
       if (!data.recovered) this.lastSeq.set(params.roomId, data.seq);
       this.createTime.set(params.roomId, data.room.createTime);
+      then?.(data);
     });
   }
 
@@ -342,12 +380,16 @@ export class RostrumClient {
   /** Opens a socket and waits until the server has answered a ping (so auth passed). */
   private async open(): Promise<void> {
     const Ctor = await resolveWebSocket(this.opts.WebSocket);
-    const sig = typeof this.opts.userSig === 'function' ? await this.opts.userSig() : this.opts.userSig;
+    const sig = typeof this.userSig === 'function' ? await this.userSig() : this.userSig;
     if (this.closedByUser) throw new RostrumError(CLIENT_CODE.notConnected, 'client closed');
     const socket = new Ctor(this.socketUrl(sig));
     this.socket = socket;
     await new Promise<void>((resolve, reject) => {
       const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+      this.abortOpen = (err) => {
+        clearTimeout(timer);
+        reject(err);
+      };
       const timer = setTimeout(() => {
         this.abandon(socket, CLOSE.heartbeatTimeout, 'connect timeout');
         reject(new RostrumError(CLIENT_CODE.timeout, `not connected within ${timeoutMs} ms`));
@@ -371,7 +413,7 @@ export class RostrumClient {
           },
         );
       };
-    });
+    }).finally(() => (this.abortOpen = undefined));
   }
 
   private socketUrl(sig: string): string {
@@ -409,14 +451,19 @@ export class RostrumClient {
     const willReconnect = this.mayReconnect(ev);
     this.currentState = willReconnect ? 'reconnecting' : 'closed';
     this.emit('disconnected', { code: ev.code, reason: ev.reason, willReconnect });
-    if (willReconnect) this.scheduleReconnect();
+    if (!willReconnect) return;
+    // A server that takes connections and drops them at once must not be hit at the first delay
+    // in a loop: the backoff starts over only after a connection that lasted its cap.
+    const stableMs = (this.opts.reconnect || {}).maxDelayMs ?? 30_000;
+    if (Date.now() - this.openedAt >= stableMs) this.attempts = 0;
+    this.scheduleReconnect();
   }
 
   private mayReconnect(ev: { code: number; reason: string }): boolean {
     if (this.closedByUser || this.opts.reconnect === false) return false;
     if (ev.code === CLOSE.unauthorized) {
       // Only an expired UserSig can be cured, and only with a function giving a fresh one.
-      return typeof this.opts.userSig === 'function' && ev.reason.startsWith('70001');
+      return typeof this.userSig === 'function' && ev.reason.startsWith('70001');
     }
     // Everything else reconnects: drops, shutdowns (1001), 4009 (a fresh snapshot is due), 4010
     // (the node fenced itself off the cluster: the balancer sends the reconnect elsewhere).
@@ -436,28 +483,34 @@ export class RostrumClient {
     this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
   }
 
-  private async reconnect(): Promise<void> {
-    try {
-      await this.open();
-    } catch (err) {
-      if (this.closedByUser) return;
-      const code = err instanceof RostrumError ? err.code : 0;
-      const curable = code === 70001 && typeof this.opts.userSig === 'function';
-      if (code > 0 && !curable) {
-        // Authentication is refused: retrying will not help.
-        this.currentState = 'closed';
-        this.emit('disconnected', { code: CLOSE.unauthorized, reason: (err as Error).message, willReconnect: false });
-        return;
-      }
-      this.scheduleReconnect();
-      return;
-    }
-    if (this.closedByUser) return;
-    this.attempts = 0;
-    this.currentState = 'open';
-    this.startPinging();
-    this.emit('connected', { reconnected: true });
-    await this.enterRoomsAgain();
+  /** One reconnect attempt; the next is scheduled if it fails. Kept in `reconnecting`. */
+  private reconnect(): Promise<void> {
+    const attempt = this.open().then(
+      () => {
+        if (this.closedByUser) throw new RostrumError(CLIENT_CODE.notConnected, 'client closed');
+        this.currentState = 'open';
+        this.openedAt = Date.now();
+        this.startPinging();
+        this.emit('connected', { reconnected: true });
+        void this.enterRoomsAgain();
+      },
+      (err) => {
+        if (this.closedByUser) throw err;
+        const code = err instanceof RostrumError ? err.code : 0;
+        const curable = code === 70001 && typeof this.userSig === 'function';
+        if (code > 0 && !curable) {
+          // Authentication is refused: retrying will not help.
+          this.currentState = 'closed';
+          this.emit('disconnected', { code: CLOSE.unauthorized, reason: (err as Error).message, willReconnect: false });
+        } else {
+          this.scheduleReconnect();
+        }
+        throw err;
+      },
+    );
+    this.reconnecting = attempt.finally(() => (this.reconnecting = undefined));
+    this.reconnecting.catch(() => undefined); // settled by whoever awaits it, if anyone does
+    return this.reconnecting;
   }
 
   private async enterRoomsAgain(): Promise<void> {
@@ -466,8 +519,10 @@ export class RostrumClient {
         // Resumes from the last event seen: the reply says whether the missed ones follow.
         const lastSeq = this.lastSeq.get(roomId);
         const createTime = this.createTime.get(roomId);
-        const data = await this.enter(lastSeq === undefined ? params : { ...params, lastSeq, createTime });
-        this.emit('roomRestored', { roomId, data });
+        // roomRestored is emitted as the reply is read: before the events that follow it.
+        await this.enter(lastSeq === undefined ? params : { ...params, lastSeq, createTime }, (data) =>
+          this.emit('roomRestored', { roomId, data }),
+        );
       } catch (err) {
         const e = err as RostrumError;
         if (e.code === CLIENT_CODE.notConnected) return; // dropped again: the next reconnect retries

@@ -1,0 +1,324 @@
+// The TypeScript client when things go wrong: drops during a reconnect, close() at any moment,
+// calls at the wrong time, listeners that throw, and the order of a resume's events.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { genUserSig } from '../src/auth/usersig.js';
+import { RostrumError } from '../src/client/index.js';
+import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { client, closeClients, createRoom, eventually, memberIds, sig, sleep } from './realtime-support.js';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer({ realtime: { seatGraceSeconds: 5, resumeWindowSeconds: 60 } });
+});
+after(async () => {
+  await closeClients();
+  await s.close();
+});
+
+const conns = (userId: string) => s.server.realtime.listConnections().filter((c) => c.userId === userId);
+const say = (t: TestServer, roomId: string, text: string) => asAdmin(t, { type: 'sendAdminMessage', roomId, text, nick: 'host', avatar: '' });
+
+/** Drops `userId`'s connections from the server side (no close frame: the client sees 1006). */
+function drop(userId: string): void {
+  for (const c of conns(userId)) s.server.realtime.terminate(c.id);
+}
+
+test('roomRestored comes before the events of the resume (replayed or live), so the app applies them to the snapshot', async () => {
+  await createRoom(s, 'rr-order');
+  const c = client(s, 'ann', { reconnect: { initialDelayMs: 300, maxDelayMs: 300 } });
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-order' });
+  const log: string[] = [];
+  c.on('messageReceived', (e) => log.push(e.text));
+  c.on('roomRestored', (e) => log.push(`restored ${e.data.recovered}`));
+  drop('ann');
+  for (const text of ['m1', 'm2', 'm3']) await say(s, 'rr-order', text);
+  await eventually(() => log.length >= 4, 5000, 'the resume');
+  await sleep(50);
+  assert.deepEqual(log, ['restored true', 'm1', 'm2', 'm3']);
+  await c.close();
+});
+
+test('close() then connect() again: the rooms left by close() are not entered again after a later drop', async () => {
+  await createRoom(s, 'rr-closed');
+  await createRoom(s, 'rr-later');
+  const c = client(s, 'bob');
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-closed' });
+  await c.close();
+  assert.deepEqual(c.roomIds, []);
+  await eventually(async () => (await memberIds(s, 'rr-closed')).length === 0, 3000, 'bob to leave');
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-later' });
+  assert.deepEqual(c.roomIds, ['rr-later']);
+  const restored: string[] = [];
+  c.on('roomRestored', (e) => restored.push(e.roomId));
+  drop('bob');
+  await c.once('roomRestored', () => true, 5000);
+  await sleep(100);
+  assert.deepEqual(restored, ['rr-later']);
+  assert.deepEqual(await memberIds(s, 'rr-closed'), []);
+  await c.close();
+});
+
+test('connect() while it is reconnecting: one socket, no second connection left behind', async () => {
+  await createRoom(s, 'rr-dup');
+  const c = client(s, 'cal', { reconnect: { initialDelayMs: 200, maxDelayMs: 200 } });
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-dup' });
+  const dropped = c.once('disconnected');
+  drop('cal');
+  await dropped;
+  assert.equal(c.state, 'reconnecting');
+  await c.connect();
+  assert.equal(c.state, 'open');
+  await c.once('roomRestored', () => true, 3000).catch(() => undefined);
+  await sleep(500);
+  assert.equal(conns('cal').length, 1, 'one connection');
+  assert.deepEqual(conns('cal')[0].rooms, ['rr-dup']);
+  await c.ping();
+  await c.close();
+  await eventually(() => conns('cal').length === 0, 3000, 'no connection left');
+});
+
+/** A TCP server that takes connections and never answers (a stuck handshake), counting them. */
+async function blackHole(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const srv = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  let n = 0;
+  srv.on('connection', () => n++);
+  return {
+    url: `ws://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    count: () => n,
+    close: async () => {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+/** A WebSocket server that answers every request as a ping (`onPing` runs after each answer). */
+async function pingServer(onPing: (ws: WebSocket) => void = () => undefined): Promise<WebSocketServer> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  wss.on('connection', (ws) => {
+    ws.on('message', (raw) => {
+      const f = JSON.parse(raw.toString());
+      ws.send(JSON.stringify({ id: f.id, code: 0, message: '', data: { pong: true, time: Date.now() } }));
+      onPing(ws);
+    });
+  });
+  await new Promise((r) => wss.once('listening', r));
+  return wss;
+}
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+test('close() while the socket is still opening: connect() rejects at once, no timer left running', async () => {
+  const hole = await blackHole();
+  try {
+    const base = timers();
+    const c = client(s, 'dan', { url: hole.url, requestTimeoutMs: 5000 });
+    const connecting = c.connect();
+    await eventually(() => hole.count() === 1, 3000, 'the socket to open');
+    const t0 = Date.now();
+    await c.close();
+    await assert.rejects(connecting, (e: RostrumError) => e instanceof RostrumError && e.code === -2 && /closed/.test(e.message));
+    assert.ok(Date.now() - t0 < 1500, `rejected after ${Date.now() - t0} ms`);
+    assert.equal(c.state, 'closed');
+    await sleep(20);
+    assert.equal(timers(), base, 'no timer of the client keeps the process alive');
+  } finally {
+    await hole.close();
+  }
+});
+
+test('server gone for a while: backoff, no storm; close() during a reconnect attempt stops it and leaves no timer', async () => {
+  // A server with no timers of its own (answers pings), so that the client's are the only ones.
+  const base = timers();
+  const wss = await pingServer();
+  const port = (wss.address() as AddressInfo).port;
+  const c = client(s, 'eve', { url: `ws://127.0.0.1:${port}`, reconnect: { initialDelayMs: 20, maxDelayMs: 200 }, requestTimeoutMs: 1000 });
+  await c.connect();
+  for (const ws of wss.clients) ws.terminate();
+  await new Promise((r) => wss.close(r));
+  // The port refuses every connection (dropped as soon as taken), then takes them and never answers.
+  const held = new Set<Socket>();
+  let hang = false;
+  let attempts = 0;
+  const hole = createServer((sock) => {
+    attempts++;
+    sock.on('error', () => undefined);
+    if (hang) held.add(sock);
+    else sock.destroy();
+  });
+  await new Promise<void>((r, j) => hole.once('error', j).listen(port, '127.0.0.1', r));
+  try {
+    await sleep(1200);
+    // 10–20, 20–40, 40–80, 80–160, then 100–200 ms: at most 11 attempts in 1.2 s.
+    assert.ok(attempts >= 3 && attempts <= 11, `${attempts} attempts in 1.2 s`);
+    assert.equal(c.state, 'reconnecting');
+    hang = true;
+    const n = attempts;
+    await eventually(() => attempts > n, 3000, 'an attempt that hangs');
+    await c.close();
+    const m = attempts;
+    await sleep(400);
+    assert.equal(attempts, m, 'no attempt after close()');
+    assert.equal(c.state, 'closed');
+    assert.equal(timers(), base, 'no timer of the client keeps the process alive');
+  } finally {
+    for (const sock of held) sock.destroy();
+    await new Promise((r) => hole.close(r));
+  }
+});
+
+test('a server that accepts and drops every connection is not hit at the first delay in a loop', async () => {
+  let connections = 0;
+  const wss = await pingServer((ws) => {
+    connections++;
+    setTimeout(() => ws.terminate(), 5);
+  });
+  const c = client(s, 'fay', { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, reconnect: { initialDelayMs: 20, maxDelayMs: 400 } });
+  try {
+    await c.connect();
+    await sleep(1500);
+    // Backing off (10–20, 20–40, 40–80 … 200–400 ms): about 8 connections in 1.5 s; with the
+    // backoff starting over at each short-lived connection, 50 and more.
+    assert.ok(connections <= 12, `${connections} connections in 1.5 s`);
+  } finally {
+    await c.close();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
+});
+
+test('requests in flight at a drop reject with -2 (none hangs); requests while reconnecting reject at once', async () => {
+  await createRoom(s, 'rr-flight');
+  const c = client(s, 'gus', { reconnect: { initialDelayMs: 300, maxDelayMs: 300 } });
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-flight' });
+  const inFlight = [c.sendMessage({ roomId: 'rr-flight', text: 'x' }), c.ping(), c.listMembers({ roomId: 'rr-flight' })];
+  drop('gus');
+  const results = await Promise.allSettled(inFlight);
+  // Each settles: answered before the drop, or rejected with -2.
+  for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as RostrumError).code, -2);
+  await eventually(() => c.state === 'reconnecting', 2000, 'the drop');
+  await assert.rejects(c.ping(), (e: RostrumError) => e.code === -2);
+  await c.once('roomRestored', () => true, 3000);
+  await c.close();
+});
+
+test('a listener that throws does not stop the others nor the connection; off() stops delivery; each event once, in seq order', async () => {
+  await createRoom(s, 'rr-listen');
+  const c = client(s, 'hal');
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-listen' });
+  const errors: unknown[] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    const seen: number[] = [];
+    const removed: number[] = [];
+    c.on('messageReceived', () => {
+      throw new Error('app bug');
+    });
+    c.on('messageReceived', (e) => seen.push(e.seq));
+    const off = c.on('messageReceived', (e) => removed.push(e.seq));
+    await say(s, 'rr-listen', 'a');
+    await eventually(() => seen.length === 1);
+    off();
+    for (const text of ['b', 'c', 'd']) await say(s, 'rr-listen', text);
+    await eventually(() => seen.length === 4);
+    await c.ping();
+    assert.equal(removed.length, 1);
+    assert.deepEqual(seen, [...new Set(seen)].sort((a, b) => a - b));
+    assert.equal(errors.length, 4);
+    assert.equal(c.state, 'open');
+  } finally {
+    console.error = consoleError;
+  }
+  await c.close();
+});
+
+test('misuse: ops before connect() and after close() reject with -2; exiting a room not entered rejects with 100005', async () => {
+  await createRoom(s, 'rr-misuse');
+  const c = client(s, 'ida');
+  await assert.rejects(c.enterRoom({ roomId: 'rr-misuse' }), (e: RostrumError) => e.code === -2 && /not connected/.test(e.message));
+  assert.deepEqual(c.roomIds, []);
+  await c.connect();
+  await assert.rejects(c.exitRoom({ roomId: 'rr-misuse' }), (e: RostrumError) => e.code === 100005);
+  await c.enterRoom({ roomId: 'rr-misuse' });
+  const again = await c.enterRoom({ roomId: 'rr-misuse' });
+  assert.equal(again.member.userId, 'ida');
+  assert.deepEqual(c.roomIds, ['rr-misuse']);
+  await c.close();
+  await c.close(); // twice is fine
+  await assert.rejects(c.ping(), (e: RostrumError) => e.code === -2);
+  assert.equal(c.state, 'closed');
+});
+
+test('a UserSig refused at a reconnect stops it; setUserSig() and connect() resume its rooms, seat kept within the grace', async () => {
+  const hb = await startTestServer({ realtime: { heartbeatSeconds: 1, seatGraceSeconds: 10 } });
+  try {
+    await createRoom(hb, 'rr-sig', { seats: 2 });
+    const c = client(hb, 'jon', { userSig: genUserSig(APP.sdkAppId, APP.secretKey, 'jon', 1) });
+    await c.connect();
+    await c.enterRoom({ roomId: 'rr-sig' });
+    await c.takeSeat({ roomId: 'rr-sig', index: 1 });
+    const stopped = await c.once('disconnected', () => true, 4000);
+    assert.deepEqual([stopped.code, stopped.willReconnect], [4401, false]);
+    assert.equal(c.state, 'closed');
+    assert.deepEqual(c.roomIds, ['rr-sig'], 'still held: it may connect again');
+
+    c.setUserSig(sig('jon'));
+    const restored = c.once('roomRestored', () => true, 3000);
+    const connected = c.once('connected');
+    await c.connect();
+    assert.deepEqual(await connected, { reconnected: true });
+    const r = await restored;
+    assert.equal(r.data.seats[1].userId, 'jon', 'the seat was kept');
+    await c.close();
+  } finally {
+    await hb.close();
+  }
+});
+
+test('past the resume window: roomRestored (recovered false) first, nothing replayed, live events after it', async () => {
+  const t = await startTestServer({ realtime: { seatGraceSeconds: 5, resumeWindowSeconds: 0.2 } });
+  try {
+    await createRoom(t, 'rr-window', { seats: 2 });
+    const c = client(t, 'kay', { reconnect: { initialDelayMs: 800, maxDelayMs: 800 } });
+    await c.connect();
+    await c.enterRoom({ roomId: 'rr-window' });
+    await c.takeSeat({ roomId: 'rr-window', index: 0 });
+    const log: string[] = [];
+    c.on('messageReceived', (e) => log.push(e.text));
+    c.on('roomRestored', (e) => log.push(`restored ${e.data.recovered} ${e.data.seats[0].userId}`));
+    for (const conn of t.server.realtime.listConnections()) t.server.realtime.terminate(conn.id);
+    await say(t, 'rr-window', 'missed');
+    const restored = c.once('roomRestored', () => true, 5000);
+    // Sent while it reconnects: those after the snapshot come live, after roomRestored.
+    const sending = (async () => {
+      for (let i = 0; i < 40 && log.length === 0; i++) {
+        await say(t, 'rr-window', `live ${i}`);
+        await sleep(10);
+      }
+    })();
+    await restored;
+    await sending;
+    await say(t, 'rr-window', 'after');
+    await eventually(() => log.at(-1) === 'after', 3000, 'the live message');
+    assert.equal(log[0], 'restored false kay', 'a fresh snapshot, seat kept, before any event');
+    assert.ok(!log.includes('missed'));
+    await c.close();
+  } finally {
+    await t.close();
+  }
+});
