@@ -322,3 +322,36 @@ test('past the resume window: roomRestored (recovered false) first, nothing repl
     await t.close();
   }
 });
+
+test('entering a room again after a reconnect gets no reply: the socket is given up and the next one enters it', async () => {
+  // A fake server: the second connection never answers enterRoom; the others answer everything.
+  let connections = 0;
+  const entries: number[] = [];
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  wss.on('connection', (ws) => {
+    const n = ++connections;
+    ws.on('message', (raw) => {
+      const f = JSON.parse(raw.toString());
+      if (f.op !== 'enterRoom') return ws.send(JSON.stringify({ id: f.id, code: 0, message: '', data: { pong: true, time: Date.now() } }));
+      entries.push(n);
+      if (n === 2) return;
+      const data = { room: { roomId: f.roomId, createTime: 1 }, seats: [], memberCount: 1, member: { userId: 'lou' }, muted: false, seq: 1, ...(f.lastSeq !== undefined ? { recovered: true } : {}) };
+      ws.send(JSON.stringify({ id: f.id, code: 0, message: '', data }));
+    });
+  });
+  await new Promise((r) => wss.once('listening', r));
+  const c = client(s, 'lou', { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, requestTimeoutMs: 300, reconnect: { initialDelayMs: 10, maxDelayMs: 10 } });
+  try {
+    await c.connect();
+    await c.enterRoom({ roomId: 'fake' });
+    const restored = c.once('roomRestored', () => true, 3000);
+    for (const ws of wss.clients) ws.terminate();
+    await restored;
+    assert.deepEqual(entries, [1, 2, 3]);
+    assert.equal(c.state, 'open');
+  } finally {
+    await c.close();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
+});

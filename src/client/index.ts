@@ -514,7 +514,9 @@ export class RostrumClient {
   }
 
   private async enterRoomsAgain(): Promise<void> {
+    const socket = this.socket;
     for (const [roomId, params] of [...this.rooms]) {
+      if (!this.rooms.has(roomId)) continue; // exited meanwhile
       try {
         // Resumes from the last event seen: the reply says whether the missed ones follow.
         const lastSeq = this.lastSeq.get(roomId);
@@ -526,7 +528,12 @@ export class RostrumClient {
       } catch (err) {
         const e = err as RostrumError;
         if (e.code === CLIENT_CODE.notConnected) return; // dropped again: the next reconnect retries
-        if (e.code === CLIENT_CODE.timeout) continue; // kept: tried again after the next reconnect
+        if (e.code === CLIENT_CODE.timeout) {
+          // The room is kept, and must not stay un-entered on a connection that looks up: as with
+          // an unanswered ping, the socket is given up and the reconnect enters it again.
+          if (socket && socket === this.socket) this.abandon(socket, CLOSE.heartbeatTimeout, 'no reply to enterRoom');
+          return;
+        }
         this.rooms.delete(roomId);
         this.lastSeq.delete(roomId);
         this.emit('roomLost', { roomId, reason: 'refused', message: e.message, code: e.code });
