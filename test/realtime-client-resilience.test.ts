@@ -355,3 +355,20 @@ test('entering a room again after a reconnect gets no reply: the socket is given
     await new Promise((r) => wss.close(r));
   }
 });
+
+test('connect() called from a disconnected listener: still one socket', async () => {
+  await createRoom(s, 'rr-listener');
+  const c = client(s, 'max', { reconnect: { initialDelayMs: 100, maxDelayMs: 100 } });
+  await c.connect();
+  await c.enterRoom({ roomId: 'rr-listener' });
+  const reconnects: Promise<void>[] = [];
+  c.on('disconnected', (e) => {
+    if (e.willReconnect) reconnects.push(c.connect());
+  });
+  drop('max');
+  await eventually(() => reconnects.length === 1, 3000, 'the drop');
+  await reconnects[0];
+  await sleep(400);
+  assert.equal(conns('max').length, 1, 'one connection');
+  await c.close();
+});

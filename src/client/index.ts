@@ -480,7 +480,11 @@ export class RostrumClient {
     const base = Math.min(r.maxDelayMs ?? 30_000, (r.initialDelayMs ?? 500) * 2 ** this.attempts);
     const delay = base / 2 + (Math.random() * base) / 2; // jitter: clients dropped together spread out
     this.attempts++;
-    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      // connect() may have started an attempt meanwhile (even from a disconnected listener).
+      if (!this.reconnecting && this.currentState === 'reconnecting') void this.reconnect();
+    }, delay);
   }
 
   /** One reconnect attempt; the next is scheduled if it fails. Kept in `reconnecting`. */
