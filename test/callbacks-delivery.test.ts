@@ -1,27 +1,18 @@
 // Callback delivery end to end: a real receiver on loopback checks every signature, order per
 // room and completeness; receiver down then up; give-up and re-send; one app's dead receiver
 // does not hold back another's.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } from './support/harness.js';
 import { ok } from './support/tencent.js';
 import { ok as polyvOk, polyvClient } from './support/polyv.js';
-import { startReceiver, until, type Receiver } from './support/receiver.js';
+import { receiversClosedAfter, until } from './support/receiver.js';
 import type { Worker } from 'node:worker_threads';
 import { RelayThread } from '../src/callbacks/relay-thread.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
 
 const TOKEN = 'callback-token-1';
-const receivers: Receiver[] = [];
-after(async () => {
-  for (const r of receivers) await r.close();
-});
-
-async function receiver(token?: string) {
-  const r = await startReceiver(token);
-  receivers.push(r);
-  return r;
-}
+const receiver = receiversClosedAfter();
 
 /** Per room, the Seq of the unique bodies must increase. */
 function assertOrdered(bodies: any[]): void {

@@ -1,24 +1,15 @@
 // The callbacks on the wire, as Tencent documents them: the request target byte for byte (the
 // configured URL's own query kept as is, Tencent's parameters added at its end in Tencent's
 // order, Sign before RequestTime) and every field of the six Room Engine bodies with its type.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP, OTHER_APP, enter, asUser, startTestServer } from './support/harness.js';
 import { ok } from './support/tencent.js';
-import { startReceiver, until, type Receiver } from './support/receiver.js';
+import { receiversClosedAfter, until } from './support/receiver.js';
 import { signOf } from '../src/callbacks/sign.js';
 
 const TOKEN = 'wire-token';
-const receivers: Receiver[] = [];
-after(async () => {
-  for (const r of receivers) await r.close();
-});
-
-async function receiver(token?: string) {
-  const r = await startReceiver(token);
-  receivers.push(r);
-  return r;
-}
+const receiver = receiversClosedAfter();
 
 /** The configured URL's own query: an encoded slash and tilde, a bare key, an encoded space. */
 const OWN_QUERY = 'key=a%2Fb~&flag&sp=x%20y';

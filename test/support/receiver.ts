@@ -2,6 +2,7 @@
 // each signature as docs/webhooks.md tells receivers to, and can be switched down (HTTP 503),
 // dead (never answers) or up.
 import { createServer, type Server } from 'node:http';
+import { after } from 'node:test';
 import { verifyCallback } from '../../src/callbacks/sign.js';
 
 export interface Received {
@@ -63,6 +64,19 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
 }
 
 /** Waits until `cond` holds (generous deadline: the machine may be loaded). */
+/** A function starting receivers that close when the test file ends. */
+export function receiversClosedAfter(): (token?: string) => Promise<Receiver> {
+  const started: Receiver[] = [];
+  after(async () => {
+    for (const r of started) await r.close();
+  });
+  return async (token) => {
+    const r = await startReceiver(token);
+    started.push(r);
+    return r;
+  };
+}
+
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
