@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect as connectTcp } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { WebSocket } from 'ws';
-import { canonicalIp, canonicalIpSubject, ipMatches } from '../src/core/ip.js';
+import { canonicalIp, canonicalIpSubject, ipMatches, normalizeIp } from '../src/core/ip.js';
 import { CODE } from '../src/realtime/protocol.js';
 import { adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { polyvCall } from './support/polyv.js';
@@ -35,6 +35,19 @@ describe('one spelling per address', () => {
       ['not an ip', null],
     ];
     for (const [given, want] of cases) assert.equal(canonicalIp(given), want, given);
+  });
+
+  it('a client address from a proxy loses its port (1.2.3.4:5678, [2001:db8::1]:443)', () => {
+    const cases: [string, string][] = [
+      ['203.0.113.7:5678', '203.0.113.7'],
+      ['[2001:DB8::1]:443', '2001:db8::1'],
+      ['[::ffff:203.0.113.7]:80', '203.0.113.7'],
+      [' 203.0.113.7 ', '203.0.113.7'],
+      ['::1:80', '::1:80'], // a whole IPv6 address, not ::1 with a port
+      ['203.0.113.7:99999', '203.0.113.7:99999'], // not a port: kept as given
+      ['unknown', 'unknown'],
+    ];
+    for (const [given, want] of cases) assert.equal(normalizeIp(given), want, given);
   });
 
   it('accepts the documented ranges only, stored as their network', () => {
@@ -175,5 +188,31 @@ describe('end to end, on a server listening on ::', () => {
       );
       assert.equal(kind, 'InvalidParam', ip);
     }
+  });
+});
+
+describe('end to end, behind a trusted proxy', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ trustProxy: true });
+  });
+  after(async () => {
+    await closeClients();
+    await s.close();
+  });
+
+  it('a ban on an address refuses a client whose proxy forwarded it with a port', async () => {
+    await createRoom(s, 'ip-port');
+    await asAdmin(s, { type: 'banIp', roomId: 'ip-port', ip: '203.0.113.7', reason: '', origin: 'tencent' });
+    await asAdmin(s, { type: 'banIp', roomId: 'ip-port', ip: '2001:db8::7', reason: '', origin: 'tencent' });
+    for (const forwarded of ['203.0.113.7:5678', '[2001:db8::7]:443']) {
+      const c = await RawClient.open(s, `u-port-${forwarded.length}`, { headers: { 'x-forwarded-for': forwarded } });
+      await c.fails('enterRoom', { roomId: 'ip-port' }, CODE.deniedIp);
+      c.ws.close();
+    }
+    const other = await RawClient.open(s, 'u-port-other', { headers: { 'x-forwarded-for': '203.0.113.8:5678' } });
+    const entered = await other.ok('enterRoom', { roomId: 'ip-port' });
+    assert.equal(entered.member.clientIp ?? (await asAdmin(s, { type: 'getMember', roomId: 'ip-port', userId: 'u-port-other' })).clientIp, '203.0.113.8');
+    other.ws.close();
   });
 });

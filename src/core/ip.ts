@@ -40,9 +40,15 @@ export function canonicalIp(text: string): string | null {
   return host;
 }
 
-/** A client address as stored: canonical when it is one, else as given (trimmed). */
+/**
+ * A client address as stored: canonical when it is one, else as given (trimmed). Some proxies
+ * write a port into X-Forwarded-For (1.2.3.4:5678, [2001:db8::1]:443): it is not part of the
+ * address, and a ban on the address must still hold.
+ */
 export function normalizeIp(text: string): string {
-  return canonicalIp(text) ?? text.trim();
+  const withPort = /^\s*(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([^\]]+)\]):(\d{1,5})\s*$/.exec(text);
+  const address = withPort && Number(withPort[3]) <= 65535 ? (withPort[1] ?? withPort[2]) : text;
+  return canonicalIp(address) ?? text.trim();
 }
 
 /** An address or an allowed range as stored; null when it is neither. */
