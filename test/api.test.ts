@@ -388,4 +388,23 @@ describe('console sign-in throttling (one node)', () => {
       await t.close();
     }
   });
+
+  it('behind a proxy that forwards the client with its port, a new port is the same address', async () => {
+    const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
+    try {
+      const signIn = (forwarded: string, identifier: string) =>
+        fetch(`${t.url}/console/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+          body: JSON.stringify({ sdkAppId: APP.sdkAppId, identifier, password: 'guess' }),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      // Each guess names another account (its own key stays under the limit) from a new port.
+      for (let i = 0; i < 5; i++) assert.notEqual((await signIn(`203.0.113.9:${40000 + i}`, `nobody-${i}`)).status, 429);
+      assertError(await signIn('203.0.113.9:41000', 'nobody-5'), 429, 'sign_in_throttled');
+      assertError(await signIn('[::ffff:203.0.113.9]:41001', 'nobody-6'), 429, 'sign_in_throttled');
+      assert.notEqual((await signIn('203.0.113.10:40000', 'nobody-7')).status, 429, 'another address is not held back');
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -18,6 +18,7 @@ import { verifyPassword } from './password.js';
 import { COOKIE, Sessions, SignInThrottle, type Session } from './sessions.js';
 import { MessageRate } from './stats.js';
 import type { CallbackAccess } from '../api/callbacks.js';
+import { normalizeIp } from '../core/ip.js';
 
 export interface ConsoleDeps {
   engine: Engine;
@@ -129,7 +130,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   http.post('/console/session', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(API_ERROR.csrf, 'sign-in from another site');
     const body = (req.body ?? {}) as SignIn;
-    const ipKey = `ip:${req.ip}`;
+    const ipKey = `ip:${normalizeIp(req.ip)}`; // one key per address, whatever its spelling or port
     const claim = typeof body.userSig === 'string' ? peekUserSig(body.userSig) : null;
     const accountKey = claim ? `acct:${claim.sdkAppId}:${claim.identifier}` : `acct:${String(body.sdkAppId)}:${String(body.identifier)}`;
     const wait = await throttle.retryAfter([ipKey, accountKey]);
