@@ -364,6 +364,28 @@ describe('console event stream: sessions and apps', () => {
   });
 });
 
+describe('console sessions from a UserSig', () => {
+  it('end when the UserSig does, not 8 hours later', async () => {
+    const t = await startTestServer();
+    try {
+      const sig = genUserSig(APP.sdkAppId, APP.secretKey, 'administrator', 2);
+      const signIn = await fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: sig }) });
+      assert.equal(signIn.status, 200);
+      const setCookie = signIn.headers.get('set-cookie') ?? '';
+      const maxAge = Number(/Max-Age=(\d+)/.exec(setCookie)?.[1]);
+      assert.ok(maxAge >= 1 && maxAge <= 2, `Max-Age ${maxAge}`);
+      const cookie = setCookie.split(';')[0];
+      assert.equal((await fetch(`${t.url}/console/session`, { headers: { cookie } })).status, 200);
+      await new Promise((r) => setTimeout(r, 2100));
+      for (const path of ['/console/session', '/api/v1/me']) {
+        assert.equal((await fetch(`${t.url}${path}`, { headers: { cookie } })).status, 401, `after the UserSig's expiry: ${path}`);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('console sign-in throttling (one node)', () => {
   it('after 5 failures, refuses the account and the IP with 429 and Retry-After, the right password too', async () => {
     const password = 'the right passphrase';

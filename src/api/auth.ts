@@ -18,19 +18,21 @@ export interface Principal {
 export type ExtraAuth = (req: FastifyRequest) => Principal | null | Promise<Principal | null>;
 
 /** Checks an admin UserSig of an app: the one credential of the API (and the console's sign-in). */
-export function verifyAdminSig(apps: AppRegistry, verifier: UserSigVerifier, sig: string): { app: App; identifier: string } {
+/** The admin a UserSig names, and when the UserSig expires (ms). */
+export function verifyAdminSig(apps: AppRegistry, verifier: UserSigVerifier, sig: string): { app: App; identifier: string; expiresAt: number } {
   const claim = peekUserSig(sig);
   if (!claim) throw new ApiError(API_ERROR.unauthenticated, 'the bearer token is not a UserSig');
   const app = apps.get(claim.sdkAppId);
   if (!app) throw new ApiError(API_ERROR.unauthenticated, `no app ${claim.sdkAppId} here`);
+  let expiresAt: number;
   try {
-    verifier.verify(sig, app.sdkAppId, claim.identifier, app.secretKey);
+    expiresAt = verifier.verify(sig, app.sdkAppId, claim.identifier, app.secretKey).expiresAt;
   } catch (e) {
     if (e instanceof UserSigError) throw new ApiError(API_ERROR.unauthenticated, e.message);
     throw e;
   }
   if (!app.admins.includes(claim.identifier)) throw new ApiError(API_ERROR.forbidden, `${claim.identifier} is not an admin of app ${app.sdkAppId}`);
-  return { app, identifier: claim.identifier };
+  return { app, identifier: claim.identifier, expiresAt };
 }
 
 export async function authenticate(req: FastifyRequest, apps: AppRegistry, verifier: UserSigVerifier, extra?: ExtraAuth): Promise<Principal> {
@@ -42,5 +44,6 @@ export async function authenticate(req: FastifyRequest, apps: AppRegistry, verif
   }
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (!m) throw new ApiError(API_ERROR.unauthenticated, 'the Authorization header must be "Bearer <UserSig>"');
-  return { ...verifyAdminSig(apps, verifier, m[1]), surface: 'api' };
+  const { app, identifier } = verifyAdminSig(apps, verifier, m[1]);
+  return { app, identifier, surface: 'api' };
 }

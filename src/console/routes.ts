@@ -138,7 +138,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
       reply.header('retry-after', String(wait));
       throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${wait} s`);
     }
-    let signedIn: { appId: number; identifier: string };
+    let signedIn: { appId: number; identifier: string; notAfter?: number };
     try {
       signedIn = await check(body);
     } catch (e) {
@@ -146,16 +146,18 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
       throw e;
     }
     await throttle.succeeded(accountKey);
-    const s = await sessions.create(signedIn.appId, signedIn.identifier);
+    const s = await sessions.create(signedIn.appId, signedIn.identifier, signedIn.notAfter);
     const secure = req.protocol === 'https' ? '; Secure' : '';
-    reply.header('set-cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${8 * 3600}${secure}`);
+    const maxAge = Math.max(1, Math.ceil((s.expiresAt - Date.now()) / 1000));
+    reply.header('set-cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`);
     return who(s);
   });
 
-  async function check(body: SignIn): Promise<{ appId: number; identifier: string }> {
+  async function check(body: SignIn): Promise<{ appId: number; identifier: string; notAfter?: number }> {
     if (typeof body.userSig === 'string' && body.userSig !== '') {
-      const { app, identifier } = verifyAdminSig(apps, deps.verifier, body.userSig);
-      return { appId: app.sdkAppId, identifier };
+      // A session made from a UserSig ends when the UserSig does.
+      const { app, identifier, expiresAt } = verifyAdminSig(apps, deps.verifier, body.userSig);
+      return { appId: app.sdkAppId, identifier, notAfter: expiresAt };
     }
     const { sdkAppId, identifier, password } = body;
     if (typeof sdkAppId !== 'number' || typeof identifier !== 'string' || typeof password !== 'string') {

@@ -68,9 +68,10 @@ export class Sessions {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(appId: AppId, identifier: string): Promise<Session> {
+  /** A session ends after the TTL, or at `notAfter` (ms) when sooner: a UserSig's own expiry. */
+  async create(appId: AppId, identifier: string, notAfter = Infinity): Promise<Session> {
     const id = randomBytes(32).toString('base64url');
-    const s: Session = { id, appId, identifier, csrf: csrfFor(id), expiresAt: this.clock() + this.ttlMs };
+    const s: Session = { id, appId, identifier, csrf: csrfFor(id), expiresAt: Math.min(this.clock() + this.ttlMs, notAfter) };
     await this.store.put(s);
     return s;
   }
