@@ -13,20 +13,26 @@ const AppSchema = Type.Object(
     secretKey: Type.String({ minLength: 1 }),
     admins: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
     rateLimit: Type.Optional(
-      Type.Object({
-        /** Tencent dialect: calls per second per command; 0 = unlimited. */
-        perCommandPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
-        /** Polyv dialect: calls per second per endpoint; 0 = unlimited. */
-        perEndpointPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
-      }),
+      Type.Object(
+        {
+          /** Tencent dialect: calls per second per command; 0 = unlimited. */
+          perCommandPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** Polyv dialect: calls per second per endpoint; 0 = unlimited. */
+          perEndpointPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     polyv: Type.Optional(
-      Type.Object({
-        appId: Type.String({ minLength: 1 }),
-        appSecret: Type.String({ minLength: 1 }),
-        /** The Polyv account id: the `{userId}` of account paths (addBadWords); unchecked when absent. */
-        userId: Type.Optional(Type.String({ minLength: 1 })),
-      }),
+      Type.Object(
+        {
+          appId: Type.String({ minLength: 1 }),
+          appSecret: Type.String({ minLength: 1 }),
+          /** The Polyv account id: the `{userId}` of account paths (addBadWords); unchecked when absent. */
+          userId: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     /** Where this app's callbacks go; room_config/set_callback (REST) wins over it. */
     callback: Type.Optional(
@@ -55,22 +61,25 @@ export const ConfigSchema = Type.Object(
     /** Largest request body accepted, bytes. */
     bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** This process's id; prefixes realtime connection ids so a restart can clear its ghosts. */
-    nodeId: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' })),
+    nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
     realtime: Type.Optional(
-      Type.Object({
-        heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-        maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
-        /** A dropped connection's members keep their place this long (a reconnect resumes). */
-        seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-        /** Events a reconnecting client missed are replayed if at most this old. */
-        resumeWindowSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-        /** Members above which entries/exits are announced as coalesced counts. */
-        audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
-        /** Audience mode: at most one member-count update per room this often, ms. */
-        memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
-        /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
-        messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
-      }),
+      Type.Object(
+        {
+          heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          /** A dropped connection's members keep their place this long (a reconnect resumes). */
+          seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+          /** Events a reconnecting client missed are replayed if at most this old. */
+          resumeWindowSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+          /** Members above which entries/exits are announced as coalesced counts. */
+          audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** Audience mode: at most one member-count update per room this often, ms. */
+          memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
+          /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
+          messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     /** Callback delivery: per-delivery timeout, give-up age, deliveries in flight per app. */
     callbacks: Type.Optional(

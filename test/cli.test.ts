@@ -199,6 +199,11 @@ describe('config file validation', () => {
       [{ apps: [app], prot: 8080 }, /: prot: /],
       [{ apps: [app, app] }, /apps\.1\.sdkAppId: duplicate/],
       [{ apps: [{ ...app, rateLimit: { perCommandPerSecond: -1 } }] }, /apps\.0\.rateLimit\.perCommandPerSecond/],
+      // A misspelt key is refused wherever it is, not ignored.
+      [{ apps: [{ ...app, rateLimit: { perCommandPerSec: 5 } }] }, /apps\.0\.rateLimit\.perCommandPerSec/],
+      [{ apps: [{ ...app, polyv: { appId: 'a', appSecret: 's', userid: 'u' } }] }, /apps\.0\.polyv\.userid/],
+      [{ realtime: { heartbeatSecond: 5 } }, /realtime\.heartbeatSecond/],
+      [{ nodeId: 'n'.repeat(65) }, /nodeId/],
       [{ bodyLimit: 'big' }, /bodyLimit/],
       [{ store: 'redis://localhost' }, /: store: unsupported store/],
       [{ store: 'postgres://h/db?schema=a-b' }, /: store: invalid schema name/],

@@ -111,7 +111,7 @@ export const KickOffSeatBody = Type.Object({ userId: UserId, reason: Opt(Reason)
 export const LockSeatBody = Type.Object({ locked: Bool, reason: Opt(Reason) }, { additionalProperties: false });
 export const DismissBody = Type.Object({ reason: Opt(Reason) }, { additionalProperties: false });
 export const MessageBody = Type.Object(
-  { text: Type.String({ minLength: 1, maxLength: 4000 }), nick: Opt(Type.String({ maxLength: 64 })), avatar: Opt(Type.String({ maxLength: 500 })) },
+  { text: Type.String({ minLength: 1, maxLength: 2000, description: 'at most 2000 bytes in UTF-8' }), nick: Opt(Type.String({ maxLength: 64 })), avatar: Opt(Type.String({ maxLength: 500 })) },
   { additionalProperties: false },
 );
 

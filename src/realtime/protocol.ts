@@ -175,7 +175,7 @@ export interface EventMap {
   roomInfoChanged: { room: RoomView };
   ownerChanged: { from: string; to: string };
   /** To the member whose chat was muted or unmuted (`by` userId or ip). */
-  muteChanged: { userId: string; muted: boolean; until: number | null; by: 'userId' | 'ip' };
+  muteChanged: { userId: string; muted: boolean; until: number | null; by: 'userId' | 'ip'; reason?: string };
   messageReceived: { msgId: string; from: string; nick: string; avatar: string; text: string; imageUrl?: string; admin: boolean };
   seatRequestReceived: { request: SeatRequest };
   seatRequestCancelled: { request: SeatRequest };
