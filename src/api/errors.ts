@@ -1,6 +1,7 @@
 // The native API's one error shape, `{"error":{"code","message","field"?}}`, and the one table
 // from the core's error kinds (and the API's own failures) to its HTTP status and code.
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorKind } from '../core/errors.js';
 
 export interface ApiErrorCode {
@@ -71,4 +72,20 @@ export const ErrorBody = Type.Object(
 
 export function errorBody(code: string, message: string, field?: string): { error: { code: string; message: string; field?: string } } {
   return { error: field ? { code, message, field } : { code, message } };
+}
+
+/** Writes the API's error shape: every failure of the native API and the console goes out here. */
+export function sendError(reply: FastifyReply, e: ApiErrorCode, message: string, field?: string): FastifyReply {
+  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.code, message, field)));
+}
+
+/** Fastify's error handler for the API's routes (and the console's): `surface` names the log line. */
+export function apiErrorHandler(surface: string) {
+  return (err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (err instanceof ApiError) return sendError(reply, err.error, err.message, err.field);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, API_ERROR.bodyTooLarge, 'request body is too large');
+    if (err.statusCode && err.statusCode < 500) return sendError(reply, API_ERROR.invalidRequest, err.message);
+    req.log.error({ reqId: req.id, err }, `${surface}: unexpected error`);
+    return sendError(reply, API_ERROR.internal, 'internal error, please retry');
+  };
 }

@@ -12,7 +12,7 @@ import { isRoomError } from '../core/errors.js';
 import type { UserSigVerifier } from '../auth/usersig.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import { authenticate, type ExtraAuth, type Principal } from './auth.js';
-import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, errorBody } from './errors.js';
+import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, apiErrorHandler, sendError } from './errors.js';
 import { ROUTES } from './routes.js';
 import type { CallbackAccess } from './callbacks.js';
 
@@ -27,10 +27,6 @@ export interface ApiDeps {
   callbacks: CallbackAccess;
   /** Another way in besides the bearer UserSig (the console's session); see auth.ts. */
   extraAuth?: ExtraAuth;
-}
-
-function send(reply: FastifyReply, status: number, code: string, message: string, field?: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(code, message, field)));
 }
 
 /**
@@ -82,14 +78,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   // Responses are written as they are: their schemas document them, they do not filter them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, req, reply) => {
-    if (err instanceof ApiError) return send(reply, err.error.status, err.error.code, err.message, err.field);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 413, API_ERROR.bodyTooLarge.code, 'request body is too large');
-    if (err.statusCode && err.statusCode < 500) return send(reply, 400, API_ERROR.invalidRequest.code, err.message);
-    req.log.error({ reqId: req.id, err }, 'native api: unexpected error');
-    return send(reply, 500, API_ERROR.internal.code, 'internal error, please retry');
-  });
-  app.setNotFoundHandler((req, reply) => send(reply, 404, API_ERROR.notFound.code, `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setErrorHandler(apiErrorHandler('native api'));
+  app.setNotFoundHandler((req, reply) => sendError(reply, API_ERROR.notFound, `no route ${req.method} ${req.url.split('?')[0]}`));
 
   const principals = new WeakMap<FastifyRequest, Principal>();
   for (const r of ROUTES) {
@@ -123,8 +113,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
           return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(out));
         } catch (e) {
           if (!isRoomError(e)) throw e;
-          const m = ERROR_BY_KIND[e.kind];
-          return send(reply, m.status, m.code, e.message, e.field);
+          return sendError(reply, ERROR_BY_KIND[e.kind], e.message, e.field);
         }
       },
     });

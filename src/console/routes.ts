@@ -13,7 +13,7 @@ import type { UserSigVerifier } from '../auth/usersig.js';
 import { peekUserSig } from '../auth/usersig.js';
 import type { ExtraAuth, Principal } from '../api/auth.js';
 import { verifyAdminSig } from '../api/auth.js';
-import { API_ERROR, ApiError, errorBody } from '../api/errors.js';
+import { API_ERROR, ApiError, apiErrorHandler } from '../api/errors.js';
 import { verifyPassword } from './password.js';
 import { COOKIE, Sessions, SignInThrottle, type Session } from './sessions.js';
 import { MessageRate } from './stats.js';
@@ -46,10 +46,6 @@ function cookieOf(req: FastifyRequest): string | undefined {
     if (i > 0 && part.slice(0, i).trim() === COOKIE) return part.slice(i + 1).trim();
   }
   return undefined;
-}
-
-function fail(reply: FastifyReply, e: ApiError): FastifyReply {
-  return reply.code(e.error.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.error.code, e.message, e.field)));
 }
 
 /** A change must not come from another site: an Origin header, when sent, must be this host. */
@@ -104,13 +100,7 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   };
   const who = (s: Session) => ({ sdkAppId: s.appId, identifier: s.identifier, csrf: s.csrf });
 
-  http.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
-    if (err instanceof ApiError) return fail(reply, err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, new ApiError(API_ERROR.bodyTooLarge, 'request body is too large'));
-    if (err.statusCode && err.statusCode < 500) return fail(reply, new ApiError(API_ERROR.invalidRequest, err.message));
-    req.log.error({ reqId: req.id, err }, 'console: unexpected error');
-    return fail(reply, new ApiError(API_ERROR.internal, 'internal error, please retry'));
-  });
+  http.setErrorHandler(apiErrorHandler('console'));
 
   // ----------------------------------------------------------------------------- the page
 

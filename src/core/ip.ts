@@ -19,11 +19,11 @@ export const IPV6_PREFIXES = { min: 16, max: 128, step: 8 } as const;
 /** The address's one spelling, or null if it is not an IP address. */
 export function canonicalIp(text: string): string | null {
   let t = text.trim();
+  if (V4.test(t)) return t; // the common case first: this runs for every entry and deny check
   const bracketed = /^\[(.*)\]$/.exec(t);
   if (bracketed) t = bracketed[1];
   const zoned = /^([^%]*)%[A-Za-z0-9_.%-]+$/.exec(t);
   if (zoned) t = zoned[1];
-  if (!bracketed && !zoned && V4.test(t)) return t;
   if (!/^[0-9A-Fa-f:.]+$/.test(t) || !t.includes(':')) return null;
   let host: string;
   try {
@@ -46,9 +46,10 @@ export function canonicalIp(text: string): string | null {
  * address, and a ban on the address must still hold.
  */
 export function normalizeIp(text: string): string {
+  const ip = canonicalIp(text);
+  if (ip !== null) return ip;
   const withPort = /^\s*(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([^\]]+)\]):(\d{1,5})\s*$/.exec(text);
-  const address = withPort && Number(withPort[3]) <= 65535 ? (withPort[1] ?? withPort[2]) : text;
-  return canonicalIp(address) ?? text.trim();
+  return (withPort && Number(withPort[3]) <= 65535 && canonicalIp(withPort[1] ?? withPort[2])) || text.trim();
 }
 
 /** An address or an allowed range as stored; null when it is neither. */

@@ -10,7 +10,7 @@ import { answer as tencentAnswer } from '../dialects/tencent/routes.js';
 import { CODE } from '../dialects/tencent/codes.js';
 import { answer as polyvAnswer } from '../dialects/polyv/routes.js';
 import { MESSAGE } from '../dialects/polyv/errors.js';
-import { API_ERROR, errorBody, type ApiErrorCode } from '../api/errors.js';
+import { API_ERROR, sendError, type ApiErrorCode } from '../api/errors.js';
 
 export type Prefix = 'tencent' | 'polyv' | 'native' | null;
 
@@ -44,7 +44,7 @@ function answerByPrefix(req: FastifyRequest, reply: FastifyReply, failure: Failu
       return true;
     case 'native': {
       const [e, message] = NATIVE[failure];
-      void reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.code, message)));
+      void sendError(reply, e, message);
       return true;
     }
     default:
