@@ -7,6 +7,9 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ROUTES } from '../src/api/routes.js';
 import { hashPassword } from '../src/console/password.js';
+import { STREAMS_PER_SESSION } from '../src/console/routes.js';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { APP, OTHER_APP, adminSig, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
 
 let s: TestServer;
@@ -361,6 +364,73 @@ describe('console event stream: sessions and apps', () => {
     await until('the signed-out stream to end', () => mine.got.ended);
     assert.equal(kept.got.ended, false, "the other session's stream stays open");
     for (const x of [other, kept]) await x.cancel();
+  });
+});
+
+describe('console event streams: bounded', () => {
+  const signIn = async () => {
+    const r = await fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig: adminSig() }) });
+    return r.headers.get('set-cookie')!.split(';')[0];
+  };
+  /** A stream read by a raw socket that does not read until `drain` says so; `ended` once it closes. */
+  const rawStream = async (cookie: string, roomId: string) => {
+    const socket = connect(Number(new URL(s.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(`GET /console/events?roomId=${roomId} HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: ${cookie}\r\n\r\n`);
+    let head = '';
+    for (;;) {
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      head += chunk.toString('latin1');
+      if (head.includes(': connected')) break;
+    }
+    socket.pause();
+    let received = head.length;
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    return { head, ended, drain: () => socket.on('data', (d: Buffer) => (received += d.length)).resume(), received: () => received, destroy: () => socket.destroy() };
+  };
+
+  it('a session holds at most 8 open at once; a closed one makes room', async () => {
+    await asAdmin(s, { type: 'createRoom', roomId: 'sse-cap' });
+    const cookie = await signIn();
+    const open = [];
+    for (let i = 0; i < STREAMS_PER_SESSION; i++) open.push(await rawStream(cookie, 'sse-cap'));
+    for (const x of open) assert.match(x.head, /^HTTP\/1\.1 200/);
+    const ninth = await fetch(`${s.url}/console/events?roomId=sse-cap`, { headers: { cookie } });
+    if (ninth.status === 200) await ninth.body!.cancel(); // an open stream would never end its body
+    assertError({ status: ninth.status, body: ninth.status === 200 ? null : await ninth.json() }, 429, 'too_many_streams');
+    // Another session is not counted with this one.
+    const other = await rawStream(await signIn(), 'sse-cap');
+    assert.match(other.head, /^HTTP\/1\.1 200/);
+    open[0].destroy();
+    await open[0].ended;
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const again = await rawStream(cookie, 'sse-cap').catch(() => null);
+      if (again && /^HTTP\/1\.1 200/.test(again.head)) {
+        open.push(again);
+        break;
+      }
+      again?.destroy();
+      assert.ok(Date.now() < deadline, 'a closed stream made no room');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const x of [...open, other]) x.destroy();
+  });
+
+  it('a reader that stops reading has its stream ended, not buffered without bound', async () => {
+    await asAdmin(s, { type: 'createRoom', roomId: 'sse-slow' });
+    const stalled = await rawStream(await signIn(), 'sse-slow');
+    // About 10 MiB of events: more than the loopback socket buffers and the server's 1 MiB backlog.
+    const text = 'x'.repeat(2000);
+    const sent = 5_000;
+    for (let i = 0; i < sent; i += 250) {
+      await Promise.all(Array.from({ length: 250 }, () => asAdmin(s, { type: 'sendAdminMessage', roomId: 'sse-slow', text, nick: 'ops', avatar: '' })));
+    }
+    stalled.drain();
+    const ended = await Promise.race([stalled.ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    stalled.destroy();
+    assert.ok(ended, `the stream stayed open after ${stalled.received()} bytes`);
+    assert.ok(stalled.received() < sent * text.length, `the stalled stream got ${stalled.received()} bytes of ${sent * text.length}`);
   });
 });
 

@@ -19,6 +19,7 @@ export const API_ERROR = {
   rateLimited: { status: 429, code: 'rate_limited' },
   csrf: { status: 403, code: 'csrf_refused' },
   throttled: { status: 429, code: 'sign_in_throttled' },
+  tooManyStreams: { status: 429, code: 'too_many_streams' },
   internal: { status: 500, code: 'internal' },
   deliveryNotFound: { status: 404, code: 'delivery_not_found' },
   callbacksNotConfigured: { status: 409, code: 'callbacks_not_configured' },

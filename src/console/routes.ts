@@ -82,6 +82,11 @@ interface SignIn {
   password?: unknown;
 }
 
+/** Live event streams one console session may hold open (tabs of the room page). */
+export const STREAMS_PER_SESSION = 8;
+/** Unsent bytes after which a stream whose reader has stalled is ended. */
+const STREAM_BACKLOG_BYTES = 1024 * 1024;
+
 export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { sessions, throttle, apps } = deps;
   const rate = new MessageRate(deps.bus);
@@ -182,15 +187,22 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     const s = await session(req);
     const roomId = (req.query as Record<string, unknown>).roomId;
     if (typeof roomId !== 'string' || roomId === '') throw new ApiError(API_ERROR.invalidRequest, 'roomId is required', 'roomId');
+    const mine = bySession.get(s.id) ?? new Set();
+    if (mine.size >= STREAMS_PER_SESSION) {
+      throw new ApiError(API_ERROR.tooManyStreams, `at most ${STREAMS_PER_SESSION} event streams per session are open at once; close one`);
+    }
     reply.hijack();
     const res = reply.raw;
     streams.add(res);
-    const mine = bySession.get(s.id) ?? new Set();
     bySession.set(s.id, mine.add(res));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     const off = deps.bus.subscribe((e) => {
-      if (e.appId === s.appId && e.roomId === roomId) res.write(`data: ${JSON.stringify(e)}\n\n`);
+      if (e.appId !== s.appId || e.roomId !== roomId) return;
+      // A browser that stops reading must not hold the room's events in memory without bound:
+      // its stream ends (EventSource opens a new one, from the room's state then).
+      if (res.writableLength > STREAM_BACKLOG_BYTES) res.destroy();
+      else res.write(`data: ${JSON.stringify(e)}\n\n`);
     });
     // The session may end elsewhere (another node's sign-out): checked with each ping.
     const ping = setInterval(() => {
