@@ -3,81 +3,30 @@
 // runs.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { APP, freePort, storeArgs, tempData, tencentCall, type TestData } from './support/harness.js';
+import { APP, storeArgs, tempData, tencentCall, type TestData } from './support/harness.js';
+import { cleanEnv, killServers, ROOT, serve as serveProcess, stop, writeConfig as writeConfigFile } from './support/process.js';
 import { startReceiver, until, type Receiver } from './support/receiver.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'durable-token';
-const running = new Set<ChildProcess>();
 const datas: TestData[] = [];
 const receivers: Receiver[] = [];
 
 after(async () => {
-  for (const child of running) child.kill('SIGKILL');
+  killServers();
   for (const data of datas) await data.remove();
   for (const r of receivers) await r.close();
 });
 
-function cleanEnv() {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
-}
-
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-async function serve(data: TestData, config: string): Promise<Proc> {
-  const port = await freePort();
-  const args = ['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), '--config', config];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), ROSTRUM_LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  running.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  let gone = false;
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      gone = true;
-      running.delete(child);
-      resolve(signal ?? code);
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000; // a loaded machine starts tsx slowly
-  for (;;) {
-    if (gone) assert.fail(`rostrum exited early: ${stderr}`);
-    if (Date.now() > deadline) assert.fail(`rostrum did not become ready: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  return { child, url, exited };
-}
+const serve = (data: TestData, config: string) => serveProcess(data, config, { logLevel: 'error' });
 
 function writeConfig(data: TestData, callbackUrl: string, callbacks: object = {}): string {
-  const config = join(data.dataDir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 }, callback: { url: callbackUrl, token: TOKEN } }],
-      callbacks: { ...callbacks },
-    }),
-  );
-  return config;
+  return writeConfigFile(data, {
+    apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 }, callback: { url: callbackUrl, token: TOKEN } }],
+    callbacks: { ...callbacks },
+  });
 }
 
 const run = promisify(execFile);
@@ -158,8 +107,7 @@ describe('callbacks across kill -9', () => {
       await until(() => rx.unique().length === 2, 'the other one', 30_000);
       assert.match((await cli(data, ['failed'])).stdout, /no failed deliveries/);
     } finally {
-      p.child.kill('SIGTERM');
-      assert.equal(await p.exited, 0);
+      await stop(p);
     }
   });
 });

@@ -3,68 +3,15 @@
 // or the PostgreSQL schema under ROSTRUM_TEST_STORE).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { APP, storeArgs, tempData, tencentCall, freePort, type TestData } from './support/harness.js';
+import { APP, tempData, tencentCall, type TestData } from './support/harness.js';
+import { crash, killServers, serve, stop, writeConfig } from './support/process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const running = new Set<ChildProcess>();
 const datas: TestData[] = [];
 
 after(async () => {
-  for (const child of running) child.kill('SIGKILL');
+  killServers();
   for (const data of datas) await data.remove();
 });
-
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-/** Starts `rostrum serve` on a free port and waits for /healthz. */
-async function serve(data: TestData, config: string): Promise<Proc> {
-  const port = await freePort();
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
-  const args = ['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), '--config', config];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  running.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  let gone = false;
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      gone = true;
-      running.delete(child);
-      resolve(signal ?? code);
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (gone) assert.fail(`rostrum exited early: ${stderr}`);
-    if (Date.now() > deadline) assert.fail(`rostrum did not become ready: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  return { child, url, exited };
-}
-
-async function crash(p: Proc): Promise<void> {
-  p.child.kill('SIGKILL');
-  assert.equal(await p.exited, 'SIGKILL');
-}
 
 function ok(r: { ErrorCode: number; ErrorInfo: string }): void {
   assert.equal(r.ErrorCode, 0, r.ErrorInfo);
@@ -74,8 +21,7 @@ describe('durability across kill -9', () => {
   it('keeps every acknowledged write', async () => {
     const data = tempData('rostrum-durable-');
     datas.push(data);
-    const config = join(data.dataDir, 'config.json');
-    writeFileSync(config, JSON.stringify({ apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 } }] }));
+    const config = writeConfig(data, { apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 } }] });
 
     const first = await serve(data, config);
     const call = (url: string, path: string, body: unknown) => tencentCall(url, path, body);
@@ -114,8 +60,7 @@ describe('durability across kill -9', () => {
     try {
       ok(await call(third.url, 'room_engine_http_srv/get_room_info', { RoomId: 'after-restart' }));
     } finally {
-      third.child.kill('SIGTERM');
-      assert.equal(await third.exited, 0);
+      await stop(third);
     }
   });
 });
