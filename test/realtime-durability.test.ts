@@ -1,6 +1,6 @@
 // Durability of the realtime (WebSocket) writes across `kill -9` of the real `rostrum serve`:
-// entries, seat takes and leaves, invitations, moderators' kicks, locks and Polyv-style kicks
-// (by user and by IP), and chat, fired as a concurrent burst from many connections, the process
+// entries and exits, seat takes and leaves, applications and invitations, moderators' kicks,
+// locks and Polyv-style kicks (by user and by IP), and chat, fired as a concurrent burst from many connections, the process
 // killed right after the last acknowledgement, started again on the same store and port.
 //
 // What must hold after the restart (docs/realtime-protocol.md, README "Restart"):
@@ -15,7 +15,7 @@
 //   a client resuming after the restart enters anew (without its seat) and may take it again.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, tempData, tencentCall, type TestData, type TestServer } from './support/harness.js';
+import { adminSig, APP, tempData, tencentCall, type TestData, type TestServer } from './support/harness.js';
 import { ok as polyvOk, polyvCall } from './support/polyv.js';
 import { crash, killServers, serve, stop, writeConfig, type ServerProcess } from './support/process.js';
 import { RawClient, type Frame } from './realtime-support.js';
@@ -63,10 +63,18 @@ describe('realtime writes across kill -9', () => {
     const first = await serve(data, config);
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'live', RoomType: 'Conference', Owner_Account: 'owner', IsSeatEnabled: true, MaxSeatCount: SEATS } });
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'iproom', RoomType: 'Conference', Owner_Account: 'owner' } });
+    await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'stage', RoomType: 'Conference', Owner_Account: 'owner', IsSeatEnabled: true, MaxSeatCount: 4, TakeSeatMode: 'ApplyToTake' } });
 
     const owner = await connect(first, 'owner');
     await owner.ok('enterRoom', { roomId: 'live' });
     await owner.ok('enterRoom', { roomId: 'iproom' });
+    const stageSnapshot = await owner.ok('enterRoom', { roomId: 'stage' });
+    const applicants = new Map<string, RawClient>();
+    for (const a of ['a1', 'a2', 'a3', 'a4']) {
+      const c = await connect(first, a);
+      await c.ok('enterRoom', { roomId: 'stage' });
+      applicants.set(a, c);
+    }
     const watcher = await connect(first, 'watcher');
     const snapshot = await watcher.ok('enterRoom', { roomId: 'live', nick: 'Watcher' });
     const createTime: number = snapshot.room.createTime;
@@ -98,8 +106,12 @@ describe('realtime writes across kill -9', () => {
     ]);
 
     // Burst 2: the owner moderates (kick off a seat, lock the last one, kick out, a Polyv-style
-    // kick by user and one by IP, an invitation that u7 accepts) while members chat.
+    // kick by user and one by IP, an invitation that u7 accepts) while members chat and u6
+    // leaves; on the stage (ApplyToTake) applications are approved, cancelled, rejected, and an
+    // invitation is turned down.
     const u7 = users.get('u7')!;
+    const [a1, a2, a3, a4] = ['a1', 'a2', 'a3', 'a4'].map((a) => applicants.get(a)!);
+    const apply = async (c: RawClient) => (await c.ok('requestSeat', { roomId: 'stage', index: Number(c.userId.slice(1)) - 1 })).requestId as string;
     await Promise.all([
       owner.ok('kickOffSeat', { roomId: 'live', userId: 'u0', data: 'off you go' }),
       owner.ok('lockSeat', { roomId: 'live', index: SEATS - 1, locked: true }),
@@ -113,6 +125,11 @@ describe('realtime writes across kill -9', () => {
           await u7.ok('acceptSeatInvitation', { roomId: 'live', requestId });
         }),
       ...['u1', 'u2', 'u3', 'u4', 'u5', 'u7'].flatMap((u) => chat(users.get(u)!, 'second')),
+      users.get('u6')!.ok('exitRoom', { roomId: 'live' }),
+      apply(a1).then((requestId) => owner.ok('approveSeatRequest', { roomId: 'stage', requestId })),
+      apply(a2).then((requestId) => a2.ok('cancelSeatRequest', { roomId: 'stage', requestId })),
+      apply(a3).then((requestId) => owner.ok('rejectSeatRequest', { roomId: 'stage', requestId })),
+      owner.ok('inviteToSeat', { roomId: 'stage', userId: 'a4', index: 3 }).then(({ requestId }) => a4.ok('rejectSeatInvitation', { roomId: 'stage', requestId })),
       ...chat(watcher, 'second'),
     ]);
     await crash(first);
@@ -165,7 +182,7 @@ describe('realtime writes across kill -9', () => {
 
       // The seat list committed last before the crash, then the removals made on start.
       const evicted = all.filter((e) => e.event === 'memberLeft' && e.reason === 'expired');
-      assert.deepEqual(evicted.map((e) => e.userId).sort(), ['owner', 'u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'].sort());
+      assert.deepEqual(evicted.map((e) => e.userId).sort(), ['owner', 'u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u7'].sort());
       const firstEviction = Math.min(...evicted.map((e) => e.seq));
       const seatLists = all.filter((e) => e.event === 'seatListChanged');
       const atCrash = seatLists.filter((e) => e.seq < firstEviction).at(-1)!;
@@ -176,6 +193,7 @@ describe('realtime writes across kill -9', () => {
       const left = (reason: string) => all.filter((e) => e.event === 'memberLeft' && e.reason === reason).map((e) => e.userId);
       assert.deepEqual(left('kicked'), ['u8']);
       assert.deepEqual(left('banned'), ['u9']);
+      assert.deepEqual(left('leave'), ['u6']);
       assert.ok(!replayed.some((e) => (e.event === 'memberLeft' || e.event === 'memberEntered') && (e.userId ?? e.member?.userId) === 'watcher'));
       assert.ok(replayed.some((e) => e.event === 'memberEntered' && e.member.userId === 'u8'), 'what happened after the restart too');
 
@@ -185,6 +203,36 @@ describe('realtime writes across kill -9', () => {
       assert.equal(again.recovered, true);
       assert.deepEqual(again.seats.map((s: Frame) => s.userId), expectedSeats.map(() => null));
       await u1.ok('takeSeat', { roomId: 'live', index: 1 });
+
+      // The owner resumes on the stage: the applications and the invitation, as they ended.
+      const ownerBack = await connect(second, 'owner');
+      const stage = await ownerBack.ok('enterRoom', { roomId: 'stage', lastSeq: stageSnapshot.seq, createTime: stageSnapshot.room.createTime });
+      assert.equal(stage.recovered, true);
+      await ownerBack.sync();
+      const requests = ownerBack.events.filter((e) => e.roomId === 'stage' && e.event.startsWith('seat') && e.event !== 'seatListChanged');
+      assert.deepEqual(
+        requests.map((e) => `${e.event} ${e.request.userId}`).sort(),
+        [
+          'seatRequestReceived a1',
+          'seatRequestReceived a2',
+          'seatRequestReceived a3',
+          'seatRequestApproved a1',
+          'seatRequestCancelled a2',
+          'seatRequestRejected a3',
+          'seatInvitationRejected a4',
+        ].sort(),
+      );
+      const stageSeats = ownerBack.events.filter((e) => e.roomId === 'stage' && e.event === 'seatListChanged');
+      assert.deepEqual(stageSeats.map((e) => e.seats.map((x: Frame) => x.userId)), [
+        ['a1', null, null, null],
+        [null, null, null, null], // a1 removed on start
+      ]);
+
+      // The realtime moderators' actions are in the audit log.
+      const res = await fetch(`${second.url}/api/v1/audit?limit=500`, { headers: { authorization: `Bearer ${adminSig()}` } });
+      assert.equal(res.status, 200);
+      const audit = ((await res.json()) as { items: Frame[] }).items.filter((e) => e.surface === 'realtime').map((e) => `${e.action} ${e.roomId} ${e.targetType}:${e.target}`);
+      assert.deepEqual(audit.sort(), ['ban iproom ip:127.0.0.1', 'ban live userId:u9', 'kickOffSeat live userId:u0', 'kickOut live userId:u8', `lockSeat live seat:${SEATS - 1}`].sort());
 
       // The history: the realtime op, page by page, and Polyv's get-history-page.
       const history: string[] = [];
