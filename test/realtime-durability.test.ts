@@ -251,4 +251,76 @@ describe('realtime writes across kill -9', () => {
       await stop(second);
     }
   });
+
+  it('a crash in the middle of a chat storm loses no acknowledged message, and history and events agree', async () => {
+    const started = Date.now();
+    const data = tempData('rostrum-rt-storm-');
+    datas.push(data);
+    const config = writeConfig(data, {
+      apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0, perEndpointPerSecond: 0 }, polyv: APP.polyv }],
+      realtime: { messagesPerSecond: 0 },
+    });
+    const first = await serve(data, config);
+    await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'storm', RoomType: 'Conference', Owner_Account: 'owner' } });
+    const watcher = await connect(first, 'watcher');
+    const snapshot = await watcher.ok('enterRoom', { roomId: 'storm' });
+    const talkers = await Promise.all(Array.from({ length: 16 }, (_, i) => connect(first, `t${i}`)));
+    await Promise.all(talkers.map((c) => c.ok('enterRoom', { roomId: 'storm' })));
+
+    // Every talker keeps 4 messages in flight; the process is killed once 150 are acknowledged.
+    // A reply read after the kill was still sent by the server: it counts as acknowledged too.
+    const sent = new Set<string>();
+    const acked = new Map<string, string>(); // msgId -> text
+    let killed = false;
+    const pumps = talkers.map((c) => {
+      let n = 0;
+      const texts = new Map<string, string>();
+      const send = () => {
+        if (killed || c.ws.readyState !== c.ws.OPEN) return;
+        const id = `m${n}`;
+        const text = `${c.userId} ${n++}`;
+        texts.set(id, text);
+        sent.add(text);
+        c.ws.send(JSON.stringify({ id, op: 'sendMessage', roomId: 'storm', text }));
+      };
+      c.ws.on('message', (raw) => {
+        const f = JSON.parse(raw.toString());
+        if (typeof f.id !== 'string' || !texts.has(f.id)) return;
+        assert.equal(f.code, 0, f.message);
+        acked.set(f.data.msgId, texts.get(f.id)!);
+        if (acked.size >= 150 && !killed) {
+          killed = true;
+          first.child.kill('SIGKILL');
+        }
+        send();
+      });
+      return () => {
+        for (let i = 0; i < 4; i++) send();
+      };
+    });
+    for (const start of pumps) start();
+    assert.equal(await first.exited, 'SIGKILL');
+    await Promise.all(talkers.map((c) => c.closed));
+    assert.ok(acked.size >= 150);
+
+    const second = await serve(data, config, { port: first.port });
+    try {
+      const records = polyvOk(
+        await polyvCall(second.url, '/live/v3/channel/chat/get-history-page', { channelId: 'storm', startDay: cst(started - 2000), endDay: cst(Date.now() + 2000), pageSize: 1000 }),
+      ) as { id: string; content: string }[];
+      const kept = new Map(records.map((r) => [r.id, r.content]));
+      assert.equal(kept.size, records.length, 'each message once');
+      for (const [msgId, text] of acked) assert.equal(kept.get(msgId), text, `acknowledged ${text} is in the history`);
+      for (const text of kept.values()) assert.ok(sent.has(text), `${text} was sent`);
+      // What the history has, the room's events have (one transaction): a resuming client gets it all.
+      const back = await connect(second, 'watcher');
+      const resumed = await back.ok('enterRoom', { roomId: 'storm', lastSeq: snapshot.seq, createTime: snapshot.room.createTime });
+      assert.equal(resumed.recovered, true);
+      await back.sync();
+      const replayed = back.events.filter((e) => e.event === 'messageReceived').map((e) => e.msgId);
+      assert.deepEqual(replayed.sort(), [...kept.keys()].sort());
+    } finally {
+      await stop(second);
+    }
+  });
 });
