@@ -18,12 +18,13 @@ import assert from 'node:assert/strict';
 import { adminSig, APP, tempData, tencentCall, type TestData, type TestServer } from './support/harness.js';
 import { ok as polyvOk, polyvCall } from './support/polyv.js';
 import { crash, killServers, serve, stop, writeConfig, type ServerProcess } from './support/process.js';
-import { RawClient, type Frame } from './realtime-support.js';
+import { client, closeClients, eventually, RawClient, type Frame } from './realtime-support.js';
 
 const datas: TestData[] = [];
 const clients: RawClient[] = [];
 
 after(async () => {
+  await closeClients();
   for (const c of clients) c.close();
   killServers();
   for (const data of datas) await data.remove();
@@ -264,6 +265,15 @@ describe('realtime writes across kill -9', () => {
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'storm', RoomType: 'Conference', Owner_Account: 'owner' } });
     const watcher = await connect(first, 'watcher');
     const snapshot = await watcher.ok('enterRoom', { roomId: 'storm' });
+    // The TypeScript client rides the crash by itself: it reconnects, enters again with its
+    // lastSeq and gets what it missed, each message once.
+    const rc = client(at(first), 'listener');
+    const heard: string[] = [];
+    rc.on('messageReceived', (e) => void heard.push(e.msgId));
+    const restored: Frame[] = [];
+    rc.on('roomRestored', (e) => void restored.push(e.data));
+    await rc.connect();
+    await rc.enterRoom({ roomId: 'storm' });
     const talkers = await Promise.all(Array.from({ length: 16 }, (_, i) => connect(first, `t${i}`)));
     await Promise.all(talkers.map((c) => c.ok('enterRoom', { roomId: 'storm' })));
 
@@ -319,6 +329,9 @@ describe('realtime writes across kill -9', () => {
       await back.sync();
       const replayed = back.events.filter((e) => e.event === 'messageReceived').map((e) => e.msgId);
       assert.deepEqual(replayed.sort(), [...kept.keys()].sort());
+      await eventually(() => restored.length > 0 && heard.length >= kept.size, 10_000, 'the client to catch up');
+      assert.equal(restored[0].recovered, true);
+      assert.deepEqual(heard.sort(), [...kept.keys()].sort());
     } finally {
       await stop(second);
     }
