@@ -152,6 +152,7 @@ describe('realtime writes across kill -9', () => {
         expectedSeats.map((_, i) => ['', i === SEATS - 1]),
       );
       assert.deepEqual((await tencent(second, 'room_engine_http_srv/get_room_member_list', { RoomId: 'live' })).MemberList, []);
+      assert.equal(polyvOk(await polyvCall(second.url, '/live/v3/channel/chat/count-online-user', { channelId: 'live' })), 0);
 
       // The kicks are in force: by user in `live`, by IP in `iproom`.
       const kicked = polyvOk(await polyvCall(second.url, '/live/v3/channel/chat/list-kicked', { channelId: 'live' }));
