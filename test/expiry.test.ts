@@ -1,0 +1,272 @@
+// Everything that expires, end to end, with the shortest durations each surface accepts: before
+// the end it applies, after it no longer does (entry, chat, the lists), and the same after a
+// restart on the same store (data directory, or PostgreSQL schema). An entry that ran out does not
+// come back after a restart. The cases are independent (a server each) and run concurrently.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { genUserSig } from '../src/auth/usersig.js';
+import { APP, adminSig, startTestServer, tempData, type TestData, type TestServer } from './support/harness.js';
+import { RawClient, authQuery, createRoom, sleep } from './realtime-support.js';
+
+const datas: TestData[] = [];
+const servers = new Set<TestServer>();
+after(async () => {
+  for (const s of servers) await s.close();
+  for (const d of datas) await d.remove();
+});
+
+type Opts = Parameters<typeof startTestServer>[0];
+
+/** A server on state of its own that `restart` can start again (gracefully) on the same state. */
+async function fresh(opts: Opts = {}): Promise<{ s: TestServer; restart(): Promise<TestServer> }> {
+  const data = tempData('rostrum-expiry-');
+  datas.push(data);
+  const box = { s: await startTestServer({ ...opts, data }) };
+  servers.add(box.s);
+  return {
+    get s() {
+      return box.s;
+    },
+    async restart() {
+      servers.delete(box.s);
+      await box.s.close();
+      box.s = await startTestServer({ ...opts, data });
+      servers.add(box.s);
+      return box.s;
+    },
+  };
+}
+
+/** Sleeps until `at` (ms) plus a margin for the clocks of the server and the test. */
+async function until(at: number): Promise<void> {
+  await sleep(Math.max(0, at - Date.now()) + 150);
+}
+
+/** A native API call as the app's admin: [status, body]. */
+async function api(s: TestServer, method: string, path: string, body?: unknown, sig = adminSig()): Promise<[number, any]> {
+  const res = await fetch(`${s.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sig}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return [res.status, await res.json()];
+}
+
+/** The code `enterRoom` answers for `userId` (0 = entered; the client leaves again). */
+async function entryCode(s: TestServer, userId: string, roomId: string): Promise<number> {
+  const c = await RawClient.connect(s, userId);
+  try {
+    return (await c.req('enterRoom', { roomId })).code;
+  } finally {
+    c.close();
+    await c.closed;
+  }
+}
+
+/** Enters `roomId` as `userId`, sends one message: [enterRoom's `muted`, sendMessage's code]. */
+async function chatCode(s: TestServer, userId: string, roomId: string): Promise<[boolean, number]> {
+  const c = await RawClient.connect(s, userId);
+  try {
+    const entered = await c.ok('enterRoom', { roomId });
+    const sent = await c.req('sendMessage', { roomId, text: 'hello' });
+    return [entered.muted, sent.code];
+  } finally {
+    c.close();
+    await c.closed;
+  }
+}
+
+const banned = async (s: TestServer, roomId: string, all = false) => {
+  const r = await s.tencent('room_engine_http_srv/get_banned_member_list', { RoomId: roomId, ...(all ? { IncludeAllOrigins: true } : {}) });
+  assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+  return r.Response.BannedAccountList as { Member_Account: string; BannedUntil: number }[];
+};
+
+describe('expiry', { concurrency: true }, () => {
+  it('a Tencent ban_room_member Duration: refused and listed until it ends, then neither; the same across restarts', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'ban-room');
+    const t0 = Date.now();
+    const r = await h.s.tencent('room_engine_http_srv/ban_room_member', { RoomId: 'ban-room', MemberList_Account: ['short', 'soon'], Reason: 'spam', Duration: 2 });
+    assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+    assert.equal((await h.s.tencent('room_engine_http_srv/ban_room_member', { RoomId: 'ban-room', MemberList_Account: ['long'], Reason: 'spam', Duration: 3600 })).ErrorCode, 0);
+    const end = t0 + 2000;
+
+    // In force: refused, listed with its end (unix seconds).
+    assert.equal(await entryCode(h.s, 'short', 'ban-room'), 110003);
+    const list = await banned(h.s, 'ban-room');
+    assert.deepEqual(list.map((b) => b.Member_Account), ['short', 'soon', 'long']);
+    assert.ok(Math.abs(list[0].BannedUntil - Math.floor(end / 1000)) <= 1, `BannedUntil ${list[0].BannedUntil} ~ ${end / 1000}`);
+
+    // Still in force after a restart, with the same end.
+    let s = await h.restart();
+    assert.equal(await entryCode(s, 'short', 'ban-room'), 110003);
+    assert.deepEqual(await banned(s, 'ban-room'), list);
+
+    // Over: entry allowed, no list shows it (Tencent's, every origin, the native API's).
+    await until(end);
+    assert.equal(await entryCode(s, 'short', 'ban-room'), 0);
+    assert.deepEqual((await banned(s, 'ban-room')).map((b) => b.Member_Account), ['long']);
+    assert.deepEqual((await banned(s, 'ban-room', true)).map((b) => b.Member_Account), ['long']);
+    const [status, bans] = await api(s, 'GET', '/rooms/ban-room/bans');
+    assert.equal(status, 200);
+    assert.deepEqual([bans.total, bans.items.map((e: { subject: string }) => e.subject)], [1, ['long']]);
+    assert.equal(await entryCode(s, 'long', 'ban-room'), 110003);
+
+    // And it does not come back after another restart.
+    s = await h.restart();
+    assert.equal(await entryCode(s, 'soon', 'ban-room'), 0);
+    assert.deepEqual((await banned(s, 'ban-room')).map((b) => b.Member_Account), ['long']);
+    assert.equal(await entryCode(s, 'long', 'ban-room'), 110003);
+  });
+
+  it('a Tencent ban Duration of 0 or less, or over 32 bits, is refused (100002); 4294967295 is accepted and kept exactly', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'ban-edge');
+    const ban = (Duration: unknown) => h.s.tencent('room_engine_http_srv/ban_room_member', { RoomId: 'ban-edge', MemberList_Account: ['edge'], Reason: '', Duration });
+    for (const d of [0, -1, 4294967296, 1.5, '10']) assert.equal((await ban(d)).ErrorCode, 100002, `Duration ${JSON.stringify(d)}`);
+    assert.deepEqual(await banned(h.s, 'ban-edge'), [], 'a refused ban leaves nothing');
+    const t0 = Date.now();
+    assert.equal((await ban(4294967295)).ErrorCode, 0);
+    const [entry] = await banned(h.s, 'ban-edge');
+    assert.ok(Math.abs(entry.BannedUntil - (Math.floor(t0 / 1000) + 4294967295)) <= 1);
+    const s = await h.restart();
+    assert.deepEqual(await banned(s, 'ban-edge'), [entry]);
+    assert.equal(await entryCode(s, 'edge', 'ban-edge'), 110003);
+  });
+
+  it('a Tencent mute_room_member MuteTime: messages refused until it ends, then allowed; the same across restarts', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'mute-room');
+    const t0 = Date.now();
+    const r = await h.s.tencent('room_engine_http_srv/mute_room_member', { RoomId: 'mute-room', MemberList_Account: ['quiet'], MuteTime: 2 });
+    assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+    const end = t0 + 2000;
+    assert.deepEqual(await chatCode(h.s, 'quiet', 'mute-room'), [true, 110005]);
+    let [, mutes] = await api(h.s, 'GET', '/rooms/mute-room/mutes');
+    assert.deepEqual(mutes.items.map((e: { subject: string }) => e.subject), ['quiet']);
+
+    let s = await h.restart();
+    assert.deepEqual(await chatCode(s, 'quiet', 'mute-room'), [true, 110005]);
+
+    await until(end);
+    assert.deepEqual(await chatCode(s, 'quiet', 'mute-room'), [false, 0]);
+    [, mutes] = await api(s, 'GET', '/rooms/mute-room/mutes');
+    assert.deepEqual(mutes.items, []);
+
+    s = await h.restart();
+    assert.deepEqual(await chatCode(s, 'quiet', 'mute-room'), [false, 0]);
+    [, mutes] = await api(s, 'GET', '/rooms/mute-room/mutes');
+    assert.deepEqual(mutes.items, []);
+  });
+
+  it('a Tencent MuteTime of 0 lifts, negative or over 32 bits is refused (100002), 4294967295 is kept', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'mute-edge');
+    const mute = (MuteTime: unknown) => h.s.tencent('room_engine_http_srv/mute_room_member', { RoomId: 'mute-edge', MemberList_Account: ['m'], MuteTime });
+    for (const t of [-1, 4294967296, 1.5]) assert.equal((await mute(t)).ErrorCode, 100002, `MuteTime ${t}`);
+    assert.equal((await mute(4294967295)).ErrorCode, 0);
+    let [, mutes] = await api(h.s, 'GET', '/rooms/mute-edge/mutes');
+    const until = mutes.items[0].expiresAt;
+    assert.ok(Math.abs(until - (Date.now() + 4294967295 * 1000)) < 5000);
+    const s = await h.restart();
+    [, mutes] = await api(s, 'GET', '/rooms/mute-edge/mutes');
+    assert.equal(mutes.items[0].expiresAt, until, 'the end survives the restart to the millisecond');
+    assert.deepEqual(await chatCode(s, 'm', 'mute-edge'), [true, 110005]);
+    assert.equal((await s.tencent('room_engine_http_srv/mute_room_member', { RoomId: 'mute-edge', MemberList_Account: ['m'], MuteTime: 0 })).ErrorCode, 0);
+    assert.deepEqual(await chatCode(s, 'm', 'mute-edge'), [false, 0]);
+  });
+
+  it('native API: timed app-wide IP ban, room user ban and IP mute end on time, also after restarts; durationSec 0 is refused', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'nat-a');
+    await createRoom(h.s, 'nat-b');
+    // Test clients connect from 127.0.0.1: an app-wide ban of it refuses everyone, in every room.
+    const t0 = Date.now();
+    let [status, body] = await api(h.s, 'POST', '/ban', { ip: '127.0.0.1', durationSec: 2, reason: 'flood' });
+    assert.equal(status, 200, JSON.stringify(body));
+    [status, body] = await api(h.s, 'POST', '/rooms/nat-a/ban', { userId: 'troll', durationSec: 3 });
+    assert.equal(status, 200, JSON.stringify(body));
+    [status, body] = await api(h.s, 'POST', '/rooms/nat-b/mute', { ip: '127.0.0.0/24', durationSec: 3 });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.ok(Math.abs(body.items[0].expiresAt - (t0 + 3000)) < 1000);
+
+    for (const [path, b] of [
+      ['/ban', { ip: '10.0.0.1', durationSec: 0 }],
+      ['/rooms/nat-a/ban', { userId: 'x', durationSec: 0 }],
+      ['/rooms/nat-a/mute', { userId: 'x', durationSec: 0 }],
+      ['/rooms/nat-a/ban', { userId: 'x', durationSec: -5 }],
+      ['/rooms/nat-a/ban', { userId: 'x', durationSec: 4294967296 }],
+    ] as const) {
+      const [st, err] = await api(h.s, 'POST', path, b);
+      assert.equal(st, 400, `${path} ${JSON.stringify(b)}: ${JSON.stringify(err)}`);
+    }
+
+    assert.equal(await entryCode(h.s, 'anyone', 'nat-b'), 110004);
+    let s = await h.restart();
+    assert.equal(await entryCode(s, 'anyone', 'nat-b'), 110004);
+    [, body] = await api(s, 'GET', '/bans');
+    assert.deepEqual(body.items.map((e: { subject: string }) => e.subject), ['127.0.0.1']);
+
+    await until(t0 + 2000);
+    [, body] = await api(s, 'GET', '/bans');
+    assert.deepEqual([body.total, body.items], [0, []]);
+    assert.equal(await entryCode(s, 'troll', 'nat-a'), 110003, 'the longer room ban still holds');
+    assert.deepEqual(await chatCode(s, 'anyone', 'nat-b'), [true, 110005], 'the range mute still holds');
+    s = await h.restart();
+    assert.equal(await entryCode(s, 'anyone', 'nat-a'), 0, 'the ended app-wide ban stays ended');
+    assert.equal(await entryCode(s, 'troll', 'nat-a'), 110003);
+
+    await until(t0 + 3000);
+    assert.equal(await entryCode(s, 'troll', 'nat-a'), 0);
+    assert.deepEqual(await chatCode(s, 'anyone', 'nat-b'), [false, 0]);
+    s = await h.restart();
+    assert.equal(await entryCode(s, 'troll', 'nat-a'), 0);
+    assert.deepEqual(await chatCode(s, 'anyone', 'nat-b'), [false, 0]);
+    for (const path of ['/bans', '/mutes', '/rooms/nat-a/bans', '/rooms/nat-b/mutes']) {
+      [, body] = await api(s, 'GET', path);
+      assert.deepEqual(body.items, [], path);
+    }
+  });
+
+  it('a UserSig ends on time: the admin APIs answer 70001 / 401, a realtime connection is closed 4401', async () => {
+    const h = await fresh({ realtime: { heartbeatSeconds: 1 } });
+    const t0 = Date.now();
+    const short = genUserSig(APP.sdkAppId, APP.secretKey, APP.admins[0], 2);
+    const end = (Math.floor(t0 / 1000) + 2) * 1000;
+    await createRoom(h.s, 'sig-room');
+    const info = () => h.s.tencent('room_engine_http_srv/get_room_info', { RoomId: 'sig-room' }, { usersig: short });
+    assert.equal((await info()).ErrorCode, 0);
+    assert.equal((await info()).ErrorCode, 0, 'a reused sig (answered from the cache) still holds');
+    assert.equal((await api(h.s, 'GET', '/me', undefined, short))[0], 200);
+    const userSig = genUserSig(APP.sdkAppId, APP.secretKey, 'sig-user', 2);
+    const c = await RawClient.open(h.s, 'sig-user', { query: authQuery('sig-user', APP, userSig) });
+    await c.ok('ping');
+    // Over (the check is `now > time + expire`, in whole seconds).
+    await sleep(end - Date.now() + 1100);
+    assert.equal((await info()).ErrorCode, 70001);
+    assert.equal((await api(h.s, 'GET', '/me', undefined, short))[0], 401);
+    const closed = await Promise.race([c.closed, sleep(3000).then(() => null)]);
+    assert.equal(closed?.code, 4401);
+    assert.match(closed!.reason, /^70001/);
+  });
+
+  it('a console session made from a UserSig ends with it; a restart signs out', async () => {
+    const h = await fresh();
+    const signIn = async (s: TestServer, userSig: string) => {
+      const res = await fetch(`${s.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userSig }) });
+      assert.equal(res.status, 200);
+      return res.headers.get('set-cookie')!.split(';')[0];
+    };
+    const session = async (s: TestServer, cookie: string) => (await fetch(`${s.url}/console/session`, { headers: { cookie } })).status;
+    const t0 = Date.now();
+    const cookie = await signIn(h.s, genUserSig(APP.sdkAppId, APP.secretKey, APP.admins[0], 2));
+    assert.equal(await session(h.s, cookie), 200);
+    await sleep((Math.floor(t0 / 1000) + 2) * 1000 - Date.now() + 1100);
+    assert.equal(await session(h.s, cookie), 401);
+    const long = await signIn(h.s, adminSig());
+    assert.equal(await session(h.s, long), 200);
+    const s = await h.restart();
+    assert.equal(await session(s, long), 401, 'sessions are kept in the process (docs/console.md)');
+  });
+});
