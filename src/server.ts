@@ -262,7 +262,8 @@ async function serveOn(
   shared: Shared,
 ): Promise<RostrumServer> {
   const { bus, cluster, limits } = shared;
-  const engine = new Engine(store, bus, Date.now, limits);
+  const chatRetentionMs = (opts.chatRetentionHours ?? 168) * 3600_000;
+  const engine = new Engine(store, bus, Date.now, limits, chatRetentionMs);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
 
@@ -338,7 +339,6 @@ async function serveOn(
 
   const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
   // Prunes in small batches so a large backlog never blocks the event loop for long.
-  const chatRetentionMs = (opts.chatRetentionHours ?? 168) * 3600_000;
   const prune = async () => {
     // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
     const before = Math.min(Date.now() - retentionMs, callbacks.pruneHorizon());

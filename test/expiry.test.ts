@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, adminSig, startTestServer, tempData, type TestData, type TestServer } from './support/harness.js';
 import { RawClient, authQuery, createRoom, sleep } from './realtime-support.js';
+import { ok, polyvCall } from './support/polyv.js';
 
 const datas: TestData[] = [];
 const servers = new Set<TestServer>();
@@ -268,5 +269,35 @@ describe('expiry', { concurrency: true }, () => {
     assert.equal(await session(h.s, long), 200);
     const s = await h.restart();
     assert.equal(await session(s, long), 401, 'sessions are kept in the process (docs/console.md)');
+  });
+  it('chat history keeps a message chatRetentionHours, not until the next prune: the realtime history and Polyv records, also after a restart', async () => {
+    // 1.5 s of retention; the pruner runs every 10 s, so only the reads can make this exact.
+    const h = await fresh({ chatRetentionHours: 1.5 / 3600 });
+    await createRoom(h.s, 'keep-chat');
+    const say = async (s: TestServer, text: string) => {
+      ok(await polyvCall(s.url, '/live/v3/channel/chat/send', { channelId: 'keep-chat', content: text, role: 'ADMIN' }));
+    };
+    const history = async (s: TestServer): Promise<string[]> => {
+      const c = await RawClient.connect(s, 'reader', 'keep-chat');
+      try {
+        return (await c.ok('history', { roomId: 'keep-chat' })).messages.map((m: { text: string }) => m.text);
+      } finally {
+        c.close();
+        await c.closed;
+      }
+    };
+    const records = async (s: TestServer): Promise<string[]> =>
+      ok(await polyvCall(s.url, '/live/v3/user/chat/get-speak-list', { size: 100 }, { method: 'GET', style: 'ts' })).list.map((m: { content: string }) => m.content);
+    const sentAt = Date.now();
+    await say(h.s, 'old');
+    assert.deepEqual(await history(h.s), ['old']);
+    assert.deepEqual(await records(h.s), ['old']);
+    await until(sentAt + 1500);
+    await say(h.s, 'new');
+    assert.deepEqual(await history(h.s), ['new']);
+    assert.deepEqual(await records(h.s), ['new']);
+    const s = await h.restart();
+    assert.deepEqual(await history(s), ['new']);
+    assert.deepEqual(await records(s), ['new']);
   });
 });

@@ -16,6 +16,8 @@ export class ReadContext<S extends StoreReader = StoreReader> {
     readonly appId: AppId,
     readonly actor: Actor,
     readonly now: number,
+    /** How long chat history is kept (ms): older messages are not read, whether or not pruned yet. */
+    readonly chatRetentionMs: number = Infinity,
   ) {}
 
   /**

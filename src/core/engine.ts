@@ -48,6 +48,8 @@ export class Engine {
     private readonly clock: () => number = Date.now,
     /** Wrong-password counts: this process's by default; the cluster's when shared. */
     readonly limits: Limits = PROCESS_LIMITS,
+    /** How long chat history is kept (ms; the server's `chatRetentionHours`). */
+    private readonly chatRetentionMs: number = Infinity,
   ) {
     this.batches = new RoomBatcher(store, bus, HANDLERS, limits);
   }
@@ -59,7 +61,7 @@ export class Engine {
       return this.batches.run(appId, actor, command as BatchedCommand, now) as Promise<ResultOf<C>>;
     }
     if (handler.mode === 'read') {
-      return this.store.read(appId, (r) => handler.run(new ReadContext(r, appId, actor, now), command as never)) as Promise<ResultOf<C>>;
+      return this.store.read(appId, (r) => handler.run(new ReadContext(r, appId, actor, now, this.chatRetentionMs), command as never)) as Promise<ResultOf<C>>;
     }
     let events: WriteContext['events'] = [];
     const result = await this.store.write(appId, async (w) => {

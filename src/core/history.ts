@@ -3,12 +3,17 @@
 // Deleting and clearing tell the room's clients (messagesDeleted, chatCleared) so they take the
 // messages off their screens; a later page of the history no longer has them.
 import { invalid } from './errors.js';
-import { requireAppAdmin, requireModerator } from './context.js';
+import { requireAppAdmin, requireModerator, type ReadContext } from './context.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkId } from './limits.js';
 
 /** The largest page the app's server may read at once (Polyv's history pages hold up to 1000). */
 export const APP_HISTORY_PAGE = 1000;
+
+/** The oldest time (ms) chat history still holds: retention is exact on reads. */
+function keptSince(c: ReadContext): number {
+  return Math.max(0, c.now - c.chatRetentionMs);
+}
 
 function checkRange(fromAt: number | undefined, toAt: number | undefined, offset: number | undefined): void {
   for (const [name, v] of [['fromAt', fromAt], ['toAt', toAt], ['offset', offset]] as const) {
@@ -25,7 +30,8 @@ export const historyHandlers: Handlers<'listMessages' | 'deleteMessages' | 'clea
     const max = c.actor.kind === 'admin' ? APP_HISTORY_PAGE : LIMITS.historyPage;
     const limit = Math.min(Math.max(Math.trunc(count) || LIMITS.historyPageDefault, 1), max);
     // The room's current life only: a room created again does not show the earlier one's chat.
-    const sinceAt = Math.max(agg.room.createTime * 1000, fromAt ?? 0);
+    // Nor a message past retention that the pruner (every 10 s) has not deleted yet.
+    const sinceAt = Math.max(agg.room.createTime * 1000, fromAt ?? 0, keptSince(c));
     const rows = await c.store.messages(roomId, { beforeSeq, sinceAt, untilAt: toAt, offset, limit: limit + 1 });
     const page = rows.slice(0, limit);
     return { messages: page, next: rows.length > limit ? page[page.length - 1].seq : 0 };
@@ -36,7 +42,7 @@ export const historyHandlers: Handlers<'listMessages' | 'deleteMessages' | 'clea
     requireAppAdmin(c.actor, 'chat records');
     checkRange(fromAt, toAt, offset);
     const limit = Math.min(Math.max(Math.trunc(count) || LIMITS.historyPageDefault, 1), APP_HISTORY_PAGE);
-    return c.store.messages('', { sinceAt: fromAt ?? 0, untilAt: toAt, offset, limit });
+    return c.store.messages('', { sinceAt: Math.max(fromAt ?? 0, keptSince(c)), untilAt: toAt, offset, limit });
   }),
 
   deleteMessages: write(async (c, { roomId, msgIds }) => {
