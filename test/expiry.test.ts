@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, adminSig, startTestServer, tempData, type TestData, type TestServer } from './support/harness.js';
 import { RawClient, authQuery, createRoom, sleep } from './realtime-support.js';
-import { ok, polyvCall } from './support/polyv.js';
+import { authenticate, TIMESTAMP_WINDOW_MS } from '../src/dialects/polyv/auth.js';
+import { Params } from '../src/dialects/polyv/params.js';
+import { ReplayGuard } from '../src/dialects/polyv/replay.js';
+import { ok, polyvCall, polyvTestSign } from './support/polyv.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 
 const datas: TestData[] = [];
@@ -368,5 +371,26 @@ describe('expiry', { concurrency: 3 }, () => {
     await sleep(500);
     assert.deepEqual([(await counts(s)).failed, (await counts(s)).pending], [1, 0]);
     assert.equal(rx.accepted.length, 0, 'a given-up delivery waits for a retry');
+  });
+  it('a Polyv sign stays used through the last millisecond its timestamp is accepted, also after a restart', async () => {
+    // The server's clock cannot be set from outside: the dialect's own check runs at chosen
+    // instants, on the server's store (the SQLite file or the PostgreSQL schema).
+    const h = await fresh();
+    const ts = Date.now();
+    const pairs: [string, string][] = [['appId', APP.polyv!.appId], ['timestamp', String(ts)], ['channelId', 'replayed']];
+    pairs.push(['sign', polyvTestSign(pairs, APP.polyv!.appSecret)]);
+    const check = (s: TestServer, now: number) =>
+      authenticate(s.server.apps, new ReplayGuard(TIMESTAMP_WINDOW_MS, s.server.store), new Params(pairs), now).then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
+    const last = ts + TIMESTAMP_WINDOW_MS; // |now - timestamp| <= the window: still a valid timestamp
+    assert.equal(await check(h.s, ts), 'accepted');
+    assert.equal(await check(h.s, ts + 1), 'invalid timestamp.');
+    assert.equal(await check(h.s, last), 'invalid timestamp.', 'a replay at the last valid millisecond');
+    const s = await h.restart();
+    assert.equal(await check(s, ts + 2), 'invalid timestamp.');
+    assert.equal(await check(s, last), 'invalid timestamp.', 'the same after a restart');
+    assert.equal(await check(s, last + 1), 'invalid timestamp.', 'past the window: a stale timestamp');
   });
 });

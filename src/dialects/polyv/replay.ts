@@ -13,6 +13,8 @@ export class ReplayGuard {
 
   /** Records this sign; false if it was already used while its timestamp is still valid. */
   firstUse(appId: string, sign: string, timestamp: number, now: number): Promise<boolean> {
-    return this.store.claimNonce(`polyv:${appId}`, sign, timestamp + this.windowMs, now);
+    // A timestamp is valid through timestamp + window inclusive; a nonce is held while its expiry
+    // is later than now: so it expires one millisecond after that last valid instant.
+    return this.store.claimNonce(`polyv:${appId}`, sign, timestamp + this.windowMs + 1, now);
   }
 }
