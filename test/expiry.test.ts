@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, adminSig, startTestServer, tempData, type TestData, type TestServer } from './support/harness.js';
-import { RawClient, authQuery, createRoom, sleep } from './realtime-support.js';
+import { RawClient, authQuery, createRoom, memberIds, seatOf, sleep } from './realtime-support.js';
 import { authenticate, TIMESTAMP_WINDOW_MS } from '../src/dialects/polyv/auth.js';
 import { Params } from '../src/dialects/polyv/params.js';
 import { ReplayGuard } from '../src/dialects/polyv/replay.js';
@@ -392,5 +392,32 @@ describe('expiry', { concurrency: 3 }, () => {
     assert.equal(await check(s, ts + 2), 'invalid timestamp.');
     assert.equal(await check(s, last), 'invalid timestamp.', 'the same after a restart');
     assert.equal(await check(s, last + 1), 'invalid timestamp.', 'past the window: a stale timestamp');
+  });
+  it('the seat grace keeps a dropped member and seat until it ends; a restart ends it (the member leaves, the seat is free)', async () => {
+    const h = await fresh({ realtime: { seatGraceSeconds: 3 } });
+    await createRoom(h.s, 'grace', { seats: 4 });
+    for (const [user, index] of [['ann', 1], ['bob', 2]] as const) {
+      const c = await RawClient.connect(h.s, user, 'grace');
+      await c.ok('takeSeat', { roomId: 'grace', index });
+      const conn = h.s.server.realtime.listConnections().find((x) => x.userId === user)!;
+      h.s.server.realtime.terminate(conn.id);
+      await c.closed;
+    }
+    const dropped = Date.now();
+    assert.deepEqual(await memberIds(h.s, 'grace'), ['ann', 'bob'], 'kept through the grace');
+    assert.equal(await seatOf(h.s, 'grace', 1), 'ann');
+    // bob resumes in time and keeps his seat; ann does not come back.
+    const bob = await RawClient.connect(h.s, 'bob');
+    assert.equal((await bob.ok('enterRoom', { roomId: 'grace' })).seats[2].userId, 'bob');
+    await until(dropped + 3000);
+    assert.deepEqual(await memberIds(h.s, 'grace'), ['bob'], 'ann left when her grace ended');
+    assert.equal(await seatOf(h.s, 'grace', 1), undefined);
+    // A dropped member's grace does not outlive the process: a restart removes it.
+    h.s.server.realtime.terminate(h.s.server.realtime.listConnections().find((x) => x.userId === 'bob')!.id);
+    await bob.closed;
+    assert.deepEqual(await memberIds(h.s, 'grace'), ['bob']);
+    const s = await h.restart();
+    assert.deepEqual(await memberIds(s, 'grace'), []);
+    assert.equal(await seatOf(s, 'grace', 2), undefined);
   });
 });
