@@ -202,6 +202,8 @@ describe('expiry', { concurrency: 3 }, () => {
     const t0 = Date.now();
     let [status, body] = await api(h.s, 'POST', '/ban', { ip: '127.0.0.1', durationSec: 3, reason: 'flood' });
     assert.equal(status, 200, JSON.stringify(body));
+    [status, body] = await api(h.s, 'POST', '/mute', { userId: 'hush', durationSec: 3 });
+    assert.equal(status, 200, JSON.stringify(body));
     [status, body] = await api(h.s, 'POST', '/rooms/nat-a/ban', { userId: 'troll', durationSec: 6 });
     assert.equal(status, 200, JSON.stringify(body));
     [status, body] = await api(h.s, 'POST', '/rooms/nat-b/mute', { ip: '127.0.0.0/24', durationSec: 6 });
@@ -224,10 +226,15 @@ describe('expiry', { concurrency: 3 }, () => {
     assert.equal(await entryCode(s, 'anyone', 'nat-b'), 110004);
     [, body] = await api(s, 'GET', '/bans');
     assert.deepEqual(body.items.map((e: { subject: string }) => e.subject), ['127.0.0.1']);
+    [, body] = await api(s, 'GET', '/mutes');
+    assert.deepEqual(body.items.map((e: { subject: string }) => e.subject), ['hush']);
 
     await until(t0 + 3000);
     [, body] = await api(s, 'GET', '/bans');
     assert.deepEqual([body.total, body.items], [0, []]);
+    [, body] = await api(s, 'GET', '/mutes');
+    assert.deepEqual(body.items, [], 'the app-wide mute ended too');
+    assert.deepEqual(await chatCode(s, 'hush', 'nat-a'), [false, 0]);
     assert.equal(await entryCode(s, 'troll', 'nat-a'), 110003, 'the longer room ban still holds');
     assert.deepEqual(await chatCode(s, 'anyone', 'nat-b'), [true, 110005], 'the range mute still holds');
     s = await h.restart();
