@@ -5,6 +5,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { genUserSig } from '../src/auth/usersig.js';
+import { Engine } from '../src/core/engine.js';
+import { RoomError } from '../src/core/errors.js';
 import { APP, adminSig, startTestServer, tempData, type TestData, type TestServer } from './support/harness.js';
 import { RawClient, authQuery, createRoom, memberIds, seatOf, sleep } from './realtime-support.js';
 import { authenticate, TIMESTAMP_WINDOW_MS } from '../src/dialects/polyv/auth.js';
@@ -426,5 +428,43 @@ describe('expiry', { concurrency: 3 }, () => {
     const s = await h.restart();
     assert.deepEqual(await memberIds(s, 'grace'), []);
     assert.equal(await seatOf(s, 'grace', 2), undefined);
+  });
+  it('at the boundary: a ban or mute of D seconds holds through the last millisecond before now + D, and not at it, before and after a restart', async () => {
+    // An engine on a chosen clock over the server's own store (SQLite file or PostgreSQL schema).
+    const h = await fresh();
+    await createRoom(h.s, 'edge');
+    const at = (s: TestServer, now: number) => new Engine(s.server.store, s.server.bus, () => now);
+    const admin = { kind: 'admin', userId: APP.admins[0] } as const;
+    const t = Date.now();
+    await at(h.s, t).execute(APP.sdkAppId, admin, { type: 'banUsers', roomId: 'edge', userIds: ['b'], durationSec: 1, reason: '', origin: 'tencent' });
+    await at(h.s, t).execute(APP.sdkAppId, admin, { type: 'setMuted', roomId: 'edge', subjectType: 'userId', subjects: ['m'], muted: true, origin: 'tencent', durationSec: 1 });
+    const enters = (s: TestServer, now: number) =>
+      at(s, now)
+        .execute(APP.sdkAppId, { kind: 'user', userId: 'b' }, { type: 'enterRoom', roomId: 'edge', clientIp: '10.9.9.9', connId: '' })
+        .then(
+          async (r) => (await at(s, now).execute(APP.sdkAppId, { kind: 'user', userId: 'b' }, { type: 'leaveRoom', roomId: 'edge', reason: 'leave' }), r && 'entered'),
+          (e: RoomError) => e.kind,
+        );
+    const listed = async (s: TestServer, now: number) => [
+      (await at(s, now).execute(APP.sdkAppId, admin, { type: 'listDeny', roomId: 'edge' })).total,
+      (await at(s, now).execute(APP.sdkAppId, admin, { type: 'listMutes', roomId: 'edge' })).length,
+    ];
+    const speaks = async (s: TestServer, now: number) => {
+      const m = { kind: 'user', userId: 'm' } as const;
+      await at(s, now).execute(APP.sdkAppId, m, { type: 'enterRoom', roomId: 'edge', clientIp: '10.9.9.8', connId: '' });
+      return at(s, now)
+        .execute(APP.sdkAppId, m, { type: 'sendMessage', roomId: 'edge', text: 'hi' })
+        .then(() => 'sent', (e: RoomError) => e.kind);
+    };
+    const check = async (s: TestServer) => {
+      assert.equal(await enters(s, t + 999), 'DeniedUser');
+      assert.equal(await speaks(s, t + 999), 'Muted');
+      assert.deepEqual(await listed(s, t + 999), [1, 1]);
+      assert.equal(await enters(s, t + 1000), 'entered');
+      assert.equal(await speaks(s, t + 1000), 'sent');
+      assert.deepEqual(await listed(s, t + 1000), [0, 0]);
+    };
+    await check(h.s);
+    await check(await h.restart());
   });
 });
