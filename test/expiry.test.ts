@@ -467,4 +467,22 @@ describe('expiry', { concurrency: 3 }, () => {
     await check(h.s);
     await check(await h.restart());
   });
+  it('banning again replaces the earlier timed ban, for an IP as for a user: the new duration counts from now, shorter or not', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'reban');
+    for (const subject of [{ userId: 'again' }, { ip: '127.0.0.1' }]) {
+      let [status, body] = await api(h.s, 'POST', '/rooms/reban/ban', { ...subject, durationSec: 3600 });
+      assert.equal(status, 200, JSON.stringify(body));
+      [status, body] = await api(h.s, 'POST', '/rooms/reban/ban', { ...subject, durationSec: 1 });
+      assert.equal(status, 200, JSON.stringify(body));
+    }
+    const t0 = Date.now();
+    let [, bans] = await api(h.s, 'GET', '/rooms/reban/bans');
+    assert.deepEqual(bans.items.map((e: { subject: string }) => e.subject), ['again', '127.0.0.1'], 'one entry per subject');
+    await until(t0 + 1000);
+    const s = await h.restart();
+    [, bans] = await api(s, 'GET', '/rooms/reban/bans');
+    assert.deepEqual(bans.items, []);
+    assert.equal(await entryCode(s, 'again', 'reban'), 0);
+  });
 });

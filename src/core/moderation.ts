@@ -65,6 +65,12 @@ async function insertDeny(
   return entry;
 }
 
+/** Deletes the subject's entries in force of this origin and scope: a new one replaces them. */
+async function dropEarlierDeny(c: WriteContext, roomId: string, subject: Subject, origin: Origin): Promise<void> {
+  const old = await c.store.list('deny', { roomId, ...subject, origin, activeAt: c.now });
+  await c.store.deleteEntries('deny', old.map((e) => e.id));
+}
+
 function ipSnapshot(ip: string): DenyEntry['snapshot'] {
   return { userId: '', nick: '', pic: '', userType: '', clientIp: ip, uid: '' };
 }
@@ -107,8 +113,7 @@ export const moderationHandlers: Handlers<
     const entries: DenyEntry[] = [];
     for (const [userId, givenNick] of nickOf) {
       const subject: Subject = { subjectType: 'userId', subject: userId };
-      const old = await c.store.list('deny', { roomId, ...subject, origin, activeAt: c.now });
-      await c.store.deleteEntries('deny', old.map((e) => e.id));
+      await dropEarlierDeny(c, roomId, subject, origin);
       const present = await presentIn(c, rooms, subject);
       const first = present[0]?.member;
       entries.push(
@@ -151,6 +156,7 @@ export const moderationHandlers: Handlers<
     requireOutranks(agg, c.actor, userId);
     if (!target.clientIp) throw invalid('userId', `has no known client IP (${userId})`);
     const entryScope = appWide ? '' : roomId;
+    await dropEarlierDeny(c, entryScope, { subjectType: 'ip', subject: target.clientIp }, origin);
     const entry = await insertDeny(c, {
       roomId: entryScope,
       subjectType: 'ip',
@@ -170,7 +176,7 @@ export const moderationHandlers: Handlers<
     return entry;
   }),
 
-  /** Denies entry from an IP address (no member needed). */
+  /** Denies entry from an IP address (no member needed); replaces the IP's earlier entry as banUsers does. */
   banIp: write(async (c, { roomId, ip, reason, origin, durationSec }) => {
     checkId('ip', ip, 64);
     checkDuration(durationSec ?? null);
@@ -180,6 +186,7 @@ export const moderationHandlers: Handlers<
     const subject: Subject = { subjectType: 'ip', subject: canonical };
     const rooms = await lockScope(c, roomId, [subject], 'bans');
     if (roomId !== '') requireModerator(rooms.get(roomId)!, c.actor);
+    await dropEarlierDeny(c, roomId, subject, origin);
     const entry = await insertDeny(c, { roomId, ...subject, origin, expiresAt: until, reason, snapshot: ipSnapshot(canonical) });
     c.audit({ roomId, action: 'ban', targetType: 'ip', target: canonical, reason, expiresAt: until });
     for (const p of await presentIn(c, rooms, subject)) await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason, until);
