@@ -14,6 +14,7 @@ import { Params } from '../src/dialects/polyv/params.js';
 import { ReplayGuard } from '../src/dialects/polyv/replay.js';
 import { ok, polyvCall, polyvTestSign } from './support/polyv.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { dropPrefix, freshPrefixUrl } from './contract/redis-support.js';
 
 const datas: TestData[] = [];
 const servers = new Set<TestServer>();
@@ -275,6 +276,29 @@ describe('expiry', { concurrency: 3 }, () => {
     const closed = await Promise.race([c.closed, sleep(3000).then(() => null)]);
     assert.equal(closed?.code, 4401);
     assert.match(closed!.reason, /^70001/);
+  });
+
+  it('with a Redis bus a console session outlives a restart, and still ends with its UserSig', async () => {
+    const bus = freshPrefixUrl();
+    try {
+      const h = await fresh({ bus, nodeId: 'expiry-node' });
+      const t0 = Date.now();
+      const res = await fetch(`${h.s.url}/console/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userSig: genUserSig(APP.sdkAppId, APP.secretKey, APP.admins[0], 3) }),
+      });
+      assert.equal(res.status, 200);
+      const cookie = res.headers.get('set-cookie')!.split(';')[0];
+      const session = async (s: TestServer) => (await fetch(`${s.url}/console/session`, { headers: { cookie } })).status;
+      assert.equal(await session(h.s), 200);
+      const s = await h.restart();
+      assert.equal(await session(s), 200, 'kept in Redis');
+      await sleep((Math.floor(t0 / 1000) + 3) * 1000 - Date.now() + 1100);
+      assert.equal(await session(s), 401);
+    } finally {
+      await dropPrefix(bus);
+    }
   });
 
   it('a console session made from a UserSig ends with it; a restart signs out', async () => {
