@@ -345,6 +345,10 @@ async function serveOn(
     while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
     const chatBefore = Date.now() - chatRetentionMs;
     while ((await store.pruneMessages(chatBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    // Timed bans and mutes that ended a minute ago or more (no longer applied nor listed): a
+    // command that read its clock just before an end still finds the entry.
+    const endedBefore = Date.now() - 60_000;
+    while ((await store.pruneEntries(endedBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();

@@ -354,6 +354,38 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await s.read(APP, (r) => r.matching('deny', 'r1', [{ subjectType: 'userId', subject: 'u5' }], now)), [bare]);
       }));
 
+      it('pruneEntries() drops deny and mute entries that ended before the time (every app), up to the limit, for good', withStore(async (s, o) => {
+        const ended = [
+          makeDeny({ subject: 'e1', roomId: 'r1', expiresAt: 100 }),
+          makeDeny({ subject: 'e2', roomId: '', expiresAt: 200 }),
+          makeDeny({ subject: 'e3', roomId: 'r2', expiresAt: 300 }),
+        ];
+        const endedMute = makeMute({ subject: 'e4', roomId: 'r1', expiresAt: 250 });
+        const endedOther = makeDeny({ subject: 'e5', roomId: 'r1', expiresAt: 100 });
+        const kept = [makeDeny({ subject: 'k1', roomId: 'r1', expiresAt: 1000 }), makeDeny({ subject: 'k2', roomId: 'r1' }), makeDeny({ subject: 'k3', roomId: 'r1', expiresAt: 999 })];
+        const keptMute = makeMute({ subject: 'k4', roomId: '', expiresAt: 999 });
+        await s.write(APP, async (w) => {
+          for (const e of [...ended, ...kept]) await w.insertEntry('deny', e);
+          await w.insertEntry('mute', endedMute);
+          await w.insertEntry('mute', keptMute);
+        });
+        await s.write(OTHER_APP, (w) => w.insertEntry('deny', endedOther));
+        // Ended at or after the time: kept (an entry is in force until its end, excluded).
+        assert.equal(await s.pruneEntries(100, 10), 0);
+        assert.equal(await s.pruneEntries(999, 2), 2);
+        assert.equal(await s.pruneEntries(999, 10), 3);
+        assert.equal(await s.pruneEntries(999, 10), 0);
+        const all = async (store: Store, appId: number, list: 'deny' | 'mute') => sortStr(ids(await store.read(appId, (r) => r.list(list, { activeAt: 0 }))));
+        const check = async (store: Store) => {
+          assert.deepEqual(await all(store, APP, 'deny'), sortStr(ids(kept)));
+          assert.deepEqual(await all(store, APP, 'mute'), [keptMute.id]);
+          assert.deepEqual(await all(store, OTHER_APP, 'deny'), []);
+          assert.deepEqual(await store.read(APP, (r) => r.matching('deny', 'r1', [{ subjectType: 'userId', subject: 'e1' }], 0)), []);
+        };
+        await check(s);
+        if (o.reopen) await check(await o.reopen());
+      }));
+
       it('list() and count() filter by scope, subject, origin and activity, ordered by (createdAt, id), paged', withStore(async (s) => {
         const e = [
           makeDeny({ subject: 'u1', roomId: 'r1', createdAt: 30, origin: 'polyv' }),

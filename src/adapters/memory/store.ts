@@ -3,7 +3,7 @@
 // persistence through the `commitUnit` hook and reloads `state` from disk).
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
-import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
+import type { ConnectedMember, EntryList, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { AppLocks } from './locks.js';
 import { StateReader } from './reader.js';
 import { MemoryState } from './state.js';
@@ -98,6 +98,31 @@ export class MemoryStore implements Store {
 
   async pruneMessages(beforeMs: number, limit: number): Promise<number> {
     return this.state.history.prune(beforeMs, limit);
+  }
+
+  async pruneEntries(beforeMs: number, limit: number): Promise<number> {
+    return this.dropEnded(beforeMs, limit).length;
+  }
+
+  /**
+   * Takes up to `limit` entries that ended before `beforeMs` out of memory; returns which. Units
+   * never touch ended entries (they read and lift those in force), so none holds one of these.
+   */
+  protected dropEnded(beforeMs: number, limit: number): [AppId, EntryList, string][] {
+    const out: [AppId, EntryList, string][] = [];
+    for (const [appId, app] of this.state.apps) {
+      for (const list of ['deny', 'mute'] as const) {
+        const idx = app.entries(list);
+        for (const e of [...idx.byId.values()]) {
+          if (out.length >= limit) return out;
+          if (e.expiresAt !== null && e.expiresAt < beforeMs) {
+            idx.remove(e.id);
+            out.push([appId, list, e.id]);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -127,6 +127,8 @@ export const SQL = {
      RETURNING 1`,
   ),
   noncePrune: s('nonce_prune', `DELETE FROM nonces WHERE expires_at <= $1`),
+  denyPrune: s('deny_prune', `DELETE FROM deny WHERE id IN (SELECT id FROM deny WHERE expires_at < $1 LIMIT $2)`),
+  mutePrune: s('mute_prune', `DELETE FROM mutes WHERE id IN (SELECT id FROM mutes WHERE expires_at < $1 LIMIT $2)`),
   metaGet: s('meta_get', `SELECT value FROM meta WHERE key = $1`),
   metaSet: s('meta_set', `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`),
 } as const;

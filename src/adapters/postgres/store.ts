@@ -211,6 +211,13 @@ export class PostgresStore implements Store {
     return pruneMessages(this.exec, beforeMs, limit);
   }
 
+  async pruneEntries(beforeMs: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    const deny = (await this.exec(SQL.denyPrune, [beforeMs, limit])).rowCount ?? 0;
+    if (deny >= limit) return deny;
+    return deny + ((await this.exec(SQL.mutePrune, [beforeMs, limit - deny])).rowCount ?? 0);
+  }
+
   async getMeta(key: string): Promise<string | null> {
     const r = await this.exec<{ value: string }>(SQL.metaGet, [key]);
     return r.rows.length ? r.rows[0].value : null;

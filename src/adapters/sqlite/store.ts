@@ -233,6 +233,13 @@ export class SqliteStore extends MemoryStore {
     return (await this.inBatch(['pruneMessages', beforeMs, limit]))[0];
   }
 
+  /** Out of memory first, then their rows (a failed batch reloads memory from the file). */
+  override async pruneEntries(beforeMs: number, limit: number): Promise<number> {
+    const dropped = this.dropEnded(beforeMs, limit);
+    if (dropped.length > 0) await this.inBatch(...dropped.map(([appId, list, id]): WriteOp => [list, appId, id, null]));
+    return dropped.length;
+  }
+
   override async setMeta(key: string, value: string): Promise<void> {
     await this.inBatch(['meta', key, value]);
     this.state.meta.set(key, value);

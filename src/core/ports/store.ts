@@ -174,6 +174,12 @@ export interface Store {
   roomEvents(appId: AppId, roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
   /** Drops up to `limit` chat messages older than `beforeMs` (history retention); returns how many. */
   pruneMessages(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * Drops up to `limit` deny and mute entries (of every app) that ended before `beforeMs`
+   * (`expiresAt < beforeMs`); returns how many. Ended entries no longer apply: this only frees
+   * their space, so a store does not grow with every timed ban or mute ever made.
+   */
+  pruneEntries(beforeMs: number, limit: number): Promise<number>;
   /** Small key/value settings kept beside the data (the development app, consumer cursors). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
