@@ -95,6 +95,27 @@ const banned = async (s: TestServer, roomId: string, all = false) => {
 // Three at a time: the machine is shared, and each case's "before the end" checks (a restart
 // included) must fit in its few seconds.
 describe('expiry', { concurrency: 3 }, () => {
+  it('the server deletes entries that ended over a minute ago (its 10 s pruner); those in force stay, also after a restart', async () => {
+    const h = await fresh();
+    await createRoom(h.s, 'pruned');
+    // Made three minutes ago, through an engine on that clock over the server's store.
+    const past = new Engine(h.s.server.store, h.s.server.bus, () => Date.now() - 180_000);
+    const admin = { kind: 'admin', userId: APP.admins[0] } as const;
+    await past.execute(APP.sdkAppId, admin, { type: 'banUsers', roomId: 'pruned', userIds: ['ended'], durationSec: 1, reason: '', origin: 'tencent' });
+    await past.execute(APP.sdkAppId, admin, { type: 'setMuted', roomId: '', subjectType: 'ip', subjects: ['10.1.2.3'], muted: true, origin: 'tencent', durationSec: 60 });
+    await past.execute(APP.sdkAppId, admin, { type: 'banUsers', roomId: 'pruned', userIds: ['kept'], durationSec: null, reason: '', origin: 'tencent' });
+    await past.execute(APP.sdkAppId, admin, { type: 'banUsers', roomId: 'pruned', userIds: ['recent'], durationSec: 150, reason: '', origin: 'tencent' });
+    const stored = (s: TestServer) =>
+      s.server.store.read(APP.sdkAppId, async (r) => [...(await r.list('deny', { activeAt: 0 })), ...(await r.list('mute', { activeAt: 0 }))].map((e) => e.subject).sort());
+    assert.deepEqual(await stored(h.s), ['10.1.2.3', 'ended', 'kept', 'recent']);
+    await sleep(10_500);
+    assert.deepEqual(await stored(h.s), ['kept', 'recent'], 'ended more than a minute ago: deleted');
+    const s = await h.restart();
+    assert.deepEqual(await stored(s), ['kept', 'recent']);
+    assert.equal(await entryCode(s, 'ended', 'pruned'), 0);
+    assert.equal(await entryCode(s, 'kept', 'pruned'), 110003);
+  });
+
   it('a Tencent ban_room_member Duration: refused and listed until it ends, then neither; the same across restarts', async () => {
     const h = await fresh();
     await createRoom(h.s, 'ban-room');
