@@ -1,7 +1,14 @@
-// Everything that expires, end to end, with the shortest durations each surface accepts: before
-// the end it applies, after it no longer does (entry, chat, the lists), and the same after a
-// restart on the same store (data directory, or PostgreSQL schema). An entry that ran out does not
-// come back after a restart. The cases are independent (a server each) and run concurrently.
+// Everything that expires, end to end, with durations of a few seconds: before the end it
+// applies, after it no longer does (entry, chat, the lists), and the same after a restart on the
+// same store (data directory, or PostgreSQL schema); what ran out does not come back after one.
+// Covered here: Tencent ban Duration and mute MuteTime (and their edges: 0, negative, 32 bits),
+// the native API's timed bans and mutes (user, IP, range, app-wide; durationSec 0), re-bans, the
+// exact millisecond of an end, the deletion of ended entries, chat retention, the seat grace, the
+// resume window, UserSig expiry (admin APIs, realtime), console sessions (in process and in Redis),
+// the Polyv sign's replay window, and the callback give-up age.
+// Not here: Polyv kicks and chat bans have no duration (until lifted); wrong-password counters
+// and the console sign-in throttle live in the process (or Redis) by design (docs/security.md).
+// The cases are independent (a server each) and run three at a time.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { genUserSig } from '../src/auth/usersig.js';
