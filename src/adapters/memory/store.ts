@@ -113,7 +113,7 @@ export class MemoryStore implements Store {
     for (const [appId, app] of this.state.apps) {
       for (const list of ['deny', 'mute'] as const) {
         const idx = app.entries(list);
-        for (const e of [...idx.byId.values()]) {
+        for (const e of idx.byId.values()) { // a Map may lose its current entry as it is iterated
           if (out.length >= limit) return out;
           if (e.expiresAt !== null && e.expiresAt < beforeMs) {
             idx.remove(e.id);
