@@ -44,14 +44,14 @@ export class Cluster {
 
   /**
    * `realtime`: settings beside `messagesPerSecond: 0` (no chat limit unless a test sets one);
-   * `apps`: the config's apps (default the test app alone).
+   * `apps`: the config's apps (default the test app alone); `extra`: other top-level settings.
    */
-  constructor(redisBase = REDIS_URL, realtime: object = {}, apps: App[] = [APP]) {
+  constructor(redisBase = REDIS_URL, realtime: object = {}, apps: App[] = [APP], extra: object = {}) {
     this.store = urlWithSchema(this.schema);
     this.bus = freshPrefixUrl(redisBase);
     const dir = newDir();
     this.config = join(dir, 'config.json');
-    writeFileSync(this.config, JSON.stringify({ apps, realtime: { messagesPerSecond: 0, ...realtime } }));
+    writeFileSync(this.config, JSON.stringify({ ...extra, apps, realtime: { messagesPerSecond: 0, ...realtime } }));
   }
 
   /**

@@ -1,0 +1,418 @@
+// Races across nodes: moderation committed on one node while the users it is about act on
+// another. Three real nodes on one PostgreSQL schema and one Redis prefix, real WebSocket
+// clients. What holds on one node (test/realtime-consistency, test/realtime-races) must hold
+// here too: a member banned while entering is refused, or told and removed, and never stays
+// inside — in the store, in every node's room, in an observer's view; a message sent after its
+// sender's mute was acknowledged is never accepted, and one acknowledged before is delivered
+// once to every member on every node; a seat lock racing seat takes leaves no one on a locked
+// seat, and every client with the store's seat list.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, clusterSkip, sleep, until, type Node } from './cluster-support.js';
+import { RawClient, createRoom, type Frame, type Reply } from './realtime-support.js';
+import { adminSig } from './support/harness.js';
+import { polyvCall } from './support/polyv.js';
+import { CODE } from '../src/realtime/protocol.js';
+
+const skip = await clusterSkip();
+const GRACE_SECONDS = 3;
+
+/** Runs `fn` over `items`, `width` at a time. */
+async function inWaves<T, R>(items: T[], width: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += width) out.push(...(await Promise.all(items.slice(i, i + width).map((x, j) => fn(x, i + j)))));
+  return out;
+}
+
+/** The room's members as the native API lists them (as an operator's tool sees them). */
+async function apiMembers(n: Node, roomId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let after = ''; ; ) {
+    const res = await fetch(`${n.url}/api/v1/rooms/${roomId}/members?limit=500&after=${encodeURIComponent(after)}`, {
+      headers: { authorization: `Bearer ${adminSig()}` },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = (await res.json()) as { items: { userId: string }[]; next: string };
+    out.push(...body.items.map((m) => m.userId));
+    if (!body.next) return out.sort();
+    after = body.next;
+  }
+}
+
+/** A native API call as the app's admin. */
+async function api(n: Node, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${n.url}/api/v1${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminSig()}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, `${path}: ${await res.text()}`);
+}
+
+/** Seqs strictly increasing after `from` (each event once, in order). */
+function assertOrdered(who: string, events: Frame[], from: number): void {
+  let last = from;
+  for (const e of events) {
+    assert.ok(e.seq > last, `${who}: ${e.event} seq ${e.seq} after ${last}`);
+    last = e.seq;
+  }
+}
+
+/** The members an observer sees: its snapshot's count aside, who entered and who left since. */
+function presentFromEvents(events: Frame[]): Set<string> {
+  const present = new Set<string>();
+  for (const e of events) {
+    if (e.event === 'memberEntered') present.add(e.member.userId);
+    else if (e.event === 'memberLeft') present.delete(e.userId);
+  }
+  return present;
+}
+
+describe('cluster: moderation racing members on other nodes', { skip, timeout: 120_000 }, () => {
+  let cluster: Cluster;
+  let a: Node;
+  let b: Node;
+  let c: Node;
+  const clients: RawClient[] = [];
+  const connect = async (n: Node, userId: string, roomId?: string, ip?: string) => {
+    const cl = await RawClient.open(n.s, userId, ip ? { headers: { 'x-forwarded-for': ip } } : {});
+    clients.push(cl);
+    await cl.ok('ping');
+    if (roomId !== undefined) await cl.ok('enterRoom', { roomId });
+    return cl;
+  };
+
+  before(async () => {
+    // X-Forwarded-For taken as the client IP: each racer has an address of its own, for IP bans.
+    cluster = new Cluster(undefined, { seatGraceSeconds: GRACE_SECONDS }, undefined, { trustProxy: true });
+    a = await cluster.start('ra');
+    [b, c] = await cluster.startAll(['rb', 'rc']);
+  });
+  after(async () => {
+    for (const cl of clients) cl.ws.terminate();
+    await cluster?.cleanup();
+  });
+
+  it('bans on node A racing 60 entries on node B: each is refused, or told and removed; none stays inside', async () => {
+    const roomId = 'ban-race';
+    await createRoom(a.s, roomId, { maxMembers: 1000 });
+    const talker = await connect(a, 'talker', roomId);
+    const watcher = await connect(c, 'watcher', roomId);
+    const watcherFrom = Math.max(0, ...watcher.events.map((e) => e.seq));
+    const bystander = await connect(b, 'bystander', roomId);
+    // Tencent ban_room_member (the room), Polyv kick-users (the channel, and app-wide), IP
+    // denies through the native API (the room, and app-wide).
+    const kinds = ['tencent-ban', 'polyv-kick', 'polyv-kick-app', 'api-ip', 'api-ip-app'] as const;
+    const users = Array.from({ length: 60 }, (_, i) => `bu${i}`);
+    const ipOf = (u: string) => `10.77.0.${Number(u.slice(2)) + 1}`;
+    const racers = await inWaves(users, 20, (u) => connect(b, u, undefined, ipOf(u)));
+    const moderate = async (u: string, kind: (typeof kinds)[number]) => {
+      if (kind === 'tencent-ban') {
+        const r = await a.s.tencent('room_engine_http_srv/ban_room_member', { RoomId: roomId, MemberList_Account: [u], Reason: 'race', Duration: 600 });
+        assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+      } else if (kind === 'api-ip' || kind === 'api-ip-app') {
+        await api(a, kind === 'api-ip' ? `/rooms/${roomId}/ban` : '/ban', { ip: ipOf(u), reason: 'race' });
+      } else {
+        const path = kind === 'polyv-kick' ? '/live/v4/chat/channel/forbid/kick-users' : '/live/v4/chat/forbid/kick-users';
+        const params = kind === 'polyv-kick' ? { channelId: roomId } : {};
+        const r = await polyvCall(a.url, path, params, { json: { viewerIds: [u], nickNames: [u] } });
+        assert.equal(r.code, 200, JSON.stringify(r));
+      }
+    };
+    // Each entry and its ban go out 0..45 ms apart, either first: the ban commits on node A
+    // before, beside and after the entry commits on node B.
+    const outcomes = await inWaves(racers, 30, async (cl, i) => {
+      const kind = kinds[i % kinds.length];
+      const entryAt = (i % 10) * 5;
+      const banAt = ((i * 3) % 10) * 5;
+      const [entry] = await Promise.all([
+        sleep(entryAt).then(() => cl.req('enterRoom', { roomId })),
+        sleep(banAt).then(() => moderate(cl.userId, kind)),
+      ]);
+      return { cl, kind, entry };
+    });
+    let refused = 0;
+    let told = 0;
+    /** Each user's last seq in the room: the removal's (or 0 when refused). */
+    const outAt = new Map<string, number>();
+    for (const { cl, kind, entry } of outcomes) {
+      if (entry.code !== 0) {
+        assert.equal(entry.code, kind.startsWith('api-ip') ? CODE.deniedIp : CODE.deniedUser, `${cl.userId} (${kind}): ${entry.code} ${entry.message}`);
+        refused++;
+        outAt.set(cl.userId, 0);
+        continue;
+      }
+      const kicked = await cl.take('kickedOutOfRoom', (e) => e.roomId === roomId, 10_000);
+      outAt.set(cl.userId, kicked.seq);
+      assert.equal(kicked.kind, 'banned', cl.userId);
+      assert.ok(kicked.seq > entry.data.seq, `${cl.userId}: the removal comes after its snapshot`);
+      told++;
+      await cl.fails('sendMessage', { roomId, text: 'still here?' }, CODE.notMember);
+      await cl.fails('takeSeat', { roomId }, CODE.notMember);
+    }
+    assert.equal(refused + told, users.length);
+    if (process.env.RACE_DEBUG) console.log({ refused, told });
+
+    // The store, as the native API on the third node lists it.
+    await until('no banned member in the room', async () => (await apiMembers(c, roomId)).every((m) => !m.startsWith('bu')), 10_000);
+    assert.deepEqual(await apiMembers(c, roomId), ['bystander', 'talker', 'watcher']);
+    // Every one is refused from now on, on any node.
+    for (const { cl, kind } of outcomes.slice(0, 10)) await cl.fails('enterRoom', { roomId }, kind.startsWith('api-ip') ? CODE.deniedIp : CODE.deniedUser);
+
+    // The room's chat reaches the members on every node and none of the banned connections.
+    await talker.ok('sendMessage', { roomId, text: 'after the bans' });
+    for (const m of [watcher, bystander]) await m.take('messageReceived', (e) => e.text === 'after the bans', 10_000);
+    for (const { cl } of outcomes) {
+      await cl.sync();
+      const late = cl.events.filter((e) => e.roomId === roomId && e.seq > outAt.get(cl.userId)!);
+      assert.deepEqual(late.map((e) => e.event), [], `${cl.userId} got the room's events after its removal`);
+    }
+    // The observer on the third node: each banned user that entered left again, in order.
+    const seen = watcher.events.filter((e) => e.roomId === roomId);
+    assertOrdered('watcher', seen, watcherFrom);
+    const left = seen.filter((e) => e.event === 'memberLeft' && e.userId.startsWith('bu'));
+    assert.equal(left.length, told, 'one memberLeft per banned user who got in');
+    for (const e of left) assert.equal(e.reason, 'banned');
+    assert.deepEqual([...presentFromEvents(seen)].filter((u) => u.startsWith('bu')), [], 'the observer sees no banned user inside');
+    const info = await c.s.tencent('room_engine_http_srv/get_room_info', { RoomId: roomId });
+    assert.equal(info.ErrorCode, 0, info.ErrorInfo);
+  });
+
+  it('kick_user_out and Polyv kicks on node A racing the same user\'s resume on node B: out and told, or back in and really in', async () => {
+    const roomId = 'kick-resume';
+    await createRoom(a.s, roomId, { maxMembers: 1000 });
+    const watcher = await connect(c, 'kwatcher', roomId);
+    const users = Array.from({ length: 24 }, (_, i) => `kr${i}`);
+    // Each is in through node A, then its connection drops (no close frame: the seat grace).
+    const last = new Map<string, number>();
+    await inWaves(users, 12, async (u) => {
+      const cl = await RawClient.open(a.s, u);
+      last.set(u, (await cl.ok('enterRoom', { roomId })).seq);
+      cl.ws.terminate();
+      await cl.closed;
+    });
+    assert.deepEqual((await apiMembers(c, roomId)).filter((m) => m.startsWith('kr')), [...users].sort(), 'all within their grace');
+    const kinds = ['kick-out', 'polyv-kick'] as const;
+    const outcomes = await Promise.all(
+      users.map(async (u, i) => {
+        const kind = kinds[i % 2];
+        const cl = await RawClient.open(b.s, u);
+        clients.push(cl);
+        const moderate = async () => {
+          await sleep((i * 7) % 30);
+          if (kind === 'kick-out') {
+            const r = await a.s.tencent('room_engine_http_srv/kick_user_out', { RoomId: roomId, MemberList_Account: [u], Reason: 'race' });
+            // The member may be between its old connection's end and its new entry: not in.
+            return r.ErrorCode;
+          }
+          const r = await polyvCall(a.url, '/live/v4/chat/channel/forbid/kick-users', { channelId: roomId }, { json: { viewerIds: [u], nickNames: [u] } });
+          assert.equal(r.code, 200, JSON.stringify(r));
+          return 0;
+        };
+        const [entry, modCode] = await Promise.all([
+          sleep((i * 11) % 30).then(() => cl.req('enterRoom', { roomId, lastSeq: last.get(u) })),
+          moderate(),
+        ]);
+        return { u, kind, cl, entry, modCode };
+      }),
+    );
+    await sleep(200);
+    const members = await apiMembers(c, roomId);
+    let out = 0;
+    let back = 0;
+    for (const { u, kind, cl, entry, modCode } of outcomes) {
+      await cl.sync();
+      if (entry.code !== 0) {
+        assert.equal(entry.code, CODE.deniedUser, `${u} (${kind}): ${entry.code} ${entry.message}`);
+        assert.equal(kind, 'polyv-kick', `${u}: a kick out is no ban`);
+        assert.ok(!members.includes(u), `${u}: refused but a member`);
+        out++;
+        continue;
+      }
+      const kicked = cl.events.filter((e) => e.event === 'kickedOutOfRoom' && e.roomId === roomId);
+      if (kicked.length === 0) {
+        // Kicked before its resume (which entered anew), or the kick found no one: it is in.
+        assert.equal(kind, 'kick-out', `${u}: a Polyv kick let it stay in`);
+        assert.ok(members.includes(u), `${u}: neither told it is out nor a member`);
+        await cl.ok('sendMessage', { roomId, text: `${u} back` });
+        back++;
+        continue;
+      }
+      assert.equal(kicked.length, 1, `${u}: told twice`);
+      assert.equal(kicked[0].kind, kind === 'kick-out' ? 'kicked' : 'banned');
+      assert.ok(kicked[0].seq > entry.data.seq, `${u}: the removal comes after its snapshot`);
+      assert.ok(!members.includes(u), `${u} (${kind}, ${modCode}): told it is out but still a member`);
+      await cl.fails('sendMessage', { roomId, text: 'still here?' }, CODE.notMember);
+      out++;
+    }
+    if (process.env.RACE_DEBUG) console.log({ out, back });
+    // The store agrees with the clients, and stays so past the old connections' grace.
+    await sleep(GRACE_SECONDS * 1000 + 300);
+    const later = await apiMembers(c, roomId);
+    for (const { u, kind, cl } of outcomes) {
+      const inside = cl.events.every((e) => e.event !== 'kickedOutOfRoom') && kind === 'kick-out';
+      assert.equal(later.includes(u), inside, `${u} (${kind}): a member ${later.includes(u)}, its client thinks ${inside}`);
+    }
+    await watcher.ok('sendMessage', { roomId, text: 'roll call' });
+    for (const { u, cl } of outcomes) {
+      const inside = later.includes(u);
+      if (inside) await cl.take('messageReceived', (e) => e.text === 'roll call', 10_000);
+    }
+    for (const { u, cl } of outcomes) {
+      await cl.sync();
+      if (!later.includes(u)) assert.ok(!cl.events.some((e) => e.text === 'roll call'), `${u} is out but got the room's chat`);
+    }
+  });
+
+  it('mutes on node A racing chat on node B: nothing sent after the mute\'s answer is accepted; everything accepted reaches every member once', async () => {
+    const roomId = 'mute-race';
+    await createRoom(a.s, roomId, { maxMembers: 1000 });
+    const listeners = [await connect(a, 'la', roomId), await connect(b, 'lb', roomId), await connect(c, 'lc', roomId)];
+    // Tencent mute_room_member (the room), a native API app-wide mute, a Polyv IP chat ban.
+    const kinds = ['tencent-mute', 'api-mute-app', 'polyv-ip'] as const;
+    const ipOf = (u: string) => `10.78.0.${Number(u.slice(2)) + 1}`;
+    const talkers = await inWaves(
+      Array.from({ length: 9 }, (_, i) => `mt${i}`),
+      9,
+      (u) => connect(b, u, roomId, ipOf(u)),
+    );
+    interface Sent {
+      from: string;
+      text: string;
+      sentAt: number;
+      reply: Reply;
+    }
+    const sent: Sent[] = [];
+    const mutedAt = new Map<string, number>();
+    // Each talker sends as fast as its replies come, a few in flight; each is muted on node A
+    // at its own moment, and keeps sending a while after.
+    await Promise.all(
+      talkers.map(async (t, i) => {
+        const stopAt = Date.now() + 400 + i * 40;
+        const mute = (async () => {
+          await sleep(60 + i * 30);
+          const kind = kinds[i % kinds.length];
+          if (kind === 'tencent-mute') {
+            const r = await a.s.tencent('room_engine_http_srv/mute_room_member', { RoomId: roomId, MemberList_Account: [t.userId], MuteTime: 600 });
+            assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+          } else if (kind === 'api-mute-app') {
+            await api(a, '/mute', { userId: t.userId, durationSec: 600 });
+          } else {
+            const r = await polyvCall(a.url, `/live/v2/chat/${roomId}/addBannedIP`, { ip: ipOf(t.userId) });
+            assert.equal(r.code, 200, JSON.stringify(r));
+          }
+          mutedAt.set(t.userId, Date.now());
+        })();
+        const lanes = [0, 1, 2].map(async (lane) => {
+          for (let n = 0; Date.now() < stopAt; n++) {
+            const text = `${t.userId}:${lane}:${n}`;
+            const sentAt = Date.now();
+            const reply = await t.req('sendMessage', { roomId, text });
+            sent.push({ from: t.userId, text, sentAt, reply });
+          }
+        });
+        await Promise.all([mute, ...lanes]);
+      }),
+    );
+    const accepted = sent.filter((s) => s.reply.code === 0);
+    for (const s of sent) {
+      if (s.reply.code !== 0) assert.equal(s.reply.code, CODE.muted, `${s.text}: ${s.reply.code} ${s.reply.message}`);
+      // Sent after the mute was answered: refused.
+      if (s.sentAt > mutedAt.get(s.from)!) assert.equal(s.reply.code, CODE.muted, `${s.text} sent ${s.sentAt - mutedAt.get(s.from)!} ms after the mute's answer was accepted`);
+    }
+    for (const t of talkers) {
+      assert.ok(accepted.some((s) => s.from === t.userId), `${t.userId}: something accepted before its mute`);
+      assert.ok(sent.some((s) => s.from === t.userId && s.reply.code === CODE.muted), `${t.userId}: something refused after its mute`);
+    }
+    // Every member, on every node, gets each accepted message once and nothing else.
+    const marker = 'muted-race-end';
+    await listeners[0].ok('sendMessage', { roomId, text: marker });
+    const want = accepted.map((s) => s.text).sort();
+    for (const m of [...listeners, ...talkers]) {
+      await m.take('messageReceived', (e) => e.text === marker, 10_000);
+      const got = m.events.filter((e) => e.event === 'messageReceived' && e.roomId === roomId).map((e) => e.text as string);
+      const twice = got.filter((t, i) => got.indexOf(t) !== i);
+      assert.deepEqual(twice, [], `${m.userId} got messages twice`);
+      assert.deepEqual([...got].sort(), want, `${m.userId}: the accepted messages, each once`);
+      assertOrdered(m.userId, m.events.filter((e) => e.roomId === roomId), 0);
+      // The muted talker is told, on its node.
+      if (m.userId.startsWith('mt')) assert.equal(m.events.filter((e) => e.event === 'muteChanged' && e.muted).length, 1, `${m.userId}: told of its mute once`);
+    }
+    // And the room's history holds exactly them.
+    const stored: string[] = [];
+    for (let beforeSeq: number | undefined; beforeSeq !== 0; ) {
+      const page = await listeners[2].ok('history', { roomId, beforeSeq });
+      stored.push(...page.messages.map((x: { text: string }) => x.text).filter((t: string) => t !== marker));
+      beforeSeq = page.next;
+    }
+    stored.sort();
+    assert.deepEqual(stored, want, 'the history is the accepted messages');
+  });
+
+  it('seat locks on node A racing seat takes on node B: no one on a locked seat; every client ends with the store\'s seats', async () => {
+    const roomId = 'lock-race';
+    const SEATS = 8;
+    await createRoom(a.s, roomId, { maxMembers: 1000, seats: SEATS });
+    const nodes = [a, b, c];
+    const viewers = await Promise.all(nodes.map((n, i) => connect(n, `sv${i}`, roomId)));
+    const takers = await inWaves(
+      Array.from({ length: 16 }, (_, i) => `st${i}`),
+      16,
+      (u) => connect(b, u, roomId),
+    );
+    const from = new Map<string, number>();
+    for (const cl of [...viewers, ...takers]) {
+      await cl.sync();
+      from.set(cl.userId, Math.max(0, ...cl.events.filter((e) => e.roomId === roomId).map((e) => e.seq)));
+      cl.events.splice(0);
+    }
+    const lockedByUs = new Set<number>();
+    // Seats 0..3 are locked on node A, one every 10 ms, while everyone takes a seat on node B,
+    // some a chosen one (0..7), some any free one; those that got one take another after a leave.
+    const locks = (async () => {
+      for (let index = 0; index < 4; index++) {
+        await sleep(10);
+        const r = await a.s.tencent('room_engine_http_mic/lock_seat', { RoomId: roomId, Index: index, ForbidTaken: true });
+        assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+        lockedByUs.add(index);
+      }
+    })();
+    const takes = Promise.all(
+      takers.map(async (t, i) => {
+        await sleep((i * 3) % 40);
+        const codes: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          const r = i % 2 === 0 ? await t.req('takeSeat', { roomId, index: (i + round) % SEATS }) : await t.req('takeSeat', { roomId });
+          codes.push(r.code);
+          const fine = [0, CODE.seatLocked, CODE.seatOccupied, CODE.alreadyOnSeat, CODE.seatsFull];
+          assert.ok(fine.includes(r.code), `${t.userId} takeSeat: ${r.code} ${r.message}`);
+          if (r.code === 0 && round < 2) await t.req('leaveSeat', { roomId });
+        }
+        return codes;
+      }),
+    );
+    await Promise.all([locks, takes]);
+    const list = await c.s.tencent('room_engine_http_mic/get_seat_list', { RoomId: roomId });
+    assert.equal(list.ErrorCode, 0, list.ErrorInfo);
+    const stored = list.Response.SeatList as { Index: number; Member_Account: string; IsSeatLocked?: boolean; ForbidTaken?: boolean }[];
+    for (const index of lockedByUs) {
+      assert.equal(stored[index].Member_Account || '', '', `seat ${index} is locked but held by ${stored[index].Member_Account}`);
+    }
+    // Each client's view: its last seat list (after a round trip past the last change) is the store's.
+    const final = list.Response.SeatList.map((s: { Member_Account: string }) => s.Member_Account || null);
+    const lastSeats = (cl: RawClient) =>
+      cl.events.filter((e) => e.event === 'seatListChanged' && e.roomId === roomId).at(-1)?.seats.map((s: { userId: string | null }) => s.userId);
+    await until(
+      'every client holds the stored seat list',
+      () => [...viewers, ...takers].every((cl) => JSON.stringify(lastSeats(cl)) === JSON.stringify(final)),
+      10_000,
+    ).catch(() => {
+      assert.fail(`clients disagree with the store ${JSON.stringify(final)}: ${[...viewers, ...takers].map((cl) => `${cl.userId}=${JSON.stringify(lastSeats(cl))}`).join(' ')}`);
+    });
+    const lockedView = (cl: RawClient) => cl.events.filter((e) => e.event === 'seatListChanged' && e.roomId === roomId).at(-1)!.seats.map((s: { locked: boolean }) => s.locked);
+    for (const cl of [...viewers, ...takers]) {
+      assertOrdered(cl.userId, cl.events.filter((e) => e.roomId === roomId), from.get(cl.userId)!);
+      assert.deepEqual(lockedView(cl).slice(0, 4), [true, true, true, true], `${cl.userId}: the locks`);
+    }
+  });
+});
