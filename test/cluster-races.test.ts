@@ -344,6 +344,76 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
     assert.equal(late, 0, `${late} messages sent through a replaced connection after the replacement was answered were accepted`);
   });
 
+  it('resumes on node B around the end of the seat grace on node A: the seat kept without a leave, or freed with the events that say so; never a ghost', async () => {
+    const roomId = 'grace-race';
+    const users = Array.from({ length: 8 }, (_, i) => `gr${i}`);
+    await createRoom(a.s, roomId, { seats: users.length, maxMembers: 100 });
+    const watcher = await connect(c, 'gwatcher', roomId);
+    const last = new Map<string, number>();
+    const olds: RawClient[] = [];
+    for (const [i, u] of users.entries()) {
+      const cl = await connect(a, u, roomId);
+      await cl.ok('takeSeat', { roomId, index: i });
+      olds.push(cl);
+    }
+    for (const cl of olds) {
+      await cl.sync();
+      last.set(cl.userId, Math.max(...cl.events.map((e) => e.seq)));
+    }
+    await until('the watcher sees every seat taken', () => watcher.events.filter((e) => e.event === 'seatListChanged').at(-1)?.seats.every((s: { userId: string | null }) => s.userId !== null), 10_000);
+    const watcherFrom = Math.max(...watcher.events.map((e) => e.seq));
+    watcher.events.splice(0);
+    // All drop at once on node A; each comes back on node B between 150 ms before and 130 ms
+    // after its grace ends there.
+    for (const cl of olds) cl.ws.terminate();
+    const dropped = Date.now();
+    const outcomes = await Promise.all(
+      users.map(async (u, i) => {
+        await sleep(Math.max(0, dropped + GRACE_SECONDS * 1000 - 150 + i * 40 - Date.now()));
+        const cl = await connect(b, u);
+        const data = await cl.ok('enterRoom', { roomId, lastSeq: last.get(u) });
+        return { u, i, cl, data };
+      }),
+    );
+    await sleep(200);
+    await watcher.ok('sendMessage', { roomId, text: 'settled' });
+    for (const { cl } of outcomes) await cl.take('messageReceived', (e) => e.text === 'settled', 10_000);
+    await watcher.take('messageReceived', (e) => e.text === 'settled', 10_000);
+    const list = await c.s.tencent('room_engine_http_mic/get_seat_list', { RoomId: roomId });
+    const seats = list.Response.SeatList.map((s: { Member_Account: string }) => s.Member_Account || null);
+    const events = watcher.events.filter((e) => e.roomId === roomId);
+    assertOrdered('gwatcher', events, watcherFrom);
+    let kept = 0;
+    for (const { u, i, cl, data } of outcomes) {
+      assert.equal(data.recovered, true, u);
+      const left = events.filter((e) => e.event === 'memberLeft' && e.userId === u);
+      const entered = events.filter((e) => e.event === 'memberEntered' && e.member.userId === u);
+      if (data.seats[i].userId === u) {
+        kept++;
+        assert.deepEqual([left.length, entered.length], [0, 0], `${u} kept its seat: no leave, no entry announced`);
+        assert.equal(seats[i], u, `${u} kept its seat`);
+      } else {
+        assert.equal(left.length, 1, `${u} lost its seat: its leave is announced once`);
+        assert.equal(left[0].reason, 'disconnected');
+        assert.equal(entered.length, 1, `${u} came back: its entry is announced once`);
+        assert.ok(left[0].seq < entered[0].seq, `${u}: its leave before its entry`);
+        assert.equal(seats[i], null, `${u}'s seat is free`);
+      }
+      const own = cl.events.filter((e) => e.roomId === roomId);
+      assertOrdered(u, own, last.get(u)!);
+      const lastSeats = [...own].reverse().find((e) => e.event === 'seatListChanged');
+      assert.deepEqual((lastSeats && lastSeats.seq > data.seq ? lastSeats.seats : data.seats).map((s: { userId: string | null }) => s.userId), seats, `${u}: final seats`);
+    }
+    const lastSeats = [...events].reverse().find((e) => e.event === 'seatListChanged');
+    assert.deepEqual(lastSeats?.seats.map((s: { userId: string | null }) => s.userId) ?? seats, seats, 'the watcher\'s final seats');
+    assert.deepEqual(await apiMembers(c, roomId), [...users, 'gwatcher'].sort());
+    if (process.env.RACE_DEBUG) console.log({ kept, of: users.length });
+    // Each is in through its new connection: closing it takes the member out at once (a member
+    // left on the dead connection of node A would stay).
+    for (const { cl } of outcomes) cl.close();
+    await until('every gr* member gone', async () => (await apiMembers(c, roomId)).every((m) => !m.startsWith('gr')), 5000);
+  });
+
   it('mutes on node A racing chat on node B: nothing sent after the mute\'s answer is accepted; everything accepted reaches every member once', async () => {
     const roomId = 'mute-race';
     await createRoom(a.s, roomId, { maxMembers: 1000 });
