@@ -31,9 +31,18 @@ export class ReadContext<S extends StoreReader = StoreReader> {
     return agg;
   }
 
+  /**
+   * The member; NotMember when there is none. The caller itself, acting through a connection, is
+   * a member only through that one: once the same user has entered through another connection
+   * (on any node), what the old one sends is refused, even when its node has not heard yet.
+   */
   async member(roomId: string, userId: string): Promise<Member> {
     const m = await this.store.member(roomId, userId);
     if (!m) throw new RoomError('NotMember', `${userId} is not a member of room ${roomId}`);
+    const a = this.actor;
+    if (a.kind === 'user' && a.connId !== undefined && a.userId === userId && m.connId !== a.connId) {
+      throw new RoomError('NotMember', `${userId} is in room ${roomId} through another connection`);
+    }
     return m;
   }
 }

@@ -150,8 +150,14 @@ export interface RoomAggregate {
   seq: number;
 }
 
-/** Who is calling the core: the app's server (admin API) or a user over the realtime gateway. */
-export type Actor = { kind: 'admin'; userId: string; surface?: Surface } | { kind: 'user'; userId: string; surface?: Surface };
+/**
+ * Who is calling the core: the app's server (admin API) or a user over the realtime gateway.
+ * `connId`: the connection a realtime user acts through; the user's own membership counts for
+ * its commands only while it is through that connection (see ReadContext.member).
+ */
+export type Actor =
+  | { kind: 'admin'; userId: string; surface?: Surface }
+  | { kind: 'user'; userId: string; surface?: Surface; connId?: string };
 
 export interface Profile {
   nick?: string;

@@ -458,7 +458,7 @@ export class RealtimeGateway {
     const ctx: OpContext = {
       engine: this.engine,
       appId: conn.appId,
-      actor: { kind: 'user', userId: conn.userId, surface: 'realtime' },
+      actor: { kind: 'user', userId: conn.userId, surface: 'realtime', connId: conn.id },
       connId: conn.id,
       clientIp: conn.clientIp,
       entering: (roomId) => this.entering(conn, roomId, ctx),

@@ -149,3 +149,17 @@ test('apps never see each other', async () => {
   await f.engine.execute(APP_ID + 1, ADMIN, { type: 'banUsers', roomId: '', userIds: ['a'], durationSec: null, reason: '', origin: 'polyv' });
   assert.equal((await f.engine.execute(APP_ID, ADMIN, { type: 'getRoomInfo', roomId: 'r' })).memberCount, 1);
 });
+
+test('a user acting through a connection is a member only through the one it entered by last', async () => {
+  const f = core();
+  await f.room('r', ['a']);
+  const through = (connId: string) => ({ kind: 'user' as const, userId: 'a', connId });
+  await f.engine.execute(APP_ID, user('a'), { type: 'enterRoom', roomId: 'r', clientIp: '127.0.0.1', connId: 'c2' });
+  // The old connection (its node may not have heard of the replacement yet) is refused.
+  assert.equal(await kinds(f.engine.execute(APP_ID, through('c-a'), { type: 'sendMessage', roomId: 'r', text: 'old' })), 'NotMember');
+  assert.equal(await kinds(f.engine.execute(APP_ID, through('c-a'), { type: 'takeSeat', roomId: 'r', index: 0 })), 'NotMember');
+  assert.equal(await kinds(f.engine.execute(APP_ID, through('c2'), { type: 'sendMessage', roomId: 'r', text: 'new' })), 'ok');
+  // Without a connection (a server-side caller) the user is the member, as before.
+  assert.equal(await kinds(f.engine.execute(APP_ID, user('a'), { type: 'sendMessage', roomId: 'r', text: 'server' })), 'ok');
+  assert.deepEqual(f.events.filter((e) => e.type === 'messageReceived').map((e) => (e.data as { text: string }).text), ['new', 'server']);
+});
