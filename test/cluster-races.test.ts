@@ -236,8 +236,11 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
       if (i % 2 === 1) {
         // The old socket, still open on node A, is out of the room either way.
         const o = old.get(u)!;
+        const outEvent = (e: Frame) => (e.event === 'memberReplaced' || e.event === 'kickedOutOfRoom') && e.roomId === roomId;
+        // Told through Redis when the change committed on another node: a moment later.
+        await until(`${u}'s old socket told it is out`, () => o.events.some(outEvent), 10_000);
         await o.sync();
-        const told = o.events.filter((e) => (e.event === 'memberReplaced' || e.event === 'kickedOutOfRoom') && e.roomId === roomId);
+        const told = o.events.filter(outEvent);
         assert.equal(told.length, 1, `${what}: the old socket is told once that it is out (${told.map((e) => e.event)})`);
         await o.fails('sendMessage', { roomId, text: 'old socket' }, CODE.notMember);
         const after = o.events.filter((e) => e.roomId === roomId && e.seq > told[0].seq).map((e) => e.event);
@@ -251,6 +254,9 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
         out++;
         continue;
       }
+      // The store has the last word: out of it, the client must be told (through Redis, a
+      // moment later when the kick committed on node A).
+      if (!members.includes(u)) await until(`${what} told it is out`, () => cl.events.some((e) => e.event === 'kickedOutOfRoom'), 10_000);
       const kicked = cl.events.filter((e) => e.event === 'kickedOutOfRoom' && e.roomId === roomId);
       if (kicked.length === 0) {
         // Kicked before its resume (which then entered anew), or the kick found it away: it is in.
@@ -328,8 +334,8 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
           if (s.sentAt > repliedAt && s.code === 0) late++;
           if (s.sentAt > repliedAt) after++;
         }
-        const replaced = old.events.find((e) => e.event === 'memberReplaced');
-        assert.ok(replaced, `${old.userId}: the old socket is told`);
+        await until(`${old.userId}: the old socket is told`, () => old.events.some((e) => e.event === 'memberReplaced'), 10_000);
+        const replaced = old.events.find((e) => e.event === 'memberReplaced')!;
         replacedAt.set(old.userId, replaced.seq);
       }),
     );
