@@ -8,7 +8,8 @@
 // seat, and every client with the store's seat list.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, clusterSkip, sleep, until, type Node } from './cluster-support.js';
+import { Cluster, clusterSkip, sleep, tcpProxy, until, type Node } from './cluster-support.js';
+import { REDIS_URL } from './contract/redis-support.js';
 import { RawClient, createRoom, type Frame, type Reply } from './realtime-support.js';
 import { adminSig } from './support/harness.js';
 import { polyvCall } from './support/polyv.js';
@@ -73,6 +74,9 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
   let a: Node;
   let b: Node;
   let c: Node;
+  /** A fourth node, whose link to Redis goes through a proxy a test can cut. */
+  let d: Node;
+  let proxy: Awaited<ReturnType<typeof tcpProxy>>;
   const clients: RawClient[] = [];
   const connect = async (n: Node, userId: string, roomId?: string, ip?: string) => {
     const cl = await RawClient.open(n.s, userId, ip ? { headers: { 'x-forwarded-for': ip } } : {});
@@ -85,12 +89,14 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
   before(async () => {
     // X-Forwarded-For taken as the client IP: each racer has an address of its own, for IP bans.
     cluster = new Cluster(undefined, { seatGraceSeconds: GRACE_SECONDS }, undefined, { trustProxy: true });
+    proxy = await tcpProxy(Number(new URL(REDIS_URL).port || 6379));
     a = await cluster.start('ra');
-    [b, c] = await cluster.startAll(['rb', 'rc']);
+    [b, c, d] = await Promise.all([cluster.start('rb'), cluster.start('rc'), cluster.start('rd', { redisPort: proxy.port })]);
   });
   after(async () => {
     for (const cl of clients) cl.ws.terminate();
     await cluster?.cleanup();
+    await proxy?.close();
   });
 
   it('bans on node A racing 60 entries on node B: each is refused, or told and removed; none stays inside', async () => {
@@ -354,6 +360,32 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
     assert.ok(accepted > 0);
     assert.equal(late, 0, `${late} messages sent through a replaced connection after the replacement was answered were accepted`);
     assert.deepEqual(inFlight, [], 'messages of a replaced connection committed after its replacement');
+  });
+
+  it('a connection replaced while its node cannot hear it (Redis cut) is refused all the same, and told once Redis is back', async () => {
+    const roomId = 'replace-cut';
+    await createRoom(a.s, roomId, { maxMembers: 100 });
+    const listener = await connect(a, 'cutlistener', roomId);
+    const old = await connect(d, 'cutuser', roomId);
+    await old.ok('sendMessage', { roomId, text: 'before' });
+    await proxy.cut();
+    try {
+      // The same user enters through node A: node D does not hear of it while its link is cut.
+      const again = await connect(a, 'cutuser', roomId);
+      await sleep(100);
+      assert.ok(!old.events.some((e) => e.event === 'memberReplaced'), 'node D heard of it: the cut did not hold');
+      await old.fails('sendMessage', { roomId, text: 'through the replaced socket' }, CODE.notMember);
+      await old.fails('takeSeat', { roomId }, CODE.notMember);
+      await again.ok('sendMessage', { roomId, text: 'through the new one' });
+    } finally {
+      await proxy.restore();
+    }
+    // Back: node D catches up from the outbox and tells the old socket.
+    await old.take('memberReplaced', () => true, 15_000);
+    await listener.ok('sendMessage', { roomId, text: 'cut-end' });
+    await listener.take('messageReceived', (e) => e.text === 'cut-end', 10_000);
+    const texts = listener.events.filter((e) => e.event === 'messageReceived').map((e) => e.text);
+    assert.deepEqual(texts, ['before', 'through the new one'], 'the room got nothing through the replaced socket');
   });
 
   it('resumes on node B around the end of the seat grace on node A: the seat kept without a leave, or freed with the events that say so; never a ghost', async () => {
