@@ -111,6 +111,11 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
     const users = Array.from({ length: 60 }, (_, i) => `bu${i}`);
     const ipOf = (u: string) => `10.77.0.${Number(u.slice(2)) + 1}`;
     const racers = await inWaves(users, 20, (u) => connect(b, u, undefined, ipOf(u)));
+    // Those banned app-wide are also in another room, through node C: they are removed there too.
+    const elsewhere = 'ban-race-other';
+    await createRoom(a.s, elsewhere, { maxMembers: 1000 });
+    const appWide = (i: number) => kinds[i % kinds.length].endsWith('-app');
+    const others = await inWaves(users.filter((_, i) => appWide(i)), 20, (u) => connect(c, u, elsewhere, ipOf(u)));
     const moderate = async (u: string, kind: (typeof kinds)[number]) => {
       if (kind === 'tencent-ban') {
         const r = await a.s.tencent('room_engine_http_srv/ban_room_member', { RoomId: roomId, MemberList_Account: [u], Reason: 'race', Duration: 600 });
@@ -157,6 +162,13 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
     }
     assert.equal(refused + told, users.length);
     if (process.env.RACE_DEBUG) console.log({ refused, told });
+    // App-wide: out of the other room as well, told on node C.
+    for (const o of others) {
+      const kicked = await o.take('kickedOutOfRoom', (e) => e.roomId === elsewhere, 10_000);
+      assert.equal(kicked.kind, 'banned', o.userId);
+      await o.fails('sendMessage', { roomId: elsewhere, text: 'still here?' }, CODE.notMember);
+    }
+    assert.deepEqual(await apiMembers(a, elsewhere), [], 'no one banned app-wide is left in the other room');
     // Node B held no one else in the room during the race (its room feed started from nothing,
     // from the racers' entries); a member there now, for the checks below.
     const bystander = await connect(b, 'bystander', roomId);
