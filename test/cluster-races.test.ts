@@ -136,7 +136,15 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
       const entryAt = (i % 10) * 5;
       const banAt = ((i * 3) % 10) * 5;
       const [entry] = await Promise.all([
-        sleep(entryAt).then(() => cl.req('enterRoom', { roomId })),
+        sleep(entryAt).then(async () => {
+          const r = await cl.req('enterRoom', { roomId });
+          // In: it takes a seat at once, racing its ban too (any free one; four for sixty).
+          if (r.code === 0) {
+            const seat = await cl.req('takeSeat', { roomId });
+            assert.ok([0, CODE.notMember, CODE.seatsFull].includes(seat.code), `${cl.userId} takeSeat: ${seat.code} ${seat.message}`);
+          }
+          return r;
+        }),
         sleep(banAt).then(() => moderate(cl.userId, kind)),
       ]);
       return { cl, kind, entry };
@@ -194,8 +202,14 @@ describe('cluster: moderation racing members on other nodes', { skip, timeout: 1
     assert.equal(left.length, told, 'one memberLeft per banned user who got in');
     for (const e of left) assert.equal(e.reason, 'banned');
     assert.deepEqual([...presentFromEvents(seen)].filter((u) => u.startsWith('bu')), [], 'the observer sees no banned user inside');
-    const info = await c.s.tencent('room_engine_http_srv/get_room_info', { RoomId: roomId });
-    assert.equal(info.ErrorCode, 0, info.ErrorInfo);
+    // No banned user is left on a seat, and the observers on two nodes hold the store's seats.
+    const list = await c.s.tencent('room_engine_http_mic/get_seat_list', { RoomId: roomId });
+    assert.equal(list.ErrorCode, 0, list.ErrorInfo);
+    const seats = list.Response.SeatList.map((x: { Member_Account: string }) => x.Member_Account || null);
+    assert.deepEqual(seats.filter(Boolean), [], 'every seat is free again');
+    const lastSeats = seen.filter((e) => e.event === 'seatListChanged').at(-1);
+    if (lastSeats) assert.deepEqual(lastSeats.seats.map((x: { userId: string | null }) => x.userId), seats, 'the watcher\'s last seat list');
+    if (process.env.RACE_DEBUG) console.log({ seatChanges: seen.filter((e) => e.event === 'seatListChanged').length });
   });
 
   it('kicks on node A racing the same user\'s resume on node B: out and told, or back in and really in', async () => {
