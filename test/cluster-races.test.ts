@@ -1,11 +1,15 @@
 // Races across nodes: moderation committed on one node while the users it is about act on
-// another. Three real nodes on one PostgreSQL schema and one Redis prefix, real WebSocket
-// clients. What holds on one node (test/realtime-consistency, test/realtime-races) must hold
-// here too: a member banned while entering is refused, or told and removed, and never stays
-// inside — in the store, in every node's room, in an observer's view; a message sent after its
-// sender's mute was acknowledged is never accepted, and one acknowledged before is delivered
-// once to every member on every node; a seat lock racing seat takes leaves no one on a locked
-// seat, and every client with the store's seat list.
+// another. Real nodes on one PostgreSQL schema and one Redis prefix (a fourth one's Redis link
+// through a proxy a test cuts), real WebSocket clients. What holds on one node
+// (test/realtime-consistency, test/realtime-races) must hold here too: a member banned while
+// entering is refused, or told and removed, and never stays inside — in the store, in every
+// node's room, in an observer's view; a kick racing a resume leaves the client and the store
+// agreeing; a connection replaced through another node is out from the replacement's commit,
+// whether or not its node has heard; a resume around the seat grace's end keeps the seat or is
+// announced as a leave and an entry; a message sent after its sender's mute was acknowledged is
+// never accepted, and one acknowledged before is delivered once to every member on every node;
+// a seat lock racing seat takes leaves no one on a locked seat, and every client with the
+// store's seat list. RACE_DEBUG=1 prints how each race came out.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, clusterSkip, sleep, tcpProxy, until, type Node } from './cluster-support.js';
