@@ -110,3 +110,23 @@ test('censorship is kept with the room: still on after a restart', async () => {
     await data.remove();
   }
 });
+
+test('message/audit retried, or naming a msgId twice, delivers the message once', async () => {
+  await createRoom(s, 'cz3', { owner: 'host' });
+  const listener = await RawClient.connect(s, 'listener', 'cz3');
+  const item = (msgId: string, content: string) => ({ msgId, content, viewerId: 'viewer', nickName: 'Vee' });
+  const audit = async (items: object[]) => ok(await polyv(AUDIT, { channelId: 'cz3' }, { json: items, style: 'ts' }));
+  // One call naming m1 twice, with m2 between.
+  const first = await audit([item('m1', 'first text'), item('m2', 'second'), item('m1', 'first text, again')]);
+  assert.deepEqual(first.map((x: { msgId: string; status: boolean }) => [x.msgId, x.status]), [['m1', true], ['m2', true], ['m1', true]]);
+  // The app got no answer in time and sends the call again: answered as before, nothing new.
+  const again = await audit([item('m1', 'first text'), item('m2', 'second')]);
+  assert.deepEqual(again.map((x: { msgId: string; status: boolean }) => [x.msgId, x.status]), [['m1', true], ['m2', true]]);
+  await audit([item('m3', 'third')]);
+  const third = await listener.take('messageReceived', (f) => f.msgId === 'm3'); // taken out of listener.events
+  await listener.sync();
+  const got = [...listener.events.filter((f) => f.event === 'messageReceived'), third].map((f) => [f.msgId, f.text]);
+  assert.deepEqual(got, [['m1', 'first text'], ['m2', 'second'], ['m3', 'third']]);
+  const history = await listener.ok('history', { roomId: 'cz3' });
+  assert.deepEqual(history.messages.map((m: { id: string; text: string }) => [m.id, m.text]).reverse(), got);
+});

@@ -47,7 +47,11 @@ export const censorHandlers: Handlers<'setCensorEnabled' | 'auditMessages'> = {
     return next;
   }),
 
-  /** Delivers messages that passed review, each as its sender's `messageReceived`. All or nothing. */
+  /**
+   * Delivers messages that passed review, each as its sender's `messageReceived`. All or nothing.
+   * A msgId the room's history already holds, or given twice, is delivered once: an app that
+   * retries a call it got no answer to must not show the message twice.
+   */
   auditMessages: write(async (c, { roomId, messages }) => {
     if (messages.length === 0) throw invalid('messages', 'must not be empty');
     checkUserList(
@@ -63,7 +67,10 @@ export const censorHandlers: Handlers<'setCensorEnabled' | 'auditMessages'> = {
     }
     const agg = await c.room(roomId);
     requireModerator(agg, c.actor);
+    const delivered = new Set(await c.store.messageIds(roomId, messages.map((m) => m.msgId)));
     for (const m of messages) {
+      if (delivered.has(m.msgId)) continue;
+      delivered.add(m.msgId);
       c.emit(agg, {
         type: 'messageReceived',
         actor: c.actor.userId,

@@ -555,6 +555,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         // An id already kept is ignored (a retried write never doubles a message).
         await s.write(APP, (w) => w.appendMessages([msg('r1', 4)]));
         assert.equal((await page('r1')).length, 4);
+        // Which ids a room's history holds: that room's, that app's, inside a unit too.
+        const held = async (roomId: string, ids: string[], app = APP) => (await s.read(app, (r) => r.messageIds(roomId, ids))).sort();
+        assert.deepEqual(await held('r1', ['r1-m4', 'nope', 'r1-m1', 'r2-m1']), ['r1-m1', 'r1-m4']);
+        assert.deepEqual(await held('r2', ['r1-m4', 'r2-m1']), ['r2-m1']);
+        assert.deepEqual(await held('r1', ['r1-m9']), [], 'another app');
+        assert.deepEqual(await held('r1', ['r1-m9'], OTHER_APP), ['r1-m9']);
+        assert.deepEqual(await held('r1', []), []);
+        assert.deepEqual((await s.write(APP, (w) => w.messageIds('r1', ['r1-m3']))), ['r1-m3']);
         // A unit that throws keeps none of its history changes.
         await assert.rejects(s.write(APP, async (w) => {
           await w.appendMessages([msg('r1', 5)]);
@@ -566,6 +574,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
 
         await s.write(APP, (w) => w.deleteMessages('r1', ['r1-m2', 'nope', 'r2-m1']));
         assert.deepEqual((await page('r1')).map((m) => m.seq), [4, 3, 1]);
+        assert.deepEqual(await held('r1', ['r1-m2', 'r1-m1']), ['r1-m1'], 'a deleted message is no longer held');
         assert.equal((await page('r2')).length, 1, 'ids of another room are not deleted');
         await s.write(APP, (w) => w.clearMessages('r2'));
         assert.deepEqual(await page('r2'), []);

@@ -12,6 +12,8 @@ export type HistoryChange =
 export interface History {
   apply(changes: HistoryChange[]): void;
   page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[];
+  /** Those of `ids` the room's history holds. */
+  held(appId: AppId, roomId: string, ids: string[]): string[];
   prune(beforeMs: number, limit: number): number;
 }
 
@@ -69,6 +71,11 @@ export class MemoryHistory implements History {
       out.push({ ...m });
     }
     return out.sort((a, b) => b.seq - a.seq);
+  }
+
+  held(appId: AppId, roomId: string, ids: string[]): string[] {
+    const k = key(appId, roomId);
+    return ids.filter((id) => this.ids.has(`${k}\n${id}`));
   }
 
   prune(beforeMs: number, limit: number): number {

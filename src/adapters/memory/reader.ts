@@ -77,4 +77,8 @@ export class StateReader implements StoreReader {
   async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
     return this.st.history.page(this.appId, roomId, q);
   }
+
+  async messageIds(roomId: string, ids: string[]): Promise<string[]> {
+    return ids.length === 0 ? [] : this.st.history.held(this.appId, roomId, ids);
+  }
 }

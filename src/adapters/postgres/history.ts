@@ -29,6 +29,7 @@ export const HISTORY_SQL = {
      FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`,
   ),
   delete: s('messages_delete', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2 AND id = ANY($3::text[])'),
+  held: s('messages_held', 'SELECT id FROM messages WHERE app_id = $1 AND room_id = $2 AND id = ANY($3::text[])'),
   clear: s('messages_clear', 'DELETE FROM messages WHERE app_id = $1 AND room_id = $2'),
   page: s(
     'messages_page_range',

@@ -118,6 +118,11 @@ export class PgReader implements StoreReader {
   async messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
     return pageMessages((stmt, values) => this.exec(stmt, values), this.appId, roomId, q);
   }
+
+  async messageIds(roomId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await this.exec<{ id: string }>(HISTORY_SQL.held, [this.appId, roomId, ids])).rows.map((r) => r.id);
+  }
 }
 
 /**

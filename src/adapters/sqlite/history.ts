@@ -29,6 +29,7 @@ export class SqliteHistory implements History {
       // Ordered by (at, id) so SQLite walks the messages_at index.
       prune: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
       maxId: p('SELECT coalesce(max(id), 0) FROM messages').pluck(),
+      held: p('SELECT msg_id FROM messages WHERE app_id = ? AND room_id = ? AND msg_id IN (SELECT value FROM json_each(?)) AND id <= ?').pluck(),
     };
     this.committedId = this.s.maxId.get() as number;
   }
@@ -69,6 +70,10 @@ export class SqliteHistory implements History {
         : this.s.page.all(appId, roomId, before, q.sinceAt, until, this.committedId, ...page)
     ) as { message: string }[];
     return rows.map((r) => JSON.parse(r.message) as ChatMessage);
+  }
+
+  held(appId: AppId, roomId: string, ids: string[]): string[] {
+    return this.s.held.all(appId, roomId, JSON.stringify(ids), this.committedId) as string[];
   }
 
   /** Runs inside a batch (the store's inBatch). */

@@ -76,6 +76,8 @@ export interface StoreReader {
    * = every room of the app, oldest first by time (then room id, seq).
    */
   messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]>;
+  /** Those of `ids` that the room's chat history holds (committed messages only), in any order. */
+  messageIds(roomId: string, ids: string[]): Promise<string[]>;
 }
 
 /**
