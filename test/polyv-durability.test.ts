@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminSig, APP, tempData, tencentCall, type TestData, type TestServer } from './support/harness.js';
 import { ok, polyvCall } from './support/polyv.js';
-import { crash, killServers, serve, stop, writeConfig, type ServerProcess } from './support/process.js';
+import { crash, killServers, serve, stop, unlimitedConfig, writeConfig, type ServerProcess } from './support/process.js';
 import { RawClient, type Frame } from './realtime-support.js';
 
 const datas: TestData[] = [];
@@ -66,10 +66,7 @@ describe('Polyv writes across kill -9', () => {
     const started = Date.now();
     const data = tempData('rostrum-polyv-durable-');
     datas.push(data);
-    const config = writeConfig(data, {
-      apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0, perEndpointPerSecond: 0 }, polyv: APP.polyv }],
-      realtime: { messagesPerSecond: 0 },
-    });
+    const config = writeConfig(data, unlimitedConfig());
     const first = await serve(data, config);
     const polyv = (p: ServerProcess, path: string, params: Record<string, string | number | undefined> = {}, json?: unknown) =>
       polyvCall(p.url, path, params, json === undefined ? {} : { json });

@@ -17,7 +17,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminSig, APP, tempData, tencentCall, type TestData, type TestServer } from './support/harness.js';
 import { ok as polyvOk, polyvCall } from './support/polyv.js';
-import { crash, killServers, serve, stop, writeConfig, type ServerProcess } from './support/process.js';
+import { crash, killServers, serve, stop, unlimitedConfig, writeConfig, type ServerProcess } from './support/process.js';
 import { client, closeClients, eventually, RawClient, type Frame } from './realtime-support.js';
 
 const datas: TestData[] = [];
@@ -57,10 +57,7 @@ describe('realtime writes across kill -9', () => {
     const started = Date.now();
     const data = tempData('rostrum-rt-durable-');
     datas.push(data);
-    const config = writeConfig(data, {
-      apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0, perEndpointPerSecond: 0 }, polyv: APP.polyv }],
-      realtime: { messagesPerSecond: 0 },
-    });
+    const config = writeConfig(data, unlimitedConfig());
     const first = await serve(data, config);
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'live', RoomType: 'Conference', Owner_Account: 'owner', IsSeatEnabled: true, MaxSeatCount: SEATS } });
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'iproom', RoomType: 'Conference', Owner_Account: 'owner' } });
@@ -258,10 +255,7 @@ describe('realtime writes across kill -9', () => {
     const started = Date.now();
     const data = tempData('rostrum-rt-storm-');
     datas.push(data);
-    const config = writeConfig(data, {
-      apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0, perEndpointPerSecond: 0 }, polyv: APP.polyv }],
-      realtime: { messagesPerSecond: 0 },
-    });
+    const config = writeConfig(data, unlimitedConfig());
     const first = await serve(data, config);
     await tencent(first, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'storm', RoomType: 'Conference', Owner_Account: 'owner' } });
     const watcher = await connect(first, 'watcher');

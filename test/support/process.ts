@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, storeArgs, type TestData } from './harness.js';
+import { APP, freePort, storeArgs, type TestData } from './harness.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How long a process may take to start on a loaded machine (tsx compiles at start). */
@@ -37,6 +37,14 @@ export function writeConfig(data: TestData, config: object): string {
   const path = join(data.dataDir, 'config.json');
   writeFileSync(path, JSON.stringify(config));
   return path;
+}
+
+/** The test app with every rate limit lifted, so that a burst is all answered. */
+export function unlimitedConfig(): object {
+  return {
+    apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0, perEndpointPerSecond: 0 }, polyv: APP.polyv }],
+    realtime: { messagesPerSecond: 0 },
+  };
 }
 
 /**
