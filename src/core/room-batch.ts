@@ -87,7 +87,13 @@ export class RoomBatcher {
         audits = [];
         // An entry takes the app lock (shared) before its room: with entries in the batch, the
         // unit takes it first, whatever command comes first.
-        if (batch.some((p) => p.cmd.type === 'enterRoom')) await w.lockApp('shared');
+        const entries = batch.filter((p) => p.cmd.type === 'enterRoom');
+        if (entries.length > 0) await w.lockApp('shared');
+        // The batch's actors at once: an adapter may read their members and entries together.
+        if (w.prefetch) {
+          const userIds = batch.filter((p) => p.cmd.type !== 'sendAdminMessage').map((p) => p.actor.userId);
+          await w.prefetch(batch[0].cmd.roomId, userIds, entries.map((p) => (p.cmd as CommandOf<'enterRoom'>).clientIp));
+        }
         for (const p of batch) {
           const c = new WriteContext(w, appId, p.actor, p.now, this.limits);
           try {

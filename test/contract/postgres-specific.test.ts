@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { PostgresStore, parseUrl } from '../../src/adapters/postgres/index.js';
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js';
-import { delay, makeAgg, makeEvent, makeMember, within } from './store-contract.js';
+import { delay, makeAgg, makeDeny, makeEvent, makeMember, makeMute, within } from './store-contract.js';
+import { PgWriter } from '../../src/adapters/postgres/writer.js';
+import { ipSubjects, normalizeIp } from '../../src/core/ip.js';
+import type { StoreWriter, Subject } from '../../src/core/ports/store.js';
 import { PG_URL, adminClient, dropSchema, freshSchema, pgSkip, urlWithSchema } from './postgres-support.js';
 
 const skip = await pgSkip();
@@ -343,6 +346,166 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         });
         assert.deepEqual((await store.connectedMembers('n_')).map((m) => m.userId), ['a']);
         assert.deepEqual((await store.connectedMembers('n%')).map((m) => m.userId), ['c']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe("a batch's prefetch", () => {
+    // What the core asks about a user (entries.ts): the user id, the address and its ranges.
+    const subjectsOf = (userId: string, ip: string): Subject[] => [
+      { subjectType: 'userId', subject: userId },
+      ...ipSubjects(ip).map((subject): Subject => ({ subjectType: 'ip', subject })),
+    ];
+    const T = 1_700_000_000_000;
+    // With an SQL error's code (not a retried one): the unit rolls back and keeps its connection
+    // (and the statements prepared on it).
+    const ROLLBACK = Object.assign(new Error('rollback'), { code: 'P0001' });
+    /** Runs fn in a unit that is rolled back, and returns what it got and the unit's round trips. */
+    async function inUnit<R>(store: PostgresStore, fn: (w: StoreWriter) => Promise<R>): Promise<{ got: R; trips: number }> {
+      let out: { got: R; trips: number } | undefined;
+      await assert.rejects(
+        store.write(APP, async (w) => {
+          out = { got: await fn(w), trips: (w as PgWriter).roundTrips };
+          throw ROLLBACK;
+        }),
+        (e) => e === ROLLBACK,
+      );
+      return out!;
+    }
+
+    it('answers member() and matching() exactly as the uncached reads, the unit\'s own writes included', async () => {
+      const { store } = await fresh({ poolSize: 1 });
+      try {
+        const mutedA = makeMute({ subject: 'a', createdAt: T - 10 });
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'r1'));
+          await w.insertRoom(makeAgg(APP, 'r2'));
+          await w.putMember('r1', makeMember('a', '10.0.0.1'));
+          await w.putMember('r1', makeMember('b', '10.0.0.2'));
+          await w.putMember('r1', makeMember('c', '10.1.2.3'));
+          await w.putMember('r1', makeMember('d', '2001:db8::7'));
+          await w.putMember('r1', makeMember('e', '10.0.0.5'));
+          await w.putMember('r1', makeMember('f', '10.0.0.6'));
+          for (const m of [
+            mutedA,
+            // IP mutes: a range, app-wide; an IPv6 address in the room.
+            makeMute({ subject: '10.1.0.0/16', subjectType: 'ip', roomId: '' }),
+            makeMute({ subject: '2001:db8::7', subjectType: 'ip' }),
+            // App-wide by user; ended before the batch's clock; ending between its two clocks.
+            makeMute({ subject: 'd', roomId: '' }),
+            makeMute({ subject: 'e', expiresAt: T - 1 }),
+            makeMute({ subject: 'f', expiresAt: T + 1000 }),
+            // Only reachable through subjects the batch does not name as given (see p and q below).
+            makeMute({ subject: '10.1.3.3', subjectType: 'ip' }),
+            makeMute({ subject: 'q' }),
+            // Another room's: never an answer for r1.
+            makeMute({ subject: 'b', roomId: 'r2' }),
+          ])
+            await w.insertEntry('mute', m);
+          for (const d of [
+            makeDeny({ subject: 'x', createdAt: T - 5 }),
+            makeDeny({ subject: '192.168.0.5', subjectType: 'ip', roomId: '', createdAt: T - 5 }),
+            makeDeny({ subject: 'y', expiresAt: T }),
+          ])
+            await w.insertEntry('deny', d);
+        });
+
+        const muteB = makeMute({ subject: 'b', createdAt: T - 1 });
+        const denyN = makeDeny({ subject: 'n', roomId: '' });
+        const script = (prefetch: boolean) => async (w: StoreWriter) => {
+          const out: unknown[] = [];
+          const muted = async (u: string, ip: string) => {
+            for (const now of [T, T + 2000]) out.push(u, now, await w.matching('mute', 'r1', subjectsOf(u, ip), now));
+          };
+          const denied = async (u: string, ip: string) => out.push(u, ip, await w.matching('deny', 'r1', subjectsOf(u, ip), T));
+          // Senders a-f and z (no member); entries by x, y and n (n from an IPv4-mapped address).
+          const senders = ['a', 'b', 'c', 'd', 'e', 'f', 'z'];
+          // (p's address comes with a port, which the member's stored address drops.)
+          const entering = [['x', '192.168.0.5'], ['y', '10.0.0.9'], ['n', '::ffff:10.1.9.9'], ['b', '10.1.7.7'], ['p', '10.1.3.3:443']];
+          if (prefetch) {
+            assert.ok(w.prefetch);
+            await w.prefetch('r1', [...senders, ...entering.map(([u]) => u)], entering.map(([, ip]) => ip));
+          }
+          out.push(await w.room('r1', 'a'));
+          for (const u of senders) {
+            const m = await w.member('r1', u);
+            out.push(u, m);
+            await muted(u, m?.clientIp ?? '');
+          }
+          for (const [u, ip] of entering) await denied(u, ip);
+          // Subjects the batch did not name.
+          await muted('q', '10.1.1.1');
+          await denied('q', '192.168.0.5');
+          // Entries change members: n and p come in, b comes back from another address (all in the muted range).
+          for (const [u, ip] of entering.slice(2)) {
+            await w.putMember('r1', { ...makeMember(u), clientIp: normalizeIp(ip) });
+            const m = await w.member('r1', u);
+            out.push(u, m);
+            await muted(u, m!.clientIp);
+            await muted(u, ip);
+          }
+          // A member leaves; entries added and lifted in the unit.
+          await w.deleteMember('r1', 'c');
+          out.push(await w.member('r1', 'c'));
+          await w.insertEntry('mute', muteB);
+          await w.deleteEntries('mute', [mutedA.id]);
+          await w.insertEntry('deny', denyN);
+          await muted('a', '10.0.0.1');
+          await muted('b', '10.1.7.7');
+          await denied('n', '10.0.0.9');
+          return out;
+        };
+        const plain = await inUnit(store, script(false));
+        const cached = await inUnit(store, script(true));
+        assert.deepEqual(cached.got, plain.got);
+        // The answers are the expected ones (not only alike).
+        const muteOf = (got: unknown[], u: string, now: number) => {
+          for (let i = 0; i < got.length - 2; i++) if (got[i] === u && got[i + 1] === now) return (got[i + 2] as unknown[]).length > 0;
+          throw new Error(`no answer for ${u}`);
+        };
+        assert.deepEqual(
+          ['a', 'b', 'c', 'd', 'e', 'f', 'z'].map((u) => [u, muteOf(plain.got, u, T), muteOf(plain.got, u, T + 2000)]),
+          [['a', true, true], ['b', false, false], ['c', true, true], ['d', true, true], ['e', false, false], ['f', true, false], ['z', false, false]],
+        );
+        // Nothing of the rolled-back units stayed.
+        assert.equal((await store.read(APP, (r) => r.member('r1', 'n'))), null);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a batch of 15 chat messages reads its members and mutes in two round trips (the lock included) instead of 30', async () => {
+      const { store } = await fresh({ poolSize: 1 });
+      try {
+        const users = Array.from({ length: 15 }, (_, i) => `u${i}`);
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'r1'));
+          for (const [i, u] of users.entries()) await w.putMember('r1', makeMember(u, `10.0.${i}.1`));
+          await w.insertEntry('mute', makeMute({ subject: 'u3' }));
+          await w.insertEntry('mute', makeMute({ subject: '10.0.4.0/24', subjectType: 'ip', roomId: '' }));
+        });
+        // What sendMessage reads of each sender (chat.ts), after the batch's lock.
+        const batch = (prefetch: boolean) => async (w: StoreWriter) => {
+          if (prefetch) await w.prefetch!('r1', users, []);
+          await w.room('r1', users[0]);
+          const muted: string[] = [];
+          for (const u of users) {
+            const m = (await w.member('r1', u))!;
+            if ((await w.matching('mute', 'r1', subjectsOf(u, m.clientIp), T)).length > 0) muted.push(u);
+          }
+          return muted;
+        };
+        // Once each first: the connection prepares the statements it inlines with BEGIN once.
+        await inUnit(store, batch(false));
+        await inUnit(store, batch(true));
+        const plain = await inUnit(store, batch(false));
+        const cached = await inUnit(store, batch(true));
+        assert.deepEqual(plain.got, ['u3', 'u4']);
+        assert.deepEqual(cached.got, plain.got);
+        assert.equal(plain.trips, 30);
+        assert.equal(cached.trips, 2);
       } finally {
         await store.close();
       }

@@ -94,6 +94,29 @@ END
 $$;
 `;
 
+/**
+ * A batch's room lock and the members it reads, in one round trip (as room_lock_member, for
+ * several users): the members' user ids, client IPs and rows (JSON text), in user id order.
+ */
+export const ROOM_LOCK_MEMBERS = `
+CREATE FUNCTION room_lock_members(p_app bigint, p_room text, p_users text[])
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, user_ids text[], client_ips text[], members text[])
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r rooms;
+BEGIN
+  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq, x.ids, x.ips, x.infos
+    FROM (SELECT array_agg(m.user_id ORDER BY m.user_id) AS ids, array_agg(m.client_ip ORDER BY m.user_id) AS ips,
+                 array_agg(m.info::text ORDER BY m.user_id) AS infos
+          FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = ANY(p_users)) x;
+END
+$$;
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -172,6 +195,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 6, name: 'outbox by room and seq', sql: OUTBOX_ROOM_INDEX },
   { version: 7, name: 'chat history', sql: CHAT_TABLES },
   { version: 8, name: 'room lock with a member', sql: ROOM_LOCK_MEMBER },
+  { version: 9, name: 'room lock with members', sql: ROOM_LOCK_MEMBERS },
 ];
 
 

@@ -19,6 +19,11 @@ export const SQL = {
   roomLock: s('room_lock', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2 FOR UPDATE`),
   // The room locked, then the member $3 read (JSON text, null when absent): see ROOM_LOCK_MEMBER.
   roomLockMember: s('room_lock_member', `SELECT ${ROOM_COLS}, member FROM room_lock_member($1, $2, $3)`),
+  // A batch's room locked, then its members $3 (a JSON array of user ids) read: see ROOM_LOCK_MEMBERS.
+  roomLockMembers: s(
+    'room_lock_members',
+    `SELECT ${ROOM_COLS}, user_ids, client_ips, members FROM room_lock_members($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))`,
+  ),
   roomsLock: s(
     'rooms_lock',
     `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = ANY($2::text[]) ORDER BY room_id FOR UPDATE`,
@@ -98,6 +103,19 @@ export const SQL = {
      WHERE app_id = $1 AND room_id IN ($2, '')
        AND (subject_type, subject) IN (SELECT * FROM unnest($3::text[], $4::text[]))
        AND (expires_at IS NULL OR expires_at > $5)
+     ORDER BY created_at, id`,
+  ),
+  // A batch's mute entries (and, when $5, its deny entries) for all the subjects it may ask
+  // about, whatever their expiry (each check filters by its own time): see PgWriter.prefetch.
+  entriesMatching: s(
+    'entries_matching',
+    `SELECT 'mute' AS list, ${ENTRY}, NULL::jsonb AS snapshot FROM mutes
+     WHERE app_id = $1 AND room_id IN ($2, '')
+       AND (subject_type, subject) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+     UNION ALL
+     SELECT 'deny' AS list, ${ENTRY}, snapshot FROM deny
+     WHERE $5::boolean AND app_id = $1 AND room_id IN ($2, '')
+       AND (subject_type, subject) IN (SELECT * FROM unnest($3::text[], $4::text[]))
      ORDER BY created_at, id`,
   ),
   denyInsert: s('deny_insert', `INSERT INTO deny (${ENTRY}, app_id, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),

@@ -144,7 +144,7 @@ export class PostgresStore implements Store {
     try {
       // READ COMMITTED, whatever the server default; BEGIN goes with the unit's first statement.
       const unit = new Unit(client);
-      const w = new PgWriter(unit.exec, appId, this.appLockClass);
+      const w = new PgWriter(unit.exec, appId, this.appLockClass, unit);
       let result: T;
       try {
         result = await fn(w);

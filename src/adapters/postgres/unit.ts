@@ -43,6 +43,8 @@ const prepared = new WeakMap<pg.PoolClient, Set<string>>();
 
 export class Unit {
   private begun = false;
+  /** Queries sent on the connection so far (tests count a unit's round trips with it). */
+  roundTrips = 0;
   private readonly direct: Exec;
 
   constructor(private readonly client: pg.PoolClient) {
@@ -51,10 +53,12 @@ export class Unit {
 
   /** Runs a statement of the unit: the first one carries the BEGIN (when its values allow). */
   readonly exec: Exec = async (stmt, values) => {
+    this.roundTrips++;
     if (this.begun) return this.direct(stmt, values);
     const args = typeof stmt === 'string' ? null : literals(values);
     if (args === null) {
       this.begun = true;
+      this.roundTrips++;
       await this.client.query(BEGIN);
       return this.direct(stmt, values);
     }
@@ -77,6 +81,7 @@ export class Unit {
     let names = prepared.get(this.client);
     if (!names) prepared.set(this.client, (names = new Set()));
     if (!names.has(name)) {
+      this.roundTrips++;
       await this.client.query(`PREPARE ${name} AS ${stmt.text}`);
       names.add(name);
     }

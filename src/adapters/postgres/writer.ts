@@ -9,6 +9,7 @@ import { AUDIT_INSERT, SAVE_AUDIT_APPEND, auditFilter } from './audit.js';
 import type { Deferred } from './unit.js';
 import { HISTORY_SQL, pageMessages } from './history.js';
 import { SQL, type Stmt } from './sql.js';
+import { ipSubjects, normalizeIp } from '../../core/ip.js';
 import { ENTRY_COLUMNS, TABLE, entryFilter, roomState, toAggregate, toEntry, toMember, type EntryRow, type RoomRow } from './rows.js';
 
 /** Runs one statement: named (prepared once per connection) when `stmt` has a name. */
@@ -18,6 +19,12 @@ export function execOn(q: pg.Pool | pg.PoolClient): Exec {
   return (stmt, values) =>
     typeof stmt === 'string' ? q.query({ text: stmt, values }) : q.query({ name: stmt.name, text: stmt.text, values });
 }
+
+/** Text that goes to PostgreSQL and back unchanged. */
+function storable(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class PgReader implements StoreReader {
   constructor(
@@ -145,6 +152,13 @@ export class PgWriter extends PgReader implements StoreWriter {
    */
   private readonly memberCache = new Map<string, string | null>();
   private readonly pendingSaves = new Map<string, { room_id: string; state: string; member_count: number; seq: number }>();
+  /**
+   * The entries prefetched for a batch in one room (see prefetch): every mute (and deny, when
+   * fetched) entry of the room or app-wide, whatever its expiry, for each subject in `subjects`
+   * (type \0 subject), in the order of the matching statements. matching() answers from it when
+   * it holds every subject asked about; an entry this unit inserts or deletes drops its list.
+   */
+  private entryCache: { roomId: string; subjects: Set<string>; lists: Map<EntryList, EntryRow[]> } | null = null;
   /** History added and not yet written (JSON): it goes with the next events, or alone. */
   private pendingMessages: string | null = null;
 
@@ -153,8 +167,15 @@ export class PgWriter extends PgReader implements StoreWriter {
     appId: AppId,
     /** The advisory lock class of this store's apps (see store.ts). */
     private readonly appLockClass: number,
+    /** The unit's connection, which counts its round trips (see Unit.roundTrips). */
+    private readonly unit?: { readonly roundTrips: number },
   ) {
     super(run, appId);
+  }
+
+  /** Round trips this unit has made so far (its COMMIT comes after): tests count them. */
+  get roundTrips(): number {
+    return this.unit?.roundTrips ?? 0;
   }
 
   /** Audit entries (JSON array) waiting to go with the unit's events, or its commit. */
@@ -245,6 +266,73 @@ export class PgWriter extends PgReader implements StoreWriter {
     return agg;
   }
 
+  /**
+   * Locks the room and reads the batch's members in one round trip, then, in one more, the mute
+   * entries (and deny entries when the batch has entries: `entryIps` not empty) matching any
+   * subject its commands can ask about: each user id, each member's client IP, each entry's
+   * client IP (as given and as it will be stored), with the ranges they fall in (ip.ts).
+   */
+  async prefetch(roomId: string, userIds: string[], entryIps: string[]): Promise<void> {
+    // Only as a unit's first look at the room (the core may hold and have changed its aggregate).
+    if (this.locked.has(roomId) || this.entryCache !== null) return;
+    // Text PostgreSQL cannot hold as given (NUL, lone surrogates) is left to the uncached reads.
+    const users = [...new Set(userIds)].filter(storable);
+    // The users as JSON text: a string, so the unit's BEGIN still goes with this first statement.
+    const r = await this.exec<RoomRow & { room_id: string; user_ids: string[] | null; client_ips: string[] | null; members: string[] | null }>(
+      SQL.roomLockMembers,
+      [this.appId, roomId, JSON.stringify(users)],
+    );
+    if (r.rows.length === 0) return;
+    const row = r.rows[0];
+    this.locked.set(roomId, toAggregate(row));
+    for (const u of users) this.memberCache.set(`${roomId}\0${u}`, null);
+    const ips = new Set<string>();
+    (row.user_ids ?? []).forEach((u, i) => {
+      this.memberCache.set(`${roomId}\0${u}`, row.members![i]);
+      ips.add(row.client_ips![i]);
+    });
+    for (const ip of entryIps) ips.add(ip).add(normalizeIp(ip));
+    const subjects = new Set<string>();
+    const types: string[] = [];
+    const values: string[] = [];
+    const add = (type: string, subject: string) => {
+      const key = `${type}\0${subject}`;
+      if (subjects.has(key) || !storable(subject)) return;
+      subjects.add(key);
+      types.push(type);
+      values.push(subject);
+    };
+    for (const u of users) add('userId', u);
+    for (const ip of ips) for (const s of ipSubjects(ip)) add('ip', s);
+    if (types.length === 0) return;
+    const deny = entryIps.length > 0;
+    const e = await this.exec<EntryRow & { list: EntryList }>(SQL.entriesMatching, [this.appId, roomId, types, values, deny]);
+    const lists = new Map<EntryList, EntryRow[]>([['mute', []]]);
+    if (deny) lists.set('deny', []);
+    for (const entry of e.rows) lists.get(entry.list)!.push(entry);
+    this.entryCache = { roomId, subjects, lists };
+  }
+
+  /**
+   * From the batch's prefetched entries when they hold every subject asked about, filtered as
+   * the matching statements filter (same subjects, not expired at `now`, same order); else from
+   * the database.
+   */
+  override async matching<L extends EntryList>(list: L, roomId: string, subjects: Subject[], now: number): Promise<EntryOf[L][]> {
+    const cache = this.entryCache;
+    const rows = cache !== null && cache.roomId === roomId && Number.isSafeInteger(now) ? cache.lists.get(list) : undefined;
+    if (rows === undefined) return super.matching(list, roomId, subjects, now);
+    const asked = new Set<string>();
+    for (const s of subjects) {
+      const key = `${s.subjectType}\0${s.subject}`;
+      if (!cache!.subjects.has(key)) return super.matching(list, roomId, subjects, now);
+      asked.add(key);
+    }
+    return rows
+      .filter((row) => asked.has(`${row.subject_type}\0${row.subject}`) && (row.expires_at === null || row.expires_at > now))
+      .map((row) => structuredClone(toEntry(list, row)) as EntryOf[L]);
+  }
+
   async lockApp(mode: 'shared' | 'exclusive'): Promise<void> {
     // Two-int form: class = this store's app-lock class, key = the app id folded to 32 bits
     // (two apps folding together only share a lock, never lose one).
@@ -285,6 +373,7 @@ export class PgWriter extends PgReader implements StoreWriter {
     this.pendingSaves.delete(roomId);
     await this.exec(SQL.roomDelete, [this.appId, roomId]);
     this.locked.delete(roomId);
+    this.entryCache = null;
     for (const key of this.memberCache.keys()) if (key.startsWith(`${roomId}\0`)) this.memberCache.delete(key);
   }
 
@@ -302,6 +391,7 @@ export class PgWriter extends PgReader implements StoreWriter {
   }
 
   async insertEntry<L extends EntryList>(list: L, entry: EntryOf[L]): Promise<void> {
+    this.entryCache?.lists.delete(list);
     const e = entry as MuteEntry;
     const values: unknown[] = [e.id, e.roomId, e.subjectType, e.subject, e.origin, e.expiresAt, e.reason, e.actor, e.createdAt, this.appId];
     if (list === 'deny') {
@@ -315,6 +405,7 @@ export class PgWriter extends PgReader implements StoreWriter {
 
   async deleteEntries(list: EntryList, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    this.entryCache?.lists.delete(list);
     await this.exec(list === 'deny' ? SQL.denyDelete : SQL.muteDelete, [this.appId, ids]);
   }
 

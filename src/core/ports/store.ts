@@ -93,6 +93,16 @@ export interface StoreWriter extends StoreReader {
   lockApp(mode: 'shared' | 'exclusive'): Promise<void>;
   /** Locks the rooms (in sorted order whatever the order given) and returns those that exist. */
   lock(roomIds: string[]): Promise<Map<string, RoomAggregate>>;
+  /**
+   * Optional, a hint: a batch of commands on one room (see room-batch.ts) is about to run in this
+   * unit, as `userIds` (members it reads with member(), and whose mute — and, for entries, deny —
+   * entries it looks up with matching()) and `entryIps` (the client IPs its entries give; empty
+   * when it has no entry). An adapter whose reads cost round trips may lock the room (as room()
+   * does) and fetch all of that at once, then answer those reads from it. Answers must be exactly
+   * those the reads would give without it (at each read's own `now`), including after the unit's
+   * own writes. Called before the unit's first room lock (after lockApp, when it takes it).
+   */
+  prefetch?(roomId: string, userIds: string[], entryIps: string[]): Promise<void>;
   /** Creates the room (locked by this unit from now on); false when it already exists. */
   insertRoom(agg: RoomAggregate): Promise<boolean>;
   /** Writes a locked room's aggregate back. */
