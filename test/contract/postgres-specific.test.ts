@@ -476,7 +476,7 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       }
     });
 
-    it('a batch of 15 chat messages reads its members and mutes in two round trips (the lock included) instead of 30', async () => {
+    it('a batch of 15 chat messages reads its members, mutes and bad words in three round trips (the lock included) instead of 45', async () => {
       const { store } = await fresh({ poolSize: 1 });
       try {
         const users = Array.from({ length: 15 }, (_, i) => `u${i}`);
@@ -485,15 +485,20 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
           for (const [i, u] of users.entries()) await w.putMember('r1', makeMember(u, `10.0.${i}.1`));
           await w.insertEntry('mute', makeMute({ subject: 'u3' }));
           await w.insertEntry('mute', makeMute({ subject: '10.0.4.0/24', subjectType: 'ip', roomId: '' }));
+          await w.setBadWords('', ['darn'], 'v1');
         });
-        // What sendMessage reads of each sender (chat.ts), after the batch's lock.
+        // What sendMessage reads of each sender (chat.ts, bad-words.ts), after the batch's lock.
         const batch = (prefetch: boolean) => async (w: StoreWriter) => {
           if (prefetch) await w.prefetch!('r1', users, []);
           await w.room('r1', users[0]);
           const muted: string[] = [];
+          const known = new Map<string, string>();
           for (const u of users) {
             const m = (await w.member('r1', u))!;
             if ((await w.matching('mute', 'r1', subjectsOf(u, m.clientIp), T)).length > 0) muted.push(u);
+            const lists = await w.badWords(['r1', ''], known);
+            assert.deepEqual(lists, [{ scope: '', version: 'v1', words: known.size ? null : ['darn'] }]);
+            known.set('', 'v1');
           }
           return muted;
         };
@@ -504,8 +509,53 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
         const cached = await inUnit(store, batch(true));
         assert.deepEqual(plain.got, ['u3', 'u4']);
         assert.deepEqual(cached.got, plain.got);
-        assert.equal(plain.trips, 30);
-        assert.equal(cached.trips, 2);
+        // Members and mutes: one round trip each per message without the prefetch (the bad-word
+        // lists are read once per unit either way).
+        assert.equal(plain.trips, 31);
+        assert.equal(cached.trips, 3);
+      } finally {
+        await store.close();
+      }
+    });
+    it("reads each scope's bad-word lists once per unit, and again after the unit changes one", async () => {
+      const { store } = await fresh({ poolSize: 1 });
+      try {
+        await store.write(APP, async (w) => {
+          await w.insertRoom(makeAgg(APP, 'r1'));
+          await w.setBadWords('r1', ['heck'], 'v1');
+          await w.setBadWords('', ['darn'], 'v2');
+        });
+        const { got } = await inUnit(store, async (w) => {
+          const out: unknown[] = [];
+          const ask = async (scopes: string[], known?: Map<string, string>) => {
+            const before = (w as PgWriter).roundTrips;
+            out.push(await w.badWords(scopes, known), (w as PgWriter).roundTrips - before);
+          };
+          await ask(['r1', ''], new Map([['', 'v2']]));
+          await ask(['r1', ''], new Map([['r1', 'v1']]));
+          await ask(['r1', '']);
+          await ask(['', 'r1'], new Map([['', 'old']]));
+          // The app's words were not fetched (known at first): asked without it, they are read.
+          await ask(['', 'r2']);
+          await ask(['r2']);
+          await w.setBadWords('r1', ['gosh'], 'v3');
+          await ask(['r1', ''], new Map([['r1', 'v1'], ['', 'v2']]));
+          await w.setBadWords('', [], 'v4');
+          await ask(['r1', '']);
+          return out;
+        });
+        const r1 = (words: string[] | null, version = 'v1') => ({ scope: 'r1', version, words });
+        const app = (words: string[] | null) => ({ scope: '', version: 'v2', words });
+        assert.deepEqual(got, [
+          [r1(['heck']), app(null)], 2, // BEGIN and the lookup
+          [r1(null), app(['darn'])], 1,
+          [r1(['heck']), app(['darn'])], 0,
+          [app(['darn']), r1(['heck'])], 0,
+          [app(['darn'])], 1, // r2 not read yet
+          [], 0,
+          [r1(['gosh'], 'v3'), app(null)], 1,
+          [r1(['gosh'], 'v3')], 1, // the app's list deleted in the unit
+        ]);
       } finally {
         await store.close();
       }

@@ -159,6 +159,12 @@ export class PgWriter extends PgReader implements StoreWriter {
    * it holds every subject asked about; an entry this unit inserts or deletes drops its list.
    */
   private entryCache: { roomId: string; subjects: Set<string>; lists: Map<EntryList, EntryRow[]> } | null = null;
+  /**
+   * Bad-word lists this unit has read, by scope (null = none), with their words when it got them
+   * (a caller that knew the version got none): each message of a batch checks the same two
+   * scopes. A list this unit changes, or a room it deletes, drops them.
+   */
+  private readonly badWordCache = new Map<string, { version: string; words: readonly string[] | null } | null>();
   /** History added and not yet written (JSON): it goes with the next events, or alone. */
   private pendingMessages: string | null = null;
 
@@ -333,6 +339,32 @@ export class PgWriter extends PgReader implements StoreWriter {
       .map((row) => structuredClone(toEntry(list, row)) as EntryOf[L]);
   }
 
+  /** As the statement answers (see PgReader.badWords), from the lists this unit has read when it has them. */
+  override async badWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]> {
+    const out: BadWordList[] = [];
+    for (const scope of scopes) {
+      const row = this.badWordCache.get(scope);
+      if (row === null) continue;
+      const knows = row !== undefined && known?.get(scope) === row.version;
+      if (row === undefined || (!knows && row.words === null)) return this.readBadWords(scopes, known);
+      out.push({ scope, version: row.version, words: knows ? null : [...row.words!] });
+    }
+    return out;
+  }
+
+  private async readBadWords(scopes: string[], known?: ReadonlyMap<string, string>): Promise<BadWordList[]> {
+    const lists = await super.badWords(scopes, known);
+    const byScope = new Map(lists.map((l) => [l.scope, l]));
+    for (const scope of scopes) {
+      const l = byScope.get(scope);
+      const had = this.badWordCache.get(scope);
+      // Words already held for this very version are kept when the caller knew it.
+      const words = l?.words ?? (had && had.version === l?.version ? had.words : null);
+      this.badWordCache.set(scope, l ? { version: l.version, words: words === null ? null : [...words] } : null);
+    }
+    return lists;
+  }
+
   async lockApp(mode: 'shared' | 'exclusive'): Promise<void> {
     // Two-int form: class = this store's app-lock class, key = the app id folded to 32 bits
     // (two apps folding together only share a lock, never lose one).
@@ -374,6 +406,7 @@ export class PgWriter extends PgReader implements StoreWriter {
     await this.exec(SQL.roomDelete, [this.appId, roomId]);
     this.locked.delete(roomId);
     this.entryCache = null;
+    this.badWordCache.clear();
     for (const key of this.memberCache.keys()) if (key.startsWith(`${roomId}\0`)) this.memberCache.delete(key);
   }
 
@@ -410,6 +443,7 @@ export class PgWriter extends PgReader implements StoreWriter {
   }
 
   async setBadWords(scope: string, words: string[], version: string): Promise<void> {
+    this.badWordCache.delete(scope);
     if (words.length === 0) await this.exec(SQL.badWordsDelete, [this.appId, scope]);
     else await this.exec(SQL.badWordsPut, [this.appId, scope, version, JSON.stringify(words)]);
   }
