@@ -1,7 +1,7 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
-// BENCH_PG_URL names the PostgreSQL database of admin-pg, growth and cluster (default
+// BENCH_PG_URL names the PostgreSQL database of admin-pg, chat-store, growth and cluster (default
 // postgres://postgres@127.0.0.1:5432/test); each run works in schemas of its own, dropped after.
 import { cpus, totalmem } from 'node:os';
 import { SHAPES, adminBench, printAdmin } from './admin.js';
@@ -13,6 +13,7 @@ import { badWordsBench, printBadWords } from './bad-words.js';
 import { liveBench, printLive } from './live.js';
 import { clusterBench, printCluster } from './cluster.js';
 import { printStore, storeBench } from './store.js';
+import { chatStoreBench, printChatStore } from './chat-store.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -31,6 +32,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   async store() {
     for (const shape of SHAPES) printStore(await storeBench(shape));
+  },
+  async 'chat-store'() {
+    printChatStore(await chatStoreBench());
   },
   async logging() {
     printLogging(await loggingBench({ cpuProf }));
