@@ -1,0 +1,178 @@
+// Nothing accumulates per room, connection, user or IP once that thing is gone. A live platform
+// runs for weeks: rooms are created and dismissed all day, phones connect and drop, users come
+// and go. Many cycles of that run against a real server (real WebSocket clients, distinct users,
+// IPs and UserSigs each cycle); then the server's per-key structures are back to their baseline,
+// and no metric has a label per room or user. Structures bounded by time or by a cap (not by
+// their owner's going) are checked against their bound.
+//
+// The sizes are read from the server's objects (private fields reached by name: `field` fails
+// the test when one is renamed, so a refactor cannot make a check vacuous).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UserSigVerifier, genUserSig } from '../src/auth/usersig.js';
+import { LocalLimits } from '../src/core/local-limits.js';
+import { MemoryStore } from '../src/adapters/memory/store.js';
+import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { RawClient, authQuery, createRoom, eventually } from './realtime-support.js';
+
+function field(obj: unknown, name: string): any {
+  assert.ok(obj !== null && typeof obj === 'object' && name in obj, `no field ${name} on ${(obj as object)?.constructor?.name}`);
+  return (obj as Record<string, unknown>)[name];
+}
+
+function size(obj: unknown, name: string): number {
+  const v = field(obj, name);
+  assert.ok(v instanceof Map || v instanceof Set, `${name} is not a Map or Set`);
+  return v.size;
+}
+
+/** The sizes of the per-key structures of the server (those of the store when it keeps them in memory). */
+function sizes(s: TestServer): Record<string, number> {
+  const { realtime, engine, store } = s.server;
+  const out: Record<string, number> = {
+    'gateway.connections': size(realtime, 'connections'),
+    'gateway.sockets': size(realtime, 'sockets'),
+    'gateway.feeds': size(realtime, 'feeds'),
+    'gateway.counts': size(realtime, 'counts'),
+    'gateway.graceWaits': size(realtime, 'graceWaits'),
+    'gateway.leaving': size(realtime, 'leaving'),
+    'gateway.countFanout': field(field(realtime, 'countFanout'), 'jobs').length,
+    'gateway.upgrades': field(field(realtime, 'upgrades'), 'jobs').length,
+    'batcher.rooms': size(engine.batches, 'rooms'),
+  };
+  const limits = field(realtime, 'limits');
+  if (limits instanceof LocalLimits) out['limits.failures'] = size(limits, 'failures');
+  if (store instanceof MemoryStore) {
+    // An app's state and locks are made by its first write (a warm-up cycle has made them).
+    const app = field(field(store, 'state'), 'apps').get(APP.sdkAppId);
+    for (const name of ['members', 'userRooms', 'ipRooms', 'badWords']) out[`store.${name}`] = size(app, name);
+    out['store.deny'] = app.deny.size;
+    out['store.mute'] = app.mute.size;
+    out['store.rooms'] = app.rooms.size;
+    out['store.sortedRoomIds'] = app.rooms.sortedIds.length;
+    out['store.roomLocks'] = size(field(store, 'locks').get(APP.sdkAppId), 'rooms');
+    if ('settingsWritten' in store) out['store.settingsWritten'] = size(store, 'settingsWritten');
+  }
+  return out;
+}
+
+/**
+ * One cycle: a room is created (with its own bad-word list), its owner and four users enter over
+ * WebSocket (each from an address and with a UserSig of its own), take seats, chat (a message
+ * with the bad word is refused), are kicked off a seat, kicked out and (when the room is to be
+ * dismissed) banned by user id and by IP; then every socket goes (close frames and dropped
+ * networks) and the room is dismissed or left empty.
+ */
+async function cycle(s: TestServer, tag: string, dismiss: boolean): Promise<void> {
+  const roomId = `churn-${tag}`;
+  const owner = `owner-${tag}`;
+  const n = tag === 'warm' ? 250 : Number(tag);
+  await createRoom(s, roomId, { owner, seats: 4 });
+  await asAdmin(s, { type: 'addBadWords', scope: roomId, words: [`badword${tag}`] });
+  const ip = (k: number) => (k % 2 === 0 ? `203.0.${n}.${k + 1}` : `2001:db8:${n.toString(16)}::${k + 1}`);
+  const open = async (userId: string, k: number) => {
+    const usersig = genUserSig(APP.sdkAppId, APP.secretKey, userId, 3600 + n * 10 + k);
+    const c = await RawClient.open(s, userId, { query: authQuery(userId, APP, usersig), headers: { 'x-forwarded-for': ip(k) } });
+    await c.ok('enterRoom', { roomId, nick: userId });
+    return c;
+  };
+  const ownerC = await open(owner, 0);
+  const users = [0, 1, 2, 3].map((k) => `u-${tag}-${k}`);
+  const cs = await Promise.all(users.map((u, k) => open(u, k + 1)));
+  await Promise.all(cs.slice(0, 3).map((c) => c.ok('takeSeat', { roomId })));
+  await Promise.all(cs.map((c, k) => c.ok('sendMessage', { roomId, text: `hello ${tag}.${k}` })));
+  await cs[0].fails('sendMessage', { roomId, text: `a badword${tag} here` }, 110012);
+  await ownerC.ok('kickOffSeat', { roomId, userId: users[0] });
+  await ownerC.ok('kickOut', { roomId, userId: users[1] });
+  if (dismiss) {
+    // Bans by user and by IP: entries of the room, which go with it.
+    await ownerC.ok('kickUser', { roomId, userId: users[2], type: 'userId' });
+    await ownerC.ok('kickUser', { roomId, userId: users[3], type: 'ip' });
+  }
+  const all = [ownerC, ...cs];
+  all.forEach((c, k) => (k % 2 === 0 ? c.close() : c.ws.terminate()));
+  await Promise.all(all.map((c) => c.closed));
+  if (dismiss) {
+    const r = await s.tencent('room_engine_http_srv/destroy_room', { RoomId: roomId });
+    assert.equal(r.ErrorCode, 0, r.ErrorInfo);
+  }
+}
+
+/** Waits until the gateway has no connection and no leave running, and the room is empty. */
+async function settled(s: TestServer, roomId: string): Promise<void> {
+  await eventually(() => s.server.realtime.connectionCount === 0 && size(s.server.realtime, 'leaving') === 0, 5000, 'the last leave');
+  await eventually(async () => {
+    const r = await s.tencent('room_engine_http_srv/get_room_member_list', { RoomId: roomId });
+    return r.ErrorCode !== 0 || r.Response.MemberList.length === 0;
+  }, 5000, `room ${roomId} to empty`);
+}
+
+const CYCLES = 60;
+/** Rooms a cycle leaves behind on purpose: emptied, not dismissed (every other cycle). */
+const KEPT = CYCLES / 2;
+
+describe('memory under churn', () => {
+  let s: TestServer;
+
+  before(async () => {
+    // Behind a trusted proxy: each cycle's clients come from addresses of their own.
+    s = await startTestServer({ trustProxy: true, realtime: { seatGraceSeconds: 0, messagesPerSecond: 1000 } });
+  });
+
+  after(async () => {
+    await s.close();
+  });
+
+  it('rooms created, entered, moderated, left and dismissed leave nothing behind', async () => {
+    // Warm-up: the app's state exists, every route used below has answered once.
+    await cycle(s, 'warm', true);
+    await settled(s, 'warm');
+    const baseline = sizes(s);
+    const metricsBefore = await (await fetch(`${s.url}/metrics`)).text();
+
+    for (let i = 0; i < CYCLES; i++) await cycle(s, String(i), i % 2 === 0);
+    await settled(s, `churn-${CYCLES - 1}`);
+
+    const now = sizes(s);
+    const expected: Record<string, number> = { ...baseline };
+    // What stays is the kept rooms themselves (data of live rooms): their row, settings and list.
+    for (const k of ['store.rooms', 'store.sortedRoomIds', 'store.settingsWritten', 'store.badWords']) {
+      if (k in expected) expected[k] += KEPT;
+    }
+    assert.deepEqual(now, expected, 'per-key structures after the churn (actual vs baseline)');
+
+    // No metric grew a label per room, user or IP.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    for (const needle of ['churn-', 'owner-', 'u-0-', '203.0.', '2001:db8']) {
+      assert.ok(!metrics.includes(needle), `a metric is labelled with ${needle}`);
+    }
+    const series = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+    // The same series as before but for those of the routes and statuses used since (a fixed set).
+    assert.ok(series(metrics) - series(metricsBefore) < 20, `series grew from ${series(metricsBefore)} to ${series(metrics)}`);
+  });
+});
+
+describe('bounded by time or by a cap', () => {
+  it('chat buckets of users gone quiet are forgotten', () => {
+    const limits = new LocalLimits();
+    for (let u = 0; u < 1000; u++) assert.equal(limits.chat(`1\nu${u}`, 5, 10, 1000), true);
+    assert.equal(size(limits, 'buckets'), 1000);
+    // Past the sweep interval and the refill: one more message finds only its own bucket.
+    limits.chat('1\nlast', 5, 10, 20_000);
+    assert.equal(size(limits, 'buckets'), 1);
+  });
+
+  it('failed password attempts are forgotten after their window', () => {
+    const limits = new LocalLimits();
+    for (let u = 0; u < 1000; u++) limits.attemptFailed([`1\nroom\nu${u}`], 5, 60_000, 1000);
+    assert.equal(size(limits, 'failures'), 1000);
+    limits.attemptFailed(['1\nroom\nlast'], 5, 60_000, 62_000);
+    assert.equal(size(limits, 'failures'), 1);
+  });
+
+  it('the UserSig cache holds at most its cap', () => {
+    const v = new UserSigVerifier(100);
+    for (let u = 0; u < 1000; u++) v.verify(genUserSig(APP.sdkAppId, APP.secretKey, `u${u}`, 3600), APP.sdkAppId, `u${u}`, APP.secretKey);
+    assert.ok(size(v, 'cache') <= 100, `cache holds ${size(v, 'cache')}`);
+  });
+});
