@@ -10,6 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserSigVerifier, genUserSig } from '../src/auth/usersig.js';
+import { cachedBadWordLists } from '../src/core/bad-words.js';
 import { LocalLimits } from '../src/core/local-limits.js';
 import { MemoryStore } from '../src/adapters/memory/store.js';
 import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
@@ -39,6 +40,7 @@ function sizes(s: TestServer): Record<string, number> {
     'gateway.countFanout': field(field(realtime, 'countFanout'), 'jobs').length,
     'gateway.upgrades': field(field(realtime, 'upgrades'), 'jobs').length,
     'batcher.rooms': size(engine.batches, 'rooms'),
+    'badWords.compiled': cachedBadWordLists(APP.sdkAppId),
   };
   const limits = field(realtime, 'limits');
   if (limits instanceof LocalLimits) out['limits.failures'] = size(limits, 'failures');
@@ -136,7 +138,7 @@ describe('memory under churn', () => {
     const now = sizes(s);
     const expected: Record<string, number> = { ...baseline };
     // What stays is the kept rooms themselves (data of live rooms): their row, settings and list.
-    for (const k of ['store.rooms', 'store.sortedRoomIds', 'store.settingsWritten', 'store.badWords']) {
+    for (const k of ['store.rooms', 'store.sortedRoomIds', 'store.settingsWritten', 'store.badWords', 'badWords.compiled']) {
       if (k in expected) expected[k] += KEPT;
     }
     assert.deepEqual(now, expected, 'per-key structures after the churn (actual vs baseline)');

@@ -37,6 +37,11 @@ export class BadWordMatcher {
     this.re = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : null;
   }
 
+  /** How many words it matches. */
+  get size(): number {
+    return this.listed.size;
+  }
+
   /** The listed word of the leftmost match, or null. */
   find(text: string): string | null {
     const m = this.re?.exec(text);
@@ -50,41 +55,82 @@ function escape(word: string): string {
 
 // ------------------------------------------------------------------------------- cache
 
-/** One app's compiled lists by scope, and their versions (what the store is told we know). */
+/**
+ * One app's compiled lists by scope (in the order they were compiled), their versions (what the
+ * store is told we know), and the words they hold in all.
+ */
 interface AppCache {
   matchers: Map<string, BadWordMatcher>;
   versions: Map<string, string>;
+  words: number;
 }
 
-/** By app. Versions are unique, so a stale matcher is never used. */
+/**
+ * By app. Versions are unique, so a stale matcher is never used. A room's list goes when the room
+ * is dismissed (forgetBadWords, on every node through the bus); beyond these bounds the oldest
+ * compiled lists go first (they are compiled again when next needed).
+ */
 const compiled = new Map<AppId, AppCache>();
 const MAX_CACHED_PER_APP = 10_000;
+const MAX_CACHED_WORDS_PER_APP = 1_000_000;
 
 function appCache(appId: AppId): AppCache {
   let a = compiled.get(appId);
-  if (!a) compiled.set(appId, (a = { matchers: new Map(), versions: new Map() }));
+  if (!a) compiled.set(appId, (a = { matchers: new Map(), versions: new Map(), words: 0 }));
   return a;
+}
+
+function drop(a: AppCache, scope: string): void {
+  const m = a.matchers.get(scope);
+  if (m) a.words -= m.size;
+  a.matchers.delete(scope);
+  a.versions.delete(scope);
+}
+
+function cacheMatcher(a: AppCache, scope: string, version: string, matcher: BadWordMatcher): void {
+  drop(a, scope);
+  for (const oldest of a.matchers.keys()) {
+    if (a.matchers.size < MAX_CACHED_PER_APP && a.words + matcher.size <= MAX_CACHED_WORDS_PER_APP) break;
+    drop(a, oldest);
+  }
+  a.matchers.set(scope, matcher);
+  a.versions.set(scope, version);
+  a.words += matcher.size;
+}
+
+/** The scope's list is gone (its room was dismissed): its compiled form goes too. */
+export function forgetBadWords(appId: AppId, scope: string): void {
+  const a = compiled.get(appId);
+  if (a) drop(a, scope);
+}
+
+/** How many compiled lists the app's cache holds (observability and tests). */
+export function cachedBadWordLists(appId: AppId): number {
+  return compiled.get(appId)?.matchers.size ?? 0;
 }
 
 /** The first bad word (of the room's or the app's list) in `text`, or null. */
 export async function findBadWord(c: ReadContext, roomId: string, text: string): Promise<string | null> {
-  const cache = appCache(c.appId);
-  const lists = await c.store.badWords([roomId, ''], cache.versions);
+  const app = appCache(c.appId);
+  // The versions of these two scopes only: a store may send what it is told to its database.
+  const known = new Map<string, string>();
+  for (const scope of [roomId, '']) {
+    const v = app.versions.get(scope);
+    if (v !== undefined) known.set(scope, v);
+  }
+  const lists = await c.store.badWords([roomId, ''], known);
+  // A list no longer stored (its words all deleted) is not kept compiled either.
+  if (app.matchers.has(roomId) && !lists.some((l) => l.scope === roomId)) drop(app, roomId);
   if (lists.length === 0) return null;
   for (const list of lists) {
-    let matcher = cache.versions.get(list.scope) === list.version ? cache.matchers.get(list.scope) : undefined;
+    let matcher = app.versions.get(list.scope) === list.version ? app.matchers.get(list.scope) : undefined;
     if (!matcher) {
       // words === null: known when asked, evicted since by a concurrent check: read it again.
       const fresh = list.words !== null ? list : (await c.store.badWords([list.scope]))[0];
       if (!fresh?.words) continue;
       const { version, words } = fresh;
-      if (cache.matchers.size >= MAX_CACHED_PER_APP) {
-        cache.matchers.clear();
-        cache.versions.clear();
-      }
       matcher = new BadWordMatcher(words);
-      cache.matchers.set(list.scope, matcher);
-      cache.versions.set(list.scope, version);
+      cacheMatcher(app, list.scope, version, matcher);
     }
     const word = matcher.find(text);
     if (word !== null) return word;

@@ -15,7 +15,7 @@ import { seatHandlers } from './seats.js';
 import { seatRequestHandlers } from './seat-requests.js';
 import { moderationHandlers } from './moderation.js';
 import { chatHandlers } from './chat.js';
-import { badWordHandlers } from './bad-words.js';
+import { badWordHandlers, forgetBadWords } from './bad-words.js';
 import { censorHandlers } from './censor.js';
 import { broadcastHandlers } from './broadcast.js';
 import { roomListHandlers } from './room-list.js';
@@ -52,6 +52,10 @@ export class Engine {
     private readonly chatRetentionMs: number = Infinity,
   ) {
     this.batches = new RoomBatcher(store, bus, HANDLERS, limits);
+    // A dismissed room's compiled bad-word list goes with it, on every node (see bad-words.ts).
+    bus.subscribe((e) => {
+      if (e.type === 'roomDismissed') forgetBadWords(e.appId, e.roomId);
+    });
   }
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
