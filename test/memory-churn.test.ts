@@ -13,6 +13,7 @@ import { UserSigVerifier, genUserSig } from '../src/auth/usersig.js';
 import { cachedBadWordLists } from '../src/core/bad-words.js';
 import { LocalLimits } from '../src/core/local-limits.js';
 import { MemoryStore } from '../src/adapters/memory/store.js';
+import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
 import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { RawClient, authQuery, createRoom, eventually } from './realtime-support.js';
 
@@ -41,9 +42,13 @@ function sizes(s: TestServer): Record<string, number> {
     'gateway.upgrades': field(field(realtime, 'upgrades'), 'jobs').length,
     'batcher.rooms': size(engine.batches, 'rooms'),
     'badWords.compiled': cachedBadWordLists(APP.sdkAppId),
+    'bus.handlers': size(s.server.bus, 'handlers'),
   };
+  // The shared (Redis) limits count in Redis, and in this process while Redis is away.
   const limits = field(realtime, 'limits');
-  if (limits instanceof LocalLimits) out['limits.failures'] = size(limits, 'failures');
+  const local = limits instanceof LocalLimits ? limits : field(limits, 'local');
+  assert.ok(local instanceof LocalLimits);
+  out['limits.failures'] = size(local, 'failures');
   if (store instanceof MemoryStore) {
     // An app's state and locks are made by its first write (a warm-up cycle has made them).
     const app = field(field(store, 'state'), 'apps').get(APP.sdkAppId);
@@ -65,9 +70,9 @@ function sizes(s: TestServer): Record<string, number> {
  * dismissed) banned by user id and by IP; then every socket goes (close frames and dropped
  * networks) and the room is dismissed or left empty.
  */
-async function cycle(s: TestServer, tag: string, dismiss: boolean): Promise<void> {
-  const roomId = `churn-${tag}`;
-  const owner = `owner-${tag}`;
+async function cycle(s: TestServer, run: number, tag: string, dismiss: boolean): Promise<void> {
+  const roomId = `churn-${run}-${tag}`;
+  const owner = `owner-${run}-${tag}`;
   const n = tag === 'warm' ? 250 : Number(tag);
   await createRoom(s, roomId, { owner, seats: 4 });
   await asAdmin(s, { type: 'addBadWords', scope: roomId, words: [`badword${tag}`] });
@@ -79,7 +84,7 @@ async function cycle(s: TestServer, tag: string, dismiss: boolean): Promise<void
     return c;
   };
   const ownerC = await open(owner, 0);
-  const users = [0, 1, 2, 3].map((k) => `u-${tag}-${k}`);
+  const users = [0, 1, 2, 3].map((k) => `user-${run}-${tag}-${k}`);
   const cs = await Promise.all(users.map((u, k) => open(u, k + 1)));
   await Promise.all(cs.slice(0, 3).map((c) => c.ok('takeSeat', { roomId })));
   await Promise.all(cs.map((c, k) => c.ok('sendMessage', { roomId, text: `hello ${tag}.${k}` })));
@@ -109,9 +114,39 @@ async function settled(s: TestServer, roomId: string): Promise<void> {
   }, 5000, `room ${roomId} to empty`);
 }
 
+/** `cycles` cycles after a warm-up; then the structures are at their baseline but for the rooms kept. */
+async function churn(s: TestServer, cycles: number): Promise<void> {
+  // Room ids of their own: the compiled bad-word lists are cached per process, not per server.
+  const run = ++runs;
+  // Warm-up: the app's state exists, every route used below has answered once.
+  await cycle(s, run, 'warm', true);
+  await settled(s, `churn-${run}-warm`);
+  const baseline = sizes(s);
+  const metricsBefore = await (await fetch(`${s.url}/metrics`)).text();
+
+  for (let i = 0; i < cycles; i++) await cycle(s, run, String(i), i % 2 === 0);
+  await settled(s, `churn-${run}-${cycles - 1}`);
+
+  const now = sizes(s);
+  const expected: Record<string, number> = { ...baseline };
+  // What stays is the kept rooms themselves (data of live rooms): their row, settings and list.
+  for (const k of ['store.rooms', 'store.sortedRoomIds', 'store.settingsWritten', 'store.badWords', 'badWords.compiled']) {
+    if (k in expected) expected[k] += cycles / 2; // the rooms emptied, not dismissed (every other cycle)
+  }
+  assert.deepEqual(now, expected, 'per-key structures after the churn (actual vs baseline)');
+
+  // No metric grew a label per room, user or IP.
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  for (const needle of ['churn-', 'owner-', 'user-', '203.0.', '2001:db8']) {
+    assert.ok(!metrics.includes(needle), `a metric is labelled with ${needle}`);
+  }
+  const series = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  // The same series as before but for those of the routes and statuses used since (a fixed set).
+  assert.ok(series(metrics) - series(metricsBefore) < 20, `series grew from ${series(metricsBefore)} to ${series(metrics)}`);
+}
+
+let runs = 0;
 const CYCLES = 60;
-/** Rooms a cycle leaves behind on purpose: emptied, not dismissed (every other cycle). */
-const KEPT = CYCLES / 2;
 
 describe('memory under churn', () => {
   let s: TestServer;
@@ -126,31 +161,29 @@ describe('memory under churn', () => {
   });
 
   it('rooms created, entered, moderated, left and dismissed leave nothing behind', async () => {
-    // Warm-up: the app's state exists, every route used below has answered once.
-    await cycle(s, 'warm', true);
-    await settled(s, 'warm');
-    const baseline = sizes(s);
-    const metricsBefore = await (await fetch(`${s.url}/metrics`)).text();
+    await churn(s, CYCLES);
+  });
+});
 
-    for (let i = 0; i < CYCLES; i++) await cycle(s, String(i), i % 2 === 0);
-    await settled(s, `churn-${CYCLES - 1}`);
+describe('memory under churn, with the Redis bus and limits', async () => {
+  const skip = await redisSkip();
+  let s: TestServer;
+  let bus: string;
 
-    const now = sizes(s);
-    const expected: Record<string, number> = { ...baseline };
-    // What stays is the kept rooms themselves (data of live rooms): their row, settings and list.
-    for (const k of ['store.rooms', 'store.sortedRoomIds', 'store.settingsWritten', 'store.badWords', 'badWords.compiled']) {
-      if (k in expected) expected[k] += KEPT;
-    }
-    assert.deepEqual(now, expected, 'per-key structures after the churn (actual vs baseline)');
+  before(async () => {
+    if (skip) return;
+    bus = freshPrefixUrl();
+    s = await startTestServer({ bus, trustProxy: true, realtime: { seatGraceSeconds: 0, messagesPerSecond: 1000 } });
+  });
 
-    // No metric grew a label per room, user or IP.
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
-    for (const needle of ['churn-', 'owner-', 'u-0-', '203.0.', '2001:db8']) {
-      assert.ok(!metrics.includes(needle), `a metric is labelled with ${needle}`);
-    }
-    const series = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-    // The same series as before but for those of the routes and statuses used since (a fixed set).
-    assert.ok(series(metrics) - series(metricsBefore) < 20, `series grew from ${series(metricsBefore)} to ${series(metrics)}`);
+  after(async () => {
+    if (skip) return;
+    await s.close();
+    await dropPrefix(bus);
+  });
+
+  it('rooms created, entered, moderated, left and dismissed leave nothing behind', { skip }, async () => {
+    await churn(s, CYCLES / 2);
   });
 });
 
