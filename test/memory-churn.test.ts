@@ -65,7 +65,8 @@ function sizes(s: TestServer): Record<string, number> {
 
 /**
  * One cycle: a room is created (with its own bad-word list), its owner and four users enter over
- * WebSocket (each from an address and with a UserSig of its own), take seats, chat (a message
+ * WebSocket (each from an address and with a UserSig of its own; one drops and resumes with
+ * another), take seats, chat (a message
  * with the bad word is refused), are kicked off a seat, kicked out and (when the room is to be
  * dismissed) banned by user id and by IP; then every socket goes (close frames and dropped
  * networks) and the room is dismissed or left empty.
@@ -77,15 +78,20 @@ async function cycle(s: TestServer, run: number, tag: string, dismiss: boolean):
   await createRoom(s, roomId, { owner, seats: 4 });
   await asAdmin(s, { type: 'addBadWords', scope: roomId, words: [`badword${tag}`] });
   const ip = (k: number) => (k % 2 === 0 ? `203.0.${n}.${k + 1}` : `2001:db8:${n.toString(16)}::${k + 1}`);
-  const open = async (userId: string, k: number) => {
-    const usersig = genUserSig(APP.sdkAppId, APP.secretKey, userId, 3600 + n * 10 + k);
+  const open = async (userId: string, k: number, resume: object = {}) => {
+    const usersig = genUserSig(APP.sdkAppId, APP.secretKey, userId, 3600 + n * 10 + k + (Object.keys(resume).length > 0 ? 5 : 0));
     const c = await RawClient.open(s, userId, { query: authQuery(userId, APP, usersig), headers: { 'x-forwarded-for': ip(k) } });
-    await c.ok('enterRoom', { roomId, nick: userId });
-    return c;
+    const entered = await c.ok('enterRoom', { roomId, nick: userId, ...resume });
+    return Object.assign(c, { entered });
   };
   const ownerC = await open(owner, 0);
   const users = [0, 1, 2, 3].map((k) => `user-${run}-${tag}-${k}`);
   const cs = await Promise.all(users.map((u, k) => open(u, k + 1)));
+  // A phone drops and comes back with a new UserSig, resuming from its last seq.
+  const dropped = cs[3];
+  dropped.ws.terminate();
+  await dropped.closed;
+  cs[3] = await open(users[3], 4, { lastSeq: dropped.entered.seq, createTime: dropped.entered.room.createTime });
   await Promise.all(cs.slice(0, 3).map((c) => c.ok('takeSeat', { roomId })));
   await Promise.all(cs.map((c, k) => c.ok('sendMessage', { roomId, text: `hello ${tag}.${k}` })));
   await cs[0].fails('sendMessage', { roomId, text: `a badword${tag} here` }, 110012);
@@ -152,8 +158,13 @@ describe('memory under churn', () => {
   let s: TestServer;
 
   before(async () => {
-    // Behind a trusted proxy: each cycle's clients come from addresses of their own.
-    s = await startTestServer({ trustProxy: true, realtime: { seatGraceSeconds: 0, messagesPerSecond: 1000 } });
+    // Behind a trusted proxy: each cycle's clients come from addresses of their own. A short
+    // seat grace (dropped members wait, then leave) and a low audience threshold (rooms announce
+    // coalesced member counts) put those paths' timers and maps through the churn too.
+    s = await startTestServer({
+      trustProxy: true,
+      realtime: { seatGraceSeconds: 0.05, audienceThreshold: 3, memberCountIntervalMs: 20, messagesPerSecond: 1000 },
+    });
   });
 
   after(async () => {
@@ -203,6 +214,22 @@ describe('bounded by time or by a cap', () => {
     assert.equal(size(limits, 'failures'), 1000);
     limits.attemptFailed(['1\nroom\nlast'], 5, 60_000, 62_000);
     assert.equal(size(limits, 'failures'), 1);
+  });
+
+  it('rate windows hold only the current second', () => {
+    const limits = new LocalLimits();
+    for (let k = 0; k < 1000; k++) limits.rate(`1\ncmd${k}`, 10, 1000);
+    assert.equal(size(limits, 'counts'), 1000);
+    limits.rate('1\nlast', 10, 2000);
+    assert.equal(size(limits, 'counts'), 1);
+  });
+
+  it('replay nonces are forgotten once expired', async () => {
+    const store = new MemoryStore();
+    for (let k = 0; k < 1000; k++) assert.equal(await store.claimNonce('polyv', `n${k}`, 1000 + 60_000, 1000), true);
+    assert.equal(size(store, 'nonces'), 1000);
+    assert.equal(await store.claimNonce('polyv', 'last', 200_000, 120_000), true);
+    assert.equal(size(store, 'nonces'), 1);
   });
 
   it('the UserSig cache holds at most its cap', () => {
