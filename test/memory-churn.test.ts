@@ -14,7 +14,8 @@ import { cachedBadWordLists } from '../src/core/bad-words.js';
 import { LocalLimits } from '../src/core/local-limits.js';
 import { MemoryStore } from '../src/adapters/memory/store.js';
 import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
-import { APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
+import { APP, OTHER_APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { RawClient, authQuery, createRoom, eventually } from './realtime-support.js';
 
 function field(obj: unknown, name: string): any {
@@ -156,12 +157,17 @@ const CYCLES = 60;
 
 describe('memory under churn', () => {
   let s: TestServer;
+  let rx: Receiver;
 
   before(async () => {
+    // Every event of the churn goes out as a callback too (the relay settles afterwards).
+    rx = await startReceiver();
     // Behind a trusted proxy: each cycle's clients come from addresses of their own. A short
     // seat grace (dropped members wait, then leave) and a low audience threshold (rooms announce
     // coalesced member counts) put those paths' timers and maps through the churn too.
     s = await startTestServer({
+      apps: [{ ...APP, callback: { url: rx.url } }, OTHER_APP],
+      callbacks: { backoffBaseMs: 50, backoffMaxMs: 400 },
       trustProxy: true,
       realtime: { seatGraceSeconds: 0.05, audienceThreshold: 3, memberCountIntervalMs: 20, messagesPerSecond: 1000 },
     });
@@ -169,10 +175,14 @@ describe('memory under churn', () => {
 
   after(async () => {
     await s.close();
+    await rx.close();
   });
 
   it('rooms created, entered, moderated, left and dismissed leave nothing behind', async () => {
     await churn(s, CYCLES);
+    // The callback relay delivered them all: nothing waits in its window or in flight.
+    await eventually(() => s.server.callbacks.relay.idle(), 10_000, 'the callback relay to settle');
+    assert.ok(rx.unique().some((b) => b.CallbackCommand === 'Room.CallbackAfterDestroyRoom'), 'dismissals were called back');
   });
 });
 
