@@ -157,19 +157,21 @@ async function checkScope(c: ReadContext, scope: string, what: string): Promise<
   else requireModerator(await c.room(scope), c.actor);
 }
 
-/** Words match case-insensitively, so a list holds each word once whatever its case. */
-function sameWord(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
+// Words match case-insensitively, so a list holds each word once whatever its case (the first
+// spelling given is kept).
 
 function checkWords(words: string[]): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const raw of words) {
     const w = raw.trim();
     if (w === '') continue;
     if ([...w].length > BAD_WORD_LIMITS.wordChars) throw invalid('words', `each word must be 1..${BAD_WORD_LIMITS.wordChars} characters`);
     checkBytes('words', w, BAD_WORD_LIMITS.wordChars * 4);
-    if (!out.some((o) => sameWord(o, w))) out.push(w);
+    if (!seen.has(w.toLowerCase())) {
+      seen.add(w.toLowerCase());
+      out.push(w);
+    }
   }
   if (out.length === 0) throw invalid('words', 'must list at least one word');
   return out;
@@ -181,7 +183,13 @@ export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listB
     await checkScope(c, scope, 'bad words');
     if (scope === '') await c.store.lockApp('exclusive');
     const list = await currentWords(c, scope);
-    for (const w of checkWords(words)) if (!list.some((o) => sameWord(o, w))) list.push(w);
+    // By lower-cased word: a list of 10,000 words is checked in one pass, not 10,000 × 10,000.
+    const listed = new Set(list.map((w) => w.toLowerCase()));
+    for (const w of checkWords(words)) {
+      if (listed.has(w.toLowerCase())) continue;
+      listed.add(w.toLowerCase());
+      list.push(w);
+    }
     if (list.length > BAD_WORD_LIMITS.perList) throw invalid('words', `a list holds at most ${BAD_WORD_LIMITS.perList} words`);
     await c.store.setBadWords(scope, list, newId(c.now));
     return { count: list.length };
