@@ -1,7 +1,7 @@
 // The bad-word matcher (one RegExp per list) against a naive scan, and the engine following list changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BadWordMatcher } from '../../src/core/bad-words.js';
+import { BadWordMatcher, cachedBadWordLists } from '../../src/core/bad-words.js';
 import { MemoryStore } from '../../src/adapters/memory/store.js';
 import { LocalBus } from '../../src/adapters/local-bus.js';
 import { Engine } from '../../src/core/engine.js';
@@ -66,4 +66,30 @@ test('the engine screens with the current lists: changes take effect at once, pe
   assert.deepEqual(await engine.execute(1, admin, { type: 'listBadWords', scope: 'r' }), []);
   await assert.rejects(engine.execute(1, { kind: 'user', userId: 'u' }, { type: 'addBadWords', scope: '', words: ['x'] }), (e) => e instanceof RoomError && e.kind === 'PermissionDenied');
   await assert.rejects(engine.execute(1, { kind: 'user', userId: 'u' }, { type: 'addBadWords', scope: 'r', words: ['x'] }), (e) => e instanceof RoomError && e.kind === 'PermissionDenied');
+});
+
+test('compiled lists are bounded: a dismissed room\'s goes at once, and beyond 1,000,000 words the oldest go', async () => {
+  const app = 7; // an app of its own: the compiled lists are cached per process
+  const engine = new Engine(new MemoryStore(), new LocalBus());
+  const admin = { kind: 'admin', userId: 'adm' } as const;
+  const u = { kind: 'user', userId: 'u' } as const;
+  const room = async (r: number, words: number) => {
+    await engine.execute(app, admin, { type: 'createRoom', roomId: `r${r}` });
+    await engine.execute(app, admin, { type: 'addBadWords', scope: `r${r}`, words: Array.from({ length: words }, (_, i) => `w${r}x${i}`) });
+    await engine.execute(app, u, { type: 'enterRoom', roomId: `r${r}`, clientIp: '1.1.1.1', connId: 'c' });
+    await engine.execute(app, u, { type: 'sendMessage', roomId: `r${r}`, text: 'hello' });
+  };
+  await room(0, 1);
+  await room(1, 1);
+  assert.equal(cachedBadWordLists(app), 2);
+  await engine.execute(app, admin, { type: 'destroyRoom', roomId: 'r0', reason: '' });
+  assert.equal(cachedBadWordLists(app), 1, 'the dismissed room\'s list is dropped');
+  // A list whose words were all deleted is dropped at the next check.
+  await engine.execute(app, admin, { type: 'deleteBadWords', scope: 'r1', words: ['w1x0'] });
+  await engine.execute(app, u, { type: 'sendMessage', roomId: 'r1', text: 'hello' });
+  assert.equal(cachedBadWordLists(app), 0);
+  // 101 full lists are 1,010,000 words: the first compiled goes, and a message checks still.
+  for (let r = 2; r < 103; r++) await room(r, 10_000);
+  assert.equal(cachedBadWordLists(app), 100);
+  await assert.rejects(engine.execute(app, u, { type: 'sendMessage', roomId: 'r2', text: 'a w2x9999 b' }), (e) => e instanceof RoomError && e.kind === 'BadWord');
 });
