@@ -224,3 +224,35 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Asserts that `events` come in rising seq order after `from`; returns their seqs. */
+export function assertOrdered(who: string, events: Frame[], from: number): number[] {
+  let last = from;
+  for (const e of events) {
+    assert.ok(e.seq > last, `${who}: ${e.event} seq ${e.seq} after ${last}`);
+    last = e.seq;
+  }
+  return events.map((e) => e.seq);
+}
+
+/**
+ * A member that resumed around the end of its seat grace, as an observer's `events` tell it:
+ * either it kept its seat (its resume reply had it there; no leave, no entry announced) or it
+ * lost it (its leave, reason `disconnected`, then its entry, each announced once, and the seat
+ * is free). `seatNow`: who holds that seat in the store. True when it kept its seat.
+ */
+export function assertGraceOutcome(events: Frame[], userId: string, resumedOnSeat: boolean, seatNow: string | null): boolean {
+  const left = events.filter((e) => e.event === 'memberLeft' && e.userId === userId);
+  const entered = events.filter((e) => e.event === 'memberEntered' && e.member.userId === userId);
+  if (resumedOnSeat) {
+    assert.deepEqual([left.length, entered.length], [0, 0], `${userId} kept its seat: no leave, no entry announced`);
+    assert.equal(seatNow, userId, `${userId} kept its seat`);
+    return true;
+  }
+  assert.equal(left.length, 1, `${userId} lost its seat: its leave is announced once`);
+  assert.equal(left[0].reason, 'disconnected');
+  assert.equal(entered.length, 1, `${userId} came back: its entry is announced once`);
+  assert.ok(left[0].seq < entered[0].seq, `${userId}: its leave before its entry`);
+  assert.equal(seatNow, null, `${userId}'s seat is free`);
+  return false;
+}
