@@ -13,7 +13,7 @@ import { SqliteStore } from '../src/adapters/sqlite/store.js';
 import { Engine } from '../src/core/engine.js';
 import type { Store } from '../src/core/ports/store.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
-import { alternate } from './lib/slices.js';
+import { alternate, pooledOps, type OpsFigures, type OpsSlice } from './lib/slices.js';
 
 const APP = 1400000001;
 const SENDERS = 64;
@@ -26,17 +26,6 @@ interface Target {
   store: Store;
 }
 
-interface Slice {
-  messages: number;
-  ms: number;
-  cpuUs: number;
-}
-
-export interface ChatStoreFigures {
-  name: string;
-  perSecond: number;
-  cpuPerMessage: number;
-}
 
 async function target(name: string, store: Store): Promise<Target> {
   const engine = new Engine(store, new LocalBus());
@@ -48,7 +37,7 @@ async function target(name: string, store: Store): Promise<Target> {
 }
 
 /** Every sender sends its next message as soon as the last one is answered, for `ms`. */
-async function slice(t: Target, ms: number): Promise<Slice> {
+async function slice(t: Target, ms: number): Promise<OpsSlice> {
   const t0 = performance.now();
   const end = t0 + ms;
   const cpu0 = process.cpuUsage();
@@ -63,21 +52,14 @@ async function slice(t: Target, ms: number): Promise<Slice> {
     }),
   );
   const cpu = process.cpuUsage(cpu0);
-  const out = { messages, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
+  const out = { ops: messages, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
   // Outside the measurement: a growing outbox or history would slow the later slices.
   await t.store.pruneOutbox(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   await t.store.pruneMessages(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   return out;
 }
 
-function figures(name: string, slices: Slice[]): ChatStoreFigures {
-  const messages = slices.reduce((n, s) => n + s.messages, 0);
-  const ms = slices.reduce((n, s) => n + s.ms, 0);
-  const cpuUs = slices.reduce((n, s) => n + s.cpuUs, 0);
-  return { name, perSecond: (messages / ms) * 1000, cpuPerMessage: cpuUs / messages };
-}
-
-export async function chatStoreBench(): Promise<ChatStoreFigures[]> {
+export async function chatStoreBench(): Promise<OpsFigures[]> {
   await checkDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'rostrum-bench-chat-'));
   const schema = benchSchema();
@@ -90,7 +72,7 @@ export async function chatStoreBench(): Promise<ChatStoreFigures[]> {
     const targets = [];
     for (const [name, store] of stores) targets.push(await target(name, store));
     const slices = await alternate(targets, { slices: SLICES, warmup: (t) => slice(t, SLICE_MS) }, (t) => slice(t, SLICE_MS));
-    return targets.map((t, i) => figures(t.name, slices[i]));
+    return targets.map((t, i) => pooledOps(t.name, slices[i]));
   } finally {
     for (const [, store] of stores) await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -98,9 +80,9 @@ export async function chatStoreBench(): Promise<ChatStoreFigures[]> {
   }
 }
 
-export function printChatStore(r: ChatStoreFigures[]): void {
+export function printChatStore(r: OpsFigures[]): void {
   console.log('\nchat-store: members\' chat into one room through the engine, no WebSocket, %d senders, %d x %ds per store in alternating slices', SENDERS, SLICES, SLICE_MS / 1000);
   console.log('  %s  %s  %s', 'store'.padEnd(32), 'messages/s'.padStart(10), 'CPU µs/message'.padStart(14));
-  for (const f of r) console.log('  %s  %s  %s', f.name.padEnd(32), f.perSecond.toFixed(0).padStart(10), f.cpuPerMessage.toFixed(1).padStart(14));
+  for (const f of r) console.log('  %s  %s  %s', f.name.padEnd(32), f.perSecond.toFixed(0).padStart(10), f.cpuPerOp.toFixed(1).padStart(14));
   console.log('  (no goal: what a room\'s chat costs on each store; the PostgreSQL server\'s own CPU is not counted)');
 }

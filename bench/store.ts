@@ -12,7 +12,7 @@ import { Engine } from '../src/core/engine.js';
 import type { Actor } from '../src/core/model.js';
 import type { Store } from '../src/core/ports/store.js';
 import { SHAPES, type RoomShape } from './admin.js';
-import { alternate } from './lib/slices.js';
+import { alternate, pooledOps, type OpsFigures, type OpsSlice } from './lib/slices.js';
 
 const APP = 1400000001;
 const ADMIN: Actor = { kind: 'admin', userId: 'administrator' };
@@ -28,22 +28,11 @@ interface Target {
   pruneAfter: boolean;
 }
 
-interface Slice {
-  commands: number;
-  ms: number;
-  cpuUs: number;
-}
-
-export interface StoreFigures {
-  name: string;
-  perSecond: number;
-  cpuPerCommand: number;
-}
 
 export interface StoreResult {
   shape: RoomShape;
-  memory: StoreFigures;
-  sqlite: StoreFigures;
+  memory: OpsFigures;
+  sqlite: OpsFigures;
 }
 
 async function target(name: string, store: Store, shape: RoomShape, pruneAfter: boolean): Promise<Target> {
@@ -59,7 +48,7 @@ async function target(name: string, store: Store, shape: RoomShape, pruneAfter: 
 }
 
 /** Lane k picks its member onto its seat and kicks it off, again and again, for `ms`. */
-async function slice(t: Target, shape: RoomShape, ms: number): Promise<Slice> {
+async function slice(t: Target, shape: RoomShape, ms: number): Promise<OpsSlice> {
   const t0 = performance.now();
   const end = t0 + ms;
   const cpu0 = process.cpuUsage();
@@ -77,17 +66,10 @@ async function slice(t: Target, shape: RoomShape, ms: number): Promise<Slice> {
     }),
   );
   const cpu = process.cpuUsage(cpu0);
-  const out = { commands, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
+  const out = { ops: commands, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
   // Outside the measurement: a growing heap would slow both stores' collections.
   if (t.pruneAfter) await t.store.pruneOutbox(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   return out;
-}
-
-function figures(name: string, slices: Slice[]): StoreFigures {
-  const commands = slices.reduce((n, s) => n + s.commands, 0);
-  const ms = slices.reduce((n, s) => n + s.ms, 0);
-  const cpuUs = slices.reduce((n, s) => n + s.cpuUs, 0);
-  return { name, perSecond: (commands / ms) * 1000, cpuPerCommand: cpuUs / commands };
 }
 
 export async function storeBench(shape: RoomShape): Promise<StoreResult> {
@@ -96,7 +78,7 @@ export async function storeBench(shape: RoomShape): Promise<StoreResult> {
   try {
     const targets = [await target('memory', new MemoryStore(), shape, true), await target('sqlite', sqlite, shape, false)];
     const slices = await alternate(targets, { slices: SLICES, warmup: (t) => slice(t, shape, SLICE_MS) }, (t) => slice(t, shape, SLICE_MS));
-    return { shape, memory: figures('memory store (no persistence)', slices[0]), sqlite: figures('SQLite store', slices[1]) };
+    return { shape, memory: pooledOps('memory store (no persistence)', slices[0]), sqlite: pooledOps('SQLite store', slices[1]) };
   } finally {
     await sqlite.close();
     rmSync(dir, { recursive: true, force: true });
@@ -113,8 +95,8 @@ export function printStore(r: StoreResult): void {
     SLICE_MS / 1000,
   );
   console.log('  %s  %s  %s', 'store'.padEnd(32), 'commands/s'.padStart(10), 'CPU µs/command'.padStart(14));
-  for (const f of [r.memory, r.sqlite]) console.log('  %s  %s  %s', f.name.padEnd(32), f.perSecond.toFixed(0).padStart(10), f.cpuPerCommand.toFixed(1).padStart(14));
-  console.log('  durability costs %s µs CPU a command (no goal: where the admin benchmark\'s SQLite time goes)', (r.sqlite.cpuPerCommand - r.memory.cpuPerCommand).toFixed(1));
+  for (const f of [r.memory, r.sqlite]) console.log('  %s  %s  %s', f.name.padEnd(32), f.perSecond.toFixed(0).padStart(10), f.cpuPerOp.toFixed(1).padStart(14));
+  console.log('  durability costs %s µs CPU a command (no goal: where the admin benchmark\'s SQLite time goes)', (r.sqlite.cpuPerOp - r.memory.cpuPerOp).toFixed(1));
 }
 
 

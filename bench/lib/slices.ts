@@ -38,3 +38,24 @@ export function pairedRatio(num: number[], den: number[]): PairedRatio {
   const median = r.length % 2 ? r[mid] : (r[mid - 1] + r[mid]) / 2;
   return { median, min: r[0], max: r[r.length - 1], pairs: r.length };
 }
+
+/** A closed-loop slice run in this process: operations done, how long it took, the process's CPU. */
+export interface OpsSlice {
+  ops: number;
+  ms: number;
+  cpuUs: number;
+}
+
+/** A target's slices pooled: operations a second and CPU µs an operation. */
+export interface OpsFigures {
+  name: string;
+  perSecond: number;
+  cpuPerOp: number;
+}
+
+export function pooledOps(name: string, slices: OpsSlice[]): OpsFigures {
+  const ops = slices.reduce((n, s) => n + s.ops, 0);
+  const ms = slices.reduce((n, s) => n + s.ms, 0);
+  const cpuUs = slices.reduce((n, s) => n + s.cpuUs, 0);
+  return { name, perSecond: (ops / ms) * 1000, cpuPerOp: cpuUs / ops };
+}
