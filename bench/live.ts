@@ -43,6 +43,8 @@ export interface LiveResult {
     bareCpuPerConnect: number;
     healthz: Stats;
     met: boolean;
+    /** The same number of entries by clients connected beforehand, sent at once. */
+    openEntries: { perSec: number; cpuPerEntry: number; healthz: Stats };
   };
   chat?: {
     members: number;
@@ -62,8 +64,9 @@ const realtimeEnv = { BENCH_REALTIME: JSON.stringify({ messagesPerSecond: 0 }) }
 
 async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
   const app = benchApp();
-  const server = await startRostrum(app, STORM, realtimeEnv);
+  const server = await startRostrum(app, 2 * STORM, realtimeEnv);
   const clients = await startClients(STORM);
+  const openClients = await startClients(STORM);
   const bareServer = await startBare(STORM);
   const bareClients = await startClients(STORM);
   try {
@@ -82,28 +85,28 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
     progress('storm: bare connects done');
     await sleep(1_000);
 
-    // /healthz, one request after the other, for as long as the storm lasts.
-    let storming = true;
-    const healthz: number[] = [];
-    const poll = (async () => {
-      while (storming) {
-        const t = performance.now();
-        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-        await r.text();
-        healthz.push(performance.now() - t);
-        await sleep(10);
-      }
-    })();
     const userIds = Array.from({ length: STORM }, (_, i) => `viewer${i}`);
     const cpu = await server.call<number>('cpu');
-    const r = await clients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES });
+    const { value: r, healthz } = await duringHealthzPolls(port, () =>
+      clients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES }),
+    );
     // Includes the /healthz calls served meanwhile (a few hundred, against 5,000 joins).
     const rostrumCpuPerJoin = ((await server.call<number>('cpu')) - cpu) / STORM;
-    storming = false;
-    await poll;
     progress('storm: done');
-    const stats = summarize(healthz);
     const rostrumJoinsPerSec = STORM / (r.ms / 1000);
+
+    // The same entries by viewers connected beforehand (a stream starts; its audience, already in
+    // the app, enters at once): the entry path alone, without the WebSocket handshakes.
+    await tencentOk(port, app, 'room_engine_http_srv/create_room', {
+      RoomInfo: { RoomId: 'storm-open', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: STORM + 10 },
+    });
+    const openIds = Array.from({ length: STORM }, (_, i) => `audience${i}`);
+    await openClients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: null, userIds: openIds, concurrency: HANDSHAKES });
+    await sleep(1_000);
+    const cpuBeforeEntries = await server.call<number>('cpu');
+    const entries = await duringHealthzPolls(port, () => openClients.call<{ ms: number }>('enter', { roomId: 'storm-open' }));
+    const cpuPerEntry = ((await server.call<number>('cpu')) - cpuBeforeEntries) / STORM;
+    progress('storm: entries on open connections done');
     return {
       clients: STORM,
       deny,
@@ -111,12 +114,34 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       bareConnectsPerSec: STORM / (bare.ms / 1000),
       rostrumCpuPerJoin,
       bareCpuPerConnect,
-      healthz: stats,
-      met: rostrumJoinsPerSec >= 5_000 && stats.p99 <= 50,
+      healthz,
+      met: rostrumJoinsPerSec >= 5_000 && healthz.p99 <= 50,
+      openEntries: { perSec: STORM / (entries.value.ms / 1000), cpuPerEntry, healthz: entries.healthz },
     };
   } finally {
     await Promise.all([server.stop(), bareServer.stop()]);
-    await Promise.all([clients.stop(), bareClients.stop()]);
+    await Promise.all([clients.stop(), openClients.stop(), bareClients.stop()]);
+  }
+}
+
+/** Runs `work` while polling /healthz one request after the other; its latencies beside the result. */
+async function duringHealthzPolls<T>(port: number, work: () => Promise<T>): Promise<{ value: T; healthz: Stats }> {
+  let running = true;
+  const latencies: number[] = [];
+  const poll = (async () => {
+    while (running) {
+      const t = performance.now();
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await r.text();
+      latencies.push(performance.now() - t);
+      await sleep(10);
+    }
+  })();
+  try {
+    return { value: await work(), healthz: summarize(latencies) };
+  } finally {
+    running = false;
+    await poll;
   }
 }
 
@@ -244,6 +269,8 @@ export function printLive(r: LiveResult): void {
     console.log('  server CPU per join %s µs (bare per connect %s µs)', f(s.rostrumCpuPerJoin), f(s.bareCpuPerConnect));
     console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
     console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
+    const o = s.openEntries;
+    console.log('  entries alone (%d viewers connected beforehand, all enterRoom at once): %s entries/s, server CPU %s µs per entry, /healthz p99 %s ms (max %s)', s.clients, f(o.perSec), f(o.cpuPerEntry), f(o.healthz.p99, 1), f(o.healthz.max, 1));
   }
   const c = r.chat;
   if (c) {

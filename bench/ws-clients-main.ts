@@ -39,7 +39,8 @@ interface ConnectRostrum {
   port: number;
   sdkAppId: number;
   secretKey: string;
-  roomId: string;
+  /** null: connect only (the `enter` op enters them later). */
+  roomId: string | null;
   userIds: string[];
 }
 
@@ -123,13 +124,40 @@ function open(url: string, roomId: string | null): Promise<WebSocket> {
 
 let closed = 0;
 
+/** Connections opened without entering a room, until `enter` enters them. */
+const unentered: WebSocket[] = [];
+
+/**
+ * Every connection opened without a room sends enterRoom at once (as viewers already connected
+ * do when a stream starts); resolves when every reply is in.
+ */
+async function enter(msg: { roomId: string }): Promise<{ entered: number; ms: number }> {
+  const all = unentered.splice(0);
+  const started = performance.now();
+  await Promise.all(
+    all.map(
+      (ws) =>
+        new Promise<void>((resolve, reject) => {
+          ws.once('message', (data: Buffer) => {
+            const reply = JSON.parse(data.toString()) as { id?: number; code?: number };
+            if (reply.id !== 1 || reply.code !== 0) return reject(new Error(`enterRoom: ${data.toString().slice(0, 200)}`));
+            resolve();
+          });
+          ws.send(JSON.stringify({ id: 1, op: 'enterRoom', roomId: msg.roomId }));
+        }),
+    ),
+  );
+  return { entered: all.length, ms: performance.now() - started };
+}
+
 async function connect(msg: ConnectMsg): Promise<{ connected: number; ms: number }> {
   const jobs: (() => Promise<WebSocket>)[] = [];
   if (msg.kind === 'rostrum') {
     for (const userId of msg.userIds) {
       const sig = genUserSig(msg.sdkAppId, msg.secretKey, userId, 86400);
       const url = `ws://127.0.0.1:${msg.port}/realtime?sdkappid=${msg.sdkAppId}&userid=${encodeURIComponent(userId)}&usersig=${encodeURIComponent(sig)}`;
-      jobs.push(() => open(url, msg.roomId));
+      const roomId = msg.roomId;
+      jobs.push(() => (roomId === null ? open(url, null).then((ws) => (unentered.push(ws), ws)) : open(url, roomId)));
     }
   } else if (msg.kind === 'socketio') {
     for (const userId of msg.userIds) {
@@ -153,6 +181,7 @@ async function connect(msg: ConnectMsg): Promise<{ connected: number; ms: number
 serveParent(
   {
     connect: (msg: ConnectMsg) => connect(msg),
+    enter: (msg: { roomId: string }) => enter(msg),
     stats: () => ({ received, other, frameBytes, open: sockets.length - closed, closed }),
     setMark: (msg: { mark: string }) => {
       MARK = Buffer.from(msg.mark);
