@@ -117,3 +117,43 @@ test('join notifications: every member present sees every later entry exactly on
   }
   for (const c of clients) c.close();
 });
+
+test('entries overlapping for long while the room chats: every member gets every message after its snapshot, in order and once', async () => {
+  await createRoom(s, 'race-long', { maxMembers: 2000 });
+  const observer = await RawClient.connect(s, 'rl-observer', 'race-long');
+  const say = (text: string) => asAdmin(s, { type: 'sendAdminMessage', roomId: 'race-long', text, nick: 'app', avatar: '' });
+  const users = Array.from({ length: 200 }, (_, i) => `rl${i}`);
+  const clients = await inWaves(users, 100, (u) => RawClient.connect(s, u));
+  let stop = false;
+  const chat = (async () => {
+    let n = 0;
+    while (!stop) await Promise.all(Array.from({ length: 50 }, () => say(`m${n++}`)));
+    return n;
+  })();
+  // A steady number entering at once while the room keeps publishing: each admission picks its
+  // few events out of a long log the entrants share.
+  let next = 0;
+  const entries: { c: RawClient; seq: number }[] = [];
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < clients.length) {
+        const c = clients[next++];
+        entries.push({ c, seq: (await c.ok('enterRoom', { roomId: 'race-long' })).seq });
+      }
+    }),
+  );
+  stop = true;
+  assert.ok((await chat) > 0);
+  await say('last');
+  await observer.sync();
+  await eventually(async () => observer.events.some((e) => e.event === 'messageReceived' && e.text === 'last'));
+  const messages = observer.events.filter((e) => e.event === 'messageReceived').map((e) => e.seq as number);
+  let wrong = 0;
+  for (const { c, seq } of entries) {
+    await c.sync();
+    const got = assertOrdered(c, 'race-long', seq).filter((e) => e.event === 'messageReceived').map((e) => e.seq);
+    if (JSON.stringify(got) !== JSON.stringify(messages.filter((m) => m > seq))) wrong++;
+  }
+  assert.equal(wrong, 0, `${wrong} of ${entries.length} members missed or repeated a message`);
+  for (const c of [observer, ...clients]) c.close();
+});

@@ -80,6 +80,8 @@ export class RoomFeed {
    */
   private log: RoomEvent[] = [];
   private logBase = 0;
+  /** seq -> the absolute position of its latest arrival in the log: an admission looks up its few events. */
+  private logSeqs = new Map<number, number>();
   /** The next seq to dispatch; null until an entry tells where the room is. */
   private next: number | null = null;
   /** The room's life (see roomLife) the seqs are of; null when no entry told it. */
@@ -114,7 +116,10 @@ export class RoomFeed {
 
   /** A committed event of this room, as the bus delivers it (any order). */
   receive(e: RoomEvent): void {
-    if (this.entering.size > 0) this.log.push(e);
+    if (this.entering.size > 0) {
+      this.logSeqs.set(e.seq, this.logBase + this.log.length);
+      this.log.push(e);
+    }
     if (this.next === null || e.seq > this.next) {
       this.held.set(e.seq, e);
       if (this.next !== null) this.scheduleFill();
@@ -133,13 +138,22 @@ export class RoomFeed {
   admit(en: Entering, snapshot: number, missed: RoomEvent[] = [], life?: number): boolean {
     this.flushBroadcast();
     // What it saw after its snapshot and before what the feed dispatches next (read before
-    // cancel() may trim the log). In a storm the log is long and nearly all of it is older than
-    // the snapshot: only the few that matter are picked, not a copy of the log per entry.
+    // cancel() may trim the log). An event after its snapshot committed after it registered, so
+    // arrived after `en.from`. In a storm the log is long and nearly all of it is older than the
+    // snapshot: the few seqs that matter are looked up, not the log scanned per entry.
     const upTo = this.next === null ? snapshot : this.next - 1;
     const seen: RoomEvent[] = [];
-    for (let i = en.from - this.logBase; i < this.log.length; i++) {
-      const e = this.log[i];
-      if (e.seq > snapshot && e.seq <= upTo) seen.push(e);
+    const start = en.from - this.logBase;
+    if (upTo - snapshot < this.log.length - start) {
+      for (let seq = snapshot + 1; seq <= upTo; seq++) {
+        const at = this.logSeqs.get(seq);
+        if (at !== undefined && at >= en.from) seen.push(this.log[at - this.logBase]);
+      }
+    } else {
+      for (let i = start; i < this.log.length; i++) {
+        const e = this.log[i];
+        if (e.seq > snapshot && e.seq <= upTo) seen.push(e);
+      }
     }
     this.cancel(en);
     const conn = en.conn;
@@ -191,14 +205,19 @@ export class RoomFeed {
     if (this.entering.size === 0) {
       this.logBase += this.log.length;
       this.log = [];
+      this.logSeqs.clear();
       return;
     }
     // A short log is never trimmed (below): no need to look for the oldest entry.
     if (this.log.length <= 1024) return;
-    let first = Infinity;
-    for (const e of this.entering) first = Math.min(first, e.from);
+    // The oldest still entering is the first in the set: positions only grow, in the order they enter.
+    const first = this.entering.values().next().value!.from;
     const drop = first - this.logBase;
     if (drop > 1024 && drop > this.log.length / 2) {
+      for (let i = 0; i < drop; i++) {
+        const seq = this.log[i].seq;
+        if (this.logSeqs.get(seq)! < first) this.logSeqs.delete(seq);
+      }
       this.log = this.log.slice(drop);
       this.logBase = first;
     }
