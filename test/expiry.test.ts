@@ -308,21 +308,24 @@ describe('expiry', { concurrency: 3 }, () => {
 
   it('with a Redis bus a console session outlives a restart, and still ends with its UserSig', async () => {
     const bus = freshPrefixUrl();
+    // Long enough for a restart on a loaded machine (3 s was not, under a parallel test run).
+    const SIG_SECONDS = 8;
     try {
       const h = await fresh({ bus, nodeId: 'expiry-node' });
       const t0 = Date.now();
       const res = await fetch(`${h.s.url}/console/session`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userSig: genUserSig(APP.sdkAppId, APP.secretKey, APP.admins[0], 3) }),
+        body: JSON.stringify({ userSig: genUserSig(APP.sdkAppId, APP.secretKey, APP.admins[0], SIG_SECONDS) }),
       });
       assert.equal(res.status, 200);
       const cookie = res.headers.get('set-cookie')!.split(';')[0];
       const session = async (s: TestServer) => (await fetch(`${s.url}/console/session`, { headers: { cookie } })).status;
       assert.equal(await session(h.s), 200);
       const s = await h.restart();
+      assert.ok(Date.now() < t0 + (SIG_SECONDS - 1) * 1000, 'the restart took longer than the UserSig lives');
       assert.equal(await session(s), 200, 'kept in Redis');
-      await sleep((Math.floor(t0 / 1000) + 3) * 1000 - Date.now() + 1100);
+      await sleep((Math.floor(t0 / 1000) + SIG_SECONDS) * 1000 - Date.now() + 1100);
       assert.equal(await session(s), 401);
     } finally {
       await dropPrefix(bus);
