@@ -5,11 +5,25 @@ import type { MuteEntry } from './model.js';
 import type { Subject } from './ports/store.js';
 import { ipSubjects } from './ip.js';
 
+/**
+ * An address's subjects: itself and the ranges it falls in (see ip.ts), 25 for IPv4. Every entry
+ * and chat message checks them, so each address's list is made once and kept (a bounded memo).
+ */
+const ipSubjectsMemo = new Map<string, readonly Subject[]>();
+const IP_MEMO_MAX = 1000;
+
+function ipSubjectList(ip: string): readonly Subject[] {
+  let list = ipSubjectsMemo.get(ip);
+  if (!list) {
+    if (ipSubjectsMemo.size >= IP_MEMO_MAX) ipSubjectsMemo.clear();
+    list = ipSubjects(ip).map((subject) => ({ subjectType: 'ip', subject }) as const);
+    ipSubjectsMemo.set(ip, list);
+  }
+  return list;
+}
+
 function subjectsOf(userId: string, ip: string): Subject[] {
-  const subjects: Subject[] = [{ subjectType: 'userId', subject: userId }];
-  // The address in its one spelling, and the ranges it falls in (see ip.ts).
-  for (const subject of ipSubjects(ip)) subjects.push({ subjectType: 'ip', subject });
-  return subjects;
+  return [{ subjectType: 'userId', subject: userId }, ...ipSubjectList(ip)];
 }
 
 /** Refuses entry when a deny entry matches the user (first) or their IP. */

@@ -71,16 +71,14 @@ export class EntryIndex<E extends Entry> {
   matching(roomId: string, subjects: Subject[], now: number): E[] {
     const out: E[] = [];
     for (let i = 0; i < subjects.length; i++) {
-      const { subjectType, subject } = subjects[i];
-      // The same subject twice would list its entries twice.
-      if (subjects.findIndex((s) => s.subjectType === subjectType && s.subject === subject) !== i) continue;
-      const s = this.bySubject.get(subjectKey(subjectType, subject));
+      const s = this.bySubject.get(subjectKey(subjects[i].subjectType, subjects[i].subject));
       if (!s) continue;
       for (const e of s.values()) {
         if ((e.roomId === roomId || e.roomId === '') && active(e, now)) out.push(e);
       }
     }
-    return out.length > 1 ? out.sort(byCreation) : out;
+    // An entry is under one subject: it shows twice only when a subject was given twice.
+    return out.length > 1 ? [...new Set(out)].sort(byCreation) : out;
   }
 
   /** The filtered list in creation order, from the narrowest index the query allows. */
