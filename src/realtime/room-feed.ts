@@ -154,6 +154,7 @@ export class RoomFeed {
         const e = this.log[i];
         if (e.seq > snapshot && e.seq <= upTo) seen.push(e);
       }
+      if (seen.length > 1) seen.sort((a, b) => a.seq - b.seq);
     }
     this.cancel(en);
     const conn = en.conn;
@@ -180,8 +181,7 @@ export class RoomFeed {
       if (!isIn()) return false;
       this.deliverTo(live, e, frameOf(e), true);
     }
-    // What it saw, in order, once each.
-    if (seen.length > 1) seen.sort((a, b) => a.seq - b.seq);
+    // What it saw, in order (looked up by seq, it is), once each.
     let last = snapshot;
     for (const e of seen) {
       if (e.seq === last) continue;
