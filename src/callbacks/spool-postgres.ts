@@ -49,6 +49,9 @@ function toDelivery(r: Row): Delivery {
 
 const COLS = 'id, event_id, app_id, room_id, seq, command, body, created_at, state, attempts, last_error, failed_at';
 
+/** The failed rows a re-send or discard names: $1 the app (null = any), $2 the ids (null = all). */
+const CHOSEN = "state = 'failed' AND ($1::bigint IS NULL OR app_id = $1) AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
+
 /** Session advisory locks on one dedicated connection (see SpoolLeases). */
 class PostgresLeases implements SpoolLeases {
   private conn: pg.Client | null = null;
@@ -308,8 +311,7 @@ export class PostgresSpool implements CallbackSpool {
     return this.tx(async (c) => {
       const r = await c.query(
         `WITH gone AS (
-           DELETE FROM callback_deliveries WHERE state = 'failed' AND ($1::bigint IS NULL OR app_id = $1)
-             AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+           DELETE FROM callback_deliveries WHERE ${CHOSEN}
            RETURNING id, event_id, app_id, room_id, seq, command, body)
          INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at)
          SELECT event_id, app_id, room_id, seq, command, body, $3 FROM gone ORDER BY id`,
@@ -317,6 +319,11 @@ export class PostgresSpool implements CallbackSpool {
       );
       return r.rowCount ?? 0;
     });
+  }
+
+  async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
+    const r = await this.pool.query(`DELETE FROM callback_deliveries WHERE ${CHOSEN}`, [appId, ids === 'all' ? null : ids]);
+    return r.rowCount ?? 0;
   }
 
   async counts(): Promise<SpoolCounts[]> {

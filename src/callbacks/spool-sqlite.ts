@@ -136,17 +136,28 @@ export class SqliteSpool implements CallbackSpool {
     return (rows as Row[]).map(toDelivery);
   }
 
+  /** The failed rows `ids` names (or all), of `appId` when given, in spool order; inside a transaction. */
+  private chosen(ids: number[] | 'all', appId: AppId | null): Row[] {
+    const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
+    return rows.filter((r): r is Row => r?.state === 'failed' && (appId === null || r.app_id === appId));
+  }
+
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
-      let n = 0;
+      const rows = this.chosen(ids, appId);
       for (const r of rows) {
-        if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;
         this.s.delivered.run(r.id);
         this.s.requeue.run(r.event_id, r.app_id, r.room_id, r.seq, r.command, r.body, now);
-        n++;
       }
-      return n;
+      return rows.length;
+    }).immediate();
+  }
+
+  async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
+    return this.db.transaction(() => {
+      const rows = this.chosen(ids, appId);
+      for (const r of rows) this.s.delivered.run(r.id);
+      return rows.length;
     }).immediate();
   }
 

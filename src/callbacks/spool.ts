@@ -1,7 +1,8 @@
 // The callback spool: where the relay keeps callbacks between the outbox and the receiver.
 // The feeder moves outbox events into it together with its outbox cursor (one atomic step); each
 // app's sender reads its own pending rows in order, deletes what was delivered and marks what it
-// gave up on as failed (kept, listed and re-sendable). It also keeps the REST-set configurations.
+// gave up on as failed (kept, listed, re-sendable or discarded by an operator). It also keeps the
+// REST-set configurations.
 // Adapters: memory (here), SQLite (spool-sqlite.ts), PostgreSQL (spool-postgres.ts).
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
@@ -87,6 +88,11 @@ export interface CallbackSpool {
    * or of every app when null). Returns how many.
    */
   retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number>;
+  /**
+   * Removes failed rows for good, chosen as retry() chooses them (pending rows are never
+   * removed; an id given twice counts once). Returns how many.
+   */
+  discard(ids: number[] | 'all', appId: AppId | null): Promise<number>;
   counts(): Promise<SpoolCounts[]>;
   getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
   setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
@@ -156,17 +162,27 @@ export class MemorySpool implements CallbackSpool {
       .map((d) => ({ ...d }));
   }
 
+  /** The failed rows `ids` names (or all), of `appId` when given, in spool order. */
+  private chosen(ids: number[] | 'all', appId: AppId | null): Delivery[] {
+    return (ids === 'all' ? [...this.rows.keys()] : resendOrder(ids))
+      .map((id) => this.rows.get(id))
+      .filter((d): d is Delivery => d?.state === 'failed' && (appId === null || d.appId === appId));
+  }
+
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
-    const chosen = (ids === 'all' ? [...this.rows.keys()] : resendOrder(ids)).map((id) => this.rows.get(id));
-    let n = 0;
+    const chosen = this.chosen(ids, appId);
     for (const d of chosen) {
-      if (!d || d.state !== 'failed' || (appId !== null && d.appId !== appId)) continue;
       this.rows.delete(d.id);
       const id = this.nextId++;
       this.rows.set(id, { ...d, id, state: 'pending', attempts: 0, lastError: '', failedAt: 0, createdAt: now });
-      n++;
     }
-    return n;
+    return chosen.length;
+  }
+
+  async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
+    const chosen = this.chosen(ids, appId);
+    await this.delivered(chosen.map((d) => d.id));
+    return chosen.length;
   }
 
   async counts(): Promise<SpoolCounts[]> {

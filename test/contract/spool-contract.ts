@@ -311,6 +311,56 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         assert.deepEqual(others, [2, 4].map((i, k) => ({ ...asPending(rows[i], others[k].id), createdAt: now + 1 })));
       }));
 
+      it('discard() removes the given failed rows of the app for good; pending, unknown, duplicate and other apps\' ids remove nothing more', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        for (const i of [0, 1, 3]) await s.fail(ids[i], 5, `error ${i}`, T0 + 10);
+        // ids[0] twice, ids[2] pending, ids[3] OTHER_APP's, the last unknown: only ids[0] goes.
+        assert.equal(await s.discard([ids[0], ids[0], ids[2], ids[3], ids[4] + 1000], APP), 1);
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[1], ids[3]]);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[2], ids[2]), asPending(rows[4], ids[4])]);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 2, failed: 1 },
+          { appId: OTHER_APP, pending: 0, failed: 1 },
+        ]);
+        // Gone: neither discarded again nor re-sendable.
+        assert.equal(await s.discard([ids[0]], APP), 0);
+        assert.equal(await s.retry([ids[0]], APP, T0), 0);
+        assert.equal(await s.discard([], APP), 0);
+        // A pending row stays pending, whoever asks.
+        assert.equal(await s.discard([ids[2], ids[4]], null), 0);
+        assert.equal((await s.pending(APP, 0, 10)).length, 2);
+        // With no app given, any app's failed row.
+        assert.equal(await s.discard([ids[3], ids[1]], null), 2);
+        assert.deepEqual(await s.failed(null, 10), []);
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: 2, failed: 0 }]);
+        // Its eventId no longer counts as spooled (as after a delivery): spooled again, not skipped.
+        const [again] = await spoolRows(s, [rows[0]]);
+        assert.ok(again > ids[4], `id ${again} after ${ids}`);
+      }));
+
+      it('discard(\'all\') removes every failed row of the app, or of every app with null; never a pending one', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP)];
+        const ids = await spoolRows(s, rows);
+        for (const i of [0, 2, 3, 4]) await s.fail(ids[i], 5, 'timeout', T0);
+        assert.equal(await s.discard('all', APP), 2);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[1], ids[1])]);
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[2], ids[4]]);
+        assert.equal(await s.discard('all', APP), 0);
+        assert.equal(await s.discard('all', THIRD_APP), 0);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 1, failed: 0 },
+          { appId: OTHER_APP, pending: 0, failed: 2 },
+          { appId: THIRD_APP, pending: 1, failed: 0 },
+        ]);
+        await s.fail(ids[1], 9, 'timeout', T0);
+        assert.equal(await s.discard('all', null), 3);
+        assert.equal(await s.discard('all', null), 0);
+        assert.deepEqual(await s.failed(null, 10), []);
+        assert.deepEqual(await countsOf(s), [{ appId: THIRD_APP, pending: 1, failed: 0 }]);
+        assert.deepEqual(await s.pending(THIRD_APP, 0, 10), [asPending(rows[5], ids[5])]);
+      }));
+
       it('counts() gives pending and failed per app', withSpool(async (s) => {
         assert.deepEqual(await countsOf(s), []);
         const rows = [delivery(APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP)];
