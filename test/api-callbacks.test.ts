@@ -1,8 +1,8 @@
 // The native API's callback routes end to end: a real loopback receiver that is down, so the
 // deliveries are given up (a one-second give-up age); the given-up list (paged), counts and lag,
 // apps kept apart, bad input, re-sending one and all through the API once the receiver is up
-// (it gets them), the configuration read, set and deleted; the console's overview figures; the
-// `rostrum deliveries` commands. And the summary's lag on the memory spool, directly.
+// (it gets them), discarding one and all (never sent, never a pending one), the configuration
+// read, set and deleted; the console's overview figures; the `rostrum deliveries` commands. And the summary's lag on the memory spool, directly.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -194,6 +194,81 @@ describe('native API: callback deliveries', () => {
     await until(() => rx.unique().some((b) => b.RoomInfo?.RoomId === 'cb-cli'), 'the CLI re-send');
   });
 
+  it('discards given-up deliveries of the app only, never a pending one; discarded ones are never sent', async () => {
+    rx.mode = 'down';
+    otherRx.mode = 'down';
+    for (const roomId of ['cb-d1', 'cb-d2', 'cb-d3']) await asAdmin(s, { type: 'createRoom', roomId });
+    await asAdmin(s, { type: 'createRoom', roomId: 'other-d1' }, OTHER_APP);
+    await eventually(() => ok('GET', '/callbacks/deliveries'), (c) => c.failed === 3 && c.pending === 0, 'three given-up deliveries');
+    await eventually(() => ok('GET', '/callbacks/deliveries', undefined, OTHER), (c) => c.failed === 1 && c.pending === 0, "the other app's given-up delivery");
+    const mine = (await ok('GET', '/callbacks/deliveries/failed')).items;
+    const [theirs] = (await ok('GET', '/callbacks/deliveries/failed', undefined, OTHER)).items;
+    assert.deepEqual(mine.map((d: any) => d.roomId), ['cb-d1', 'cb-d2', 'cb-d3']);
+
+    // Apps apart: neither discards the other's, by id or with all.
+    assertError(await call('DELETE', `/callbacks/deliveries/failed/${mine[0].id}`, undefined, OTHER), 404, 'delivery_not_found', 'id');
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { ids: mine.map((d: any) => d.id) }, OTHER), { discarded: 0 });
+    assertError(await call('DELETE', `/callbacks/deliveries/failed/${theirs.id}`), 404, 'delivery_not_found', 'id');
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { ids: [theirs.id] }), { discarded: 0 });
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { all: true }, OTHER), { discarded: 1 });
+    assert.equal((await ok('GET', '/callbacks/deliveries')).failed, 3, 'still failed');
+    assert.equal((await ok('GET', '/callbacks/deliveries', undefined, OTHER)).failed, 0);
+
+    // Credentials: none (401), not an admin (403).
+    const viewer = { authorization: `Bearer ${genUserSig(APP.sdkAppId, APP.secretKey, 'viewer-1', 3600)}` };
+    for (const [method, path, body] of [['DELETE', `/callbacks/deliveries/failed/${mine[0].id}`, undefined], ['POST', '/callbacks/deliveries/discard', { all: true }]] as const) {
+      assertError(await call(method, path, body, {}), 401, 'unauthenticated');
+      assertError(await call(method, path, body, viewer), 403, 'forbidden');
+    }
+
+    // Bad input.
+    assertError(await call('DELETE', '/callbacks/deliveries/failed/abc'), 400, 'invalid_request', 'id');
+    assertError(await call('DELETE', '/callbacks/deliveries/failed/0'), 400, 'invalid_request', 'id');
+    assertError(await call('DELETE', '/callbacks/deliveries/failed/1.5'), 400, 'invalid_request', 'id');
+    assertError(await call('POST', '/callbacks/deliveries/discard', {}), 400, 'invalid_request', 'ids');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { ids: [1], all: true }), 400, 'invalid_request', 'ids');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { ids: [] }), 400, 'invalid_request', 'ids');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { all: false }), 400, 'invalid_request', 'all');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { ids: ['1'] }), 400, 'invalid_request', 'ids.0');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { ids: [1e300] }), 400, 'invalid_request', 'ids.0');
+    assertError(await call('POST', '/callbacks/deliveries/discard', { all: true, x: 1 }), 400, 'invalid_request');
+    assertError(await call('DELETE', '/callbacks/deliveries/failed/999999'), 404, 'delivery_not_found', 'id');
+    assert.equal((await ok('GET', '/callbacks/deliveries')).failed, 3, 'nothing discarded by bad calls');
+
+    // One, then the listed ones (an id twice, an unknown one), then all.
+    assert.deepEqual(await ok('DELETE', `/callbacks/deliveries/failed/${mine[0].id}`), { discarded: 1 });
+    assertError(await call('DELETE', `/callbacks/deliveries/failed/${mine[0].id}`), 404, 'delivery_not_found', 'id');
+    assertError(await call('POST', `/callbacks/deliveries/${mine[0].id}/resend`, {}), 404, 'delivery_not_found', 'id');
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { ids: [mine[1].id, mine[1].id, 999999] }), { discarded: 1 });
+    assert.deepEqual((await ok('GET', '/callbacks/deliveries/failed')).items.map((d: any) => d.roomId), ['cb-d3']);
+
+    // A delivery in flight (the receiver never answers) is pending: neither its id nor all removes it.
+    rx.mode = 'dead';
+    await asAdmin(s, { type: 'createRoom', roomId: 'cb-in-flight' });
+    const spool = s.server.callbacks.spool;
+    const [inFlight] = await eventually(() => spool.pending(APP.sdkAppId, 0, 10), (p) => p.length === 1, 'the delivery in flight');
+    assertError(await call('DELETE', `/callbacks/deliveries/failed/${inFlight.id}`), 404, 'delivery_not_found', 'id');
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { ids: [inFlight.id] }), { discarded: 0 });
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { all: true }), { discarded: 1 });
+    // Still there (pending, or given up by now once its attempt timed out).
+    const still = [...(await spool.pending(APP.sdkAppId, 0, 10)), ...(await spool.failed(APP.sdkAppId, 10))];
+    assert.deepEqual(still.map((d) => d.id), [inFlight.id]);
+    // Once given up it can be discarded.
+    await eventually(() => ok('GET', '/callbacks/deliveries'), (c) => c.failed === 1 && c.pending === 0, 'the delivery in flight given up');
+    assert.deepEqual(await ok('DELETE', `/callbacks/deliveries/failed/${inFlight.id}`), { discarded: 1 });
+    const counts = await ok('GET', '/callbacks/deliveries');
+    assert.deepEqual([counts.pending, counts.failed], [0, 0]);
+
+    // The receiver comes back: a new callback arrives, none of the discarded ones ever does.
+    rx.mode = 'up';
+    otherRx.mode = 'up';
+    await asAdmin(s, { type: 'createRoom', roomId: 'cb-d4' });
+    await until(() => rx.unique().some((b) => b.RoomInfo?.RoomId === 'cb-d4'), 'the new delivery');
+    const sent = rx.unique().map((b) => b.RoomInfo?.RoomId);
+    for (const roomId of ['cb-d1', 'cb-d2', 'cb-d3', 'cb-in-flight']) assert.ok(!sent.includes(roomId), `${roomId} was discarded`);
+    assert.ok(!otherRx.unique().some((b) => b.RoomInfo?.RoomId === 'other-d1'));
+  });
+
   it('reads, sets and deletes the configuration; re-sending needs one', async () => {
     assert.deepEqual((await ok('GET', '/callbacks/config')).config, { url: rx.url, commands: null, signed: false, source: 'file' });
     assertError(await call('POST', '/callbacks/config', { url: 'ftp://example.com/cb' }), 400, 'invalid_request', 'url');
@@ -218,6 +293,8 @@ describe('native API: callback deliveries', () => {
     assert.equal(counts.configured, false);
     assertError(await call('POST', '/callbacks/deliveries/resend', { all: true }), 409, 'callbacks_not_configured');
     assertError(await call('POST', '/callbacks/deliveries/1/resend', {}), 409, 'callbacks_not_configured');
+    // Discarding needs none.
+    assert.deepEqual(await ok('POST', '/callbacks/deliveries/discard', { all: true }), { discarded: 0 });
   });
 
   it('serves the callback routes in the OpenAPI document', async () => {
@@ -226,6 +303,7 @@ describe('native API: callback deliveries', () => {
       ['/api/v1/callbacks/config', 'get'], ['/api/v1/callbacks/config', 'post'], ['/api/v1/callbacks/config/delete', 'post'],
       ['/api/v1/callbacks/deliveries', 'get'], ['/api/v1/callbacks/deliveries/failed', 'get'],
       ['/api/v1/callbacks/deliveries/{id}/resend', 'post'], ['/api/v1/callbacks/deliveries/resend', 'post'],
+      ['/api/v1/callbacks/deliveries/failed/{id}', 'delete'], ['/api/v1/callbacks/deliveries/discard', 'post'],
     ]) assert.ok(doc.paths[path]?.[method], `${method} ${path}`);
     for (const name of ['CallbackConfig', 'FailedDelivery']) assert.ok(doc.components.schemas[name], name);
   });

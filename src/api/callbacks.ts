@@ -1,6 +1,7 @@
 // The native API's callback routes: the app's callback configuration (read, set, delete) and its
-// deliveries (counts, the given-up list, re-send), on the callback relay's service. Everything is
-// the calling admin's app: another app's deliveries are neither listed nor re-sent.
+// deliveries (counts, the given-up list, re-send, discard), on the callback relay's service.
+// Everything is the calling admin's app: another app's deliveries are neither listed, re-sent
+// nor discarded.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { AppId } from '../core/model.js';
 import type { CallbackAdmin } from '../callbacks/service.js';
@@ -72,11 +73,25 @@ const FailedQuery = Type.Object({
   after: Type.Optional(DeliveryId(0, { description: 'the previous page\'s `next`' })),
 });
 const IdParams = Type.Object({ id: DeliveryId(1) });
-const ResendBody = Type.Object(
+/** A bulk re-send's or discard's body: the ids, or all. */
+const ChosenBody = Type.Object(
   { ids: Type.Optional(Type.Array(DeliveryId(1), { minItems: 1, maxItems: 500 })), all: Type.Optional(Type.Literal(true)) },
   { additionalProperties: false },
 );
 const Resent = Type.Object({ resent: Type.Integer({ description: 'how many went back to the queue' }) });
+const Discarded = Type.Object({ discarded: Type.Integer({ description: 'how many were removed for good' }) });
+
+/** What a bulk body names: exactly one of ids or all. */
+function chosen(body: Static<typeof ChosenBody>): number[] | 'all' {
+  if ((body.ids === undefined) === (body.all === undefined)) throw new ApiError(API_ERROR.invalidRequest, 'give exactly one of ids or all', 'ids');
+  return body.all ? 'all' : body.ids!;
+}
+
+/** A route naming one delivery: 404 when it was not a given-up delivery of this app. */
+function one(n: number, id: number): number {
+  if (n === 0) throw new ApiError(API_ERROR.deliveryNotFound, `no failed delivery ${id} in this app`, 'id');
+  return n;
+}
 
 function configOut(ctx: RouteContext) {
   const c = ctx.callbacks.service.get(ctx.appId);
@@ -148,18 +163,26 @@ export const CALLBACK_ROUTES: Route[] = [
     response: Resent,
     run: async (ctx, { params }) => {
       needConfig(ctx);
-      const n = await ctx.callbacks.service.retry([params.id], ctx.appId);
-      if (n === 0) throw new ApiError(API_ERROR.deliveryNotFound, `no failed delivery ${params.id} in this app`, 'id');
-      return { resent: n };
+      return { resent: one(await ctx.callbacks.service.retry([params.id], ctx.appId), params.id) };
     },
   }),
-  route<unknown, unknown, Static<typeof ResendBody>>({
-    method: 'POST', url: '/callbacks/deliveries/resend', tag: 'callbacks', summary: 'Re-send given-up deliveries: the listed ids, or all of the app\'s', body: ResendBody,
+  route<unknown, unknown, Static<typeof ChosenBody>>({
+    method: 'POST', url: '/callbacks/deliveries/resend', tag: 'callbacks', summary: 'Re-send given-up deliveries: the listed ids, or all of the app\'s', body: ChosenBody,
     response: Resent,
     run: async (ctx, { body }) => {
-      if ((body.ids === undefined) === (body.all === undefined)) throw new ApiError(API_ERROR.invalidRequest, 'give exactly one of ids or all', 'ids');
+      const ids = chosen(body);
       needConfig(ctx);
-      return { resent: await ctx.callbacks.service.retry(body.all ? 'all' : body.ids!, ctx.appId) };
+      return { resent: await ctx.callbacks.service.retry(ids, ctx.appId) };
     },
+  }),
+  route<Static<typeof IdParams>, unknown, unknown>({
+    method: 'DELETE', url: '/callbacks/deliveries/failed/:id', tag: 'callbacks', summary: 'Discard one given-up delivery for good (it is never sent)', params: IdParams,
+    response: Discarded,
+    run: async (ctx, { params }) => ({ discarded: one(await ctx.callbacks.service.discard([params.id], ctx.appId), params.id) }),
+  }),
+  route<unknown, unknown, Static<typeof ChosenBody>>({
+    method: 'POST', url: '/callbacks/deliveries/discard', tag: 'callbacks', summary: 'Discard given-up deliveries for good: the listed ids, or all of the app\'s', body: ChosenBody,
+    response: Discarded,
+    run: async (ctx, { body }) => ({ discarded: await ctx.callbacks.service.discard(chosen(body), ctx.appId) }),
   }),
 ];

@@ -16,7 +16,7 @@ export interface RouteContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   summary: string;
   tag: string;
@@ -28,7 +28,7 @@ export interface Route {
 }
 
 function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, B extends TSchema = TSchema>(r: {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   summary: string;
   tag: string;

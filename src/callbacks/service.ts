@@ -1,6 +1,6 @@
 // The callback service: what the Tencent room_config commands, the CLI and (later) the native
 // API call. It resolves each app's configuration — the one set over REST wins over the config
-// file's; a REST deletion hides the file's — and lists and re-sends given-up deliveries.
+// file's; a REST deletion hides the file's — and lists, re-sends and discards given-up deliveries.
 import type { AppId } from '../core/model.js';
 import type { CallbackTarget, FileCallbackConfig, StoredCallbackConfig } from './commands.js';
 import type { CallbackSpool, Delivery, SpoolCounts } from './spool.js';
@@ -25,6 +25,8 @@ export interface CallbackAdmin {
   /** Given-up deliveries with id > afterId (default 0), oldest first. */
   failed(appId: AppId | null, limit: number, afterId?: number): Promise<Delivery[]>;
   retry(ids: number[] | 'all', appId: AppId | null): Promise<number>;
+  /** Removes given-up deliveries for good (never pending ones); returns how many. */
+  discard(ids: number[] | 'all', appId: AppId | null): Promise<number>;
   counts(): Promise<SpoolCounts[]>;
 }
 
@@ -116,6 +118,11 @@ export class CallbackService implements CallbackAdmin {
     const n = await this.spool.retry(ids, appId, Date.now());
     if (n > 0) this.onChange();
     return n;
+  }
+
+  /** Nothing to wake: the relay never reads given-up rows. */
+  discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
+    return this.spool.discard(ids, appId);
   }
 
   counts(): Promise<SpoolCounts[]> {
