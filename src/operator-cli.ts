@@ -1,5 +1,5 @@
 // The operator commands of the CLI, on the native API: rooms list|show, kick, ban, unban, audit,
-// deliveries list|retry.
+// deliveries list|retry|discard.
 // Tables for people by default, --json for scripts. Credentials: --token (a UserSig of an app
 // admin) or --sdkappid/--key/--user to make one here; each also from ROSTRUM_* env.
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ export const OPERATOR_USAGE = `  rostrum rooms list [--search TEXT] [--limit N] 
   rostrum audit [--room ROOM] [--actor ID] [--target ID] [--action ACTION] [--since ISO|MS] [--until ISO|MS] [--limit N]
   rostrum deliveries list [--limit N] [--after ID]
   rostrum deliveries retry (--all | ID...)
+  rostrum deliveries discard (--all | ID...)
       common: --url URL (ROSTRUM_URL, default http://127.0.0.1:8080) --json
       credentials: --token USERSIG (ROSTRUM_TOKEN), or --sdkappid N --key KEY --user ADMIN
                    (ROSTRUM_SDKAPPID, ROSTRUM_KEY, ROSTRUM_USER)
@@ -227,7 +228,13 @@ async function audit(argv: string[]): Promise<void> {
   );
 }
 
-/** The app's callback deliveries: counts and the given-up list; re-sending them. */
+/** `deliveries retry|discard`: the route each calls, the count it answers, and what it says. */
+const DELIVERY_ACTIONS: Record<string, { path: string; count: string; done: string }> = {
+  retry: { path: '/callbacks/deliveries/resend', count: 'resent', done: 're-queued' },
+  discard: { path: '/callbacks/deliveries/discard', count: 'discarded', done: 'discarded' },
+};
+
+/** The app's callback deliveries: counts and the given-up list; re-sending or discarding them. */
 async function deliveries(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   const { values, positionals } = parseArgs({
@@ -254,15 +261,18 @@ async function deliveries(argv: string[]): Promise<void> {
       return s + (failed.next ? `(more: --after ${failed.next})\n` : '');
     });
   }
-  if (sub === 'retry') {
-    const text = 'deliveries retry (--all | ID...)';
-    if (Boolean(values.all) === positionals.length > 0) throw usage(text);
+  const action = sub !== undefined && Object.hasOwn(DELIVERY_ACTIONS, sub) ? DELIVERY_ACTIONS[sub] : null;
+  if (action) {
+    if (Boolean(values.all) === positionals.length > 0) throw usage(`deliveries ${sub} (--all | ID...)`);
     const ids = positionals.map((id) => intFlag('ID', id)!);
     const c = connection(values);
-    const r = await api(c, 'POST', '/callbacks/deliveries/resend', values.all ? { all: true } : { ids });
-    return out(c, r, () => `re-queued ${r.resent} ${r.resent === 1 ? 'delivery' : 'deliveries'}\n` + (!values.all && r.resent < ids.length ? `${ids.length - r.resent} of the IDs are not failed deliveries of this app\n` : ''));
+    const r = await api(c, 'POST', action.path, values.all ? { all: true } : { ids });
+    const n: number = r[action.count];
+    // An ID given twice counts once, as on the server.
+    const named = new Set(ids).size;
+    return out(c, r, () => `${action.done} ${n} ${n === 1 ? 'delivery' : 'deliveries'}\n` + (!values.all && n < named ? `${named - n} of the IDs are not failed deliveries of this app\n` : ''));
   }
-  throw usage('deliveries list | deliveries retry (--all | ID...)');
+  throw usage('deliveries list | deliveries retry (--all | ID...) | deliveries discard (--all | ID...)');
 }
 
 /** Runs an operator command; false when `cmd` is not one. */

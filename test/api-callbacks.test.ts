@@ -2,7 +2,8 @@
 // deliveries are given up (a one-second give-up age); the given-up list (paged), counts and lag,
 // apps kept apart, bad input, re-sending one and all through the API once the receiver is up
 // (it gets them), discarding one and all (never sent, never a pending one), the configuration
-// read, set and deleted; the console's overview figures; the `rostrum deliveries` commands. And the summary's lag on the memory spool, directly.
+// read, set and deleted; the console's overview figures; the `rostrum deliveries` commands
+// (list, retry, discard). And the summary's lag on the memory spool, directly.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -192,6 +193,33 @@ describe('native API: callback deliveries', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 're-queued 1 delivery\n1 of the IDs are not failed deliveries of this app\n');
     await until(() => rx.unique().some((b) => b.RoomInfo?.RoomId === 'cb-cli'), 'the CLI re-send');
+  });
+
+  it('the operator CLI discards deliveries on the API', async () => {
+    rx.mode = 'down';
+    await asAdmin(s, { type: 'createRoom', roomId: 'cb-cli-gone' });
+    await eventually(() => ok('GET', '/callbacks/deliveries'), (c) => c.failed === 1 && c.pending === 0, 'a given-up delivery');
+    const [d] = (await ok('GET', '/callbacks/deliveries/failed')).items;
+    for (const [args, message] of [
+      [[], /usage: rostrum deliveries discard \(--all \| ID\.\.\.\)/],
+      [['--all', String(d.id)], /usage: rostrum deliveries discard/],
+      [['abc'], /invalid ID: abc/],
+    ] as const) {
+      const r = await rostrum(['deliveries', 'discard', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
+    let r = await rostrum(['deliveries', 'discard', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /invalid_request: body ids\.0/);
+    assert.equal((await ok('GET', '/callbacks/deliveries')).failed, 1, 'nothing discarded by bad input');
+    r = await rostrum(['deliveries', 'discard', String(d.id), String(d.id), '999999']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'discarded 1 delivery\n1 of the IDs are not failed deliveries of this app\n');
+    r = await rostrum(['deliveries', 'discard', '--all', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { discarded: 0 });
+    assert.equal((await ok('GET', '/callbacks/deliveries')).failed, 0);
   });
 
   it('discards given-up deliveries of the app only, never a pending one; discarded ones are never sent', async () => {

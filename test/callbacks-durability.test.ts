@@ -1,12 +1,13 @@
 // Callbacks survive kill -9: every change the server acknowledged yields its callback after a
-// restart on the same store. And the CLI lists and re-sends given-up deliveries while the server
-// runs.
+// restart on the same store. And the CLI lists, re-sends and discards given-up deliveries while
+// the server runs.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP, storeArgs, tempData, tencentCall, type TestData } from './support/harness.js';
+import { APP, OTHER_APP, storeArgs, tempData, tencentCall, type TestData } from './support/harness.js';
+import type { App } from '../src/core/model.js';
 import { cleanEnv, killServers, ROOT, serve as serveProcess, stop, writeConfig as writeConfigFile } from './support/process.js';
 import { startReceiver, until, type Receiver } from './support/receiver.js';
 
@@ -22,9 +23,9 @@ after(async () => {
 
 const serve = (data: TestData, config: string) => serveProcess(data, config, { logLevel: 'error' });
 
-function writeConfig(data: TestData, callbackUrl: string, callbacks: object = {}): string {
+function writeConfig(data: TestData, callbackUrl: string, callbacks: object = {}, apps: App[] = [APP]): string {
   return writeConfigFile(data, {
-    apps: [{ sdkAppId: APP.sdkAppId, secretKey: APP.secretKey, admins: APP.admins, rateLimit: { perCommandPerSecond: 0 }, callback: { url: callbackUrl, token: TOKEN } }],
+    apps: apps.map((a) => ({ sdkAppId: a.sdkAppId, secretKey: a.secretKey, admins: a.admins, rateLimit: { perCommandPerSecond: 0 }, callback: { url: callbackUrl, token: TOKEN } })),
     callbacks: { ...callbacks },
   });
 }
@@ -106,6 +107,64 @@ describe('callbacks across kill -9', () => {
       assert.match((await cli(data, ['retry', '--all'])).stdout, /re-queued 1 delivery/);
       await until(() => rx.unique().length === 2, 'the other one', 30_000);
       assert.match((await cli(data, ['failed'])).stdout, /no failed deliveries/);
+    } finally {
+      await stop(p);
+    }
+  });
+
+  it('rostrum webhooks discard removes given-up deliveries for good, of one app with --app; bad input is refused', async () => {
+    const rx = await startReceiver(TOKEN);
+    receivers.push(rx);
+    rx.mode = 'down';
+    const data = tempData('rostrum-cb-discard-');
+    datas.push(data);
+    const config = writeConfig(data, rx.url, { giveUpHours: 1 / 3600 }, [APP, OTHER_APP]);
+    const p = await serve(data, config);
+    const create = async (roomId: string, app = APP) =>
+      assert.equal((await tencentCall(p.url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: roomId, RoomType: 'Conference' } }, { app })).ErrorCode, 0);
+    const failed = async (app = APP): Promise<{ id: number; roomId: string }[]> => JSON.parse((await cli(data, ['failed', '--json', '--app', String(app.sdkAppId)])).stdout);
+    try {
+      for (const id of ['d1', 'd2', 'd3']) await create(id);
+      await create('o1', OTHER_APP);
+      const deadline = Date.now() + 40_000;
+      while ((await failed()).length < 3 || (await failed(OTHER_APP)).length < 1) {
+        assert.ok(Date.now() < deadline, 'the deliveries are given up');
+        await sleep(500);
+      }
+      const [d1, d2, d3] = (await failed()).sort((a, b) => a.roomId.localeCompare(b.roomId));
+      const [o1] = await failed(OTHER_APP);
+
+      // Bad input: exit code 2, one clear line, nothing removed.
+      for (const [args, message] of [
+        [[], /^rostrum: webhooks discard: give --all or one or more IDs\n$/],
+        [['--all', String(d1.id)], /^rostrum: webhooks discard: give --all or one or more IDs\n$/],
+        [[String(d1.id), 'abc'], /^rostrum: webhooks discard: invalid ID in \d+ abc\n$/],
+        [['1.5'], /^rostrum: webhooks discard: invalid ID in 1\.5\n$/],
+        [['--all', '--app', 'x'], /^rostrum: invalid --app: x\n$/],
+      ] as const) {
+        await assert.rejects(cli(data, ['discard', ...args]), { code: 2, stderr: message });
+      }
+      await assert.rejects(cli(data, ['drop', '--all']), { code: 2, stderr: /use failed, retry or discard/ });
+
+      // Another app's deliveries are out of reach with --app, by id and with --all.
+      const other = ['--app', String(OTHER_APP.sdkAppId)];
+      assert.equal((await cli(data, ['discard', String(d1.id), String(d2.id), ...other])).stdout, 'discarded 0 deliveries\n2 of the IDs are not failed deliveries of this app\n');
+      assert.equal((await cli(data, ['discard', '--all', ...other])).stdout, 'discarded 1 delivery\n');
+      assert.deepEqual(await failed(OTHER_APP), []);
+      assert.equal((await failed()).length, 3);
+
+      // By id (an id twice counts once; an unknown one is named), then all.
+      assert.equal((await cli(data, ['discard', String(d1.id), String(d1.id), String(o1.id)])).stdout, 'discarded 1 delivery\n1 of the IDs are not failed deliveries\n');
+      assert.deepEqual((await failed()).map((d) => d.id).sort(), [d2.id, d3.id].sort());
+      assert.equal((await cli(data, ['discard', '--all', '--app', String(APP.sdkAppId)])).stdout, 'discarded 2 deliveries\n');
+      assert.match((await cli(data, ['failed'])).stdout, /no failed deliveries/);
+      assert.match((await cli(data, ['retry', String(d2.id)])).stdout, /re-queued 0 deliveries/);
+
+      // The receiver comes back: a new callback arrives, none of the discarded ones ever does.
+      rx.mode = 'up';
+      await create('d4');
+      await until(() => rx.unique().some((b) => b.RoomInfo.RoomId === 'd4'), 'the new delivery', 30_000);
+      assert.deepEqual(rx.unique().map((b) => b.RoomInfo.RoomId), ['d4']);
     } finally {
       await stop(p);
     }

@@ -1,16 +1,24 @@
-// `rostrum webhooks failed | retry`: given-up callbacks, listed and re-sent, on the store the
-// server uses (its data dir or PostgreSQL URL). Safe while the server runs: it picks re-sent
-// deliveries up within seconds.
+// `rostrum webhooks failed | retry | discard`: given-up callbacks, listed, re-sent or removed for
+// good, on the store the server uses (its data dir or PostgreSQL URL). Safe while the server
+// runs: it picks re-sent deliveries up within seconds.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { parseStoreSpec, readConfigFile, redactStore } from '../config.js';
 import { DataDirError } from '../adapters/sqlite/data-dir.js';
 import { openSpool } from './index.js';
+import type { CallbackSpool } from './spool.js';
 import { shown } from '../terminal.js';
 
 export const WEBHOOKS_USAGE = `  rostrum webhooks failed [--app SDKAPPID] [--limit N] [--json] [--data DIR] [--store URL] [--config FILE]
   rostrum webhooks retry (--all | ID...) [--app SDKAPPID] [--data DIR] [--store URL] [--config FILE]
+  rostrum webhooks discard (--all | ID...) [--app SDKAPPID] [--data DIR] [--store URL] [--config FILE]
 `;
+
+/** The subcommands that act on given-up deliveries named by id (or all): what they do and say. */
+const ACTIONS: Record<string, { done: string; run(spool: CallbackSpool, ids: number[] | 'all', appId: number | null): Promise<number> }> = {
+  retry: { done: 're-queued', run: (spool, ids, appId) => spool.retry(ids, appId, Date.now()) },
+  discard: { done: 'discarded', run: (spool, ids, appId) => spool.discard(ids, appId) },
+};
 
 export async function webhooks(argv: string[], fail: (message: string) => never): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -27,7 +35,8 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
     },
   });
   const [sub, ...ids] = positionals;
-  if (sub !== 'failed' && sub !== 'retry') fail(`webhooks: use failed or retry\nusage:\n${WEBHOOKS_USAGE}`);
+  const action = sub !== undefined && Object.hasOwn(ACTIONS, sub) ? ACTIONS[sub] : null;
+  if (sub !== 'failed' && !action) fail(`webhooks: use failed, retry or discard\nusage:\n${WEBHOOKS_USAGE}`);
   const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
   const config = configPath ? readConfigFile(configPath) : {};
   const store = values.store ?? (process.env.ROSTRUM_STORE || undefined) ?? config.store;
@@ -63,11 +72,13 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
       }
       return;
     }
-    if (Boolean(values.all) === ids.length > 0) fail('webhooks retry: give --all or one or more IDs');
-    if (ids.some((id) => !/^\d{1,15}$/.test(id))) fail(`webhooks retry: invalid ID in ${ids.join(' ')}`);
-    const n = await spool.retry(values.all ? 'all' : ids.map(Number), appId, Date.now());
-    process.stdout.write(`re-queued ${n} ${n === 1 ? 'delivery' : 'deliveries'}\n`);
-    if (!values.all && n < ids.length) process.stdout.write(`${ids.length - n} of the IDs are not failed deliveries${appId !== null ? ' of this app' : ''}\n`);
+    if (Boolean(values.all) === ids.length > 0) fail(`webhooks ${sub}: give --all or one or more IDs`);
+    if (ids.some((id) => !/^\d{1,15}$/.test(id))) fail(`webhooks ${sub}: invalid ID in ${ids.join(' ')}`);
+    // An ID given twice counts once, here as in the spool.
+    const named = [...new Set(ids.map(Number))];
+    const n = await action!.run(spool, values.all ? 'all' : named, appId);
+    process.stdout.write(`${action!.done} ${n} ${n === 1 ? 'delivery' : 'deliveries'}\n`);
+    if (!values.all && n < named.length) process.stdout.write(`${named.length - n} of the IDs are not failed deliveries${appId !== null ? ' of this app' : ''}\n`);
   } catch (e) {
     unusable(e);
   } finally {
