@@ -12,7 +12,7 @@ import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 export { CALLBACK_TABLES_PG } from './tables-postgres.js';
-import { MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
+import { DISCARD_PAGE, MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
 
 
 interface Row {
@@ -322,8 +322,20 @@ export class PostgresSpool implements CallbackSpool {
   }
 
   async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
-    const r = await this.pool.query(`DELETE FROM callback_deliveries WHERE ${CHOSEN}`, [appId, ids === 'all' ? null : ids]);
-    return r.rowCount ?? 0;
+    if (ids !== 'all') return (await this.pool.query(`DELETE FROM callback_deliveries WHERE ${CHOSEN}`, [appId, ids])).rowCount ?? 0;
+    let n = 0;
+    for (let after = 0; ; ) {
+      const r = await this.pool.query<{ n: string; last: string | null }>(
+        `WITH gone AS (
+           DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE ${CHOSEN} AND id > $3 ORDER BY id LIMIT $4)
+           RETURNING id)
+         SELECT count(*) AS n, max(id) AS last FROM gone`,
+        [appId, null, after, DISCARD_PAGE],
+      );
+      n += Number(r.rows[0].n);
+      if (Number(r.rows[0].n) < DISCARD_PAGE) return n;
+      after = Number(r.rows[0].last);
+    }
   }
 
   async counts(): Promise<SpoolCounts[]> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { prepareDataDir, privateFile } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
-import { MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
+import { DISCARD_PAGE, MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
 
 export const CALLBACK_SPOOL_FILE = 'callbacks.sqlite';
 const SPOOL_VERSION = 1;
@@ -97,6 +97,11 @@ export class SqliteSpool implements CallbackSpool {
       requeue: p(
         "INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
+      discardIds: p("DELETE FROM callback_deliveries WHERE state = 'failed' AND (@app IS NULL OR app_id = @app) AND id IN (SELECT value FROM json_each(@ids))"),
+      // The next page by the primary key from a cursor: one pass over the spool, however long.
+      discardPage: p(
+        "DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE id > @after AND state = 'failed' AND (@app IS NULL OR app_id = @app) ORDER BY id LIMIT @limit) RETURNING id",
+      ).pluck(),
       counts: p('SELECT app_id, state, count(*) AS n FROM callback_deliveries GROUP BY app_id, state'),
     };
   }
@@ -136,29 +141,30 @@ export class SqliteSpool implements CallbackSpool {
     return (rows as Row[]).map(toDelivery);
   }
 
-  /** The failed rows `ids` names (or all), of `appId` when given, in spool order; inside a transaction. */
-  private chosen(ids: number[] | 'all', appId: AppId | null): Row[] {
-    const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
-    return rows.filter((r): r is Row => r?.state === 'failed' && (appId === null || r.app_id === appId));
-  }
-
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const rows = this.chosen(ids, appId);
+      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
+      let n = 0;
       for (const r of rows) {
+        if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;
         this.s.delivered.run(r.id);
         this.s.requeue.run(r.event_id, r.app_id, r.room_id, r.seq, r.command, r.body, now);
+        n++;
       }
-      return rows.length;
+      return n;
     }).immediate();
   }
 
   async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
-    return this.db.transaction(() => {
-      const rows = this.chosen(ids, appId);
-      for (const r of rows) this.s.delivered.run(r.id);
-      return rows.length;
-    }).immediate();
+    if (ids !== 'all') return this.s.discardIds.run({ app: appId, ids: JSON.stringify(ids) }).changes;
+    let n = 0;
+    for (let after = 0; ; ) {
+      const gone = this.s.discardPage.all({ app: appId, after, limit: DISCARD_PAGE }) as number[];
+      n += gone.length;
+      if (gone.length < DISCARD_PAGE) return n;
+      after = Math.max(...gone);
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   async counts(): Promise<SpoolCounts[]> {

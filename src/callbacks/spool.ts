@@ -36,6 +36,12 @@ export function resendOrder(ids: number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
+/**
+ * A discard of all removes this many rows per statement, the event loop free between them: a long
+ * backlog neither blocks the server nor holds the spool's locks past another writer's wait.
+ */
+export const DISCARD_PAGE = 2000;
+
 export interface SpoolCounts {
   appId: AppId;
   pending: number;

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredCallbackConfig } from '../../src/callbacks/commands.js';
-import type { CallbackSpool, Delivery, NewDelivery, SpoolCounts } from '../../src/callbacks/spool.js';
+import { DISCARD_PAGE, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from '../../src/callbacks/spool.js';
 
 export interface OpenedSpool {
   spool: CallbackSpool;
@@ -359,6 +359,30 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         assert.deepEqual(await s.failed(null, 10), []);
         assert.deepEqual(await countsOf(s), [{ appId: THIRD_APP, pending: 1, failed: 0 }]);
         assert.deepEqual(await s.pending(THIRD_APP, 0, 10), [asPending(rows[5], ids[5])]);
+      }));
+
+      it('discard(\'all\') goes through a backlog of several pages, and leaves the pending rows among them', withSpool(async (s) => {
+        const rows = Array.from({ length: DISCARD_PAGE * 2 + 10 }, (_, i) => delivery(i % 4 === 3 ? OTHER_APP : APP));
+        assert.equal(await s.enqueue(await s.cursor(), rows, `cursor-${++made}`), true);
+        const pendingIds = async (appId: number) => {
+          const out: number[] = [];
+          for (let page: Delivery[]; (page = await s.pending(appId, out.at(-1) ?? 0, 1000)).length > 0; ) out.push(...idsOf(page));
+          return out;
+        };
+        const mine = await pendingIds(APP);
+        const theirs = await pendingIds(OTHER_APP);
+        // Every 100th of the app's rows stays pending, spread over the pages.
+        const kept = mine.filter((_, i) => i % 100 === 0);
+        const toFail = [...mine.filter((_, i) => i % 100 !== 0), ...theirs];
+        for (let i = 0; i < toFail.length; i += 100) await Promise.all(toFail.slice(i, i + 100).map((id) => s.fail(id, 1, 'x', T0)));
+        assert.equal(await s.discard('all', APP), mine.length - kept.length);
+        assert.deepEqual(await pendingIds(APP), kept);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: kept.length, failed: 0 },
+          { appId: OTHER_APP, pending: 0, failed: theirs.length },
+        ]);
+        assert.equal(await s.discard('all', null), theirs.length);
+        assert.deepEqual(await countsOf(s), [{ appId: APP, pending: kept.length, failed: 0 }]);
       }));
 
       it('counts() gives pending and failed per app', withSpool(async (s) => {
