@@ -56,7 +56,7 @@ export function callbackMetrics(registry: Registry, counts: () => Promise<SpoolC
     queued: new Counter({ name: 'rostrum_callbacks_queued_total', help: 'Callbacks spooled from the outbox, by app', labelNames: ['app'], registers }),
     delivered: new Counter({ name: 'rostrum_callbacks_delivered_total', help: 'Callbacks the receiver accepted, by app', labelNames: ['app'], registers }),
     retried: new Counter({ name: 'rostrum_callbacks_retried_total', help: 'Failed delivery attempts that will be retried, by app', labelNames: ['app'], registers }),
-    failed: new Counter({ name: 'rostrum_callbacks_failed_total', help: 'Callbacks given up (kept; re-send with rostrum webhooks retry), by app', labelNames: ['app'], registers }),
+    failed: new Counter({ name: 'rostrum_callbacks_failed_total', help: 'Callbacks given up (kept; re-send with rostrum webhooks retry or drop with rostrum webhooks discard), by app', labelNames: ['app'], registers }),
     lag: new Histogram({
       name: 'rostrum_callbacks_delivery_lag_seconds',
       help: 'From the event to its accepted delivery, by app',
