@@ -12,7 +12,7 @@ import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 export { CALLBACK_TABLES_PG } from './tables-postgres.js';
-import { DISCARD_PAGE, MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
+import { BULK_PAGE, MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
 
 
 interface Row {
@@ -330,10 +330,10 @@ export class PostgresSpool implements CallbackSpool {
            DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE ${CHOSEN} AND id > $3 ORDER BY id LIMIT $4)
            RETURNING id)
          SELECT count(*) AS n, max(id) AS last FROM gone`,
-        [appId, null, after, DISCARD_PAGE],
+        [appId, null, after, BULK_PAGE],
       );
       n += Number(r.rows[0].n);
-      if (Number(r.rows[0].n) < DISCARD_PAGE) return n;
+      if (Number(r.rows[0].n) < BULK_PAGE) return n;
       after = Number(r.rows[0].last);
     }
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { prepareDataDir, privateFile } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
-import { DISCARD_PAGE, MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
+import { BULK_PAGE, MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
 
 export const CALLBACK_SPOOL_FILE = 'callbacks.sqlite';
 const SPOOL_VERSION = 1;
@@ -92,7 +92,7 @@ export class SqliteSpool implements CallbackSpool {
       fail: p("UPDATE callback_deliveries SET state = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ? AND state = 'pending'"),
       failedAll: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND id > ? ORDER BY id LIMIT ?"),
       failedApp: p("SELECT * FROM callback_deliveries WHERE state = 'failed' AND app_id = ? AND id > ? ORDER BY id LIMIT ?"),
-      failedIds: p("SELECT * FROM callback_deliveries WHERE state = 'failed' ORDER BY id"),
+      failedPage: p("SELECT * FROM callback_deliveries WHERE id > @after AND state = 'failed' AND (@app IS NULL OR app_id = @app) ORDER BY id LIMIT @limit"),
       byId: p('SELECT * FROM callback_deliveries WHERE id = ?'),
       requeue: p(
         "INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -142,8 +142,7 @@ export class SqliteSpool implements CallbackSpool {
   }
 
   async retry(ids: number[] | 'all', appId: AppId | null, now: number): Promise<number> {
-    return this.db.transaction(() => {
-      const rows = ids === 'all' ? (this.s.failedIds.all() as Row[]) : resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined);
+    const requeue = (rows: (Row | undefined)[]) => {
       let n = 0;
       for (const r of rows) {
         if (!r || r.state !== 'failed' || (appId !== null && r.app_id !== appId)) continue;
@@ -152,16 +151,30 @@ export class SqliteSpool implements CallbackSpool {
         n++;
       }
       return n;
-    }).immediate();
+    };
+    if (ids !== 'all') return this.db.transaction(() => requeue(resendOrder(ids).map((id) => this.s.byId.get(id) as Row | undefined))).immediate();
+    // Page by page in spool order (re-sent rows are pending: no page sees them again).
+    let n = 0;
+    for (let after = 0; ; ) {
+      const page = this.db.transaction(() => {
+        const rows = this.s.failedPage.all({ app: appId, after, limit: BULK_PAGE }) as Row[];
+        requeue(rows);
+        return rows;
+      }).immediate();
+      n += page.length;
+      if (page.length < BULK_PAGE) return n;
+      after = page[page.length - 1].id;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   async discard(ids: number[] | 'all', appId: AppId | null): Promise<number> {
     if (ids !== 'all') return this.s.discardIds.run({ app: appId, ids: JSON.stringify(ids) }).changes;
     let n = 0;
     for (let after = 0; ; ) {
-      const gone = this.s.discardPage.all({ app: appId, after, limit: DISCARD_PAGE }) as number[];
+      const gone = this.s.discardPage.all({ app: appId, after, limit: BULK_PAGE }) as number[];
       n += gone.length;
-      if (gone.length < DISCARD_PAGE) return n;
+      if (gone.length < BULK_PAGE) return n;
       after = Math.max(...gone);
       await new Promise((r) => setImmediate(r));
     }

@@ -37,10 +37,11 @@ export function resendOrder(ids: number[]): number[] {
 }
 
 /**
- * A discard of all removes this many rows per statement, the event loop free between them: a long
- * backlog neither blocks the server nor holds the spool's locks past another writer's wait.
+ * A re-send or discard of all (on SQLite; a discard of all on PostgreSQL too) takes this many rows
+ * per statement, the event loop free between them: a long backlog neither blocks the server nor
+ * holds the spool's locks past another writer's wait.
  */
-export const DISCARD_PAGE = 2000;
+export const BULK_PAGE = 2000;
 
 export interface SpoolCounts {
   appId: AppId;

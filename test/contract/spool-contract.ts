@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredCallbackConfig } from '../../src/callbacks/commands.js';
-import { DISCARD_PAGE, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from '../../src/callbacks/spool.js';
+import { BULK_PAGE, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from '../../src/callbacks/spool.js';
 
 export interface OpenedSpool {
   spool: CallbackSpool;
@@ -362,7 +362,7 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
       }));
 
       it('discard(\'all\') goes through a backlog of several pages, and leaves the pending rows among them', withSpool(async (s) => {
-        const rows = Array.from({ length: DISCARD_PAGE * 2 + 10 }, (_, i) => delivery(i % 4 === 3 ? OTHER_APP : APP));
+        const rows = Array.from({ length: BULK_PAGE * 2 + 10 }, (_, i) => delivery(i % 4 === 3 ? OTHER_APP : APP));
         assert.equal(await s.enqueue(await s.cursor(), rows, `cursor-${++made}`), true);
         const pendingIds = async (appId: number) => {
           const out: number[] = [];
@@ -383,6 +383,25 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         ]);
         assert.equal(await s.discard('all', null), theirs.length);
         assert.deepEqual(await countsOf(s), [{ appId: APP, pending: kept.length, failed: 0 }]);
+      }));
+
+      it('retry(\'all\') goes through a backlog of several pages: the app\'s rows back in their order, the other app\'s left failed', withSpool(async (s) => {
+        const rows = Array.from({ length: BULK_PAGE * 2 + 10 }, (_, i) => delivery(i % 4 === 3 ? OTHER_APP : APP));
+        assert.equal(await s.enqueue(await s.cursor(), rows, `cursor-${++made}`), true);
+        const pendingOf = async (appId: number) => {
+          const out: Delivery[] = [];
+          for (let page: Delivery[]; (page = await s.pending(appId, out.at(-1)?.id ?? 0, 1000)).length > 0; ) out.push(...page);
+          return out;
+        };
+        const ids = [...idsOf(await pendingOf(APP)), ...idsOf(await pendingOf(OTHER_APP))];
+        for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => s.fail(id, 1, 'x', T0)));
+        const mine = rows.filter((r) => r.appId === APP);
+        assert.equal(await s.retry('all', APP, T0 + 1), mine.length);
+        assert.deepEqual((await pendingOf(APP)).map((d) => d.eventId), mine.map((r) => r.eventId));
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: mine.length, failed: 0 },
+          { appId: OTHER_APP, pending: 0, failed: rows.length - mine.length },
+        ]);
       }));
 
       it('counts() gives pending and failed per app', withSpool(async (s) => {
