@@ -88,6 +88,7 @@ export const ConfigSchema = Type.Object(
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
           giveUpHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          relayNice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
         },
         { additionalProperties: false },
       ),

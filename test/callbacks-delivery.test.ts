@@ -7,6 +7,7 @@ import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } 
 import { ok } from './support/tencent.js';
 import { ok as polyvOk, polyvClient } from './support/polyv.js';
 import { receiversClosedAfter, until } from './support/receiver.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { RelayThread } from '../src/callbacks/relay-thread.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
@@ -213,6 +214,26 @@ describe('callback delivery', () => {
       assert.ok(rx.accepted.every((x) => x.verified));
     } finally {
       await s.close();
+    }
+  });
+
+  it('SQLite on Linux: the relay thread runs at nice 10 (requests first under a burst), at the server\'s priority with relayNice 0', { skip: TEST_STORE !== undefined || process.platform !== 'linux' }, async () => {
+    // The nice value of each thread of this process (field 19 of its stat, after the name).
+    const threadNices = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    assert.deepEqual([...new Set(threadNices())], [0], 'no thread lowered before');
+    for (const [callbacks, expected] of [[fast, [0, 10]], [{ ...fast, relayNice: 0 }, [0]]] as const) {
+      const s = await startTestServer({ apps: [{ ...APP, callback: { url: 'http://127.0.0.1:9/', token: TOKEN } }, OTHER_APP], callbacks });
+      try {
+        assert.ok(s.server.callbacks.relay instanceof RelayThread);
+        assert.deepEqual([...new Set(threadNices())].sort((a, b) => a - b), expected);
+        assert.equal(threadNices().filter((n) => n === 10).length, expected.length - 1, 'one thread, the relay\'s');
+      } finally {
+        await s.close();
+      }
     }
   });
 

@@ -25,6 +25,11 @@ export interface CallbackOptions {
   /** First retry delay and cap (ms); defaults 500 and 60000 (tests shorten them). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * The relay thread's nice value on Linux with the SQLite store (0 to 19; default 10, 0 = the
+   * server's own): under a burst that takes every core, requests go first and callbacks catch up.
+   */
+  relayNice?: number;
 }
 
 export interface Callbacks {
@@ -85,7 +90,8 @@ export async function openCallbacks(deps: {
       () => relay?.sendingApps() ?? [],
     );
     if (parseStoreSpec(deps.opts.store).kind === 'sqlite') {
-      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options }, metrics, () => service.anyConfigured(), deps.log);
+      const nice = o.relayNice ?? 10;
+      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options, nice }, metrics, () => service.anyConfigured(), deps.log);
       relay = thread;
       service.onChange = () => thread.changed();
       unsubscribe = deps.bus.subscribe(() => thread.wake());

@@ -18,6 +18,8 @@ export interface RelayWorkerInit {
   dataDir: string;
   files: [AppId, FileCallbackConfig][];
   options: RelayOptions;
+  /** The worker thread's nice value (Linux): 0 leaves it at the process's. */
+  nice: number;
 }
 
 export type Kind = 'queued' | 'delivered' | 'retried' | 'failed';

@@ -1,5 +1,7 @@
 // The callback relay's worker thread (see relay-thread.ts): the relay itself, over the store's
 // outbox read on a connection of its own and the callback spool, woken by the main thread.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteOutboxReader } from '../adapters/sqlite/outbox-reader.js';
 import type { AppId } from '../core/model.js';
@@ -13,6 +15,22 @@ const REPORT_MS = 100;
 const port = parentPort!;
 const init = (workerData as { init: RelayWorkerInit }).init;
 const post = (m: FromWorker) => port.postMessage(m);
+
+/**
+ * Callbacks are background work: under a burst that takes every core, the admin API and the
+ * gateway go first and the relay catches up from the spool after (idle cores it still gets in
+ * full). Linux lets one thread of a process take a lower priority; elsewhere nothing changes.
+ */
+function lowerThreadPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // not Linux, or not allowed: the relay runs at the process's priority
+  }
+}
+lowerThreadPriority(init.nice);
 
 /** Metrics counted here and posted to the main thread's registry every REPORT_MS. */
 class Tally implements RelayMetrics {
