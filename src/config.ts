@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { readFileSync } from 'node:fs';
+import proxyaddr from 'proxy-addr';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackUrl } from './callbacks/commands.js';
@@ -189,6 +190,16 @@ export function parseConfig(raw: unknown): FileConfig {
   const cfg = raw as FileConfig;
   if (cfg.store !== undefined) parseStoreSpec(cfg.store, 'config: store');
   if (cfg.bus !== undefined) parseBusSpec(cfg.bus, 'config: bus');
+  if (Array.isArray(cfg.trustProxy)) {
+    for (const [i, entry] of cfg.trustProxy.entries()) {
+      try {
+        proxyaddr.compile(entry);
+      } catch {
+        // Else the HTTP server refuses it only once the store is open, without naming the key.
+        throw new ConfigError(`invalid config: trustProxy.${i}: ${JSON.stringify(entry)} is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
+      }
+    }
+  }
   const seen = new Set<number>();
   const polyvSeen = new Set<string>();
   for (const [i, a] of (cfg.apps ?? []).entries()) {

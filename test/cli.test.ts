@@ -207,6 +207,9 @@ describe('config file validation', () => {
       [{ bodyLimit: 'big' }, /bodyLimit/],
       [{ store: 'redis://localhost' }, /: store: unsupported store/],
       [{ store: 'postgres://h/db?schema=a-b' }, /: store: invalid schema name/],
+      // Read before anything starts, naming the key: not a "cannot start" once the store is open.
+      [{ trustProxy: ['10.0.0.1', 'proxy.internal'] }, /invalid config: trustProxy\.1: "proxy\.internal" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal$/],
+      [{ trustProxy: ['10.0.0.0/33'] }, /invalid config: trustProxy\.0: /],
     ];
     // A console password hash scrypt cannot use (hand-edited): refused here, not a 500 at each sign-in.
     const salt = 'AAAAAAAAAAAAAAAAAAAAAA==';
