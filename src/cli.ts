@@ -10,6 +10,7 @@ import { polyvSign } from './dialects/polyv/sign.js';
 import { WEBHOOKS_USAGE, webhooks } from './callbacks/cli.js';
 import { ApiFailure, OPERATOR_USAGE, UsageError, operator } from './operator-cli.js';
 import { hashPassword } from './console/password.js';
+import { env } from './env.js';
 
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
@@ -25,11 +26,15 @@ function fail(message: string): never {
 }
 
 /** A setting and where it came from (for the error message): flag, else env, else the config file. */
-function setting(flag: string, flagValue: string | undefined, env: string, configKey: string, configValue: string | undefined): [string, string | undefined] {
+function setting(flag: string, flagValue: string | undefined, envName: string, configKey: string, configValue: string | undefined): [string, string | undefined] {
   if (flagValue !== undefined) return [flag, flagValue];
-  if (process.env[env]) return [env, process.env[env]];
+  const fromEnv = env(envName);
+  if (fromEnv !== undefined) return [envName, fromEnv];
   return [configKey, configValue];
 }
+
+/** pino's levels: another one would stop the start with pino's own message. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Runs a setting's check: a ConfigError exits 2 with its message. */
 function checked<T>(check: () => T): T {
@@ -54,12 +59,17 @@ async function serve(argv: string[]): Promise<void> {
       'node-id': { type: 'string' },
     },
   });
-  const portText = values.port ?? process.env.ROSTRUM_PORT ?? '8080';
+  const portText = values.port ?? env('ROSTRUM_PORT') ?? '8080';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port: ${portText}`);
-  const host = values.host ?? process.env.ROSTRUM_HOST ?? '127.0.0.1';
-  const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
-  const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
+  const host = values.host ?? env('ROSTRUM_HOST') ?? '127.0.0.1';
+  // Empty, Node would listen on every interface.
+  if (host === '') fail('invalid --host: empty (give an address to listen on; 0.0.0.0 for all)');
+  if (values.data === '') fail('invalid --data: empty (give the data directory)');
+  const dataDir = resolve(values.data ?? env('ROSTRUM_DATA') ?? './.rostrum');
+  const logLevel = env('ROSTRUM_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) fail(`invalid ROSTRUM_LOG_LEVEL: ${JSON.stringify(logLevel)} (fatal, error, warn, info, debug, trace or silent)`);
+  const configPath = values.config ?? env('ROSTRUM_CONFIG');
   let config: FileConfig = {};
   if (configPath) config = checked(() => readConfigFile(configPath));
   // Flag > env > config file > default; checked here so a bad setting exits 2 before anything starts.
@@ -67,7 +77,7 @@ async function serve(argv: string[]): Promise<void> {
   const storeKind = checked(() => parseStoreSpec(store, storeKey).kind);
   const [busKey, bus] = setting('--bus', values.bus, 'ROSTRUM_BUS', 'config: bus', config.bus);
   checked(() => parseBusSpec(bus, busKey));
-  const nodeId = values['node-id'] ?? process.env.ROSTRUM_NODE_ID ?? config.nodeId;
+  const nodeId = values['node-id'] ?? env('ROSTRUM_NODE_ID') ?? config.nodeId;
   if (nodeId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) fail(`invalid node id: ${JSON.stringify(nodeId)} (letters, digits, _ . -; at most 64)`);
   const server = await startServer({
     host,
@@ -85,7 +95,7 @@ async function serve(argv: string[]): Promise<void> {
     callbacks: config.callbacks,
     auditRetentionDays: config.auditRetentionDays,
     chatRetentionHours: config.chatRetentionHours,
-    logger: { level: process.env.ROSTRUM_LOG_LEVEL ?? 'info' },
+    logger: { level: logLevel },
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
   log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');

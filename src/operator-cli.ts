@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { genUserSig } from './auth/usersig.js';
 import { shown } from './terminal.js';
+import { env } from './env.js';
 
 export const OPERATOR_USAGE = `  rostrum rooms list [--search TEXT] [--limit N] [--after ROOM]
   rostrum rooms show ROOM
@@ -40,13 +41,12 @@ interface Conn {
 }
 
 function connection(v: { url?: string; token?: string; sdkappid?: string; key?: string; user?: string; json?: boolean }): Conn {
-  const env = process.env;
-  const url = serverUrl(v.url ?? env.ROSTRUM_URL ?? 'http://127.0.0.1:8080');
-  let token = v.token ?? env.ROSTRUM_TOKEN;
+  const url = serverUrl(v.url ?? env('ROSTRUM_URL') ?? 'http://127.0.0.1:8080');
+  let token = v.token ?? env('ROSTRUM_TOKEN');
   if (!token) {
-    const sdkappid = v.sdkappid ?? env.ROSTRUM_SDKAPPID;
-    const key = v.key ?? env.ROSTRUM_KEY;
-    const user = v.user ?? env.ROSTRUM_USER ?? 'administrator';
+    const sdkappid = v.sdkappid ?? env('ROSTRUM_SDKAPPID');
+    const key = v.key ?? env('ROSTRUM_KEY');
+    const user = v.user ?? env('ROSTRUM_USER') ?? 'administrator';
     if (!sdkappid || !key) throw new UsageError('credentials needed: --token USERSIG, or --sdkappid N --key KEY [--user ADMIN] (or ROSTRUM_TOKEN / ROSTRUM_SDKAPPID, ROSTRUM_KEY)');
     if (!/^\d+$/.test(sdkappid)) throw new UsageError(`invalid --sdkappid: ${sdkappid}`);
     token = genUserSig(Number(sdkappid), key, user, 600);

@@ -190,6 +190,35 @@ describe('rostrum webhooks failed: what a receiver wrote', () => {
   });
 });
 
+describe('rostrum serve: environment variables', () => {
+  it('takes one set to the empty string as unset: the default host and log level, no node id', async () => {
+    // As a compose file's `ROSTRUM_HOST:` with no value leaves it. An empty host would listen on
+    // every interface.
+    const env = { ROSTRUM_HOST: '', ROSTRUM_NODE_ID: '', ROSTRUM_LOG_LEVEL: '', ROSTRUM_CONFIG: '', ROSTRUM_STORE: '', ROSTRUM_BUS: '' };
+    const { c, port } = await serve(newData(), [], env);
+    await stop(c);
+    assert.match(c.output.stdout, new RegExp(`"url":"http://127\\.0\\.0\\.1:${port}","store":[^\\n]*"msg":"rostrum listening"`), c.output.stdout);
+  });
+
+  it('refuses a log level pino does not know, and an empty --host or --data, with exit code 2 and one line', async () => {
+    const dir = newDir();
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [[], { ROSTRUM_LOG_LEVEL: 'verbose' }, /^rostrum: invalid ROSTRUM_LOG_LEVEL: "verbose" \(fatal, error, warn, info, debug, trace or silent\)$/m],
+      [['--host', ''], {}, /^rostrum: invalid --host: empty \(give an address to listen on; 0\.0\.0\.0 for all\)$/m],
+      [['--data', ''], {}, /^rostrum: invalid --data: empty \(give the data directory\)$/m],
+    ];
+    await Promise.all(
+      cases.map(async ([args, env, message]) => {
+        const c = cli(['serve', '--port', String(await freePort()), '--data', join(dir, 'data'), '--store', 'memory', ...args], env);
+        const { code } = await c.exited;
+        assert.equal(code, 2, c.output.stderr);
+        assert.match(c.output.stderr, message);
+        assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
+      }),
+    );
+  });
+});
+
 describe('config file validation', () => {
   // The same check the CLI runs before starting (above); here without a process per case.
   it('names the offending key', () => {

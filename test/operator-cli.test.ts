@@ -94,6 +94,12 @@ describe('rostrum operator CLI', () => {
     assert.deepEqual(json.items.map((e: any) => e.target), ['10.66.0.1', 'cat']);
   });
 
+  it('takes a ROSTRUM_* variable set to the empty string as unset (the admin defaults to administrator)', async () => {
+    const r = await rostrum(['rooms', 'list', '--url', s.url], { ROSTRUM_TOKEN: '', ROSTRUM_SDKAPPID: String(APP.sdkAppId), ROSTRUM_KEY: APP.secretKey, ROSTRUM_USER: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ROOM\s/);
+  });
+
   it('fails clearly: no credentials (2), bad usage (2), an API error (1), an unreachable server (1)', async () => {
     let r = await rostrum(['rooms', 'list', '--url', s.url]);
     assert.equal(r.code, 2);
