@@ -12,13 +12,13 @@ export const OPERATOR_USAGE = `  rostrum rooms list [--search TEXT] [--limit N] 
   rostrum kick ROOM USER [--reason TEXT] [--off-seat]
   rostrum ban (ROOM | --app) (USER... | --ip IP) [--duration SECONDS] [--reason TEXT]
   rostrum unban (ROOM | --app) (USER... | --ip IP)
-  rostrum audit [--room ROOM] [--actor ID] [--target ID] [--action ACTION] [--since ISO|MS] [--until ISO|MS] [--limit N]
+  rostrum audit [--room ROOM] [--actor ID] [--target ID] [--action ACTION] [--since ISO|MS] [--until ISO|MS] [--before CURSOR] [--limit N]
   rostrum deliveries list [--limit N] [--after ID]
   rostrum deliveries retry (--all | ID...)
   rostrum deliveries discard (--all | ID...)
       common: --url URL (ROSTRUM_URL, default http://127.0.0.1:8080) --json
-      credentials: --token USERSIG (ROSTRUM_TOKEN), or --sdkappid N --key KEY --user ADMIN
-                   (ROSTRUM_SDKAPPID, ROSTRUM_KEY, ROSTRUM_USER)
+      credentials: --token USERSIG (ROSTRUM_TOKEN), or --sdkappid N --key KEY [--user ADMIN]
+                   (ROSTRUM_SDKAPPID, ROSTRUM_KEY, ROSTRUM_USER; user default administrator)
 `;
 
 export class UsageError extends Error {}
@@ -125,6 +125,9 @@ async function rooms(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: { ...COMMON, search: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' } },
   });
+  // Bad usage first: "credentials needed" would send the operator the wrong way.
+  if (sub !== 'list' && sub !== 'show') throw usage('rooms list | rooms show ROOM');
+  if (sub === 'show' && !positionals[0]) throw usage('rooms show ROOM');
   const c = connection(values);
   if (sub === 'list') {
     const q = new URLSearchParams();
@@ -139,22 +142,19 @@ async function rooms(argv: string[]): Promise<void> {
       ) + (r.next ? `(more: --after ${shown(r.next)})\n` : ''),
     );
   }
-  if (sub === 'show') {
-    const roomId = positionals[0];
-    if (!roomId) throw usage('rooms show ROOM');
-    const r = await api(c, 'GET', `/rooms/${enc(roomId)}`);
-    const members = await api(c, 'GET', `/rooms/${enc(roomId)}/members?limit=100`);
-    return out(c, { ...r, members: members.items }, () => {
-      const room = r.room;
-      let s = shown(`${room.roomId}  ${room.name}  (${room.type}, owner ${room.ownerId}, ${room.memberCount} members, ${room.status})`) + '\n\n';
-      if (r.seats.length > 0) s += table(['SEAT', 'USER', 'LOCKED'], r.seats.map((x: any) => [x.index, x.userId ?? '-', x.locked ? 'yes' : ''])) + '\n';
-      s += table(['MEMBER', 'ROLE', 'NAME', 'IP'], members.items.map((m: any) => [m.userId, m.role, m.nameCard, m.clientIp]));
-      if (members.next) s += `(first 100 members)\n`;
-      if (r.requests.length > 0) s += '\n' + table(['REQUEST', 'USER', 'KIND', 'SEAT'], r.requests.map((q: any) => [q.id, q.userId, q.kind, q.index ?? 'any']));
-      return s;
-    });
-  }
-  throw usage('rooms list | rooms show ROOM');
+  // rooms show ROOM
+  const roomId = positionals[0];
+  const r = await api(c, 'GET', `/rooms/${enc(roomId)}`);
+  const members = await api(c, 'GET', `/rooms/${enc(roomId)}/members?limit=100`);
+  return out(c, { ...r, members: members.items }, () => {
+    const room = r.room;
+    let s = shown(`${room.roomId}  ${room.name}  (${room.type}, owner ${room.ownerId}, ${room.memberCount} members, ${room.status})`) + '\n\n';
+    if (r.seats.length > 0) s += table(['SEAT', 'USER', 'LOCKED'], r.seats.map((x: any) => [x.index, x.userId ?? '-', x.locked ? 'yes' : ''])) + '\n';
+    s += table(['MEMBER', 'ROLE', 'NAME', 'IP'], members.items.map((m: any) => [m.userId, m.role, m.nameCard, m.clientIp]));
+    if (members.next) s += `(first 100 members)\n`;
+    if (r.requests.length > 0) s += '\n' + table(['REQUEST', 'USER', 'KIND', 'SEAT'], r.requests.map((q: any) => [q.id, q.userId, q.kind, q.index ?? 'any']));
+    return s;
+  });
 }
 
 async function kick(argv: string[]): Promise<void> {

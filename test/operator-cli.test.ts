@@ -104,6 +104,12 @@ describe('rostrum operator CLI', () => {
     let r = await rostrum(['rooms', 'list', '--url', s.url]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^rostrum: credentials needed/);
+    // Bad usage is told as such before credentials are looked for.
+    for (const args of [['rooms'], ['rooms', 'lst'], ['rooms', 'show'], ['deliveries'], ['kick', 'studio-1']]) {
+      r = await rostrum([...args, '--url', s.url]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, /^rostrum: usage: rostrum /, args.join(' '));
+    }
     r = await rostrum(['ban', 'studio-1', '--url', s.url, '--token', adminSig()]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^rostrum: usage: rostrum ban/);
