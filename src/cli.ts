@@ -15,7 +15,8 @@ import { env } from './env.js';
 const USAGE = `usage:
   rostrum serve [--port N] [--host H] [--data DIR] [--config FILE] [--store sqlite|postgres://URL|memory]
                 [--bus local|redis://URL] [--node-id ID]
-      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE, ROSTRUM_BUS, ROSTRUM_NODE_ID
+      env: ROSTRUM_PORT, ROSTRUM_HOST, ROSTRUM_DATA, ROSTRUM_CONFIG, ROSTRUM_STORE, ROSTRUM_BUS, ROSTRUM_NODE_ID,
+           ROSTRUM_LOG_LEVEL
   rostrum usersig --sdkappid N --key KEY --user USERID [--expire SECONDS]
 ${WEBHOOKS_USAGE}${OPERATOR_USAGE}  rostrum hash-password      reads a console password on stdin, prints its scrypt hash for apps[].consolePassword
 `;
