@@ -54,6 +54,9 @@ const AppSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The longest timer-backed setting, seconds: past 2^31 ms (24.8 days) a Node timer fires at once. */
+const MAX_TIMER_SECONDS = 86_400;
+
 export const ConfigSchema = Type.Object(
   {
     apps: Type.Optional(Type.Array(AppSchema)),
@@ -66,16 +69,16 @@ export const ConfigSchema = Type.Object(
     realtime: Type.Optional(
       Type.Object(
         {
-          heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+          heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_SECONDS })),
           maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
           /** A dropped connection's members keep their place this long (a reconnect resumes). */
-          seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+          seatGraceSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_TIMER_SECONDS })),
           /** Events a reconnecting client missed are replayed if at most this old. */
           resumeWindowSeconds: Type.Optional(Type.Number({ minimum: 0 })),
           /** Members above which entries/exits are announced as coalesced counts. */
           audienceThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
           /** Audience mode: at most one member-count update per room this often, ms. */
-          memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
+          memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
           /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
           messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
         },
@@ -107,11 +110,11 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           /** Request headers (and a WebSocket upgrade request: the handshake) must arrive within this. */
-          headersSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          headersSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMER_SECONDS })),
           /** A whole request, body included. */
-          requestSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          requestSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMER_SECONDS })),
           /** An idle keep-alive connection is closed after this. */
-          keepAliveSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          keepAliveSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMER_SECONDS })),
         },
         { additionalProperties: false },
       ),

@@ -239,6 +239,13 @@ describe('config file validation', () => {
       // Read before anything starts, naming the key: not a "cannot start" once the store is open.
       [{ trustProxy: ['10.0.0.1', 'proxy.internal'] }, /invalid config: trustProxy\.1: "proxy\.internal" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal$/],
       [{ trustProxy: ['10.0.0.0/33'] }, /invalid config: trustProxy\.0: /],
+      // Past 2^31 ms a timer fires at once: such a heartbeat dropped every client within milliseconds.
+      [{ realtime: { heartbeatSeconds: 5_000_000 } }, /realtime\.heartbeatSeconds: Expected integer to be less or equal to 86400/],
+      [{ realtime: { seatGraceSeconds: 86_401 } }, /realtime\.seatGraceSeconds/],
+      [{ realtime: { memberCountIntervalMs: 3_600_001 } }, /realtime\.memberCountIntervalMs/],
+      [{ timeouts: { keepAliveSeconds: 86_401 } }, /timeouts\.keepAliveSeconds/],
+      [{ timeouts: { headersSeconds: 1e10 } }, /timeouts\.headersSeconds/],
+      [{ timeouts: { requestSeconds: 1e10 } }, /timeouts\.requestSeconds/],
     ];
     // A console password hash scrypt cannot use (hand-edited): refused here, not a 500 at each sign-in.
     const salt = 'AAAAAAAAAAAAAAAAAAAAAA==';
