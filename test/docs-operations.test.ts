@@ -3,7 +3,7 @@
 // docs/scaling.md's) against a real server's /metrics, the readiness reasons against the server,
 // and docs/security.md's limit settings against the schema.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, parseConfig } from '../src/config.js';
@@ -182,5 +182,25 @@ test('the metric tables (README, docs/scaling.md) name what /metrics exposes', a
   } finally {
     await s.close();
     await dropPrefix(bus);
+  }
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const anchor = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+
+test('the operator docs link to files and headings that exist, and name test files that exist', () => {
+  for (const doc of ['README.md', 'docs/scaling.md', 'docs/security.md', 'docs/console.md']) {
+    const text = read(doc);
+    const base = new URL(`../${doc}`, import.meta.url);
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      const [file, hash] = target.split('#');
+      const url = file ? new URL(file, base) : base;
+      assert.ok(existsSync(url), `${doc} links to ${target}: no such file`);
+      if (hash === undefined) continue;
+      const headings = readFileSync(url, 'utf8').split('\n').filter((l) => /^#+ /.test(l)).map((l) => anchor(l.replace(/^#+ /, '')));
+      assert.ok(headings.includes(hash), `${doc} links to ${target}: no such heading`);
+    }
+    for (const [path] of text.matchAll(/\btest\/[\w./-]+\.ts\b/g)) assert.ok(existsSync(new URL(`../${path}`, import.meta.url)), `${doc} names ${path}: no such file`);
   }
 });
