@@ -170,12 +170,14 @@ function usersig(argv: string[]): void {
       expire: { type: 'string' },
     },
   });
-  if (!values.sdkappid || !/^\d+$/.test(values.sdkappid)) fail('--sdkappid N is required');
+  if (!values.sdkappid) fail('--sdkappid N is required');
+  const sdkAppId = Number(values.sdkappid);
+  if (!/^\d+$/.test(values.sdkappid) || sdkAppId < 1 || sdkAppId > 4294967295) fail(`invalid --sdkappid: ${values.sdkappid} (1 to 4294967295)`);
   if (!values.key) fail('--key KEY is required');
   if (!values.user) fail('--user USERID is required');
   const expire = values.expire ?? String(180 * 86400);
   if (!/^\d+$/.test(expire)) fail(`invalid --expire: ${expire}`);
-  process.stdout.write(genUserSig(Number(values.sdkappid), values.key, values.user, Number(expire)) + '\n');
+  process.stdout.write(genUserSig(sdkAppId, values.key, values.user, Number(expire)) + '\n');
 }
 
 async function hashPasswordCmd(): Promise<void> {

@@ -201,12 +201,18 @@ describe("Rostrum's UserSigs verify under the published algorithm", () => {
   it('`rostrum usersig` defaults to 180 days and refuses missing arguments with exit code 2', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'usersig', '--sdkappid', '1400000001', '--key', 'k', '--user', 'u'], { cwd: ROOT });
     assert.equal(decodeAndCheck(stdout.trim(), 'k').doc['TLS.expire'], 180 * 86400);
-    const bad = [['--sdkappid', '1', '--user', 'u'], ['--sdkappid', 'x', '--key', 'k', '--user', 'u']];
+    const bad: [string[], RegExp][] = [
+      [['--sdkappid', '1', '--user', 'u'], /^rostrum: --key KEY is required$/m],
+      [['--key', 'k', '--user', 'u'], /^rostrum: --sdkappid N is required$/m],
+      // Given, but not an app id: said so, not "required".
+      [['--sdkappid', 'x', '--key', 'k', '--user', 'u'], /^rostrum: invalid --sdkappid: x \(1 to 4294967295\)$/m],
+      [['--sdkappid', '4294967296', '--key', 'k', '--user', 'u'], /^rostrum: invalid --sdkappid: 4294967296 /m],
+    ];
     await Promise.all(
-      bad.map((args) =>
+      bad.map(([args, message]) =>
         assert.rejects(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'usersig', ...args], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
           assert.equal(e.code, 2);
-          assert.match(e.stderr ?? '', /required/);
+          assert.match(e.stderr ?? '', message);
           return true;
         }),
       ),
