@@ -112,7 +112,12 @@ async function serve(argv: string[]): Promise<void> {
   }
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // The operator will not wait (a cluster node's seat grace, a store that does not answer).
+      // Like a crash: the node's next start, or the liveness sweep, removes what it held.
+      process.stderr.write(`rostrum: a second signal (${signal}): exiting now, without finishing the shutdown\n`);
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     server.close().then(

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, type TestData } from './support/harness.js';
+import { APP, freePort, tencentCall, type TestData, type TestServer } from './support/harness.js';
+import { RawClient } from './realtime-support.js';
+import { dropPrefix, freshPrefixUrl, redisSkip } from './contract/redis-support.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEADLINE_MS, cleanUp, cli, newData, newDir, serve, spawnCli, stop, waitFor, waitReady } from './support/cli.js';
 
@@ -204,5 +206,29 @@ describe('the development app', () => {
     // Signed once: the same request again is a replay.
     assert.equal((await (await fetch(polyv[1])).json()).code, 400);
     await stop(c);
+  });
+});
+
+describe('a second signal', () => {
+  it("ends a cluster node's shutdown at once, with exit code 1, instead of waiting out the seat grace", async (t) => {
+    const skip = await redisSkip();
+    if (skip) return t.skip(skip);
+    const bus = freshPrefixUrl();
+    after(() => dropPrefix(bus));
+    const config = join(newDir(), 'config.json');
+    writeFileSync(config, JSON.stringify({ apps: [APP], realtime: { seatGraceSeconds: 600 } }));
+    const { c, url } = await serve(newData(), ['--bus', bus, '--node-id', 'second-signal', '--config', config]);
+    assert.equal((await tencentCall(url, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } })).ErrorCode, 0);
+    const member = await RawClient.connect({ url } as TestServer, 'ann', 'r1');
+    c.child.kill('SIGTERM');
+    // Handed over: the node now holds ann's place for the grace (600 s) before it exits.
+    assert.equal((await member.closed).code, 1012);
+    c.child.kill('SIGINT');
+    const { code } = await Promise.race([
+      c.exited,
+      sleep(DEADLINE_MS, undefined, { ref: false }).then(() => assert.fail(`still running after ${DEADLINE_MS} ms: ${c.output.stderr}`)),
+    ]);
+    assert.equal(code, 1, c.output.stderr);
+    assert.match(c.output.stderr, /^rostrum: a second signal \(SIGINT\): exiting now, without finishing the shutdown$/m);
   });
 });
