@@ -193,14 +193,21 @@ async function hashPasswordCmd(): Promise<void> {
   process.stdout.write((await hashPassword(password)) + '\n');
 }
 
+/** `--help` or `-h` among a command's arguments (before `--`, after which all are positionals). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
-    if (cmd === 'serve') await serve(rest);
+    // `rostrum serve --help` too: not an unknown option, nor a request for credentials.
+    if (cmd === '--help' || cmd === '-h' || cmd === 'help' || asksForHelp(rest)) process.stdout.write(USAGE);
+    else if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
     else if (cmd === 'webhooks') await webhooks(rest, fail);
     else if (cmd === 'hash-password') await hashPasswordCmd();
-    else if (cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else if (!(cmd !== undefined && (await operator(cmd, rest)))) fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message);

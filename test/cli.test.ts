@@ -219,6 +219,21 @@ describe('rostrum serve: environment variables', () => {
   });
 });
 
+describe('rostrum --help', () => {
+  it('prints the usage on stdout with exit code 0, also after a command (serve --help, rooms list -h)', async () => {
+    const runs = [['--help'], ['serve', '--help'], ['rooms', 'list', '--help'], ['usersig', '-h'], ['kick', 'r1', 'u1', '--help'], ['webhooks', 'failed', '--help']];
+    await Promise.all(
+      runs.map(async (args) => {
+        const c = cli(args);
+        const { code } = await c.exited;
+        assert.equal(code, 0, `${args.join(' ')}: ${c.output.stderr}`);
+        assert.match(c.output.stdout, /^usage:\n  rostrum serve /, args.join(' '));
+        assert.equal(c.output.stderr, '');
+      }),
+    );
+  });
+});
+
 describe('config file validation', () => {
   // The same check the CLI runs before starting (above); here without a process per case.
   it('names the offending key', () => {
