@@ -1,7 +1,7 @@
 // The operator docs match the code: README's configuration table and example against the config
 // schema, its command lines and flag table against `rostrum --help`, its metric tables (and
 // docs/scaling.md's) against a real server's /metrics, the readiness reasons against the server,
-// and docs/security.md's limit settings against the schema.
+// docs/security.md's limit settings against the schema, docs/console.md's endpoints against its routes.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -203,4 +203,16 @@ test('the operator docs link to files and headings that exist, and name test fil
     }
     for (const [path] of text.matchAll(/\btest\/[\w./-]+\.ts\b/g)) assert.ok(existsSync(new URL(`../${path}`, import.meta.url)), `${doc} names ${path}: no such file`);
   }
+});
+
+test("docs/console.md's endpoint table lists the console's routes (its page's assets aside)", () => {
+  const routes = [...read('src/console/routes.ts').matchAll(/http\.(get|post)\('(\/console[^']*)'/g)]
+    .map(([, method, path]) => `${method.toUpperCase()} ${path}`)
+    .filter((r) => !/^GET \/console(\/app\.\w+)?$/.test(r));
+  const table = section(read('docs/console.md'), '## Console endpoints')
+    .split('\n')
+    .map((line) => /^\| `(GET|POST) ([^`?]+)[^`]*` \|/.exec(line))
+    .filter((m) => m !== null)
+    .map((m) => `${m![1]} ${m![2]}`);
+  assert.deepEqual(table.sort(), routes.sort());
 });
