@@ -8,6 +8,7 @@ import { DataDirError } from '../adapters/sqlite/data-dir.js';
 import { openSpool } from './index.js';
 import type { CallbackSpool } from './spool.js';
 import { shown } from '../terminal.js';
+import { env } from '../env.js';
 
 export const WEBHOOKS_USAGE = `  rostrum webhooks failed [--app SDKAPPID] [--limit N] [--json] [--data DIR] [--store URL] [--config FILE]
   rostrum webhooks retry (--all | ID...) [--app SDKAPPID] [--data DIR] [--store URL] [--config FILE]
@@ -37,11 +38,11 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
   const [sub, ...ids] = positionals;
   const action = sub !== undefined && Object.hasOwn(ACTIONS, sub) ? ACTIONS[sub] : null;
   if (sub !== 'failed' && !action) fail(`webhooks: use failed, retry or discard\nusage:\n${WEBHOOKS_USAGE}`);
-  const configPath = values.config ?? process.env.ROSTRUM_CONFIG;
+  const configPath = values.config ?? env('ROSTRUM_CONFIG');
   const config = configPath ? readConfigFile(configPath) : {};
-  const store = values.store ?? (process.env.ROSTRUM_STORE || undefined) ?? config.store;
+  const store = values.store ?? env('ROSTRUM_STORE') ?? config.store;
   if (parseStoreSpec(store).kind === 'memory') fail('webhooks: the memory store keeps nothing to list');
-  const dataDir = resolve(values.data ?? process.env.ROSTRUM_DATA ?? './.rostrum');
+  const dataDir = resolve(values.data ?? env('ROSTRUM_DATA') ?? './.rostrum');
   if (values.app !== undefined && !/^\d{1,10}$/.test(values.app)) fail(`invalid --app: ${values.app}`);
   const appId = values.app === undefined ? null : Number(values.app);
   // The store may be down or the data directory unusable: one line, exit 2, no password.
