@@ -30,6 +30,8 @@ const server = await startServer({
   logger: level ? { level } : false,
   // BENCH_REALTIME: realtime options as JSON (the live benchmark lifts the chat rate limit).
   realtime: process.env.BENCH_REALTIME ? JSON.parse(process.env.BENCH_REALTIME) : undefined,
+  // BENCH_RELAY_NICE: the callback relay thread's nice value (callbacks.relayNice; default 10).
+  callbacks: process.env.BENCH_RELAY_NICE ? { relayNice: Number(process.env.BENCH_RELAY_NICE) } : undefined,
 });
 const admin: Actor = { kind: 'admin', userId: app.admins[0] };
 
