@@ -137,7 +137,9 @@ function devAppBanner(a: NonNullable<Awaited<ReturnType<typeof startServer>>['de
   const sig = genUserSig(a.sdkAppId, a.secretKey, admin, 7 * 86400);
   const lines = [
     '',
-    `No apps configured: using the development app kept in the ${storeKind === 'sqlite' ? 'data directory' : 'store'}.`,
+    storeKind === 'memory'
+      ? 'No apps configured: using a development app made for this run (the memory store keeps nothing: a new one at every start).'
+      : `No apps configured: using the development app kept in the ${storeKind === 'sqlite' ? 'data directory' : 'store'}.`,
     `  sdkAppId:   ${a.sdkAppId}`,
     `  secretKey:  ${a.secretKey}`,
     `  admin:      ${admin}`,

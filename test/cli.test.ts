@@ -329,6 +329,13 @@ describe('rostrum serve: the development app', () => {
     await stop(second.c);
   });
 
+  it('says a memory store\'s development app lasts for this run only', async () => {
+    const { c } = await serve(newData(), ['--store', 'memory']);
+    assert.match(c.output.stderr, /using a development app made for this run \(the memory store keeps nothing: a new one at every start\)/);
+    assert.doesNotMatch(c.output.stderr, /kept in the/);
+    await stop(c);
+  });
+
   it('does not print a development app when apps are configured', async () => {
     const dir = newDir();
     const config = join(dir, 'config.json');
