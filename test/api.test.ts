@@ -82,6 +82,18 @@ describe('native API: authentication', () => {
 });
 
 describe('native API: schemas and errors', () => {
+  it('a NUL character in an id or a text is a bad parameter on every store (PostgreSQL text cannot hold one), in each surface\'s envelope', async () => {
+    for (const path of ['/rooms/%00', '/rooms/a%00b/members', '/rooms/%00/requests']) {
+      const r = await call('GET', path);
+      assertError(r, 400, 'invalid_param');
+      assert.equal(r.body.error.field, 'roomId');
+    }
+    assertError(await call('POST', '/rooms/r1/kick', { userIds: ['x\u0000'] }), 400, 'invalid_param');
+    const created = await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'a\u0000', RoomType: 'Live' } });
+    assert.equal(created.ErrorCode, 100002);
+    assert.match(created.ErrorInfo, /RoomId: may not contain the NUL character/);
+  });
+
   it('refuses bad input with 400 and the documented shape, naming the field', async () => {
     const cases: [string, string, unknown, string, string?][] = [
       ['GET', '/rooms?limit=0', undefined, 'invalid_request', 'limit'],

@@ -9,6 +9,7 @@ import type { Command, ResultOf } from './commands.js';
 import type { Handlers } from './handler.js';
 import type { Actor, AppId } from './model.js';
 import { ReadContext, WriteContext } from './context.js';
+import { RoomError } from './errors.js';
 import { roomHandlers } from './rooms.js';
 import { membershipHandlers } from './membership.js';
 import { seatHandlers } from './seats.js';
@@ -60,6 +61,8 @@ export class Engine {
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
     const handler = HANDLERS[command.type] as Handlers[C['type']];
+    const nul = fieldWithNul(command);
+    if (nul !== null) throw new RoomError('InvalidParam', 'may not contain the NUL character', nul);
     const now = this.clock();
     if (BATCHED.has(command.type as never)) {
       return this.batches.run(appId, actor, command as BatchedCommand, now) as Promise<ResultOf<C>>;
@@ -88,4 +91,21 @@ export class Engine {
     }
     return n;
   }
+}
+
+/**
+ * The first field (searched two levels deep) whose text holds a NUL character: no store keeps
+ * one (PostgreSQL's text refuses it), so every store refuses it alike, as a bad parameter.
+ */
+function fieldWithNul(command: object): string | null {
+  for (const [key, value] of Object.entries(command)) {
+    if (typeof value === 'string' ? value.includes('\u0000') : hasNul(value, 1)) return key;
+  }
+  return null;
+}
+
+function hasNul(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 2 || value === null || typeof value !== 'object') return false;
+  return Object.values(value).some((v) => hasNul(v, depth + 1));
 }
