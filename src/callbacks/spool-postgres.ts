@@ -7,7 +7,7 @@
 // spools rows notifies the apps on a channel every node listens to, so their sender wakes at once.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { parseUrl } from '../adapters/postgres/store.js';
+import { connectionSettings } from '../adapters/postgres/store.js';
 import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
@@ -193,15 +193,14 @@ export class PostgresSpool implements CallbackSpool {
 
   /** Opens a pool on the store's URL (its schema); the store has already run the migrations. */
   static open(url: string, poolSize = 3): PostgresSpool {
-    const { connectionString, schema, options } = parseUrl(url);
-    const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
+    const { connectionString, schema, options } = connectionSettings(url);
     const clientConfig: pg.ClientConfig = {
       connectionString,
       connectionTimeoutMillis: 5_000,
       statement_timeout: 15_000,
       idle_in_transaction_session_timeout: 60_000,
       application_name: 'rostrum-callbacks',
-      options: serverOptions || undefined,
+      options,
     };
     const pool = new pg.Pool({ ...clientConfig, max: poolSize, idleTimeoutMillis: 30_000 });
     pool.on('error', () => {});

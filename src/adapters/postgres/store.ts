@@ -55,6 +55,16 @@ export function parseUrl(url: string): ParsedUrl {
   return { connectionString: u.toString(), schema, options };
 }
 
+/**
+ * What every pool on a store URL connects with: the URL without Rostrum's own parameters, and
+ * the server options (the URL's own, plus the schema as the search path).
+ */
+export function connectionSettings(url: string): { connectionString: string; schema: string | null; options: string | undefined } {
+  const { connectionString, schema, options } = parseUrl(url);
+  const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
+  return { connectionString, schema, options: serverOptions || undefined };
+}
+
 /** A 32-bit key derived from a string (advisory lock keys). */
 function key32(s: string): number {
   return createHash('sha256').update(s).digest().readInt32BE(0);
@@ -86,8 +96,7 @@ export class PostgresStore implements Store {
   }
 
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const { connectionString, schema, options } = parseUrl(url);
-    const serverOptions = [options, schema !== null ? `-c search_path=${quoteIdent(schema)}` : null].filter(Boolean).join(' ');
+    const { connectionString, schema, options } = connectionSettings(url);
     const statementTimeout = opts.statementTimeoutMs ?? 15_000;
     const max = opts.poolSize ?? 10;
     const pool = new pg.Pool({
@@ -102,7 +111,7 @@ export class PostgresStore implements Store {
       // A unit left open holds room locks and the outbox horizon; the server ends it.
       idle_in_transaction_session_timeout: 60_000,
       application_name: opts.applicationName ?? 'rostrum',
-      options: serverOptions || undefined,
+      options,
       types: TYPES,
     });
     // A connection dropping (server restart, network) must not crash the process: the query in
