@@ -27,6 +27,9 @@ function assertOrdered(bodies: any[]): void {
 
 const fast = { backoffBaseMs: 50, backoffMaxMs: 400 };
 
+/** The relay runs on a worker thread on SQLite and PostgreSQL (in the main thread on the memory store). */
+const RELAY_THREAD = TEST_STORE === undefined || TEST_STORE.startsWith('postgres');
+
 describe('callback delivery', () => {
   it('sends every callback with Tencent query parameters, signature, EventTime in ms, unique ids, in order', async () => {
     const rx = await receiver(TOKEN);
@@ -217,7 +220,7 @@ describe('callback delivery', () => {
     }
   });
 
-  it('SQLite on Linux: the relay thread runs at nice 10 (requests first under a burst), at the server\'s priority with relayNice 0', { skip: TEST_STORE !== undefined || process.platform !== 'linux' }, async () => {
+  it('On Linux: the relay thread runs at nice 10 (requests first under a burst), at the server\'s priority with relayNice 0', { skip: !RELAY_THREAD || process.platform !== 'linux' }, async () => {
     // The nice value of each thread of this process (field 19 of its stat, after the name).
     const threadNices = () =>
       readdirSync('/proc/self/task').map((tid) => {
@@ -237,12 +240,12 @@ describe('callback delivery', () => {
     }
   });
 
-  it('SQLite: the relay runs on a thread of its own; when that thread dies it is started again and nothing is lost', { skip: TEST_STORE !== undefined }, async () => {
+  it('the relay runs on a thread of its own; when that thread dies it is started again and nothing is lost', { skip: !RELAY_THREAD }, async () => {
     const rx = await receiver(TOKEN);
     const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP], callbacks: fast });
     try {
       const relay = s.server.callbacks.relay;
-      assert.ok(relay instanceof RelayThread, 'a worker thread on SQLite');
+      assert.ok(relay instanceof RelayThread, 'a worker thread on SQLite and PostgreSQL');
       ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
       for (let i = 0; i < 10; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'r1', CustomInfo: String(i) } }));
       // The thread dies in the middle of the burst (as on an uncaught error in it).
@@ -307,6 +310,26 @@ describe('callback delivery', () => {
       await a.close();
       for (let i = 10; i < 15; i++) ok(await b.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `r${i}`, RoomType: 'Conference' } }));
       await until(() => rx.unique().length === 15, 'the survivor to send');
+    } finally {
+      await a.close();
+      await b.close();
+      await data.remove();
+    }
+  });
+
+  it('PostgreSQL, two servers on one schema: a configuration set on one shows on the other, and its callbacks go', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
+    const rx = await receiver(TOKEN);
+    const data = tempData();
+    const apps = [{ ...APP, callback: { url: 'http://127.0.0.1:9/', token: TOKEN } }, OTHER_APP];
+    const a = await startTestServer({ apps, data, callbacks: fast });
+    const b = await startTestServer({ apps, data, callbacks: fast });
+    try {
+      ok(await a.tencent('room_config/set_callback', { Url: rx.url, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] }));
+      // b's answer shows a's configuration once it has read it again (a few seconds at most).
+      await until(async () => (await b.tencent('room_config/get_callback', {})).Response?.Url === rx.url, "a's configuration on b", 10_000);
+      ok(await b.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'after-set', RoomType: 'Conference' } }));
+      await until(() => rx.unique().some((x) => x.RoomInfo?.RoomId === 'after-set'), 'the callback to the new address');
+      assert.ok(rx.accepted.every((x) => x.verified));
     } finally {
       await a.close();
       await b.close();
