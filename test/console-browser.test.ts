@@ -1,8 +1,9 @@
 // The console end to end in headless Chromium: sign in with an admin UserSig, find a room, kick
 // a real WebSocket client off its seat and ban another (both clients receive the events), and
 // find both actions on the audit page; the password sign-in, the session cookie's attributes,
-// CSRF refusal, and sign-in throttling. With ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of
-// the main pages there (docs/console/ holds the ones the docs show).
+// CSRF refusal, sign-in throttling, and re-sending and discarding given-up callbacks. With
+// ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of the main pages there (docs/console/ holds the
+// ones the docs show).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -126,9 +127,11 @@ describe('console in Chromium', { skip }, () => {
       const send = (headers) =>
         fetch('/api/v1/rooms/stage-1/kick', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"userId":"fan"}' })
           .then(async (r) => [r.status, (await r.json()).error?.code]);
-      return { none: await send({}), wrong: await send({ 'x-csrf-token': 'guess' }), read: (await fetch('/api/v1/rooms')).status };
-    })()`) as { none: unknown[]; wrong: unknown[]; read: number };
+      const discard = await fetch('/api/v1/callbacks/deliveries/failed/1', { method: 'DELETE' }).then(async (r) => [r.status, (await r.json()).error?.code]);
+      return { none: await send({}), wrong: await send({ 'x-csrf-token': 'guess' }), discard, read: (await fetch('/api/v1/rooms')).status };
+    })()`) as { none: unknown[]; wrong: unknown[]; discard: unknown[]; read: number };
     assert.deepEqual(status.none, [403, 'csrf_refused']);
+    assert.deepEqual(status.discard, [403, 'csrf_refused'], 'a DELETE is a change too');
     assert.deepEqual(status.wrong, [403, 'csrf_refused']);
     assert.equal(status.read, 200, 'reads need no token');
     // The right token from another origin is refused too.
@@ -217,6 +220,73 @@ describe('console callbacks page', { skip }, () => {
       await page.waitForSelector('[data-test=notice] >> text=Re-queued 1 delivery');
       await until(() => rx.unique().length === 2, 'the rest');
       await page.waitForSelector('[data-test=failed] >> text=No given-up deliveries');
+    } finally {
+      await page.close();
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('discards one given-up delivery, then all of the app\'s, each only after a confirming click; Cancel discards nothing', async () => {
+    const rx = await startReceiver();
+    rx.mode = 'down';
+    const t = await startTestServer({
+      apps: [{ ...APP, callback: { url: rx.url } }, { ...OTHER_APP, callback: { url: rx.url } }],
+      callbacks: { backoffBaseMs: 50, backoffMaxMs: 300, giveUpHours: 1 / 3600 },
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    /** The rooms of the app's given-up deliveries, as the native API lists them. */
+    const givenUp = async (app = APP): Promise<string[]> => {
+      const res = await fetch(`${t.url}/api/v1/callbacks/deliveries/failed`, { headers: { authorization: `Bearer ${adminSig(app)}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()).items as { roomId: string }[]).map((d) => d.roomId);
+    };
+    const row = (roomId: string) => `[data-test=failed] tr.delivery:has-text("${roomId}")`;
+    try {
+      for (const roomId of ['gone-1', 'gone-2', 'gone-3']) await asAdmin(t, { type: 'createRoom', roomId });
+      await asAdmin(t, { type: 'createRoom', roomId: 'other-1' }, OTHER_APP);
+      await until(async () => (await givenUp()).length === 3 && (await givenUp(OTHER_APP)).length === 1, 'the deliveries are given up');
+      await page.goto(`${t.url}/console/`);
+      await page.fill('#userSig', adminSig());
+      await page.click('button[type=submit]');
+      await page.click('nav >> text=Callbacks');
+      await page.waitForFunction(() => document.querySelectorAll('[data-test=failed] tr.delivery').length === 3);
+
+      // The first click only asks; Cancel puts the row back as it was.
+      await page.click(`${row('gone-2')} [data-test=discard]`);
+      await page.waitForSelector(`${row('gone-2')} [data-test=discard-confirm] >> text=Confirm discard`);
+      assert.equal(await page.locator(`${row('gone-2')} [data-test=resend]`).count(), 0);
+      assert.deepEqual(await givenUp(), ['gone-1', 'gone-2', 'gone-3']);
+      await page.click(`${row('gone-2')} [data-test=discard-cancel]`);
+      await page.waitForSelector(`${row('gone-2')} [data-test=discard]`);
+      assert.deepEqual(await givenUp(), ['gone-1', 'gone-2', 'gone-3']);
+
+      // Confirmed: exactly that one is gone.
+      await page.click(`${row('gone-2')} [data-test=discard]`);
+      await page.click(`${row('gone-2')} [data-test=discard-confirm]`);
+      await page.waitForSelector('[data-test=notice] >> text=Discarded 1 delivery.');
+      await page.waitForFunction(() => document.querySelectorAll('[data-test=failed] tr.delivery').length === 2);
+      assert.deepEqual(await givenUp(), ['gone-1', 'gone-3']);
+      assert.match(await page.textContent('[data-test=failed]') ?? '', /gone-1[\s\S]*gone-3/);
+      await page.waitForSelector('[data-test=cb-failed] .n >> text=2');
+
+      // Discard all asks too, and Cancel keeps them.
+      await page.click('[data-test=discard-all]');
+      await page.click('[data-test=discard-all-cancel]');
+      await page.waitForSelector('[data-test=discard-all]');
+      assert.equal(await page.locator('[data-test=discard-all-confirm]').count(), 0);
+      assert.deepEqual(await givenUp(), ['gone-1', 'gone-3']);
+
+      // Confirmed: none of the app's is left; the other app's is not touched.
+      await page.click('[data-test=discard-all]');
+      await page.click('[data-test=discard-all-confirm]');
+      await page.waitForSelector('[data-test=notice] >> text=Discarded 2 deliveries.');
+      await page.waitForSelector('[data-test=failed] >> text=No given-up deliveries');
+      await page.waitForSelector('[data-test=cb-failed] .n >> text=0');
+      assert.ok(await page.isDisabled('[data-test=discard-all]'));
+      assert.deepEqual(await givenUp(), []);
+      assert.deepEqual(await givenUp(OTHER_APP), ['other-1']);
+      assert.equal(rx.accepted.length, 0);
     } finally {
       await page.close();
       await t.close();

@@ -1,5 +1,6 @@
 // Callback deliveries: the app's configuration, counts and lag, the given-up deliveries (paged),
-// and re-sending one or all of them.
+// and re-sending or discarding one or all of them. A discard cannot be undone, so it asks to be
+// confirmed on the page first.
 import { useEffect, useState } from 'preact/hooks';
 import { api, time } from './api.js';
 
@@ -20,6 +21,8 @@ export function Callbacks() {
   const [open, setOpen] = useState<number | null>(null);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
+  /** The discard waiting for its confirming click: a delivery's id, or all of them. */
+  const [confirming, setConfirming] = useState<number | 'all' | null>(null);
   const after = cursors[cursors.length - 1];
   const load = () =>
     Promise.all([api.get('/callbacks/config'), api.get('/callbacks/deliveries'), api.get(`/callbacks/deliveries/failed?limit=50${after ? `&after=${after}` : ''}`)]).then(
@@ -36,18 +39,26 @@ export function Callbacks() {
     const t = setInterval(load, 5000);
     return () => clearInterval(t);
   }, [after]);
-  const resend = async (path: string, body: object) => {
+  const deliveries = (n: number) => `${n} ${n === 1 ? 'delivery' : 'deliveries'}`;
+  /** Runs a re-send or discard, then says what it did and reads the list and counts again. */
+  const change = async (call: () => Promise<any>, done: (answer: any) => string) => {
     setError('');
     setNotice('');
+    setConfirming(null);
     try {
-      const r = await api.post(path, body);
-      setNotice(`Re-queued ${r.resent} ${r.resent === 1 ? 'delivery' : 'deliveries'}.`);
+      setNotice(done(await call()));
       setCursors(['']);
       await load();
     } catch (e: any) {
       setError(e.message);
     }
   };
+  const resend = (path: string, body: object) => change(() => api.post(path, body), (r) => `Re-queued ${deliveries(r.resent)}.`);
+  const discard = (which: number | 'all') =>
+    change(
+      () => (which === 'all' ? api.post('/callbacks/deliveries/discard', { all: true }) : api.del(`/callbacks/deliveries/failed/${which}`)),
+      (r) => `Discarded ${deliveries(r.discarded)}.`,
+    );
   const card = (n: string | number, l: string, test: string) => (
     <div class="card" data-test={test}>
       <div class="n">{n}</div>
@@ -84,7 +95,18 @@ export function Callbacks() {
         <button class="primary" disabled={!counts?.failed} onClick={() => resend('/callbacks/deliveries/resend', { all: true })} data-test="resend-all">
           Re-send all
         </button>
-        <span class="muted">Re-sent deliveries go after their room's queued ones, with a fresh give-up age.</span>
+        {confirming === 'all' ? (
+          <>
+            <button class="danger" onClick={() => discard('all')} data-test="discard-all-confirm">Confirm discard all</button>
+            <button onClick={() => setConfirming(null)} data-test="discard-all-cancel">Cancel</button>
+            <span class="muted">Every given-up delivery of the app is removed for good and never sent; this cannot be undone.</span>
+          </>
+        ) : (
+          <>
+            <button class="danger" disabled={!counts?.failed} onClick={() => setConfirming('all')} data-test="discard-all">Discard all</button>
+            <span class="muted">Re-sent deliveries go after their room's queued ones, with a fresh give-up age. Discarded ones are never sent.</span>
+          </>
+        )}
       </div>
       <table data-test="failed">
         <thead>
@@ -96,7 +118,21 @@ export function Callbacks() {
               <td><a href="#/callbacks" onClick={(e) => (e.preventDefault(), setOpen(open === d.id ? null : d.id))}>{d.id}</a></td>
               <td>{d.roomId ? <a href={`#/rooms/${encodeURIComponent(d.roomId)}`}>{d.roomId}</a> : ''}</td>
               <td>{d.seq}</td><td>{d.command}</td><td>{time(d.createdAt)}</td><td>{time(d.failedAt)}</td><td>{d.attempts}</td><td>{d.lastError}</td>
-              <td><button onClick={() => resend(`/callbacks/deliveries/${d.id}/resend`, {})} data-test="resend">Re-send</button></td>
+              <td>
+                <div class="row">
+                  {confirming === d.id ? (
+                    <>
+                      <button class="danger" onClick={() => discard(d.id)} data-test="discard-confirm">Confirm discard</button>
+                      <button onClick={() => setConfirming(null)} data-test="discard-cancel">Cancel</button>
+                    </>
+                  ) : (
+                    <>
+                      <button onClick={() => resend(`/callbacks/deliveries/${d.id}/resend`, {})} data-test="resend">Re-send</button>
+                      <button class="danger" onClick={() => setConfirming(d.id)} data-test="discard">Discard</button>
+                    </>
+                  )}
+                </div>
+              </td>
             </tr>,
             open === d.id && (
               <tr key={`${d.id}-body`}>
