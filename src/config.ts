@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import proxyaddr from 'proxy-addr';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
+import { PRIVATE_ADDRESS_POLICIES, callbackUrlProblem } from './callbacks/address-policy.js';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackUrl } from './callbacks/commands.js';
 import { passwordHashProblem } from './console/password.js';
 
@@ -93,6 +94,8 @@ export const ConfigSchema = Type.Object(
           giveUpHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
           relayNice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
+          /** 'deny' keeps deliveries off loopback, private and link-local addresses; default 'allow'. */
+          privateAddresses: Type.Optional(Type.Union(PRIVATE_ADDRESS_POLICIES.map((p) => Type.Literal(p)))),
         },
         { additionalProperties: false },
       ),
@@ -188,7 +191,10 @@ export function parseConfig(raw: unknown): FileConfig {
   const first = Value.Errors(ConfigSchema, raw).First();
   if (first) {
     const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    throw new ConfigError(`invalid config: ${key}: ${first.message}`);
+    // A union of literals (allow or deny): the values it takes, not "Expected union value".
+    const choices = (first.schema.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
+    const message = choices?.every((c) => typeof c === 'string') ? `expected one of ${choices.join(', ')}` : first.message;
+    throw new ConfigError(`invalid config: ${key}: ${message}`);
   }
   const cfg = raw as FileConfig;
   if (cfg.store !== undefined) parseStoreSpec(cfg.store, 'config: store');
@@ -209,6 +215,8 @@ export function parseConfig(raw: unknown): FileConfig {
     if (a.callback && !isCallbackUrl(a.callback.url)) {
       throw new ConfigError(`invalid config: apps.${i}.callback.url: not an absolute http(s) URL of at most ${MAX_CALLBACK_URL} characters without a user or password`);
     }
+    const refused = a.callback && callbackUrlProblem(a.callback.url, cfg.callbacks?.privateAddresses ?? 'allow');
+    if (refused) throw new ConfigError(`invalid config: apps.${i}.callback.url: ${refused}`);
     if (seen.has(a.sdkAppId)) throw new ConfigError(`invalid config: apps.${i}.sdkAppId: duplicate ${a.sdkAppId}`);
     const hashProblem = a.consolePassword === undefined ? null : passwordHashProblem(a.consolePassword);
     if (hashProblem) throw new ConfigError(`invalid config: apps.${i}.consolePassword: ${hashProblem}`);

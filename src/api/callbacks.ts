@@ -130,6 +130,8 @@ export const CALLBACK_ROUTES: Route[] = [
     response: Type.Object({ config: CallbackConfig }),
     run: async (ctx, { body }) => {
       if (!isCallbackUrl(body.url)) throw new ApiError(API_ERROR.invalidRequest, 'url must be an absolute http(s) URL, without a user or password', 'url');
+      const refused = ctx.callbacks.service.urlProblem(body.url);
+      if (refused) throw new ApiError(API_ERROR.invalidRequest, `url: ${refused}`, 'url');
       const target = { url: body.url, commands: body.commands };
       if ((await ctx.callbacks.service.set(ctx.appId, target)) === 'exists') await ctx.callbacks.service.update(ctx.appId, target);
       return configOut(ctx);

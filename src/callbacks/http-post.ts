@@ -2,8 +2,10 @@
 // connections pooled per origin. Profiles put undici's request path at about three times the CPU
 // of writing the request and reading the short answer directly on the socket; a delivery is one
 // request and one small answer, which is all this handles (no redirects, no upgrades, no proxies).
+import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { deniedAddressMessage, isPrivateAddress, type PrivateAddresses } from './address-policy.js';
 
 export interface PostAnswer {
   status: number;
@@ -62,11 +64,14 @@ export class HttpPoster {
   /**
    * `timeoutMs` bounds connecting, then the answer's headers, then each wait for more of its
    * body; `maxAnswerBytes` bounds the body. Connections idle longer than `idleTimeoutMs` close.
+   * With `privateAddresses` = 'deny', a connection goes only to an address outside the private
+   * ranges (address-policy.ts), resolved here and connected to as resolved.
    */
   constructor(
     private readonly timeoutMs: number,
     private readonly maxAnswerBytes: number,
     private readonly idleTimeoutMs = 30_000,
+    private readonly privateAddresses: PrivateAddresses = 'allow',
   ) {}
 
   async post(url: string, body: string, contentType: string, userAgent: string): Promise<PostAnswer> {
@@ -145,29 +150,43 @@ export class HttpPoster {
   private open(t: Target): Promise<Conn> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new PostError('closed'));
-      const s = t.tls
-        ? tlsConnect({ host: t.host, port: t.port, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
-        : netConnect({ host: t.host, port: t.port });
-      s.unref(); // a delivery in flight does not keep the process up by itself
-      const c: Conn = { socket: s, key: t.key, timer: null, exchange: null, idleSince: 0 };
-      this.all.add(c);
+      let s: Socket | null = null;
+      let settled = false;
       const timer = setTimeout(() => fail(new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
       timer.unref();
       const fail = (err: Error) => {
+        settled = true;
         clearTimeout(timer);
-        s.destroy();
+        s?.destroy();
         reject(err instanceof PostError ? err : new PostError(err.message || 'connection failed'));
       };
-      s.once('error', fail);
-      s.once(t.tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
-        s.removeListener('error', fail);
-        s.setNoDelay(true);
-        s.on('data', (chunk: Buffer) => this.onData(c, chunk));
-        s.on('error', (err: Error) => this.end(c, err));
-        s.on('close', () => this.onClose(c));
-        resolve(c);
-      });
+      const connectTo = (address: string) => {
+        if (settled) return;
+        if (this.closed) return fail(new PostError('closed'));
+        // The certificate is checked against the URL's host name even when connecting to the
+        // address it was resolved to.
+        const sock = t.tls
+          ? tlsConnect({ host: address, port: t.port, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
+          : netConnect({ host: address, port: t.port });
+        s = sock;
+        sock.unref(); // a delivery in flight does not keep the process up by itself
+        const c: Conn = { socket: sock, key: t.key, timer: null, exchange: null, idleSince: 0 };
+        this.all.add(c);
+        sock.once('error', fail);
+        sock.once(t.tls ? 'secureConnect' : 'connect', () => {
+          settled = true;
+          clearTimeout(timer);
+          sock.removeListener('error', fail);
+          sock.setNoDelay(true);
+          sock.on('data', (chunk: Buffer) => this.onData(c, chunk));
+          sock.on('error', (err: Error) => this.end(c, err));
+          sock.on('close', () => this.onClose(c));
+          resolve(c);
+        });
+      };
+      // Allowed everywhere: connect by host, as Node resolves it (no lookup of our own).
+      if (this.privateAddresses === 'allow') return connectTo(t.host);
+      permittedAddress(t.host).then(connectTo, fail);
     });
   }
 
@@ -246,6 +265,29 @@ export class HttpPoster {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The address a delivery to `host` connects to under deny: the host itself when it is an IP
+ * address, else the first address it resolves to outside the denied ranges. The connection then
+ * goes to that address, so a name that resolves differently a moment later (DNS rebinding) cannot
+ * lead it elsewhere.
+ */
+async function permittedAddress(host: string): Promise<string> {
+  if (isIP(host)) {
+    if (isPrivateAddress(host)) throw new PostError(deniedAddressMessage(host, host));
+    return host;
+  }
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(host, { all: true });
+  } catch (e) {
+    throw new PostError(`cannot resolve ${host}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+  }
+  const allowed = addresses.find((a) => !isPrivateAddress(a.address));
+  if (allowed) return allowed.address;
+  if (addresses.length === 0) throw new PostError(`cannot resolve ${host}: no address`);
+  throw new PostError(deniedAddressMessage(addresses[0].address, host));
+}
 
 /** The write went to a connection the receiver had closed: nothing of an answer came. */
 class StaleConnection extends PostError {}

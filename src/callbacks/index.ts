@@ -7,6 +7,7 @@ import { parseStoreSpec } from '../config.js';
 import type { AppId, App } from '../core/model.js';
 import type { Bus } from '../core/ports/bus.js';
 import type { Store } from '../core/ports/store.js';
+import type { PrivateAddresses } from './address-policy.js';
 import type { FileCallbackConfig } from './commands.js';
 import { callbackMetrics } from './metrics.js';
 import { CallbackRelay, type RelayLog, type RelayOptions } from './relay.js';
@@ -33,6 +34,11 @@ export interface CallbackOptions {
    * server's own): under a burst that takes every core, requests go first and callbacks catch up.
    */
   relayNice?: number;
+  /**
+   * Whether deliveries may go to loopback, private, link-local and other internal addresses
+   * (default 'allow'); 'deny' refuses them at delivery and refuses such URLs when configured.
+   */
+  privateAddresses?: PrivateAddresses;
 }
 
 export interface Callbacks {
@@ -77,15 +83,16 @@ export async function openCallbacks(deps: {
   try {
     const files = new Map<AppId, FileCallbackConfig>();
     for (const a of deps.apps) if (a.callback) files.set(a.sdkAppId, a.callback);
-    const service = new CallbackService(spool, files);
-    await service.load();
     const o = deps.opts.callbacks ?? {};
+    const service = new CallbackService(spool, files, o.privateAddresses);
+    await service.load();
     const options: RelayOptions = {
       timeoutMs: o.timeoutMs,
       giveUpAfterMs: o.giveUpHours !== undefined ? o.giveUpHours * 3600_000 : undefined,
       concurrency: o.concurrency,
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
+      privateAddresses: o.privateAddresses,
     };
     const metrics = callbackMetrics(
       deps.registry,

@@ -17,6 +17,7 @@
 import type { Store } from '../core/ports/store.js';
 import type { RoomEvent } from '../core/events.js';
 import type { AppId } from '../core/model.js';
+import type { PrivateAddresses } from './address-policy.js';
 import type { RelayMetrics } from './metrics.js';
 import { bodyOf, callbackOf, eventIdOf } from './payloads.js';
 import { CallbackSender } from './sender.js';
@@ -34,6 +35,8 @@ export interface RelayOptions {
   backoffMaxMs?: number;
   /** Deliveries in flight per app (each in a different room). Default 8. */
   concurrency?: number;
+  /** callbacks.privateAddresses: 'deny' keeps deliveries off internal addresses. Default allow. */
+  privateAddresses?: PrivateAddresses;
 }
 
 /** Where the relay reads committed events: the store, or a reader of its outbox (worker thread). */
@@ -234,7 +237,7 @@ export class CallbackRelay {
     readonly metrics?: RelayMetrics,
     readonly log?: RelayLog,
   ) {
-    this.sender = new CallbackSender(opts.timeoutMs ?? 2000);
+    this.sender = new CallbackSender(opts.timeoutMs ?? 2000, opts.privateAddresses);
     this.giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.backoffMaxMs = opts.backoffMaxMs ?? 60_000;

@@ -2,6 +2,7 @@
 // HTTP 200 with a JSON body whose ErrorCode is 0. Connections are kept alive and pooled per
 // receiver (as Tencent's callbacks use persistent connections); the relay sends one request per
 // event, so the client is a small one made for that (http-post.ts).
+import type { PrivateAddresses } from './address-policy.js';
 import { HttpPoster, PostError } from './http-post.js';
 
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -11,9 +12,15 @@ export type SendResult = { ok: true } | { ok: false; error: string };
 export class CallbackSender {
   private readonly poster: HttpPoster;
 
-  /** `timeoutMs` bounds connecting, then the answer's headers, then its body. */
-  constructor(private readonly timeoutMs: number) {
-    this.poster = new HttpPoster(timeoutMs, MAX_ANSWER_BYTES);
+  /**
+   * `timeoutMs` bounds connecting, then the answer's headers, then its body; `privateAddresses`
+   * is callbacks.privateAddresses (deny: no connection to an internal address).
+   */
+  constructor(
+    private readonly timeoutMs: number,
+    privateAddresses: PrivateAddresses = 'allow',
+  ) {
+    this.poster = new HttpPoster(timeoutMs, MAX_ANSWER_BYTES, undefined, privateAddresses);
   }
 
   async send(url: string, body: string): Promise<SendResult> {

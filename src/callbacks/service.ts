@@ -2,6 +2,7 @@
 // API call. It resolves each app's configuration — the one set over REST wins over the config
 // file's; a REST deletion hides the file's — and lists, re-sends and discards given-up deliveries.
 import type { AppId } from '../core/model.js';
+import { callbackUrlProblem, type PrivateAddresses } from './address-policy.js';
 import type { CallbackTarget, FileCallbackConfig, StoredCallbackConfig } from './commands.js';
 import type { CallbackSpool, Delivery, SpoolCounts } from './spool.js';
 
@@ -15,6 +16,8 @@ export interface EffectiveConfig {
 }
 
 export interface CallbackAdmin {
+  /** Why `url` may not be configured under callbacks.privateAddresses, or null when it may. */
+  urlProblem(url: string): string | null;
   /** The configuration in effect (Url and command list as get_callback shows them), or null. */
   get(appId: AppId): EffectiveConfig | null;
   /** 'exists' when REST has already set one (Tencent 100300). */
@@ -39,7 +42,12 @@ export class CallbackService implements CallbackAdmin {
   constructor(
     private readonly spool: CallbackSpool,
     private readonly files: ReadonlyMap<AppId, FileCallbackConfig>,
+    private readonly privateAddresses: PrivateAddresses = 'allow',
   ) {}
+
+  urlProblem(url: string): string | null {
+    return callbackUrlProblem(url, this.privateAddresses);
+  }
 
   /** Loads what REST stored; again later to see other nodes' changes. */
   async load(): Promise<void> {

@@ -17,9 +17,11 @@ function admin(ctx: CommandContext): CallbackAdmin {
   return ctx.callbacks;
 }
 
-function target(b: Static<typeof Target>) {
+function target(ctx: CommandContext, b: Static<typeof Target>) {
   if (b.Url.length > MAX_CALLBACK_URL) throw new TencentError(CODE.invalidParam, `invalid parameter Url: at most ${MAX_CALLBACK_URL} characters`);
   if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL, without a user or password');
+  const refused = admin(ctx).urlProblem(b.Url);
+  if (refused) throw new TencentError(CODE.invalidParam, `invalid parameter Url: ${refused}`);
   const bad = b.CallbackCommandList.find((c) => !isCallbackCommand(c));
   if (bad !== undefined) {
     const shown = bad.length > 64 ? `${bad.slice(0, 64)}…` : bad;
@@ -32,7 +34,7 @@ export const ROOM_CONFIG: Record<string, Command> = {
   set_callback: command({
     schema: Target,
     async run(ctx, b) {
-      if ((await admin(ctx).set(ctx.appId, target(b))) === 'exists') {
+      if ((await admin(ctx).set(ctx.appId, target(ctx, b))) === 'exists') {
         throw new TencentError(CODE.callbackExists, 'callback configuration already exists, use the update interface');
       }
       return undefined;
@@ -42,7 +44,7 @@ export const ROOM_CONFIG: Record<string, Command> = {
   update_callback: command({
     schema: Target,
     async run(ctx, b) {
-      if ((await admin(ctx).update(ctx.appId, target(b))) === 'missing') {
+      if ((await admin(ctx).update(ctx.appId, target(ctx, b))) === 'missing') {
         throw new TencentError(CODE.callbackMissing, 'callback configuration does not exist, create it with set_callback');
       }
       return undefined;
