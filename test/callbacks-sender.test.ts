@@ -194,4 +194,25 @@ describe('callback sender', () => {
     assert.deepEqual(await sender.send(url, '{}'), { ok: true });
     assert.deepEqual(await sender.send(url, '{}'), { ok: true });
   });
+
+  it('keeps no trace of connections that never connected, or that timed out, however many fail', async () => {
+    const own = new CallbackSender(300);
+    try {
+      // A port nobody listens on: every attempt is refused.
+      const closed = createNetServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as { port: number }).port;
+      await new Promise((r) => closed.close(r));
+      for (let i = 0; i < 50; i++) assert.equal((await own.send(`http://127.0.0.1:${port}/cb`, '{}')).ok, false);
+      assert.equal(own.openConnections, 0, 'refused connections are not kept');
+      // A receiver that accepts and never answers: each attempt times out and its connection goes.
+      const silent = createNetServer((sock) => sock.on('error', () => {}));
+      const url = await listen(silent);
+      for (let i = 0; i < 3; i++) assert.equal((await own.send(url, '{}')).ok, false);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(own.openConnections, 0, 'timed-out connections are not kept');
+    } finally {
+      await own.close();
+    }
+  });
 });

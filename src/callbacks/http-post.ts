@@ -92,6 +92,11 @@ export class HttpPoster {
     return this.send(await this.open(t), bytes);
   }
 
+  /** Connections open or being opened (in flight, idle in the pool, or connecting). */
+  get openConnections(): number {
+    return this.all.size;
+  }
+
   close(): void {
     this.closed = true;
     for (const c of this.all) c.socket.destroy();
@@ -150,14 +155,18 @@ export class HttpPoster {
   private open(t: Target): Promise<Conn> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new PostError('closed'));
-      let s: Socket | null = null;
+      let opening: Conn | null = null;
       let settled = false;
       const timer = setTimeout(() => fail(new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
       timer.unref();
       const fail = (err: Error) => {
         settled = true;
         clearTimeout(timer);
-        s?.destroy();
+        if (opening) {
+          // Never connected: its close listener is not set yet, so it leaves the set here.
+          opening.socket.destroy();
+          this.all.delete(opening);
+        }
         reject(err instanceof PostError ? err : new PostError(err.message || 'connection failed'));
       };
       const connectTo = (address: string) => {
@@ -168,13 +177,14 @@ export class HttpPoster {
         const sock = t.tls
           ? tlsConnect({ host: address, port: t.port, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
           : netConnect({ host: address, port: t.port });
-        s = sock;
         sock.unref(); // a delivery in flight does not keep the process up by itself
         const c: Conn = { socket: sock, key: t.key, timer: null, exchange: null, idleSince: 0 };
+        opening = c;
         this.all.add(c);
         sock.once('error', fail);
         sock.once(t.tls ? 'secureConnect' : 'connect', () => {
           settled = true;
+          opening = null;
           clearTimeout(timer);
           sock.removeListener('error', fail);
           sock.setNoDelay(true);

@@ -45,6 +45,11 @@ export class CallbackSender {
     return { ok: false, error: `ErrorCode ${JSON.stringify(code ?? null)}` };
   }
 
+  /** Connections to receivers open or being opened. */
+  get openConnections(): number {
+    return this.poster.openConnections;
+  }
+
   async close(): Promise<void> {
     this.poster.close();
   }
