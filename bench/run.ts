@@ -27,7 +27,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   async 'admin-pg'() {
     for (const shape of SHAPES) {
       // No fixed-load run: 2,000 req/s is above what either side sustains on PostgreSQL here.
-      printAdmin(await adminBench(shape, { store: 'postgres', baselines: ['bare-pg', 'bare-http'], cpuProf }));
+      printAdmin(await adminBench(shape, { store: 'postgres', baselines: ['bare-pg', 'bare-http'], callbacks: true, cpuProf }));
     }
   },
   async store() {
