@@ -27,9 +27,6 @@ function assertOrdered(bodies: any[]): void {
 
 const fast = { backoffBaseMs: 50, backoffMaxMs: 400 };
 
-/** The relay runs on a worker thread on SQLite and PostgreSQL (in the main thread on the memory store). */
-const RELAY_THREAD = TEST_STORE === undefined || TEST_STORE.startsWith('postgres');
-
 describe('callback delivery', () => {
   it('sends every callback with Tencent query parameters, signature, EventTime in ms, unique ids, in order', async () => {
     const rx = await receiver(TOKEN);
@@ -220,7 +217,7 @@ describe('callback delivery', () => {
     }
   });
 
-  it('On Linux: the relay thread runs at nice 10 (requests first under a burst), at the server\'s priority with relayNice 0', { skip: !RELAY_THREAD || process.platform !== 'linux' }, async () => {
+  it('SQLite on Linux: the relay thread runs at nice 10 (requests first under a burst), at the server\'s priority with relayNice 0', { skip: TEST_STORE !== undefined || process.platform !== 'linux' }, async () => {
     // The nice value of each thread of this process (field 19 of its stat, after the name).
     const threadNices = () =>
       readdirSync('/proc/self/task').map((tid) => {
@@ -240,12 +237,12 @@ describe('callback delivery', () => {
     }
   });
 
-  it('the relay runs on a thread of its own; when that thread dies it is started again and nothing is lost', { skip: !RELAY_THREAD }, async () => {
+  it('SQLite: the relay runs on a thread of its own; when that thread dies it is started again and nothing is lost', { skip: TEST_STORE !== undefined }, async () => {
     const rx = await receiver(TOKEN);
     const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url, token: TOKEN } }, OTHER_APP], callbacks: fast });
     try {
       const relay = s.server.callbacks.relay;
-      assert.ok(relay instanceof RelayThread, 'a worker thread on SQLite and PostgreSQL');
+      assert.ok(relay instanceof RelayThread, 'a worker thread on SQLite');
       ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'r1', RoomType: 'Conference' } }));
       for (let i = 0; i < 10; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'r1', CustomInfo: String(i) } }));
       // The thread dies in the middle of the burst (as on an uncaught error in it).

@@ -1,7 +1,7 @@
 // Wiring the callbacks into a server: the spool for the store in use, the service, the relay,
-// the metrics. On SQLite and PostgreSQL the relay runs on a worker thread (relay-thread.ts), off
-// the thread that serves requests; with the memory store (one process's heap) it runs in the
-// main thread.
+// the metrics. On SQLite the relay runs on a worker thread (relay-thread.ts), off the thread that
+// serves requests; on PostgreSQL (whose reads wait on the network, not the CPU) and in memory it
+// runs in the main thread.
 import type { Registry } from 'prom-client';
 import { parseStoreSpec } from '../config.js';
 import type { AppId, App } from '../core/model.js';
@@ -15,9 +15,6 @@ import { RelayThread, type RelayHandle } from './relay-thread.js';
 import { CallbackService } from './service.js';
 import { MemorySpool, type CallbackSpool } from './spool.js';
 import { deliverySummary, type DeliverySummary } from './summary.js';
-
-/** How often a server on a shared spool reads the apps' configurations again (PostgreSQL). */
-const CONFIG_RELOAD_MS = 2_000;
 
 export interface CallbackOptions {
   /** Per delivery (ms); default 2000. */
@@ -99,22 +96,12 @@ export async function openCallbacks(deps: {
       () => spool.counts(),
       () => relay?.sendingApps() ?? [],
     );
-    const spec = parseStoreSpec(deps.opts.store);
-    if (spec.kind !== 'memory') {
+    if (parseStoreSpec(deps.opts.store).kind === 'sqlite') {
       const nice = o.relayNice ?? 10;
-      const store = spec.kind === 'sqlite' ? { kind: spec.kind, dataDir: deps.opts.dataDir } : spec;
-      const thread = await RelayThread.start({ store, files: [...files], options, nice }, metrics, () => service.anyConfigured(), deps.log);
+      const thread = await RelayThread.start({ dataDir: deps.opts.dataDir, files: [...files], options, nice }, metrics, () => service.anyConfigured(), deps.log);
       relay = thread;
       service.onChange = () => thread.changed();
-      const unsubscribeBus = deps.bus.subscribe(() => thread.wake());
-      unsubscribe = unsubscribeBus;
-      if (spec.kind === 'postgres') {
-        // Other nodes share the spool: their configuration changes show here (get_callback, the
-        // native API) as the relay sees them, within a few seconds.
-        const reload = setInterval(() => void service.load().catch(() => {}), CONFIG_RELOAD_MS);
-        reload.unref();
-        unsubscribe = () => (clearInterval(reload), unsubscribeBus());
-      }
+      unsubscribe = deps.bus.subscribe(() => thread.wake());
     } else {
       const inProcess = new CallbackRelay(deps.store, spool, deps.bus, service, options, metrics, deps.log);
       relay = inProcess;

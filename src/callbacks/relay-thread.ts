@@ -1,8 +1,8 @@
-// The callback relay on a worker thread, seen from the main thread (SQLite and PostgreSQL stores).
-// Reading the outbox, building bodies, spooling and sending them were a third to a half of the
-// main thread with callbacks on; on a worker they cost it a wake-up message per event-loop turn
-// with commits. The worker (relay-worker.ts) opens its own connections: one to the store's outbox
-// (read-only) and one to the callback spool. The main thread keeps its own spool connection for the service
+// The callback relay on a worker thread, seen from the main thread (SQLite store). Reading the
+// outbox, building bodies, spooling and sending them were a third to a half of the main thread
+// with callbacks on; on a worker they cost it a wake-up message per event-loop turn with commits.
+// The worker (relay-worker.ts) opens its own connections: a read-only one to the store's outbox
+// and one to the callback spool. The main thread keeps its own spool connection for the service
 // (REST configuration, re-sends, counts); a change there is posted to the worker, which reloads.
 // The worker posts back what the main thread shows: metrics, the outbox prune horizon, the apps
 // it sends. If the worker dies, it is started again: the spool and its cursor are durable.
@@ -15,8 +15,7 @@ import type { RelayLog, RelayOptions } from './relay.js';
 
 /** What the worker is started with. */
 export interface RelayWorkerInit {
-  /** Where the outbox and the spool are: the SQLite data directory, or the PostgreSQL URL. */
-  store: { kind: 'sqlite'; dataDir: string } | { kind: 'postgres'; url: string };
+  dataDir: string;
   files: [AppId, FileCallbackConfig][];
   options: RelayOptions;
   /** The worker thread's nice value (Linux): 0 leaves it at the process's. */
@@ -32,8 +31,7 @@ export type ToWorker = { t: 'wake' } | { t: 'changed' } | { t: 'idle'; id: numbe
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'failed'; message: string }
-  /** `configured`: whether any app has callbacks, as the worker last read the configurations. */
-  | { t: 'report'; counts: [Kind, string, number][]; lag: [string, number][]; horizon: number; sending: AppId[]; configured: boolean }
+  | { t: 'report'; counts: [Kind, string, number][]; lag: [string, number][]; horizon: number; sending: AppId[] }
   | { t: 'log'; level: 'warn' | 'error'; obj: object; msg: string }
   | { t: 'idle'; id: number; value: boolean }
   | { t: 'closed' };
@@ -80,8 +78,6 @@ export class RelayThread implements RelayHandle {
   private worker!: Worker;
   private horizon = 0;
   private sending: AppId[] = [];
-  /** The worker's view: it also sees configurations changed on other nodes (a shared spool). */
-  private configured = false;
   private readonly asked = new Map<number, (idle: boolean) => void>();
   private nextAsk = 1;
   private wakePending = false;
@@ -153,7 +149,6 @@ export class RelayThread implements RelayHandle {
         for (const [app, seconds] of m.lag) this.metrics.lag.observe({ app }, seconds);
         this.horizon = m.horizon;
         this.sending = m.sending;
-        this.configured = m.configured;
         break;
       case 'log':
         this.log?.[m.level](m.obj, m.msg);
@@ -173,7 +168,7 @@ export class RelayThread implements RelayHandle {
 
   /** Events committed: a wake-up, at most one per WAKE_MS. */
   wake(): void {
-    if (this.wakePending || this.closing || !(this.configured || this.wanted())) return;
+    if (this.wakePending || this.closing || !this.wanted()) return;
     this.wakePending = true;
     const send = () => {
       this.wakePending = false;

@@ -1,17 +1,15 @@
 // The callback relay's worker thread (see relay-thread.ts): the relay itself, over the store's
-// outbox read on a connection of its own and the callback spool, woken by the main thread. The
-// PostgreSQL adapters load only when the store is PostgreSQL.
+// outbox read on a connection of its own and the callback spool, woken by the main thread.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteOutboxReader } from '../adapters/sqlite/outbox-reader.js';
 import type { AppId } from '../core/model.js';
 import type { RelayMetrics } from './metrics.js';
-import { CallbackRelay, type OutboxSource, type RelayLog } from './relay.js';
+import { CallbackRelay, type RelayLog } from './relay.js';
 import type { FromWorker, Kind, RelayWorkerInit, ToWorker } from './relay-thread.js';
 import { CallbackService } from './service.js';
 import { SqliteSpool } from './spool-sqlite.js';
-import type { CallbackSpool } from './spool.js';
 
 const REPORT_MS = 100;
 const port = parentPort!;
@@ -81,16 +79,9 @@ const log: RelayLog = {
   error: (obj, msg) => post({ t: 'log', level: 'error', obj: postable(obj), msg }),
 };
 
-/** The spool and a reader of the outbox, on the server's store. */
-async function openStore(): Promise<{ spool: CallbackSpool; outbox: OutboxSource & { close(): unknown } }> {
-  const store = init.store;
-  if (store.kind === 'sqlite') return { spool: new SqliteSpool(store.dataDir), outbox: new SqliteOutboxReader(store.dataDir) };
-  const [{ PostgresSpool }, { PostgresOutboxReader }] = await Promise.all([import('./spool-postgres.js'), import('../adapters/postgres/outbox-reader.js')]);
-  return { spool: PostgresSpool.open(store.url), outbox: new PostgresOutboxReader(store.url) };
-}
-
 async function main(): Promise<void> {
-  const { spool, outbox } = await openStore();
+  const spool = new SqliteSpool(init.dataDir);
+  const outbox = new SqliteOutboxReader(init.dataDir);
   const service = new CallbackService(spool, new Map(init.files));
   await service.load();
   const wakeups = new Set<() => void>();
@@ -106,15 +97,14 @@ async function main(): Promise<void> {
   );
   await relay.start();
 
-  let last = { horizon: -1, sending: '', configured: false };
+  let last = { horizon: -1, sending: '' };
   const report = () => {
     const horizon = relay.pruneHorizon();
     const sending: AppId[] = relay.sendingApps();
     const key = sending.join(',');
-    const configured = service.anyConfigured();
-    if (tally.empty && horizon === last.horizon && key === last.sending && configured === last.configured) return;
-    last = { horizon, sending: key, configured };
-    post({ t: 'report', ...tally.take(), horizon, sending, configured });
+    if (tally.empty && horizon === last.horizon && key === last.sending) return;
+    last = { horizon, sending: key };
+    post({ t: 'report', ...tally.take(), horizon, sending });
   };
   const timer = setInterval(report, REPORT_MS);
 
@@ -142,7 +132,7 @@ async function main(): Promise<void> {
           .then(async () => {
             report();
             await spool.close();
-            await outbox.close();
+            outbox.close();
           })
           .catch((err) => log.error({ err }, 'callbacks: closing the relay failed'))
           .finally(() => {
