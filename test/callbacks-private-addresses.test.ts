@@ -21,18 +21,21 @@ after(cleanUp);
 const fast = { backoffBaseMs: 50, backoffMaxMs: 200, giveUpHours: 1 / 3600 };
 
 describe('the denied address ranges', () => {
-  it('holds loopback, unspecified, private, CGNAT, link-local, unique-local, multicast and broadcast, in every form', () => {
+  it('holds loopback, unspecified, private, CGNAT, link-local, unique-local, multicast and broadcast, in every form (IPv4-mapped, NAT64, 6to4)', () => {
     const denied = [
       '127.0.0.1', '127.255.255.254', '0.0.0.0', '0.1.2.3', '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.255',
       '192.168.1.1', '100.64.0.1', '100.127.255.255', '169.254.169.254', '224.0.0.1', '239.255.255.255', '255.255.255.255',
       '::1', '::', 'fe80::1', 'febf:ffff::1', 'fc00::1', 'fd12:3456::1', 'ff02::1',
       // IPv4-mapped IPv6: dotted and hexadecimal (as the URL parser writes them).
       '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '::ffff:a00:1', '::ffff:0.0.0.0',
+      // Carried to an IPv4 gateway: NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+      '64:ff9b::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b::c0a8:101', '2002:7f00:1::', '2002:a9fe:a9fe::1', '2002:ac10:1::',
     ];
     const public_ = [
       '8.8.8.8', '1.1.1.1', '9.255.255.255', '11.0.0.0', '172.15.255.255', '172.32.0.0', '192.167.255.255', '192.169.0.0',
       '100.63.255.255', '100.128.0.0', '169.253.255.255', '169.255.0.0', '223.255.255.255', '255.255.255.254',
       '2001:4860:4860::8888', '2606:4700::1111', '::2', 'fec0::1', 'fbff::1', '::ffff:8.8.8.8', '::ffff:808:808',
+      '64:ff9b::8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', '2002:ac20::1', '64:ff9b:1::7f00:1',
     ];
     for (const a of denied) assert.equal(isPrivateAddress(a), true, `${a} is denied`);
     for (const a of public_) assert.equal(isPrivateAddress(a), false, `${a} is not denied`);

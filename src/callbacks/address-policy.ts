@@ -27,10 +27,23 @@ const DENIED_V6: [string, number][] = [
   ['ff00::', 8], // multicast
 ];
 
+/** An IPv4 address as two hexadecimal IPv6 groups ('127.0.0.0' -> '7f00:0'). */
+function groupsOf(v4: string): [string, string] {
+  const [a, b, c, d] = v4.split('.').map(Number);
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+}
+
 // BlockList matches an IPv4-mapped IPv6 address (::ffff:127.0.0.1, ::ffff:7f00:1) against the
-// IPv4 rules too.
+// IPv4 rules too. IPv6 addresses that carry an IPv4 one to a gateway reach it as well: NAT64's
+// well-known prefix 64:ff9b::/96 (RFC 6052) and 6to4's 2002::/16 (RFC 3056), the IPv4 address in
+// their low 32 bits and in bits 16-47. Each denied IPv4 range is denied in those forms too.
 const denied = new BlockList();
-for (const [net, prefix] of DENIED_V4) denied.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of DENIED_V4) {
+  denied.addSubnet(net, prefix, 'ipv4');
+  const [hi, lo] = groupsOf(net);
+  denied.addSubnet(`64:ff9b::${hi}:${lo}`, 96 + prefix, 'ipv6');
+  denied.addSubnet(`2002:${hi}:${lo}::`, 16 + prefix, 'ipv6');
+}
 for (const [net, prefix] of DENIED_V6) denied.addSubnet(net, prefix, 'ipv6');
 
 /** Whether `address` (an IP address, v4 or v6) is one callbacks.privateAddresses = deny refuses. */
