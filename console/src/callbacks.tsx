@@ -3,6 +3,7 @@
 // confirmed on the page first.
 import { useEffect, useState } from 'preact/hooks';
 import { api, time } from './api.js';
+import { ConfirmInPlace } from './confirm.js';
 
 /** Seconds as people read them: 0 s, 4.2 s, 3 min, 2 h. */
 export function duration(s: number | null | undefined): string {
@@ -96,11 +97,13 @@ export function Callbacks() {
           Re-send all
         </button>
         {confirming === 'all' ? (
-          <>
-            <button class="danger" onClick={() => discard('all')} data-test="discard-all-confirm">Confirm discard all</button>
-            <button onClick={() => setConfirming(null)} data-test="discard-all-cancel">Cancel</button>
-            <span class="muted">Every given-up delivery of the app is removed for good and never sent; this cannot be undone.</span>
-          </>
+          <ConfirmInPlace
+            label="Confirm discard all"
+            warning="Every given-up delivery of the app is removed for good and never sent; this cannot be undone."
+            test="discard-all"
+            onConfirm={() => discard('all')}
+            onCancel={() => setConfirming(null)}
+          />
         ) : (
           <>
             <button class="danger" disabled={!counts?.failed} onClick={() => setConfirming('all')} data-test="discard-all">Discard all</button>
@@ -121,10 +124,7 @@ export function Callbacks() {
               <td>
                 <div class="row">
                   {confirming === d.id ? (
-                    <>
-                      <button class="danger" onClick={() => discard(d.id)} data-test="discard-confirm">Confirm discard</button>
-                      <button onClick={() => setConfirming(null)} data-test="discard-cancel">Cancel</button>
-                    </>
+                    <ConfirmInPlace label="Confirm discard" test="discard" onConfirm={() => discard(d.id)} onCancel={() => setConfirming(null)} />
                   ) : (
                     <>
                       <button onClick={() => resend(`/callbacks/deliveries/${d.id}/resend`, {})} data-test="resend">Re-send</button>
