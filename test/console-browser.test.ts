@@ -1,9 +1,9 @@
 // The console end to end in headless Chromium: sign in with an admin UserSig, find a room, kick
 // a real WebSocket client off its seat and ban another (both clients receive the events), and
 // find both actions on the audit page; the password sign-in, the session cookie's attributes,
-// CSRF refusal, sign-in throttling, and re-sending and discarding given-up callbacks. With
-// ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of the main pages there (docs/console/ holds the
-// ones the docs show).
+// dismissing a room (only once confirmed), CSRF refusal, sign-in throttling, and re-sending and
+// discarding given-up callbacks. With ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of the main
+// pages there (docs/console/ holds the ones the docs show).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -117,6 +117,56 @@ describe('console in Chromium', { skip }, () => {
     await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length >= 2);
     await shot(page, 'overview');
     await page.close();
+  });
+
+  it('dismisses a room only after a confirming click; Cancel dismisses nothing; the members hear it', async () => {
+    await asAdmin(s, { type: 'createRoom', roomId: 'doomed-1' });
+    await asAdmin(s, { type: 'createRoom', roomId: 'spared-1' });
+    const listener = await RawClient.connect(s, 'listener', 'doomed-1');
+    clients.push(listener);
+    /** The room's status on the native API: 200 while it exists, 404 once dismissed. */
+    const roomStatus = async (roomId: string) => (await fetch(`${s.url}/api/v1/rooms/${roomId}`, { headers: { authorization: `Bearer ${adminSig()}` } })).status;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await signInWithSig(page);
+      await page.goto(`${s.url}/console/#/rooms/doomed-1`);
+      await page.waitForSelector('[data-test=member-listener]');
+
+      // The first click only asks, and says why.
+      await page.click('[data-test=dismiss]');
+      await page.waitForSelector('[data-test=dismiss-confirm] >> text=Confirm dismiss');
+      assert.match(await page.textContent('[data-test=dismiss-warning]') ?? '', /cannot be undone/);
+      assert.equal(await page.locator('[data-test=dismiss]').count(), 0);
+      assert.equal(await roomStatus('doomed-1'), 200);
+      // Cancel puts the button back; nothing happened.
+      await page.click('[data-test=dismiss-cancel]');
+      await page.waitForSelector('[data-test=dismiss]');
+      assert.equal(await page.locator('[data-test=dismiss-confirm]').count(), 0);
+      assert.equal(await roomStatus('doomed-1'), 200);
+      await listener.sync();
+      assert.ok(!listener.events.some((e) => e.event === 'roomDismissed'));
+
+      // A question left open in one room is not carried to another.
+      await page.click('[data-test=dismiss]');
+      await page.waitForSelector('[data-test=dismiss-confirm]');
+      await page.evaluate(() => (location.hash = '#/rooms/spared-1'));
+      await page.waitForSelector('[data-test=room-title] >> text=spared-1');
+      await page.waitForSelector('[data-test=dismiss]');
+      assert.equal(await page.locator('[data-test=dismiss-confirm]').count(), 0);
+      await page.goBack();
+      await page.waitForSelector('[data-test=member-listener]');
+
+      // Confirmed: the room is gone and its member is told.
+      await page.fill('[data-test=reason]', 'show is over');
+      await page.click('[data-test=dismiss]');
+      await page.click('[data-test=dismiss-confirm]');
+      assert.equal((await listener.take('roomDismissed')).roomId, 'doomed-1');
+      await page.waitForSelector('text=This room no longer exists');
+      assert.equal(await roomStatus('doomed-1'), 404);
+      assert.equal(await roomStatus('spared-1'), 200);
+    } finally {
+      await page.close();
+    }
   });
 
   it('refuses changes without the CSRF token, or from another origin', async () => {

@@ -95,7 +95,9 @@ function App() {
   const params = new URLSearchParams(query);
   let page;
   const room = /^\/rooms\/(.+)$/.exec(path);
-  if (room) page = <RoomPage roomId={decodeURIComponent(room[1])} />;
+  // Keyed by the room, so going from one room to another (back, forward, an edited address) starts
+  // afresh: no dismiss waiting for its confirmation, no "no longer exists" carried over.
+  if (room) page = <RoomPage key={room[1]} roomId={decodeURIComponent(room[1])} />;
   else if (path === '/rooms') page = <Rooms search={params.get('q') ?? ''} />;
   else if (path === '/lists') page = <Lists />;
   else if (path === '/audit') page = <Audit />;

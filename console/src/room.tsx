@@ -1,7 +1,9 @@
 // One room: its live seat grid, members, seat requests, deny and mute lists, recent events, and
-// the moderation actions (each with the reason typed in the moderation panel).
+// the moderation actions (each with the reason typed in the moderation panel). Dismissing the
+// room cannot be undone, so it asks to be confirmed on the page first.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, time } from './api.js';
+import { ConfirmInPlace } from './confirm.js';
 
 interface Detail {
   room: any;
@@ -23,6 +25,8 @@ export function RoomPage({ roomId }: { roomId: string }) {
   const [ip, setIp] = useState('');
   const [message, setMessage] = useState('');
   const [gone, setGone] = useState(false);
+  /** Dismiss room was clicked once and waits for its confirming click. */
+  const [confirmingDismiss, setConfirmingDismiss] = useState(false);
   const timer = useRef<number | undefined>(undefined);
 
   const load = useCallback(async () => {
@@ -97,7 +101,17 @@ export function RoomPage({ roomId }: { roomId: string }) {
         <button class="danger" disabled={!ip} onClick={() => act(`banned ${ip}`, `${base}/ban`, withReason({ ip, ...timed() }))}>Ban IP</button>
         <input placeholder="Message to the room" value={message} onInput={(e) => setMessage((e.target as HTMLInputElement).value)} size={30} />
         <button disabled={!message} onClick={() => act('message sent', `${base}/messages`, { text: message }).then(() => setMessage(''))}>Send</button>
-        <button class="danger" onClick={() => act('room dismissed', `${base}/dismiss`, withReason())} data-test="dismiss">Dismiss room</button>
+        {confirmingDismiss ? (
+          <ConfirmInPlace
+            label="Confirm dismiss"
+            warning="Every member is sent out and the room is gone; this cannot be undone."
+            test="dismiss"
+            onConfirm={() => (setConfirmingDismiss(false), act('room dismissed', `${base}/dismiss`, withReason()))}
+            onCancel={() => setConfirmingDismiss(false)}
+          />
+        ) : (
+          <button class="danger" onClick={() => setConfirmingDismiss(true)} data-test="dismiss">Dismiss room</button>
+        )}
       </div>
 
       {seats.length > 0 && (
