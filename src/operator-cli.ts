@@ -114,6 +114,13 @@ function intFlag(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
+/** A page size: 1 or more (the server bounds it from above). */
+function limitFlag(v: string | undefined): number | undefined {
+  const n = intFlag('--limit', v);
+  if (n === 0) throw new UsageError('invalid --limit: 0 (a page holds at least 1)');
+  return n;
+}
+
 function out(c: Conn, data: unknown, human: () => string): void {
   process.stdout.write(c.json ? JSON.stringify(data, null, 2) + '\n' : human());
 }
@@ -133,7 +140,7 @@ async function rooms(argv: string[]): Promise<void> {
     const q = new URLSearchParams();
     if (values.search) q.set('search', values.search);
     if (values.after) q.set('after', values.after);
-    q.set('limit', String(intFlag('--limit', values.limit) ?? 50));
+    q.set('limit', String(limitFlag(values.limit) ?? 50));
     const r = await api(c, 'GET', `/rooms?${q}`);
     return out(c, r, () =>
       table(
@@ -218,7 +225,7 @@ async function audit(argv: string[]): Promise<void> {
   const to = parseTime('--until', values.until);
   if (from !== undefined) q.set('from', String(from));
   if (to !== undefined) q.set('to', String(to));
-  q.set('limit', String(intFlag('--limit', values.limit) ?? 50));
+  q.set('limit', String(limitFlag(values.limit) ?? 50));
   const r = await api(c, 'GET', `/audit?${q}`);
   out(c, r, () =>
     table(
@@ -245,7 +252,7 @@ async function deliveries(argv: string[]): Promise<void> {
   if (sub === 'list') {
     if (positionals.length > 0) throw usage('deliveries list [--limit N] [--after ID]');
     const c = connection(values);
-    const q = new URLSearchParams({ limit: String(intFlag('--limit', values.limit) ?? 50) });
+    const q = new URLSearchParams({ limit: String(limitFlag(values.limit) ?? 50) });
     const after = intFlag('--after', values.after);
     if (after !== undefined) q.set('after', String(after));
     const counts = await api(c, 'GET', '/callbacks/deliveries');
