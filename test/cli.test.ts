@@ -200,6 +200,13 @@ describe('rostrum serve: environment variables', () => {
     assert.match(c.output.stdout, new RegExp(`"url":"http://127\\.0\\.0\\.1:${port}","store":[^\\n]*"msg":"rostrum listening"`), c.output.stdout);
   });
 
+  it('rostrum webhooks takes them the same way: an empty ROSTRUM_STORE or ROSTRUM_CONFIG is unset', async () => {
+    const c = cli(['webhooks', 'failed', '--data', join(newDir(), 'data')], { ROSTRUM_STORE: '', ROSTRUM_CONFIG: '' });
+    const { code } = await c.exited;
+    assert.equal(code, 0, c.output.stderr);
+    assert.equal(c.output.stderr, '');
+  });
+
   it('refuses a log level pino does not know, and an empty --host or --data, with exit code 2 and one line', async () => {
     const dir = newDir();
     const cases: [string[], Record<string, string>, RegExp][] = [
