@@ -19,6 +19,7 @@ import { polyvRoutes } from './dialects/polyv/routes.js';
 import { RealtimeGateway, membershipKey } from './realtime/gateway.js';
 import { RequestLogController, requestLog } from './http/request-log.js';
 import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
+import { clientErrorHandler } from './http/client-errors.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
 import { API_PREFIX, apiRoutes } from './api/plugin.js';
 import { consoleAuth, consoleRoutes } from './console/routes.js';
@@ -278,6 +279,7 @@ async function serveOn(
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     frameworkErrors: frameworkError,
+    clientErrorHandler,
     ...httpTimeouts(opts.timeouts),
   });
   http.setNotFoundHandler(notFound);

@@ -16,6 +16,7 @@ export const API_ERROR = {
   invalidRequest: { status: 400, code: 'invalid_request' },
   notFound: { status: 404, code: 'not_found' },
   bodyTooLarge: { status: 413, code: 'body_too_large' },
+  headersTooLarge: { status: 431, code: 'headers_too_large' },
   rateLimited: { status: 429, code: 'rate_limited' },
   csrf: { status: 403, code: 'csrf_refused' },
   throttled: { status: 429, code: 'sign_in_throttled' },

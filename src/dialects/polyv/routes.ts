@@ -24,11 +24,13 @@ export interface PolyvDeps {
   store: Pick<Store, 'claimNonce'>;
 }
 
+/** The envelope's text; `code` is also the HTTP status (see answer). */
+export function envelope(code: PolyvCode, message: string, data: unknown): string {
+  return JSON.stringify({ code, status: statusOf(code), message, data });
+}
+
 export function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
-  return reply
-    .code(code)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send(JSON.stringify({ code, status: statusOf(code), message, data }));
+  return reply.code(code).header('content-type', 'application/json; charset=utf-8').send(envelope(code, message, data));
 }
 
 /** The raw query string: parsed here so that repeated keys are seen (and refused). */

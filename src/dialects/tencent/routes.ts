@@ -47,15 +47,19 @@ function requestId(): string {
   return `Id-${requestPrefix}${requestSeq.toString(16).padStart(8, '0')}-O-Seq-${requestSeq}`;
 }
 
-export function answer(reply: FastifyReply, code: number, info: string, response?: object): FastifyReply {
-  const body = {
+/** The envelope's text; every answer is HTTP 200 with it (see answer). */
+export function envelope(code: number, info: string, response?: object): string {
+  return JSON.stringify({
     ActionStatus: code === CODE.ok ? 'OK' : 'FAIL',
     ErrorCode: code,
     ErrorInfo: info,
     RequestId: requestId(),
     ...(response !== undefined ? { Response: response } : {}),
-  };
-  return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  });
+}
+
+export function answer(reply: FastifyReply, code: number, info: string, response?: object): FastifyReply {
+  return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(envelope(code, info, response));
 }
 
 interface Compiled {
