@@ -337,6 +337,16 @@ export class PostgresSpool implements CallbackSpool {
     }
   }
 
+  async pruneFailed(beforeMs: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    // Idempotent: any node may run it, two at once only delete each row once.
+    const r = await this.pool.query(
+      "DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE state = 'failed' AND failed_at < $1 ORDER BY failed_at LIMIT $2)",
+      [beforeMs, limit],
+    );
+    return r.rowCount ?? 0;
+  }
+
   async counts(): Promise<SpoolCounts[]> {
     const r = await this.pool.query<{ app_id: string; state: 'pending' | 'failed'; n: string }>(
       'SELECT app_id, state, count(*) AS n FROM callback_deliveries GROUP BY app_id, state',

@@ -11,7 +11,7 @@ import type { StoredCallbackConfig } from './commands.js';
 import { BULK_PAGE, MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
 
 export const CALLBACK_SPOOL_FILE = 'callbacks.sqlite';
-const SPOOL_VERSION = 1;
+const SPOOL_VERSION = 2;
 
 export const CALLBACK_TABLES = `
 CREATE TABLE IF NOT EXISTS callback_deliveries (
@@ -21,6 +21,14 @@ CREATE TABLE IF NOT EXISTS callback_deliveries (
   last_error TEXT NOT NULL DEFAULT '', failed_at INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS callback_deliveries_app ON callback_deliveries (app_id, state, id);
 CREATE TABLE IF NOT EXISTS callback_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/**
+ * Version 2: given-up rows by the time they were given up, for the retention (pruneFailed).
+ * Partial: a pending row, the relay's hot path, is not in it.
+ */
+export const CALLBACK_FAILED_INDEX = `
+CREATE INDEX IF NOT EXISTS callback_deliveries_failed_at ON callback_deliveries (failed_at) WHERE state = 'failed';
 `;
 
 interface Row {
@@ -72,6 +80,7 @@ export class SqliteSpool implements CallbackSpool {
     if (version < SPOOL_VERSION) {
       this.db.transaction(() => {
         this.db.exec(CALLBACK_TABLES);
+        this.db.exec(CALLBACK_FAILED_INDEX);
         this.db.pragma(`user_version = ${SPOOL_VERSION}`);
       }).immediate();
     }
@@ -102,6 +111,9 @@ export class SqliteSpool implements CallbackSpool {
       discardPage: p(
         "DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE id > @after AND state = 'failed' AND (@app IS NULL OR app_id = @app) ORDER BY id LIMIT @limit) RETURNING id",
       ).pluck(),
+      pruneFailed: p(
+        "DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE state = 'failed' AND failed_at < ? ORDER BY failed_at LIMIT ?)",
+      ),
       counts: p('SELECT app_id, state, count(*) AS n FROM callback_deliveries GROUP BY app_id, state'),
     };
   }
@@ -178,6 +190,11 @@ export class SqliteSpool implements CallbackSpool {
       after = Math.max(...gone);
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  async pruneFailed(beforeMs: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    return this.s.pruneFailed.run(beforeMs, limit).changes;
   }
 
   async counts(): Promise<SpoolCounts[]> {

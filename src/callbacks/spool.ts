@@ -1,8 +1,8 @@
 // The callback spool: where the relay keeps callbacks between the outbox and the receiver.
 // The feeder moves outbox events into it together with its outbox cursor (one atomic step); each
 // app's sender reads its own pending rows in order, deletes what was delivered and marks what it
-// gave up on as failed (kept, listed, re-sendable or discarded by an operator). It also keeps the
-// REST-set configurations.
+// gave up on as failed (kept, listed, re-sendable or discarded by an operator, or dropped after
+// `callbacks.keepFailedDays` when set). It also keeps the REST-set configurations.
 // Adapters: memory (here), SQLite (spool-sqlite.ts), PostgreSQL (spool-postgres.ts).
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
@@ -100,6 +100,12 @@ export interface CallbackSpool {
    * removed; an id given twice counts once). Returns how many.
    */
   discard(ids: number[] | 'all', appId: AppId | null): Promise<number>;
+  /**
+   * Drops up to `limit` failed rows (of every app) given up before `beforeMs` (`failedAt <
+   * beforeMs`, oldest first; retention, `callbacks.keepFailedDays`); returns how many. Pending
+   * rows are never dropped.
+   */
+  pruneFailed(beforeMs: number, limit: number): Promise<number>;
   counts(): Promise<SpoolCounts[]>;
   getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
   setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
@@ -190,6 +196,15 @@ export class MemorySpool implements CallbackSpool {
     const chosen = this.chosen(ids, appId);
     await this.delivered(chosen.map((d) => d.id));
     return chosen.length;
+  }
+
+  async pruneFailed(beforeMs: number, limit: number): Promise<number> {
+    const old = [...this.rows.values()]
+      .filter((d) => d.state === 'failed' && d.failedAt < beforeMs)
+      .sort((a, b) => a.failedAt - b.failedAt || a.id - b.id)
+      .slice(0, Math.max(0, limit));
+    await this.delivered(old.map((d) => d.id));
+    return old.length;
   }
 
   async counts(): Promise<SpoolCounts[]> {

@@ -1,4 +1,4 @@
-// The callback spool's PostgreSQL tables: one migration step (adapters/postgres/migrations.ts).
+// The callback spool's PostgreSQL tables: migration steps (adapters/postgres/migrations.ts).
 export const CALLBACK_TABLES_PG = `
 CREATE TABLE callback_deliveries (
   id bigserial PRIMARY KEY,
@@ -16,4 +16,9 @@ CREATE TABLE callback_deliveries (
 );
 CREATE INDEX callback_deliveries_app ON callback_deliveries (app_id, state, id);
 CREATE TABLE callback_state (key text PRIMARY KEY, value text NOT NULL);
+`;
+
+/** Given-up rows by the time they were given up, for the retention (pruneFailed); a pending row is not in it. */
+export const CALLBACK_FAILED_INDEX_PG = `
+CREATE INDEX callback_deliveries_failed_at ON callback_deliveries (failed_at) WHERE state = 'failed';
 `;

@@ -404,6 +404,59 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         ]);
       }));
 
+      it('pruneFailed() drops failed rows of every app given up before the time, never a pending one nor a later one', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(APP), delivery(THIRD_APP), delivery(OTHER_APP)];
+        const ids = await spoolRows(s, rows);
+        // Given up at T0+10, T0+20 (the other app), T0+30 (the third app), T0+40; rows 1 and 5 stay pending.
+        await s.fail(ids[0], 3, 'HTTP 500', T0 + 10);
+        await s.fail(ids[2], 3, 'HTTP 500', T0 + 20);
+        await s.fail(ids[4], 3, 'HTTP 500', T0 + 30);
+        await s.fail(ids[3], 3, 'HTTP 500', T0 + 40);
+        assert.equal(await s.pruneFailed(T0 + 10, 100), 0, 'failedAt equal to the cut stays');
+        assert.equal(await s.pruneFailed(T0 + 31, 100), 3);
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[3]]);
+        assert.deepEqual(await s.pending(APP, 0, 10), [asPending(rows[1], ids[1])]);
+        assert.deepEqual(await s.pending(OTHER_APP, 0, 10), [asPending(rows[5], ids[5])]);
+        assert.deepEqual(await countsOf(s), [
+          { appId: APP, pending: 1, failed: 1 },
+          { appId: OTHER_APP, pending: 1, failed: 0 },
+        ]);
+        // Pending rows stay pending whatever the time (their failedAt is 0).
+        assert.equal(await s.pruneFailed(Number.MAX_SAFE_INTEGER, 100), 1);
+        assert.deepEqual(await s.failed(null, 10), []);
+        assert.deepEqual(idsOf(await s.pending(APP, 0, 10)), [ids[1]]);
+        assert.deepEqual(idsOf(await s.pending(OTHER_APP, 0, 10)), [ids[5]]);
+        // A pruned eventId no longer counts as spooled (as after a discard).
+        const [again] = await spoolRows(s, [rows[0]]);
+        assert.ok(again > ids[5], `id ${again} after ${ids}`);
+      }));
+
+      it('pruneFailed() drops at most `limit` rows a call, the longest given up first', withSpool(async (s) => {
+        const rows = Array.from({ length: 7 }, (_, i) => delivery(i % 2 === 0 ? APP : OTHER_APP));
+        const ids = await spoolRows(s, rows);
+        // Given up in the reverse of spool order: the last row is the oldest.
+        for (const [i, id] of ids.entries()) await s.fail(id, 1, 'timeout', T0 + 100 - i);
+        assert.equal(await s.pruneFailed(T0 + 1000, 3), 3);
+        assert.deepEqual(idsOf(await s.failed(null, 10)), ids.slice(0, 4));
+        assert.equal(await s.pruneFailed(T0 + 1000, 0), 0);
+        assert.equal(await s.pruneFailed(T0 + 1000, 3), 3);
+        assert.deepEqual(idsOf(await s.failed(null, 10)), [ids[0]]);
+        assert.equal(await s.pruneFailed(T0 + 1000, 3), 1);
+        assert.equal(await s.pruneFailed(T0 + 1000, 3), 0);
+        assert.deepEqual(await countsOf(s), []);
+      }));
+
+      it('a re-sent row is pending again: pruneFailed() leaves it, whenever it was given up', withSpool(async (s) => {
+        const rows = [delivery(APP), delivery(APP)];
+        const ids = await spoolRows(s, rows);
+        await s.fail(ids[0], 2, 'x', T0 + 1);
+        await s.fail(ids[1], 2, 'x', T0 + 2);
+        assert.equal(await s.retry([ids[0]], APP, T0 + 5), 1);
+        assert.equal(await s.pruneFailed(T0 + 10, 100), 1);
+        assert.deepEqual((await s.pending(APP, 0, 10)).map((d) => d.eventId), [rows[0].eventId]);
+        assert.deepEqual(await s.failed(null, 10), []);
+      }));
+
       it('counts() gives pending and failed per app', withSpool(async (s) => {
         assert.deepEqual(await countsOf(s), []);
         const rows = [delivery(APP), delivery(APP), delivery(APP), delivery(OTHER_APP), delivery(THIRD_APP)];

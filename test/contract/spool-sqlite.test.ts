@@ -2,11 +2,12 @@
 // process (rows, cursor and configurations are read back after closing and reopening).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredCallbackConfig } from '../../src/callbacks/commands.js';
-import { SqliteSpool } from '../../src/callbacks/spool-sqlite.js';
+import { CALLBACK_SPOOL_FILE, CALLBACK_TABLES, SqliteSpool } from '../../src/callbacks/spool-sqlite.js';
 import { APP, OTHER_APP, asPending, delivery, spoolContract, spoolRows } from './spool-contract.js';
 import { withDataDir } from '../support/sqlite-dir.js';
 
@@ -57,6 +58,35 @@ describe('SqliteSpool: durability', () => {
         assert.ok((await again.pending(APP, 0, 10)).every((d) => d.id !== ids[2]));
       } finally {
         await again.close();
+      }
+    }));
+});
+
+describe('SqliteSpool: schema versions', () => {
+  it('a version 1 spool (before retention) gets the index of given-up rows by time, its rows kept, and the prune uses it', () =>
+    withDataDir(async (dir) => {
+      const v1 = new Database(join(dir, CALLBACK_SPOOL_FILE));
+      v1.exec(CALLBACK_TABLES);
+      v1.prepare("INSERT INTO callback_deliveries (event_id, app_id, room_id, seq, command, body, created_at, state, attempts, last_error, failed_at) VALUES ('ev-old', ?, 'r1', 1, 'Room.CallbackAfterCreateRoom', '{}', 1, 'failed', 3, 'HTTP 503', 1000)").run(APP);
+      v1.pragma('user_version = 1');
+      v1.close();
+
+      const spool = new SqliteSpool(dir);
+      try {
+        assert.equal((await spool.failed(null, 10)).length, 1);
+        assert.equal(await spool.pruneFailed(1001, 10), 1);
+      } finally {
+        await spool.close();
+      }
+      const db = new Database(join(dir, CALLBACK_SPOOL_FILE), { readonly: true });
+      try {
+        assert.equal(db.pragma('user_version', { simple: true }), 2);
+        const plan = db
+          .prepare("EXPLAIN QUERY PLAN SELECT id FROM callback_deliveries WHERE state = 'failed' AND failed_at < ? ORDER BY failed_at LIMIT ?")
+          .all(1, 2) as { detail: string }[];
+        assert.ok(plan.some((r) => r.detail.includes('callback_deliveries_failed_at')), JSON.stringify(plan));
+      } finally {
+        db.close();
       }
     }));
 });

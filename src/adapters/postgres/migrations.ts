@@ -2,7 +2,7 @@
 // a transaction-scoped advisory lock keyed by the schema name, so processes starting together on
 // a fresh schema queue up: the first applies the steps, the others find them recorded.
 import type pg from 'pg';
-import { CALLBACK_TABLES_PG } from '../../callbacks/tables-postgres.js';
+import { CALLBACK_FAILED_INDEX_PG, CALLBACK_TABLES_PG } from '../../callbacks/tables-postgres.js';
 
 export interface Migration {
   version: number;
@@ -196,6 +196,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 7, name: 'chat history', sql: CHAT_TABLES },
   { version: 8, name: 'room lock with a member', sql: ROOM_LOCK_MEMBER },
   { version: 9, name: 'room lock with members', sql: ROOM_LOCK_MEMBERS },
+  { version: 10, name: 'given-up callbacks by time', sql: CALLBACK_FAILED_INDEX_PG },
 ];
 
 
