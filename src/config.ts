@@ -86,12 +86,14 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** Callback delivery: per-delivery timeout, give-up age, deliveries in flight per app. */
+    /** Callback delivery: per-delivery timeout, give-up age, given-up retention, deliveries in flight per app. */
     callbacks: Type.Optional(
       Type.Object(
         {
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
           giveUpHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          /** Given-up deliveries are removed this long after they were given up; absent = kept until re-sent or discarded. */
+          keepFailedDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
           relayNice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
           /** 'deny' keeps deliveries off loopback, private and link-local addresses; default 'allow'. */

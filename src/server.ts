@@ -361,6 +361,18 @@ async function serveOn(
   };
   const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
   auditPruner.unref();
+  // Given-up callbacks past callbacks.keepFailedDays (opt-in): on a cluster every node runs it,
+  // the DELETE is idempotent.
+  const keepFailedDays = opts.callbacks?.keepFailedDays;
+  const pruneFailed = async () => {
+    const removed = await callbacks.pruneFailed();
+    if (removed > 0) http.log.info({ removed, keepFailedDays }, 'given-up callback deliveries removed');
+  };
+  const failedPruner =
+    keepFailedDays === undefined
+      ? undefined
+      : setInterval(() => pruneFailed().catch((err) => http.log.error({ err }, 'given-up callback prune failed')), opts.callbacks?.failedPruneIntervalMs ?? 60_000);
+  failedPruner?.unref();
 
   let liveness: Liveness | undefined;
   try {
@@ -394,6 +406,7 @@ async function serveOn(
       closed = true;
       clearInterval(pruner);
       clearInterval(auditPruner);
+      clearInterval(failedPruner);
       await realtime.close();
       // After the gateway: its members have left; the key goes so no one waits for its TTL.
       await liveness?.close();

@@ -8,6 +8,7 @@ import { ok } from './support/tencent.js';
 import { ok as polyvOk, polyvClient } from './support/polyv.js';
 import { receiversClosedAfter, until } from './support/receiver.js';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { RelayThread } from '../src/callbacks/relay-thread.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
@@ -288,6 +289,42 @@ describe('callback delivery', () => {
       assert.equal(rx.accepted[0].body.RoomInfo.RoomId, 'r1');
       assert.deepEqual(await svc.failed(null, 10), []);
       await until(() => s.server.callbacks.relay.idle(), 'the relay to settle');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('with keepFailedDays, a given-up delivery is removed once that long has passed, with one log line', async () => {
+    const rx = await receiver();
+    rx.mode = 'down';
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const s = await startTestServer({
+      apps: [{ ...APP, callback: { url: rx.url } }, OTHER_APP],
+      // Given up after 1 s, removed 1 s after that; the pruner looks every 100 ms.
+      callbacks: { ...fast, giveUpHours: 1 / 3600, keepFailedDays: 1 / 86400, failedPruneIntervalMs: 100 },
+      logger: { level: 'info', stream },
+    });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'kept-1s', RoomType: 'Conference' } }));
+      const svc = s.server.callbacks.service;
+      let given: Awaited<ReturnType<typeof svc.failed>> = [];
+      await until(async () => (given = await svc.failed(APP.sdkAppId, 10)).length === 1, 'the delivery to be given up');
+      assert.equal(given[0].command, 'Room.CallbackAfterCreateRoom');
+      await until(async () => (await svc.failed(null, 10)).length === 0, 'the given-up delivery to be removed', 10_000);
+      assert.ok(Date.now() - given[0].failedAt >= 1000, 'kept for keepFailedDays first');
+      assert.deepEqual(await s.server.callbacks.spool.counts().then((c) => c.filter((x) => x.pending + x.failed > 0)), []);
+      const removed = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'given-up callback deliveries removed');
+      assert.equal(removed.length, 1, lines.join(''));
+      assert.equal(removed[0].removed, 1);
+      assert.equal(removed[0].level, 30);
+      assert.ok(!lines.join('').includes('kept-1s'), 'no delivery body in the log');
+      assert.equal(rx.accepted.length, 0);
     } finally {
       await s.close();
     }

@@ -268,6 +268,10 @@ describe('config file validation', () => {
       [{ timeouts: { keepAliveSeconds: 86_401 } }, /timeouts\.keepAliveSeconds/],
       [{ timeouts: { headersSeconds: 1e10 } }, /timeouts\.headersSeconds/],
       [{ timeouts: { requestSeconds: 1e10 } }, /timeouts\.requestSeconds/],
+      [{ callbacks: { keepFailedDays: 0 } }, /callbacks\.keepFailedDays: Expected number to be greater than 0/],
+      [{ callbacks: { keepFailedDays: '7' } }, /callbacks\.keepFailedDays/],
+      // How often the server prunes is not a setting (tests shorten it through the server options).
+      [{ callbacks: { failedPruneIntervalMs: 100 } }, /callbacks/],
     ];
     // A console password hash scrypt cannot use (hand-edited): refused here, not a 500 at each sign-in.
     const salt = 'AAAAAAAAAAAAAAAAAAAAAA==';
@@ -284,6 +288,8 @@ describe('config file validation', () => {
     for (const [config, message] of cases) {
       assert.throws(() => parseConfig(config), (e: Error) => e instanceof ConfigError && message.test(e.message));
     }
+    // Fractions of a day are fine (an hour, a second).
+    assert.equal(parseConfig({ callbacks: { keepFailedDays: 1 / 86400 } }).callbacks?.keepFailedDays, 1 / 86400);
     assert.throws(() => readConfigFile(join(newDir(), 'missing.json')), (e: Error) => e instanceof ConfigError && /cannot read config file/.test(e.message));
   });
 });
