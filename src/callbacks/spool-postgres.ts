@@ -339,9 +339,10 @@ export class PostgresSpool implements CallbackSpool {
 
   async pruneFailed(beforeMs: number, limit: number): Promise<number> {
     if (limit <= 0) return 0;
-    // Idempotent: any node may run it, two at once only delete each row once.
+    // Idempotent: any node may run it, two at once only delete each row once. The ids as an
+    // array: the rows are then found by the key, never by a scan of a long pending backlog.
     const r = await this.pool.query(
-      "DELETE FROM callback_deliveries WHERE id IN (SELECT id FROM callback_deliveries WHERE state = 'failed' AND failed_at < $1 ORDER BY failed_at LIMIT $2)",
+      "DELETE FROM callback_deliveries WHERE id = ANY(ARRAY(SELECT id FROM callback_deliveries WHERE state = 'failed' AND failed_at < $1 ORDER BY failed_at LIMIT $2))",
       [beforeMs, limit],
     );
     return r.rowCount ?? 0;
