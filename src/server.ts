@@ -22,6 +22,7 @@ import { frameworkError, notFound, rootError } from './http/prefix-routing.js';
 import { clientErrorHandler } from './http/client-errors.js';
 import { openCallbacks, type Callbacks, type CallbackOptions } from './callbacks/index.js';
 import { API_PREFIX, apiRoutes } from './api/plugin.js';
+import { pruneInPages } from './retention.js';
 import { consoleAuth, consoleRoutes } from './console/routes.js';
 import { MemorySessionStore, Sessions, SignInThrottle, type SessionStore } from './console/sessions.js';
 
@@ -344,34 +345,38 @@ async function serveOn(
   const prune = async () => {
     // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
     const before = Math.min(Date.now() - retentionMs, callbacks.pruneHorizon());
-    while ((await store.pruneOutbox(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    await pruneInPages((limit) => store.pruneOutbox(before, limit));
     const chatBefore = Date.now() - chatRetentionMs;
-    while ((await store.pruneMessages(chatBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    await pruneInPages((limit) => store.pruneMessages(chatBefore, limit));
     // Timed bans and mutes that ended a minute ago or more (no longer applied nor listed): a
     // command that read its clock just before an end still finds the entry.
     const endedBefore = Date.now() - 60_000;
-    while ((await store.pruneEntries(endedBefore, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    await pruneInPages((limit) => store.pruneEntries(endedBefore, limit));
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
   const auditRetentionMs = (opts.auditRetentionDays ?? 90) * 86400_000;
   const pruneAudit = async () => {
     const before = Date.now() - auditRetentionMs;
-    while ((await store.pruneAudit(before, 2000)) === 2000) await new Promise((r) => setImmediate(r));
+    await pruneInPages((limit) => store.pruneAudit(before, limit));
   };
   const auditPruner = setInterval(() => pruneAudit().catch((err) => http.log.error({ err }, 'audit prune failed')), 60_000);
   auditPruner.unref();
   // Given-up callbacks past callbacks.keepFailedDays (opt-in): on a cluster every node runs it,
   // the DELETE is idempotent.
   const keepFailedDays = opts.callbacks?.keepFailedDays;
-  const pruneFailed = async () => {
-    const removed = await callbacks.pruneFailed();
-    if (removed > 0) http.log.info({ removed, keepFailedDays }, 'given-up callback deliveries removed');
-  };
   const failedPruner =
     keepFailedDays === undefined
       ? undefined
-      : setInterval(() => pruneFailed().catch((err) => http.log.error({ err }, 'given-up callback prune failed')), opts.callbacks?.failedPruneIntervalMs ?? 60_000);
+      : setInterval(async () => {
+          try {
+            const before = Date.now() - keepFailedDays * 86400_000;
+            const removed = await pruneInPages((limit) => callbacks.spool.pruneFailed(before, limit));
+            if (removed > 0) http.log.info({ removed, keepFailedDays }, 'given-up callback deliveries removed');
+          } catch (err) {
+            http.log.error({ err }, 'given-up callback prune failed');
+          }
+        }, opts.callbacks?.failedPruneIntervalMs ?? 60_000);
   failedPruner?.unref();
 
   let liveness: Liveness | undefined;

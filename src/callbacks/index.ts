@@ -13,7 +13,7 @@ import { callbackMetrics } from './metrics.js';
 import { CallbackRelay, type RelayLog, type RelayOptions } from './relay.js';
 import { RelayThread, type RelayHandle } from './relay-thread.js';
 import { CallbackService } from './service.js';
-import { BULK_PAGE, MemorySpool, type CallbackSpool } from './spool.js';
+import { MemorySpool, type CallbackSpool } from './spool.js';
 import { deliverySummary, type DeliverySummary } from './summary.js';
 
 export interface CallbackOptions {
@@ -51,11 +51,6 @@ export interface Callbacks {
   spool: CallbackSpool;
   /** The outbox may drop events older than this (ms). */
   pruneHorizon(): number;
-  /**
-   * Removes the deliveries (of every app) given up more than `keepFailedDays` ago, a page at a
-   * time with the event loop free between pages; returns how many (0 when it is not set).
-   */
-  pruneFailed(): Promise<number>;
   /** One app's deliveries at a glance (native API, console). */
   summary(appId: AppId): Promise<DeliverySummary>;
   close(): Promise<void>;
@@ -125,17 +120,6 @@ export async function openCallbacks(deps: {
       relay: started,
       spool,
       pruneHorizon: () => started.pruneHorizon(),
-      pruneFailed: async () => {
-        if (o.keepFailedDays === undefined) return 0;
-        const before = Date.now() - o.keepFailedDays * 86400_000;
-        let n = 0;
-        for (;;) {
-          const page = await spool.pruneFailed(before, BULK_PAGE);
-          n += page;
-          if (page < BULK_PAGE) return n;
-          await new Promise((r) => setImmediate(r));
-        }
-      },
       summary: (appId) => deliverySummary({ spool, service, metrics }, appId),
       async close() {
         unsubscribe();
