@@ -5,7 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { deniedAddressMessage, isPrivateAddress, type PrivateAddresses } from './address-policy.js';
+import { deniedAddressMessage, hostOf, isPrivateAddress, type PrivateAddresses } from './address-policy.js';
 
 export interface PostAnswer {
   status: number;
@@ -109,7 +109,7 @@ export class HttpPoster {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new PostError(`unsupported protocol ${u.protocol}`);
     const tls = u.protocol === 'https:';
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    const host = hostOf(u);
     const port = u.port ? Number(u.port) : tls ? 443 : 80;
     const head =
       `POST ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n` +
