@@ -84,6 +84,11 @@ export interface AdminOptions {
   openLoop?: boolean;
   /** Also measure Rostrum with callbacks on (a signing receiver on loopback) beside it. */
   callbacks?: boolean;
+  /**
+   * Also measure Rostrum on the memory store (nothing durable) beside it: what the HTTP layer,
+   * the dialect and the core cost without the store's writes.
+   */
+  memoryStore?: boolean;
   cpuProf?: string;
 }
 
@@ -124,6 +129,8 @@ export interface AdminResult {
   met: boolean;
   openLoop?: { rostrum: OpenLoopFigures; baseline: OpenLoopFigures; baselineName: string; met: boolean };
   callbacks?: CallbacksFigures;
+  /** Rostrum on the memory store, and its req/s over the first baseline's, round by round. */
+  memory?: { figures: HttpFigures; ratio: number; paired: PairedRatio };
 }
 
 export interface Slice {
@@ -325,6 +332,14 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     await prepareRooms(server, app, shape);
     const rostrum = rostrumTarget(`Rostrum pick/kick (${store})`, server, app, shape);
 
+    let memory: Target | undefined;
+    if (opts.memoryStore) {
+      const memServer = await startChild('rostrum-memory', 'bench/server-main.ts', { env: { BENCH_APP: JSON.stringify(app), BENCH_STORE: 'memory' } });
+      children.push(memServer);
+      await prepareRooms(memServer, app, shape);
+      memory = rostrumTarget('Rostrum, memory store (not durable)', memServer, app, shape);
+    }
+
     let withCallbacks: Target | undefined;
     const drainMs: number[] = [];
     let drainCpu = 0;
@@ -361,7 +376,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       };
     }
 
-    const targets = [rostrum, ...baselines, ...(withCallbacks ? [withCallbacks] : [])];
+    const targets = [rostrum, ...baselines, ...(memory ? [memory] : []), ...(withCallbacks ? [withCallbacks] : [])];
     const warmup = async (t: Target) => {
       await cannon(t, WARMUP_S);
       if (t !== withCallbacks || !receiver) return;
@@ -392,6 +407,12 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     }
     const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
     const paired = pairedRatio(slices[0].map(rate), slices[1].map(rate));
+    let memoryFigures: AdminResult['memory'];
+    if (memory) {
+      const at = targets.indexOf(memory);
+      const mf = figures(slices[at]);
+      memoryFigures = { figures: mf, ratio: mf.reqPerSec / bs[0].figures.reqPerSec, paired: pairedRatio(slices[at].map(rate), slices[1].map(rate)) };
+    }
     const goal = store === 'postgres' ? 0.6 : 0.5;
 
     let openLoop: AdminResult['openLoop'];
@@ -417,7 +438,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     const seats = await tencent(server.ready.port as number, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
-    return { shape, store, rostrum: r, baselines: bs, ratio, paired, goal, met: paired.median >= goal && r.failures === 0, openLoop, callbacks };
+    return { shape, store, rostrum: r, baselines: bs, ratio, paired, goal, met: paired.median >= goal && r.failures === 0, openLoop, callbacks, memory: memoryFigures };
   } finally {
     for (const c of children.reverse()) await c.stop();
     if (schemas.length) await dropSchemas(schemas);
@@ -457,6 +478,10 @@ export function printAdmin(r: AdminResult): void {
   for (const b of r.baselines) printHttpRow(b.name, b.figures);
   printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
   console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(r.ratio, r.paired), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
+  if (r.memory) {
+    printHttpRow('Rostrum, memory store (not durable)', r.memory.figures);
+    console.log('  without a durable store: %s of %s req/s (what HTTP, the dialect and the core allow)', ratioText(r.memory.ratio, r.memory.paired), r.baselines[0].name);
+  }
   if (r.callbacks) {
     const c = r.callbacks;
     printHttpRow(`Rostrum, callbacks on (${r.store})`, c.figures);
@@ -474,6 +499,7 @@ export function printAdmin(r: AdminResult): void {
   }
   printChecks('Rostrum', r.rostrum);
   if (r.callbacks) printChecks('Rostrum, callbacks on', r.callbacks.figures);
+  if (r.memory) printChecks('Rostrum, memory store', r.memory.figures);
   for (const b of r.baselines) printChecks(b.name, b.figures);
   if (r.openLoop) {
     const o = r.openLoop;

@@ -22,7 +22,9 @@ const cpuProf = args.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof
 const scenarios: Record<string, () => Promise<void>> = {
   async admin() {
     // The fixed-load (open loop) measurement runs on the typical shape.
-    for (const shape of SHAPES) printAdmin(await adminBench(shape, { baselines: ['bare-http'], openLoop: shape === SHAPES[0], callbacks: true, cpuProf }));
+    for (const shape of SHAPES) {
+      printAdmin(await adminBench(shape, { baselines: ['bare-http'], openLoop: shape === SHAPES[0], callbacks: true, memoryStore: true, cpuProf }));
+    }
   },
   async 'admin-pg'() {
     for (const shape of SHAPES) {
