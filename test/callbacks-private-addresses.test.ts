@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isPrivateAddress, refusedCallbackHost } from '../src/callbacks/address-policy.js';
+import { PostError, permittedLookup } from '../src/callbacks/http-post.js';
 import { ConfigError, parseConfig } from '../src/config.js';
 import { APP, adminSig, startTestServer, tempData, type TestServer } from './support/harness.js';
 import { cleanUp, cli, newDir } from './support/cli.js';
@@ -86,6 +87,46 @@ describe('the denied address ranges', () => {
     const { code } = await c.exited;
     assert.equal(code, 2, c.output.stderr);
     assert.match(c.output.stderr, /^rostrum: invalid config: apps\.0\.callback\.url: host 127\.0\.0\.1 is an internal address .*\(callbacks\.privateAddresses is deny\)$/m);
+  });
+});
+
+describe('the lookup of a delivery\'s connection under deny', () => {
+  type Answer = { err: Error | null; address: unknown; family?: number };
+  /** permittedLookup over a resolver that answers `addresses` (or fails with `code`), as net calls it. */
+  const lookUp = (addresses: { address: string; family: number }[] | string, options: { all?: boolean; family?: number; hints?: number }) =>
+    new Promise<{ answer: Answer; asked: unknown }>((resolve) => {
+      let asked: unknown;
+      const lookup = permittedLookup((hostname, opts, callback) => {
+        asked = { hostname, ...opts };
+        if (typeof addresses === 'string') callback(Object.assign(new Error(`getaddrinfo ${addresses} ${hostname}`), { code: addresses }), []);
+        else callback(null, addresses);
+      });
+      lookup('hooks.example', options as never, (err, address, family) => resolve({ answer: { err, address, family }, asked }));
+    });
+
+  it('keeps every permitted address, in the resolver\'s order, for the connection to try in turn; one when net asks for one', async () => {
+    const resolved = [
+      { address: '::1', family: 6 },
+      { address: '2001:db8::7', family: 6 },
+      { address: '10.0.0.7', family: 4 },
+      { address: '203.0.113.7', family: 4 },
+    ];
+    const all = await lookUp(resolved, { all: true, family: 0, hints: 1024 });
+    assert.equal(all.answer.err, null);
+    assert.deepEqual(all.answer.address, [resolved[1], resolved[3]]);
+    assert.deepEqual(all.asked, { hostname: 'hooks.example', family: 0, hints: 1024, all: true }, "net's family and hints are kept");
+    const one = await lookUp(resolved, { family: 0 });
+    assert.deepEqual(one.answer, { err: null, address: '2001:db8::7', family: 6 });
+  });
+
+  it('fails naming the first denied address when none is left, and says why a name did not resolve', async () => {
+    const denied = await lookUp([{ address: '169.254.169.254', family: 4 }, { address: '::1', family: 6 }], { all: true });
+    assert.ok(denied.answer.err instanceof PostError);
+    assert.equal(denied.answer.err.message, 'callback address 169.254.169.254 (hooks.example) is not allowed (callbacks.privateAddresses is deny)');
+    const unknown = await lookUp('ENOTFOUND', { all: true });
+    assert.ok(unknown.answer.err instanceof PostError);
+    assert.equal(unknown.answer.err.message, 'cannot resolve hooks.example: ENOTFOUND');
+    assert.equal((await lookUp([], { all: true })).answer.err?.message, 'cannot resolve hooks.example: no address');
   });
 });
 

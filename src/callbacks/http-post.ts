@@ -2,8 +2,8 @@
 // connections pooled per origin. Profiles put undici's request path at about three times the CPU
 // of writing the request and reading the short answer directly on the socket; a delivery is one
 // request and one small answer, which is all this handles (no redirects, no upgrades, no proxies).
-import { lookup } from 'node:dns/promises';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { deniedAddressMessage, hostOf, isPrivateAddress, type PrivateAddresses } from './address-policy.js';
 
@@ -64,8 +64,9 @@ export class HttpPoster {
   /**
    * `timeoutMs` bounds connecting, then the answer's headers, then each wait for more of its
    * body; `maxAnswerBytes` bounds the body. Connections idle longer than `idleTimeoutMs` close.
-   * With `privateAddresses` = 'deny', a connection goes only to an address outside the private
-   * ranges (address-policy.ts), resolved here and connected to as resolved.
+   * With `privateAddresses` = 'deny', a connection goes only to addresses outside the private
+   * ranges (address-policy.ts): those a name resolves to are filtered before the connection
+   * tries them (permittedLookup).
    */
   constructor(
     private readonly timeoutMs: number,
@@ -156,11 +157,9 @@ export class HttpPoster {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new PostError('closed'));
       let opening: Conn | null = null;
-      let settled = false;
       const timer = setTimeout(() => fail(new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
       timer.unref();
       const fail = (err: Error) => {
-        settled = true;
         clearTimeout(timer);
         if (opening) {
           // Never connected: its close listener is not set yet, so it leaves the set here.
@@ -169,34 +168,29 @@ export class HttpPoster {
         }
         reject(err instanceof PostError ? err : new PostError(err.message || 'connection failed'));
       };
-      const connectTo = (address: string) => {
-        if (settled) return;
-        if (this.closed) return fail(new PostError('closed'));
-        // The certificate is checked against the URL's host name even when connecting to the
-        // address it was resolved to.
-        const sock = t.tls
-          ? tlsConnect({ host: address, port: t.port, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
-          : netConnect({ host: address, port: t.port });
-        sock.unref(); // a delivery in flight does not keep the process up by itself
-        const c: Conn = { socket: sock, key: t.key, timer: null, exchange: null, idleSince: 0 };
-        opening = c;
-        this.all.add(c);
-        sock.once('error', fail);
-        sock.once(t.tls ? 'secureConnect' : 'connect', () => {
-          settled = true;
-          opening = null;
-          clearTimeout(timer);
-          sock.removeListener('error', fail);
-          sock.setNoDelay(true);
-          sock.on('data', (chunk: Buffer) => this.onData(c, chunk));
-          sock.on('error', (err: Error) => this.end(c, err));
-          sock.on('close', () => this.onClose(c));
-          resolve(c);
-        });
-      };
-      // Allowed everywhere: connect by host, as Node resolves it (no lookup of our own).
-      if (this.privateAddresses === 'allow') return connectTo(t.host);
-      permittedAddress(t.host).then(connectTo, fail);
+      const deny = this.privateAddresses === 'deny';
+      if (deny && isIP(t.host) && isPrivateAddress(t.host)) return fail(new PostError(deniedAddressMessage(t.host, t.host)));
+      // Node resolves a name and tries its addresses in turn (IPv6 and IPv4 alike); under deny,
+      // only the permitted ones.
+      const lookup = deny ? PERMITTED_LOOKUP : undefined;
+      const sock = t.tls
+        ? tlsConnect({ host: t.host, port: t.port, lookup, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
+        : netConnect({ host: t.host, port: t.port, lookup });
+      sock.unref(); // a delivery in flight does not keep the process up by itself
+      const c: Conn = { socket: sock, key: t.key, timer: null, exchange: null, idleSince: 0 };
+      opening = c;
+      this.all.add(c);
+      sock.once('error', fail);
+      sock.once(t.tls ? 'secureConnect' : 'connect', () => {
+        opening = null;
+        clearTimeout(timer);
+        sock.removeListener('error', fail);
+        sock.setNoDelay(true);
+        sock.on('data', (chunk: Buffer) => this.onData(c, chunk));
+        sock.on('error', (err: Error) => this.end(c, err));
+        sock.on('close', () => this.onClose(c));
+        resolve(c);
+      });
     });
   }
 
@@ -276,28 +270,30 @@ export class HttpPoster {
 
 const EMPTY = Buffer.alloc(0);
 
+type Resolve = (hostname: string, options: { all: true; family?: number; hints?: number }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
 /**
- * The address a delivery to `host` connects to under deny: the host itself when it is an IP
- * address, else the first address it resolves to outside the denied ranges. The connection then
- * goes to that address, so a name that resolves differently a moment later (DNS rebinding) cannot
- * lead it elsewhere.
+ * A connection's lookup under deny: the addresses a name resolves to outside the denied ranges,
+ * in the resolver's order, or an error naming the first denied one when none is left. The
+ * connection goes to exactly these, so a name that resolves differently a moment later (DNS
+ * rebinding) cannot lead it elsewhere. `resolve` is dns.lookup but in tests.
  */
-async function permittedAddress(host: string): Promise<string> {
-  if (isIP(host)) {
-    if (isPrivateAddress(host)) throw new PostError(deniedAddressMessage(host, host));
-    return host;
-  }
-  let addresses: { address: string }[];
-  try {
-    addresses = await lookup(host, { all: true });
-  } catch (e) {
-    throw new PostError(`cannot resolve ${host}: ${(e as { code?: string }).code ?? (e as Error).message}`);
-  }
-  const allowed = addresses.find((a) => !isPrivateAddress(a.address));
-  if (allowed) return allowed.address;
-  if (addresses.length === 0) throw new PostError(`cannot resolve ${host}: no address`);
-  throw new PostError(deniedAddressMessage(addresses[0].address, host));
+export function permittedLookup(resolve: Resolve = dnsLookup as Resolve): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { family: options.family as number | undefined, hints: options.hints, all: true }, (err, addresses) => {
+      if (err) return callback(new PostError(`cannot resolve ${hostname}: ${err.code ?? err.message}`), '', 0);
+      const allowed = addresses.filter((a) => !isPrivateAddress(a.address));
+      if (allowed.length === 0) {
+        const why = addresses.length === 0 ? `cannot resolve ${hostname}: no address` : deniedAddressMessage(addresses[0].address, hostname);
+        return callback(new PostError(why), '', 0);
+      }
+      if (options.all) callback(null, allowed);
+      else callback(null, allowed[0].address, allowed[0].family);
+    });
+  };
 }
+
+const PERMITTED_LOOKUP = permittedLookup();
 
 /** The write went to a connection the receiver had closed: nothing of an answer came. */
 class StaleConnection extends PostError {}
