@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorKind } from '../core/errors.js';
+import { JSON_TYPE } from '../http/json-type.js';
 
 export interface ApiErrorCode {
   status: number;
@@ -78,7 +79,7 @@ export function errorBody(code: string, message: string, field?: string): { erro
 
 /** Writes the API's error shape: every failure of the native API and the console goes out here. */
 export function sendError(reply: FastifyReply, e: ApiErrorCode, message: string, field?: string): FastifyReply {
-  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(e.code, message, field)));
+  return reply.code(e.status).header('content-type', JSON_TYPE).send(JSON.stringify(errorBody(e.code, message, field)));
 }
 
 /** Fastify's error handler for the API's routes (and the console's): `surface` names the log line. */

@@ -15,6 +15,7 @@ import { authenticate, type ExtraAuth, type Principal } from './auth.js';
 import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, apiErrorHandler, sendError } from './errors.js';
 import { ROUTES } from './routes.js';
 import type { CallbackAccess } from './callbacks.js';
+import { JSON_TYPE } from '../http/json-type.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -110,7 +111,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         const ctx = { engine: deps.engine, appId: who.app.sdkAppId, actor: { kind: 'admin' as const, userId: who.identifier, surface: who.surface }, callbacks: deps.callbacks };
         try {
           const out = await r.run(ctx, { params: req.params, query: req.query, body: req.body });
-          return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(out));
+          return reply.code(200).header('content-type', JSON_TYPE).send(JSON.stringify(out));
         } catch (e) {
           if (!isRoomError(e)) throw e;
           return sendError(reply, ERROR_BY_KIND[e.kind], e.message, e.field);
@@ -120,6 +121,6 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   }
 
   app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
-    reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
+    reply.header('content-type', JSON_TYPE).send(JSON.stringify(app.swagger())),
   );
 }

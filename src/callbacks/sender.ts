@@ -4,6 +4,7 @@
 // event, so the client is a small one made for that (http-post.ts).
 import type { PrivateAddresses } from './address-policy.js';
 import { HttpPoster, PostError } from './http-post.js';
+import { JSON_TYPE } from '../http/json-type.js';
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -27,7 +28,7 @@ export class CallbackSender {
     let status: number;
     let answerBytes: Buffer;
     try {
-      ({ status, body: answerBytes } = await this.poster.post(url, body, 'application/json; charset=utf-8', 'rostrum-callbacks'));
+      ({ status, body: answerBytes } = await this.poster.post(url, body, JSON_TYPE, 'rostrum-callbacks'));
     } catch (e) {
       if (e instanceof PostError && e.timeout) return { ok: false, error: `no answer within ${this.timeoutMs} ms` };
       const err = e as { code?: string; message?: string };

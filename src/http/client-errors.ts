@@ -7,7 +7,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { JSON_TYPE, envelopeFor, type EnvelopedAnswer } from './prefix-routing.js';
+import { JSON_TYPE } from './json-type.js';
+import { envelopeFor, type EnvelopedAnswer } from './prefix-routing.js';
 
 /** What Node's 'clientError' event passes (see Node's http docs). */
 export interface ClientError extends Error {

@@ -6,6 +6,7 @@
 // UserSig or a sign.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, maxHeaderSize } from 'node:http';
+import { JSON_TYPE } from './json-type.js';
 import { redactUrl } from './request-log.js';
 import { envelope as tencentEnvelope } from '../dialects/tencent/routes.js';
 import { CODE } from '../dialects/tencent/codes.js';
@@ -46,7 +47,6 @@ const TENCENT_PARSE_ERROR: Partial<Record<Failure, string>> = {
   unparsable: 'HTTP request cannot be parsed',
 };
 
-export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** An answer's status and body (its content type is always JSON_TYPE). */
 export interface EnvelopedAnswer {
@@ -84,13 +84,13 @@ function answerByPrefix(req: FastifyRequest, reply: FastifyReply, failure: Failu
 /** For `setNotFoundHandler`: any method, any path no route serves. */
 export function notFound(req: FastifyRequest, reply: FastifyReply): void {
   if (answerByPrefix(req, reply, 'notFound')) return;
-  void reply.code(404).header('content-type', 'application/json; charset=utf-8').send('{"error":"Not Found","statusCode":404}');
+  void reply.code(404).header('content-type', JSON_TYPE).send('{"error":"Not Found","statusCode":404}');
 }
 
 /** For Fastify's `frameworkErrors`: a URL the router cannot read (its message would hold the URL). */
 export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (answerByPrefix(req, reply, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'longParam' : 'badUrl')) return;
-  void reply.code(400).header('content-type', 'application/json; charset=utf-8').send('{"error":"Bad Request","statusCode":400}');
+  void reply.code(400).header('content-type', JSON_TYPE).send('{"error":"Bad Request","statusCode":400}');
 }
 
 /**
@@ -103,5 +103,5 @@ export function rootError(err: FastifyError, req: FastifyRequest, reply: Fastify
   if (status === 500) req.log.error({ reqId: req.id, err }, 'unexpected error');
   // Fastify's own shape, its message kept for a client error (redacted all the same).
   const body = { statusCode: status, code: err.code, error: STATUS_CODES[status], message: status === 500 ? 'Internal Server Error' : redactUrl(err.message) };
-  void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  void reply.code(status).header('content-type', JSON_TYPE).send(JSON.stringify(body));
 }

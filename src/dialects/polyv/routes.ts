@@ -14,6 +14,7 @@ import { HISTORY_ENDPOINTS } from './history-endpoints.js';
 import { MESSAGE, PolyvError, fail, fromRoomError, statusOf, type PolyvCode } from './errors.js';
 import { Params, parsePairs } from './params.js';
 import { ReplayGuard } from './replay.js';
+import { JSON_TYPE } from '../../http/json-type.js';
 
 export interface PolyvDeps {
   engine: Engine;
@@ -30,7 +31,7 @@ export function envelope(code: PolyvCode, message: string, data: unknown): strin
 }
 
 export function answer(reply: FastifyReply, code: PolyvCode, message: string, data: unknown): FastifyReply {
-  return reply.code(code).header('content-type', 'application/json; charset=utf-8').send(envelope(code, message, data));
+  return reply.code(code).header('content-type', JSON_TYPE).send(envelope(code, message, data));
 }
 
 /** The raw query string: parsed here so that repeated keys are seen (and refused). */

@@ -13,6 +13,7 @@ import type { RateLimiter } from '../../http/rate-limit.js';
 import { CODE, CODE_BY_DETAIL, CODE_BY_KIND, TencentError, WIRE_FIELD } from './codes.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
 import { COMMANDS, type Command } from './commands.js';
+import { JSON_TYPE } from '../../http/json-type.js';
 
 export interface TencentDeps {
   engine: Engine;
@@ -59,7 +60,7 @@ export function envelope(code: number, info: string, response?: object): string 
 }
 
 export function answer(reply: FastifyReply, code: number, info: string, response?: object): FastifyReply {
-  return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(envelope(code, info, response));
+  return reply.code(200).header('content-type', JSON_TYPE).send(envelope(code, info, response));
 }
 
 interface Compiled {
