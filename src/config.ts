@@ -8,6 +8,7 @@ import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
 import { PRIVATE_ADDRESS_POLICIES, callbackUrlProblem } from './callbacks/address-policy.js';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackUrl } from './callbacks/commands.js';
 import { passwordHashProblem } from './console/password.js';
+import { errorMessage, errorPath } from './schema-errors.js';
 
 const AppSchema = Type.Object(
   {
@@ -192,11 +193,7 @@ export function redactStore(spec: string): string {
 export function parseConfig(raw: unknown): FileConfig {
   const first = Value.Errors(ConfigSchema, raw).First();
   if (first) {
-    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    // A union of literals (allow or deny): the values it takes, not "Expected union value".
-    const choices = (first.schema.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
-    const message = choices?.every((c) => typeof c === 'string') ? `expected one of ${choices.join(', ')}` : first.message;
-    throw new ConfigError(`invalid config: ${key}: ${message}`);
+    throw new ConfigError(`invalid config: ${errorPath(first) || '(root)'}: ${errorMessage(first)}`);
   }
   const cfg = raw as FileConfig;
   if (cfg.store !== undefined) parseStoreSpec(cfg.store, 'config: store');

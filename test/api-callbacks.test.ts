@@ -301,7 +301,10 @@ describe('native API: callback deliveries', () => {
     assert.deepEqual((await ok('GET', '/callbacks/config')).config, { url: rx.url, commands: null, signed: false, source: 'file' });
     assertError(await call('POST', '/callbacks/config', { url: 'ftp://example.com/cb' }), 400, 'invalid_request', 'url');
     assertError(await call('POST', '/callbacks/config', { url: 'http://ops:pw@example.com/cb' }), 400, 'invalid_request', 'url');
-    assertError(await call('POST', '/callbacks/config', { url: spare.url, commands: ['Room.Nope'] }), 400, 'invalid_request', 'commands.0');
+    const unknownCommand = await call('POST', '/callbacks/config', { url: spare.url, commands: ['Room.Nope'] });
+    assertError(unknownCommand, 400, 'invalid_request', 'commands.0');
+    // The names it takes, not the schema's "Expected union value".
+    assert.match(unknownCommand.body.error.message, /^body commands\.0: expected one of Room\.CallbackAfterCreateRoom, .*Mic\.CallbackAfterSeatInfoChanged, /);
     assertError(await call('POST', '/callbacks/config', { url: spare.url, extra: 1 }), 400, 'invalid_request');
     const set = await ok('POST', '/callbacks/config', { url: spare.url, commands: ['Room.CallbackAfterCreateRoom'] });
     assert.deepEqual(set.config, { url: spare.url, commands: ['Room.CallbackAfterCreateRoom'], signed: false, source: 'rest' });

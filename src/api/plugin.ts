@@ -16,6 +16,7 @@ import { API_ERROR, ApiError, ERROR_BY_KIND, ErrorBody, apiErrorHandler, sendErr
 import { ROUTES } from './routes.js';
 import type { CallbackAccess } from './callbacks.js';
 import { JSON_TYPE } from '../http/json-type.js';
+import { errorMessage, errorPath } from '../schema-errors.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -57,8 +58,8 @@ function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: s
     }
     if (check.Check(value)) return { value };
     const first = check.Errors(value).First();
-    const path = first?.path.replace(/^\//, '').replace(/\//g, '.') ?? '';
-    const err = new ApiError(API_ERROR.invalidRequest, `${httpPart === 'querystring' ? 'query' : httpPart} ${path || '(root)'}: ${first?.message ?? 'invalid'}`, path || undefined);
+    const path = first ? errorPath(first) : '';
+    const err = new ApiError(API_ERROR.invalidRequest, `${httpPart === 'querystring' ? 'query' : httpPart} ${path || '(root)'}: ${first ? errorMessage(first) : 'invalid'}`, path || undefined);
     return { error: err };
   };
 }
