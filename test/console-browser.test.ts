@@ -1,8 +1,8 @@
 // The console end to end in headless Chromium: sign in with an admin UserSig, find a room, kick
 // a real WebSocket client off its seat and ban another (both clients receive the events), and
 // find both actions on the audit page; the password sign-in, the session cookie's attributes,
-// dismissing a room (only once confirmed), CSRF refusal, sign-in throttling, and re-sending and
-// discarding given-up callbacks. With ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of the main
+// dismissing a room (only once confirmed), CSRF refusal, sign-in throttling, setting and stopping
+// the callback configuration, and re-sending and discarding given-up callbacks. With ROSTRUM_SCREENSHOTS=DIR it keeps screenshots of the main
 // pages there (docs/console/ holds the ones the docs show).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -270,6 +270,71 @@ describe('console callbacks page', { skip }, () => {
       await page.waitForSelector('[data-test=notice] >> text=Re-queued 1 delivery');
       await until(() => rx.unique().length === 2, 'the rest');
       await page.waitForSelector('[data-test=failed] >> text=No given-up deliveries');
+    } finally {
+      await page.close();
+      await t.close();
+      await rx.close();
+    }
+  });
+
+  it('sets the callback configuration from the page (a bad command is refused with the reason), and stops it only after a confirming click', async () => {
+    const rx = await startReceiver();
+    const t = await startTestServer({ apps: [APP, OTHER_APP], callbacks: { backoffBaseMs: 50, backoffMaxMs: 300 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const configOf = async (app = APP) => {
+      const res = await fetch(`${t.url}/api/v1/callbacks/config`, { headers: { authorization: `Bearer ${adminSig(app)}` } });
+      assert.equal(res.status, 200);
+      return (await res.json()).config;
+    };
+    const settled = () => until(() => t.server.callbacks.relay.idle(), 'the relay to settle');
+    try {
+      await page.goto(`${t.url}/console/`);
+      await page.fill('#userSig', adminSig());
+      await page.click('button[type=submit]');
+      await page.click('nav >> text=Callbacks');
+      await page.waitForSelector('[data-test=callback-config] >> text=No callback configuration');
+      assert.equal(await page.locator('[data-test=cb-stop]').count(), 0, 'nothing to stop');
+
+      // An unknown command: refused with the API's reason, nothing stored.
+      await page.fill('#cbUrl', rx.url);
+      await page.fill('#cbCommands', 'Room.CallbackAfterCreateRoom, Room.NoSuchCallback');
+      await page.click('[data-test=cb-save]');
+      await page.waitForSelector('.error >> text=body commands.1: expected one of Room.CallbackAfterCreateRoom,');
+      assert.equal(await configOf(), null);
+
+      // Saved with one command: shown, and only that command's callbacks go.
+      await page.fill('#cbCommands', 'Room.CallbackAfterCreateRoom');
+      await page.click('[data-test=cb-save]');
+      await page.waitForSelector(`[data-test=notice] >> text=Saved: callbacks go to ${rx.url} (Room.CallbackAfterCreateRoom).`);
+      await page.waitForSelector(`[data-test=callback-config] >> text=Sending to ${rx.url} (Room.CallbackAfterCreateRoom; unsigned; set in REST)`);
+      assert.deepEqual(await configOf(), { url: rx.url, commands: ['Room.CallbackAfterCreateRoom'], signed: false, source: 'rest' });
+      assert.equal(await configOf(OTHER_APP), null, "the other app's configuration is not touched");
+      await asAdmin(t, { type: 'createRoom', roomId: 'hooked' });
+      await asAdmin(t, { type: 'destroyRoom', roomId: 'hooked' });
+      await until(() => rx.accepted.length === 1, 'the create callback');
+      await settled();
+      assert.deepEqual(rx.unique().map((b) => b.CallbackCommand), ['Room.CallbackAfterCreateRoom']);
+
+      // Blank commands: every command.
+      await page.fill('#cbCommands', '');
+      await page.click('[data-test=cb-save]');
+      await page.waitForSelector(`[data-test=notice] >> text=Saved: callbacks go to ${rx.url} (every command).`);
+      assert.equal((await configOf()).commands, null);
+
+      // Stop: the first click only asks, Cancel keeps it; confirmed, nothing more is sent.
+      await page.click('[data-test=cb-stop]');
+      await page.waitForSelector('[data-test=cb-stop-warning]');
+      await page.click('[data-test=cb-stop-cancel]');
+      await page.waitForSelector('[data-test=cb-stop]');
+      assert.notEqual(await configOf(), null);
+      await page.click('[data-test=cb-stop]');
+      await page.click('[data-test=cb-stop-confirm]');
+      await page.waitForSelector('[data-test=notice] >> text=Callbacks stopped.');
+      await page.waitForSelector('[data-test=callback-config] >> text=No callback configuration');
+      assert.equal(await configOf(), null);
+      await asAdmin(t, { type: 'createRoom', roomId: 'unhooked' });
+      await settled();
+      assert.equal(rx.unique().length, 1, 'no callback after the stop');
     } finally {
       await page.close();
       await t.close();

@@ -1,7 +1,7 @@
-// Callback deliveries: the app's configuration, counts and lag, the given-up deliveries (paged),
-// and re-sending or discarding one or all of them. A discard cannot be undone, so it asks to be
-// confirmed on the page first.
-import { useEffect, useState } from 'preact/hooks';
+// Callback deliveries: the app's configuration (shown, set, or stopped), counts and lag, the
+// given-up deliveries (paged), and re-sending or discarding one or all of them. A discard or a
+// stop cannot be undone, so each asks to be confirmed on the page first.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, time } from './api.js';
 import { ConfirmInPlace } from './confirm.js';
 
@@ -24,11 +24,21 @@ export function Callbacks() {
   const [notice, setNotice] = useState('');
   /** The discard waiting for its confirming click: a delivery's id, or all of them. */
   const [confirming, setConfirming] = useState<number | 'all' | null>(null);
+  /** The configuration form: URL and commands (blank: every command), and the stop asking. */
+  const [urlDraft, setUrlDraft] = useState('');
+  const [commandsDraft, setCommandsDraft] = useState('');
+  const [stopping, setStopping] = useState(false);
+  /** Set while the form holds an edit: the page's refresh then leaves the fields alone. */
+  const editing = useRef(false);
   const after = cursors[cursors.length - 1];
   const load = () =>
     Promise.all([api.get('/callbacks/config'), api.get('/callbacks/deliveries'), api.get(`/callbacks/deliveries/failed?limit=50${after ? `&after=${after}` : ''}`)]).then(
       ([c, n, f]) => {
         setConfig(c.config);
+        if (!editing.current) {
+          setUrlDraft(c.config?.url ?? '');
+          setCommandsDraft(c.config?.commands?.join(', ') ?? '');
+        }
         setCounts(n);
         setItems(f.items);
         setNext(f.next);
@@ -46,8 +56,10 @@ export function Callbacks() {
     setError('');
     setNotice('');
     setConfirming(null);
+    setStopping(false);
     try {
       setNotice(done(await call()));
+      editing.current = false;
       setCursors(['']);
       await load();
     } catch (e: any) {
@@ -60,6 +72,19 @@ export function Callbacks() {
       () => (which === 'all' ? api.post('/callbacks/deliveries/discard', { all: true }) : api.del(`/callbacks/deliveries/failed/${which}`)),
       (r) => `Discarded ${deliveries(r.discarded)}.`,
     );
+  const saveConfig = (e: Event) => {
+    e.preventDefault();
+    const commands = commandsDraft.split(/[\s,]+/).filter((c) => c !== '');
+    void change(
+      () => api.post('/callbacks/config', commands.length > 0 ? { url: urlDraft.trim(), commands } : { url: urlDraft.trim() }),
+      (r) => `Saved: callbacks go to ${r.config.url} (${r.config.commands ? r.config.commands.join(', ') : 'every command'}).`,
+    );
+  };
+  const stopCallbacks = () => change(() => api.post('/callbacks/config/delete', {}), () => 'Callbacks stopped.');
+  const edit = (set: (v: string) => void) => (e: Event) => {
+    editing.current = true;
+    set((e.target as HTMLInputElement).value);
+  };
   const card = (n: string | number, l: string, test: string) => (
     <div class="card" data-test={test}>
       <div class="n">{n}</div>
@@ -75,7 +100,7 @@ export function Callbacks() {
         {config === undefined
           ? 'Loading…'
           : config === null
-            ? 'No callback configuration: set one in the config file, with the Tencent room_config commands, or POST /api/v1/callbacks/config.'
+            ? 'No callback configuration: set one below, in the config file, with the Tencent room_config commands, or POST /api/v1/callbacks/config.'
             : (
                 <>
                   Sending to <code>{config.url}</code> ({config.commands ? config.commands.join(', ') : 'every command'}; {config.signed ? 'signed' : 'unsigned'}; set in{' '}
@@ -83,6 +108,24 @@ export function Callbacks() {
                 </>
               )}
       </p>
+      <form class="row" onSubmit={saveConfig} data-test="callback-form">
+        <input id="cbUrl" aria-label="Callback URL" type="url" required placeholder="https://backend.example.com/rostrum" size={40} value={urlDraft} onInput={edit(setUrlDraft)} />
+        <input id="cbCommands" aria-label="Commands" placeholder="every command" size={40} value={commandsDraft} onInput={edit(setCommandsDraft)} title="Command names, separated by commas or spaces; blank for every command" />
+        <button class="primary" type="submit" data-test="cb-save">Save</button>
+        {config &&
+          (stopping ? (
+            <ConfirmInPlace
+              label="Confirm stop"
+              warning="No callback is sent until a configuration is set again, the config file's included."
+              test="cb-stop"
+              onConfirm={() => void stopCallbacks()}
+              onCancel={() => setStopping(false)}
+            />
+          ) : (
+            <button type="button" class="danger" onClick={() => setStopping(true)} data-test="cb-stop">Stop callbacks</button>
+          ))}
+      </form>
+      <p class="muted">A change applies to events committed after it; the config file's token still signs. Commands: names separated by commas or spaces, blank for every command.</p>
       {counts && (
         <div class="cards">
           {card(counts.pending, 'pending', 'cb-pending')}
