@@ -74,6 +74,32 @@ describe('room_config callback configuration', () => {
     }
   });
 
+  it('set again at once after a deletion: the changes committed after the new set are sent (none lost to the quiet relay)', async () => {
+    const rx = await startReceiver();
+    receivers.push(rx);
+    const s = await startTestServer();
+    const rooms = () => rx.unique().map((b) => b.RoomInfo.RoomId);
+    try {
+      const set = { Url: rx.url, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] };
+      ok(await s.tencent('room_config/set_callback', set));
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'first', RoomType: 'Conference' } }));
+      await until(() => rooms().includes('first'), 'the first callback');
+      for (let round = 0; round < 3; round++) {
+        ok(await s.tencent('room_config/delete_callback', {}));
+        ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `while-deleted-${round}`, RoomType: 'Conference' } }));
+        // The relay, finding no configuration, goes quiet for up to a second; the set comes now.
+        ok(await s.tencent('room_config/set_callback', set));
+        ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `after-${round}`, RoomType: 'Conference' } }));
+        await until(() => rooms().includes(`after-${round}`), `the callback of the room created after set ${round + 1}`);
+        await sleep(1200); // the relay settles into its quiet pace before the next deletion
+      }
+      // Those committed while deleted may go either way (the relay reads them around the change).
+      assert.deepEqual(rooms().filter((r) => !r.startsWith('while-deleted')), ['first', 'after-0', 'after-1', 'after-2']);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('the REST setting wins over the config file; a REST deletion stops the file one too', async () => {
     const fileReceiver = await startReceiver();
     const restReceiver = await startReceiver();

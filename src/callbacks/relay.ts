@@ -387,7 +387,7 @@ export class CallbackRelay {
       }
       // A short pause lets a burst's commits gather into one page. Without any configuration
       // the cursor still follows the outbox, once a second, past its events without reading them.
-      const configured = this.service.anyConfigured();
+      let configured = this.service.anyConfigured();
       const gap = configured ? 10 : 1000 - (Date.now() - lastRead);
       if (gap > 0) await this.pause(gap);
       if (!this.running) break;
@@ -398,9 +398,16 @@ export class CallbackRelay {
           const startedAt = Date.now();
           if (!configured) {
             const head = await this.store.outboxHead();
-            if (head !== this.cursor) await this.spoolPage([], head);
-            this.spooledBefore = startedAt;
-            break;
+            // Skip only what no configuration applies to. One set since the last look was
+            // stored before the events it applies to were committed, so the configurations
+            // read now, after the head, show it: then the events up to the head are read.
+            await this.service.load();
+            configured = this.service.anyConfigured();
+            if (!configured) {
+              if (head !== this.cursor) await this.spoolPage([], head);
+              this.spooledBefore = startedAt;
+              break;
+            }
           }
           const page = await this.store.readOutbox(this.cursor, PAGE);
           if (page.events.length > 0) await this.spoolPage(page.events, page.cursor, page.texts);
