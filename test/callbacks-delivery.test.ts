@@ -371,6 +371,34 @@ describe('callback delivery', () => {
     }
   });
 
+  it('PostgreSQL, two servers on one schema: a configuration set on either, and a change right after it on the same server, is delivered', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
+    const rx = await receiver();
+    const other = await receiver();
+    const data = tempData();
+    // APP keeps the relay reading pages (its file configuration); OTHER_APP is set and deleted.
+    const apps = [{ ...APP, callback: { url: rx.url } }, OTHER_APP];
+    const a = await startTestServer({ apps, data, callbacks: fast });
+    const b = await startTestServer({ apps, data, callbacks: fast });
+    try {
+      for (let round = 0; round < 6; round++) {
+        const s = round % 2 === 0 ? a : b;
+        const traffic = (async () => {
+          for (let k = 0; k < 5; k++) ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `busy-${round}-${k}`, RoomType: 'Conference' } }));
+        })();
+        ok(await s.tencent('room_config/set_callback', { Url: other.url, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] }, { app: OTHER_APP }));
+        ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `after-set-${round}`, RoomType: 'Conference' } }, { app: OTHER_APP }));
+        await traffic;
+        await until(() => other.unique().some((x) => x.RoomInfo?.RoomId === `after-set-${round}`), `round ${round}'s callback`, 15_000);
+        ok(await s.tencent('room_config/delete_callback', {}, { app: OTHER_APP }));
+      }
+      assert.deepEqual(await a.server.callbacks.service.failed(OTHER_APP.sdkAppId, 10), [], 'none given up');
+    } finally {
+      await a.close();
+      await b.close();
+      await data.remove();
+    }
+  });
+
   it("one app's dead receiver does not delay another app's callbacks", async () => {
     const dead = await receiver();
     dead.mode = 'dead';

@@ -52,6 +52,8 @@ export interface RelayLog {
   error(obj: object, msg: string): void;
 }
 
+/** How far apart nodes' clocks may be: events this close to a configuration read are read again. */
+const CLOCK_SKEW_MS = 5_000;
 const PAGE = 500;
 const LEASE_TICK_MS = 2000;
 const WINDOW = 256;
@@ -153,7 +155,13 @@ class AppSender {
   private async deliver(d: Delivery): Promise<void> {
     const relay = this.relay;
     const app = String(this.appId);
-    const cfg = relay.service.get(this.appId);
+    let cfg = relay.service.get(this.appId);
+    // Spooled, so some node had a configuration for it: this node's view may be older than that
+    // (set on another node a moment ago). Looked at again once, unless it is from after the event.
+    if (!cfg && d.createdAt >= relay.service.loadedFrom - CLOCK_SKEW_MS) {
+      await relay.service.loadSince(Date.now()).catch(() => {});
+      cfg = relay.service.get(this.appId);
+    }
     let error: string | null;
     if (!cfg) error = 'no callback configuration';
     else if (cfg.commands && !cfg.commands.has(d.command)) error = null; // unsubscribed since: drop it
@@ -439,6 +447,11 @@ export class CallbackRelay {
   }
 
   private async spoolPage(events: RoomEvent[], cursor: string, texts?: string[]): Promise<void> {
+    // An event of an app without a configuration here may belong to one just set on another node
+    // (or, on SQLite, in the main thread): the configurations are read again, after the page,
+    // unless the last read began after these events were committed.
+    const stale = (e: RoomEvent) => !this.service.get(e.appId) && e.at >= this.service.loadedFrom - CLOCK_SKEW_MS;
+    if (events.some(stale)) await this.service.loadSince(Date.now());
     const rows: NewDelivery[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];

@@ -36,6 +36,9 @@ export interface CallbackAdmin {
 export class CallbackService implements CallbackAdmin {
   private stored = new Map<AppId, StoredCallbackConfig>();
   private readonly effective = new Map<AppId, EffectiveConfig | null>();
+  /** When the last completed load began (ms): it shows every configuration stored before then. */
+  loadedFrom = 0;
+  private loading: Promise<void> | null = null;
   /** Called when a configuration changes or deliveries are re-sent (the relay wakes up). */
   onChange: () => void = () => {};
 
@@ -51,8 +54,23 @@ export class CallbackService implements CallbackAdmin {
 
   /** Loads what REST stored; again later to see other nodes' changes. */
   async load(): Promise<void> {
+    const began = Date.now();
     this.stored = await this.spool.allConfigs();
     this.effective.clear();
+    this.loadedFrom = Math.max(this.loadedFrom, began);
+  }
+
+  /**
+   * Loads again unless a load that began at or after `since` (ms, at most now) has completed;
+   * callers at the same time share one. A configuration is stored before the events it applies
+   * to are committed, so a load that began after an event was read shows the one it goes by.
+   */
+  async loadSince(since: number): Promise<void> {
+    const bound = Math.min(since, Date.now());
+    while (this.loadedFrom < bound) {
+      this.loading ??= this.load().finally(() => (this.loading = null));
+      await this.loading;
+    }
   }
 
   /** Whether any app may have callbacks (when none, the relay reads the outbox rarely). */
