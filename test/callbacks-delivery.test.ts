@@ -371,7 +371,7 @@ describe('callback delivery', () => {
     }
   });
 
-  it('PostgreSQL, two servers on one schema: a configuration set on either, and a change right after it on the same server, is delivered', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
+  it('PostgreSQL, two servers on one schema: a configuration set (or a command added) on either, and a change right after it on the same server, is delivered', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
     const rx = await receiver();
     const other = await receiver();
     const data = tempData();
@@ -389,6 +389,13 @@ describe('callback delivery', () => {
         ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: `after-set-${round}`, RoomType: 'Conference' } }, { app: OTHER_APP }));
         await traffic;
         await until(() => other.unique().some((x) => x.RoomInfo?.RoomId === `after-set-${round}`), `round ${round}'s callback`, 15_000);
+        // A command added on the other server, and at once a change of that command there.
+        const t = s === a ? b : a;
+        const both = ['Room.CallbackAfterCreateRoom', 'Room.CallbackAfterDestroyRoom'];
+        ok(await t.tencent('room_config/update_callback', { Url: other.url, CallbackCommandList: both }, { app: OTHER_APP }));
+        ok(await t.tencent('room_engine_http_srv/destroy_room', { RoomId: `after-set-${round}` }, { app: OTHER_APP }));
+        const destroyed = (x: any) => x.CallbackCommand === 'Room.CallbackAfterDestroyRoom' && x.RoomId === `after-set-${round}`;
+        await until(() => other.unique().some(destroyed), `round ${round}'s added command`, 15_000);
         ok(await s.tencent('room_config/delete_callback', {}, { app: OTHER_APP }));
       }
       assert.deepEqual(await a.server.callbacks.service.failed(OTHER_APP.sdkAppId, 10), [], 'none given up');

@@ -52,6 +52,11 @@ export interface RelayLog {
   error(obj: object, msg: string): void;
 }
 
+/** Whether a configuration takes callbacks of `command`. */
+function takes(cfg: EffectiveConfig | null, command: string): cfg is EffectiveConfig {
+  return cfg !== null && (cfg.commands === null || cfg.commands.has(command));
+}
+
 /** How far apart nodes' clocks may be: events this close to a configuration read are read again. */
 const CLOCK_SKEW_MS = 5_000;
 const PAGE = 500;
@@ -156,9 +161,9 @@ class AppSender {
     const relay = this.relay;
     const app = String(this.appId);
     let cfg = relay.service.get(this.appId);
-    // Spooled, so some node had a configuration for it: this node's view may be older than that
-    // (set on another node a moment ago). Looked at again once, unless it is from after the event.
-    if (!cfg && d.createdAt >= relay.service.loadedFrom - CLOCK_SKEW_MS) {
+    // Spooled, so some node had a configuration taking it: this node's view may be older than
+    // that (set on another node a moment ago). Looked at again once, unless it is from after.
+    if (!takes(cfg, d.command) && d.createdAt >= relay.service.loadedFrom - CLOCK_SKEW_MS) {
       await relay.service.loadSince(Date.now()).catch(() => {});
       cfg = relay.service.get(this.appId);
     }
@@ -450,15 +455,18 @@ export class CallbackRelay {
     // An event of an app without a configuration here may belong to one just set on another node
     // (or, on SQLite, in the main thread): the configurations are read again, after the page,
     // unless the last read began after these events were committed.
-    const stale = (e: RoomEvent) => !this.service.get(e.appId) && e.at >= this.service.loadedFrom - CLOCK_SKEW_MS;
+    const callbacks = events.map((e) => callbackOf(e));
+    const stale = (e: RoomEvent, i: number) => {
+      const cb = callbacks[i];
+      return cb !== null && !takes(this.service.get(e.appId), cb.command) && e.at >= this.service.loadedFrom - CLOCK_SKEW_MS;
+    };
     if (events.some(stale)) await this.service.loadSince(Date.now());
     const rows: NewDelivery[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
+      const cb = callbacks[i];
       const cfg = this.service.get(e.appId);
-      if (!cfg) continue;
-      const cb = callbackOf(e);
-      if (!cb || (cfg.commands && !cfg.commands.has(cb.command))) continue;
+      if (!cb || !cfg || !takes(cfg, cb.command)) continue;
       const eventId = eventIdOf(e, texts?.[i]);
       rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
     }
