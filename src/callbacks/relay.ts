@@ -164,7 +164,7 @@ class AppSender {
     // Spooled, so some node had a configuration taking it: this node's view may be older than
     // that (set on another node a moment ago). Looked at again once, unless it is from after.
     if (!takes(cfg, d.command) && d.createdAt >= relay.service.loadedFrom - CLOCK_SKEW_MS) {
-      await relay.service.loadSince(Date.now()).catch(() => {});
+      await relay.service.load().catch(() => {});
       cfg = relay.service.get(this.appId);
     }
     let error: string | null;
@@ -460,7 +460,7 @@ export class CallbackRelay {
       const cb = callbacks[i];
       return cb !== null && !takes(this.service.get(e.appId), cb.command) && e.at >= this.service.loadedFrom - CLOCK_SKEW_MS;
     };
-    if (events.some(stale)) await this.service.loadSince(Date.now());
+    if (events.some(stale)) await this.service.load();
     const rows: NewDelivery[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];

@@ -6,6 +6,11 @@ import { callbackUrlProblem, type PrivateAddresses } from './address-policy.js';
 import type { CallbackTarget, FileCallbackConfig, StoredCallbackConfig } from './commands.js';
 import type { CallbackSpool, Delivery, SpoolCounts } from './spool.js';
 
+/** The time in ms with a fraction: a read begun within the same ms as an event read is told apart. */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** An app's configuration in effect. */
 export interface EffectiveConfig {
   url: string;
@@ -52,25 +57,24 @@ export class CallbackService implements CallbackAdmin {
     return callbackUrlProblem(url, this.privateAddresses);
   }
 
-  /** Loads what REST stored; again later to see other nodes' changes. */
+  /**
+   * Loads what REST stored, again later to see other nodes' changes: with a read begun now or
+   * later (callers at the same time share one). A configuration is stored before the events it
+   * applies to are committed, so a read begun after an event was read shows the one it goes by.
+   */
   async load(): Promise<void> {
-    const began = Date.now();
+    const since = preciseNow();
+    while (this.loadedFrom < since) {
+      this.loading ??= this.read().finally(() => (this.loading = null));
+      await this.loading;
+    }
+  }
+
+  private async read(): Promise<void> {
+    const began = preciseNow();
     this.stored = await this.spool.allConfigs();
     this.effective.clear();
     this.loadedFrom = Math.max(this.loadedFrom, began);
-  }
-
-  /**
-   * Loads again unless a load that began at or after `since` (ms, at most now) has completed;
-   * callers at the same time share one. A configuration is stored before the events it applies
-   * to are committed, so a load that began after an event was read shows the one it goes by.
-   */
-  async loadSince(since: number): Promise<void> {
-    const bound = Math.min(since, Date.now());
-    while (this.loadedFrom < bound) {
-      this.loading ??= this.load().finally(() => (this.loading = null));
-      await this.loading;
-    }
   }
 
   /** Whether any app may have callbacks (when none, the relay reads the outbox rarely). */
@@ -113,6 +117,8 @@ export class CallbackService implements CallbackAdmin {
 
   private async store(appId: AppId, config: StoredCallbackConfig): Promise<void> {
     await this.spool.setConfig(appId, config);
+    // A read begun before this write would put the old configuration back when it ends.
+    await this.loading?.catch(() => {});
     this.stored.set(appId, config);
     this.effective.delete(appId);
     this.onChange();
