@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { APP, OTHER_APP, startTestServer, tempData } from './support/harness.js';
 import { failed, ok } from './support/tencent.js';
 import { startReceiver, until } from './support/receiver.js';
+import { CallbackService } from '../src/callbacks/service.js';
+import { MemorySpool } from '../src/callbacks/spool.js';
 
 const receivers: { close(): Promise<void> }[] = [];
 after(async () => {
@@ -126,5 +128,42 @@ describe('room_config callback configuration', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('the callback service\'s view of the configurations', () => {
+  /** A memory spool whose reads of the configurations take `ms` (as a database's may). */
+  class SlowSpool extends MemorySpool {
+    reads = 0;
+    constructor(private readonly ms: number) {
+      super();
+    }
+    override async allConfigs() {
+      this.reads++;
+      const snapshot = await super.allConfigs();
+      await sleep(this.ms);
+      return snapshot;
+    }
+  }
+  const target = { url: 'http://127.0.0.1:9/cb' };
+
+  it('a read begun before a set here does not put the old configuration back when it ends', async () => {
+    const spool = new SlowSpool(50);
+    const service = new CallbackService(spool, new Map());
+    const reading = service.load();
+    assert.equal(await service.set(7, target), 'ok');
+    await reading;
+    assert.equal(service.get(7)?.url, target.url);
+  });
+
+  it('a load begun while another is in flight reads again (the earlier read may predate what it must see); callers at once share one read', async () => {
+    const spool = new SlowSpool(30);
+    const service = new CallbackService(spool, new Map());
+    const first = service.load();
+    await sleep(5);
+    await spool.setConfig(7, { kind: 'set', target }); // another node's set, after the first read began
+    await Promise.all([service.load(), service.load(), first]);
+    assert.equal(spool.reads, 2);
+    assert.equal(service.get(7)?.url, target.url);
   });
 });
