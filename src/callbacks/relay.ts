@@ -57,8 +57,6 @@ function takes(cfg: EffectiveConfig | null, command: string): cfg is EffectiveCo
   return cfg !== null && (cfg.commands === null || cfg.commands.has(command));
 }
 
-/** How far apart nodes' clocks may be: events this close to a configuration read are read again. */
-const CLOCK_SKEW_MS = 5_000;
 const PAGE = 500;
 const LEASE_TICK_MS = 2000;
 const WINDOW = 256;
@@ -163,13 +161,13 @@ class AppSender {
     let cfg = relay.service.get(this.appId);
     // Spooled, so some node had a configuration taking it: this node's view may be older than
     // that (set on another node a moment ago). Looked at again once, unless it is from after.
-    if (!takes(cfg, d.command) && d.createdAt >= relay.service.loadedFrom - CLOCK_SKEW_MS) {
+    if (!takes(cfg, d.command) && relay.service.readBefore(d.createdAt)) {
       await relay.service.load().catch(() => {});
       cfg = relay.service.get(this.appId);
     }
     let error: string | null;
     if (!cfg) error = 'no callback configuration';
-    else if (cfg.commands && !cfg.commands.has(d.command)) error = null; // unsubscribed since: drop it
+    else if (!takes(cfg, d.command)) error = null; // unsubscribed since: drop it
     else {
       const r = await relay.sender.send(relay.urlFor(this.appId, cfg, d.command), d.body);
       error = r.ok ? null : r.error;
@@ -452,24 +450,14 @@ export class CallbackRelay {
   }
 
   private async spoolPage(events: RoomEvent[], cursor: string, texts?: string[]): Promise<void> {
-    // An event of an app without a configuration here may belong to one just set on another node
-    // (or, on SQLite, in the main thread): the configurations are read again, after the page,
-    // unless the last read began after these events were committed.
-    const callbacks = events.map((e) => callbackOf(e));
-    const stale = (e: RoomEvent, i: number) => {
-      const cb = callbacks[i];
-      return cb !== null && !takes(this.service.get(e.appId), cb.command) && e.at >= this.service.loadedFrom - CLOCK_SKEW_MS;
-    };
-    if (events.some(stale)) await this.service.load();
-    const rows: NewDelivery[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      const cb = callbacks[i];
-      const cfg = this.service.get(e.appId);
-      if (!cb || !cfg || !takes(cfg, cb.command)) continue;
-      const eventId = eventIdOf(e, texts?.[i]);
-      rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
+    let page = this.deliveriesOf(events, texts);
+    // An event this view does not take may go by a configuration just set on another node (or,
+    // on SQLite, in the main thread): the configurations are read again, after the page.
+    if (page.doubtful) {
+      await this.service.load();
+      page = this.deliveriesOf(events, texts);
     }
+    const rows = page.rows;
     if (!(await this.spool.enqueue(this.cursor, rows, cursor))) {
       this.cursor = await this.spool.cursor(); // another node spooled it
       return;
@@ -481,6 +469,25 @@ export class CallbackRelay {
       this.metrics?.queued.inc({ app: String(r.appId) });
     }
     for (const appId of apps) this.senderOf(appId).wake();
+  }
+
+  /** The page's deliveries, and whether the view skipped an event that a newer one might take. */
+  private deliveriesOf(events: RoomEvent[], texts?: string[]): { rows: NewDelivery[]; doubtful: boolean } {
+    const rows: NewDelivery[] = [];
+    let doubtful = false;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const cb = callbackOf(e);
+      if (!cb) continue;
+      const cfg = this.service.get(e.appId);
+      if (!takes(cfg, cb.command)) {
+        doubtful ||= this.service.readBefore(e.at);
+        continue;
+      }
+      const eventId = eventIdOf(e, texts?.[i]);
+      rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
+    }
+    return { rows, doubtful };
   }
 
   /** The callback URL with its query; the same within one second (RequestTime), so kept. */

@@ -11,6 +11,9 @@ function preciseNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** How far apart nodes' clocks may be. */
+const CLOCK_SKEW_MS = 5_000;
+
 /** An app's configuration in effect. */
 export interface EffectiveConfig {
   url: string;
@@ -42,7 +45,7 @@ export class CallbackService implements CallbackAdmin {
   private stored = new Map<AppId, StoredCallbackConfig>();
   private readonly effective = new Map<AppId, EffectiveConfig | null>();
   /** When the last completed load began (ms): it shows every configuration stored before then. */
-  loadedFrom = 0;
+  private loadedFrom = 0;
   private loading: Promise<void> | null = null;
   /** Called when a configuration changes or deliveries are re-sent (the relay wakes up). */
   onChange: () => void = () => {};
@@ -68,6 +71,14 @@ export class CallbackService implements CallbackAdmin {
       this.loading ??= this.read().finally(() => (this.loading = null));
       await this.loading;
     }
+  }
+
+  /**
+   * Whether the last read may have begun before a configuration that an event committed at `at`
+   * (ms, by any node's clock) goes by: then a view that does not take the event is read again.
+   */
+  readBefore(at: number): boolean {
+    return at >= this.loadedFrom - CLOCK_SKEW_MS;
   }
 
   private async read(): Promise<void> {
