@@ -324,21 +324,19 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       // The baselines get the same requests: bare-pg locks the same rows Rostrum does.
       baselines.push({ name: BASELINE_NAMES[b], server: child, lanes });
     }
-    const server = await startChild('rostrum', 'bench/server-main.ts', {
-      env: { BENCH_APP: JSON.stringify(app), BENCH_STORE: rostrumSchema ? storeUrl(rostrumSchema) : 'sqlite' },
-      nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [],
-    });
-    children.push(server);
-    await prepareRooms(server, app, shape);
-    const rostrum = rostrumTarget(`Rostrum pick/kick (${store})`, server, app, shape);
-
-    let memory: Target | undefined;
-    if (opts.memoryStore) {
-      const memServer = await startChild('rostrum-memory', 'bench/server-main.ts', { env: { BENCH_APP: JSON.stringify(app), BENCH_STORE: 'memory' } });
-      children.push(memServer);
-      await prepareRooms(memServer, app, shape);
-      memory = rostrumTarget('Rostrum, memory store (not durable)', memServer, app, shape);
-    }
+    /** A Rostrum server of the app with its rooms ready, as a target named `name`. */
+    const startRostrum = async (name: string, child: string, storeSpec: string, env: Record<string, string> = {}, profDir?: string) => {
+      const started = await startChild(child, 'bench/server-main.ts', {
+        env: { BENCH_APP: JSON.stringify(app), BENCH_STORE: storeSpec, ...env },
+        nodeFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+      });
+      children.push(started);
+      await prepareRooms(started, app, shape);
+      return rostrumTarget(name, started, app, shape);
+    };
+    const rostrum = await startRostrum(`Rostrum pick/kick (${store})`, 'rostrum', rostrumSchema ? storeUrl(rostrumSchema) : 'sqlite', {}, opts.cpuProf);
+    const server = rostrum.server;
+    const memory = opts.memoryStore ? await startRostrum('Rostrum, memory store (not durable)', 'rostrum-memory', 'memory') : undefined;
 
     let withCallbacks: Target | undefined;
     const drainMs: number[] = [];
@@ -351,18 +349,14 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       children.push(receiver);
       const cbSchema = store === 'postgres' ? benchSchema() : '';
       if (cbSchema) schemas.push(cbSchema);
-      const cbServer = await startChild('rostrum-callbacks', 'bench/server-main.ts', {
-        env: {
-          BENCH_APP: JSON.stringify(app),
-          BENCH_STORE: cbSchema ? storeUrl(cbSchema) : 'sqlite',
-          BENCH_CALLBACK_URL: `http://127.0.0.1:${receiver.ready.port}/callback`,
-          BENCH_CALLBACK_TOKEN: token,
-        },
-        nodeFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}/callbacks`] : [],
-      });
-      children.push(cbServer);
-      await prepareRooms(cbServer, app, shape);
-      const target = rostrumTarget(`Rostrum, callbacks on (${store})`, cbServer, app, shape);
+      const target = await startRostrum(
+        `Rostrum, callbacks on (${store})`,
+        'rostrum-callbacks',
+        cbSchema ? storeUrl(cbSchema) : 'sqlite',
+        { BENCH_CALLBACK_URL: `http://127.0.0.1:${receiver.ready.port}/callback`, BENCH_CALLBACK_TOKEN: token },
+        opts.cpuProf && `${opts.cpuProf}/callbacks`,
+      );
+      const cbServer = target.server;
       // The relay may still be sending when a slice ends: it finishes before the next slice, whose
       // server would otherwise share the machine with it.
       withCallbacks = {
