@@ -47,7 +47,6 @@ const TENCENT_PARSE_ERROR: Partial<Record<Failure, string>> = {
   unparsable: 'HTTP request cannot be parsed',
 };
 
-
 /** An answer's status and body (its content type is always JSON_TYPE). */
 export interface EnvelopedAnswer {
   status: number;
