@@ -18,6 +18,8 @@ export class MemoryStore implements Store {
   /** One-time tokens: scope + nonce -> expiry (ms). Not part of `state`: a reload keeps them. */
   protected readonly nonces = new Map<string, number>();
   private nextNonceSweep = 0;
+  /** Set while a turn's units wait for its end (turnEnd). */
+  private turnEnded: Promise<void> | null = null;
 
   private appLocks(appId: AppId): AppLocks {
     let l = this.locks.get(appId);
@@ -55,8 +57,6 @@ export class MemoryStore implements Store {
     if (unit.auditEntries.length > 0) this.state.audit.append(unit.appId, unit.auditEntries);
     return this.turnEnd();
   }
-
-  private turnEnded: Promise<void> | null = null;
 
   /**
    * Resolves once this turn of the event loop is over, for every unit that asks during it: as in
