@@ -450,14 +450,13 @@ export class CallbackRelay {
   }
 
   private async spoolPage(events: RoomEvent[], cursor: string, texts?: string[]): Promise<void> {
-    let page = this.deliveriesOf(events, texts);
+    let rows = this.deliveriesOf(events, texts, false);
     // An event this view does not take may go by a configuration just set on another node (or,
-    // on SQLite, in the main thread): the configurations are read again, after the page.
-    if (page.doubtful) {
+    // on SQLite, in the main thread): the configurations are read again, then the page is built.
+    if (!rows) {
       await this.service.load();
-      page = this.deliveriesOf(events, texts);
+      rows = this.deliveriesOf(events, texts, true)!;
     }
-    const rows = page.rows;
     if (!(await this.spool.enqueue(this.cursor, rows, cursor))) {
       this.cursor = await this.spool.cursor(); // another node spooled it
       return;
@@ -471,23 +470,26 @@ export class CallbackRelay {
     for (const appId of apps) this.senderOf(appId).wake();
   }
 
-  /** The page's deliveries, and whether the view skipped an event that a newer one might take. */
-  private deliveriesOf(events: RoomEvent[], texts?: string[]): { rows: NewDelivery[]; doubtful: boolean } {
+  /**
+   * The page's deliveries; null, at the first event the view skips that a newer view might take
+   * (the page is built once the configurations are read again). `fresh`: the view was read after
+   * these events were, so it is never in doubt.
+   */
+  private deliveriesOf(events: RoomEvent[], texts: string[] | undefined, fresh: boolean): NewDelivery[] | null {
     const rows: NewDelivery[] = [];
-    let doubtful = false;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       const cb = callbackOf(e);
       if (!cb) continue;
       const cfg = this.service.get(e.appId);
       if (!takes(cfg, cb.command)) {
-        doubtful ||= this.service.readBefore(e.at);
+        if (!fresh && this.service.readBefore(e.at)) return null;
         continue;
       }
       const eventId = eventIdOf(e, texts?.[i]);
       rows.push({ eventId, appId: e.appId, roomId: e.roomId, seq: e.seq, command: cb.command, body: bodyOf(e, cb, eventId), createdAt: e.at });
     }
-    return { rows, doubtful };
+    return rows;
   }
 
   /** The callback URL with its query; the same within one second (RequestTime), so kept. */
