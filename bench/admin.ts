@@ -336,7 +336,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     };
     const rostrum = await startRostrum(`Rostrum pick/kick (${store})`, 'rostrum', rostrumSchema ? storeUrl(rostrumSchema) : 'sqlite', {}, opts.cpuProf);
     const server = rostrum.server;
-    const memory = opts.memoryStore ? await startRostrum('Rostrum, memory store (not durable)', 'rostrum-memory', 'memory') : undefined;
+    const memory = opts.memoryStore ? await startRostrum('Rostrum, memory store (not durable)', 'rostrum-memory', 'memory', {}, opts.cpuProf && `${opts.cpuProf}/memory`) : undefined;
 
     let withCallbacks: Target | undefined;
     const drainMs: number[] = [];
