@@ -2,8 +2,15 @@
 // stay open between requests like a load generator's would.
 import { Agent, request } from 'node:http';
 
+/**
+ * Idle sockets close on the client's side after this, before Rostrum's own 5 s keep-alive
+ * timeout: a socket reused just as the server closes it fails with ECONNRESET (node:http's
+ * agent does not keep clear of the server's timeout by itself; proxies and undici do).
+ */
+const IDLE_CLOSE_MS = 4_000;
+
 export function keepAliveAgent(maxSockets: number): Agent {
-  return new Agent({ keepAlive: true, maxSockets });
+  return new Agent({ keepAlive: true, maxSockets, timeout: IDLE_CLOSE_MS });
 }
 
 /** POSTs `body` (JSON) and resolves with the response body; rejects on a non-200 status. */
