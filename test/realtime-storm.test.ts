@@ -45,6 +45,26 @@ test(`${STORM} clients entering at once, with 500 deny entries: few units, all i
   for (const c of [...clients, denied]) c.close();
 });
 
+test('clients that leave while their entries wait in a storm never stay in the room', async () => {
+  await createRoom(s, 'leavers', { maxMembers: 1000 });
+  // More entries at once than the gateway runs together (op-slots.ts): the last ones wait for a
+  // slot while the leavers' sockets close. Their leaving must still come after their entries.
+  const stayers = await Promise.all(Array.from({ length: STORM }, (_, i) => RawClient.open(s, `stay${i}`)));
+  const leavers = await Promise.all(Array.from({ length: 40 }, (_, i) => RawClient.open(s, `leave${i}`)));
+  const replies = Promise.all(stayers.map((c) => c.req('enterRoom', { roomId: 'leavers' })));
+  for (const c of leavers) {
+    c.ws.send(JSON.stringify({ id: 1, op: 'enterRoom', roomId: 'leavers' }));
+    c.close();
+  }
+  assert.deepEqual([...new Set((await replies).map((r) => r.code))], [0]);
+  await Promise.all(leavers.map((c) => c.closed));
+  // Every stayer is in (each was answered 0), so a count above theirs is a leaver left inside.
+  const count = async () => (await asAdmin(s, { type: 'getRoomInfo', roomId: 'leavers' })).memberCount;
+  for (let i = 0; i < 100 && (await count()) !== STORM; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await count(), STORM);
+  for (const c of stayers) c.close();
+});
+
 test('entries and messages to one room in one turn share a batch and all succeed', async () => {
   await createRoom(s, 'mixed');
   const talkers = await Promise.all(['t1', 't2'].map((u) => RawClient.connect(s, u, 'mixed')));

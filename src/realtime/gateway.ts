@@ -25,6 +25,7 @@ import { Connection, closeWithGrace, textFrame } from './connection.js';
 import { CODE_BY_KIND, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
+import { OpSlots } from './op-slots.js';
 import { Pacer } from './pacer.js';
 
 export interface GatewayOptions {
@@ -77,6 +78,11 @@ const RESYNC_CONCURRENCY = 8;
 /** Member-count frames written per event-loop turn (about 2–3 ms), and handshakes (about 4 ms). */
 const COUNT_WRITES_PER_TURN = 256;
 const UPGRADES_PER_TURN = 16;
+/**
+ * Ops running at once over all connections (op-slots.ts): under a SQLite batch's 256 units, so
+ * a group commits at the end of its turn. 32 cut `/healthz` waits a little more, and entries/s.
+ */
+const OPS_AT_ONCE = 128;
 
 /** Largest frame a client may send; ws closes the socket with 1009 above it. */
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -124,6 +130,7 @@ export class RealtimeGateway {
   /** Counts go to thousands of members, and storms bring hundreds of handshakes, a slice a turn. */
   private readonly countFanout: Pacer;
   private readonly upgrades: Pacer;
+  private readonly opSlots = new OpSlots(OPS_AT_ONCE);
   private readonly limits: Limits;
   private readonly chatPerSecond: number;
   private readonly chatBurst: number;
@@ -427,7 +434,9 @@ export class RealtimeGateway {
     const name = f.op;
     if (!Object.hasOwn(OPS, name)) return this.reply(conn, reqId, CODE.unknownOp, `unknown op ${name}`);
     const op = OPS[name as keyof typeof OPS];
-    const queued = conn.enqueue(() => this.runOp(conn, reqId, name, op, f));
+    // An op whose connection ended while it waited for a slot is not run: its leaving, queued
+    // after it, would only undo it.
+    const queued = conn.enqueue(() => this.opSlots.run(async () => (conn.ended ? undefined : this.runOp(conn, reqId, name, op, f))));
     if (!queued) this.reply(conn, reqId, CODE.tooManyRequests, 'too many requests waiting on this connection');
   }
 
