@@ -4,6 +4,7 @@
 // `/healthz` and every other request waiting behind them. Ops beyond the bound wait, in arrival
 // order, as a closure each, and start as running ones finish: a group's entries join one batch,
 // which commits at the end of the turn, and the loop serves other I/O between groups.
+
 export class OpSlots {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
