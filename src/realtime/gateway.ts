@@ -434,13 +434,14 @@ export class RealtimeGateway {
     const name = f.op;
     if (!Object.hasOwn(OPS, name)) return this.reply(conn, reqId, CODE.unknownOp, `unknown op ${name}`);
     const op = OPS[name as keyof typeof OPS];
-    // An op whose connection ended while it waited for a slot is not run: its leaving, queued
-    // after it, would only undo it.
-    const queued = conn.enqueue(() => this.opSlots.run(async () => (conn.ended ? undefined : this.runOp(conn, reqId, name, op, f))));
+    const queued = conn.enqueue(() => this.opSlots.run(() => this.runOp(conn, reqId, name, op, f)));
     if (!queued) this.reply(conn, reqId, CODE.tooManyRequests, 'too many requests waiting on this connection');
   }
 
   private async runOp(conn: Connection, reqId: number | string, name: string, op: Op, f: Record<string, unknown>): Promise<void> {
+    // The connection ended while the op waited for a slot: its leaving, queued after it, would
+    // only undo it.
+    if (conn.ended) return;
     try {
       const bad = paramError(op, f);
       if (bad) return this.reply(conn, reqId, CODE.invalidParam, bad);

@@ -24,9 +24,4 @@ export class OpSlots {
       else this.running--;
     }
   }
-
-  /** Ops waiting for a slot. */
-  get queued(): number {
-    return this.waiting.length;
-  }
 }
