@@ -10,6 +10,7 @@ import { PgWriter } from '../../src/adapters/postgres/writer.js';
 import { ipSubjects, normalizeIp } from '../../src/core/ip.js';
 import type { StoreWriter, Subject } from '../../src/core/ports/store.js';
 import { PG_URL, adminClient, dropSchema, freshSchema, pgSkip, urlWithSchema } from './postgres-support.js';
+import { freePort } from '../support/harness.js';
 
 const skip = await pgSkip();
 const APP = 1400000001;
@@ -685,14 +686,6 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A TCP forwarder that can be stopped (cutting every connection) and started again. */
 async function tcpProxy(host: string, port: number): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {

@@ -1,7 +1,7 @@
 // Test harness: a real Rostrum server on a loopback port with a fresh store: a SQLite data dir,
 // or (ROSTRUM_TEST_STORE=postgres://…) a PostgreSQL schema of its own.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,13 +85,40 @@ async function dropSchema(store: string): Promise<void> {
   }
 }
 
-/** A loopback port free right now (for child processes that need a concrete --port). */
+/**
+ * A loopback port free right now, for child processes that need a concrete `--port`. It is picked
+ * below the kernel's ephemeral range: a port from that range can be handed to another test's
+ * `listen(0)` (or a client socket) between this probe and the child's bind, and the child's
+ * readiness check would then reach that other server.
+ */
 export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  const [low] = ephemeralRange();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low > FIXED_PORTS_FROM + 1_000 ? FIXED_PORTS_FROM + Math.floor(Math.random() * (low - FIXED_PORTS_FROM)) : 0;
+    const probe = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    const chosen = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    return chosen;
+  }
+  throw new Error('no free loopback port below the ephemeral range');
+}
+
+const FIXED_PORTS_FROM = 20_000;
+
+/** The kernel's ephemeral port range (Linux); elsewhere, one that leaves no room below it. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low! > 0 && high! >= low!) return [low!, high!];
+  } catch {
+    // not Linux
+  }
+  return [0, 65535];
 }
 
 export interface TestServer {
