@@ -100,6 +100,12 @@ async function serve(argv: string[]): Promise<void> {
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
   log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');
+  if (process.send) {
+    // A parent that started this process with an IPC channel (a process manager, a test) learns
+    // where it serves, which `--port 0` leaves to the kernel. The channel must not keep it alive.
+    process.send({ listening: server.url });
+    process.channel?.unref();
+  }
   if (parseBusSpec(bus).kind === 'redis') {
     log.info({ bus: redactStore(bus!), nodeId: server.nodeId }, 'cluster node: events cross nodes through Redis');
     if (storeKind !== 'postgres') log.warn({ store: storeKind }, 'a Redis bus joins nodes that share one PostgreSQL store; this store is this process\'s own, so other nodes will not see its state');

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APP, freePort, storeArgs, type TestData } from './harness.js';
+import { APP, storeArgs, type TestData } from './harness.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How long a process may take to start on a loaded machine (tsx compiles at start). */
@@ -48,41 +47,40 @@ export function unlimitedConfig(): object {
 }
 
 /**
- * Starts `rostrum serve` on `port` (default: a free one) and waits for /healthz. Give the port of
- * a server that was killed to start its successor where its clients reconnect.
+ * Starts `rostrum serve` and waits until it serves. Without `port` the kernel picks one, which the
+ * server announces over the IPC channel, so no other server can take it first. Give the port of a
+ * server that was killed to start its successor where its clients reconnect.
  */
 export async function serve(data: TestData, config: string, opts: { port?: number; logLevel?: string } = {}): Promise<ServerProcess> {
-  const port = opts.port ?? (await freePort());
-  const args = ['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), '--config', config];
+  const args = ['serve', '--port', String(opts.port ?? 0), '--data', data.dataDir, ...storeArgs(data), '--config', config];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
     env: { ...cleanEnv(), ROSTRUM_LOG_LEVEL: opts.logLevel ?? 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   running.add(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  let gone = false;
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
     child.on('exit', (code, signal) => {
-      gone = true;
       running.delete(child);
       resolve(signal ?? code);
     }),
   );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (gone) assert.fail(`rostrum exited early: ${stderr}`);
-    if (Date.now() > deadline) assert.fail(`rostrum did not become ready: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  return { child, url, port, exited };
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rostrum did not become ready: ${stderr}`)), START_DEADLINE_MS);
+    child.on('message', (m: { listening?: string }) => {
+      if (typeof m?.listening !== 'string') return;
+      clearTimeout(timer);
+      resolve(m.listening);
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`rostrum exited early: ${stderr}`));
+    });
+  });
+  child.disconnect();
+  return { child, url, port: Number(new URL(url).port), exited };
 }
 
 /** kill -9, and waits for the process to be gone. */
