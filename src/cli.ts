@@ -100,12 +100,6 @@ async function serve(argv: string[]): Promise<void> {
   }).catch((e: unknown) => fail(startupMessage(e, { host, port, dataDir })));
   const log = server.http.log;
   log.info({ url: server.url, store: storeKind === 'sqlite' ? dataDir : redactStore(store!) }, 'rostrum listening');
-  if (process.send) {
-    // A parent that started this process with an IPC channel (a process manager, a test) learns
-    // where it serves, which `--port 0` leaves to the kernel. The channel must not keep it alive.
-    process.send({ listening: server.url });
-    process.channel?.unref();
-  }
   if (parseBusSpec(bus).kind === 'redis') {
     log.info({ bus: redactStore(bus!), nodeId: server.nodeId }, 'cluster node: events cross nodes through Redis');
     if (storeKind !== 'postgres') log.warn({ store: storeKind }, 'a Redis bus joins nodes that share one PostgreSQL store; this store is this process\'s own, so other nodes will not see its state');
@@ -136,6 +130,13 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (process.send) {
+    // A parent that started this process with an IPC channel (a process manager, a test) learns
+    // where it serves, which `--port 0` leaves to the kernel; last, once a signal stops it cleanly
+    // and what it prints at start is out. The channel must not keep the process alive.
+    process.send({ listening: server.url });
+    process.channel?.unref();
+  }
 }
 
 function devAppBanner(a: NonNullable<Awaited<ReturnType<typeof startServer>>['devApp']>, url: string, storeKind: string): string {

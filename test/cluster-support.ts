@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cli, cleanUp, newDir, waitFor, waitReady, type Cli } from './support/cli.js';
+import { cli, cleanUp, listeningUrl, newDir, waitFor, type Cli } from './support/cli.js';
 import { APP, freePort, tencentCall, type TestServer } from './support/harness.js';
 import type { App } from '../src/core/model.js';
 import WebSocket from 'ws';
@@ -55,17 +55,16 @@ export class Cluster {
   }
 
   /**
-   * Starts a node and waits for /healthz. `via` reaches the cluster's PostgreSQL or Redis through
+   * Starts a node and waits until it listens. `via` reaches the cluster's PostgreSQL or Redis through
    * another port (a proxy that a test can cut); the schema and prefix stay the cluster's.
    */
   async start(id: string, via: { pgPort?: number; redisPort?: number } = {}): Promise<Node> {
-    const port = await freePort();
     const dir = newDir();
     const store = via.pgPort ? withPort(this.store, via.pgPort) : this.store;
     const bus = via.redisPort ? withPort(this.bus, via.redisPort) : this.bus;
-    const c = cli(['serve', '--port', String(port), '--data', dir, '--config', this.config, '--store', store, '--bus', bus, '--node-id', id]);
-    const url = `http://127.0.0.1:${port}`;
-    await waitReady(c, url);
+    const c = cli(['serve', '--port', '0', '--data', dir, '--config', this.config, '--store', store, '--bus', bus, '--node-id', id]);
+    const url = await listeningUrl(c);
+    const port = Number(new URL(url).port);
     const s = { url, tencent: (path: string, body: unknown) => tencentCall(url, path, body) } as unknown as TestServer;
     const node = { id, url, port, c, s };
     this.nodes.push(node);

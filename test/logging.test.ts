@@ -65,7 +65,7 @@ test('the command line logs to stdout: buffered lines go out within a second, an
   const { c, url } = await serve(newData(), [], { ROSTRUM_LOG_LEVEL: 'info' });
   const completed = () => c.output.stdout.split('\n').filter((l) => l.includes('"request completed"'));
   for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/healthz`)).status, 200);
-  // Far fewer than a chunk: the timer sends them (waitReady's own polls may add lines).
+  // Far fewer than a chunk: the timer sends them.
   await waitFor('the first lines on stdout', () => completed().length >= 3, 5_000);
   const before = completed().length;
   await Promise.all(Array.from({ length: 200 }, () => fetch(`${url}/healthz`)));

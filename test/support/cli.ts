@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, storeArgs, tempData, tempDir, type TestData } from './harness.js';
+import { storeArgs, tempData, tempDir, type TestData } from './harness.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How long a process may take to start or stop on a loaded machine. */
@@ -18,9 +18,14 @@ const datas: TestData[] = [];
 
 /** Kills what is still running and removes what was made (call from `after`). */
 export async function cleanUp(): Promise<void> {
-  for (const child of running) child.kill('SIGKILL');
+  killRunning();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   for (const data of datas) await data.remove();
+}
+
+/** SIGKILL to every process still running. */
+export function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 export function newDir(): string {
@@ -39,15 +44,16 @@ export interface Cli {
   child: ChildProcess;
   output: { stdout: string; stderr: string };
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Where a `serve` started by `cli` says it listens, over the IPC channel (see `listeningUrl`). */
+  listening: Promise<string>;
 }
 
 /** Starts a process with no ROSTRUM_* settings inherited from the environment but `extraEnv`. */
-export function spawnCli(command: string, args: string[], extraEnv: Record<string, string> = {}): Cli {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
+export function spawnCli(command: string, args: string[], extraEnv: Record<string, string> = {}, ipc = false): Cli {
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...env, ROSTRUM_LOG_LEVEL: 'warn', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...cleanEnv(), ROSTRUM_LOG_LEVEL: 'warn', ...extraEnv },
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   const output = { stdout: '', stderr: '' };
@@ -59,12 +65,36 @@ export function spawnCli(command: string, args: string[], extraEnv: Record<strin
       resolve({ code, signal });
     }),
   );
-  return { child, output, exited };
+  const listening = new Promise<string>((resolve) =>
+    child.on('message', (m: { listening?: unknown }) => {
+      if (typeof m?.listening !== 'string') return;
+      child.disconnect();
+      resolve(m.listening);
+    }),
+  );
+  return { child, output, exited, listening };
 }
 
-/** `rostrum <args>` from the sources. */
+/** The environment without ROSTRUM_* settings (the test's own store setting included). */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
+}
+
+/** `rostrum <args>` from the sources, with an IPC channel on which a `serve` says where it listens. */
 export function cli(args: string[], extraEnv: Record<string, string> = {}): Cli {
-  return spawnCli(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], extraEnv);
+  return spawnCli(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], extraEnv, true);
+}
+
+/**
+ * The URL a `serve` from `cli` listens on, once it does (fails if the process exits first). With
+ * `--port 0` the kernel picks the port, so no other test's server can take it first.
+ */
+export function listeningUrl(c: Cli): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rostrum did not start listening: ${c.output.stderr}`)), DEADLINE_MS);
+    void c.listening.then((url) => (clearTimeout(timer), resolve(url)));
+    void c.exited.then(() => (clearTimeout(timer), reject(new Error(`rostrum exited early: ${c.output.stderr}`))));
+  });
 }
 
 /** Waits until `check` holds (polling), failing with `what` after the deadline. */
@@ -92,11 +122,9 @@ export async function waitReady(c: Cli, url: string): Promise<void> {
 }
 
 export async function serve(data: TestData, extra: string[] = [], env: Record<string, string> = {}): Promise<{ c: Cli; url: string; port: number }> {
-  const port = await freePort();
-  const c = cli(['serve', '--port', String(port), '--data', data.dataDir, ...storeArgs(data), ...extra], env);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(c, url);
-  return { c, url, port };
+  const c = cli(['serve', '--port', '0', '--data', data.dataDir, ...storeArgs(data), ...extra], env);
+  const url = await listeningUrl(c);
+  return { c, url, port: Number(new URL(url).port) };
 }
 
 /** Sends SIGTERM and checks the process exits by itself with code 0. */

@@ -2,27 +2,16 @@
 // and a configuration file, killed with SIGKILL right after the acknowledgements, started again
 // on the same store (the data directory, or the PostgreSQL schema under ROSTRUM_TEST_STORE).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { APP, storeArgs, type TestData } from './harness.js';
+import { cli, killRunning, listeningUrl } from './cli.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** How long a process may take to start on a loaded machine (tsx compiles at start). */
-const START_DEADLINE_MS = 60_000;
-
-const running = new Set<ChildProcess>();
+export { cleanEnv, ROOT } from './cli.js';
 
 /** Kills every server still running (call from `after`). */
-export function killServers(): void {
-  for (const child of running) child.kill('SIGKILL');
-}
-
-/** The environment without ROSTRUM_* settings (the test's own store setting included). */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTRUM_')));
-}
+export const killServers = killRunning;
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -47,40 +36,13 @@ export function unlimitedConfig(): object {
 }
 
 /**
- * Starts `rostrum serve` and waits until it serves. Without `port` the kernel picks one, which the
- * server announces over the IPC channel, so no other server can take it first. Give the port of a
- * server that was killed to start its successor where its clients reconnect.
+ * Starts `rostrum serve` and waits until it serves. Without `port` the kernel picks one. Give the
+ * port of a server that was killed to start its successor where its clients reconnect.
  */
 export async function serve(data: TestData, config: string, opts: { port?: number; logLevel?: string } = {}): Promise<ServerProcess> {
-  const args = ['serve', '--port', String(opts.port ?? 0), '--data', data.dataDir, ...storeArgs(data), '--config', config];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), ROSTRUM_LOG_LEVEL: opts.logLevel ?? 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  running.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve(signal ?? code);
-    }),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rostrum did not become ready: ${stderr}`)), START_DEADLINE_MS);
-    child.on('message', (m: { listening?: string }) => {
-      if (typeof m?.listening !== 'string') return;
-      clearTimeout(timer);
-      resolve(m.listening);
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`rostrum exited early: ${stderr}`));
-    });
-  });
-  child.disconnect();
-  return { child, url, port: Number(new URL(url).port), exited };
+  const c = cli(['serve', '--port', String(opts.port ?? 0), '--data', data.dataDir, ...storeArgs(data), '--config', config], { ROSTRUM_LOG_LEVEL: opts.logLevel ?? 'warn' });
+  const url = await listeningUrl(c);
+  return { child: c.child, url, port: Number(new URL(url).port), exited: c.exited.then(({ code, signal }) => signal ?? code) };
 }
 
 /** kill -9, and waits for the process to be gone. */
