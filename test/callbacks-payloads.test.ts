@@ -20,6 +20,14 @@ describe('callback payloads', () => {
 
   it('yields nothing for events without a callback', () => {
     assert.equal(callbackOf(ev({ type: 'messageReceived', data: { msgId: 'm', from: 'u', nick: '', avatar: '', text: 'hi', admin: false } })), null);
+    assert.equal(callbackOf(ev({ type: 'memberReplaced', data: { userId: 'u', connId: 'c' } })), null);
+  });
+
+  it('an owner change is a room info update with the new Owner_Account; one stored without its room yields none', () => {
+    const room = { roomId: 'r1', name: 'n', ownerId: 'b', takeSeatMode: 'FreeToTake', maxMemberCount: 10, customInfo: '' };
+    const cb = callbackOf(ev({ type: 'ownerChanged', data: { from: 'a', to: 'b', room } }))!;
+    assert.equal(cb.command, 'Room.CallbackAfterUpdateRoomInfo');
+    assert.deepEqual([cb.fields.Operator_Account, (cb.fields.RoomInfo as { Owner_Account: string }).Owner_Account], ['administrator', 'b']);
     assert.equal(callbackOf(ev({ type: 'ownerChanged', data: { from: 'a', to: 'b' } })), null);
   });
 

@@ -65,6 +65,7 @@ describe('callbacks on the wire', () => {
       await asUser(s, 'alice', { type: 'leaveRoom', roomId: 'w1' } as never);
       ok(await s.tencent('room_engine_http_mic/lock_seat', { RoomId: 'w1', Index: 0, ForbidTaken: true }));
       await enter(s, 'w1', 'carol');
+      ok(await s.tencent('room_engine_http_srv/change_room_owner', { RoomId: 'w1', From_Account: 'administrator', NewOwner_Account: 'carol' }));
       ok(await s.tencent('room_engine_http_srv/destroy_room', { RoomId: 'w1' }));
       await until(() => rx.accepted.some((r) => r.body.CallbackCommand === 'Room.CallbackAfterDestroyRoom'), 'the destroy callback');
 
@@ -96,6 +97,9 @@ describe('callbacks on the wire', () => {
         'IsAudioDisabled:boolean', 'IsMessageDisabled:boolean', 'IsScreenSharingDisabled:boolean', 'IsCloudRecordingDisabled:boolean', 'CustomInfo:string',
       ]);
       assert.equal(update.RoomInfo.RoomName, 'renamed');
+      // A new owner is a change of the room info's Owner_Account.
+      const updates = rx.accepted.map((x) => x.body).filter((b) => b.CallbackCommand === 'Room.CallbackAfterUpdateRoomInfo');
+      assert.deepEqual(updates.map((b) => [b.RoomInfo.Owner_Account, b.RoomInfo.RoomName]), [['administrator', 'renamed'], ['carol', 'renamed']]);
 
       const entered = first('Room.CallbackAfterMemberEnter');
       assert.deepEqual(shape(entered), [

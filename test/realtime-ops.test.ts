@@ -284,7 +284,7 @@ test('admin changes reach members: roomInfoChanged, memberInfoChanged (role), ow
   assert.equal(r.ErrorCode, 0, r.ErrorInfo);
   for (const c of [owner, bob, carol]) {
     const e = await c.take('ownerChanged');
-    assert.deepEqual([e.from, e.to], ['owner', 'carol']);
+    assert.deepEqual([e.from, e.to, e.room.ownerId], ['owner', 'carol', 'carol']);
   }
   await carol.ok('kickOut', { roomId: 'ops-admin', userId: 'owner' });
   assert.equal((await owner.take('kickedOutOfRoom')).kind, 'kicked');

@@ -16,7 +16,7 @@ export interface CallbackBody {
   fields: Record<string, unknown>;
 }
 
-type Mapper<K extends EventType> = (e: EventOf<K>) => CallbackBody;
+type Mapper<K extends EventType> = (e: EventOf<K>) => CallbackBody | null;
 
 const LEAVE_TYPE: Record<LeaveReason, 'Leave' | 'Kicked' | 'Expired'> = {
   leave: 'Leave',
@@ -97,6 +97,8 @@ const MAPPERS: { [K in EventType]?: Mapper<K> } = {
   }),
   roomDismissed: (e) => ({ command: 'Room.CallbackAfterDestroyRoom', fields: { Operator_Account: e.actor, RoomId: e.roomId } }),
   roomInfoChanged: (e) => ({ command: 'Room.CallbackAfterUpdateRoomInfo', fields: { Operator_Account: e.actor, RoomInfo: updateRoomInfo(e.data.room) } }),
+  // The room info's Owner_Account changed. An event stored by a release before it carried the room yields none.
+  ownerChanged: (e) => (e.data.room ? { command: 'Room.CallbackAfterUpdateRoomInfo', fields: { Operator_Account: e.actor, RoomInfo: updateRoomInfo(e.data.room) } } : null),
   memberEntered: (e) => ({
     command: 'Room.CallbackAfterMemberEnter',
     fields: { Operator_Account: e.actor, RoomId: e.roomId, MemberCount: e.data.memberCount, Type: 'Enter', MemberList_Account: [e.data.member.userId] },

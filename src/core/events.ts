@@ -16,7 +16,8 @@ export interface EventData {
   roomCreated: { room: RoomView };
   roomDismissed: { roomId: string };
   roomInfoChanged: { room: RoomView };
-  ownerChanged: { from: string; to: string };
+  /** `room`: the room with its new owner. */
+  ownerChanged: { from: string; to: string; room: RoomView };
   memberEntered: { member: MemberView; memberCount: number };
   memberLeft: { userId: string; connId: string; reason: LeaveReason; memberCount: number };
   /** The same user entered from another connection; the old one (connId) is told. */

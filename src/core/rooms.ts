@@ -127,6 +127,6 @@ export const roomHandlers: Handlers<'createRoom' | 'destroyRoom' | 'updateRoomIn
     await c.store.putMember(roomId, { ...next, role: 'Owner' });
     const old = await c.store.member(roomId, fromUserId);
     if (old) await c.store.putMember(roomId, { ...old, role: 'Member' });
-    c.emit(agg, { type: 'ownerChanged', actor: c.actor.userId, data: { from: fromUserId, to: toUserId } });
+    c.emit(agg, { type: 'ownerChanged', actor: c.actor.userId, data: { from: fromUserId, to: toUserId, room: view(c, agg) } });
   }),
 };

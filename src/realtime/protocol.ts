@@ -173,7 +173,7 @@ export interface EventMap {
   kickedOutOfRoom: { userId: string; connId: string; kind: 'kicked' | 'banned'; reason: string; until: number | null };
   roomDismissed: { roomId: string };
   roomInfoChanged: { room: RoomView };
-  ownerChanged: { from: string; to: string };
+  ownerChanged: { from: string; to: string; room: RoomView };
   /** To the member whose chat was muted or unmuted (`by` userId or ip). */
   muteChanged: { userId: string; muted: boolean; until: number | null; by: 'userId' | 'ip'; reason?: string };
   messageReceived: { msgId: string; from: string; nick: string; avatar: string; text: string; imageUrl?: string; admin: boolean };
