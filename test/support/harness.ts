@@ -92,7 +92,7 @@ async function dropSchema(store: string): Promise<void> {
  * readiness check would then reach that other server.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralPortsFrom();
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = low > FIXED_PORTS_FROM + 1_000 ? FIXED_PORTS_FROM + Math.floor(Math.random() * (low - FIXED_PORTS_FROM)) : 0;
     const probe = createServer();
@@ -110,15 +110,14 @@ export async function freePort(): Promise<number> {
 
 const FIXED_PORTS_FROM = 20_000;
 
-/** The kernel's ephemeral port range (Linux); elsewhere, one that leaves no room below it. */
-function ephemeralRange(): [number, number] {
+/** The first port of the kernel's ephemeral range (Linux); elsewhere 0, which leaves no room below it. */
+function ephemeralPortsFrom(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low! > 0 && high! >= low!) return [low!, high!];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 0;
   } catch {
-    // not Linux
+    return 0; // not Linux
   }
-  return [0, 65535];
 }
 
 export interface TestServer {
