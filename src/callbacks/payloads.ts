@@ -89,6 +89,10 @@ function seatToWire(s: EventOf<'seatListChanged'>['data']['seats'][number]) {
   return seat;
 }
 
+function roomInfoUpdated(actor: string, room: RoomView): CallbackBody {
+  return { command: 'Room.CallbackAfterUpdateRoomInfo', fields: { Operator_Account: actor, RoomInfo: updateRoomInfo(room) } };
+}
+
 /** Event type -> callback. Events not listed here yield no callback. */
 const MAPPERS: { [K in EventType]?: Mapper<K> } = {
   roomCreated: (e) => ({
@@ -96,9 +100,9 @@ const MAPPERS: { [K in EventType]?: Mapper<K> } = {
     fields: { Operator_Account: e.actor, RoomInfo: createRoomInfo(e.data.room), ScheduleInviteeList_Account: e.data.room.inviteeIds },
   }),
   roomDismissed: (e) => ({ command: 'Room.CallbackAfterDestroyRoom', fields: { Operator_Account: e.actor, RoomId: e.roomId } }),
-  roomInfoChanged: (e) => ({ command: 'Room.CallbackAfterUpdateRoomInfo', fields: { Operator_Account: e.actor, RoomInfo: updateRoomInfo(e.data.room) } }),
+  roomInfoChanged: (e) => roomInfoUpdated(e.actor, e.data.room),
   // The room info's Owner_Account changed. An event stored by a release before it carried the room yields none.
-  ownerChanged: (e) => (e.data.room ? { command: 'Room.CallbackAfterUpdateRoomInfo', fields: { Operator_Account: e.actor, RoomInfo: updateRoomInfo(e.data.room) } } : null),
+  ownerChanged: (e) => (e.data.room ? roomInfoUpdated(e.actor, e.data.room) : null),
   memberEntered: (e) => ({
     command: 'Room.CallbackAfterMemberEnter',
     fields: { Operator_Account: e.actor, RoomId: e.roomId, MemberCount: e.data.memberCount, Type: 'Enter', MemberList_Account: [e.data.member.userId] },
