@@ -58,4 +58,23 @@ describe('OpSlots', () => {
     await next;
     assert.equal(ran, true);
   });
+
+  it('keeps arrival order through a long queue that keeps refilling (a storm)', async () => {
+    const slots = new OpSlots(3);
+    const started: number[] = [];
+    const runs: Promise<void>[] = [];
+    // Ops keep arriving while earlier ones wait, so the queue never empties in between.
+    for (let wave = 0; wave < 5; wave++) {
+      for (let i = 0; i < 1_000; i++) {
+        const n = wave * 1_000 + i;
+        runs.push(slots.run(async () => {
+          started.push(n);
+          await nextTurn();
+        }));
+      }
+      await nextTurn();
+    }
+    await Promise.all(runs);
+    assert.deepEqual(started, Array.from({ length: 5_000 }, (_, n) => n));
+  });
 });

@@ -7,7 +7,10 @@
 
 export class OpSlots {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  // Waiting ops as an array and the index of its head: `shift()` would move every closure behind
+  // it, and a storm queues thousands. The taken head is cut off once it is half the array.
+  private waiting: ((() => void) | undefined)[] = [];
+  private head = 0;
 
   constructor(readonly max: number) {}
 
@@ -19,9 +22,20 @@ export class OpSlots {
       await task();
     } finally {
       // The slot goes straight to the next waiting op, or is freed.
-      const next = this.waiting.shift();
+      const next = this.takeNext();
       if (next) next();
       else this.running--;
     }
+  }
+
+  private takeNext(): (() => void) | undefined {
+    if (this.head === this.waiting.length) return undefined;
+    const next = this.waiting[this.head];
+    this.waiting[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    return next;
   }
 }
