@@ -8,14 +8,15 @@ import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { sleep, startChild, summarize, type Child, type Stalls } from './lib/child.js';
 import { benchSchema, checkDatabase, dropSchemas, storeUrl } from './lib/pg.js';
-import { alternate, pairedRatio, type PairedRatio } from './lib/slices.js';
+import { alternate, pairedRatio, rounds, type PairedRatio } from './lib/slices.js';
 import { adminQuery, benchApp, tencent, tencentOk } from './lib/tencent.js';
 import type { App } from '../src/core/model.js';
 import type { HttpStep, RunResult } from './paced-main.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;
-const SLICES = 7;
+/** Rounds of alternation (BENCH_ROUNDS overrides). */
+const SLICES = rounds(7);
 const SLICE_S = 2;
 /** The fixed offered load of the open-loop measurement, requests/s. */
 export const OPEN_LOOP_RATE = 2_000;
@@ -447,10 +448,18 @@ export function printHttpRow(name: string, x: HttpFigures): void {
 export function printHttpHeader(): void {
   console.log('  %s  %s  %s  %s  %s', 'server'.padEnd(34), 'req/s'.padStart(9), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'server CPU µs/req');
 }
-/** A ratio as the goals read it: the median of the rounds, their range, and the pooled figure. */
+/** A ratio as the goals read it: the median of the rounds, an interval for it, and the pooled figure. */
 export function ratioText(pooled: number, p: PairedRatio): string {
   const pct = (x: number) => `${f(x * 100, 1)}%`;
-  return `${pct(p.median)} (median of ${p.pairs} rounds, ${pct(p.min)}-${pct(p.max)}; pooled ${pct(pooled)})`;
+  return `${pct(p.median)} (median of ${p.pairs} rounds, ${f(p.confidence * 100, 0)}% interval ${pct(p.low)}-${pct(p.high)}; pooled ${pct(pooled)})`;
+}
+/**
+ * Met or not by the median; and whether the run decides it: with the goal inside the median's
+ * interval, the machine's noise could put the true median on either side (more rounds narrow it).
+ */
+export function verdict(met: boolean, p: PairedRatio, goal: number): string {
+  const undecided = p.low < goal && goal < p.high;
+  return `${met ? 'met' : 'NOT met'}${undecided ? ' (the goal lies inside the interval: this run does not decide it)' : ''}`;
 }
 export function printChecks(name: string, x: HttpFigures): void {
   console.log('  %s: %d requests, ErrorCode not 0: %d, non-2xx %d, errors %d, timeouts %d', name, x.requests, x.failures, x.non2xx, x.errors, x.timeouts);
@@ -471,7 +480,7 @@ export function printAdmin(r: AdminResult): void {
   printHttpHeader();
   for (const b of r.baselines) printHttpRow(b.name, b.figures);
   printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
-  console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(r.ratio, r.paired), r.baselines[0].name, r.goal * 100, r.met ? 'met' : 'NOT met');
+  console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(r.ratio, r.paired), r.baselines[0].name, r.goal * 100, verdict(r.met, r.paired, r.goal));
   if (r.memory) {
     printHttpRow('Rostrum, memory store (not durable)', r.memory.figures);
     console.log('  without a durable store: %s of %s req/s (what HTTP, the dialect and the core allow)', ratioText(r.memory.ratio, r.memory.paired), r.baselines[0].name);
@@ -479,7 +488,7 @@ export function printAdmin(r: AdminResult): void {
   if (r.callbacks) {
     const c = r.callbacks;
     printHttpRow(`Rostrum, callbacks on (${r.store})`, c.figures);
-    console.log('  callbacks on: %s of callbacks off (goal >= %d%%): %s', ratioText(c.ratio, c.paired), c.goal * 100, c.met ? 'met' : 'NOT met');
+    console.log('  callbacks on: %s of callbacks off (goal >= %d%%): %s', ratioText(c.ratio, c.paired), c.goal * 100, verdict(c.met, c.paired, c.goal));
     console.log('    receiver accepted %d callbacks (signature failures %d); in the spool at the end: %d pending, %d given up', c.accepted, c.unverified, c.pending, c.failed);
     console.log('    after each slice the relay took %s ms on average to send what was left (waited for before the next slice)', f(c.drainMs, 0));
     console.log('    server CPU with that sending counted: %s µs/req; the receiver (same machine) used %s µs per callback', f(c.cpuWithDrain, 1), f(c.receiverCpu, 1));

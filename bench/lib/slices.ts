@@ -23,6 +23,13 @@ export interface PairedRatio {
   min: number;
   max: number;
   pairs: number;
+  /**
+   * An interval that holds the true median with probability `confidence` (at least 95 % from 6
+   * rounds on): the k-th smallest and k-th largest round, whatever the rounds' distribution.
+   */
+  low: number;
+  high: number;
+  confidence: number;
 }
 
 /**
@@ -36,7 +43,34 @@ export function pairedRatio(num: number[], den: number[]): PairedRatio {
   const r = num.map((x, i) => x / den[i]).sort((a, b) => a - b);
   const mid = r.length >> 1;
   const median = r.length % 2 ? r[mid] : (r[mid - 1] + r[mid]) / 2;
-  return { median, min: r[0], max: r[r.length - 1], pairs: r.length };
+  const { k, confidence } = medianRank(r.length);
+  return { median, min: r[0], max: r[r.length - 1], pairs: r.length, low: r[k - 1], high: r[r.length - k], confidence };
+}
+
+/**
+ * The order statistic for a distribution-free interval of the median of n rounds: the largest k
+ * with P(Binomial(n, 1/2) < k) <= 2.5 % on each side (k = 1, the whole range, below 6 rounds).
+ */
+export function medianRank(n: number): { k: number; confidence: number } {
+  const below = (k: number) => {
+    // P(X <= k - 1) for X ~ Binomial(n, 1/2)
+    let p = 0;
+    let c = 1;
+    for (let i = 0; i < k; i++) {
+      p += c;
+      c = (c * (n - i)) / (i + 1);
+    }
+    return p / 2 ** n;
+  };
+  let k = 1;
+  while (k < n / 2 && below(k + 1) <= 0.025) k++;
+  return { k, confidence: 1 - 2 * below(k) };
+}
+
+/** Rounds of alternation: `BENCH_ROUNDS` when set (more rounds, a narrower interval), else `fallback`. */
+export function rounds(fallback: number): number {
+  const n = Number(process.env.BENCH_ROUNDS);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
 /** A closed-loop slice run in this process: operations done, how long it took, the process's CPU. */
