@@ -8,7 +8,8 @@
 export class OpSlots {
   private running = 0;
   // Waiting ops as an array and the index of its head: `shift()` would move every closure behind
-  // it, and a storm queues thousands. The taken head is cut off once it is half the array.
+  // it, and a storm queues thousands. The taken head is cut off once it is half the array, and
+  // the array starts afresh whenever the queue empties.
   private waiting: ((() => void) | undefined)[] = [];
   private head = 0;
 
@@ -32,7 +33,10 @@ export class OpSlots {
     if (this.head === this.waiting.length) return undefined;
     const next = this.waiting[this.head];
     this.waiting[this.head++] = undefined;
-    if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
       this.waiting = this.waiting.slice(this.head);
       this.head = 0;
     }
