@@ -20,7 +20,10 @@ describe('room_config callback configuration', () => {
     let s = await startTestServer({ data });
     try {
       failed(await s.tencent('room_config/get_callback', {}), 100301);
-      failed(await s.tencent('room_config/update_callback', { Url: 'http://127.0.0.1:9/cb', CallbackCommandList: [] }), 100301);
+      const missing = await s.tencent('room_config/update_callback', { Url: 'http://127.0.0.1:9/cb', CallbackCommandList: [] });
+      failed(missing, 100301);
+      // Tencent's own words (its update_callback page), as for 100300 below.
+      assert.equal(missing.ErrorInfo, 'Callback configuration does not exist, you can create it using the Create Callback Configuration interface.');
       failed(await s.tencent('room_config/set_callback', { Url: 'ftp://x/cb', CallbackCommandList: [] }), 100002);
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.Nope'] }), 100002);
       // A user or password in the URL would never be sent: refused, not silently dropped.
@@ -38,7 +41,9 @@ describe('room_config callback configuration', () => {
       failed(await s.tencent('room_config/set_callback', { Url: 'http://x/cb', CallbackCommandList: ['Room.CallbackUpdateRoomInfo'] }), 100002, 'CallbackCommandList');
       const list = ['Room.CallbackAfterMemberLeave', 'Mic.CallbackAfterSeatInfoChanged'];
       ok(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/callback', CallbackCommandList: list }));
-      failed(await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/other', CallbackCommandList: list }), 100300);
+      const exists = await s.tencent('room_config/set_callback', { Url: 'http://www.example.com/other', CallbackCommandList: list });
+      failed(exists, 100300);
+      assert.equal(exists.ErrorInfo, 'callback configuration already exists, use the update interface');
       const got = await s.tencent('room_config/get_callback', {});
       ok(got);
       assert.deepEqual(got.Response, { Url: 'http://www.example.com/callback', CallbackCommandList: list });

@@ -37,7 +37,7 @@ export const CODE = {
   notOnSeat: 100206, // kick_user_off_seat, switch_seat, move_user_to_seat: the member has no seat
   seatOccupied: 100210,
   seatsDisabled: 100211,
-  callbackExists: 100300, // room_config/set_callback: a configuration exists, use update_callback
+  callbackExists: 100300, // room_config/set_callback: a configuration exists, use the update interface
   callbackMissing: 100301, // room_config/update_callback, get_callback: no configuration
   roomExistsSameOwner: 100010, // create_room: exists with the same Owner_Account ("use it directly")
   roomCreatedJustNow: 100012, // create_room: the same RoomId can be created once per second

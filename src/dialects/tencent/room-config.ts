@@ -30,6 +30,9 @@ function target(ctx: CommandContext, b: Static<typeof Target>) {
   return { url: b.Url, commands: [...new Set(b.CallbackCommandList)] };
 }
 
+/** 100301's message, as Tencent's update_callback page gives it. */
+const MISSING = 'Callback configuration does not exist, you can create it using the Create Callback Configuration interface.';
+
 export const ROOM_CONFIG: Record<string, Command> = {
   set_callback: command({
     schema: Target,
@@ -45,7 +48,7 @@ export const ROOM_CONFIG: Record<string, Command> = {
     schema: Target,
     async run(ctx, b) {
       if ((await admin(ctx).update(ctx.appId, target(ctx, b))) === 'missing') {
-        throw new TencentError(CODE.callbackMissing, 'callback configuration does not exist, create it with set_callback');
+        throw new TencentError(CODE.callbackMissing, MISSING);
       }
       return undefined;
     },
@@ -55,7 +58,7 @@ export const ROOM_CONFIG: Record<string, Command> = {
     schema: Type.Object({}),
     async run(ctx) {
       const cfg = admin(ctx).get(ctx.appId);
-      if (!cfg) throw new TencentError(CODE.callbackMissing, 'callback configuration does not exist, create it with set_callback');
+      if (!cfg) throw new TencentError(CODE.callbackMissing, MISSING);
       return { Url: cfg.url, CallbackCommandList: cfg.commands ? [...cfg.commands] : [...CALLBACK_COMMANDS] };
     },
   }),
