@@ -111,6 +111,20 @@ test('past the seat grace the dropped member leaves (disconnected) and its seat 
   const cal = await RawClient.connect(s, 'cal', 'rs-grace');
   cal.close();
   await bob.take('memberLeft', (e) => e.userId === 'cal', 2000);
+  // But 4000 is a client giving up a socket it cannot hear from (the TypeScript client, after an
+  // unanswered ping): a drop, so the member keeps its seat for the grace and resumes.
+  const eve = await RawClient.connect(s, 'eve', 'rs-grace');
+  await eve.ok('takeSeat', { roomId: 'rs-grace', index: 1 });
+  eve.close(4000);
+  await eve.closed;
+  await sleep(500);
+  assert.equal(await seatOf(s, 'rs-grace', 1), 'eve', 'the seat is kept through the grace');
+  const again = await RawClient.connect(s, 'eve');
+  const resumed = await again.ok('enterRoom', { roomId: 'rs-grace' });
+  assert.equal(resumed.seats[1].userId, 'eve');
+  await bob.sync();
+  assert.ok(!bob.events.some((e) => e.event === 'memberLeft' && e.userId === 'eve'), 'eve never left');
+  again.close();
   bob.close();
 });
 

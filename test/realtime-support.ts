@@ -144,8 +144,8 @@ export class RawClient {
     return this.events.splice(0).map((e) => e.event);
   }
 
-  close(): void {
-    this.ws.close();
+  close(code?: number): void {
+    this.ws.close(code);
   }
 }
 

@@ -67,7 +67,8 @@ export class Connection {
     ws.on('close', (code) => {
       if (this.closeCode === 0) {
         this.closeCode = code;
-        this.closedByClient = code !== 1006;
+        // A client closing with 4000 gave up a socket it could not hear from: a drop, like 1006.
+        this.closedByClient = code !== 1006 && code !== CLOSE.heartbeatTimeout;
       }
       this.end();
     });
