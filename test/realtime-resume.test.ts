@@ -179,3 +179,46 @@ test('the room was dismissed and created again while the client was away: its re
   assert.deepEqual(texts, ['old life'], 'no event of the new room replayed as missed');
   await c.close();
 });
+
+test('kicked out while away: the resume is refused (110015) and taken back; entering anew comes back', async () => {
+  await createRoom(s, 'rs-kicked', { seats: 2 });
+  const bob = await RawClient.connect(s, 'bob', 'rs-kicked');
+  const fay = await RawClient.connect(s, 'fay');
+  const entered = await fay.ok('enterRoom', { roomId: 'rs-kicked' });
+  await fay.ok('takeSeat', { roomId: 'rs-kicked', index: 0 });
+  s.server.realtime.terminate(connOf('fay', 'rs-kicked'));
+  await fay.closed;
+  await asAdmin(s, { type: 'kickOut', roomId: 'rs-kicked', userIds: ['fay'], reason: 'spam' });
+
+  const again = await RawClient.connect(s, 'fay');
+  await again.fails('enterRoom', { roomId: 'rs-kicked', lastSeq: entered.seq }, 110015);
+  assert.deepEqual(await memberIds(s, 'rs-kicked'), ['bob'], 'the resume did not put fay back');
+  assert.equal(await seatOf(s, 'rs-kicked', 0), undefined);
+  assert.deepEqual(await again.drain(), [], 'no event of the room reached the refused resume');
+  // A kick does not ban: entering without lastSeq comes back.
+  await again.ok('enterRoom', { roomId: 'rs-kicked' });
+  assert.deepEqual(await memberIds(s, 'rs-kicked'), ['bob', 'fay']);
+  again.close();
+  bob.close();
+});
+
+test('the TypeScript client kicked out while away loses the room as kicked, and does not come back', async () => {
+  await createRoom(s, 'rs-client-kick');
+  // Its first reconnect comes 1–2 s after the drop: the kick lands while it is away.
+  const c = client(s, 'gus', { reconnect: { initialDelayMs: 2000, maxDelayMs: 2000 } });
+  await c.connect();
+  await c.enterRoom({ roomId: 'rs-client-kick' });
+  const lost = c.once('roomLost', () => true, 10_000);
+  let reconnected = false;
+  c.on('connected', (e) => (reconnected ||= e.reconnected));
+  s.server.realtime.terminate(connOf('gus', 'rs-client-kick'));
+  await asAdmin(s, { type: 'kickOut', roomId: 'rs-client-kick', userIds: ['gus'], reason: 'bye' });
+  assert.equal(reconnected, false, 'the kick came while the client was away');
+  const r = await lost;
+  assert.equal(r.reason, 'kicked');
+  assert.equal(r.code, 110015);
+  assert.match(r.message, /bye/);
+  await sleep(200);
+  assert.deepEqual(await memberIds(s, 'rs-client-kick'), []);
+  await c.close();
+});

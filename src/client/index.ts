@@ -69,7 +69,7 @@ export interface RostrumClientOptions {
 }
 
 export type RoomLostReason =
-  | 'kicked' // kickedOutOfRoom, kind kicked
+  | 'kicked' // kickedOutOfRoom, kind kicked; or, with `code` 110015, kicked while the client was away
   | 'banned' // kickedOutOfRoom, kind banned
   | 'replaced' // the same user entered the room from another connection
   | 'dismissed' // the room was destroyed
@@ -81,7 +81,7 @@ export interface RoomLost {
   reason: RoomLostReason;
   /** The server's text: the kick reason, or the refusal's message. */
   message: string;
-  /** For 'refused': the reply code. */
+  /** For 'refused', and a kick while away: the reply code. */
   code?: number;
 }
 
@@ -540,7 +540,9 @@ export class RostrumClient {
         }
         this.rooms.delete(roomId);
         this.lastSeq.delete(roomId);
-        this.emit('roomLost', { roomId, reason: 'refused', message: e.message, code: e.code });
+        // Kicked out while away: lost as a kick seen live would be.
+        if (e.code === CODE.kickedWhileAway) this.emit('roomLost', { roomId, reason: 'kicked', message: e.message, code: e.code });
+        else this.emit('roomLost', { roomId, reason: 'refused', message: e.message, code: e.code });
       }
     }
   }

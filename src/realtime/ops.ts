@@ -43,6 +43,16 @@ export class RateLimited extends Error {
   }
 }
 
+/**
+ * A resume refused: the member was kicked out of the room while its connection was away (110015).
+ * Entering without `lastSeq` comes back, as after any kick that did not ban.
+ */
+export class KickedWhileAway extends Error {
+  constructor(reason: string) {
+    super(`you were kicked out of the room while away${reason ? `: ${reason}` : ''}`);
+  }
+}
+
 /** What an op knows about the connection calling it. */
 export interface OpContext {
   engine: Engine;
@@ -131,6 +141,13 @@ export const OPS: Record<OpName, Op> = {
         // Another life of the room (dismissed and created again): its seqs are not the ones missed.
         const sameLife = p.createTime === undefined || p.createTime === r.room.createTime;
         const missed = p.lastSeq === undefined || !sameLife ? null : await ticket.missedSince(p.lastSeq, r.seq);
+        // Kicked out meanwhile (in its seat grace): the member it resumes is gone, and this entry
+        // was a new one. It is taken back, so the kick holds as if the client had been there.
+        const kick = missed?.find((e) => e.type === 'kickedOutOfRoom' && e.data.userId === c.actor.userId);
+        if (kick?.type === 'kickedOutOfRoom') {
+          await exec(c, { type: 'leaveRoom', roomId: p.roomId, reason: 'leave', connId: c.connId });
+          throw new KickedWhileAway(kick.data.reason);
+        }
         ticket.admit(r.seq, missed ?? [], r.life);
         const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
         return p.lastSeq === undefined ? data : { ...data, recovered: missed !== null };

@@ -40,6 +40,7 @@ export const CODE = {
   badWord: 110012, // the message contains a bad word of the room or the app: nobody else got it
   passwordAttemptsExceeded: 110013, // too many wrong room passwords this minute (by user or IP)
   rateLimited: 110014, // too many chat messages: over the per-user rate limit
+  kickedWhileAway: 110015, // a resume (enterRoom with lastSeq) of a member kicked out of the room meanwhile
 } as const;
 
 /** WebSocket close codes the gateway uses (besides ws' own 1006/1009). */
