@@ -34,6 +34,15 @@ test('enterRoom answers with a snapshot; the room sees memberEntered; exitRoom -
   assert.deepEqual(await bob.drain(), [], 'a member is not told of its own entry');
   assert.deepEqual(await memberIds(s, 'ops-enter'), ['bob', 'owner']);
 
+  // Entering again with another nick updates the profile, and the room is told; the same one, nothing.
+  await bob.ok('enterRoom', { roomId: 'ops-enter', nick: 'Bobby' });
+  const changed = await owner.take('memberInfoChanged');
+  assert.deepEqual([changed.member.nameCard, changed.member.avatar, changed.roleChanged], ['Bobby', 'https://a/b.png', false]);
+  assert.equal((await bob.take('memberInfoChanged')).member.nameCard, 'Bobby', 'bob is told too, as of any profile change');
+  await bob.ok('enterRoom', { roomId: 'ops-enter', nick: 'Bobby' });
+  await owner.sync();
+  assert.deepEqual(owner.events.splice(0).map((e) => e.event), []);
+
   assert.deepEqual(await bob.ok('exitRoom', { roomId: 'ops-enter' }), {});
   const left = await owner.take('memberLeft');
   assert.deepEqual([left.userId, left.reason, left.memberCount], ['bob', 'leave', 1]);

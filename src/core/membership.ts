@@ -74,8 +74,13 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
     if (!existing) {
       agg.memberCount++;
       c.emit(agg, { type: 'memberEntered', actor: userId, data: { member: memberView(member), memberCount: agg.memberCount } });
-    } else if (existing.connId && existing.connId !== input.connId) {
-      c.emit(agg, { type: 'memberReplaced', actor: userId, to: [userId], data: { userId, connId: existing.connId } });
+    } else {
+      if (existing.connId && existing.connId !== input.connId) {
+        c.emit(agg, { type: 'memberReplaced', actor: userId, to: [userId], data: { userId, connId: existing.connId } });
+      }
+      // Entering again with another profile updates it: the room sees it as any profile change.
+      const changed = (['nameCard', 'avatar', 'userType', 'customInfo'] as const).some((k) => member[k] !== existing[k]);
+      if (changed) c.emit(agg, { type: 'memberInfoChanged', actor: userId, data: { member: memberView(member), roleChanged: false } });
     }
     const mutes = await activeMutes(c, roomId, userId, input.clientIp);
     return {
