@@ -455,7 +455,8 @@ export class RostrumClient {
     // A server that takes connections and drops them at once must not be hit at the first delay
     // in a loop: the backoff starts over only after a connection that lasted its cap.
     const stableMs = (this.opts.reconnect || {}).maxDelayMs ?? 30_000;
-    if (Date.now() - this.openedAt >= stableMs) this.attempts = 0;
+    // A node restarting (1012) hands its clients to the others: the first delay, whatever came before.
+    if (Date.now() - this.openedAt >= stableMs || ev.code === CLOSE.serviceRestart) this.attempts = 0;
     this.scheduleReconnect();
   }
 
