@@ -25,7 +25,7 @@ test('the same user entering from a second connection replaces the first', async
 
     const replaced = await first.take('memberReplaced');
     assert.deepEqual([replaced.roomId, replaced.userId, replaced.connId], ['rep', 'bob', firstConnId]);
-    assert.deepEqual(await owner.drain(), [], 'the room sees no one enter or leave');
+    assert.deepEqual(await owner.drain(), ['memberInfoChanged'], 'the room sees no one enter or leave, only the new nick');
     await first.fails('sendMessage', { roomId: 'rep', text: 'x' }, 100005);
     await first.ok('sendMessage', { roomId: 'rep-other', text: 'still in the other room' });
 
