@@ -139,6 +139,30 @@ test('close() while the socket is still opening: connect() rejects at once, no t
   }
 });
 
+test('close() while the UserSig function is still running: connect() rejects at once, and no socket opens', async () => {
+  let opened = 0;
+  let release!: (sig: string) => void;
+  const c = client(s, 'dan', { userSig: () => new Promise<string>((resolve) => (release = resolve)) });
+  const before = s.server.realtime.listConnections().length;
+  c.on('connected', () => opened++);
+  const connecting = c.connect();
+  await sleep(20);
+  const t0 = Date.now();
+  await c.close();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, 1000, 'still pending')));
+  const outcome = await Promise.race([connecting.then(() => 'connected', (e: RostrumError) => e.code), late]);
+  clearTimeout(timer);
+  release(sig('dan'));
+  assert.equal(outcome, -2, 'connect() rejected as closed');
+  assert.ok(Date.now() - t0 < 200, `rejected after ${Date.now() - t0} ms`);
+  await connecting.catch(() => undefined);
+  await sleep(100); // the UserSig came late: nothing is done with it
+  assert.equal(opened, 0);
+  assert.equal(s.server.realtime.listConnections().length, before, 'no socket was opened');
+  assert.equal(c.state, 'closed');
+});
+
 test('server gone for a while: backoff, no storm; close() during a reconnect attempt stops it and leaves no timer', async () => {
   // A server with no timers of its own (answers pings), so that the client's are the only ones.
   const base = timers();

@@ -379,8 +379,19 @@ export class RostrumClient {
 
   /** Opens a socket and waits until the server has answered a ping (so auth passed). */
   private async open(): Promise<void> {
-    const Ctor = await resolveWebSocket(this.opts.WebSocket);
-    const sig = typeof this.userSig === 'function' ? await this.userSig() : this.userSig;
+    // close() while the UserSig is still being fetched rejects at once too, not when it comes.
+    let abortEarly!: (err: Error) => void;
+    const aborted = new Promise<never>((_, reject) => (abortEarly = reject));
+    aborted.catch(() => undefined);
+    this.abortOpen = abortEarly;
+    let Ctor: WebSocketConstructor;
+    let sig: string;
+    try {
+      Ctor = await Promise.race([resolveWebSocket(this.opts.WebSocket), aborted]);
+      sig = typeof this.userSig === 'function' ? await Promise.race([this.userSig(), aborted]) : this.userSig;
+    } finally {
+      this.abortOpen = undefined;
+    }
     if (this.closedByUser) throw new RostrumError(CLIENT_CODE.notConnected, 'client closed');
     const socket = new Ctor(this.socketUrl(sig));
     this.socket = socket;
