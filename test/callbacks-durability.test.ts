@@ -99,12 +99,19 @@ describe('callbacks across kill -9', () => {
       assert.match(table, /^ID\tAPP\tROOM/);
       assert.match(table, /HTTP 503/);
       await assert.rejects(cli(data, ['retry']), /give --all or one or more IDs/);
+      await assert.rejects(cli(data, ['failed', '--limit', '0']), { code: 2, stderr: /invalid --limit: 0 \(1 to 999999\)/ });
+      assert.match((await cli(data, ['failed', '--limit', '1'])).stdout, /\(the oldest 1: there may be more, see --limit\)\n$/);
       rx.mode = 'up';
       const one = rows.find((r) => r.roomId === 'x')!;
-      assert.match((await cli(data, ['retry', String(one.id)])).stdout, /re-queued 1 delivery/);
+      // The app's target is in the config file the server reads: without it, the command warns.
+      const blind = await cli(data, ['retry', String(one.id)]);
+      assert.match(blind.stdout, /re-queued 1 delivery/);
+      assert.match(blind.stderr, new RegExp(`^warning: no callback configuration is set over REST, nor in a config file \\(none given: --config FILE\\) for app ${APP.sdkAppId}: `));
       await until(() => rx.unique().length === 1, 'the re-sent delivery', 30_000);
       assert.equal(rx.unique()[0].RoomInfo.RoomId, 'x');
-      assert.match((await cli(data, ['retry', '--all'])).stdout, /re-queued 1 delivery/);
+      const seen = await cli(data, ['retry', '--all', '--config', config]);
+      assert.match(seen.stdout, /re-queued 1 delivery/);
+      assert.equal(seen.stderr, '', 'the config file names the target: no warning');
       await until(() => rx.unique().length === 2, 'the other one', 30_000);
       assert.match((await cli(data, ['failed'])).stdout, /no failed deliveries/);
     } finally {

@@ -3,7 +3,7 @@
 // store (ROSTRUM_TEST_STORE) through --store.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { genUserSig } from '../src/auth/usersig.js';
 import { ConfigError, parseConfig, readConfigFile } from '../src/config.js';
@@ -143,7 +143,10 @@ describe('rostrum webhooks: a store it cannot use', () => {
     const cases: [string[], RegExp][] = [
       [['failed', '--store', `postgres://postgres:hunter2@127.0.0.1:${await freePort()}/test`], /^rostrum: webhooks: cannot use the store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test: .*ECONNREFUSED/],
       [['retry', '--all', '--store', `postgres://postgres:hunter2@127.0.0.1:${await freePort()}/test`], /^rostrum: webhooks: cannot use the store /],
-      [['failed', '--data', join(file, 'data')], /^rostrum: webhooks: cannot create data directory .*a part of the path is not a directory/],
+      [['failed', '--data', join(file, 'data')], /^rostrum: webhooks: .*\/data is not the data directory of a Rostrum server \(give the server's --data DIR\)\n$/],
+      // A directory no server has used (a mistyped one) is not made and listed as empty.
+      [['failed', '--data', join(dir, 'typo')], /^rostrum: webhooks: .*\/typo is not the data directory of a Rostrum server/],
+      [['retry', '--all', '--data', ''], /^rostrum: webhooks: --data must not be empty\n$/],
     ];
     await Promise.all(
       cases.map(async ([args, message]) => {
@@ -155,6 +158,7 @@ describe('rostrum webhooks: a store it cannot use', () => {
         assert.doesNotMatch(c.output.stderr, /hunter2/);
       }),
     );
+    assert.ok(!existsSync(join(dir, 'typo')), 'the mistyped directory was not made');
   });
 });
 
@@ -201,10 +205,12 @@ describe('rostrum serve: environment variables', () => {
   });
 
   it('rostrum webhooks takes them the same way: an empty ROSTRUM_STORE or ROSTRUM_CONFIG is unset', async () => {
+    // The default store (SQLite in the data directory) and no config file: it gets as far as
+    // finding that no server has used the directory.
     const c = cli(['webhooks', 'failed', '--data', join(newDir(), 'data')], { ROSTRUM_STORE: '', ROSTRUM_CONFIG: '' });
     const { code } = await c.exited;
-    assert.equal(code, 0, c.output.stderr);
-    assert.equal(c.output.stderr, '');
+    assert.equal(code, 2, c.output.stderr);
+    assert.match(c.output.stderr, /^rostrum: webhooks: .* is not the data directory of a Rostrum server/);
   });
 
   it('refuses a log level pino does not know, and an empty --host or --data, with exit code 2 and one line', async () => {

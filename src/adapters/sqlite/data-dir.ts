@@ -3,13 +3,18 @@
 // the store is open: the operating system releases it when the process ends, however it ends,
 // so a crashed server never leaves a stale lock behind.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** A problem the operator must fix before the server can start (printed as one line). */
 export class DataDirError extends Error {}
 
 const LOCK_FILE = 'rostrum.lock';
+
+/** Whether a server has used `dir` as its data directory (it holds the lock file). */
+export function isDataDir(dir: string): boolean {
+  return existsSync(join(dir, LOCK_FILE));
+}
 
 /** Makes the directory (0700) if missing; refuses, with a clear message, one it cannot use. */
 export function prepareDataDir(dir: string): void {
