@@ -81,7 +81,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   app.setErrorHandler(apiErrorHandler('native api'));
-  app.setNotFoundHandler((req, reply) => sendError(reply, API_ERROR.notFound, `no route ${req.method} ${req.url.split('?')[0]}`));
+  // The path is not repeated: a mistyped one may hold something secret (see docs/security.md).
+  app.setNotFoundHandler((req, reply) => sendError(reply, API_ERROR.notFound, `no ${req.method} route at this path (see docs/native-api.md)`));
 
   const principals = new WeakMap<FastifyRequest, Principal>();
   for (const r of ROUTES) {
