@@ -135,12 +135,13 @@ async function rooms(argv: string[]): Promise<void> {
   // Bad usage first: "credentials needed" would send the operator the wrong way.
   if (sub !== 'list' && sub !== 'show') throw usage('rooms list | rooms show ROOM');
   if (sub === 'show' && !positionals[0]) throw usage('rooms show ROOM');
+  const limit = limitFlag(values.limit) ?? 50;
   const c = connection(values);
   if (sub === 'list') {
     const q = new URLSearchParams();
     if (values.search) q.set('search', values.search);
     if (values.after) q.set('after', values.after);
-    q.set('limit', String(limitFlag(values.limit) ?? 50));
+    q.set('limit', String(limit));
     const r = await api(c, 'GET', `/rooms?${q}`);
     return out(c, r, () =>
       table(
@@ -186,13 +187,14 @@ async function banOrUnban(argv: string[], lift: boolean): Promise<void> {
   if (scope === undefined || (!values.app && scope === '')) throw usage(usageText);
   const users = positionals;
   if ((users.length > 0) === (values.ip !== undefined)) throw usage(usageText);
-  const c = connection(values);
   const body: Record<string, unknown> = values.ip !== undefined ? { ip: values.ip } : { userIds: users };
   if (!lift) {
     body.reason = values.reason ?? '';
     const d = intFlag('--duration', values.duration);
+    if (d === 0) throw new UsageError('invalid --duration: 0 (at least 1 second; leave it out for a ban until lifted)');
     if (d !== undefined) body.durationSec = d;
   }
+  const c = connection(values);
   const path = scope === '' ? `/${word}` : `/rooms/${enc(scope)}/${word}`;
   const r = await api(c, 'POST', path, body);
   out(c, r, () =>
@@ -217,7 +219,6 @@ async function audit(argv: string[]): Promise<void> {
       limit: { type: 'string' },
     },
   });
-  const c = connection(values);
   const q = new URLSearchParams();
   if (values.room !== undefined) q.set('roomId', values.room);
   for (const k of ['actor', 'target', 'action', 'before'] as const) if (values[k] !== undefined) q.set(k, values[k]!);
@@ -226,6 +227,7 @@ async function audit(argv: string[]): Promise<void> {
   if (from !== undefined) q.set('from', String(from));
   if (to !== undefined) q.set('to', String(to));
   q.set('limit', String(limitFlag(values.limit) ?? 50));
+  const c = connection(values);
   const r = await api(c, 'GET', `/audit?${q}`);
   out(c, r, () =>
     table(
@@ -251,10 +253,10 @@ async function deliveries(argv: string[]): Promise<void> {
   });
   if (sub === 'list') {
     if (positionals.length > 0) throw usage('deliveries list [--limit N] [--after ID]');
-    const c = connection(values);
     const q = new URLSearchParams({ limit: String(limitFlag(values.limit) ?? 50) });
     const after = intFlag('--after', values.after);
     if (after !== undefined) q.set('after', String(after));
+    const c = connection(values);
     const counts = await api(c, 'GET', '/callbacks/deliveries');
     const failed = await api(c, 'GET', `/callbacks/deliveries/failed?${q}`);
     return out(c, { ...counts, failedItems: failed.items, next: failed.next }, () => {

@@ -110,6 +110,13 @@ describe('native API: schemas and errors', () => {
       ['POST', '/rooms/r1/messages', { text: '' }, 'invalid_request', 'text'],
       ['POST', '/rooms/r1/ban', { userId: 'u', durationSec: 10 ** 12 }, 'invalid_param', 'duration'],
     ];
+    const both = await call('POST', '/rooms/r1/kick', { userId: 'u', userIds: ['v'] });
+    assertError(both, 400, 'invalid_request');
+    assert.equal(both.body.error.message, 'give exactly one of userId or userIds', 'a kick takes no ip: not offered');
+    // A value or null: what it takes, in words.
+    const zero = await call('POST', '/rooms/r1/ban', { userId: 'u', durationSec: 0 });
+    assertError(zero, 400, 'invalid_request');
+    assert.equal(zero.body.error.message, 'body durationSec: expected an integer >= 1 or null');
     for (const [method, path, body, code, field] of cases) {
       const r = await call(method, path, body);
       assertError(r, 400, code);

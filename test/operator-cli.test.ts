@@ -110,11 +110,15 @@ describe('rostrum operator CLI', () => {
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, /^rostrum: usage: rostrum /, args.join(' '));
     }
+    // Without credentials too: bad usage is told first.
     for (const args of [['rooms', 'list'], ['audit'], ['deliveries', 'list']]) {
-      r = await rostrum([...args, '--limit', '0', '--url', s.url, '--token', adminSig()]);
+      r = await rostrum([...args, '--limit', '0', '--url', s.url]);
       assert.equal(r.code, 2, args.join(' '));
       assert.equal(r.stderr, 'rostrum: invalid --limit: 0 (a page holds at least 1)\n');
     }
+    r = await rostrum(['ban', 'studio-1', 'cat', '--duration', '0', '--url', s.url]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'rostrum: invalid --duration: 0 (at least 1 second; leave it out for a ban until lifted)\n');
     r = await rostrum(['ban', 'studio-1', '--url', s.url, '--token', adminSig()]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^rostrum: usage: rostrum ban/);

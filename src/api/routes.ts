@@ -48,10 +48,13 @@ function exec<C extends Command>({ engine, appId, actor }: RouteContext, cmd: C)
 /** Entries the API makes carry this origin (lists show every origin). */
 const ORIGIN: Origin = 'tencent';
 
-/** The one subject of a ban/mute body: userIds or an IP, never both or neither. */
-function subjectOf(b: { userId?: string; userIds?: string[]; ip?: string }): { subjectType: SubjectType; subjects: string[] } {
+/**
+ * The one subject of a ban/mute body: userIds or an IP, never both or neither. `ipTaken`: false
+ * for a body that takes no IP (a kick), so that the refusal names only what it takes.
+ */
+function subjectOf(b: { userId?: string; userIds?: string[]; ip?: string }, ipTaken = true): { subjectType: SubjectType; subjects: string[] } {
   const given = [b.userId, b.userIds, b.ip].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new ApiError(API_ERROR.invalidRequest, 'give exactly one of userId, userIds or ip', 'userId');
+  if (given !== 1) throw new ApiError(API_ERROR.invalidRequest, `give exactly one of userId${ipTaken ? ', userIds or ip' : ' or userIds'}`, 'userId');
   if (b.ip !== undefined) return { subjectType: 'ip', subjects: [b.ip] };
   return { subjectType: 'userId', subjects: b.userIds ?? [b.userId!] };
 }
@@ -163,7 +166,7 @@ export const ROUTES: Route[] = [
     method: 'POST', url: '/rooms/:roomId/kick', tag: 'moderation', summary: 'Remove members (they may come back)', params: S.RoomParams, body: S.KickBody,
     response: S.Ok,
     run: async (ctx, { params, body }) => {
-      const { subjects } = subjectOf({ userId: body.userId, userIds: body.userIds });
+      const { subjects } = subjectOf({ userId: body.userId, userIds: body.userIds }, false);
       await exec(ctx, { type: 'kickOut', roomId: params.roomId, userIds: subjects, reason: body.reason ?? '' });
       return { ok: true };
     },
