@@ -278,6 +278,8 @@ describe('config file validation', () => {
       [{ callbacks: { keepFailedDays: '7' } }, /callbacks\.keepFailedDays/],
       // How often the server prunes is not a setting (tests shorten it through the server options).
       [{ callbacks: { failedPruneIntervalMs: 100 } }, /callbacks/],
+      // An empty list would send nothing, silently (REST and the API require one too).
+      [{ apps: [{ ...app, callback: { url: 'http://127.0.0.1:9/cb', commands: [] } }] }, /apps\.0\.callback\.commands: Expected array length to be greater or equal to 1/],
     ];
     // A console password hash scrypt cannot use (hand-edited): refused here, not a 500 at each sign-in.
     const salt = 'AAAAAAAAAAAAAAAAAAAAAA==';
@@ -288,6 +290,8 @@ describe('config file validation', () => {
       [`scrypt$16384$8$0$${salt}$${hash}`, /p must be/],
       [`scrypt$2097152$8$1$${salt}$${hash}`, /N must be a power of 2 from 2 to 2\^20/],
       [`scrypt$16384$8$1$${salt}$AAAA`, /the hash is shorter than 16 bytes/],
+      // A password pasted in place of its hash: said so, not as a pattern.
+      ['correct horse battery staple', /not a hash from rostrum hash-password \(scrypt\$N\$r\$p\$salt\$hash\)$/],
     ] as const) {
       cases.push([{ apps: [{ ...app, consolePassword: bad }] }, new RegExp(`apps\\.0\\.consolePassword: ${why.source}`)]);
     }
