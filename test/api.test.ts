@@ -502,6 +502,27 @@ describe('console sign-in throttling (one node)', () => {
     }
   });
 
+  it('behind a trusted TLS proxy: the Origin is checked against the forwarded host, and the cookie is Secure', async () => {
+    const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
+    try {
+      // As a proxy that does not pass Host on sends it: its own upstream address in Host.
+      const signIn = (origin: string) =>
+        fetch(`${t.url}/console/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin, 'x-forwarded-host': 'console.example.com', 'x-forwarded-proto': 'https' },
+          body: JSON.stringify({ sdkAppId: APP.sdkAppId, identifier: APP.admins[0], password: 'right' }),
+        });
+      const ok = await signIn('https://console.example.com');
+      assert.equal(ok.status, 200, await ok.clone().text());
+      assert.match(ok.headers.get('set-cookie') ?? '', /; Secure$/);
+      const other = await signIn('https://evil.example');
+      assert.equal(other.status, 403);
+      assert.equal((await other.json()).error.code, 'csrf_refused');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('behind a proxy that forwards the client with its port, a new port is the same address', async () => {
     const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
     try {

@@ -48,12 +48,15 @@ function cookieOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** A change must not come from another site: an Origin header, when sent, must be this host. */
+/**
+ * A change must not come from another site: an Origin header, when sent, must be this host (as the
+ * browser saw it: a trusted proxy's X-Forwarded-Host, see `trustProxy`).
+ */
 function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === req.headers.host;
+    return new URL(origin).host === req.host;
   } catch {
     return false;
   }
