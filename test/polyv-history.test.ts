@@ -193,5 +193,6 @@ test('get-speak-list: the account\'s chat records of every channel, oldest first
   assertError(await polyv(SPEAK, { size: 1001 }), 400, 'number range error');
   assertError(await polyv(SPEAK, { cursor: 'abc' }), 400, 'param is not digit: cursor');
   assertError(await polyv(SPEAK, { startTime: 'yesterday' }), 400, 'param is not digit: startTime');
+  assertError(await polyv(SPEAK, { startTime: Math.floor(startTime / 1000) }), 400, 'param validate error'); // seconds, not ms
   assertError(await polyv(SPEAK, {}, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
 });

@@ -94,6 +94,8 @@ test('kicking someone who is not in the room keeps the given nickName; kicking t
   // a viewer listed twice is kicked once, and the next viewer keeps their own nickName
   ok(await polyv(KICK, { channelId: 'absent' }, { json: { viewerIds: ['ghost', 'ghost', 'ghost2'], nickNames: ['Ghost', 'Ghost', 'Ghost 2'] } }));
   ok(await polyv(KICK, { channelId: 'absent' }, { json: { viewerIds: ['ghost'], nickNames: ['Ghost'] } }));
+  // Refused by the core (a NUL): named as Polyv names the parameter.
+  assertError(await polyv(KICK, { channelId: 'absent' }, { json: { viewerIds: ['ghost'], nickNames: ['Gh\u0000ost'] } }), 400, 'param length is incorrect: nickNames');
   const list = ok(await polyv(LIST, { channelId: 'absent' }));
   assert.deepEqual(
     list.map((e: { userId: string; nick: string; clientIp: string; uid: string }) => [e.userId, e.nick, e.clientIp, e.uid]).sort(),

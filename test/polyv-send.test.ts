@@ -105,6 +105,11 @@ test('send-custom-message (GET) and /encode (POST): every member gets customMess
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', watchType: '9' }, { method: 'GET' }), 400, 'param validate error');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x', important: 'maybe' }, { method: 'GET' }), 400, 'param is not boolean (Y / N)');
   assertError(await polyv(CUSTOM, { channelId: 'send3', content: 'x'.repeat(1001) }, { method: 'GET' }), 400, 'param length is incorrect: content');
+  // 1000 characters whatever their bytes (3,000 here), the most Polyv takes.
+  assert.equal((await polyv(CUSTOM, { channelId: 'send3', content: '直'.repeat(1000) })).code, 200);
+  assertError(await polyv(CUSTOM, { channelId: 'send3', content: '直'.repeat(1001) }), 400, 'param length is incorrect: content');
+  // A parameter the core refuses is named as Polyv names it.
+  assertError(await polyv(CUSTOM, { channelId: 'send3', imgUrl: `https://x/${'a'.repeat(2000)}` }), 400, 'param length is incorrect: imgUrl');
   assertError(await polyv(CUSTOM_ENCODE_TS, { channelId: 'send3', content: '%E4%ZZ' }), 400, 'param validate error');
   assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: 'not base64!' }), 400, 'param validate error');
   assertError(await polyv(CUSTOM_ENCODE, { channelId: 'send3', content: 'eA'.repeat(751) }), 400, 'param length is incorrect: content');

@@ -13,6 +13,8 @@ export const BROADCAST_LIMITS = {
   usersPerCall: 2000,
   payloadBytes: 16 * 1024,
   urlBytes: 2000,
+  /** A custom message's content: Polyv takes 1000 characters, up to 4 bytes each in UTF-8. */
+  customContentBytes: 4000,
 } as const;
 
 export const broadcastHandlers: Handlers<'sendMessageAs' | 'sendCustomMessage' | 'sendToUsers'> = {
@@ -37,7 +39,7 @@ export const broadcastHandlers: Handlers<'sendMessageAs' | 'sendCustomMessage' |
 
   sendCustomMessage: write(async (c, { roomId, content, imageUrl, watchTypes, important, joinHistory }) => {
     if (content.length === 0 && !imageUrl) throw invalid('content', 'must not be empty');
-    checkBytes('content', content, LIMITS.messageBytes);
+    checkBytes('content', content, BROADCAST_LIMITS.customContentBytes);
     checkBytes('imageUrl', imageUrl, BROADCAST_LIMITS.urlBytes);
     const agg = await c.room(roomId);
     requireModerator(agg, c.actor);

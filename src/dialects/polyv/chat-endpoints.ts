@@ -147,6 +147,7 @@ export const CHAT_ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v4/chat/send-custom-message',
     body: 'form',
+    fields: { imageUrl: 'imgUrl' },
     run: customMessage((s) => s),
   },
   {
@@ -155,14 +156,16 @@ export const CHAT_ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v4/chat/send-custom-message/encode',
     body: 'form',
+    fields: { imageUrl: 'imgUrl' },
     run: customMessage((s) => base64Text('content', s), CUSTOM_ENCODED_CHARS),
   },
   {
     // The path Polyv's TypeScript SDK calls, with the content percent-encoded (encodeURIComponent).
-    name: 'send-custom-message-encode',
+    name: 'send-custom-message-encode-sdk',
     methods: BOTH,
     url: '/live/v4/chat/send-custom-message-encode',
     body: 'form',
+    fields: { imageUrl: 'imgUrl' },
     run: customMessage(urlDecoded),
   },
   {

@@ -155,7 +155,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: ['POST'],
     url: '/live/v4/chat/channel/forbid/kick-users',
     body: 'json',
-    fields: { userIds: 'viewerIds' },
+    fields: { userIds: 'viewerIds', nicks: 'nickNames' },
     run: kick(channel),
   },
   {
@@ -163,7 +163,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: ['POST'],
     url: '/live/v4/chat/forbid/kick-users',
     body: 'json',
-    fields: { userIds: 'viewerIds' },
+    fields: { userIds: 'viewerIds', nicks: 'nickNames' },
     run: kick(wholeApp),
   },
   {
@@ -204,7 +204,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v3/channel/chat/banned-user',
     body: 'form',
-    fields: { userIds: 'userIds' },
+    fields: { userIds: 'userIds', subjects: 'userIds' },
     async run(ctx, p) {
       const roomId = p.required('channelId');
       const userIds = p.list('userIds');
@@ -230,6 +230,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v2/chat/:channelId/addBannedIP',
     body: 'form',
+    fields: { subjects: 'ip' },
     async run(ctx, p, { path }) {
       const ip = p.required('ip');
       if (isIP(ip) === 0) throw fail.invalid();
@@ -242,7 +243,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v2/chat/:channelId/delBanned',
     body: 'form',
-    fields: { ip: 'content' },
+    fields: { ip: 'content', subjects: 'content' },
     async run(ctx, p, { path }) {
       const type = p.oneOf('type', ['ip', 'badword'] as const);
       const content = p.list('content');
@@ -271,7 +272,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v3/user/chat/banned-user/update',
     body: 'form',
-    fields: { userIds: 'viewerIds' },
+    fields: { userIds: 'viewerIds', subjects: 'viewerIds' },
     async run(ctx, p) {
       let viewerIds: unknown;
       try {
@@ -302,7 +303,7 @@ export const ENDPOINTS: Endpoint[] = [
     methods: BOTH,
     url: '/live/v3/channel/chat/send-admin-msg',
     body: 'form',
-    fields: { text: 'msg' },
+    fields: { text: 'msg', nick: 'nickName', avatar: 'pic', imageUrl: 'imgUrl' },
     async run(ctx, p) {
       const roomId = p.required('channelId');
       const msg = p.optional('msg');

@@ -115,8 +115,15 @@ export const HISTORY_ENDPOINTS: Endpoint[] = [
     url: '/live/v3/user/chat/get-speak-list',
     body: 'form',
     async run(ctx, p) {
-      const fromAt = p.optional('startTime') === undefined ? undefined : p.digits('startTime', 0);
-      const toAt = p.optional('endTime') === undefined ? undefined : p.digits('endTime', 0);
+      // 13-digit milliseconds, as Polyv documents: a time in seconds is refused, not read as 1970.
+      const millis = (name: string) => {
+        if (p.optional(name) === undefined) return undefined;
+        const v = p.digits(name, 0);
+        if (v < 1e12 || v >= 1e13) throw fail.invalid();
+        return v;
+      };
+      const fromAt = millis('startTime');
+      const toAt = millis('endTime');
       // The cursor is the number of records already read (records are listed oldest first, so
       // new chat does not shift the pages already read).
       const offset = p.digits('cursor', 0);
