@@ -451,7 +451,7 @@ describe('expiry', { concurrency: 3 }, () => {
     const pairs: [string, string][] = [['appId', APP.polyv!.appId], ['timestamp', String(ts)], ['channelId', 'replayed']];
     pairs.push(['sign', polyvTestSign(pairs, APP.polyv!.appSecret)]);
     const check = (s: TestServer, now: number) =>
-      authenticate(s.server.apps, new ReplayGuard(TIMESTAMP_WINDOW_MS, s.server.store), new Params(pairs), now).then(
+      authenticate(s.server.apps, new ReplayGuard(TIMESTAMP_WINDOW_MS, s.server.store), new Params(pairs), now, async () => {}).then(
         () => 'accepted',
         (e: Error) => e.message,
       );

@@ -2,6 +2,7 @@
 // rate limit, app isolation, malformed requests.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP, OTHER_APP, enter, startTestServer, type TestServer } from './support/harness.js';
 import { createRoom, ok, polyvCall, polyvClient, polyvTestSign } from './support/polyv.js';
 
@@ -186,6 +187,10 @@ test('rate limit per app per endpoint: qps exceeds number of calls (0 = unlimite
     const refused = answers.filter((a) => a.code !== 200);
     assert.ok(refused.length >= 2, `expected refusals, got ${answers.map((a) => a.code)}`);
     for (const a of refused) assertError(a, 403, 'qps exceeds number of calls');
+    // A request refused for the rate has not used its sign: sent again as it was, it passes.
+    await sleep(1100);
+    ok(await refused[0].again());
+    assertError(await refused[0].again(), 400, 'invalid timestamp.');
     // another endpoint, and another app (unlimited), are not affected
     ok(await polyvCall(r.url, '/live/v3/channel/chat/list-kicked', { channelId: 'lim' }, { app: limited }));
     const other = await Promise.all(Array.from({ length: 20 }, () => polyvCall(r.url, COUNT, { channelId: 'lim' }, { app: OTHER_APP, style: 'java' })));

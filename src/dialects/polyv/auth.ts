@@ -18,8 +18,14 @@ function digestOf(signatureMethod: string | undefined): Digest {
   throw fail.invalidSignature();
 }
 
-/** The app whose Polyv credentials signed these parameters; throws the documented errors. */
-export async function authenticate(apps: AppRegistry, replay: ReplayGuard, params: Params, now: number): Promise<App & { polyv: NonNullable<App['polyv']> }> {
+type PolyvApp = App & { polyv: NonNullable<App['polyv']> };
+
+/**
+ * The app whose Polyv credentials signed these parameters; throws the documented errors.
+ * `admit` runs once the signature holds and before the sign is marked used (the rate limit): a
+ * request refused there may be sent again as it was.
+ */
+export async function authenticate(apps: AppRegistry, replay: ReplayGuard, params: Params, now: number, admit: (app: PolyvApp) => Promise<void>): Promise<PolyvApp> {
   const appId = params.optional('appId');
   if (appId === undefined) throw fail.appIdRequired();
   const app = apps.getByPolyvAppId(appId);
@@ -38,9 +44,11 @@ export async function authenticate(apps: AppRegistry, replay: ReplayGuard, param
     if (safeEqual(sign, expected)) valid = true; // no early exit: every candidate costs the same
   }
   if (!valid) throw fail.invalidSignature();
+  const signed = { ...app, polyv: app.polyv };
+  await admit(signed);
 
   // A replayed request carries a timestamp that was already used: the client's fix is the same
   // as for a stale one (a new timestamp), so it is answered the same way.
   if (!(await replay.firstUse(appId, sign, Number(timestamp), now))) throw fail.invalidTimestamp();
-  return { ...app, polyv: app.polyv };
+  return signed;
 }

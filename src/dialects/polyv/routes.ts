@@ -76,11 +76,10 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
       const pairs = parsePairs(rawQuery(req));
       if (endpoint.body === 'form' && isForm(req) && typeof req.body === 'string') pairs.push(...parsePairs(req.body));
       const params = new Params(pairs);
-      const app = await authenticate(deps.apps, replay, params, clock());
-      const allowed = deps.limiter.take(`${app.sdkAppId}:polyv:${endpoint.name}`, app.rateLimit.perEndpointPerSecond);
-      if (!(typeof allowed === 'boolean' ? allowed : await allowed)) {
-        throw fail.qpsExceeded();
-      }
+      const app = await authenticate(deps.apps, replay, params, clock(), async (signed) => {
+        const allowed = deps.limiter.take(`${signed.sdkAppId}:polyv:${endpoint.name}`, signed.rateLimit.perEndpointPerSecond);
+        if (!(typeof allowed === 'boolean' ? allowed : await allowed)) throw fail.qpsExceeded();
+      });
       const json = endpoint.body === 'json' ? parseJson(req.body) : undefined;
       const ctx = { engine: deps.engine, app, actor: { kind: 'admin' as const, userId: app.polyv.appId, surface: 'polyv' as const } };
       let data: unknown;
