@@ -12,7 +12,8 @@ export class LocalLimits implements Limits {
   private counts = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
   private nextBucketSweep = 0;
-  private readonly failures = new Map<string, number[]>();
+  /** Failure times by key, with the window they were counted in (features count in their own). */
+  private readonly failures = new Map<string, { times: number[]; windowMs: number }>();
   private nextFailureSweep = 0;
 
   rate(key: string, perSecond: number, now: number): boolean {
@@ -52,8 +53,9 @@ export class LocalLimits implements Limits {
   }
 
   private recent(key: string, windowMs: number, now: number): number[] {
-    const times = this.failures.get(key);
-    if (!times) return [];
+    const entry = this.failures.get(key);
+    if (!entry) return [];
+    const { times } = entry;
     while (times.length > 0 && times[0] <= now - windowMs) times.shift();
     if (times.length === 0) this.failures.delete(key);
     return times;
@@ -75,7 +77,7 @@ export class LocalLimits implements Limits {
       const times = this.recent(k, windowMs, now);
       times.push(now);
       if (times.length > max) times.shift();
-      this.failures.set(k, times);
+      this.failures.set(k, { times, windowMs });
     }
   }
 
@@ -83,11 +85,14 @@ export class LocalLimits implements Limits {
     for (const k of keys) this.failures.delete(k);
   }
 
-  /** Forgets keys with no failure within the window (at most once per window). */
+  /**
+   * Forgets keys with no failure within their own window (at most once per the caller's): a
+   * feature with a short window must not cut short another's longer one.
+   */
   private sweepFailures(windowMs: number, now: number): void {
     if (now < this.nextFailureSweep) return;
     this.nextFailureSweep = now + windowMs;
-    for (const key of [...this.failures.keys()]) this.recent(key, windowMs, now);
+    for (const [key, entry] of [...this.failures]) this.recent(key, entry.windowMs, now);
   }
 
   async close(): Promise<void> {

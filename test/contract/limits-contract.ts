@@ -77,6 +77,19 @@ export function limitsContract(name: string, make: () => Promise<LimitsFixture>,
       assert.equal(await wait([ip], t + 100 + 14 + 60_000), 0);
     });
 
+    it('attempts: each key keeps its own window, whatever window later failures of other keys have', async () => {
+      await ready;
+      const account = fresh('console'); // counted over 15 minutes
+      const t = Date.now();
+      await f.a.attemptFailed([fresh('password')], 10, 60_000, t);
+      for (let i = 1; i <= 5; i++) await f.a.attemptFailed([account], 5, 900_000, t + i);
+      // Two minutes on, a failure counted over one minute (a room password) ...
+      await f.b.attemptFailed([fresh('password')], 10, 60_000, t + 120_000);
+      await f.a.attemptFailed([fresh('password')], 10, 60_000, t + 120_001);
+      // ... leaves the 15-minute count as it was.
+      assert.equal(await f.a.attemptsRetryAfter([account], 5, 900_000, t + 120_002), 900_000 + 1 - 120_002);
+    });
+
     it('attempts: a success clears its keys on every view, and only those', async () => {
       await ready;
       const account = fresh('acct');
