@@ -523,6 +523,32 @@ describe('console sign-in throttling (one node)', () => {
     }
   });
 
+  it('forged UserSigs do not lock an admin out; wrong passwords lock the password out, not a real UserSig; an IPv6 /64 is one address', async () => {
+    const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
+    try {
+      const signIn = (from: string, body: object) =>
+        fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify(body) }).then(
+          async (r) => ({ status: r.status, body: await r.json() }),
+        );
+      const admin = APP.admins[0];
+      // Signed with a wrong key, each from another address: refused, and counted against those addresses only.
+      const forged = genUserSig(APP.sdkAppId, 'not-the-key', admin, 3600);
+      for (let i = 0; i < 6; i++) assertError(await signIn(`198.51.100.${i}`, { userSig: forged }), 401, 'unauthenticated');
+      assert.equal((await signIn('198.51.100.50', { sdkAppId: APP.sdkAppId, identifier: admin, password: 'right' })).status, 200);
+      // Wrong passwords from many addresses lock the account's password ...
+      for (let i = 0; i < 5; i++) assertError(await signIn(`192.0.2.${i}`, { sdkAppId: APP.sdkAppId, identifier: admin, password: 'guess' }), 401, 'unauthenticated');
+      assertError(await signIn('192.0.2.50', { sdkAppId: APP.sdkAppId, identifier: admin, password: 'right' }), 429, 'sign_in_throttled');
+      // ... but not the admin's real UserSig.
+      assert.equal((await signIn('192.0.2.51', { userSig: adminSig() })).status, 200);
+      // Five failures anywhere in one /64 hold the whole /64.
+      for (let i = 1; i <= 5; i++) assertError(await signIn(`2001:db8:1:2::${i}`, { userSig: forged }), 401, 'unauthenticated');
+      assertError(await signIn('2001:db8:1:2:ffff::9', { userSig: adminSig() }), 429, 'sign_in_throttled');
+      assert.equal((await signIn('2001:db8:1:3::1', { userSig: adminSig() })).status, 200, 'the next /64 is another address');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('behind a proxy that forwards the client with its port, a new port is the same address', async () => {
     const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
     try {

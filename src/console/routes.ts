@@ -10,7 +10,6 @@ import type { AppRegistry } from '../config.js';
 import type { Engine } from '../core/engine.js';
 import type { Bus } from '../core/ports/bus.js';
 import type { UserSigVerifier } from '../auth/usersig.js';
-import { peekUserSig } from '../auth/usersig.js';
 import type { ExtraAuth, Principal } from '../api/auth.js';
 import { verifyAdminSig } from '../api/auth.js';
 import { API_ERROR, ApiError, apiErrorHandler } from '../api/errors.js';
@@ -18,7 +17,7 @@ import { verifyPassword } from './password.js';
 import { COOKIE, Sessions, SignInThrottle, type Session } from './sessions.js';
 import { MessageRate } from './stats.js';
 import type { CallbackAccess } from '../api/callbacks.js';
-import { normalizeIp } from '../core/ip.js';
+import { canonicalIpSubject, normalizeIp } from '../core/ip.js';
 
 export interface ConsoleDeps {
   engine: Engine;
@@ -78,6 +77,18 @@ export function consoleAuth(apps: AppRegistry, sessions: Sessions): ExtraAuth {
   };
 }
 
+/** Longer than any admin identifier: refused before it becomes a throttle key. */
+const MAX_IDENTIFIER = 64;
+
+/**
+ * The address sign-ins are counted by: an IPv4 address, or an IPv6 client's /64 (a host holds a
+ * whole /64 and could take a fresh address for every guess). One key whatever its spelling or port.
+ */
+function throttledAddress(ip: string): string {
+  const n = normalizeIp(ip);
+  return n.includes(':') ? (canonicalIpSubject(`${n}/64`) ?? n) : n;
+}
+
 interface SignIn {
   userSig?: unknown;
   sdkAppId?: unknown;
@@ -128,10 +139,15 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
   http.post('/console/session', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(API_ERROR.csrf, 'sign-in from another site');
     const body = (req.body ?? {}) as SignIn;
-    const ipKey = `ip:${normalizeIp(req.ip)}`; // one key per address, whatever its spelling or port
-    const claim = typeof body.userSig === 'string' ? peekUserSig(body.userSig) : null;
-    const accountKey = claim ? `acct:${claim.sdkAppId}:${claim.identifier}` : `acct:${String(body.sdkAppId)}:${String(body.identifier)}`;
-    const wait = await throttle.retryAfter([ipKey, accountKey]);
+    const ipKey = `ip:${throttledAddress(req.ip)}`;
+    // The account is counted for passwords only: a UserSig cannot be guessed, and counting forged
+    // ones against the admin they name would let anyone lock that admin out.
+    const byPassword = !(typeof body.userSig === 'string' && body.userSig !== '');
+    if (byPassword && (typeof body.sdkAppId !== 'number' || typeof body.identifier !== 'string' || body.identifier.length > MAX_IDENTIFIER)) {
+      throw new ApiError(API_ERROR.invalidRequest, 'send {"userSig"} or {"sdkAppId", "identifier", "password"}');
+    }
+    const keys = byPassword ? [ipKey, `acct:${body.sdkAppId}:${body.identifier}`] : [ipKey];
+    const wait = await throttle.retryAfter(keys);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${wait} s`);
@@ -140,10 +156,10 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     try {
       signedIn = await check(body);
     } catch (e) {
-      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) await throttle.failed([ipKey, accountKey]);
+      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) await throttle.failed(keys);
       throw e;
     }
-    await throttle.succeeded(accountKey);
+    if (byPassword) await throttle.succeeded(keys[1]);
     const s = await sessions.create(signedIn.appId, signedIn.identifier, signedIn.notAfter);
     const secure = req.protocol === 'https' ? '; Secure' : '';
     const maxAge = Math.max(1, Math.ceil((s.expiresAt - Date.now()) / 1000));
