@@ -34,6 +34,9 @@ test('logged request URLs have usersig and sign redacted', async () => {
     const sig = adminSig();
     const r = await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'log1', RoomType: 'Conference' } }, { usersig: sig });
     assert.equal(r.ErrorCode, 0);
+    // The name percent-encoded: the server reads it as usersig, and the log must not hold it either.
+    const encoded = await fetch(`${s.url}/v4/room_engine_http_srv/get_room_info?sdkappid=${APP.sdkAppId}&identifier=administrator&user%73ig=${sig}&random=1&contenttype=json`, { method: 'POST', body: '{"RoomId":"log1"}' });
+    assert.equal((await encoded.json()).ErrorCode, 0, 'the encoded name authenticated');
     await fetch(`${s.url}/live/v3/channel/chat/count-online-user?appId=${APP.polyv!.appId}&timestamp=${Date.now()}&channelId=log1&sign=ABCDEF0123456789`);
     const log = lines.join('');
     assert.match(log, /usersig=\[redacted\]/);
@@ -42,7 +45,8 @@ test('logged request URLs have usersig and sign redacted', async () => {
     assert.ok(!log.includes('ABCDEF0123456789'), 'the sign must not be logged');
     // One line per request, written when it completes, with its status and time.
     const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
-    assert.equal(requests.length, 2);
+    assert.equal(requests.length, 3);
+    assert.match(log, /user%73ig=\[redacted\]/);
     assert.ok(requests.every((l) => l.method && l.url && l.statusCode > 0 && typeof l.responseTime === 'number'), log);
   } finally {
     await s.close();

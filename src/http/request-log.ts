@@ -5,8 +5,17 @@ import { LogController, type FastifyReply, type FastifyRequest, type FastifyServ
 import { hostname } from 'node:os';
 import pino from 'pino';
 
-/** Query parameters that are credentials: never written to the log. */
-const SECRET_PARAMS = /([?&;](?:usersig|sign)=)[^&\s'"#]*/gi;
+/** A parameter name as a query may spell it: any letter percent-encoded, in either case. */
+function spelled(name: string): string {
+  const hex = (ch: string) => `%${ch.charCodeAt(0).toString(16)}`;
+  return [...name].map((ch) => `(?:${ch}|${hex(ch.toLowerCase())}|${hex(ch.toUpperCase())})`).join('');
+}
+
+/**
+ * Query parameters that are credentials: never written to the log. The query parsers decode
+ * percent-encoded names, so `user%73ig=` authenticates as `usersig=` does, and is redacted too.
+ */
+const SECRET_PARAMS = new RegExp(`([?&;](?:${spelled('usersig')}|${spelled('sign')})=)[^&\\s'"#]*`, 'gi');
 
 export function redactUrl(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]');
