@@ -14,14 +14,16 @@ const DENIED_V4: [string, number][] = [
   ['127.0.0.0', 8],
   ['169.254.0.0', 16], // link-local, the cloud metadata address among them
   ['172.16.0.0', 12],
+  ['192.0.0.0', 24], // IETF protocol assignments
   ['192.168.0.0', 16],
+  ['198.18.0.0', 15], // benchmarking networks
   ['224.0.0.0', 4], // multicast
-  ['255.255.255.255', 32],
+  ['240.0.0.0', 4], // reserved, the broadcast address among them
 ];
 
 const DENIED_V6: [string, number][] = [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback, and the deprecated IPv4-compatible ::a.b.c.d
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
