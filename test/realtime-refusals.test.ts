@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, OTHER_APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
-import { MAX_PENDING_REQUESTS } from '../src/realtime/connection.js';
-import { RawClient, authQuery, createRoom, eventually, sig, wsUrl } from './realtime-support.js';
+import { MAX_PENDING_BYTES, MAX_PENDING_REQUESTS } from '../src/realtime/connection.js';
+import { RawClient, authQuery, createRoom, eventually, sig, sleep, wsUrl } from './realtime-support.js';
 
 let s: TestServer;
 
@@ -128,6 +128,39 @@ test('too many requests waiting on one connection are refused with 110011', asyn
   const all = await Promise.all(pings);
   assert.equal(all.filter((r) => r.code === 0).length, MAX_PENDING_REQUESTS - 1);
   assert.deepEqual(all.slice(MAX_PENDING_REQUESTS - 1).map((r) => r.code), Array(refused).fill(110011));
+  c.close();
+});
+
+test('too many bytes waiting on one connection are refused with 110011 too', async () => {
+  const c = await RawClient.connect(s, 'flood-bytes');
+  let release!: () => void;
+  let locked!: () => void;
+  const holding = new Promise<void>((r) => (locked = r));
+  const held = s.server.store.write(APP.sdkAppId, async (w) => {
+    await w.lockApp('exclusive');
+    locked();
+    await new Promise<void>((r) => (release = r));
+  });
+  await holding;
+  const first = c.req('enterRoom', { roomId: 'ref-main' });
+  // Pings padded to about 60 KiB each: the queue takes about MAX_PENDING_BYTES of them, not 256.
+  const pad = 'x'.repeat(60 * 1024);
+  const pings = Array.from({ length: 20 }, () => c.req('ping', { pad }));
+  const answers = (async () => {
+    const all: number[] = [];
+    for (const p of pings) all.push((await p).code);
+    return all;
+  })();
+  await sleep(300);
+  release();
+  await held;
+  assert.equal((await first).code, 0);
+  const codes = await answers;
+  const taken = Math.floor((MAX_PENDING_BYTES - 1) / (pad.length + 40));
+  assert.ok(codes.filter((x) => x === 0).length <= taken + 1, `accepted ${codes.filter((x) => x === 0).length} of 20`);
+  assert.ok(codes.filter((x) => x === 110011).length >= 20 - taken - 1, `refused ${codes.filter((x) => x === 110011).length}`);
+  // Once the queue drains, the connection takes requests again.
+  assert.equal((await c.req('ping', { pad })).code, 0);
   c.close();
 });
 

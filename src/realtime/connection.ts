@@ -9,6 +9,11 @@ import { CLOSE } from './protocol.js';
 const CLOSE_GRACE_MS = 1000;
 /** Requests waiting on one connection beyond which new ones are refused. */
 export const MAX_PENDING_REQUESTS = 256;
+/**
+ * Bytes of frames waiting on one connection beyond which new ones are refused: 256 frames of
+ * up to 64 KiB each, parsed, would hold tens of megabytes for one socket.
+ */
+export const MAX_PENDING_BYTES = 256 * 1024;
 
 /**
  * One complete WebSocket text frame of `text` (final, unmasked, as a server sends; RFC 6455
@@ -44,6 +49,7 @@ export class Connection {
   /** The client ended it with a close frame (any code): it meant to leave, not dropped. */
   closedByClient = false;
   private pending = 0;
+  private pendingBytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
   /**
    * The socket under `ws`. Writing whole frames to it directly is safe: without compression
@@ -88,10 +94,15 @@ export class Connection {
     this.socket.write(frame);
   }
 
-  /** Runs `task` after the connection's earlier requests; false when too many are waiting. */
-  enqueue(task: () => Promise<void>): boolean {
+  /**
+   * Runs `task` (made from a frame of `bytes`) after the connection's earlier requests; false
+   * when too many, or too many bytes, are waiting (a request alone always gets in).
+   */
+  enqueue(task: () => Promise<void>, bytes = 0): boolean {
     if (this.pending >= MAX_PENDING_REQUESTS) return false;
+    if (this.pending > 0 && this.pendingBytes + bytes > MAX_PENDING_BYTES) return false;
     this.pending++;
+    this.pendingBytes += bytes;
     this.queue = this.queue.then(async () => {
       try {
         if (!this.ended) await task();
@@ -99,6 +110,7 @@ export class Connection {
         // the task reports its own failures; the queue must go on
       } finally {
         this.pending--;
+        this.pendingBytes -= bytes;
       }
     });
     return true;

@@ -434,7 +434,8 @@ export class RealtimeGateway {
     const name = f.op;
     if (!Object.hasOwn(OPS, name)) return this.reply(conn, reqId, CODE.unknownOp, `unknown op ${name}`);
     const op = OPS[name as keyof typeof OPS];
-    const queued = conn.enqueue(() => this.opSlots.run(() => this.runOp(conn, reqId, name, op, f)));
+    const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    const queued = conn.enqueue(() => this.opSlots.run(() => this.runOp(conn, reqId, name, op, f)), bytes);
     if (!queued) this.reply(conn, reqId, CODE.tooManyRequests, 'too many requests waiting on this connection');
   }
 
