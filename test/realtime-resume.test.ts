@@ -222,3 +222,21 @@ test('the TypeScript client kicked out while away loses the room as kicked, and 
   assert.deepEqual(await memberIds(s, 'rs-client-kick'), []);
   await c.close();
 });
+
+test('a kick the user has come back from since (on another connection) does not refuse a later resume', async () => {
+  await createRoom(s, 'rs-kick-back');
+  const hal = await RawClient.connect(s, 'hal');
+  const entered = await hal.ok('enterRoom', { roomId: 'rs-kick-back' });
+  s.server.realtime.terminate(connOf('hal', 'rs-kick-back'));
+  await hal.closed;
+  await asAdmin(s, { type: 'kickOut', roomId: 'rs-kick-back', userIds: ['hal'], reason: 'once' });
+  // Back in on a second device, then out again by itself.
+  const tablet = await RawClient.connect(s, 'hal');
+  await tablet.ok('enterRoom', { roomId: 'rs-kick-back' });
+  await tablet.ok('exitRoom', { roomId: 'rs-kick-back' });
+  const again = await RawClient.connect(s, 'hal');
+  const data = await again.ok('enterRoom', { roomId: 'rs-kick-back', lastSeq: entered.seq });
+  assert.equal(data.recovered, true);
+  assert.deepEqual(await memberIds(s, 'rs-kick-back'), ['hal']);
+  for (const c of [tablet, again]) c.close();
+});

@@ -46,7 +46,7 @@ export class Connection {
   ended = false;
   /** How it ended: the close code received or sent (1006 when the socket just dropped). */
   closeCode = 0;
-  /** The client ended it with a close frame (any code): it meant to leave, not dropped. */
+  /** The client ended it with a close frame (any code but 4000): it meant to leave, not dropped. */
   closedByClient = false;
   private pending = 0;
   private pendingBytes = 0;

@@ -53,6 +53,24 @@ export class KickedWhileAway extends Error {
   }
 }
 
+/**
+ * The kick that ended the membership a resume comes back to, if any: the user's last
+ * `kickedOutOfRoom` among the missed events, unless the user entered again after it (on another
+ * connection) before this entry, whose own `memberEntered` is the last of them. The resume's
+ * entry was then a new one: it is taken back, so the kick holds as if the client had been there.
+ */
+function kickWhileAway(missed: RoomEvent[], userId: string): { reason: string } | null {
+  let kick: { reason: string } | null = null;
+  let entries = 0;
+  for (const e of missed) {
+    if (e.type === 'kickedOutOfRoom' && e.data.userId === userId) {
+      kick = { reason: e.data.reason };
+      entries = 0;
+    } else if (e.type === 'memberEntered' && e.data.member.userId === userId) entries++;
+  }
+  return kick && entries <= 1 ? kick : null;
+}
+
 /** What an op knows about the connection calling it. */
 export interface OpContext {
   engine: Engine;
@@ -141,12 +159,10 @@ export const OPS: Record<OpName, Op> = {
         // Another life of the room (dismissed and created again): its seqs are not the ones missed.
         const sameLife = p.createTime === undefined || p.createTime === r.room.createTime;
         const missed = p.lastSeq === undefined || !sameLife ? null : await ticket.missedSince(p.lastSeq, r.seq);
-        // Kicked out meanwhile (in its seat grace): the member it resumes is gone, and this entry
-        // was a new one. It is taken back, so the kick holds as if the client had been there.
-        const kick = missed?.find((e) => e.type === 'kickedOutOfRoom' && e.data.userId === c.actor.userId);
-        if (kick?.type === 'kickedOutOfRoom') {
+        const kick = missed && !r.replaced ? kickWhileAway(missed, c.actor.userId) : null;
+        if (kick) {
           await exec(c, { type: 'leaveRoom', roomId: p.roomId, reason: 'leave', connId: c.connId });
-          throw new KickedWhileAway(kick.data.reason);
+          throw new KickedWhileAway(kick.reason);
         }
         ticket.admit(r.seq, missed ?? [], r.life);
         const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
