@@ -86,6 +86,8 @@ export const ConfigSchema = Type.Object(
           memberCountIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
           /** Chat messages per second per user (bursts of twice that); 0 = unlimited. */
           messagesPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
+          /** Open connections per user on one node; 0 = unlimited. */
+          maxConnectionsPerUser: Type.Optional(Type.Integer({ minimum: 0 })),
         },
         { additionalProperties: false },
       ),

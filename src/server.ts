@@ -60,6 +60,7 @@ export interface ServerOptions {
     audienceThreshold?: number;
     memberCountIntervalMs?: number;
     messagesPerSecond?: number;
+    maxConnectionsPerUser?: number;
   };
   /** Chat history retention, hours (default 168: a week). */
   chatRetentionHours?: number;
@@ -302,6 +303,7 @@ async function serveOn(
     audienceThreshold: opts.realtime?.audienceThreshold,
     memberCountIntervalMs: opts.realtime?.memberCountIntervalMs,
     messagesPerSecond: opts.realtime?.messagesPerSecond,
+    maxConnectionsPerUser: opts.realtime?.maxConnectionsPerUser,
     limits,
     handoverOnClose: cluster !== undefined,
     log: http.log,

@@ -199,3 +199,24 @@ test('race: 60 clients take one seat at once, exactly one wins', async () => {
     await s.close();
   }
 });
+
+test('a user holds at most realtime.maxConnectionsPerUser connections on a node: the next is closed with 4011', async () => {
+  const s = await startTestServer({ realtime: { maxConnectionsPerUser: 2 } });
+  try {
+    const first = await RawClient.connect(s, 'ivy');
+    const second = await RawClient.connect(s, 'ivy');
+    const third = await RawClient.open(s, 'ivy');
+    const refused = await third.closed;
+    assert.equal(refused.code, 4011);
+    assert.match(refused.reason, /too many connections of this user \(2\)/);
+    // Another user is not affected; a closed connection frees its place.
+    const other = await RawClient.connect(s, 'jay');
+    first.close();
+    await first.closed;
+    await eventually(() => s.server.realtime.listConnections().filter((c) => c.userId === 'ivy').length === 1, 2000, 'the close to be seen');
+    const again = await RawClient.connect(s, 'ivy');
+    for (const c of [second, other, again]) c.close();
+  } finally {
+    await s.close();
+  }
+});

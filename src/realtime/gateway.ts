@@ -58,6 +58,11 @@ export interface GatewayOptions {
   /** Chat messages per second per user (sustained; bursts of twice that). Default 5; 0 = unlimited. */
   messagesPerSecond?: number;
   /**
+   * Open connections per user on this node (a UserSig is given to every viewer: without a bound,
+   * one could hold any number of sockets). Default 32; 0 = unlimited.
+   */
+  maxConnectionsPerUser?: number;
+  /**
    * Several nodes behind a load balancer: at shutdown, clients are told to reconnect (1012) and
    * their members keep their places for the seat grace, so a client that reconnects to another
    * node resumes there (seat included); the rest leave when the grace ends. Alone (false), a
@@ -121,6 +126,9 @@ export class RealtimeGateway {
   /** Every open socket, authenticated or not (closed on shutdown). */
   private readonly sockets = new Set<WebSocket>();
   private readonly connections = new Map<string, Connection>();
+  /** Open connections by `${appId}:${userId}`, for maxConnectionsPerUser. */
+  private readonly perUser = new Map<string, number>();
+  private readonly maxPerUser: number;
   /** `${appId}:${roomId}` -> the room's feed on this node (while someone is in or entering). */
   private readonly feeds = new Map<string, RoomFeed>();
   private readonly feedHooks: FeedHooks;
@@ -171,6 +179,7 @@ export class RealtimeGateway {
     this.upgrades = new Pacer(UPGRADES_PER_TURN, failed('a WebSocket handshake'));
     this.limits = opts.limits ?? PROCESS_LIMITS;
     this.chatPerSecond = opts.messagesPerSecond ?? 5;
+    this.maxPerUser = opts.maxConnectionsPerUser ?? 32;
     this.chatBurst = Math.max(1, this.chatPerSecond * 2);
     this.feedHooks = {
       roomEvents: (appId, roomId, afterSeq, limit) => opts.store.roomEvents(appId, roomId, afterSeq, limit),
@@ -314,6 +323,12 @@ export class RealtimeGateway {
       this.opts.log?.error({ err: e }, 'realtime: authentication failed unexpectedly');
       return closeWithGrace(ws, CLOSE.internalError, 'internal error');
     }
+    const userKey = `${auth.appId}:${auth.userId}`;
+    const open = this.perUser.get(userKey) ?? 0;
+    if (this.maxPerUser > 0 && open >= this.maxPerUser) {
+      return closeWithGrace(ws, CLOSE.tooManyConnections, `too many connections of this user (${this.maxPerUser})`);
+    }
+    this.perUser.set(userKey, open + 1);
     const conn = new Connection(
       `${this.connPrefix}${++this.nextConn}`,
       ws,
@@ -376,6 +391,10 @@ export class RealtimeGateway {
   /** The connection is over: it stops getting events now, and its member leaves its rooms. */
   private onEnd(conn: Connection): void {
     this.connections.delete(conn.id);
+    const userKey = `${conn.appId}:${conn.userId}`;
+    const open = (this.perUser.get(userKey) ?? 1) - 1;
+    if (open > 0) this.perUser.set(userKey, open);
+    else this.perUser.delete(userKey);
     for (const roomId of conn.rooms) this.unregister(conn, roomId);
     // A drop keeps the member in for the seat grace, so a reconnect resumes; a client's close
     // frame (it meant to go) and a shutdown leave now.

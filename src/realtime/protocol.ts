@@ -65,6 +65,8 @@ export const CLOSE = {
   fenced: 4010,
   /** The client read too slowly: its send buffer went over the limit. */
   slowConsumer: 4008,
+  /** The user already has `maxConnectionsPerUser` connections open on this node. */
+  tooManyConnections: 4011,
   /** Authentication failed: reason is "<code> <message>" with a Tencent code. */
   unauthorized: 4401,
   /** The server failed unexpectedly while accepting the connection. */
