@@ -99,10 +99,11 @@ test('a frame over 64 KiB closes the socket with 1009', async () => {
   assert.equal((await c.closed).code, 1009);
 });
 
-test('too many requests waiting on one connection are refused with 110011', async () => {
-  const c = await RawClient.connect(s, 'flood');
-  // Hold the store so the connection's first request waits and the rest queue behind it: a unit
-  // holding the app lock exclusive, which enterRoom needs shared.
+/**
+ * Holds the store so that a connection's first request (an entry) waits and the rest queue
+ * behind it: a unit holding the app lock exclusive, which enterRoom needs shared.
+ */
+async function holdStore(): Promise<() => Promise<void>> {
   let release!: () => void;
   let locked!: () => void;
   const holding = new Promise<void>((r) => (locked = r));
@@ -112,6 +113,15 @@ test('too many requests waiting on one connection are refused with 110011', asyn
     await new Promise<void>((r) => (release = r));
   });
   await holding;
+  return async () => {
+    release();
+    await held;
+  };
+}
+
+test('too many requests waiting on one connection are refused with 110011', async () => {
+  const c = await RawClient.connect(s, 'flood');
+  const release = await holdStore();
   const first = c.req('enterRoom', { roomId: 'ref-main' });
   let refusedSoFar = 0;
   const pings = Array.from({ length: 399 }, () =>
@@ -122,8 +132,7 @@ test('too many requests waiting on one connection are refused with 110011', asyn
   );
   const refused = 400 - MAX_PENDING_REQUESTS;
   await eventually(() => refusedSoFar === refused, 5000, 'the refusals');
-  release();
-  await held;
+  await release();
   assert.equal((await first).code, 0);
   const all = await Promise.all(pings);
   assert.equal(all.filter((r) => r.code === 0).length, MAX_PENDING_REQUESTS - 1);
@@ -133,15 +142,7 @@ test('too many requests waiting on one connection are refused with 110011', asyn
 
 test('too many bytes waiting on one connection are refused with 110011 too', async () => {
   const c = await RawClient.connect(s, 'flood-bytes');
-  let release!: () => void;
-  let locked!: () => void;
-  const holding = new Promise<void>((r) => (locked = r));
-  const held = s.server.store.write(APP.sdkAppId, async (w) => {
-    await w.lockApp('exclusive');
-    locked();
-    await new Promise<void>((r) => (release = r));
-  });
-  await holding;
+  const release = await holdStore();
   const first = c.req('enterRoom', { roomId: 'ref-main' });
   // Pings padded to about 60 KiB each: the queue takes about MAX_PENDING_BYTES of them, not 256.
   const pad = 'x'.repeat(60 * 1024);
@@ -152,8 +153,7 @@ test('too many bytes waiting on one connection are refused with 110011 too', asy
     return all;
   })();
   await sleep(300);
-  release();
-  await held;
+  await release();
   assert.equal((await first).code, 0);
   const codes = await answers;
   const taken = Math.floor((MAX_PENDING_BYTES - 1) / (pad.length + 40));
