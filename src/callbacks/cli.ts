@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseStoreSpec, readConfigFile, redactStore, type FileConfig } from '../config.js';
 import { DataDirError, isDataDir } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
-import type { FileCallbackConfig } from './commands.js';
+import { fileTargets } from './commands.js';
 import { openSpool } from './index.js';
 import { CallbackService } from './service.js';
 import type { CallbackSpool } from './spool.js';
@@ -44,12 +44,13 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
   const configPath = values.config ?? env('ROSTRUM_CONFIG');
   const config = configPath ? readConfigFile(configPath) : {};
   const store = values.store ?? env('ROSTRUM_STORE') ?? config.store;
-  if (parseStoreSpec(store).kind === 'memory') fail('webhooks: the memory store keeps nothing to list');
+  const storeKind = parseStoreSpec(store).kind;
+  if (storeKind === 'memory') fail('webhooks: the memory store keeps nothing to list');
   const dataGiven = values.data ?? env('ROSTRUM_DATA');
   if (dataGiven === '') fail('webhooks: --data must not be empty');
   const dataDir = resolve(dataGiven ?? './.rostrum');
   // Opening the spool would make a fresh one: a mistyped directory would list nothing, not fail.
-  if (parseStoreSpec(store).kind === 'sqlite' && !isDataDir(dataDir)) {
+  if (storeKind === 'sqlite' && !isDataDir(dataDir)) {
     fail(`webhooks: ${dataDir} is not the data directory of a Rostrum server (give the server's --data DIR)`);
   }
   if (values.app !== undefined && !/^\d{1,10}$/.test(values.app)) fail(`invalid --app: ${values.app}`);
@@ -57,7 +58,7 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
   // The store may be down or the data directory unusable: one line, exit 2, no password.
   const unusable = (e: unknown): never => {
     if (e instanceof DataDirError) return fail(`webhooks: ${e.message}`);
-    const where = parseStoreSpec(store).kind === 'postgres' ? `the store ${redactStore(store!)}` : `the store in ${dataDir}`;
+    const where = storeKind === 'postgres' ? `the store ${redactStore(store!)}` : `the store in ${dataDir}`;
     return fail(`webhooks: cannot use ${where}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   };
   const spool = await openSpool(store, dataDir).catch(unusable);
@@ -111,9 +112,7 @@ export async function webhooks(argv: string[], fail: (message: string) => never)
  * them would be given up again at once (the API refuses it, with 409).
  */
 async function appsWithoutTarget(spool: CallbackSpool, config: FileConfig, appId: AppId | null): Promise<AppId[]> {
-  const files = new Map<AppId, FileCallbackConfig>();
-  for (const a of config.apps ?? []) if (a.callback) files.set(a.sdkAppId, a.callback);
-  const service = new CallbackService(spool, files);
+  const service = new CallbackService(spool, fileTargets(config.apps ?? []));
   await service.load();
   const apps = (await spool.counts()).filter((c) => c.failed > 0 && (appId === null || c.appId === appId)).map((c) => c.appId);
   return apps.filter((a) => service.get(a) === null);

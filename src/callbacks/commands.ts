@@ -35,6 +35,13 @@ export interface FileCallbackConfig extends CallbackTarget {
   token?: string;
 }
 
+/** The config file's callback targets, by SDKAppID (the server's, and `rostrum webhooks`'s view). */
+export function fileTargets(apps: readonly { sdkAppId: number; callback?: FileCallbackConfig }[]): Map<number, FileCallbackConfig> {
+  const files = new Map<number, FileCallbackConfig>();
+  for (const a of apps) if (a.callback) files.set(a.sdkAppId, a.callback);
+  return files;
+}
+
 /** What REST (room_config/*) stored for an app: a target, or a deletion that hides the file's. */
 export type StoredCallbackConfig = { kind: 'set'; target: CallbackTarget } | { kind: 'deleted' };
 

@@ -8,7 +8,7 @@ import type { AppId, App } from '../core/model.js';
 import type { Bus } from '../core/ports/bus.js';
 import type { Store } from '../core/ports/store.js';
 import type { PrivateAddresses } from './address-policy.js';
-import type { FileCallbackConfig } from './commands.js';
+import { fileTargets } from './commands.js';
 import { callbackMetrics } from './metrics.js';
 import { CallbackRelay, type RelayLog, type RelayOptions } from './relay.js';
 import { RelayThread, type RelayHandle } from './relay-thread.js';
@@ -85,8 +85,7 @@ export async function openCallbacks(deps: {
   let relay: RelayHandle | undefined;
   let unsubscribe = () => {};
   try {
-    const files = new Map<AppId, FileCallbackConfig>();
-    for (const a of deps.apps) if (a.callback) files.set(a.sdkAppId, a.callback);
+    const files = fileTargets(deps.apps);
     const o = deps.opts.callbacks ?? {};
     const service = new CallbackService(spool, files, o.privateAddresses);
     await service.load();

@@ -96,6 +96,18 @@ interface SignIn {
   password?: unknown;
 }
 
+type Credentials = { userSig: string } | { sdkAppId: number; identifier: string; password: string };
+
+/** The sign-in's credentials, or invalid_request (a malformed body is no guess: it is not counted). */
+function credentialsOf(body: SignIn): Credentials {
+  if (typeof body.userSig === 'string' && body.userSig !== '') return { userSig: body.userSig };
+  const { sdkAppId, identifier, password } = body;
+  if (typeof sdkAppId !== 'number' || typeof identifier !== 'string' || identifier.length > MAX_IDENTIFIER || typeof password !== 'string') {
+    throw new ApiError(API_ERROR.invalidRequest, 'send {"userSig"} or {"sdkAppId", "identifier", "password"}');
+  }
+  return { sdkAppId, identifier, password };
+}
+
 /** Live event streams one console session may hold open (tabs of the room page). */
 export const STREAMS_PER_SESSION = 8;
 /** Unsent bytes after which a stream whose reader has stalled is ended. */
@@ -138,15 +150,12 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
 
   http.post('/console/session', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(API_ERROR.csrf, 'sign-in from another site');
-    const body = (req.body ?? {}) as SignIn;
+    const credentials = credentialsOf((req.body ?? {}) as SignIn);
     const ipKey = `ip:${throttledAddress(req.ip)}`;
     // The account is counted for passwords only: a UserSig cannot be guessed, and counting forged
     // ones against the admin they name would let anyone lock that admin out.
-    const byPassword = !(typeof body.userSig === 'string' && body.userSig !== '');
-    if (byPassword && (typeof body.sdkAppId !== 'number' || typeof body.identifier !== 'string' || body.identifier.length > MAX_IDENTIFIER)) {
-      throw new ApiError(API_ERROR.invalidRequest, 'send {"userSig"} or {"sdkAppId", "identifier", "password"}');
-    }
-    const keys = byPassword ? [ipKey, `acct:${body.sdkAppId}:${body.identifier}`] : [ipKey];
+    const accountKey = 'userSig' in credentials ? null : `acct:${credentials.sdkAppId}:${credentials.identifier}`;
+    const keys = accountKey ? [ipKey, accountKey] : [ipKey];
     const wait = await throttle.retryAfter(keys);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
@@ -154,12 +163,12 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     }
     let signedIn: { appId: number; identifier: string; notAfter?: number };
     try {
-      signedIn = await check(body);
+      signedIn = await check(credentials);
     } catch (e) {
       if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) await throttle.failed(keys);
       throw e;
     }
-    if (byPassword) await throttle.succeeded(keys[1]);
+    if (accountKey) await throttle.succeeded(accountKey);
     const s = await sessions.create(signedIn.appId, signedIn.identifier, signedIn.notAfter);
     const secure = req.protocol === 'https' ? '; Secure' : '';
     const maxAge = Math.max(1, Math.ceil((s.expiresAt - Date.now()) / 1000));
@@ -167,16 +176,13 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     return who(s);
   });
 
-  async function check(body: SignIn): Promise<{ appId: number; identifier: string; notAfter?: number }> {
-    if (typeof body.userSig === 'string' && body.userSig !== '') {
+  async function check(credentials: Credentials): Promise<{ appId: number; identifier: string; notAfter?: number }> {
+    if ('userSig' in credentials) {
       // A session made from a UserSig ends when the UserSig does.
-      const { app, identifier, expiresAt } = verifyAdminSig(apps, deps.verifier, body.userSig);
+      const { app, identifier, expiresAt } = verifyAdminSig(apps, deps.verifier, credentials.userSig);
       return { appId: app.sdkAppId, identifier, notAfter: expiresAt };
     }
-    const { sdkAppId, identifier, password } = body;
-    if (typeof sdkAppId !== 'number' || typeof identifier !== 'string' || typeof password !== 'string') {
-      throw new ApiError(API_ERROR.invalidRequest, 'send {"userSig"} or {"sdkAppId", "identifier", "password"}');
-    }
+    const { sdkAppId, identifier, password } = credentials;
     const app = apps.get(sdkAppId);
     // One answer for every wrong part: the page does not tell which apps or admins exist.
     const refused = new ApiError(API_ERROR.unauthenticated, 'wrong app, admin or password');

@@ -22,7 +22,7 @@ import { normalizeIp } from '../core/ip.js';
 import { UserSigError, type UserSigVerifier } from '../auth/usersig.js';
 import { CODE as TENCENT } from '../dialects/tencent/codes.js';
 import { Connection, closeWithGrace, textFrame } from './connection.js';
-import { CODE_BY_KIND, KickedWhileAway, OPS, RateLimited, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
+import { CODE_BY_KIND, OPS, Refusal, paramError, type EntryTicket, type Op, type OpContext } from './ops.js';
 import { CLOSE, CODE, REALTIME_PATH, type ReplyFrame } from './protocol.js';
 import { RoomFeed, eventPayload, type FeedHooks } from './room-feed.js';
 import { OpSlots } from './op-slots.js';
@@ -474,8 +474,7 @@ export class RealtimeGateway {
       this.reply(conn, reqId, CODE.ok, '', result);
       ctx.afterReply?.();
     } catch (e) {
-      if (e instanceof RateLimited) return this.reply(conn, reqId, CODE.rateLimited, e.message);
-      if (e instanceof KickedWhileAway) return this.reply(conn, reqId, CODE.kickedWhileAway, e.message);
+      if (e instanceof Refusal) return this.reply(conn, reqId, e.code, e.message);
       if (isRoomError(e)) {
         const message = e.kind === 'InvalidParam' && e.field ? `invalid parameter ${e.field}: ${e.message}` : e.message;
         return this.reply(conn, reqId, CODE_BY_KIND[e.kind], message);

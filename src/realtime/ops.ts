@@ -36,22 +36,24 @@ export const CODE_BY_KIND: Record<ErrorKind, number> = {
   PasswordAttemptsExceeded: CODE.passwordAttemptsExceeded,
 };
 
-/** A chat message over the user's rate limit (a realtime-only refusal: 110014). */
-export class RateLimited extends Error {
-  constructor() {
-    super('too many messages: slow down');
+/** A refusal of the realtime surface's own, with no core error kind: answered with its code. */
+export class Refusal extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
+/** A chat message over the user's rate limit. */
+const rateLimited = () => new Refusal(CODE.rateLimited, 'too many messages: slow down');
+
 /**
- * A resume refused: the member was kicked out of the room while its connection was away (110015).
+ * A resume refused: the member was kicked out of the room while its connection was away.
  * Entering without `lastSeq` comes back, as after any kick that did not ban.
  */
-export class KickedWhileAway extends Error {
-  constructor(reason: string) {
-    super(`you were kicked out of the room while away${reason ? `: ${reason}` : ''}`);
-  }
-}
+const kickedWhileAway = (reason: string) => new Refusal(CODE.kickedWhileAway, `you were kicked out of the room while away${reason ? `: ${reason}` : ''}`);
 
 /**
  * The kick that ended the membership a resume comes back to, if any: the user's last
@@ -162,7 +164,7 @@ export const OPS: Record<OpName, Op> = {
         const kick = missed && !r.replaced ? kickWhileAway(missed, c.actor.userId) : null;
         if (kick) {
           await exec(c, { type: 'leaveRoom', roomId: p.roomId, reason: 'leave', connId: c.connId });
-          throw new KickedWhileAway(kick.reason);
+          throw kickedWhileAway(kick.reason);
         }
         ticket.admit(r.seq, missed ?? [], r.life);
         const data = { room: r.room, seats: r.seats, memberCount: r.memberCount, member: r.member, muted: r.muted, seq: r.seq };
@@ -188,7 +190,7 @@ export const OPS: Record<OpName, Op> = {
   }),
 
   sendMessage: op('sendMessage', Type.Object({ roomId: Str, text: Str }), true, async (c, p) => {
-    if (!(await c.mayChat())) throw new RateLimited();
+    if (!(await c.mayChat())) throw rateLimited();
     return exec(c, { type: 'sendMessage', roomId: p.roomId, text: p.text });
   }),
 
