@@ -31,6 +31,12 @@ const ok = async (method: string, path: string, body?: unknown, headers?: Record
   return r.body;
 };
 
+/** A console sign-in from `forwarded` (X-Forwarded-For, for a server that trusts it). */
+async function consoleSignIn(t: TestServer, forwarded: string, body: object): Promise<{ status: number; body: any }> {
+  const r = await fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+
 function assertError(r: { status: number; body: any }, status: number, code: string) {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.equal(r.body.error.code, code, JSON.stringify(r.body));
@@ -526,10 +532,7 @@ describe('console sign-in throttling (one node)', () => {
   it('forged UserSigs do not lock an admin out; wrong passwords lock the password out, not a real UserSig; an IPv6 /64 is one address', async () => {
     const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
     try {
-      const signIn = (from: string, body: object) =>
-        fetch(`${t.url}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify(body) }).then(
-          async (r) => ({ status: r.status, body: await r.json() }),
-        );
+      const signIn = (from: string, body: object) => consoleSignIn(t, from, body);
       const admin = APP.admins[0];
       // Signed with a wrong key, each from another address: refused, and counted against those addresses only.
       const forged = genUserSig(APP.sdkAppId, 'not-the-key', admin, 3600);
@@ -552,12 +555,7 @@ describe('console sign-in throttling (one node)', () => {
   it('behind a proxy that forwards the client with its port, a new port is the same address', async () => {
     const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
     try {
-      const signIn = (forwarded: string, identifier: string) =>
-        fetch(`${t.url}/console/session`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
-          body: JSON.stringify({ sdkAppId: APP.sdkAppId, identifier, password: 'guess' }),
-        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      const signIn = (forwarded: string, identifier: string) => consoleSignIn(t, forwarded, { sdkAppId: APP.sdkAppId, identifier, password: 'guess' });
       // Each guess names another account (its own key stays under the limit) from a new port.
       for (let i = 0; i < 5; i++) assert.notEqual((await signIn(`203.0.113.9:${40000 + i}`, `nobody-${i}`)).status, 429);
       assertError(await signIn('203.0.113.9:41000', 'nobody-5'), 429, 'sign_in_throttled');
