@@ -79,8 +79,10 @@ const BASELINE_NAMES: Record<Baseline, string> = {
 export interface AdminOptions {
   /** Rostrum's store: 'sqlite' (default) or 'postgres' (a fresh schema in PG_URL). */
   store?: 'sqlite' | 'postgres';
-  /** The first is the goal's; the others are shown for context. */
+  /** The first is the goal's; the others are shown for context. None: callbacks on beside off alone. */
   baselines: Baseline[];
+  /** Rounds of alternation (default 7, or BENCH_ROUNDS). */
+  rounds?: number;
   /** Also measure at a fixed offered load (Rostrum and the first baseline). */
   openLoop?: boolean;
   /** Also measure Rostrum with callbacks on (a signing receiver on loopback) beside it. */
@@ -121,13 +123,11 @@ export interface CallbacksFigures {
 export interface AdminResult {
   shape: RoomShape;
   store: 'sqlite' | 'postgres';
+  rounds: number;
   rostrum: HttpFigures;
   baselines: { name: string; figures: HttpFigures }[];
-  /** Rostrum's req/s over the first baseline's: pooled over the slices, and round by round (the goal's). */
-  ratio: number;
-  paired: PairedRatio;
-  goal: number;
-  met: boolean;
+  /** Rostrum's req/s over the first baseline's, when there is one: pooled, and round by round (the goal's). */
+  closedLoop?: { ratio: number; paired: PairedRatio; goal: number; met: boolean };
   openLoop?: { rostrum: OpenLoopFigures; baseline: OpenLoopFigures; baselineName: string; met: boolean };
   callbacks?: CallbacksFigures;
   /** Rostrum on the memory store, and its req/s over the first baseline's, round by round. */
@@ -381,7 +381,8 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const counts = await receiver.call<{ accepted: number }>('counts');
       receiverStart = { cpu: await receiver.call<number>('cpu'), accepted: counts.accepted };
     };
-    const slices = await alternate(targets, { slices: SLICES, warmup }, (t) => cannon(t, SLICE_S));
+    const rounds = opts.rounds ?? SLICES;
+    const slices = await alternate(targets, { slices: rounds, warmup }, (t) => cannon(t, SLICE_S));
     const r = figures(slices[0]);
     const bs = baselines.map((b, i) => ({ name: b.name, figures: figures(slices[i + 1]) }));
     let callbacks: CallbacksFigures | undefined;
@@ -400,15 +401,18 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const ceiling = Math.min(1, (availableParallelism() * 1e6) / perRequest / r.reqPerSec);
       callbacks = { figures: cf, ratio, paired, goal: 0.8, met: paired.median >= 0.8 && cf.failures === 0, ...counts, ...spool, drainMs: drain, cpuWithDrain, receiverCpu, ceiling };
     }
-    const ratio = r.reqPerSec / bs[0].figures.reqPerSec;
-    const paired = pairedRatio(slices[0].map(rate), slices[1].map(rate));
+    let closedLoop: AdminResult['closedLoop'];
+    if (bs.length > 0) {
+      const paired = pairedRatio(slices[0].map(rate), slices[1].map(rate));
+      const goal = store === 'postgres' ? 0.6 : 0.5;
+      closedLoop = { ratio: r.reqPerSec / bs[0].figures.reqPerSec, paired, goal, met: paired.median >= goal && r.failures === 0 };
+    }
     let memoryFigures: AdminResult['memory'];
     if (memory) {
       const at = targets.indexOf(memory);
       const mf = figures(slices[at]);
       memoryFigures = { figures: mf, ratio: mf.reqPerSec / bs[0].figures.reqPerSec, paired: pairedRatio(slices[at].map(rate), slices[1].map(rate)) };
     }
-    const goal = store === 'postgres' ? 0.6 : 0.5;
 
     let openLoop: AdminResult['openLoop'];
     if (opts.openLoop) {
@@ -417,7 +421,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
       const pair = [rostrum, baselines[0]];
       const runs = await alternate(
         pair,
-        { slices: SLICES, warmup: (t) => paced(driver, t, WARMUP_S, false) },
+        { slices: rounds, warmup: (t) => paced(driver, t, WARMUP_S, false) },
         async (t) => {
           const run = await paced(driver, t, SLICE_S, true);
           await t.after?.();
@@ -433,7 +437,7 @@ export async function adminBench(shape: RoomShape, opts: AdminOptions): Promise<
     const seats = await tencent(server.ready.port as number, app, 'room_engine_http_mic/get_seat_list', { RoomId: roomOf(shape, 0) });
     if (seats.ErrorCode !== 0 || seats.Response.SeatList.length !== shape.seats) throw new Error('seat list is not as expected after the run');
 
-    return { shape, store, rostrum: r, baselines: bs, ratio, paired, goal, met: paired.median >= goal && r.failures === 0, openLoop, callbacks, memory: memoryFigures };
+    return { shape, store, rounds, rostrum: r, baselines: bs, closedLoop, openLoop, callbacks, memory: memoryFigures };
   } finally {
     for (const c of children.reverse()) await c.stop();
     if (schemas.length) await dropSchemas(schemas);
@@ -473,14 +477,15 @@ export function printAdmin(r: AdminResult): void {
     CONNECTIONS,
     r.shape.rooms,
     r.shape.seats,
-    SLICES,
+    r.rounds,
     SLICE_S,
     WARMUP_S,
   );
   printHttpHeader();
   for (const b of r.baselines) printHttpRow(b.name, b.figures);
   printHttpRow(`Rostrum pick/kick (${r.store})`, r.rostrum);
-  console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(r.ratio, r.paired), r.baselines[0].name, r.goal * 100, verdict(r.met, r.paired, r.goal));
+  const cl = r.closedLoop;
+  if (cl) console.log('  closed loop: %s of %s req/s (goal >= %d%%): %s', ratioText(cl.ratio, cl.paired), r.baselines[0].name, cl.goal * 100, verdict(cl.met, cl.paired, cl.goal));
   if (r.memory) {
     printHttpRow('Rostrum, memory store (not durable)', r.memory.figures);
     console.log('  without a durable store: %s of %s req/s (what HTTP, the dialect and the core allow)', ratioText(r.memory.ratio, r.memory.paired), r.baselines[0].name);
@@ -506,7 +511,7 @@ export function printAdmin(r: AdminResult): void {
   for (const b of r.baselines) printChecks(b.name, b.figures);
   if (r.openLoop) {
     const o = r.openLoop;
-    console.log('  open loop at %d req/s (latency from the scheduled send time), %d x %ds per server:', OPEN_LOOP_RATE, SLICES, SLICE_S);
+    console.log('  open loop at %d req/s (latency from the scheduled send time), %d x %ds per server:', OPEN_LOOP_RATE, r.rounds, SLICE_S);
     const row = (name: string, x: OpenLoopFigures) =>
       console.log('    %s  p50 %s  p99 %s  max %s ms  (%d done, backlog %d, failures %d, driver loop delay p99 %s ms)', name.padEnd(34), f(x.p50), f(x.p99), f(x.max, 1), x.completed, x.backlog, x.failures, f(x.driverDelayP99, 1));
     row(o.baselineName, o.baseline);

@@ -1,4 +1,4 @@
-// Benchmarks: `npm run bench -- [admin] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [callbacks] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 // BENCH_PG_URL names the PostgreSQL database of admin-pg, chat-store, growth and cluster (default
@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { SHAPES, adminBench, printAdmin } from './admin.js';
 import { growthBench, printGrowth } from './growth.js';
 import { openFileLimits } from './lib/child.js';
+import { rounds } from './lib/slices.js';
 import { loggingBench, printLogging } from './logging.js';
 import { printRealtime, realtimeBench } from './realtime.js';
 import { badWordsBench, printBadWords } from './bad-words.js';
@@ -25,6 +26,11 @@ const scenarios: Record<string, () => Promise<void>> = {
     for (const shape of SHAPES) {
       printAdmin(await adminBench(shape, { baselines: ['bare-http'], openLoop: shape === SHAPES[0], callbacks: true, memoryStore: true, cpuProf }));
     }
+  },
+  // Callbacks on beside off alone, each round's pair back to back: a narrower interval for the
+  // callbacks goal than admin's, where other servers' slices come between the two.
+  async callbacks() {
+    for (const shape of SHAPES) printAdmin(await adminBench(shape, { baselines: [], callbacks: true, rounds: rounds(15), cpuProf }));
   },
   async 'admin-pg'() {
     for (const shape of SHAPES) {
