@@ -1,4 +1,5 @@
-// Benchmarks: `npm run bench -- [admin] [callbacks] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all).
+// Benchmarks: `npm run bench -- [admin] [callbacks] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all but callbacks,
+// which admin measures too).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
 // BENCH_PG_URL names the PostgreSQL database of admin-pg, chat-store, growth and cluster (default
@@ -70,7 +71,9 @@ for (const n of names) {
     process.exit(2);
   }
 }
-const selected = names.length ? names : known;
+/** Run only when named: admin already measures what they do, in a full run. */
+const NAMED_ONLY = ['callbacks'];
+const selected = names.length ? names : known.filter((n) => !NAMED_ONLY.includes(n));
 
 const limits = openFileLimits();
 console.log(
