@@ -406,6 +406,31 @@ describe('callback delivery', () => {
     }
   });
 
+  it("a room whose callbacks keep failing does not delay the app's other rooms", async () => {
+    const rx = await receiver();
+    rx.refuse = (b) => (b.RoomId ?? b.RoomInfo?.RoomId) === 'poison';
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }], callbacks: fast });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'poison', RoomType: 'Conference' } }));
+      // More of the failing room's callbacks than the relay keeps in memory per app.
+      for (let i = 0; i < 600; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'poison', CustomInfo: String(i) } }));
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'fine', RoomType: 'Conference' } }));
+      for (let i = 0; i < 5; i++) ok(await s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'fine', CustomInfo: String(i) } }));
+      await until(() => rx.unique().length === 6, "the other room's 6 callbacks", 15_000);
+      assert.ok(rx.attempts > 6, 'the failing room was tried');
+      // Then the failing room's are accepted too: all of them, in order, none sent twice.
+      rx.refuse = undefined;
+      await until(() => rx.unique().length === 607, 'all 607 callbacks');
+      const bodies = rx.unique();
+      assertOrdered(bodies);
+      const infos = bodies.filter((b) => b.CallbackCommand === 'Room.CallbackAfterUpdateRoomInfo' && b.RoomInfo.RoomId === 'poison').map((b) => b.RoomInfo.CustomInfo);
+      assert.deepEqual(infos, Array.from({ length: 600 }, (_, i) => String(i)));
+      assert.equal(rx.accepted.length, 607, 'no callback accepted twice');
+    } finally {
+      await s.close();
+    }
+  });
+
   it("one app's dead receiver does not delay another app's callbacks", async () => {
     const dead = await receiver();
     dead.mode = 'dead';

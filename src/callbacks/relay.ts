@@ -6,7 +6,10 @@
 //
 // Order and retries: within a room one delivery is in flight at a time, the oldest first; a failed
 // one is retried with exponential backoff (jittered, capped) until it is accepted or older than
-// the give-up age, then marked failed (kept, re-sendable) and the room's next one goes.
+// the give-up age, then marked failed (kept, re-sendable) and the room's next one goes. While a
+// room waits for a retry, the sender keeps only that delivery of it in memory and reads past the
+// room's others, so a room whose callbacks keep failing holds back no other room of its app; the
+// room's others are read again, in order, once it moves on.
 //
 // Several nodes on one spool (PostgreSQL): the feeder runs on one node at a time, and each app is
 // sent by one node at a time, under a lease (spool.leases). Every LEASE_TICK_MS a node takes the
@@ -60,6 +63,8 @@ function takes(cfg: EffectiveConfig | null, command: string): cfg is EffectiveCo
 const PAGE = 500;
 const LEASE_TICK_MS = 2000;
 const WINDOW = 256;
+/** Pages of the spool one read goes through at most (past the rows of rooms that wait). */
+const MAX_PAGES = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
 
 interface Attempt {
@@ -70,10 +75,20 @@ interface Attempt {
 
 /** One app's sender. */
 class AppSender {
+  /** The app's pending deliveries in memory, at most WINDOW, each room's in spool order. */
   private window: Delivery[] = [];
   /** Deliveries in the window per room: the pump stops once it has seen every room's oldest. */
   private readonly rooms = new Map<string, number>();
+  /** Every pending row up to this id is in the window, or its room is in `skipped`. */
   private loadedUpTo = 0;
+  /** Rooms waiting for a retry: the window holds their oldest delivery only. */
+  private readonly blocked = new Set<string>();
+  /** Per room, its first pending row left out of the window (its room was blocked). */
+  private readonly skipped = new Map<string, number>();
+  /** Read the spool again from this id (a room with skipped rows moved on); Infinity: no need. */
+  private rereadFrom = Infinity;
+  /** Spool updates of given-up deliveries under way: a reread waits for them. */
+  private readonly failing = new Set<Promise<void>>();
   private more = true;
   private loading = false;
   private wakes = 0;
@@ -134,17 +149,40 @@ class AppSender {
     }
   }
 
+  /**
+   * Reads pending rows into the window: on from the last one read, or, when a room with skipped
+   * rows has moved on, again from its first. Rows already delivered or given up must be gone from
+   * the spool before a reread, and rows in the window or delivered meanwhile are known by id.
+   */
   private async load(): Promise<void> {
     this.loading = true;
     const wakes = this.wakes;
     try {
-      const rows = await this.relay.spool.pending(this.appId, this.loadedUpTo, WINDOW - this.window.length);
-      if (rows.length > 0) {
-        this.loadedUpTo = rows[rows.length - 1].id;
-        this.window.push(...rows);
-        for (const d of rows) this.rooms.set(d.roomId, (this.rooms.get(d.roomId) ?? 0) + 1);
+      let after = Math.min(this.rereadFrom - 1, this.loadedUpTo);
+      this.rereadFrom = Infinity;
+      // Taken before the flush: a row delivered from here on is in it, one delivered before is flushed.
+      const known = new Set(this.window.map((d) => d.id));
+      if (after < this.loadedUpTo) {
+        await this.relay.flush();
+        await Promise.allSettled(this.failing);
       }
-      this.more = (rows.length > 0 && this.window.length >= WINDOW) || wakes !== this.wakes;
+      let end = false;
+      for (let page = 0; page < MAX_PAGES && this.window.length < WINDOW && !end; page++) {
+        const limit = WINDOW - this.window.length;
+        const rows = await this.relay.spool.pending(this.appId, after, limit);
+        end = rows.length < limit;
+        for (const d of rows) {
+          if (this.window.length >= WINDOW) {
+            end = false;
+            break;
+          }
+          after = d.id;
+          if (!known.has(d.id)) this.take(d);
+        }
+      }
+      if (after > this.loadedUpTo) this.loadedUpTo = after;
+      else if (!end) this.rereadFrom = Math.min(this.rereadFrom, after + 1); // the reread goes on next time
+      this.more = !end || wakes !== this.wakes || this.rereadFrom !== Infinity;
     } catch (err) {
       this.relay.log?.error({ err, appId: this.appId }, 'callbacks: reading the spool failed');
       this.more = true;
@@ -153,6 +191,39 @@ class AppSender {
       this.loading = false;
     }
     this.pump();
+  }
+
+  /**
+   * A pending row not in the window: kept, or skipped while its room waits. A room's rows after
+   * its first skipped one wait for that one to be read again (only this sender takes the app's
+   * pending rows out of the spool, so it is there).
+   */
+  private take(d: Delivery): void {
+    const room = d.roomId;
+    const first = this.skipped.get(room);
+    if (first !== undefined && first < d.id) return;
+    if (this.blocked.has(room)) {
+      if (first === undefined || d.id < first) this.skipped.set(room, d.id);
+      return;
+    }
+    if (first === d.id) this.skipped.delete(room);
+    this.window.push(d);
+    this.rooms.set(room, (this.rooms.get(room) ?? 0) + 1);
+  }
+
+  /** The room's oldest delivery failed and waits for a retry: its others leave the window. */
+  private block(head: Delivery): void {
+    const room = head.roomId;
+    this.blocked.add(room);
+    if (this.rooms.get(room) === 1) return;
+    let first = this.skipped.get(room) ?? Infinity;
+    this.window = this.window.filter((d) => {
+      if (d.roomId !== room || d === head) return true;
+      first = Math.min(first, d.id);
+      return false;
+    });
+    this.rooms.set(room, 1);
+    this.skipped.set(room, first);
   }
 
   private async deliver(d: Delivery): Promise<void> {
@@ -187,10 +258,13 @@ class AppSender {
           this.remove(d);
           relay.metrics?.failed.inc({ app });
           relay.log?.warn({ appId: this.appId, id: d.id, command: d.command, error, attempts }, 'callbacks: gave up a delivery');
-          await relay.spool.fail(d.id, attempts, error, now);
+          const failing = relay.spool.fail(d.id, attempts, error, now);
+          this.failing.add(failing);
+          await failing.finally(() => this.failing.delete(failing));
         } else {
           const delay = Math.min(relay.backoffMaxMs, relay.backoffBaseMs * 2 ** (attempts - 1));
           this.retries.set(d.id, { attempts, lastError: error, nextAt: now + delay * (0.75 + Math.random() * 0.5) });
+          this.block(d);
           relay.metrics?.retried.inc({ app });
         }
       }
@@ -200,6 +274,7 @@ class AppSender {
     this.pump();
   }
 
+  /** The room's oldest delivery is done (delivered or given up): the room's next may go. */
   private remove(d: Delivery): void {
     this.retries.delete(d.id);
     const i = this.window.indexOf(d);
@@ -208,6 +283,12 @@ class AppSender {
     const n = this.rooms.get(d.roomId)! - 1;
     if (n === 0) this.rooms.delete(d.roomId);
     else this.rooms.set(d.roomId, n);
+    this.blocked.delete(d.roomId);
+    const first = this.skipped.get(d.roomId);
+    if (first !== undefined) {
+      this.rereadFrom = Math.min(this.rereadFrom, first);
+      this.more = true;
+    }
   }
 }
 
@@ -514,7 +595,8 @@ export class CallbackRelay {
     }
   }
 
-  private flush(): Promise<void> {
+  /** Removes the delivered rows from the spool (batched; see markDelivered). */
+  flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     const ids = this.delivered;

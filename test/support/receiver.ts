@@ -23,6 +23,8 @@ export interface Receiver {
   accepted: Received[];
   /** Every request, accepted or not. */
   attempts: number;
+  /** When set, a delivery whose body it holds true for is refused (HTTP 503), whatever the mode. */
+  refuse?: (body: any) => boolean;
   /** Accepted bodies without repeats (by EventId), as a receiver keeps them. */
   unique(): any[];
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
       if (r.mode === 'down') return void res.writeHead(503).end('down');
       const query = new URL(req.url!, 'http://x').searchParams;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (r.refuse?.(body)) return void res.writeHead(503).end('refused');
       r.accepted.push({ target: req.url!, query, body, verified: token ? verifyCallback(query, token) : true });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}');
     });
