@@ -1,6 +1,7 @@
 // Callback delivery end to end: a real receiver on loopback checks every signature, order per
-// room and completeness; receiver down then up; give-up and re-send; one app's dead receiver
-// does not hold back another's.
+// room (also with commands racing on a room) and completeness; receiver down then up; give-up and
+// re-send; a room whose callbacks keep failing does not hold back the app's others, nor one app's
+// dead receiver another app's.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP, OTHER_APP, TEST_STORE, enter, asUser, startTestServer, tempData } from './support/harness.js';
@@ -403,6 +404,25 @@ describe('callback delivery', () => {
       await a.close();
       await b.close();
       await data.remove();
+    }
+  });
+
+  it('commands racing on one room: its callbacks arrive in Seq order', async () => {
+    // On PostgreSQL, units waiting for a room's row lock took their transaction ids as they began
+    // to wait, and were not woken in that order: the outbox, read in transaction id order, then
+    // had a room's events out of Seq order.
+    const rx = await receiver();
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }] });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'race', RoomType: 'Conference' } }));
+      for (let i = 0; i < 200; i += 20) {
+        const updates = Array.from({ length: 20 }, (_, j) => s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'race', CustomInfo: String(i + j) } }));
+        for (const r of await Promise.all(updates)) ok(r);
+      }
+      await until(() => rx.unique().length === 201, 'all 201 callbacks');
+      assertOrdered(rx.unique());
+    } finally {
+      await s.close();
     }
   });
 

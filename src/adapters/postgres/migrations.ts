@@ -117,6 +117,79 @@ END
 $$;
 `;
 
+/**
+ * Version 11: units that wait for a room take it in the order they came. A row lock hands out
+ * the unit's transaction id (txid) as it starts to wait, and waiters on a row are not woken in
+ * the order they came, so a room's commits (its events' seq) could follow another order than
+ * their txids, which the outbox is read by (outbox.ts): a room's callbacks then went out of Seq
+ * order under concurrent commands. A transaction-scoped advisory lock on the room, taken first,
+ * queues the units without a txid; each then takes its txid with the row lock, after the unit
+ * before it committed. room_lock and rooms_lock do the same for the locks without a member.
+ */
+export const ROOM_QUEUE = `
+CREATE FUNCTION room_queue(p_app bigint, p_room text) RETURNS void
+LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_xact_lock(hashtextextended(p_app::text || chr(10) || p_room, 0)) $$;
+
+CREATE OR REPLACE FUNCTION room_lock_member(p_app bigint, p_room text, p_user text)
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, member text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  r rooms;
+BEGIN
+  PERFORM room_queue(p_app, p_room);
+  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq,
+    (SELECT m.info::text FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = p_user);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION room_lock_members(p_app bigint, p_room text, p_users text[])
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, user_ids text[], client_ips text[], members text[])
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  r rooms;
+BEGIN
+  PERFORM room_queue(p_app, p_room);
+  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq, x.ids, x.ips, x.infos
+    FROM (SELECT array_agg(m.user_id ORDER BY m.user_id) AS ids, array_agg(m.client_ip ORDER BY m.user_id) AS ips,
+                 array_agg(m.info::text ORDER BY m.user_id) AS infos
+          FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = ANY(p_users)) x;
+END
+$fn$;
+
+CREATE FUNCTION room_lock(p_app bigint, p_room text)
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  PERFORM room_queue(p_app, p_room);
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq FROM rooms r
+    WHERE r.app_id = p_app AND r.room_id = p_room FOR UPDATE;
+END
+$fn$;
+
+-- Several rooms: queued and locked in room_id order ("C" collation), as rooms_lock did.
+CREATE FUNCTION rooms_lock(p_app bigint, p_rooms text[])
+RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  id text;
+BEGIN
+  FOR id IN SELECT x FROM unnest(p_rooms) x ORDER BY x COLLATE "C" LOOP
+    PERFORM room_queue(p_app, id);
+  END LOOP;
+  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq FROM rooms r
+    WHERE r.app_id = p_app AND r.room_id = ANY(p_rooms) ORDER BY r.room_id FOR UPDATE;
+END
+$fn$;
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -197,6 +270,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 8, name: 'room lock with a member', sql: ROOM_LOCK_MEMBER },
   { version: 9, name: 'room lock with members', sql: ROOM_LOCK_MEMBERS },
   { version: 10, name: 'given-up callbacks by time', sql: CALLBACK_FAILED_INDEX_PG },
+  { version: 11, name: 'room locks in queue order', sql: ROOM_QUEUE },
 ];
 
 

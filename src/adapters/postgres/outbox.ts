@@ -14,9 +14,11 @@
 // are delayed, never lost); idle_in_transaction_session_timeout bounds that (see store.ts).
 //
 // Order: rows of one transaction in insertion order; transactions in txid order. For one room
-// that is its commit order, except when a unit took its txid (its first write or row lock) and
-// then waited on that room's lock behind a unit with a later txid — possible only for commands
-// locking several rooms. Consumers that need strict per-room order use the events' seq.
+// that is its commit order: units queue on the room (an advisory lock, ROOM_QUEUE in
+// migrations.ts) before its row lock hands them a txid, so each takes its txid after the unit
+// before it committed. The exception is a unit that wrote before it locked the room (app-wide
+// commands, which lock several rooms after writing their entries). Consumers that need strict
+// per-room order use the events' seq.
 import type { RoomEvent } from '../../core/events.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import type { Exec } from './writer.js';

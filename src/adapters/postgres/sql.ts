@@ -16,7 +16,8 @@ const ENTRY = 'id, room_id, subject_type, subject, origin, expires_at, reason, a
 // units wanting {a,b} and {b,a} queue on the first row instead of deadlocking.
 export const SQL = {
   roomRead: s('room_read', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2`),
-  roomLock: s('room_lock', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2 FOR UPDATE`),
+  // Queued on the room first (see ROOM_QUEUE in migrations.ts), then its row locked.
+  roomLock: s('room_lock', `SELECT ${ROOM_COLS} FROM room_lock($1, $2)`),
   // The room locked, then the member $3 read (JSON text, null when absent): see ROOM_LOCK_MEMBER.
   roomLockMember: s('room_lock_member', `SELECT ${ROOM_COLS}, member FROM room_lock_member($1, $2, $3)`),
   // A batch's room locked, then its members $3 (a JSON array of user ids) read: see ROOM_LOCK_MEMBERS.
@@ -24,10 +25,7 @@ export const SQL = {
     'room_lock_members',
     `SELECT ${ROOM_COLS}, user_ids, client_ips, members FROM room_lock_members($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))`,
   ),
-  roomsLock: s(
-    'rooms_lock',
-    `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = ANY($2::text[]) ORDER BY room_id FOR UPDATE`,
-  ),
+  roomsLock: s('rooms_lock', `SELECT ${ROOM_COLS} FROM rooms_lock($1, $2::text[])`),
   roomInsert: s(
     'room_insert',
     `INSERT INTO rooms (app_id, room_id, state, member_count, seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
