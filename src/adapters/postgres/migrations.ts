@@ -117,6 +117,10 @@ END
 $$;
 `;
 
+/** A room-lock function of versions 8 and 9, redefined to queue on the room before its row lock. */
+const queued = (fn: string) =>
+  fn.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION').replace('BEGIN\n', 'BEGIN\n  PERFORM room_queue(p_app, p_room);\n');
+
 /**
  * Version 11: units that wait for a room take it in the order they came. A row lock hands out
  * the unit's transaction id (txid) as it starts to wait, and waiters on a row are not woken in
@@ -130,40 +134,8 @@ export const ROOM_QUEUE = `
 CREATE FUNCTION room_queue(p_app bigint, p_room text) RETURNS void
 LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_xact_lock(hashtextextended(p_app::text || chr(10) || p_room, 0)) $$;
 
-CREATE OR REPLACE FUNCTION room_lock_member(p_app bigint, p_room text, p_user text)
-RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, member text)
-LANGUAGE plpgsql VOLATILE AS $fn$
-DECLARE
-  r rooms;
-BEGIN
-  PERFORM room_queue(p_app, p_room);
-  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq,
-    (SELECT m.info::text FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = p_user);
-END
-$fn$;
-
-CREATE OR REPLACE FUNCTION room_lock_members(p_app bigint, p_room text, p_users text[])
-RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint, user_ids text[], client_ips text[], members text[])
-LANGUAGE plpgsql VOLATILE AS $fn$
-DECLARE
-  r rooms;
-BEGIN
-  PERFORM room_queue(p_app, p_room);
-  SELECT * INTO r FROM rooms WHERE rooms.app_id = p_app AND rooms.room_id = p_room FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  RETURN QUERY SELECT r.room_id, r.state, r.member_count, r.seq, x.ids, x.ips, x.infos
-    FROM (SELECT array_agg(m.user_id ORDER BY m.user_id) AS ids, array_agg(m.client_ip ORDER BY m.user_id) AS ips,
-                 array_agg(m.info::text ORDER BY m.user_id) AS infos
-          FROM members m WHERE m.app_id = p_app AND m.room_id = p_room AND m.user_id = ANY(p_users)) x;
-END
-$fn$;
-
+${queued(ROOM_LOCK_MEMBER)}
+${queued(ROOM_LOCK_MEMBERS)}
 CREATE FUNCTION room_lock(p_app bigint, p_room text)
 RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint)
 LANGUAGE plpgsql VOLATILE AS $fn$
@@ -174,7 +146,7 @@ BEGIN
 END
 $fn$;
 
--- Several rooms: queued and locked in room_id order ("C" collation), as rooms_lock did.
+-- Several rooms: queued, then locked, in room_id order ("C" collation).
 CREATE FUNCTION rooms_lock(p_app bigint, p_rooms text[])
 RETURNS TABLE (room_id text, state jsonb, member_count int, seq bigint)
 LANGUAGE plpgsql VOLATILE AS $fn$
