@@ -43,6 +43,8 @@ export interface LiveResult {
     bareCpuPerConnect: number;
     healthz: Stats;
     met: boolean;
+    /** Those clients' handshakes (no entry), as many at a time as in the storm: the storm's other half. */
+    openConnects: { perSec: number; cpuPerConnect: number };
     /** The same number of entries by clients connected beforehand, sent at once. */
     openEntries: { perSec: number; cpuPerEntry: number; healthz: Stats };
   };
@@ -101,7 +103,9 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       RoomInfo: { RoomId: 'storm-open', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: STORM + 10 },
     });
     const openIds = Array.from({ length: STORM }, (_, i) => `audience${i}`);
-    await openClients.call('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: null, userIds: openIds, concurrency: HANDSHAKES });
+    const cpuBeforeConnects = await server.call<number>('cpu');
+    const connects = await openClients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: null, userIds: openIds, concurrency: HANDSHAKES });
+    const cpuPerConnect = ((await server.call<number>('cpu')) - cpuBeforeConnects) / STORM;
     await sleep(1_000);
     const cpuBeforeEntries = await server.call<number>('cpu');
     const entries = await duringHealthzPolls(port, () => openClients.call<{ ms: number }>('enter', { roomId: 'storm-open' }));
@@ -116,6 +120,7 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       bareCpuPerConnect,
       healthz,
       met: rostrumJoinsPerSec >= 5_000 && healthz.p99 <= 50,
+      openConnects: { perSec: STORM / (connects.ms / 1000), cpuPerConnect },
       openEntries: { perSec: STORM / (entries.value.ms / 1000), cpuPerEntry, healthz: entries.healthz },
     };
   } finally {
@@ -269,6 +274,8 @@ export function printLive(r: LiveResult): void {
     console.log('  server CPU per join %s µs (bare per connect %s µs)', f(s.rostrumCpuPerJoin), f(s.bareCpuPerConnect));
     console.log('  /healthz during the storm: n %d, p50 %s ms, p99 %s ms, max %s ms', s.healthz.n, f(s.healthz.p50, 1), f(s.healthz.p99, 1), f(s.healthz.max, 1));
     console.log('  goal >= 5,000 joins/s and /healthz p99 <= 50 ms: %s', s.met ? 'met' : 'NOT met');
+    const h = s.openConnects;
+    console.log('  handshakes alone (%d viewers connecting, no entry): %s connects/s, server CPU %s µs per connect', s.clients, f(h.perSec), f(h.cpuPerConnect));
     const o = s.openEntries;
     console.log('  entries alone (%d viewers connected beforehand, all enterRoom at once): %s entries/s, server CPU %s µs per entry, /healthz p99 %s ms (max %s)', s.clients, f(o.perSec), f(o.cpuPerEntry), f(o.healthz.p99, 1), f(o.healthz.max, 1));
   }
