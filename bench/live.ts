@@ -8,7 +8,7 @@
 //  d. memory per idle connection (entered in one room) at 20k connections, beside bare `ws`.
 // LIVE_SCALE (default 1) scales the client counts, for short smoke runs. LIVE_PARTS (default
 // storm,chat,kick,memory) runs only the parts named.
-import { openFileLimits, sleep, startChild, summarize } from './lib/child.js';
+import { openFileLimits, sleep, startChild, summarize, type Child } from './lib/child.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
 import { chatSide, chatSlice } from './lib/chat-slice.js';
 import { connectAll, kickLatency, profileRostrumTo, startBare, startClients, startRostrum, type LatencyFigures, type MemoryFigures } from './realtime.js';
@@ -81,19 +81,22 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
     const deny = await server.call<number>('denyCount');
     if (deny !== DENY) throw new Error(`${deny} deny entries, expected ${DENY}`);
 
-    const bareCpu = await bareServer.call<number>('cpu');
-    const bare = await bareClients.call('connect', { kind: 'bare', port: bareServer.ready.port, count: STORM, concurrency: HANDSHAKES });
-    const bareCpuPerConnect = ((await bareServer.call<number>('cpu')) - bareCpu) / STORM;
+    const { value: bare, cpuEach: bareCpuPerConnect } = await withCpu(bareServer, () =>
+      bareClients.call<{ ms: number }>('connect', { kind: 'bare', port: bareServer.ready.port, count: STORM, concurrency: HANDSHAKES }),
+    );
     progress('storm: bare connects done');
     await sleep(1_000);
 
     const userIds = Array.from({ length: STORM }, (_, i) => `viewer${i}`);
-    const cpu = await server.call<number>('cpu');
-    const { value: r, healthz } = await duringHealthzPolls(port, () =>
-      clients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES }),
+    // The CPU includes the /healthz calls served meanwhile (a few hundred, against 5,000 joins).
+    const {
+      value: { value: r, healthz },
+      cpuEach: rostrumCpuPerJoin,
+    } = await withCpu(server, () =>
+      duringHealthzPolls(port, () =>
+        clients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: 'storm', userIds, concurrency: HANDSHAKES }),
+      ),
     );
-    // Includes the /healthz calls served meanwhile (a few hundred, against 5,000 joins).
-    const rostrumCpuPerJoin = ((await server.call<number>('cpu')) - cpu) / STORM;
     progress('storm: done');
     const rostrumJoinsPerSec = STORM / (r.ms / 1000);
 
@@ -103,13 +106,13 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
       RoomInfo: { RoomId: 'storm-open', RoomType: 'Live', IsSeatEnabled: true, MaxSeatCount: 8, MaxMemberCount: STORM + 10 },
     });
     const openIds = Array.from({ length: STORM }, (_, i) => `audience${i}`);
-    const cpuBeforeConnects = await server.call<number>('cpu');
-    const connects = await openClients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: null, userIds: openIds, concurrency: HANDSHAKES });
-    const cpuPerConnect = ((await server.call<number>('cpu')) - cpuBeforeConnects) / STORM;
+    const { value: connects, cpuEach: cpuPerConnect } = await withCpu(server, () =>
+      openClients.call<{ ms: number }>('connect', { kind: 'rostrum', port, sdkAppId: app.sdkAppId, secretKey: app.secretKey, roomId: null, userIds: openIds, concurrency: HANDSHAKES }),
+    );
     await sleep(1_000);
-    const cpuBeforeEntries = await server.call<number>('cpu');
-    const entries = await duringHealthzPolls(port, () => openClients.call<{ ms: number }>('enter', { roomId: 'storm-open' }));
-    const cpuPerEntry = ((await server.call<number>('cpu')) - cpuBeforeEntries) / STORM;
+    const { value: entries, cpuEach: cpuPerEntry } = await withCpu(server, () =>
+      duringHealthzPolls(port, () => openClients.call<{ ms: number }>('enter', { roomId: 'storm-open' })),
+    );
     progress('storm: entries on open connections done');
     return {
       clients: STORM,
@@ -127,6 +130,13 @@ async function joinStorm(): Promise<NonNullable<LiveResult['storm']>> {
     await Promise.all([server.stop(), bareServer.stop()]);
     await Promise.all([clients.stop(), openClients.stop(), bareClients.stop()]);
   }
+}
+
+/** Runs `work` (STORM of something) and the server's CPU (user + system, µs) it took, per one of them. */
+async function withCpu<T>(server: Child, work: () => Promise<T>): Promise<{ value: T; cpuEach: number }> {
+  const before = await server.call<number>('cpu');
+  const value = await work();
+  return { value, cpuEach: ((await server.call<number>('cpu')) - before) / STORM };
 }
 
 /** Runs `work` while polling /healthz one request after the other; its latencies beside the result. */
