@@ -6,6 +6,7 @@ import proxyaddr from 'proxy-addr';
 import type { App } from './core/model.js';
 import { parseUrl as parsePostgresUrl } from './adapters/postgres/store.js';
 import { PRIVATE_ADDRESS_POLICIES, callbackUrlProblem } from './callbacks/address-policy.js';
+import { CALLBACK_ORDERS } from './callbacks/relay.js';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackUrl } from './callbacks/commands.js';
 import { passwordHashProblem } from './console/password.js';
 import { errorMessage, errorPath } from './schema-errors.js';
@@ -92,7 +93,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** Callback delivery: per-delivery timeout, give-up age, given-up retention, deliveries in flight per app. */
+    /** Callback delivery: per-delivery timeout, give-up age, given-up retention, deliveries in flight per app, order. */
     callbacks: Type.Optional(
       Type.Object(
         {
@@ -101,6 +102,8 @@ export const ConfigSchema = Type.Object(
           /** Given-up deliveries are removed this long after they were given up; absent = kept until re-sent or discarded. */
           keepFailedDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          /** 'room' (default): a room's callbacks one at a time, in order; 'none': in parallel too. */
+          order: Type.Optional(Type.Union(CALLBACK_ORDERS.map((o) => Type.Literal(o)))),
           relayNice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
           /** 'deny' keeps deliveries off loopback, private and link-local addresses; default 'allow'. */
           privateAddresses: Type.Optional(Type.Union(PRIVATE_ADDRESS_POLICIES.map((p) => Type.Literal(p)))),

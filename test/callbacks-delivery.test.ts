@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { RelayThread } from '../src/callbacks/relay-thread.js';
 import { signOf, verifyCallback } from '../src/callbacks/sign.js';
+import { ConfigError, parseConfig } from '../src/config.js';
 
 const TOKEN = 'callback-token-1';
 const receiver = receiversClosedAfter();
@@ -421,6 +422,53 @@ describe('callback delivery', () => {
       }
       await until(() => rx.unique().length === 201, 'all 201 callbacks');
       assertOrdered(rx.unique());
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('order room (the default): a slow receiver never has two of one room\'s deliveries at once', async () => {
+    const rx = await receiver();
+    rx.delayMs = 20;
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }], callbacks: { concurrency: 4 } });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'slow', RoomType: 'Conference' } }));
+      const updates = Array.from({ length: 12 }, (_, i) => s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'slow', CustomInfo: String(i) } }));
+      for (const r of await Promise.all(updates)) ok(r);
+      await until(() => rx.unique().length === 13, 'all 13 callbacks');
+      assert.equal(rx.maxInFlight, 1);
+      assertOrdered(rx.unique());
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('config: callbacks.order takes room or none', () => {
+    assert.deepEqual(parseConfig({ callbacks: { order: 'none' } }).callbacks, { order: 'none' });
+    assert.deepEqual(parseConfig({ callbacks: { order: 'room' } }).callbacks, { order: 'room' });
+    assert.throws(
+      () => parseConfig({ callbacks: { order: 'fifo' } }),
+      (e: Error) => e instanceof ConfigError && e.message === 'invalid config: callbacks.order: expected one of room, none',
+    );
+  });
+
+  it("order none: one room's deliveries go in parallel, up to concurrency, and a refused one holds back none of them", async () => {
+    const rx = await receiver();
+    rx.delayMs = 200;
+    rx.refuse = (b) => b.RoomInfo?.CustomInfo === '3';
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }], callbacks: { ...fast, concurrency: 4, order: 'none' } });
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'busy', RoomType: 'Conference' } }));
+      const updates = Array.from({ length: 16 }, (_, i) => s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: 'busy', CustomInfo: String(i) } }));
+      for (const r of await Promise.all(updates)) ok(r);
+      await until(() => rx.unique().length === 16, 'every callback but the refused one');
+      assert.equal(rx.maxInFlight, 4);
+      rx.refuse = undefined;
+      await until(() => rx.unique().length === 17, 'the refused one, retried');
+      const infos = rx.unique().filter((b) => b.CallbackCommand === 'Room.CallbackAfterUpdateRoomInfo').map((b) => b.RoomInfo.CustomInfo);
+      assert.equal(infos.at(-1), '3', 'the refused one came last');
+      assert.deepEqual(infos.map(Number).sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
+      assert.equal(rx.accepted.length, 17, 'none accepted twice');
     } finally {
       await s.close();
     }

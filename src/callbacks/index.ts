@@ -10,7 +10,7 @@ import type { Store } from '../core/ports/store.js';
 import type { PrivateAddresses } from './address-policy.js';
 import { fileTargets } from './commands.js';
 import { callbackMetrics } from './metrics.js';
-import { CallbackRelay, type RelayLog, type RelayOptions } from './relay.js';
+import { CallbackRelay, type CallbackOrder, type RelayLog, type RelayOptions } from './relay.js';
 import { RelayThread, type RelayHandle } from './relay-thread.js';
 import { CallbackService } from './service.js';
 import { MemorySpool, type CallbackSpool } from './spool.js';
@@ -28,8 +28,13 @@ export interface CallbackOptions {
   keepFailedDays?: number;
   /** How often the server removes them (ms); default 60000 (tests shorten it). */
   failedPruneIntervalMs?: number;
-  /** Deliveries in flight per app (each in a different room); default 8. */
+  /** Deliveries in flight per app (each in a different room, unless order is 'none'); default 8. */
   concurrency?: number;
+  /**
+   * 'room' (default): a room's deliveries go one at a time, in Seq order; 'none': in parallel too,
+   * up to `concurrency` (for receivers that need no order or order by Seq themselves).
+   */
+  order?: CallbackOrder;
   /** First retry delay and cap (ms); defaults 500 and 60000 (tests shorten them). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -93,6 +98,7 @@ export async function openCallbacks(deps: {
       timeoutMs: o.timeoutMs,
       giveUpAfterMs: o.giveUpHours !== undefined ? o.giveUpHours * 3600_000 : undefined,
       concurrency: o.concurrency,
+      order: o.order,
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
       privateAddresses: o.privateAddresses,

@@ -9,7 +9,8 @@
 // the give-up age, then marked failed (kept, re-sendable) and the room's next one goes. While a
 // room waits for a retry, the sender keeps only that delivery of it in memory and reads past the
 // room's others, so a room whose callbacks keep failing holds back no other room of its app; the
-// room's others are read again, in order, once it moves on.
+// room's others are read again, in order, once it moves on. With order 'none', every delivery is
+// a "room" of its own (its order key), so one room's deliveries go in parallel too.
 //
 // Several nodes on one spool (PostgreSQL): the feeder runs on one node at a time, and each app is
 // sent by one node at a time, under a lease (spool.leases). Every LEASE_TICK_MS a node takes the
@@ -36,11 +37,16 @@ export interface RelayOptions {
   /** First retry delay (ms), doubling per attempt up to backoffMaxMs. Defaults 500 and 60000. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Deliveries in flight per app (each in a different room). Default 8. */
+  /** Deliveries in flight per app (each in a different room, unless order is 'none'). Default 8. */
   concurrency?: number;
+  /** 'room' (default): a room's deliveries one at a time, in order; 'none': in parallel too. */
+  order?: CallbackOrder;
   /** callbacks.privateAddresses: 'deny' keeps deliveries off internal addresses. Default allow. */
   privateAddresses?: PrivateAddresses;
 }
+
+export type CallbackOrder = 'room' | 'none';
+export const CALLBACK_ORDERS: readonly CallbackOrder[] = ['room', 'none'];
 
 /** Where the relay reads committed events: the store, or a reader of its outbox (worker thread). */
 export type OutboxSource = Pick<Store, 'readOutbox' | 'outboxHead'>;
@@ -131,15 +137,16 @@ class AppSender {
     let wakeAt = Infinity;
     for (const d of this.window) {
       if (this.inFlight.size >= this.relay.concurrency || seen.size === this.rooms.size) break;
-      if (seen.has(d.roomId)) continue; // only a room's oldest goes
-      seen.add(d.roomId);
-      if (this.inFlight.has(d.roomId)) continue;
+      const key = this.relay.orderKey(d);
+      if (seen.has(key)) continue; // only a room's oldest goes
+      seen.add(key);
+      if (this.inFlight.has(key)) continue;
       const r = this.retries.get(d.id);
       if (r && r.nextAt > now) {
         wakeAt = Math.min(wakeAt, r.nextAt);
         continue;
       }
-      this.inFlight.add(d.roomId);
+      this.inFlight.add(key);
       void this.deliver(d);
     }
     if (wakeAt !== Infinity) {
@@ -199,7 +206,7 @@ class AppSender {
    * pending rows out of the spool, so it is there).
    */
   private take(d: Delivery): void {
-    const room = d.roomId;
+    const room = this.relay.orderKey(d);
     const first = this.skipped.get(room);
     if (first !== undefined && first < d.id) return;
     if (this.blocked.has(room)) {
@@ -213,12 +220,12 @@ class AppSender {
 
   /** The room's oldest delivery failed and waits for a retry: its others leave the window. */
   private block(head: Delivery): void {
-    const room = head.roomId;
+    const room = this.relay.orderKey(head);
     this.blocked.add(room);
     if (this.rooms.get(room) === 1) return;
     let first = this.skipped.get(room) ?? Infinity;
     this.window = this.window.filter((d) => {
-      if (d.roomId !== room || d === head) return true;
+      if (this.relay.orderKey(d) !== room || d === head) return true;
       first = Math.min(first, d.id);
       return false;
     });
@@ -243,7 +250,7 @@ class AppSender {
       const r = await relay.sender.send(relay.urlFor(this.appId, cfg, d.command), d.body);
       error = r.ok ? null : r.error;
     }
-    this.inFlight.delete(d.roomId);
+    this.inFlight.delete(this.relay.orderKey(d));
     const now = Date.now();
     try {
       if (error === null) {
@@ -280,11 +287,12 @@ class AppSender {
     const i = this.window.indexOf(d);
     if (i < 0) return;
     this.window.splice(i, 1);
-    const n = this.rooms.get(d.roomId)! - 1;
-    if (n === 0) this.rooms.delete(d.roomId);
-    else this.rooms.set(d.roomId, n);
-    this.blocked.delete(d.roomId);
-    const first = this.skipped.get(d.roomId);
+    const room = this.relay.orderKey(d);
+    const n = this.rooms.get(room)! - 1;
+    if (n === 0) this.rooms.delete(room);
+    else this.rooms.set(room, n);
+    this.blocked.delete(room);
+    const first = this.skipped.get(room);
     if (first !== undefined) {
       this.rereadFrom = Math.min(this.rereadFrom, first);
       this.more = true;
@@ -301,6 +309,8 @@ export class CallbackRelay {
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly concurrency: number;
+  /** The order key of a delivery: one of a key is in flight at a time, the oldest first. */
+  readonly orderKey: (d: Delivery) => string = (d) => d.roomId;
   private readonly senders = new Map<AppId, AppSender>();
   private cursor = '';
   private running = false;
@@ -334,6 +344,7 @@ export class CallbackRelay {
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.backoffMaxMs = opts.backoffMaxMs ?? 60_000;
     this.concurrency = opts.concurrency ?? 8;
+    if (opts.order === 'none') this.orderKey = (d) => String(d.id);
     this.leases = spool.leases;
     if (this.leases) {
       this.leases.onLost = () => this.leasesLost();

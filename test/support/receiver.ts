@@ -25,6 +25,11 @@ export interface Receiver {
   attempts: number;
   /** When set, a delivery whose body it holds true for is refused (HTTP 503), whatever the mode. */
   refuse?: (body: any) => boolean;
+  /** Each answer waits this long (ms): deliveries overlap when the relay sends them in parallel. */
+  delayMs: number;
+  /** Requests being answered now, and the most there were at once. */
+  inFlight: number;
+  maxInFlight: number;
   /** Accepted bodies without repeats (by EventId), as a receiver keeps them. */
   unique(): any[];
   close(): Promise<void>;
@@ -37,6 +42,9 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
     mode: 'up',
     accepted: [],
     attempts: 0,
+    delayMs: 0,
+    inFlight: 0,
+    maxInFlight: 0,
     unique() {
       const seen = new Set<string>();
       return r.accepted.filter((x) => !seen.has(x.body.EventId) && seen.add(x.body.EventId)).map((x) => x.body);
@@ -50,9 +58,14 @@ export async function startReceiver(token?: string, path = '/callback'): Promise
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       r.attempts++;
       if (r.mode === 'dead') return void hanging.add(res);
+      if (r.delayMs > 0) {
+        r.maxInFlight = Math.max(r.maxInFlight, ++r.inFlight);
+        await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+        r.inFlight--;
+      }
       if (r.mode === 'down') return void res.writeHead(503).end('down');
       const query = new URL(req.url!, 'http://x').searchParams;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
