@@ -30,8 +30,12 @@ const server = await startServer({
   logger: level ? { level } : false,
   // BENCH_REALTIME: realtime options as JSON (the live benchmark lifts the chat rate limit).
   realtime: process.env.BENCH_REALTIME ? JSON.parse(process.env.BENCH_REALTIME) : undefined,
-  // BENCH_RELAY_NICE: the callback relay thread's nice value (callbacks.relayNice; default 10).
-  callbacks: process.env.BENCH_RELAY_NICE ? { relayNice: Number(process.env.BENCH_RELAY_NICE) } : undefined,
+  // BENCH_RELAY_NICE: the callback relay thread's nice value (callbacks.relayNice; default 10);
+  // BENCH_CALLBACK_ORDER: callbacks.order ('room', the default, or 'none').
+  callbacks: {
+    relayNice: process.env.BENCH_RELAY_NICE ? Number(process.env.BENCH_RELAY_NICE) : undefined,
+    order: (process.env.BENCH_CALLBACK_ORDER || undefined) as 'room' | 'none' | undefined,
+  },
 });
 const admin: Actor = { kind: 'admin', userId: app.admins[0] };
 
