@@ -6,11 +6,14 @@
 // socket by hand (kept-alive POSTs with a content-length, which is what Rostrum sends) and one
 // prepared answer. A Node http server here used 29–93 µs of CPU a callback, about as much as the
 // relay itself, all of it counted against callbacks on.
+//
+// BENCH_RECEIVER_DELAY_MS: each answer goes that much later, as from a receiver that far away.
 import { createServer, type Socket } from 'node:net';
 import { verifyCallback } from '../src/callbacks/sign.js';
 import { serveParent } from './lib/child.js';
 
 const token = process.env.BENCH_CALLBACK_TOKEN ?? '';
+const delayMs = Number(process.env.BENCH_RECEIVER_DELAY_MS ?? 0);
 const BODY = '{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}';
 const ANSWER = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`);
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -46,7 +49,10 @@ function serve(socket: Socket): void {
       answers++;
       buf = buf.subarray(next);
     }
-    if (answers > 0) socket.write(answers === 1 ? ANSWER : Buffer.concat(new Array<Buffer>(answers).fill(ANSWER)));
+    if (answers === 0) return;
+    const answer = answers === 1 ? ANSWER : Buffer.concat(new Array<Buffer>(answers).fill(ANSWER));
+    if (delayMs > 0) setTimeout(() => socket.writable && socket.write(answer), delayMs);
+    else socket.write(answer);
   });
   socket.on('error', () => socket.destroy());
   socket.on('close', () => sockets.delete(socket));

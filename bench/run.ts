@@ -1,4 +1,4 @@
-// Benchmarks: `npm run bench -- [admin] [callbacks] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all but callbacks,
+// Benchmarks: `npm run bench -- [admin] [callbacks] [callbacks-remote] [admin-pg] [store] [chat-store] [logging] [growth] [realtime] [badwords] [live] [cluster]` (none = all but callbacks,
 // which admin measures too).
 // Every figure is printed beside a baseline measured in the same run, on the same machine, over
 // 127.0.0.1. Options: --cpu-prof=<dir> writes CPU profiles of the Rostrum server processes there.
@@ -6,6 +6,7 @@
 // postgres://postgres@127.0.0.1:5432/test); each run works in schemas of its own, dropped after.
 import { cpus, totalmem } from 'node:os';
 import { SHAPES, adminBench, printAdmin } from './admin.js';
+import { callbacksRemoteBench } from './callbacks-remote.js';
 import { growthBench, printGrowth } from './growth.js';
 import { openFileLimits } from './lib/child.js';
 import { rounds } from './lib/slices.js';
@@ -32,6 +33,10 @@ const scenarios: Record<string, () => Promise<void>> = {
   // callbacks goal than admin's, where other servers' slices come between the two.
   async callbacks() {
     for (const shape of SHAPES) printAdmin(await adminBench(shape, { baselines: [], callbacks: true, rounds: rounds(15), cpuProf }));
+  },
+  // One busy room's callbacks to a receiver 10 ms away, in order per room and in none.
+  async 'callbacks-remote'() {
+    await callbacksRemoteBench();
   },
   async 'admin-pg'() {
     for (const shape of SHAPES) {
@@ -72,7 +77,7 @@ for (const n of names) {
   }
 }
 /** Run only when named: admin already measures what they do, in a full run. */
-const NAMED_ONLY = ['callbacks'];
+const NAMED_ONLY = ['callbacks', 'callbacks-remote'];
 const selected = names.length ? names : known.filter((n) => !NAMED_ONLY.includes(n));
 
 const limits = openFileLimits();

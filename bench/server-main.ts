@@ -31,9 +31,10 @@ const server = await startServer({
   // BENCH_REALTIME: realtime options as JSON (the live benchmark lifts the chat rate limit).
   realtime: process.env.BENCH_REALTIME ? JSON.parse(process.env.BENCH_REALTIME) : undefined,
   // BENCH_RELAY_NICE: the callback relay thread's nice value (callbacks.relayNice; default 10);
-  // BENCH_CALLBACK_ORDER: callbacks.order ('room', the default, or 'none').
+  // BENCH_CALLBACK_ORDER: callbacks.order ('room', the default, or 'none'); BENCH_CALLBACK_CONCURRENCY: callbacks.concurrency.
   callbacks: {
     relayNice: process.env.BENCH_RELAY_NICE ? Number(process.env.BENCH_RELAY_NICE) : undefined,
+    concurrency: process.env.BENCH_CALLBACK_CONCURRENCY ? Number(process.env.BENCH_CALLBACK_CONCURRENCY) : undefined,
     order: (process.env.BENCH_CALLBACK_ORDER || undefined) as 'room' | 'none' | undefined,
   },
 });
