@@ -21,11 +21,14 @@ const receiver = receiversClosedAfter();
 /** Per room, the Seq of the unique bodies must increase. */
 function assertOrdered(bodies: any[]): void {
   const last = new Map<string, number>();
-  for (const b of bodies) {
-    const room = b.RoomId ?? b.RoomInfo.RoomId;
-    assert.ok(b.Seq > (last.get(room) ?? 0), `room ${room}: Seq ${b.Seq} after ${last.get(room)}`);
+  const roomOf = (b: any): string => b.RoomId ?? b.RoomInfo.RoomId;
+  bodies.forEach((b, i) => {
+    const room = roomOf(b);
+    // The room's arrivals around the one out of order, to tell a late one from a skipped one.
+    const around = () => bodies.slice(Math.max(0, i - 8), i + 8).filter((x) => roomOf(x) === room).map((x) => x.Seq).join(' ');
+    if (b.Seq <= (last.get(room) ?? 0)) assert.fail(`room ${room}: Seq ${b.Seq} after ${last.get(room)} (the room's arrivals around it: ${around()})`);
     last.set(room, b.Seq);
-  }
+  });
 }
 
 const fast = { backoffBaseMs: 50, backoffMaxMs: 400 };
