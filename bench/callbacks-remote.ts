@@ -6,7 +6,7 @@
 // away; BENCH_CALLBACK_CONCURRENCY sets callbacks.concurrency, default 8). One room of 50 seats
 // takes a burst of seat changes through the admin API; the time from the burst's start to the
 // relay having nothing left to send gives deliveries a second.
-import { sleep, startChild, type Child } from './lib/child.js';
+import { sleep, startChild, summarize, type Child } from './lib/child.js';
 import { prepareRooms } from './admin.js';
 import { benchApp, tencentOk } from './lib/tencent.js';
 import { rounds } from './lib/slices.js';
@@ -57,7 +57,7 @@ export async function callbacksRemoteBench(): Promise<void> {
           }
         }),
       );
-    const rates = new Map<string, number[]>();
+    const rates = new Map<string, number[]>(ORDERS.map((o) => [o, []]));
     /** How long each burst took to be committed (ms): the callbacks cannot be faster than that. */
     const bursts: number[] = [];
     const n = rounds(3);
@@ -74,15 +74,14 @@ export async function callbacksRemoteBench(): Promise<void> {
         const seconds = (performance.now() - start) / 1000;
         const accepted = (await receiver.call<{ accepted: number }>('counts')).accepted - before;
         if (accepted < CHANGES) throw new Error(`order ${order}: the receiver accepted ${accepted} callbacks of ${CHANGES}`);
-        (rates.get(order) ?? rates.set(order, []).get(order)!).push(accepted / seconds);
+        rates.get(order)!.push(accepted / seconds);
         await sleep(200);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(`  one at a time allows at most ${(1000 / delayMs).toFixed(0)} callbacks a second (a round trip each); the bursts took ${Math.min(...bursts).toFixed(0)}–${Math.max(...bursts).toFixed(0)} ms`);
     for (const order of ORDERS) {
       const r = rates.get(order)!;
-      console.log(`  order ${order.padEnd(5)} ${median(r).toFixed(0).padStart(6)} callbacks/s (median; rounds ${r.map((x) => x.toFixed(0)).join(', ')})`);
+      console.log(`  order ${order.padEnd(5)} ${summarize(r).p50.toFixed(0).padStart(6)} callbacks/s (median; rounds ${r.map((x) => x.toFixed(0)).join(', ')})`);
     }
   } finally {
     for (const c of children.reverse()) await c.call('stop').catch(() => {});

@@ -310,7 +310,7 @@ export class CallbackRelay {
   readonly backoffMaxMs: number;
   readonly concurrency: number;
   /** The order key of a delivery: one of a key is in flight at a time, the oldest first. */
-  readonly orderKey: (d: Delivery) => string = (d) => d.roomId;
+  readonly orderKey: (d: Delivery) => string;
   private readonly senders = new Map<AppId, AppSender>();
   private cursor = '';
   private running = false;
@@ -344,7 +344,7 @@ export class CallbackRelay {
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.backoffMaxMs = opts.backoffMaxMs ?? 60_000;
     this.concurrency = opts.concurrency ?? 8;
-    if (opts.order === 'none') this.orderKey = (d) => String(d.id);
+    this.orderKey = opts.order === 'none' ? (d) => String(d.id) : (d) => d.roomId;
     this.leases = spool.leases;
     if (this.leases) {
       this.leases.onLost = () => this.leasesLost();

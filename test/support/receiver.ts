@@ -27,7 +27,7 @@ export interface Receiver {
   refuse?: (body: any) => boolean;
   /** Each answer waits this long (ms): deliveries overlap when the relay sends them in parallel. */
   delayMs: number;
-  /** Requests being answered now, and the most there were at once. */
+  /** Requests whose answer is being held now (delayMs), and the most there were at once. */
   inFlight: number;
   maxInFlight: number;
   /** Accepted bodies without repeats (by EventId), as a receiver keeps them. */
