@@ -138,6 +138,41 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       }
     });
 
+    it('reads and pages in transaction id order where the ids gain a digit (99 → 100), none twice, none skipped', async () => {
+      // Sorted as text, 100 and 101 came before 98 and 99: a page then went out of order, and
+      // the next page began after its last row, reading some again or, past a full page, none.
+      const { store, schema } = await fresh();
+      const c = await adminClient();
+      try {
+        await c.query(`SET search_path TO "${schema}"`);
+        const txids = ['98', '99', '100', '101'];
+        const events = txids.map((_, i) => makeEvent(APP, 'r1', i + 1, 100 + i));
+        for (const [i, e] of events.entries()) {
+          // Transaction ids long past (the server's counter is higher): final, as committed rows are.
+          await c.query('INSERT INTO outbox (txid, app_id, room_id, seq, at, event) VALUES ($1::xid8, $2, $3, $4, $5, $6)', [
+            txids[i], APP, e.roomId, e.seq, e.at, JSON.stringify(e),
+          ]);
+        }
+        assert.deepEqual((await store.readOutbox('', 10)).events, events);
+        for (const limit of [1, 2, 3]) {
+          const read: typeof events = [];
+          for (let cursor = '', page = 0; page < 10; page++) {
+            const p = await store.readOutbox(cursor, limit);
+            if (p.events.length === 0) break;
+            read.push(...p.events);
+            cursor = p.cursor;
+          }
+          assert.deepEqual(read, events, `pages of ${limit}`);
+        }
+        const head = await store.outboxHead();
+        assert.match(head, /^101:/);
+        assert.deepEqual((await store.readOutbox(head, 10)).events, []);
+      } finally {
+        await c.end();
+        await store.close();
+      }
+    });
+
     /**
      * An event committed while an older transaction (another client's) is still open, which
      * commits 100 ms later: `check` runs meanwhile.

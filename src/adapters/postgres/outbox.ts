@@ -25,11 +25,13 @@ import type { Exec } from './writer.js';
 
 // Reads past the horizon too, flagging the rows that are final: committed rows still waiting on
 // an older transaction tell the reader to wait a moment rather than return a short page.
+// ORDER BY names the table's columns: a bare `txid` would mean the output column, the id as
+// text, which sorts 100 before 99.
 const READ = {
   name: 'rostrum_outbox_read',
   text:
     'SELECT txid::text AS txid, id, event, txid < pg_snapshot_xmin(pg_current_snapshot()) AS final FROM outbox ' +
-    'WHERE (txid, id) > ($1::xid8, $2::bigint) ORDER BY txid, id LIMIT $3',
+    'WHERE (txid, id) > ($1::xid8, $2::bigint) ORDER BY outbox.txid, outbox.id LIMIT $3',
 };
 
 // The last final row: every transaction that could still add a row has a txid above it.
@@ -37,13 +39,13 @@ const HEAD = {
   name: 'rostrum_outbox_head',
   text:
     'SELECT txid::text AS txid, id FROM outbox WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ' +
-    'ORDER BY txid DESC, id DESC LIMIT 1',
+    'ORDER BY outbox.txid DESC, outbox.id DESC LIMIT 1',
 };
 
 // The newest committed row, final or not.
 const NEWEST = {
   name: 'rostrum_outbox_newest',
-  text: 'SELECT txid::text AS txid FROM outbox ORDER BY txid DESC, id DESC LIMIT 1',
+  text: 'SELECT txid::text AS txid FROM outbox ORDER BY outbox.txid DESC, outbox.id DESC LIMIT 1',
 };
 
 const IS_FINAL = {
