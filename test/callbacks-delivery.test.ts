@@ -437,6 +437,35 @@ describe('callback delivery', () => {
     }
   });
 
+  it("app-wide kicks racing a room's own commands: the room's callbacks arrive in Seq order", async () => {
+    // An app-wide kick locks every room its users are in; on PostgreSQL a unit that took its
+    // transaction id before waiting for a room would reach the outbox ahead of that room's
+    // earlier commits.
+    const rx = await receiver();
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }] });
+    try {
+      const polyv = polyvClient(s);
+      for (const room of ['ka', 'kb']) ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: room, RoomType: 'Conference' } }));
+      const users = Array.from({ length: 12 }, (_, i) => `k${i}`);
+      for (const u of users) {
+        await enter(s, 'ka', u);
+        await enter(s, 'kb', u);
+      }
+      const kicks = users.map((u) => polyv('/live/v4/chat/forbid/kick-users', {}, { json: { viewerIds: [u], nickNames: [u] } }));
+      const updates = Array.from({ length: 24 }, (_, i) =>
+        s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: i % 2 ? 'ka' : 'kb', CustomInfo: String(i) } }),
+      );
+      const [kicked, updated] = await Promise.all([Promise.all(kicks), Promise.all(updates)]);
+      for (const r of kicked) assert.equal(polyvOk(r), 'SUCCESS');
+      for (const r of updated) ok(r);
+      // 2 creates, 24 entries, 24 leaves (Kicked), 24 updates in the rooms; 12 deny entries app-wide.
+      await until(() => rx.unique().length === 86, 'all 86 callbacks');
+      assertOrdered(rx.unique());
+    } finally {
+      await s.close();
+    }
+  });
+
   it('order room (the default): a slow receiver never has two of one room\'s deliveries at once', async () => {
     const rx = await receiver();
     rx.delayMs = 20;

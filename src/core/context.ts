@@ -65,7 +65,8 @@ export class WriteContext extends ReadContext<StoreWriter> {
   readonly audits: AuditEntry[] = [];
   private readonly dirty = new Map<string, RoomAggregate>();
   private readonly deleted = new Set<string>();
-  private appEvents = 0;
+  /** The seq of the app's latest app-wide event, once lockAppWide has read it. */
+  private lastAppSeq: number | null = null;
 
   /** Marks the aggregate as changed: it is saved when the command ends. */
   changed(agg: RoomAggregate): void {
@@ -85,16 +86,26 @@ export class WriteContext extends ReadContext<StoreWriter> {
   }
 
   /**
+   * Takes the app's exclusive lock, for a change to app-wide state: app-wide commands then run
+   * one at a time, and this one's app-wide events follow the last one committed.
+   */
+  async lockAppWide(): Promise<void> {
+    await this.store.lockApp('exclusive');
+    this.lastAppSeq ??= await this.store.lastAppSeq();
+  }
+
+  /**
    * Emits an app-wide event (room ''): no room carries it and no member receives it, but it goes
-   * through the outbox like any other (callbacks). Its seq is its time in ms × 1000 plus its
-   * place among this command's app-wide events: increasing, as app-wide commands run one at a
-   * time under the app's exclusive lock.
+   * through the outbox like any other (callbacks). Its seq is its time in ms × 1000, or one more
+   * than the app's last app-wide seq when that is not less: increasing, whatever the order the
+   * commands took their time in and however many share a millisecond.
    */
   emitApp(event: NewEvent): void {
+    if (this.lastAppSeq === null) throw new Error('emitApp needs lockAppWide first');
     const e = event as RoomEvent;
     e.appId = this.appId;
     e.roomId = '';
-    e.seq = this.now * 1000 + this.appEvents++;
+    e.seq = this.lastAppSeq = Math.max(this.now * 1000, this.lastAppSeq + 1);
     e.at = this.now;
     this.events.push(e);
   }

@@ -28,7 +28,7 @@ async function lockScope(c: WriteContext, scope: string, subjects: Subject[], wh
     return new Map([[scope, agg]]);
   }
   requireAppAdmin(c.actor, what);
-  await c.store.lockApp('exclusive');
+  await c.lockAppWide();
   const roomIds = new Set<string>();
   for (const s of subjects) for (const id of await c.store.roomsWith(s)) roomIds.add(id);
   return c.store.lock([...roomIds]);
@@ -144,7 +144,7 @@ export const moderationHandlers: Handlers<
     const appWide = scope === 'app';
     if (appWide) {
       requireAppAdmin(c.actor, 'bans');
-      await c.store.lockApp('exclusive');
+      await c.lockAppWide();
     }
     // The target's IP decides which rooms to lock: read it first, then lock them all at once.
     const peek = await c.store.member(roomId, userId);
@@ -277,7 +277,7 @@ async function liftDeny(c: WriteContext, targets: { roomId: string; subjectType:
   if (targets.some((t) => t.roomId === '')) {
     requireAppAdmin(c.actor, 'entries');
     // As for app-wide bans: one app-wide change at a time (their events' order).
-    await c.store.lockApp('exclusive');
+    await c.lockAppWide();
   }
   const roomIds = unique(targets.map((t) => t.roomId).filter((id) => id !== ''));
   for (const id of roomIds) checkId('roomId', id, LIMITS.roomIdBytes);

@@ -643,6 +643,24 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await s.readOutbox('', 10)).events, []);
       }));
 
+      it("lastAppSeq: the app's latest app-wide seq, from committed units only, per app, kept across a reopen", withStore(async (s, o) => {
+        const last = (store: Store, appId = APP) => store.write(appId, (w) => w.lastAppSeq());
+        assert.equal(await last(s), 0);
+        await s.write(APP, (w) => w.appendEvents([makeEvent(APP, '', 5000, 5), makeEvent(APP, 'r1', 9_000_000, 6), makeEvent(APP, '', 5001, 5)]));
+        await s.write(OTHER_APP, (w) => w.appendEvents([makeEvent(OTHER_APP, '', 7000, 7)]));
+        await assert.rejects(
+          s.write(APP, async (w) => {
+            await w.appendEvents([makeEvent(APP, '', 8000, 8)]);
+            assert.equal(await w.lastAppSeq(), 8000, "the unit's own");
+            throw new Boom('no');
+          }),
+          Boom,
+        );
+        assert.equal(await last(s), 5001, 'a room event or a unit that threw moves it not');
+        assert.equal(await last(s, OTHER_APP), 7000);
+        if (o.reopen) assert.equal(await last(await o.reopen()), 5001);
+      }));
+
       it('meta keeps small settings', withStore(async (s) => {
         assert.equal(await s.getMeta('k'), null);
         await s.setMeta('k', 'v1');

@@ -163,3 +163,20 @@ test('a user acting through a connection is a member only through the one it ent
   assert.equal(await kinds(f.engine.execute(APP_ID, user('a'), { type: 'sendMessage', roomId: 'r', text: 'server' })), 'ok');
   assert.deepEqual(f.events.filter((e) => e.type === 'messageReceived').map((e) => (e.data as { text: string }).text), ['new', 'server']);
 });
+
+test("app-wide events' seq increases though commands share a millisecond or the clock steps back", async () => {
+  let now = 1_700_000_000_000;
+  const f = core(undefined, () => now);
+  const ban = (ip: string) => f.engine.execute(APP_ID, ADMIN, { type: 'banIp', roomId: '', ip, reason: 'x', origin: 'tencent' });
+  await ban('203.0.113.1');
+  await ban('203.0.113.2'); // the same millisecond
+  now -= 5_000; // the clock set back
+  await ban('203.0.113.3');
+  await Promise.all([ban('203.0.113.4'), ban('203.0.113.5')]); // at once
+  now += 60_000;
+  await ban('203.0.113.6');
+  const seqs = f.events.filter((e) => e.roomId === '').map((e) => e.seq);
+  assert.equal(seqs.length, 6);
+  assert.deepEqual(seqs.slice(0, 5), [1, 2, 3, 4, 5].map((i) => 1_700_000_000_000_000 + i - 1));
+  assert.equal(seqs[5], (now) * 1000, 'back to the time once it is ahead');
+});

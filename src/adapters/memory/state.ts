@@ -152,6 +152,8 @@ export class AppState {
   readonly mute = new EntryIndex<MuteEntry>();
   /** Bad-word lists by scope (room id, '' = app-wide); a change replaces the list object. */
   readonly badWords = new Map<string, BadWordsRow>();
+  /** The seq of the latest app-wide event (room ''), 0 when none is known. */
+  lastAppSeq = 0;
 
   constructor(readonly appId: AppId) {}
 

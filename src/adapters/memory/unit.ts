@@ -234,7 +234,19 @@ export class Unit extends StateReader implements StoreWriter {
   }
 
   async appendEvents(events: RoomEvent[]): Promise<void> {
-    for (const e of events) this.events.push(e);
+    for (const e of events) {
+      this.events.push(e);
+      if (e.roomId === '' && e.seq > this.w.lastAppSeq) {
+        const w = this.w;
+        const prev = w.lastAppSeq;
+        w.lastAppSeq = e.seq;
+        this.undo.push(() => (w.lastAppSeq = prev));
+      }
+    }
+  }
+
+  async lastAppSeq(): Promise<number> {
+    return this.w.lastAppSeq;
   }
 
   async appendAudit(entries: AuditEntry[]): Promise<void> {

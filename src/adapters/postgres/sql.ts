@@ -18,6 +18,8 @@ export const SQL = {
   roomRead: s('room_read', `SELECT ${ROOM_COLS} FROM rooms WHERE app_id = $1 AND room_id = $2`),
   // Queued on the room first (see ROOM_QUEUE in migrations.ts), then its row locked.
   roomLock: s('room_lock', `SELECT ${ROOM_COLS} FROM room_lock($1, $2)`),
+  // By the (app_id, room_id, seq) index: one probe.
+  lastAppSeq: s('last_app_seq', `SELECT coalesce(max(seq), 0) AS seq FROM outbox WHERE app_id = $1 AND room_id = ''`),
   // The room locked, then the member $3 read (JSON text, null when absent): see ROOM_LOCK_MEMBER.
   roomLockMember: s('room_lock_member', `SELECT ${ROOM_COLS}, member FROM room_lock_member($1, $2, $3)`),
   // A batch's room locked, then its members $3 (a JSON array of user ids) read: see ROOM_LOCK_MEMBERS.

@@ -365,6 +365,10 @@ export class PgWriter extends PgReader implements StoreWriter {
     return lists;
   }
 
+  async lastAppSeq(): Promise<number> {
+    return Number((await this.exec<{ seq: string }>(SQL.lastAppSeq, [this.appId])).rows[0].seq);
+  }
+
   async lockApp(mode: 'shared' | 'exclusive'): Promise<void> {
     // Two-int form: class = this store's app-lock class, key = the app id folded to 32 bits
     // (two apps folding together only share a lock, never lose one).

@@ -53,6 +53,10 @@ export function loadState(db: Database.Database): MemoryState {
   for (const r of rooms.iterate() as Iterable<{ app_id: number; room_id: string; state: string; settings: string | null }>) {
     st.app(r.app_id).rooms.set(r.room_id, parseRoom(r.state, r.settings));
   }
+  // App-wide events are few: a scan of the outbox (kept for a while after its events are spooled).
+  for (const [appId, seq] of db.prepare("SELECT app_id, max(seq) FROM outbox WHERE room_id = '' GROUP BY app_id").raw().iterate() as Iterable<[number, number]>) {
+    st.app(appId).lastAppSeq = seq;
+  }
   for (const r of db.prepare('SELECT * FROM members ORDER BY app_id, room_id, user_id').iterate() as Iterable<{
     app_id: number;
     room_id: string;

@@ -117,6 +117,11 @@ export interface StoreWriter extends StoreReader {
   setBadWords(scope: string, words: string[], version: string): Promise<void>;
   /** Appends committed-with-the-unit events to the outbox (their seq already assigned). */
   appendEvents(events: RoomEvent[]): Promise<void>;
+  /**
+   * The seq of the app's latest app-wide event (room ''), 0 when none is known. Asked under the
+   * app's exclusive lock, so every earlier app-wide unit has committed.
+   */
+  lastAppSeq(): Promise<number>;
   /** Appends audit entries of this app, committed with the unit. */
   appendAudit(entries: AuditEntry[]): Promise<void>;
   /** Adds messages to their rooms' chat history (ids unique; an id already kept is ignored). */
