@@ -437,10 +437,11 @@ describe('callback delivery', () => {
     }
   });
 
-  it("app-wide kicks racing a room's own commands: the room's callbacks arrive in Seq order", async () => {
-    // An app-wide kick locks every room its users are in; on PostgreSQL a unit that took its
-    // transaction id before waiting for a room would reach the outbox ahead of that room's
-    // earlier commits.
+  it("app-wide kicks racing the rooms' own commands: each room's callbacks and the app-wide ones arrive in Seq order", async () => {
+    // Each kick locks the app, then both rooms: app-wide commands in one millisecond, or taking
+    // their time before waiting for the app's lock, once gave the app-wide callbacks equal or
+    // decreasing Seq; and a unit that took its PostgreSQL transaction id before waiting for a
+    // room would reach the outbox ahead of that room's earlier commits.
     const rx = await receiver();
     const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }] });
     try {

@@ -178,5 +178,5 @@ test("app-wide events' seq increases though commands share a millisecond or the 
   const seqs = f.events.filter((e) => e.roomId === '').map((e) => e.seq);
   assert.equal(seqs.length, 6);
   assert.deepEqual(seqs.slice(0, 5), [1, 2, 3, 4, 5].map((i) => 1_700_000_000_000_000 + i - 1));
-  assert.equal(seqs[5], (now) * 1000, 'back to the time once it is ahead');
+  assert.equal(seqs[5], now * 1000, 'back to the time once it is ahead');
 });

@@ -236,12 +236,11 @@ export class Unit extends StateReader implements StoreWriter {
   async appendEvents(events: RoomEvent[]): Promise<void> {
     for (const e of events) {
       this.events.push(e);
-      if (e.roomId === '' && e.seq > this.w.lastAppSeq) {
-        const w = this.w;
-        const prev = w.lastAppSeq;
-        w.lastAppSeq = e.seq;
-        this.undo.push(() => (w.lastAppSeq = prev));
-      }
+      if (e.roomId !== '') continue;
+      const w = this.w;
+      const prev = w.lastAppSeq;
+      w.lastAppSeq = Math.max(prev, e.seq);
+      this.undo.push(() => (w.lastAppSeq = prev));
     }
   }
 
