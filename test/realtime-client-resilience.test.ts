@@ -1,5 +1,6 @@
 // The TypeScript client when things go wrong: drops during a reconnect, close() at any moment,
 // calls at the wrong time, listeners that throw, and the order of a resume's events.
+import { createHook } from 'node:async_hooks';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -118,12 +119,33 @@ async function pingServer(onPing: (ws: WebSocket) => void = () => undefined): Pr
   return wss;
 }
 
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+/**
+ * Counts the live timers the client created (from src/client, directly or through `ws`) that keep
+ * the process alive. The test server shares this process and arms and fires timers of its own at
+ * any moment, so a count of all the process's timers would measure the server too.
+ */
+function clientTimers(): { count(): number; stop(): void } {
+  const live = new Map<number, { hasRef(): boolean }>();
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (type !== 'Timeout') return;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 50;
+      const stack = new Error().stack ?? '';
+      Error.stackTraceLimit = limit;
+      if (/[\\/]src[\\/]client[\\/]/.test(stack)) live.set(id, resource as { hasRef(): boolean });
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  return { count: () => [...live.values()].filter((t) => t.hasRef()).length, stop: () => void hook.disable() };
+}
 
 test('close() while the socket is still opening: connect() rejects at once, no timer left running', async () => {
   const hole = await blackHole();
+  const timers = clientTimers();
   try {
-    const base = timers();
     const c = client(s, 'dan', { url: hole.url, requestTimeoutMs: 5000 });
     const connecting = c.connect();
     await eventually(() => hole.count() === 1, 3000, 'the socket to open');
@@ -133,8 +155,9 @@ test('close() while the socket is still opening: connect() rejects at once, no t
     assert.ok(Date.now() - t0 < 1500, `rejected after ${Date.now() - t0} ms`);
     assert.equal(c.state, 'closed');
     await sleep(20);
-    assert.equal(timers(), base, 'no timer of the client keeps the process alive');
+    assert.equal(timers.count(), 0, 'no timer of the client keeps the process alive');
   } finally {
+    timers.stop();
     await hole.close();
   }
 });
@@ -164,8 +187,7 @@ test('close() while the UserSig function is still running: connect() rejects at 
 });
 
 test('server gone for a while: backoff, no storm; close() during a reconnect attempt stops it and leaves no timer', async () => {
-  // A server with no timers of its own (answers pings), so that the client's are the only ones.
-  const base = timers();
+  const timers = clientTimers();
   const wss = await pingServer();
   const port = (wss.address() as AddressInfo).port;
   const c = client(s, 'eve', { url: `ws://127.0.0.1:${port}`, reconnect: { initialDelayMs: 20, maxDelayMs: 200 }, requestTimeoutMs: 1000 });
@@ -202,8 +224,9 @@ test('server gone for a while: backoff, no storm; close() during a reconnect att
     await sleep(400);
     assert.equal(attempts, m, 'no attempt after close()');
     assert.equal(c.state, 'closed');
-    assert.equal(timers(), base, 'no timer of the client keeps the process alive');
+    assert.equal(timers.count(), 0, 'no timer of the client keeps the process alive');
   } finally {
+    timers.stop();
     for (const sock of held) sock.destroy();
     await new Promise((r) => hole.close(r));
   }
