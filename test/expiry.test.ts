@@ -542,16 +542,23 @@ describe('expiry', { concurrency: 3 }, () => {
   it('banning again replaces the earlier timed ban, for an IP as for a user: the new duration counts from now, shorter or not', async () => {
     const h = await fresh();
     await createRoom(h.s, 'reban');
+    // 5 s, not 1: the list read after both bans must come before the first one's end on a loaded machine.
+    const windows: [number, number][] = [];
     for (const subject of [{ userId: 'again' }, { ip: '127.0.0.1' }]) {
       let [status, body] = await api(h.s, 'POST', '/rooms/reban/ban', { ...subject, durationSec: 3600 });
       assert.equal(status, 200, JSON.stringify(body));
-      [status, body] = await api(h.s, 'POST', '/rooms/reban/ban', { ...subject, durationSec: 1 });
+      const before = Date.now();
+      [status, body] = await api(h.s, 'POST', '/rooms/reban/ban', { ...subject, durationSec: 5 });
       assert.equal(status, 200, JSON.stringify(body));
+      windows.push([before + 5000, Date.now() + 5000]);
     }
-    const t0 = Date.now();
     let [, bans] = await api(h.s, 'GET', '/rooms/reban/bans');
     assert.deepEqual(bans.items.map((e: { subject: string }) => e.subject), ['again', '127.0.0.1'], 'one entry per subject');
-    await until(t0 + 1000);
+    bans.items.forEach((e: { expiresAt: number }, i: number) => {
+      const [from, to] = windows[i];
+      assert.ok(e.expiresAt >= from && e.expiresAt <= to, `ends at ${e.expiresAt}, 5 s after the second ban (${from}–${to})`);
+    });
+    await until(windows[1][1]);
     const s = await h.restart();
     [, bans] = await api(s, 'GET', '/rooms/reban/bans');
     assert.deepEqual(bans.items, []);
