@@ -241,6 +241,47 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       }
     });
 
+    it('with rostrum.check_lock_order on, a room locked after the unit took its transaction id is refused; rooms locked in the first call are not', async () => {
+      const schema = freshSchema();
+      schemas.push(schema);
+      const url = new URL(urlWithSchema(schema));
+      url.searchParams.set('options', '-c rostrum.check_lock_order=on');
+      const checked = await PostgresStore.open(url.toString(), { poolSize: 2 });
+      const unchecked = await PostgresStore.open(urlWithSchema(schema), { poolSize: 2 });
+      const oneThenAnother = async (w: StoreWriter) => {
+        await w.lock(['a']); // its row lock gives the unit a transaction id
+        await w.lock(['b']);
+      };
+      try {
+        await checked.write(APP, async (w) => {
+          await w.lockApp('exclusive');
+          await w.lock(['a', 'c']); // no rows yet: no transaction id
+          await w.insertRoom(makeAgg(APP, 'a'));
+          await w.insertRoom(makeAgg(APP, 'b'));
+        });
+        await checked.write(APP, async (w) => {
+          for (const agg of (await w.lock(['b', 'a'])).values()) {
+            agg.seq += 1;
+            await w.saveRoom(APP, agg);
+          }
+          await w.room('a'); // already locked: not queued again
+        });
+        await assert.rejects(checked.write(APP, oneThenAnother), /room b locked after the unit took its transaction id/);
+        await assert.rejects(
+          checked.write(APP, async (w) => {
+            await w.insertRoom(makeAgg(APP, 'd'));
+            await w.room('a');
+          }),
+          /room a locked after the unit took its transaction id/,
+        );
+        await unchecked.write(APP, oneThenAnother);
+        await checked.read(APP, async (r) => assert.deepEqual([(await r.room('a'))!.seq, (await r.room('b'))!.seq, await r.room('d')], [1, 1, null]));
+      } finally {
+        await checked.close();
+        await unchecked.close();
+      }
+    });
+
     it('lockApp: an exclusive holder blocks shared units until it ends', async () => {
       const { store } = await fresh();
       try {

@@ -162,6 +162,26 @@ END
 $fn$;
 `;
 
+/**
+ * Version 12: the queue above orders a room's commits by txid only if no unit queues on a room
+ * after it has taken its txid (a row lock or a write hands one out): it could then hold a smaller
+ * txid than the unit before it in the room's queue, and its events would be read first. The core
+ * locks all of a unit's rooms in one call before it writes; a session that sets
+ * `rostrum.check_lock_order` to `on` (the end-to-end tests do) has room_queue refuse a unit that
+ * breaks that, so a command that does fails its tests instead of reordering callbacks.
+ */
+export const ROOM_QUEUE_CHECKED = `
+CREATE OR REPLACE FUNCTION room_queue(p_app bigint, p_room text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  IF current_setting('rostrum.check_lock_order', true) = 'on' AND pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'room % locked after the unit took its transaction id: lock every room of a unit in its first lock', p_room;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_app::text || chr(10) || p_room, 0));
+END
+$$;
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -243,6 +263,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   { version: 9, name: 'room lock with members', sql: ROOM_LOCK_MEMBERS },
   { version: 10, name: 'given-up callbacks by time', sql: CALLBACK_FAILED_INDEX_PG },
   { version: 11, name: 'room locks in queue order', sql: ROOM_QUEUE },
+  { version: 12, name: 'room queue checks lock order when asked', sql: ROOM_QUEUE_CHECKED },
 ];
 
 
