@@ -16,9 +16,9 @@
 // Order: rows of one transaction in insertion order; transactions in txid order. For one room
 // that is its commit order: units queue on the room (an advisory lock, ROOM_QUEUE in
 // migrations.ts) before its row lock hands them a txid, so each takes its txid after the unit
-// before it committed. The exception is a unit that wrote before it locked the room (app-wide
-// commands, which lock several rooms after writing their entries). Consumers that need strict
-// per-room order use the events' seq.
+// before it committed. That holds as long as no unit queues on a room after a write or a row lock
+// has given it a txid: the core locks all of a unit's rooms in one call before it writes, and
+// with rostrum.check_lock_order on (the tests' sessions) the queue refuses a unit that does not.
 import type { RoomEvent } from '../../core/events.js';
 import type { OutboxPage } from '../../core/ports/store.js';
 import type { Exec } from './writer.js';
