@@ -96,6 +96,17 @@ export class RoomFeed {
    * each connection in one write. Written before anything else is sent from this room.
    */
   private broadcast: { seq: number; frame: Buffer }[] = [];
+  /**
+   * Seqs up to this one were dispatched already and are being dispatched again, to `behind`
+   * only: an admission found a hole behind where the feed was (see admit). 0 when none.
+   */
+  private replayTo = 0;
+  private readonly behind = new Set<Live>();
+  /**
+   * The room's latest dismissal, while connections that were entering when it was dispatched may
+   * still be admitted: the life it ended, its seq, the log's end then, and those entrants.
+   */
+  private dismissal: { life: number | null; event: RoomEvent; logEnd: number; entrants: Set<Entering> } | null = null;
 
   constructor(
     readonly appId: AppId,
@@ -137,25 +148,15 @@ export class RoomFeed {
    */
   admit(en: Entering, snapshot: number, missed: RoomEvent[] = [], life?: number): boolean {
     this.flushBroadcast();
+    const d = this.dismissal;
+    if (d && d.entrants.has(en) && snapshot < d.event.seq && (life === undefined || d.life === null || life === d.life)) {
+      return this.admitDismissed(en, snapshot, missed, d);
+    }
     // What it saw after its snapshot and before what the feed dispatches next (read before
     // cancel() may trim the log). An event after its snapshot committed after it registered, so
-    // arrived after `en.from`. In a storm the log is long and nearly all of it is older than the
-    // snapshot: the few seqs that matter are looked up, not the log scanned per entry.
+    // arrived after `en.from`.
     const upTo = this.next === null ? snapshot : this.next - 1;
-    const seen: RoomEvent[] = [];
-    const start = en.from - this.logBase;
-    if (upTo - snapshot < this.log.length - start) {
-      for (let seq = snapshot + 1; seq <= upTo; seq++) {
-        const at = this.logSeqs.get(seq);
-        if (at !== undefined && at >= en.from) seen.push(this.log[at - this.logBase]);
-      }
-    } else {
-      for (let i = start; i < this.log.length; i++) {
-        const e = this.log[i];
-        if (e.seq > snapshot && e.seq <= upTo) seen.push(e);
-      }
-      if (seen.length > 1) seen.sort((a, b) => a.seq - b.seq);
-    }
+    const seen = this.seenSince(en, snapshot, upTo, this.logBase + this.log.length);
     this.cancel(en);
     const conn = en.conn;
     if (conn.ended) return false;
@@ -163,6 +164,17 @@ export class RoomFeed {
       this.next = snapshot + 1;
       this.life = life ?? null;
       for (const seq of this.held.keys()) if (seq <= snapshot) this.held.delete(seq);
+    }
+    // A hole in what it saw: an entry admitted before it (a later snapshot, while nobody here was
+    // live) took the feed past events still on their way from another node. It gets what it saw
+    // up to the hole now, and the feed goes back to the hole and dispatches from there again to
+    // the connections behind it only, the rest of what it saw included, in order.
+    let hole = snapshot + 1;
+    while (hole - snapshot - 1 < seen.length && seen[hole - snapshot - 1].seq === hole) hole++;
+    if (hole <= upTo) {
+      for (const e of seen.splice(hole - snapshot - 1)) this.held.set(e.seq, e);
+      this.replayTo = Math.max(this.replayTo, upTo);
+      this.next = hole;
     }
     // Into the room here first: events replayed below may take it out again.
     const previous = this.members.get(conn.userId);
@@ -181,11 +193,8 @@ export class RoomFeed {
       if (!isIn()) return false;
       this.deliverTo(live, e, frameOf(e), true);
     }
-    // What it saw, in order (looked up by seq, it is), once each.
-    let last = snapshot;
+    // What it saw, in order, once each.
     for (const e of seen) {
-      if (e.seq === last) continue;
-      last = e.seq;
       if (!isIn()) return false;
       this.deliverTo(live, e, frameOf(e), false);
     }
@@ -194,9 +203,50 @@ export class RoomFeed {
       return false;
     }
     if (!this.isIn(live)) return false;
-    live.since = Math.max(snapshot, upTo);
+    live.since = Math.max(snapshot, Math.min(upTo, this.next - 1));
+    if (live.since < this.replayTo) this.behind.add(live);
     this.drain();
     return this.isIn(live);
+  }
+
+  /**
+   * The events in (snapshot, upTo] that reached the log between `en`'s registration and `end`
+   * (absolute positions), one per seq, in seq order. In a storm the log is long and nearly all of
+   * it older than the snapshot: up to the log's end, the few seqs that matter are looked up (their
+   * latest arrival), not the log scanned per entry.
+   */
+  private seenSince(en: Entering, snapshot: number, upTo: number, end: number): RoomEvent[] {
+    const seen: RoomEvent[] = [];
+    const start = en.from - this.logBase;
+    if (end === this.logBase + this.log.length && upTo - snapshot < end - en.from) {
+      for (let seq = snapshot + 1; seq <= upTo; seq++) {
+        const at = this.logSeqs.get(seq);
+        if (at !== undefined && at >= en.from) seen.push(this.log[at - this.logBase]);
+      }
+      return seen;
+    }
+    const bySeq = new Map<number, RoomEvent>();
+    for (let i = start; i < end - this.logBase; i++) {
+      const e = this.log[i];
+      if (e.seq > snapshot && e.seq <= upTo) bySeq.set(e.seq, e);
+    }
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * `en` entered the life of the room that a dismissal dispatched since then ended: it gets what
+   * it saw up to that dismissal, the dismissal included, which takes it out again.
+   */
+  private admitDismissed(en: Entering, snapshot: number, missed: RoomEvent[], d: NonNullable<RoomFeed['dismissal']>): false {
+    const seen = [...this.seenSince(en, snapshot, d.event.seq - 1, d.logEnd), d.event];
+    this.cancel(en);
+    const conn = en.conn;
+    if (conn.ended) return false;
+    const live: Live = { conn, since: snapshot, entered: snapshot };
+    for (const e of missed) this.deliverTo(live, e, () => this.hooks.frame(e), true);
+    for (const e of seen) this.deliverTo(live, e, () => this.hooks.frame(e), false);
+    if (!conn.ended) conn.rooms.delete(this.roomId);
+    return false;
   }
 
   /** The entry failed (or is done): the log keeps only what those still entering need. */
@@ -206,6 +256,7 @@ export class RoomFeed {
       this.logBase += this.log.length;
       this.log = [];
       this.logSeqs.clear();
+      this.dismissal = null;
       return;
     }
     // A short log is never trimmed (below): no need to look for the oldest entry.
@@ -337,12 +388,36 @@ export class RoomFeed {
   private dispatch(e: RoomEvent): void {
     this.next = e.seq + 1;
     try {
-      this.fanOut(e);
+      if (e.seq <= this.replayTo) this.replay(e);
+      else this.fanOut(e);
     } catch (err) {
       this.hooks.error(err, e.type);
     }
-    // A room dismissed (then maybe created again) starts its seq over: learn it afresh.
-    if (e.type === 'roomDismissed') this.forget();
+    // A room dismissed (then maybe created again) starts its seq over: learn it afresh. Those
+    // entering now may have entered the life it ended: their admission tells (see admit).
+    if (e.type === 'roomDismissed') {
+      const entrants = new Set(this.entering);
+      this.dismissal = entrants.size > 0 ? { life: this.life, event: e, logEnd: this.logBase + this.log.length, entrants } : null;
+      this.forget();
+    }
+  }
+
+  /** An event dispatched before, again: only the connections admitted behind it get it now. */
+  private replay(e: RoomEvent): void {
+    this.flushBroadcast();
+    let frame: Buffer | undefined;
+    const once = () => (frame ??= this.hooks.frame(e));
+    for (const live of this.behind) {
+      if (!this.isIn(live)) continue;
+      this.deliverTo(live, e, once, false);
+      live.since = Math.max(live.since, e.seq); // a hole found later goes back no further for it
+    }
+    if (e.seq === this.replayTo) this.endReplay();
+  }
+
+  private endReplay(): void {
+    this.replayTo = 0;
+    this.behind.clear();
   }
 
   /** Where the room is is unknown: the next entry tells it. */
@@ -350,6 +425,7 @@ export class RoomFeed {
     this.next = null;
     this.life = null;
     this.held.clear();
+    this.endReplay();
   }
 
   private fanOut(e: RoomEvent): void {
