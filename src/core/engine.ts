@@ -61,8 +61,8 @@ export class Engine {
 
   async execute<C extends Command>(appId: AppId, actor: Actor, command: C): Promise<ResultOf<C>> {
     const handler = HANDLERS[command.type] as Handlers[C['type']];
-    const nul = fieldWithNul(command);
-    if (nul !== null) throw new RoomError('InvalidParam', 'may not contain the NUL character', nul);
+    const bad = unstorableText(command);
+    if (bad !== null) throw new RoomError('InvalidParam', bad.problem, bad.field);
     const now = this.clock();
     if (BATCHED.has(command.type as never)) {
       return this.batches.run(appId, actor, command as BatchedCommand, now) as Promise<ResultOf<C>>;
@@ -93,19 +93,41 @@ export class Engine {
   }
 }
 
+/** A NUL character, or a UTF-16 surrogate not in a pair (high then low). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
- * The first field (searched two levels deep) whose text holds a NUL character: no store keeps
- * one (PostgreSQL's text refuses it), so every store refuses it alike, as a bad parameter.
+ * The first field whose text, anywhere inside it (every string, however deeply nested), holds a
+ * NUL character or an unpaired surrogate (valid in JSON as an escape, "\ud800", but not text:
+ * PostgreSQL's jsonb refuses both and its text NUL; SQLite would keep them). Every store refuses
+ * them alike, as a bad parameter, before the command runs.
  */
-function fieldWithNul(command: object): string | null {
-  for (const [key, value] of Object.entries(command)) {
-    if (typeof value === 'string' ? value.includes('\u0000') : hasNul(value, 1)) return key;
+function unstorableText(command: object): { field: string; problem: string } | null {
+  for (const [field, value] of Object.entries(command)) {
+    const problem = unstorableIn(value);
+    if (problem !== null) return { field, problem };
   }
   return null;
 }
 
-function hasNul(value: unknown, depth: number): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (depth > 2 || value === null || typeof value !== 'object') return false;
-  return Object.values(value).some((v) => hasNul(v, depth + 1));
+/** Why `text` cannot be stored (a NUL, an unpaired surrogate), or null when it can. */
+export function textProblem(text: string): string | null {
+  const m = UNSTORABLE.exec(text);
+  if (m === null) return null;
+  return m[0] === '\u0000' ? 'may not contain the NUL character' : 'may not contain an unpaired UTF-16 surrogate (\\uD800-\\uDFFF)';
+}
+
+/** textProblem of the first string within `value` that has one (walked without recursion). */
+function unstorableIn(value: unknown): string | null {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem !== null) return problem;
+    } else if (v !== null && typeof v === 'object') {
+      for (const inner of Object.values(v)) pending.push(inner);
+    }
+  }
+  return null;
 }

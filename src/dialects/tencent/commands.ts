@@ -104,7 +104,7 @@ function offsetOfNext(next: string | number | undefined): number {
 const srv: Record<string, Command> = {
   create_room: command({
     schema: CreateRoom,
-    fields: { roomId: 'RoomInfo.RoomId' },
+    fields: { roomId: 'RoomInfo.RoomId', name: 'RoomInfo.RoomName', roomType: 'RoomInfo.RoomType' },
     async run(ctx, { RoomInfo: i, ScheduleInviteeList_Account }) {
       if (i.RoomType !== 'Conference' && i.RoomType !== 'Live') {
         throw new TencentError(CODE.invalidRoomType, `invalid room type ${JSON.stringify(i.RoomType)}: Conference or Live`);
@@ -135,7 +135,8 @@ const srv: Record<string, Command> = {
 
   update_room_info: command({
     schema: UpdateRoom,
-    fields: { roomId: 'RoomInfo.RoomId', takeSeatMode: 'RoomInfo.TakeSeatMode' },
+    // `patch`: the core names the room's fields together (e.g. a NUL in any of them).
+    fields: { roomId: 'RoomInfo.RoomId', takeSeatMode: 'RoomInfo.TakeSeatMode', patch: 'RoomInfo' },
     async run(ctx, { RoomInfo: i }) {
       await exec(ctx, { type: 'updateRoomInfo', roomId: i.RoomId, patch: roomPatch(i) });
       return undefined;
@@ -151,7 +152,7 @@ const srv: Record<string, Command> = {
 
   get_room_member_list: command({
     schema: Type.Object({ RoomId: RoomIdStr, Count: Opt(Int), Next: Opt(Str) }),
-    fields: { count: 'Count' },
+    fields: { count: 'Count', after: 'Next' },
     async run(ctx, b) {
       const { members, next } = await exec(ctx, { type: 'listMembers', roomId: b.RoomId, after: b.Next ?? '', count: b.Count ?? LIMITS.memberListDefault });
       return { Next: next, MemberList: members.map(memberToWire) };
@@ -168,7 +169,7 @@ const srv: Record<string, Command> = {
         CustomInfo: Opt(Str),
       }),
     }),
-    fields: { userId: 'MemberInfo.Member_Account' },
+    fields: { userId: 'MemberInfo.Member_Account', customInfo: 'MemberInfo.CustomInfo' },
     async run(ctx, { RoomId, MemberInfo: m }) {
       await exec(ctx, {
         type: 'updateMemberInfo',
@@ -184,7 +185,7 @@ const srv: Record<string, Command> = {
 
   change_room_owner: command({
     schema: Type.Object({ RoomId: RoomIdStr, From_Account: Str, NewOwner_Account: Str }),
-    fields: { userId: 'NewOwner_Account' },
+    fields: { userId: 'NewOwner_Account', toUserId: 'NewOwner_Account' },
     async run(ctx, b) {
       await exec(ctx, { type: 'changeOwner', roomId: b.RoomId, fromUserId: b.From_Account, toUserId: b.NewOwner_Account });
       return undefined;
@@ -197,6 +198,7 @@ const srv: Record<string, Command> = {
       CommandType: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('1'), Type.Literal('2')]),
       MemberList: Type.Array(Type.Object({ Member_Account: Str, Marks: Type.Array(Int) })),
     }),
+    fields: { list: 'MemberList' },
     async run(ctx, b) {
       await exec(ctx, {
         type: 'markMembers',
@@ -255,7 +257,7 @@ const srv: Record<string, Command> = {
   mute_room_member: command({
     // MuteTime: seconds of chat mute from now; 0 lifts the users' mutes in the room.
     schema: Type.Object({ RoomId: RoomIdStr, MemberList_Account: Type.Array(Str, { maxItems: LIMITS.membersPerCall }), MuteTime: Int }),
-    fields: { userIds: 'MemberList_Account', duration: 'MuteTime' },
+    fields: { userIds: 'MemberList_Account', subjects: 'MemberList_Account', duration: 'MuteTime' },
     async run(ctx, b) {
       if (b.MuteTime < 0) throw invalid('duration', 'must be 0 (unmute) or a number of seconds');
       await exec(ctx, {

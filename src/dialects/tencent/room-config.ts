@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackCommand, isCallbackUrl } from '../../callbacks/commands.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
+import { textProblem } from '../../core/engine.js';
 import { CODE, TencentError } from './codes.js';
 import type { Command, CommandContext } from './commands.js';
 
@@ -18,6 +19,9 @@ function admin(ctx: CommandContext): CallbackAdmin {
 }
 
 function target(ctx: CommandContext, b: Static<typeof Target>) {
+  // Kept as given: text no store can keep (a NUL, a lone surrogate) is refused, as in every command.
+  const problem = textProblem(b.Url);
+  if (problem !== null) throw new TencentError(CODE.invalidParam, `invalid parameter Url: ${problem}`);
   if (b.Url.length > MAX_CALLBACK_URL) throw new TencentError(CODE.invalidParam, `invalid parameter Url: at most ${MAX_CALLBACK_URL} characters`);
   if (!isCallbackUrl(b.Url)) throw new TencentError(CODE.invalidParam, 'invalid parameter Url: must be an absolute http:// or https:// URL, without a user or password');
   const refused = admin(ctx).urlProblem(b.Url);
