@@ -9,6 +9,7 @@ import { ok } from './support/tencent.js';
 import { ok as polyvOk, polyvClient } from './support/polyv.js';
 import { receiversClosedAfter, until } from './support/receiver.js';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { RelayThread } from '../src/callbacks/relay-thread.js';
@@ -38,6 +39,71 @@ async function roomWithUpdates(s: TestServer, roomId: string, count: number): Pr
   ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: roomId, RoomType: 'Conference' } }));
   const updates = Array.from({ length: count }, (_, i) => s.tencent('room_engine_http_srv/update_room_info', { RoomInfo: { RoomId: roomId, CustomInfo: String(i) } }));
   for (const r of await Promise.all(updates)) ok(r);
+}
+
+/**
+ * A receiver on raw sockets that, while `drip` is on, answers a byte at a time, one every `gapMs`
+ * (the whole answer takes ~90 gaps); otherwise at once. Records each request's EventId, how long
+ * its connection stayed open after it, and whether a dripped answer was ever written out in full.
+ */
+async function dripReceiver(gapMs: number) {
+  const OK = '{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}';
+  const answer = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${OK.length}\r\n\r\n${OK}`;
+  const sockets = new Set<Socket>();
+  const r = {
+    url: '',
+    drip: true,
+    requests: [] as { eventId: string; openMs: number; dripped: boolean }[],
+    drippedInFull: 0,
+    /** How long the last answer written out in full took (ms). */
+    drippedFor: 0,
+    answeredAtOnce: 0,
+    close: async () => {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server = createNetServer((sock) => {
+    sockets.add(sock);
+    let buf = '';
+    let current: (typeof r.requests)[number] | null = null;
+    let t0 = 0;
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      const len = Number(/content-length: (\d+)/i.exec(buf)?.[1] ?? 0);
+      if (end < 0 || buf.length < end + 4 + len) return;
+      const body = JSON.parse(Buffer.from(buf.slice(end + 4, end + 4 + len), 'latin1').toString('utf8'));
+      buf = buf.slice(end + 4 + len);
+      current = { eventId: body.EventId, openMs: -1, dripped: r.drip };
+      r.requests.push(current);
+      t0 = Date.now();
+      if (!r.drip) {
+        r.answeredAtOnce++;
+        current.openMs = 0;
+        return void sock.write(answer);
+      }
+      let i = 0;
+      const timer = setInterval(() => {
+        if (sock.destroyed) return clearInterval(timer);
+        sock.write(answer[i++]);
+        if (i === answer.length) {
+          clearInterval(timer);
+          r.drippedInFull++;
+          r.drippedFor = Date.now() - t0;
+        }
+      }, gapMs);
+      sock.once('close', () => clearInterval(timer));
+    });
+    sock.on('close', () => {
+      sockets.delete(sock);
+      if (current && current.openMs < 0) current.openMs = Date.now() - t0;
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+  return r;
 }
 
 describe('callback delivery', () => {
@@ -554,6 +620,39 @@ describe('callback delivery', () => {
       assert.equal(dead.accepted.length, 0);
     } finally {
       await s.close();
+    }
+  });
+
+  it('timeoutMs bounds the whole answer: one trickled in a byte at a time is cut off at the limit and retried, not delivered', async () => {
+    // A byte every 100 ms, well within timeoutMs 400 each, ~9 s for the whole answer.
+    const rx = await dripReceiver(100);
+    const s = await startTestServer({ apps: [{ ...APP, callback: { url: rx.url } }, OTHER_APP], callbacks: { ...fast, timeoutMs: 400 } });
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      return Number(new RegExp(`rostrum_callbacks_${name}_total\\{app="${APP.sdkAppId}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    try {
+      ok(await s.tencent('room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'drip', RoomType: 'Conference' } }));
+      await until(() => rx.requests.filter((x) => x.openMs >= 0).length >= 3 || rx.drippedInFull > 0, 'three attempts cut off', 20_000);
+      assert.equal(rx.drippedInFull, 0, `an answer trickled in over ${rx.drippedFor} ms was waited for (timeoutMs 400)`);
+      for (const x of rx.requests.filter((q) => q.openMs >= 0)) {
+        assert.ok(x.openMs >= 350 && x.openMs < 1500, `attempt cut off after ${x.openMs} ms, timeoutMs 400`);
+      }
+      assert.equal(new Set(rx.requests.map((x) => x.eventId)).size, 1, 'each attempt is the same delivery');
+      await until(async () => (await metric('retried')) >= 2, 'the failed attempts in rostrum_callbacks_retried_total');
+      assert.equal(await metric('delivered'), 0, 'not counted delivered');
+      assert.equal(await metric('failed'), 0, 'not given up');
+      // The receiver answers at once again: the same delivery is accepted, once.
+      rx.drip = false;
+      await until(() => rx.answeredAtOnce > 0, 'an attempt answered at once');
+      await until(async () => (await metric('delivered')) === 1, 'rostrum_callbacks_delivered_total 1');
+      await until(() => s.server.callbacks.relay.idle(), 'the relay to settle');
+      assert.equal(rx.answeredAtOnce, 1);
+      assert.equal(new Set(rx.requests.map((x) => x.eventId)).size, 1);
+      assert.equal(rx.drippedInFull, 0);
+    } finally {
+      await s.close();
+      await rx.close();
     }
   });
 });

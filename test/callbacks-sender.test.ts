@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CallbackSender } from '../src/callbacks/sender.js';
 import { ROOT } from './support/cli.js';
+import { until } from './support/receiver.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -156,6 +157,32 @@ describe('callback sender', () => {
     assert.deepEqual(await sender.send(url, '{}'), { ok: false, error: 'no answer within 300 ms' });
     assert.deepEqual(await sender.send(url, '{}'), { ok: true });
     assert.equal(r.connections(), 2);
+  });
+
+  it('cuts off an answer trickling in a byte at a time, each well within the time limit: the whole answer must come within it', async () => {
+    // One byte every 100 ms of a ~90-byte answer: 9 s in all, with timeoutMs 300.
+    const answer = `HTTP/1.1 200 OK\r\ncontent-length: ${OK.length}\r\n\r\n${OK}`;
+    let closedAfter = -1;
+    const raw = rawReceiver((socket) => {
+      const t0 = Date.now();
+      let i = 0;
+      const drip = setInterval(() => {
+        if (socket.destroyed || i === answer.length) return clearInterval(drip);
+        socket.write(answer[i++]);
+      }, 100);
+      socket.on('close', () => {
+        clearInterval(drip);
+        closedAfter = Date.now() - t0;
+      });
+    });
+    const url = await listen(raw);
+    const t0 = Date.now();
+    const r = await sender.send(url, '{}');
+    const took = Date.now() - t0;
+    assert.deepEqual(r, { ok: false, error: 'no answer within 300 ms' }, `after ${took} ms`);
+    assert.ok(took >= 290 && took < 1000, `cut off at the time limit, not later: ${took} ms`);
+    await until(() => closedAfter >= 0, 'the connection to close');
+    assert.ok(closedAfter < 1000, `the connection closed after ${closedAfter} ms`);
   });
 
   it('opens a new connection when the receiver closed the idle one', async () => {

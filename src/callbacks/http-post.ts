@@ -39,8 +39,6 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 interface Conn {
   socket: Socket;
   key: string;
-  /** Bounds the exchange's next wait (refreshed as the answer comes); made once per connection. */
-  timer: NodeJS.Timeout | null;
   exchange: Exchange | null;
   idleSince: number;
 }
@@ -49,6 +47,8 @@ interface Exchange {
   buf: Buffer;
   head: Head | null;
   received: boolean;
+  /** Fires at the post's deadline; never refreshed, however the answer comes (a trickle too). */
+  timer: NodeJS.Timeout;
   resolve: (a: PostAnswer) => void;
   reject: (e: Error) => void;
 }
@@ -62,8 +62,9 @@ export class HttpPoster {
   private sweeper: NodeJS.Timeout | null = null;
 
   /**
-   * `timeoutMs` bounds connecting, then the answer's headers, then each wait for more of its
-   * body; `maxAnswerBytes` bounds the body. Connections idle longer than `idleTimeoutMs` close.
+   * `timeoutMs` bounds each post as a whole: connecting (when no kept-alive connection is
+   * ready), writing the request and reading the complete answer share one deadline, never
+   * extended by bytes arriving; `maxAnswerBytes` bounds the body. Connections idle longer than `idleTimeoutMs` close.
    * With `privateAddresses` = 'deny', a connection goes only to addresses outside the private
    * ranges (address-policy.ts): those a name resolves to are filtered before the connection
    * tries them (permittedLookup).
@@ -80,17 +81,19 @@ export class HttpPoster {
     const t = this.targetOf(url, contentType, userAgent);
     // One string, one write: the socket encodes it straight into its write request.
     const bytes = `${t.head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    // One deadline for the whole post, a retry on a new connection included.
+    const deadline = Date.now() + this.timeoutMs;
     const reused = this.takeIdle(t);
     if (reused) {
       try {
-        return await this.send(reused, bytes);
+        return await this.send(reused, bytes, deadline);
       } catch (err) {
         // The receiver closed a kept-alive connection as it was reused: once more on a new one
         // (the receiver saw no complete request, or drops the repeat by its EventId).
         if (!(err instanceof StaleConnection)) throw err;
       }
     }
-    return this.send(await this.open(t), bytes);
+    return this.send(await this.open(t, deadline), bytes, deadline);
   }
 
   /** Connections open or being opened (in flight, idle in the pool, or connecting). */
@@ -153,11 +156,11 @@ export class HttpPoster {
     }
   }
 
-  private open(t: Target): Promise<Conn> {
+  private open(t: Target, deadline: number): Promise<Conn> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new PostError('closed'));
       let opening: Conn | null = null;
-      const timer = setTimeout(() => fail(new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
+      const timer = setTimeout(() => fail(this.timedOut()), Math.max(0, deadline - Date.now()));
       timer.unref();
       const fail = (err: Error) => {
         clearTimeout(timer);
@@ -177,7 +180,7 @@ export class HttpPoster {
         ? tlsConnect({ host: t.host, port: t.port, lookup, servername: isIP(t.host) ? undefined : t.host, ALPNProtocols: ['http/1.1'] })
         : netConnect({ host: t.host, port: t.port, lookup });
       sock.unref(); // a delivery in flight does not keep the process up by itself
-      const c: Conn = { socket: sock, key: t.key, timer: null, exchange: null, idleSince: 0 };
+      const c: Conn = { socket: sock, key: t.key, exchange: null, idleSince: 0 };
       opening = c;
       this.all.add(c);
       sock.once('error', fail);
@@ -194,17 +197,26 @@ export class HttpPoster {
     });
   }
 
-  /** Writes one request and reads its answer; the connection goes back to the pool when it may. */
-  private send(c: Conn, request: string): Promise<PostAnswer> {
+  private timedOut(): PostError {
+    return new PostError(`no answer within ${this.timeoutMs} ms`, true);
+  }
+
+  /**
+   * Writes one request and reads its answer, all of it by `deadline` (ms): the connection closes
+   * then, whatever has come. The connection goes back to the pool when it may.
+   */
+  private send(c: Conn, request: string, deadline: number): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
-      c.exchange = { buf: EMPTY, head: null, received: false, resolve, reject };
-      // One timer per connection, re-armed per exchange: never cleared (a cleared timer cannot be
-      // re-armed), it does nothing when it fires between exchanges.
-      if (c.timer) c.timer.refresh();
-      else {
-        c.timer = setTimeout(() => c.exchange && this.end(c, new PostError(`no answer within ${this.timeoutMs} ms`, true)), this.timeoutMs);
-        c.timer.unref();
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        // Connecting took it all: the connection is kept for the next post.
+        this.putIdle(c);
+        return reject(this.timedOut());
       }
+      const timer = setTimeout(() => c.exchange === x && this.end(c, this.timedOut()), left);
+      timer.unref();
+      const x: Exchange = { buf: EMPTY, head: null, received: false, timer, resolve, reject };
+      c.exchange = x;
       c.socket.write(request, 'utf8');
     });
   }
@@ -215,7 +227,7 @@ export class HttpPoster {
     c.exchange = null;
     c.socket.destroy();
     if (!x) return;
-    if (c.timer) clearTimeout(c.timer);
+    clearTimeout(x.timer);
     if (err instanceof PostError) x.reject(err);
     else x.reject(x.received ? new PostError(err.message || 'connection failed') : new StaleConnection(err.message || 'connection failed'));
   }
@@ -234,7 +246,6 @@ export class HttpPoster {
     if (!x) return void c.socket.destroy(); // bytes nobody asked for: this connection is not to be trusted
     x.received = true;
     x.buf = x.buf.length === 0 ? chunk : Buffer.concat([x.buf, chunk]);
-    c.timer?.refresh();
     try {
       for (;;) {
         if (!x.head) {
@@ -262,6 +273,7 @@ export class HttpPoster {
 
   private answer(c: Conn, x: Exchange, body: { body: Buffer; end: number }, keep: boolean): void {
     c.exchange = null;
+    clearTimeout(x.timer);
     if (keep) this.putIdle(c);
     else c.socket.destroy();
     x.resolve({ status: x.head!.status, body: body.body });

@@ -14,8 +14,9 @@ export class CallbackSender {
   private readonly poster: HttpPoster;
 
   /**
-   * `timeoutMs` bounds connecting, then the answer's headers, then its body; `privateAddresses`
-   * is callbacks.privateAddresses (deny: no connection to an internal address).
+   * `timeoutMs` bounds the whole delivery: connecting, then the complete answer, within one
+   * deadline (an answer that keeps trickling in is cut off at it); `privateAddresses` is
+   * callbacks.privateAddresses (deny: no connection to an internal address).
    */
   constructor(
     private readonly timeoutMs: number,
