@@ -141,3 +141,22 @@ test('emit-by-userId: only the chosen users get the payload; JSON body, query-si
   // The query is signed, the body is not (as the SDKs do): an unsigned query parameter is refused.
   assertError(await polyv(EMIT, {}, { json: { roomId: 'send4', userIds: ['chosen'], payload: 'p' }, unsigned: { extra: '1' } }), 403, 'invalid signature.');
 });
+
+test('emit-by-userId: a payload object nested over 100 levels is 400 param length is incorrect: payload, 100 levels go through', async () => {
+  await createRoom(s, 'send5');
+  const chosen = await RawClient.connect(s, 'chosen', 'send5');
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const emitRaw = (payload: string) =>
+    polyv(EMIT, {}, { rawBody: `{"roomId":"send5","userIds":["chosen"],"payload":${payload}}`, contentType: 'application/json' });
+  // ~10 KB of brackets, under the 16 KiB payload bound: refused as documented, not a server error
+  assertError(await emitRaw(nested(5000)), 400, 'param length is incorrect: payload');
+  assertError(await emitRaw(nested(101)), 400, 'param length is incorrect: payload');
+  assertError(await emitRaw(`{"a":{"b":${nested(99)}}}`), 400, 'param length is incorrect: payload');
+  assert.ok(!(await chosen.drain()).includes('directMessageReceived'), 'nothing refused was delivered');
+  // 100 levels are a payload like any other, passed on as its JSON text
+  assert.equal(ok(await emitRaw(nested(100))), 'success');
+  assert.equal((await chosen.take('directMessageReceived')).payload, nested(100));
+  // a string payload is text, whatever it holds
+  assert.equal(ok(await emitRaw(JSON.stringify(nested(5000)))), 'success');
+  assert.equal((await chosen.take('directMessageReceived')).payload, nested(5000));
+});

@@ -11,6 +11,24 @@ const BOTH: HTTPMethods[] = ['GET', 'POST'];
 const CUSTOM_CONTENT_CHARS = 1000;
 /** Polyv's /encode page: the base64 content is at most 1500 characters. */
 const CUSTOM_ENCODED_CHARS = 1500;
+/**
+ * emit-by-userId: a `payload` object or array may hold others this many levels deep (the payload
+ * itself is level 1). Deeper is refused: no app nests so, and 16 KiB of brackets would overflow
+ * the stack when the payload is written back as JSON text.
+ */
+export const PAYLOAD_MAX_DEPTH = 100;
+
+/** Does this JSON value nest objects/arrays deeper than `max` levels? (Walked without recursion.) */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [v, depth] = pending.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const inner of Object.values(v)) pending.push([inner, depth + 1]);
+  }
+  return false;
+}
 
 /** URL-safe base64 (the standard alphabet is accepted too), decoded as UTF-8. */
 function base64Text(name: string, value: string): string {
@@ -182,6 +200,7 @@ export const CHAT_ENDPOINTS: Endpoint[] = [
       if (!Array.isArray(userIds) || !userIds.every((u) => typeof u === 'string')) throw fail.jsonFormat();
       if (payload === undefined || payload === null || payload === '') throw fail.empty('payload');
       // A payload object is passed on as its JSON text.
+      if (typeof payload === 'object' && nestedDeeperThan(payload, PAYLOAD_MAX_DEPTH)) throw fail.length('payload');
       const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
       await exec(ctx, { type: 'sendToUsers', roomId, userIds, payload: text });
       return 'success';
