@@ -118,6 +118,8 @@ export class RostrumClient {
   private readonly lastSeq = new Map<string, number>();
   /** Each room's createTime as last entered: a resume into another life of it is refused. */
   private readonly createTime = new Map<string, number>();
+  /** Rooms entered on the current socket: entering one again (a profile change) keeps its events coming. */
+  private socketRooms = new Set<string>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -290,7 +292,11 @@ export class RostrumClient {
   /** Enters; the events after the snapshot (or, recovered, after `lastSeq`) are the ones to take. */
   private enter(params: EnterRoomParams, then?: (data: EnterRoomData) => void): Promise<EnterRoomData> {
     return this.send('enterRoom', params, (data) => {
-      if (!data.recovered) this.lastSeq.set(params.roomId, data.seq);
+      // Entered again on the same socket: the connection stayed in the room, and events older
+      // than this reply's seq may still follow it (held for a gap); the last one seen stands.
+      const again = this.socketRooms.has(params.roomId) && this.lastSeq.has(params.roomId);
+      this.socketRooms.add(params.roomId);
+      if (!data.recovered && !again) this.lastSeq.set(params.roomId, data.seq);
       this.createTime.set(params.roomId, data.room.createTime);
       then?.(data);
     });
@@ -395,6 +401,7 @@ export class RostrumClient {
     if (this.closedByUser) throw new RostrumError(CLIENT_CODE.notConnected, 'client closed');
     const socket = new Ctor(this.socketUrl(sig));
     this.socket = socket;
+    this.socketRooms = new Set();
     await new Promise<void>((resolve, reject) => {
       const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
       this.abortOpen = (err) => {
