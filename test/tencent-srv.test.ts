@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/core/engine.js';
 import { RoomError } from '../src/core/errors.js';
-import { APP, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
+import { APP, adminSig, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
 import { failed, ok, type Reply } from './support/tencent.js';
 
 let s: TestServer;
@@ -207,6 +207,28 @@ describe('create_room', () => {
     failed(await srv('create_room', { RoomInfo: { RoomId: 'c-bad', RoomType: 'Conference' }, ScheduleInviteeList_Account: [''] }), 100002, 'ScheduleInviteeList_Account');
     failed(await srv('create_room', { RoomId: 'c-bad', RoomType: 'Conference' }), 100002, 'RoomInfo');
     failed(await srv('get_room_info', { RoomId: 'c-bad' }), 100004);
+  });
+
+  it('bounds ScheduleStartTime and ScheduleEndTime to unix seconds 0..2^32-1 (100002), and answers them as JSON integers', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ScheduleStartTime: 1, ScheduleEndTime: 1e308 }, 'RoomInfo.ScheduleEndTime'],
+      [{ ScheduleStartTime: 1, ScheduleEndTime: 1e20 }, 'RoomInfo.ScheduleEndTime'], // over int64
+      [{ ScheduleStartTime: 1e20 }, 'RoomInfo.ScheduleStartTime'],
+      [{ ScheduleStartTime: 2 ** 32 }, 'RoomInfo.ScheduleStartTime'],
+      [{ ScheduleStartTime: -1 }, 'RoomInfo.ScheduleStartTime'],
+      [{ ScheduleStartTime: -1e20, ScheduleEndTime: 10 }, 'RoomInfo.ScheduleStartTime'],
+    ];
+    for (const [extra, field] of cases) {
+      const r = await srv('create_room', { RoomInfo: { RoomId: 'c-sched', RoomType: 'Conference', ...extra } });
+      failed(r, 100002, field);
+      assert.match(r.ErrorInfo, /Expected integer to be (less|greater) or equal to (4294967295|0)$/);
+    }
+    failed(await srv('get_room_info', { RoomId: 'c-sched' }), 100004);
+    // the bounds themselves are kept, and answered as integers on the wire
+    await createRoom('c-sched', { ScheduleStartTime: 0, ScheduleEndTime: 2 ** 32 - 1 });
+    const q = `sdkappid=${APP.sdkAppId}&identifier=${APP.admins[0]}&usersig=${encodeURIComponent(adminSig())}&random=1&contenttype=json`;
+    const text = await (await fetch(`${s.url}/v4/room_engine_http_srv/get_room_info?${q}`, { method: 'POST', body: '{"RoomId":"c-sched"}' })).text();
+    assert.match(text, /"ScheduleStartTime":0,"ScheduleEndTime":4294967295[,}]/);
   });
 
   it('accepts the longest allowed fields', async () => {
@@ -458,6 +480,8 @@ describe('mark_room_member', () => {
     // CommandType is a String in the reference's table and an Integer in its sample: both work.
     ok(await srv('mark_room_member', { RoomId: 'k1', CommandType: '2', MemberList: [{ Member_Account: 'user3', Marks: [1000] }] }));
     assert.deepEqual(await marksOf('k1'), { user2: [1002, 1004], user3: [] });
+    ok(await srv('mark_room_member', { RoomId: 'k1', CommandType: 1, MemberList: [{ Member_Account: 'user3', Marks: [2 ** 32 - 1] }] }));
+    assert.deepEqual(await marksOf('k1'), { user2: [1002, 1004], user3: [4294967295] });
   });
 
   it('keeps marks while the member is present only', async () => {
@@ -485,6 +509,8 @@ describe('mark_room_member', () => {
     failed(await set([{ Member_Account: ids[0], Marks: [999] }]), 100002, 'Marks');
     failed(await set([{ Member_Account: ids[0], Marks: [] }]), 100002, 'Marks');
     failed(await set([{ Member_Account: ids[0], Marks: [1000.5] }]), 100002, 'MemberList.0.Marks.0');
+    // at most 2^32-1, answered back as a JSON integer (1e308 is not one a typed client reads)
+    for (const mark of [2 ** 32, 1e20, 1e308]) failed(await set([{ Member_Account: ids[0], Marks: [mark] }]), 100002, 'MemberList.0.Marks.0');
     failed(await set([]), 100002, 'MemberList');
     failed(await set([{ Member_Account: ids[0], Marks: [2001] }, { Member_Account: ids[0], Marks: [2002] }]), 100002, 'MemberList');
     // All or nothing: a non-member in the list leaves the others unmarked too.

@@ -30,6 +30,13 @@ const Str = Type.String();
 // Never empty: the core reads an empty room id as "the whole app" for deny and mute entries.
 const RoomIdStr = Type.String({ minLength: 1 });
 const Int = Type.Integer();
+/**
+ * Integers Rostrum keeps and answers back (schedule times in unix seconds, marks): within 0..2^32-1,
+ * so every answer is a JSON integer a typed client reads (an int64, a Java long; 1e308 is neither).
+ */
+const UINT32_MAX = 0xffff_ffff;
+const UnixSeconds = Type.Integer({ minimum: 0, maximum: UINT32_MAX });
+const Mark = Type.Integer({ maximum: UINT32_MAX }); // the core refuses marks under 1000, with its own message
 const Bool = Type.Boolean();
 const Opt = Type.Optional;
 const Accounts = Type.Array(Type.String());
@@ -80,8 +87,8 @@ const CreateRoom = Type.Object({
     RoomId: RoomIdStr,
     RoomType: Str, // Conference or Live; another string is Tencent's 100015 (invalid room type)
     Owner_Account: Opt(Str),
-    ScheduleStartTime: Opt(Int),
-    ScheduleEndTime: Opt(Int),
+    ScheduleStartTime: Opt(UnixSeconds),
+    ScheduleEndTime: Opt(UnixSeconds),
     IsSeatEnabled: Opt(Bool),
     MaxSeatCount: Opt(Int),
     ...RoomFlags,
@@ -196,7 +203,7 @@ const srv: Record<string, Command> = {
     schema: Type.Object({
       RoomId: RoomIdStr,
       CommandType: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('1'), Type.Literal('2')]),
-      MemberList: Type.Array(Type.Object({ Member_Account: Str, Marks: Type.Array(Int) })),
+      MemberList: Type.Array(Type.Object({ Member_Account: Str, Marks: Type.Array(Mark) })),
     }),
     fields: { list: 'MemberList' },
     async run(ctx, b) {
