@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { genUserSig } from '../src/auth/usersig.js';
 import { APP, OTHER_APP, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { MAX_PENDING_BYTES, MAX_PENDING_REQUESTS } from '../src/realtime/connection.js';
-import { RawClient, authQuery, createRoom, eventually, sig, sleep, wsUrl } from './realtime-support.js';
+import { RawClient, authQuery, createRoom, eventually, memberIds, sig, sleep, wsUrl } from './realtime-support.js';
 
 let s: TestServer;
 
@@ -217,6 +217,9 @@ test('role refusals: a plain member may not moderate (100006)', async () => {
   // An admin may moderate members, not the owner.
   await s.tencent('room_engine_http_srv/update_room_member_info', { RoomId: roomId, MemberInfo: { Member_Account: 'bob', Role: 'Admin' } });
   await bob.fails('kickOffSeat', { roomId, userId: 'owner' }, 100006);
+  // Nor by IP: the owner is in the room from carol's address (every client here is on loopback).
+  await bob.fails('kickUser', { roomId, userId: 'carol', type: 'ip' }, 100006);
+  assert.deepEqual(await memberIds(s, roomId), ['bob', 'carol', 'owner']);
   await bob.ok('rejectSeatRequest', { roomId, requestId });
   for (const c of [owner, bob, carol]) c.close();
 });

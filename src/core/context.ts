@@ -174,11 +174,11 @@ export function requireModerator(agg: RoomAggregate, actor: Actor): Role | 'AppA
 }
 
 /** A moderator may act on members of a lower rank only (the owner on everyone but itself). */
-export function requireOutranks(agg: RoomAggregate, actor: Actor, targetId: string): void {
+export function requireOutranks(agg: RoomAggregate, actor: Actor, targetId: string, message = `you may not do this to ${targetId}`): void {
   const actorRole = requireModerator(agg, actor);
   if (actorRole === 'AppAdmin') return;
   if (targetId === actor.userId || RANK[actorRole] <= RANK[roleOf(agg, targetId)]) {
-    throw new RoomError('PermissionDenied', `you may not do this to ${targetId}`);
+    throw new RoomError('PermissionDenied', message);
   }
 }
 

@@ -168,7 +168,15 @@ export const moderationHandlers: Handlers<
     });
     c.audit({ roomId: entryScope, action: 'ban', targetType: 'ip', target: target.clientIp, reason });
     const inScope = appWide ? rooms : new Map([[roomId, agg]]);
-    for (const p of await presentIn(c, inScope, { subjectType: 'ip', subject: target.clientIp })) {
+    const present = await presentIn(c, inScope, { subjectType: 'ip', subject: target.clientIp });
+    if (c.actor.kind === 'user') {
+      // A room moderator's IP kick removes everyone else on that IP: no one they do not outrank
+      // (an admin kicking a member behind the owner's NAT would remove the owner).
+      for (const { agg: a, member: m } of present) {
+        if (m.userId !== c.actor.userId) requireOutranks(a, c.actor, m.userId, `you may not kick ${userId} by IP: ${m.userId} is in the room from the same IP`);
+      }
+    }
+    for (const p of present) {
       if (p.member.userId === c.actor.userId) continue;
       await expel(c, p.agg, p.member, c.actor.userId, 'banned', reason);
     }

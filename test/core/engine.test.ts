@@ -118,6 +118,26 @@ test('an IP ban in one room removes everyone there from that IP, and a member ke
   );
 });
 
+test('a room moderator kicks by IP only when it outranks everyone else in the room from that IP', async () => {
+  const f = core();
+  const ips: Record<string, string> = { owner: '10.0.0.1', mod: '10.0.0.9', a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.2' };
+  await f.room('r', ['owner', 'mod', 'a', 'b', 'c'], { clientIp: (u) => ips[u] });
+  await f.engine.execute(APP_ID, user('owner'), { type: 'updateMemberInfo', roomId: 'r', userId: 'mod', role: 'Admin' });
+  // The owner is behind a's address: an admin may not remove it that way, and nothing changes.
+  const refused = await f.engine.execute(APP_ID, user('mod'), { type: 'banIpOf', roomId: 'r', userId: 'a', scope: 'room', reason: '', origin: 'polyv' }).catch((e) => e);
+  assert.ok(isRoomError(refused) && refused.kind === 'PermissionDenied', String(refused));
+  assert.match(refused.message, /owner is in the room from the same IP/);
+  const members = async () => (await f.engine.execute(APP_ID, ADMIN, { type: 'listMembers', roomId: 'r', after: '', count: 100 })).members.map((m) => m.userId);
+  assert.deepEqual(await members(), ['a', 'b', 'c', 'mod', 'owner']);
+  assert.deepEqual((await f.engine.execute(APP_ID, ADMIN, { type: 'listDeny', roomId: 'r' })).entries, []);
+  // Members only behind b's address: both go.
+  await f.engine.execute(APP_ID, user('mod'), { type: 'banIpOf', roomId: 'r', userId: 'b', scope: 'room', reason: '', origin: 'polyv' });
+  assert.deepEqual(await members(), ['a', 'mod', 'owner']);
+  // The owner outranks everyone: its kick of a goes through (the kicker itself stays).
+  await f.engine.execute(APP_ID, user('owner'), { type: 'banIpOf', roomId: 'r', userId: 'a', scope: 'room', reason: '', origin: 'polyv' });
+  assert.deepEqual(await members(), ['mod', 'owner']);
+});
+
 test('deny and mute checks find entries by subject among many', async () => {
   const f = core();
   await f.room('r');
