@@ -3,7 +3,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP, OTHER_APP, startTestServer, tempData } from './support/harness.js';
+import { APP, OTHER_APP, TEST_STORE, startTestServer, tempData, type TestServer } from './support/harness.js';
 import { failed, ok } from './support/tencent.js';
 import { startReceiver, until } from './support/receiver.js';
 import { CallbackService } from '../src/callbacks/service.js';
@@ -132,6 +132,84 @@ describe('room_config callback configuration', () => {
       assert.equal(restReceiver.accepted.length, 1);
     } finally {
       await s.close();
+    }
+  });
+});
+
+/**
+ * Sends the calls at once (each to the server given with it) and returns their ErrorCodes in the
+ * same order, after checking each answer is one `allowed` for it.
+ */
+async function atOnce(calls: { s: TestServer; path: string; body: unknown; allowed: number[] }[]): Promise<number[]> {
+  const answers = await Promise.all(calls.map((c) => c.s.tencent(c.path, c.body)));
+  return answers.map((r, i) => {
+    if (r.ErrorCode === 0) ok(r);
+    else failed(r, r.ErrorCode);
+    assert.ok(calls[i].allowed.includes(r.ErrorCode), `${calls[i].path}: ${r.ErrorCode} ${r.ErrorInfo}`);
+    return r.ErrorCode;
+  });
+}
+
+const setCall = (s: TestServer, i: number) => ({
+  s,
+  path: 'room_config/set_callback',
+  body: { Url: `http://127.0.0.1:9/${i}`, CallbackCommandList: ['Room.CallbackAfterCreateRoom'] },
+  allowed: [0, 100300],
+});
+
+/** N set_callback at once, over none (first round) then over a deletion: one is stored, the rest 100300. */
+async function setRace(servers: TestServer[], n: number, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) ok(await servers[0].tencent('room_config/delete_callback', {}));
+    const ids = Array.from({ length: n }, (_, i) => round * 100 + i);
+    const codes = await atOnce(ids.map((id, i) => setCall(servers[i % servers.length], id)));
+    assert.equal(codes.filter((c) => c === 0).length, 1, `round ${round}: ${codes}`);
+    // The one that answered 0 is the one in effect, on every server.
+    const winner = `http://127.0.0.1:9/${ids[codes.indexOf(0)]}`;
+    for (const s of servers) {
+      await until(async () => (await s.tencent('room_config/get_callback', {})).Response?.Url === winner, `${winner} in effect`, 10_000);
+    }
+  }
+}
+
+describe('room_config changes at once', () => {
+  it('of 8 set_callback at once on one app, exactly one answers 0 and is in effect; the others 100300', async () => {
+    const s = await startTestServer();
+    try {
+      await setRace([s], 8, 5);
+      // The other app's are its own.
+      ok(await s.tencent('room_config/set_callback', { Url: 'http://127.0.0.1:9/other', CallbackCommandList: [] }, { app: OTHER_APP }));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('update_callback racing delete_callback never brings the deleted configuration back', async () => {
+    const s = await startTestServer();
+    try {
+      for (let round = 0; round < 5; round++) {
+        ok(await s.tencent('room_config/set_callback', { Url: `http://127.0.0.1:9/set-${round}`, CallbackCommandList: [] }));
+        const update = (i: number) => ({ s, path: 'room_config/update_callback', body: { Url: `http://127.0.0.1:9/update-${i}`, CallbackCommandList: [] }, allowed: [0, 100301] });
+        await atOnce([update(0), update(1), { s, path: 'room_config/delete_callback', body: {}, allowed: [0] }, update(2), update(3)]);
+        // Whatever the order, the deletion was last to apply: an update after it answers 100301.
+        failed(await s.tencent('room_config/get_callback', {}), 100301);
+        failed(await s.tencent('room_config/update_callback', { Url: 'http://127.0.0.1:9/late', CallbackCommandList: [] }), 100301);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('PostgreSQL, two servers on one schema: of set_callback at once on both, exactly one answers 0', { skip: !TEST_STORE?.startsWith('postgres') }, async () => {
+    const data = tempData();
+    const a = await startTestServer({ data });
+    const b = await startTestServer({ data });
+    try {
+      await setRace([a, b], 8, 5);
+    } finally {
+      await a.close();
+      await b.close();
+      await data.remove();
     }
   });
 });

@@ -4,7 +4,7 @@
 import type { AppId } from '../core/model.js';
 import { callbackUrlProblem, type PrivateAddresses } from './address-policy.js';
 import type { CallbackTarget, FileCallbackConfig, StoredCallbackConfig } from './commands.js';
-import type { CallbackSpool, Delivery, SpoolCounts } from './spool.js';
+import type { CallbackSpool, Delivery, SpoolCounts, StoredConfigState } from './spool.js';
 
 /** The time in ms with a fraction: a read begun within the same ms as an event read is told apart. */
 function preciseNow(): number {
@@ -126,8 +126,8 @@ export class CallbackService implements CallbackAdmin {
     };
   }
 
-  private async store(appId: AppId, config: StoredCallbackConfig): Promise<void> {
-    await this.spool.setConfig(appId, config);
+  /** What follows a write of `config`: this node's view takes it, and the relay wakes up. */
+  private async afterWrite(appId: AppId, config: StoredCallbackConfig): Promise<void> {
     // A read begun before this write would put the old configuration back when it ends.
     await this.loading?.catch(() => {});
     this.stored.set(appId, config);
@@ -135,22 +135,33 @@ export class CallbackService implements CallbackAdmin {
     this.onChange();
   }
 
+  /**
+   * Writes `config` when what is stored now is one of `when`, the check and the write in one
+   * step of the spool's: of calls at once (on any node), each sees what the one before it wrote.
+   */
+  private async storeIf(appId: AppId, config: StoredCallbackConfig, when: readonly StoredConfigState[]): Promise<boolean> {
+    if (!(await this.spool.setConfigIf(appId, config, when))) return false;
+    await this.afterWrite(appId, config);
+    return true;
+  }
+
   async set(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'> {
-    const now = await this.spool.getConfig(appId);
-    if (now?.kind === 'set') return 'exists';
-    await this.store(appId, { kind: 'set', target: { url: target.url, commands: target.commands } });
-    return 'ok';
+    // Over none, or over a deletion (which hides the file's); never over one set over REST.
+    const ok = await this.storeIf(appId, { kind: 'set', target: { url: target.url, commands: target.commands } }, ['none', 'deleted']);
+    return ok ? 'ok' : 'exists';
   }
 
   async update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'> {
-    const now = await this.spool.getConfig(appId);
-    if (now?.kind === 'deleted' || (now === null && !this.files.has(appId))) return 'missing';
-    await this.store(appId, { kind: 'set', target: { url: target.url, commands: target.commands } });
-    return 'ok';
+    // Over one set over REST, or over the file's when REST stored nothing; never after a deletion.
+    const when: StoredConfigState[] = this.files.has(appId) ? ['set', 'none'] : ['set'];
+    const ok = await this.storeIf(appId, { kind: 'set', target: { url: target.url, commands: target.commands } }, when);
+    return ok ? 'ok' : 'missing';
   }
 
   async delete(appId: AppId): Promise<void> {
-    await this.store(appId, { kind: 'deleted' });
+    const config: StoredCallbackConfig = { kind: 'deleted' };
+    await this.spool.setConfig(appId, config);
+    await this.afterWrite(appId, config);
   }
 
   failed(appId: AppId | null, limit: number, afterId = 0): Promise<Delivery[]> {

@@ -12,7 +12,7 @@ import { quoteIdent } from '../adapters/postgres/migrations.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
 export { CALLBACK_TABLES_PG } from './tables-postgres.js';
-import { BULK_PAGE, MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases } from './spool.js';
+import { BULK_PAGE, MAX_ERROR_LENGTH, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type SpoolLeases, type StoredConfigState } from './spool.js';
 
 
 interface Row {
@@ -376,6 +376,22 @@ export class PostgresSpool implements CallbackSpool {
     } else {
       await this.pool.query('DELETE FROM callback_state WHERE key = $1', [`config:${appId}`]);
     }
+  }
+
+  async setConfigIf(appId: AppId, config: StoredCallbackConfig, when: readonly StoredConfigState[]): Promise<boolean> {
+    const kinds = when.filter((w) => w !== 'none');
+    const args = [`config:${appId}`, JSON.stringify(config), kinds];
+    // One statement: a row another transaction is writing is waited for, and the condition is
+    // checked on what it committed (an insert racing this one counts as there).
+    const r = when.includes('none')
+      ? await this.pool.query(
+          `INSERT INTO callback_state (key, value) VALUES ($1, $2)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE (callback_state.value::jsonb ->> 'kind') = ANY($3::text[])
+           RETURNING 1`,
+          args,
+        )
+      : await this.pool.query(`UPDATE callback_state SET value = $2 WHERE key = $1 AND (value::jsonb ->> 'kind') = ANY($3::text[]) RETURNING 1`, args);
+    return r.rowCount === 1;
   }
 
   async allConfigs(): Promise<Map<AppId, StoredCallbackConfig>> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { prepareDataDir, privateFile } from '../adapters/sqlite/data-dir.js';
 import type { AppId } from '../core/model.js';
 import type { StoredCallbackConfig } from './commands.js';
-import { BULK_PAGE, MAX_ERROR_LENGTH, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts } from './spool.js';
+import { BULK_PAGE, MAX_ERROR_LENGTH, configState, resendOrder, type CallbackSpool, type Delivery, type NewDelivery, type SpoolCounts, type StoredConfigState } from './spool.js';
 
 export const CALLBACK_SPOOL_FILE = 'callbacks.sqlite';
 const SPOOL_VERSION = 2;
@@ -215,6 +215,19 @@ export class SqliteSpool implements CallbackSpool {
   async setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void> {
     if (config) this.s.put.run(`config:${appId}`, JSON.stringify(config));
     else this.s.del.run(`config:${appId}`);
+  }
+
+  async setConfigIf(appId: AppId, config: StoredCallbackConfig, when: readonly StoredConfigState[]): Promise<boolean> {
+    const key = `config:${appId}`;
+    // Immediate: the write lock from the read on, so another process's write cannot come between.
+    return this.db
+      .transaction(() => {
+        const v = this.s.get.get(key) as string | undefined;
+        if (!when.includes(configState(v === undefined ? null : (JSON.parse(v) as StoredCallbackConfig)))) return false;
+        this.s.put.run(key, JSON.stringify(config));
+        return true;
+      })
+      .immediate();
   }
 
   async allConfigs(): Promise<Map<AppId, StoredCallbackConfig>> {

@@ -43,6 +43,14 @@ export function resendOrder(ids: number[]): number[] {
  */
 export const BULK_PAGE = 2000;
 
+/** What an app has stored over REST now: a target ('set'), a deletion, or nothing ('none'). */
+export type StoredConfigState = 'set' | 'deleted' | 'none';
+
+/** The state `config` stands for. */
+export function configState(config: StoredCallbackConfig | null): StoredConfigState {
+  return config ? config.kind : 'none';
+}
+
 export interface SpoolCounts {
   appId: AppId;
   pending: number;
@@ -109,6 +117,12 @@ export interface CallbackSpool {
   counts(): Promise<SpoolCounts[]>;
   getConfig(appId: AppId): Promise<StoredCallbackConfig | null>;
   setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void>;
+  /**
+   * Stores `config` only when what `appId` has stored now is one of `when`, checking and writing
+   * in one step (whatever else writes at the same time, in this process or another on the same
+   * spool); true when it stored it.
+   */
+  setConfigIf(appId: AppId, config: StoredCallbackConfig, when: readonly StoredConfigState[]): Promise<boolean>;
   allConfigs(): Promise<Map<AppId, StoredCallbackConfig>>;
   /** Stores shared by several processes (PostgreSQL): who feeds, who sends which app. Absent = one process. */
   leases?: SpoolLeases;
@@ -224,6 +238,12 @@ export class MemorySpool implements CallbackSpool {
   async setConfig(appId: AppId, config: StoredCallbackConfig | null): Promise<void> {
     if (config) this.configs.set(appId, config);
     else this.configs.delete(appId);
+  }
+
+  async setConfigIf(appId: AppId, config: StoredCallbackConfig, when: readonly StoredConfigState[]): Promise<boolean> {
+    if (!when.includes(configState(this.configs.get(appId) ?? null))) return false;
+    this.configs.set(appId, config);
+    return true;
   }
 
   async allConfigs(): Promise<Map<AppId, StoredCallbackConfig>> {

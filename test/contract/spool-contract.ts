@@ -495,6 +495,54 @@ export function spoolContract(name: string, open: () => Promise<OpenedSpool>): v
         assert.equal(await s.cursor(), '');
         assert.deepEqual(await countsOf(s), []);
       }));
+
+      it('setConfigIf() stores only over what `when` names (none, a set one, a deletion), and says whether it did', withSpool(async (s) => {
+        const first: StoredCallbackConfig = { kind: 'set', target: { url: 'http://127.0.0.1:9000/first' } };
+        const second: StoredCallbackConfig = { kind: 'set', target: { url: 'http://127.0.0.1:9000/second', commands: [] } };
+        const deleted: StoredCallbackConfig = { kind: 'deleted' };
+        // Nothing stored: only a `when` naming none writes.
+        assert.equal(await s.setConfigIf(APP, first, ['set']), false);
+        assert.equal(await s.setConfigIf(APP, first, ['deleted']), false);
+        assert.equal(await s.getConfig(APP), null);
+        assert.equal(await s.setConfigIf(APP, first, ['none', 'deleted']), true);
+        assert.deepEqual(await s.getConfig(APP), first);
+        // A set one: kept unless `when` names set.
+        assert.equal(await s.setConfigIf(APP, second, ['none', 'deleted']), false);
+        assert.deepEqual(await s.getConfig(APP), first);
+        assert.equal(await s.setConfigIf(APP, second, ['set']), true);
+        assert.deepEqual(await s.getConfig(APP), second);
+        // A deletion: kept unless `when` names deleted.
+        await s.setConfig(APP, deleted);
+        assert.equal(await s.setConfigIf(APP, first, ['set', 'none']), false);
+        assert.deepEqual(await s.getConfig(APP), deleted);
+        assert.equal(await s.setConfigIf(APP, first, ['none', 'deleted']), true);
+        assert.deepEqual(await s.getConfig(APP), first);
+        // A deletion may be written conditionally too; an empty `when` never writes.
+        assert.equal(await s.setConfigIf(APP, deleted, []), false);
+        assert.equal(await s.setConfigIf(APP, deleted, ['set']), true);
+        assert.deepEqual(await s.getConfig(APP), deleted);
+        // Per app: the other apps' are untouched, and theirs go by their own.
+        assert.equal(await s.getConfig(OTHER_APP), null);
+        assert.equal(await s.setConfigIf(OTHER_APP, second, ['none']), true);
+        assert.deepEqual(await s.allConfigs(), new Map<number, StoredCallbackConfig>([[APP, deleted], [OTHER_APP, second]]));
+      }));
+
+      it('setConfigIf() at once: of writes that each require what the others change, exactly one is stored', withSpool(async (s) => {
+        const target = (i: number): StoredCallbackConfig => ({ kind: 'set', target: { url: `http://127.0.0.1:9000/${i}` } });
+        for (let round = 0; round < 5; round++) {
+          // Over nothing (first round) or a deletion: as set_callback.
+          const applied = await Promise.all(Array.from({ length: 8 }, (_, i) => s.setConfigIf(APP, target(round * 10 + i), ['none', 'deleted'])));
+          assert.equal(applied.filter(Boolean).length, 1, `round ${round}: ${applied}`);
+          assert.deepEqual(await s.getConfig(APP), target(round * 10 + applied.indexOf(true)));
+          // Replacing what is set (as update_callback) racing a deletion: whatever the order, the
+          // deletion is what stays (a replacement after it does not apply).
+          const [, ...updated] = await Promise.all([
+            s.setConfig(APP, { kind: 'deleted' }),
+            ...Array.from({ length: 4 }, (_, i) => s.setConfigIf(APP, target(round * 10 + 8 + (i % 2)), ['set'])),
+          ]);
+          assert.deepEqual(await s.getConfig(APP), { kind: 'deleted' }, `round ${round}: updates applied ${updated}`);
+        }
+      }));
     });
   });
 }
