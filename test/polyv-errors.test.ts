@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { RoomError, type ErrorKind } from '../src/core/errors.js';
 import { fromRoomError, statusOf } from '../src/dialects/polyv/errors.js';
 import { startTestServer } from './support/harness.js';
-import { createRoom, polyvClient } from './support/polyv.js';
+import { assertError, createRoom, polyvClient, type PolyvAnswer } from './support/polyv.js';
 
 const KINDS: Record<ErrorKind, [number, string]> = {
   InvalidParam: [400, 'param length is incorrect: viewerIds'],
@@ -58,6 +58,46 @@ test('an unexpected failure answers 500 fail "api error." in the envelope', asyn
       message: 'api error.',
       data: '',
     });
+  } finally {
+    await s.close();
+  }
+});
+
+test('a {channelId} in the path that cannot be a channel answers channel not found., at any length (past the router\'s 100 too)', async () => {
+  const s = await startTestServer();
+  try {
+    const polyv = polyvClient(s);
+    await createRoom(s, 'r1');
+    const b64 = Buffer.from('hi').toString('base64url');
+    const endpoints: [string, (id: string) => string, Record<string, string>][] = [
+      ['delChat', (id) => `/live/v2/chat/${id}/delChat`, { id: 'm1' }],
+      ['cleanChat', (id) => `/live/v2/chat/${id}/cleanChat`, {}],
+      ['addBannedIP', (id) => `/live/v2/chat/${id}/addBannedIP`, { ip: '10.0.0.1' }],
+      ['delBanned', (id) => `/live/v2/chat/${id}/delBanned`, { type: 'ip', content: '10.0.0.1' }],
+      ['send-chat', (id) => `/live/v1/channelSetting/${id}/send-chat`, { userId: 'u1', content: b64 }],
+    ];
+    const shown = (a: PolyvAnswer) => `${a.httpStatus} ${a.message}`;
+    // over 48 bytes: 49 and 100 characters, 101 and more, and 150 bytes written as 450 characters of escapes
+    const ids = ['c'.repeat(49), 'c'.repeat(100), 'c'.repeat(101), 'c'.repeat(300), 'c'.repeat(4000), encodeURIComponent('中'.repeat(50))];
+    for (const [name, url, params] of endpoints) {
+      for (const id of ids) {
+        for (const method of ['GET', 'POST'] as const) {
+          assertError(await polyv(url(id), params, { method }), 404, 'channel not found.');
+        }
+      }
+      // the endpoint's other checks come first, as for a short id: the signature, the parameters
+      const long = url('c'.repeat(300));
+      assert.equal(shown(await polyv(long, params, { sign: 'F'.repeat(32) })), shown(await polyv(url('r1'), params, { sign: 'F'.repeat(32) })), name);
+      if (Object.keys(params).length > 0) {
+        assert.equal(shown(await polyv(long, {})), shown(await polyv(url('r1'), {})), name);
+      }
+    }
+    // a long segment in a path no endpoint has is still an unknown API
+    assertError(await polyv(`/live/v2/chat/${'c'.repeat(300)}/nothing`, {}), 404, 'api not found.');
+    assertError(await polyv(`/live/v2/chat/${'c'.repeat(300)}/delChat/more`, { id: 'm1' }), 404, 'api not found.');
+    // addBadWords' {userId} (the Polyv account) is read the same way at any length
+    const badWords = (userId: string) => polyv(`/live/v2/chat/${userId}/addBadWords`, { words: '["w"]' });
+    assert.equal(shown(await badWords('u'.repeat(300))), shown(await badWords('u'.repeat(50))));
   } finally {
     await s.close();
   }

@@ -71,7 +71,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
     return answer(reply, 500, MESSAGE.apiError, '');
   });
 
-  const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply) => {
+  const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply, path = req.params as Record<string, string>) => {
     try {
       const pairs = parsePairs(rawQuery(req));
       if (endpoint.body === 'form' && isForm(req) && typeof req.body === 'string') pairs.push(...parsePairs(req.body));
@@ -84,7 +84,7 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
       const ctx = { engine: deps.engine, app, actor: { kind: 'admin' as const, userId: app.polyv.appId, surface: 'polyv' as const } };
       let data: unknown;
       try {
-        data = await endpoint.run(ctx, params, { path: req.params as Record<string, string>, json });
+        data = await endpoint.run(ctx, params, { path, json });
       } catch (e) {
         throw isRoomError(e) ? fromRoomError(e, endpoint.fields) : e;
       }
@@ -96,8 +96,44 @@ export async function polyvRoutes(http: FastifyInstance, deps: PolyvDeps): Promi
     }
   };
 
-  for (const endpoint of [...ENDPOINTS, ...CHAT_ENDPOINTS, ...HISTORY_ENDPOINTS]) {
+  const endpoints = [...ENDPOINTS, ...CHAT_ENDPOINTS, ...HISTORY_ENDPOINTS];
+  for (const endpoint of endpoints) {
     http.route({ method: endpoint.methods, url: endpoint.url, handler: (req, reply) => handle(endpoint, req, reply) });
   }
-  http.all('/live/*', async (_req, reply) => answer(reply, 404, MESSAGE.apiNotFound, ''));
+  // The router leaves a path parameter over 100 characters unmatched (Fastify's maxParamLength),
+  // so such a path comes here: it still goes to its endpoint, which answers as for any other
+  // value (a `{channelId}` that cannot be a channel: `channel not found.`).
+  const withPathParams = endpoints.filter((e) => e.url.includes('/:')).map((e) => ({ endpoint: e, ...pathPattern(e.url) }));
+  http.all('/live/*', async (req, reply) => {
+    const target = req.raw.url ?? '';
+    const q = target.indexOf('?');
+    const rawPath = q < 0 ? target : target.slice(0, q);
+    for (const { endpoint, regex, names } of withPathParams) {
+      const m = regex.exec(rawPath);
+      // HEAD as GET, as the router serves it
+      if (!m || !endpoint.methods.includes((req.method === 'HEAD' ? 'GET' : req.method) as never)) continue;
+      const path: Record<string, string> = {};
+      try {
+        names.forEach((name, i) => (path[name] = decodeURIComponent(m[i + 1])));
+      } catch {
+        break; // a malformed percent-escape: no route reads it
+      }
+      return handle(endpoint, req, reply, path);
+    }
+    return answer(reply, 404, MESSAGE.apiNotFound, '');
+  });
+}
+
+/** A route URL with `:name` segments as a regex over the raw (percent-encoded) path, of any length. */
+function pathPattern(url: string): { regex: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = url
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { regex: new RegExp(`^${source}$`), names };
 }
