@@ -48,12 +48,14 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
     checkBytes('avatar', input.avatar, LIMITS.avatarBytes);
     checkBytes('userType', input.userType, LIMITS.userTypeBytes);
     checkBytes('customInfo', input.customInfo, LIMITS.memberCustomInfoBytes);
+    // The address as stored (no port, one spelling): deny and mute entries are checked against it.
+    const clientIp = normalizeIp(input.clientIp);
     // Shared: an app-wide ban committing beside this entry either sees the member or is seen.
     await c.store.lockApp('shared');
     const agg = await c.room(roomId);
-    await checkNotDenied(c, roomId, userId, input.clientIp);
+    await checkNotDenied(c, roomId, userId, clientIp);
     const isOwner = agg.room.ownerId === userId;
-    if (agg.room.isPasswordEnabled && !isOwner) await checkRoomPassword(c, agg, userId, input.clientIp, input.password ?? '');
+    if (agg.room.isPasswordEnabled && !isOwner) await checkRoomPassword(c, agg, userId, clientIp, input.password ?? '');
     const existing = await c.store.member(roomId, userId);
     if (!existing && !isOwner && agg.memberCount >= agg.room.maxMemberCount) {
       throw new RoomError('RoomFull', `room ${roomId} is full (${agg.room.maxMemberCount} members)`);
@@ -66,7 +68,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       userType: input.userType ?? existing?.userType ?? '',
       marks: existing?.marks ?? [],
       customInfo: input.customInfo ?? existing?.customInfo ?? '',
-      clientIp: normalizeIp(input.clientIp),
+      clientIp,
       connId: input.connId,
       joinedAt: existing?.joinedAt ?? c.now,
     };
@@ -82,7 +84,7 @@ export const membershipHandlers: Handlers<'enterRoom' | 'leaveRoom' | 'listMembe
       const changed = (['nameCard', 'avatar', 'userType', 'customInfo'] as const).some((k) => member[k] !== existing[k]);
       if (changed) c.emit(agg, { type: 'memberInfoChanged', actor: userId, data: { member: memberView(member), roleChanged: false } });
     }
-    const mutes = await activeMutes(c, roomId, userId, input.clientIp);
+    const mutes = await activeMutes(c, roomId, userId, clientIp);
     return {
       room: roomView(agg.room, agg.memberCount, c.now),
       seats: agg.seats.map((s) => ({ ...s })),
