@@ -40,3 +40,42 @@ export function checkPage(q: { limit?: number; offset?: number }): void {
 export function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
+
+/** A NUL character, or a UTF-16 surrogate not in a pair (high then low). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The first field whose text, anywhere inside it (every string, however deeply nested), holds a
+ * NUL character or an unpaired surrogate (valid in JSON as an escape, "\ud800", but not text:
+ * PostgreSQL's jsonb refuses both and its text NUL; SQLite would keep them). Every store refuses
+ * them alike, as a bad parameter, before the command runs.
+ */
+export function unstorableText(command: object): { field: string; problem: string } | null {
+  for (const [field, value] of Object.entries(command)) {
+    const problem = unstorableIn(value);
+    if (problem !== null) return { field, problem };
+  }
+  return null;
+}
+
+/** Why `text` cannot be stored (a NUL, an unpaired surrogate), or null when it can. */
+export function textProblem(text: string): string | null {
+  const m = UNSTORABLE.exec(text);
+  if (m === null) return null;
+  return m[0] === '\u0000' ? 'may not contain the NUL character' : 'may not contain an unpaired UTF-16 surrogate (\\uD800-\\uDFFF)';
+}
+
+/** textProblem of the first string within `value` that has one (walked without recursion). */
+function unstorableIn(value: unknown): string | null {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem !== null) return problem;
+    } else if (v !== null && typeof v === 'object') {
+      for (const inner of Object.values(v)) pending.push(inner);
+    }
+  }
+  return null;
+}

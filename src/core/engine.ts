@@ -10,6 +10,7 @@ import type { Handlers } from './handler.js';
 import type { Actor, AppId } from './model.js';
 import { ReadContext, WriteContext } from './context.js';
 import { RoomError } from './errors.js';
+import { unstorableText } from './checks.js';
 import { roomHandlers } from './rooms.js';
 import { membershipHandlers } from './membership.js';
 import { seatHandlers } from './seats.js';
@@ -91,43 +92,4 @@ export class Engine {
     }
     return n;
   }
-}
-
-/** A NUL character, or a UTF-16 surrogate not in a pair (high then low). */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * The first field whose text, anywhere inside it (every string, however deeply nested), holds a
- * NUL character or an unpaired surrogate (valid in JSON as an escape, "\ud800", but not text:
- * PostgreSQL's jsonb refuses both and its text NUL; SQLite would keep them). Every store refuses
- * them alike, as a bad parameter, before the command runs.
- */
-function unstorableText(command: object): { field: string; problem: string } | null {
-  for (const [field, value] of Object.entries(command)) {
-    const problem = unstorableIn(value);
-    if (problem !== null) return { field, problem };
-  }
-  return null;
-}
-
-/** Why `text` cannot be stored (a NUL, an unpaired surrogate), or null when it can. */
-export function textProblem(text: string): string | null {
-  const m = UNSTORABLE.exec(text);
-  if (m === null) return null;
-  return m[0] === '\u0000' ? 'may not contain the NUL character' : 'may not contain an unpaired UTF-16 surrogate (\\uD800-\\uDFFF)';
-}
-
-/** textProblem of the first string within `value` that has one (walked without recursion). */
-function unstorableIn(value: unknown): string | null {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const v = pending.pop();
-    if (typeof v === 'string') {
-      const problem = textProblem(v);
-      if (problem !== null) return problem;
-    } else if (v !== null && typeof v === 'object') {
-      for (const inner of Object.values(v)) pending.push(inner);
-    }
-  }
-  return null;
 }

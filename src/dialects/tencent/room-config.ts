@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CALLBACK_COMMANDS, MAX_CALLBACK_URL, isCallbackCommand, isCallbackUrl } from '../../callbacks/commands.js';
 import type { CallbackAdmin } from '../../callbacks/service.js';
-import { textProblem } from '../../core/engine.js';
+import { textProblem } from '../../core/checks.js';
 import { CODE, TencentError } from './codes.js';
 import type { Command, CommandContext } from './commands.js';
 
