@@ -11,6 +11,7 @@ import { ipSubjects, normalizeIp } from '../../src/core/ip.js';
 import type { StoreWriter, Subject } from '../../src/core/ports/store.js';
 import { PG_URL, adminClient, dropSchema, freshSchema, pgSkip, urlWithSchema } from './postgres-support.js';
 import { freePort } from '../support/harness.js';
+import { RoomError } from '../../src/core/errors.js';
 
 const skip = await pgSkip();
 const APP = 1400000001;
@@ -336,6 +337,52 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
   });
 
   describe('units of work', () => {
+    it("a rule's refusal or an SQL error rolls the unit back and keeps its connection in the pool; a lost connection is not reused", async () => {
+      const name = `rostrum-refusal-${process.pid}`;
+      const { store } = await fresh({ poolSize: 2, applicationName: name });
+      const pool = (store as unknown as { pool: { on(e: 'connect', f: () => void): void } }).pool;
+      let opened = 0;
+      pool.on('connect', () => opened++);
+      try {
+        await store.write(APP, (w) => w.insertRoom(makeAgg(APP, 'r1')));
+        await store.write(APP, async (w) => void (await w.room('r1')));
+        const before = opened;
+        for (let i = 0; i < 10; i++) {
+          await assert.rejects(
+            store.write(APP, async (w) => {
+              const agg = (await w.room('r1'))!;
+              agg.seq += 1;
+              await w.saveRoom(APP, agg);
+              throw new RoomError('NotMember', 'refused by a rule');
+            }),
+            /refused by a rule/,
+          );
+          await assert.rejects(
+            store.write(APP, async (w) => {
+              await w.room('r1');
+              throw Object.assign(new Error('an SQL error'), { code: '23505' });
+            }),
+            /an SQL error/,
+          );
+        }
+        assert.equal(opened - before, 0, 'no connection opened for units that failed on a rule or an SQL error');
+        await store.read(APP, async (r) => assert.equal((await r.room('r1'))!.seq, 0, 'their writes rolled back'));
+        // A connection the server ends is not handed out again.
+        await assert.rejects(
+          store.write(APP, async (w) => {
+            await w.room('r1');
+            const admin = await adminClient();
+            await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [name]);
+            await admin.end();
+            await w.room('r1');
+          }),
+        );
+        await store.write(APP, async (w) => void (await w.room('r1')));
+      } finally {
+        await store.close();
+      }
+    });
+
     it('retries fn on serialization failures and deadlocks, then gives up', async () => {
       const { store } = await fresh();
       try {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { RoomEvent } from '../../core/events.js';
 import type { AppId } from '../../core/model.js';
+import { RoomError } from '../../core/errors.js';
 import type { ConnectedMember, OutboxPage, Store, StoreReader, StoreWriter } from '../../core/ports/store.js';
 import { Unit } from './unit.js';
 import { migrate, quoteIdent } from './migrations.js';
@@ -70,10 +71,17 @@ function key32(s: string): number {
   return createHash('sha256').update(s).digest().readInt32BE(0);
 }
 
-/** The connection lost or never made (not an SQL error): the connection must not be reused. */
+/**
+ * The connection lost, timed out or never made: it must not be reused (nor asked to roll back).
+ * Not a rule's refusal (a RoomError) or an SQL error: those roll back and the connection goes
+ * back to the pool. A client-side failure is a socket error (ECONNRESET, …) or pg's own (the
+ * connection terminated, the query timed out), which carry no SQLSTATE.
+ */
 function isConnectionError(e: unknown): boolean {
+  if (e instanceof RoomError) return false;
   const code = (e as { code?: unknown })?.code;
-  return typeof code !== 'string' || code.startsWith('08') || code.startsWith('57P');
+  if (typeof code === 'string') return code.startsWith('08') || code.startsWith('57P') || code.startsWith('E');
+  return e instanceof Error && /terminated|timeout|not queryable|connection/i.test(e.message);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
