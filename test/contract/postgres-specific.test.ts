@@ -92,6 +92,19 @@ describe('PostgresStore (PostgreSQL specifics)', { skip }, () => {
       const again = await PostgresStore.open(url, { poolSize: 1 });
       await again.close();
     });
+
+    it('refuses a schema a newer release has migrated (a rollback), as the embedded store does', async () => {
+      const { store, schema, url } = await fresh();
+      await store.close();
+      const newer = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
+      const c = await adminClient();
+      try {
+        await c.query(`INSERT INTO "${schema}".schema_migrations (version, name) VALUES ($1, 'from a newer release')`, [newer]);
+      } finally {
+        await c.end();
+      }
+      await assert.rejects(PostgresStore.open(url, { poolSize: 1 }), new RegExp(`schema version ${newer}, newer than this release's \\(${newer - 1}\\)`));
+    });
   });
 
   describe('outbox horizon', () => {

@@ -290,6 +290,10 @@ export async function migrate(client: pg.ClientBase, schema: string | null, step
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    // A newer release migrated this schema (then was rolled back): its layout is not this one's.
+    const known = Math.max(0, ...steps.map((m) => m.version));
+    const newest = Math.max(0, ...done);
+    if (newest > known) throw new Error(`the database has schema version ${newest}, newer than this release's (${known})`);
     for (const m of [...steps].sort((a, b) => a.version - b.version)) {
       if (done.has(m.version)) continue;
       await client.query(m.sql);
