@@ -236,6 +236,14 @@ async function ensureDevApp(store: Store): Promise<App> {
   return app;
 }
 
+/**
+ * A retention setting (any positive number of hours or days) in whole milliseconds, at least 1:
+ * the cutoffs made from it are compared with integer columns (PostgreSQL's bigint refuses 1.5).
+ */
+function wholeMs(amount: number, unitMs: number): number {
+  return Math.max(1, Math.round(amount * unitMs));
+}
+
 export async function startServer(opts: ServerOptions): Promise<RostrumServer> {
   const store = await openStore(opts);
   try {
@@ -265,7 +273,7 @@ async function serveOn(
   shared: Shared,
 ): Promise<RostrumServer> {
   const { bus, cluster, limits } = shared;
-  const chatRetentionMs = (opts.chatRetentionHours ?? 168) * 3600_000;
+  const chatRetentionMs = wholeMs(opts.chatRetentionHours ?? 168, 3600_000);
   const engine = new Engine(store, bus, Date.now, limits, chatRetentionMs);
   const devApp = opts.apps && opts.apps.length > 0 ? undefined : await ensureDevApp(store);
   const apps = new AppRegistry(devApp ? [devApp] : opts.apps!);
@@ -342,7 +350,7 @@ async function serveOn(
   await http.register(async (scope) => apiRoutes(scope, { engine, apps, limiter, verifier, extraAuth, callbacks }), { prefix: API_PREFIX });
   await http.register(async (scope) => consoleRoutes(scope, { engine, apps, verifier, bus, sessions, throttle: new SignInThrottle(limits), callbacks }));
 
-  const retentionMs = (opts.outboxRetentionHours ?? 24) * 3600_000;
+  const retentionMs = wholeMs(opts.outboxRetentionHours ?? 24, 3600_000);
   // Prunes in small batches so a large backlog never blocks the event loop for long.
   const prune = async () => {
     // Never past what the callback relay has spooled (see docs/webhooks.md, retention).
@@ -357,7 +365,7 @@ async function serveOn(
   };
   const pruner = setInterval(() => prune().catch((err) => http.log.error({ err }, 'outbox prune failed')), 10_000);
   pruner.unref();
-  const auditRetentionMs = (opts.auditRetentionDays ?? 90) * 86400_000;
+  const auditRetentionMs = wholeMs(opts.auditRetentionDays ?? 90, 86400_000);
   const pruneAudit = async () => {
     const before = Date.now() - auditRetentionMs;
     await pruneInPages((limit) => store.pruneAudit(before, limit));
@@ -372,7 +380,7 @@ async function serveOn(
       ? undefined
       : setInterval(async () => {
           try {
-            const before = Date.now() - keepFailedDays * 86400_000;
+            const before = Date.now() - wholeMs(keepFailedDays, 86400_000);
             const removed = await pruneInPages((limit) => callbacks.spool.pruneFailed(before, limit));
             if (removed > 0) http.log.info({ removed, keepFailedDays }, 'given-up callback deliveries removed');
           } catch (err) {

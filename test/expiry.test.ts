@@ -397,6 +397,15 @@ describe('expiry', { concurrency: 3 }, () => {
     assert.deepEqual(await history(s), ['new']);
     assert.deepEqual(await records(s), ['new']);
   });
+  it('retention settings that come to a fraction of a millisecond: history reads work on every store', async () => {
+    // 0.1428571 h is 514,285.56 ms: a cutoff made from it was not an integer, which PostgreSQL's
+    // bigint columns refuse (every app-wide history read failed, and the pruners with it).
+    const h = await fresh({ chatRetentionHours: 0.1428571, auditRetentionDays: 0.0000123, outboxRetentionHours: 0.1428571 });
+    await createRoom(h.s, 'fraction');
+    ok(await polyvCall(h.s.url, '/live/v3/channel/chat/send', { channelId: 'fraction', content: 'kept', role: 'ADMIN' }));
+    const records = ok(await polyvCall(h.s.url, '/live/v3/user/chat/get-speak-list', { size: 100 }, { method: 'GET', style: 'ts' }));
+    assert.deepEqual(records.list.map((m: { content: string }) => m.content), ['kept']);
+  });
   it('the resume window holds across a restart: events kept in the store replay within it, not after', async () => {
     const h = await fresh({ realtime: { resumeWindowSeconds: 4 } });
     await createRoom(h.s, 'resume');
