@@ -508,6 +508,42 @@ describe('console sign-in throttling (one node)', () => {
     }
   });
 
+  it('a burst of parallel wrong passwords gets at most 5 checked (401), the rest 429', async () => {
+    const t = await startTestServer({ apps: [{ ...APP, consolePassword: await hashPassword('the right passphrase') }, OTHER_APP] });
+    try {
+      const guess = (i: number) =>
+        fetch(`${t.url}/console/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sdkAppId: APP.sdkAppId, identifier: 'administrator', password: `guess ${i}` }),
+        }).then((r) => r.status);
+      const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => guess(i)));
+      assert.equal(statuses.filter((st) => st === 401).length, 5, `statuses: ${statuses.join(',')}`);
+      assert.equal(statuses.filter((st) => st === 429).length, 35, `statuses: ${statuses.join(',')}`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a right password after wrong ones signs in, clears the account, and is not counted against the IP', async () => {
+    const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
+    try {
+      const account = { sdkAppId: APP.sdkAppId, identifier: APP.admins[0] };
+      const signIn = (from: string, password: string) => consoleSignIn(t, from, { ...account, password });
+      // Four wrong ones from one address, in parallel with a right one from another.
+      const burst = await Promise.all([...Array.from({ length: 4 }, (_, i) => signIn('192.0.2.7', `guess ${i}`)), signIn('192.0.2.8', 'right')]);
+      assert.deepEqual(burst.map((r) => r.status), [401, 401, 401, 401, 200]);
+      // The right one from the guessing address: it signs in, and clears the account's four.
+      assert.equal((await signIn('192.0.2.7', 'right')).status, 200);
+      for (let i = 0; i < 4; i++) assertError(await signIn(`192.0.2.${20 + i}`, `again ${i}`), 401, 'unauthenticated');
+      // The address holds its four failures, not its success: one more is checked, then 429.
+      assertError(await signIn('192.0.2.7', 'guess 5'), 401, 'unauthenticated');
+      assertError(await signIn('192.0.2.7', 'right'), 429, 'sign_in_throttled');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('behind a trusted TLS proxy: the Origin is checked against the forwarded host, and the cookie is Secure', async () => {
     const t = await startTestServer({ trustProxy: true, apps: [{ ...APP, consolePassword: await hashPassword('right') }, OTHER_APP] });
     try {

@@ -156,19 +156,24 @@ export async function consoleRoutes(http: FastifyInstance, deps: ConsoleDeps): P
     // ones against the admin they name would let anyone lock that admin out.
     const accountKey = 'userSig' in credentials ? null : `acct:${credentials.sdkAppId}:${credentials.identifier}`;
     const keys = accountKey ? [ipKey, accountKey] : [ipKey];
-    const wait = await throttle.retryAfter(keys);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${wait} s`);
+    // Counted before the check, in one step with the count's own check: parallel guesses cannot
+    // all be checked before the first of them is counted.
+    const attempt = await throttle.begin(keys);
+    if (attempt.wait > 0) {
+      reply.header('retry-after', String(attempt.wait));
+      throw new ApiError(API_ERROR.throttled, `too many failed sign-ins; try again in ${attempt.wait} s`);
     }
     let signedIn: { appId: number; identifier: string; notAfter?: number };
     try {
       signedIn = await check(credentials);
     } catch (e) {
-      if (e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden)) await throttle.failed(keys);
+      // A wrong credential stays counted; anything else (a fault of ours) was no guess.
+      if (!(e instanceof ApiError && (e.error === API_ERROR.unauthenticated || e.error === API_ERROR.forbidden))) {
+        await throttle.notCounted(keys, attempt.id).catch(() => undefined);
+      }
       throw e;
     }
-    if (accountKey) await throttle.succeeded(accountKey);
+    await throttle.succeeded(keys, attempt.id, accountKey);
     const s = await sessions.create(signedIn.appId, signedIn.identifier, signedIn.notAfter);
     const secure = req.protocol === 'https' ? '; Secure' : '';
     const maxAge = Math.max(1, Math.ceil((s.expiresAt - Date.now()) / 1000));

@@ -94,7 +94,9 @@ export class Sessions {
  * Failed sign-ins per key (the client IP, and the account tried), counted through the Limits
  * (this node's, or the cluster's in Redis, so a guesser meets one limit whichever node it tries):
  * after `max` failures within `windowMs`, further attempts are refused until the oldest of them
- * is `windowMs` old. A success clears the account's count.
+ * is `windowMs` old. An attempt is counted before its credentials are checked, in one step with
+ * the check of the count (a burst of guesses cannot all pass the check before any of them is
+ * counted), and taken back when it turns out to be no failure. A success clears the account's count.
  */
 export class SignInThrottle {
   constructor(
@@ -104,17 +106,25 @@ export class SignInThrottle {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Seconds to wait, or 0 when the keys may try now. */
-  async retryAfter(keys: string[]): Promise<number> {
-    return Math.ceil((await this.limits.attemptsRetryAfter(keys.map(throttleKey), this.max, this.windowMs, this.clock())) / 1000);
+  /**
+   * Counts an attempt on the keys: `wait` seconds when one of them is at the limit (nothing is
+   * counted then), else 0 and the attempt's id for `succeeded` or `notCounted`.
+   */
+  async begin(keys: string[]): Promise<{ wait: number; id: string }> {
+    const id = randomBytes(12).toString('base64url');
+    const ms = await this.limits.attemptReserved(keys.map(throttleKey), this.max, this.windowMs, this.clock(), id);
+    return { wait: Math.ceil(ms / 1000), id };
   }
 
-  async failed(keys: string[]): Promise<void> {
-    await this.limits.attemptFailed(keys.map(throttleKey), this.max, this.windowMs, this.clock());
+  /** The attempt was no failure (not a wrong credential): it no longer counts. */
+  async notCounted(keys: string[], id: string): Promise<void> {
+    await this.limits.attemptReleased(keys.map(throttleKey), id);
   }
 
-  async succeeded(key: string): Promise<void> {
-    await this.limits.attemptsCleared([throttleKey(key)]);
+  /** The attempt signed in: it no longer counts, and `clear`'s earlier failures are forgotten. */
+  async succeeded(keys: string[], id: string, clear: string | null): Promise<void> {
+    await this.notCounted(keys, id);
+    if (clear !== null) await this.limits.attemptsCleared([throttleKey(clear)]);
   }
 }
 

@@ -2,6 +2,12 @@
 // single node uses, and what the shared (Redis) adapter falls back to while Redis is away.
 import type { Limits } from './ports/limits.js';
 
+interface Failure {
+  at: number;
+  /** '' for a failure recorded as such; the attempt's id for one counted by attemptReserved. */
+  id: string;
+}
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -12,8 +18,11 @@ export class LocalLimits implements Limits {
   private counts = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
   private nextBucketSweep = 0;
-  /** Failure times by key, with the window they were counted in (features count in their own). */
-  private readonly failures = new Map<string, { times: number[]; windowMs: number }>();
+  /**
+   * Failures by key, oldest first, with the window they were counted in (features count in their
+   * own). An attempt counted ahead of its check (attemptReserved) carries its id, to be taken back.
+   */
+  private readonly failures = new Map<string, { times: Failure[]; windowMs: number }>();
   private nextFailureSweep = 0;
 
   rate(key: string, perSecond: number, now: number): boolean {
@@ -52,11 +61,11 @@ export class LocalLimits implements Limits {
     }
   }
 
-  private recent(key: string, windowMs: number, now: number): number[] {
+  private recent(key: string, windowMs: number, now: number): Failure[] {
     const entry = this.failures.get(key);
     if (!entry) return [];
     const { times } = entry;
-    while (times.length > 0 && times[0] <= now - windowMs) times.shift();
+    while (times.length > 0 && times[0].at <= now - windowMs) times.shift();
     if (times.length === 0) this.failures.delete(key);
     return times;
   }
@@ -66,18 +75,40 @@ export class LocalLimits implements Limits {
     for (const k of keys) {
       const times = this.recent(k, windowMs, now);
       // The max-th latest failure must leave the window (a key keeps at most max).
-      if (times.length >= max) wait = Math.max(wait, times[times.length - max] + windowMs - now);
+      if (times.length >= max) wait = Math.max(wait, times[times.length - max].at + windowMs - now);
     }
     return wait;
   }
 
-  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): void {
+  /** `id`: the attempt's, when it may be taken back (attemptReleased). */
+  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number, id = ''): void {
     this.sweepFailures(windowMs, now);
     for (const k of keys) {
       const times = this.recent(k, windowMs, now);
-      times.push(now);
+      // In time order, though a node's clock reading may be a little behind the latest.
+      let i = times.length;
+      while (i > 0 && times[i - 1].at > now) i--;
+      times.splice(i, 0, { at: now, id });
       if (times.length > max) times.shift();
       this.failures.set(k, { times, windowMs });
+    }
+  }
+
+  /** Synchronous, so nothing comes between the check and the count. */
+  attemptReserved(keys: readonly string[], max: number, windowMs: number, now: number, id: string): number {
+    const wait = this.attemptsRetryAfter(keys, max, windowMs, now);
+    if (wait > 0) return wait;
+    this.attemptFailed(keys, max, windowMs, now, id);
+    return 0;
+  }
+
+  attemptReleased(keys: readonly string[], id: string): void {
+    for (const k of keys) {
+      const entry = this.failures.get(k);
+      if (!entry) continue;
+      const i = entry.times.findIndex((f) => f.id === id);
+      if (i >= 0) entry.times.splice(i, 1);
+      if (entry.times.length === 0) this.failures.delete(k);
     }
   }
 

@@ -90,6 +90,38 @@ export function limitsContract(name: string, make: () => Promise<LimitsFixture>,
       assert.equal(await f.a.attemptsRetryAfter([account], 5, 900_000, t + 120_002), 900_000 + 1 - 120_002);
     });
 
+    it('attempts reserved: a burst over both views gets exactly max through, the rest wait', async () => {
+      await ready;
+      const account = fresh('acct');
+      const ip = fresh('ip');
+      const t = Date.now();
+      const waits = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => await (i % 2 ? f.a : f.b).attemptReserved([ip, account], 5, 60_000, t + (i % 3), `burst-${i}`)),
+      );
+      assert.equal(waits.filter((w) => w === 0).length, 5, `waits: ${waits.join(',')}`);
+      assert.ok(waits.every((w) => w === 0 || (w > 59_990 && w <= 60_000)), `waits: ${waits.join(',')}`);
+      // Reserved attempts count as failures, for the other checks too.
+      assert.ok((await f.a.attemptsRetryAfter([account], 5, 60_000, t + 5)) > 0);
+    });
+
+    it('attempts reserved: a released attempt no longer counts, on every view; a refused one was never counted', async () => {
+      await ready;
+      const account = fresh('acct');
+      const ip = fresh('ip');
+      const t = Date.now();
+      for (let i = 0; i < 4; i++) assert.equal(await f.a.attemptReserved([ip, account], 5, 60_000, t + i, `r${i}`), 0);
+      assert.equal(await f.b.attemptReserved([ip, account], 5, 60_000, t + 4, 'ok'), 0);
+      assert.ok((await f.a.attemptReserved([ip], 5, 60_000, t + 5, 'over')) > 0, 'five counted');
+      await f.b.attemptReleased([ip, account], 'ok');
+      assert.equal(await f.a.attemptsRetryAfter([ip, account], 5, 60_000, t + 6), 0, 'the released one is gone');
+      // The refused one ('over') took no place: one more goes ahead, then the keys are full again.
+      assert.equal(await f.b.attemptReserved([ip, account], 5, 60_000, t + 7, 'last'), 0);
+      assert.equal(await f.a.attemptReserved([account], 5, 60_000, t + 8, 'again'), 60_000 - 8);
+      // Releasing an unknown id changes nothing.
+      await f.a.attemptReleased([ip, account], 'never-reserved');
+      assert.equal(await f.b.attemptsRetryAfter([ip], 5, 60_000, t + 8), 60_000 - 8);
+    });
+
     it('attempts: a success clears its keys on every view, and only those', async () => {
       await ready;
       const account = fresh('acct');

@@ -61,11 +61,39 @@ for i, k in ipairs(KEYS) do
 end
 return 0`;
 
+// The check and the count in one step. ARGV: now, max, windowMs, the attempt's id. Returns the ms
+// to wait (nothing counted: a key is at max), or 0 with the attempt counted on every key.
+const RESERVE = `
+local now = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local wait = 0
+for i, k in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
+  if redis.call('ZCARD', k) >= max then
+    local oldest = redis.call('ZRANGE', k, -max, -max, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if wait > 0 then return wait end
+for i, k in ipairs(KEYS) do
+  redis.call('ZADD', k, now, ARGV[4])
+  redis.call('PEXPIRE', k, window)
+end
+return 0`;
+
+// ARGV[1]: the attempt's id.
+const RELEASE = `
+for i, k in ipairs(KEYS) do redis.call('ZREM', k, ARGV[1]) end
+return 0`;
+
 type Scripts = {
   limitsRate(key: string, ttl: number): Promise<number>;
   limitsChat(key: string, now: number, perSecond: number, burst: number): Promise<number>;
   limitsRetryAfter(n: number, ...args: (string | number)[]): Promise<number>;
   limitsFailed(n: number, ...args: (string | number)[]): Promise<number>;
+  limitsReserve(n: number, ...args: (string | number)[]): Promise<number>;
+  limitsRelease(n: number, ...args: (string | number)[]): Promise<number>;
 };
 
 export class RedisLimits implements Limits {
@@ -93,6 +121,8 @@ export class RedisLimits implements Limits {
     redis.defineCommand('limitsChat', { numberOfKeys: 1, lua: CHAT });
     redis.defineCommand('limitsRetryAfter', { lua: RETRY_AFTER });
     redis.defineCommand('limitsFailed', { lua: FAILED });
+    redis.defineCommand('limitsReserve', { lua: RESERVE });
+    redis.defineCommand('limitsRelease', { lua: RELEASE });
     await connectRedis(redis, 5000, true).catch(() => undefined);
     return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`, nodeId);
   }
@@ -142,6 +172,28 @@ export class RedisLimits implements Limits {
     const member = `${now}:${this.node}:${this.seq++}`;
     return this.shared(
       async () => void (await this.redis.limitsFailed(keys.length, ...this.attemptKeys(keys), now, max, windowMs, member)),
+      () => undefined,
+    );
+  }
+
+  attemptReserved(keys: readonly string[], max: number, windowMs: number, now: number, id: string): number | Promise<number> {
+    const member = `r:${id}`;
+    return this.shared(
+      async () => {
+        const wait = await this.redis.limitsReserve(keys.length, ...this.attemptKeys(keys), now, max, windowMs, member);
+        // Counted here too, as attemptFailed's are, for a fallback while Redis is away.
+        if (wait === 0) this.local.attemptFailed(keys, max, windowMs, now, id);
+        return wait;
+      },
+      () => this.local.attemptReserved(keys, max, windowMs, now, id),
+    );
+  }
+
+  attemptReleased(keys: readonly string[], id: string): void | Promise<void> {
+    this.local.attemptReleased(keys, id);
+    if (keys.length === 0) return;
+    return this.shared(
+      async () => void (await this.redis.limitsRelease(keys.length, ...this.attemptKeys(keys), `r:${id}`)),
       () => undefined,
     );
   }

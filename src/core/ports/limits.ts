@@ -23,6 +23,16 @@ export interface Limits {
   attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<number>;
   /** Records one failure now on every key (each keeps at most `max` within the window). */
   attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<void>;
+  /**
+   * The check and the count in one step: when a key already has `max` failures within the
+   * window, nothing is counted and the answer is the milliseconds to wait (as attemptsRetryAfter);
+   * otherwise the attempt is counted now on every key, as a failure under `id` until
+   * attemptReleased takes it back, and the answer is 0. Concurrent attempts therefore cannot all
+   * pass the check before any of them is counted: at most `max` go ahead.
+   */
+  attemptReserved(keys: readonly string[], max: number, windowMs: number, now: number, id: string): MaybePromise<number>;
+  /** Takes back the attempt counted under `id` by attemptReserved (it was no failure). */
+  attemptReleased(keys: readonly string[], id: string): MaybePromise<void>;
   /** Forgets the keys' failures (a success that clears the count). */
   attemptsCleared(keys: readonly string[]): MaybePromise<void>;
   close(): Promise<void>;
