@@ -116,6 +116,48 @@ test('words with special characters are sent percent-encoded (Polyv: ["&#@"] is 
   listener.close();
 });
 
+test('a word is refused however its letters\' case is written, and as listed: İ, Kelvin and Ohm signs, ẞ, letters beyond the BMP (realtime and send-chat)', async () => {
+  // Letters whose toLowerCase() a RegExp's non-unicode `i` flag does not undo (İ lower-cases to
+  // two code units), or does not fold at all (outside the BMP).
+  const words: Array<{ word: string; spellings: string[] }> = [
+    { word: 'İblis', spellings: ['IBLIS', 'iblis', 'İBLIS'] },
+    { word: '\u212Aelvin', spellings: ['KELVIN', 'kelvin', '\u212AELVIN'] },
+    { word: '\u2126hm', spellings: ['ΩHM', 'ωhm', '\u2126HM'] },
+    { word: 'STRA\u1E9EE', spellings: ['straße', 'Straße'] },
+    { word: '\u{10400}\u{10401}', spellings: ['\u{10428}\u{10429}'] },
+  ];
+  await createRoom(s, 'bw-case');
+  const talker = await RawClient.connect(s, 'case-talker', 'bw-case');
+  const listener = await RawClient.connect(s, 'case-listener', 'bw-case');
+  const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+  ok(await polyv(ADD(), { channelId: 'bw-case', words: JSON.stringify(words.map((w) => encodeURIComponent(w.word))) }, { style: 'java' }));
+  assert.deepEqual(ok(await polyv(CHANNEL_LIST, { channelId: 'bw-case', type: 'badword' })), words.map((w) => w.word));
+  for (const { word, spellings } of words) {
+    for (const spelling of [word, ...spellings]) {
+      const text = `say ${spelling} now`;
+      // A member over the realtime API: refused 110012 and told the word as listed.
+      const r = await talker.req('sendMessage', { roomId: 'bw-case', text });
+      assert.equal(r.code, CODE.badWord, text);
+      assert.equal(r.message, `the message contains a prohibited word: ${word}`);
+      // The app's server in the member's name (send-chat).
+      assertError(await polyv(`/live/v1/channelSetting/bw-case/send-chat`, { userId: 'case-talker', content: b64url(text) }), 500, 'access forbidden');
+    }
+  }
+  // Nobody got any of them: once a clean message sent after them all has arrived, it was the only one.
+  assert.equal(ok(await polyv(`/live/v1/channelSetting/bw-case/send-chat`, { userId: 'case-talker', content: b64url('clean') })), 'success');
+  await listener.take('messageReceived', (f) => f.text === 'clean');
+  assert.deepEqual(
+    listener.events.filter((f) => f.event === 'messageReceived').map((f) => f.text),
+    [],
+  );
+  assert.deepEqual(await deliver(talker, listener, 'bw-case', 'a clean message'), { code: 0, delivered: true });
+  // Deleted in another case of its letters, the word is no longer refused.
+  assert.equal(ok(await polyv(DEL_BANNED('bw-case'), { type: 'badword', content: 'IBLIS' })), 'success');
+  assert.deepEqual(await deliver(talker, listener, 'bw-case', 'say İblis now'), { code: 0, delivered: true });
+  talker.close();
+  listener.close();
+});
+
 test('the lists survive a restart; messages are still screened after it', async () => {
   await createRoom(s, 'bw4');
   ok(await polyv(ADD(), { channelId: 'bw4', words: JSON.stringify(['durable']) }));

@@ -21,18 +21,38 @@ export const BAD_WORD_LIMITS = {
 // ------------------------------------------------------------------------------- matcher
 
 /**
- * Finds a listed word in a text: one case-insensitive RegExp of the escaped words, compiled once
- * per list version (V8 turns an alternation of literals into one automaton: a check costs about
- * as much as scanning the text, whatever the number of words).
+ * The form words and texts are compared in, so that a word is found however its letters' case is
+ * written: lower case by String.prototype.toLowerCase, which maps every cased letter (a RegExp's
+ * `i` flag alone does not: without `u` it leaves letters outside the BMP unfolded, and it never
+ * relates the Kelvin sign K, the Ohm sign Ω or the capital ẞ to k, ω and ß, nor İ to anything),
+ * and the dot that lower-casing leaves of İ (i + U+0307) dropped, so İ, I and i are one letter.
+ */
+export function foldCase(s: string): string {
+  const lower = s.toLowerCase();
+  return lower.indexOf('\u0307') === -1 ? lower : lower.replace(/i\u0307/g, 'i');
+}
+
+/**
+ * Finds a listed word in a text: one case-insensitive RegExp of the escaped folded words,
+ * compiled once per list version, run over the folded text (V8 turns an alternation of literals
+ * into one automaton: a check costs about as much as scanning the text, whatever the number of
+ * words). Only the word is reported, never a position in the text, so a text whose folded form
+ * is longer or shorter than itself needs no mapping back.
  */
 export class BadWordMatcher {
   private readonly re: RegExp | null;
-  /** Lower-cased word -> the word as listed. */
+  /** Folded word -> the word as listed (the first spelling given). */
   private readonly listed = new Map<string, string>();
+  /** Upper-cased folded word -> the word as listed: built when first needed (see find). */
+  private byUpper: Map<string, string> | null = null;
 
   constructor(words: readonly string[]) {
-    for (const w of words) if (w !== '' && !this.listed.has(w.toLowerCase())) this.listed.set(w.toLowerCase(), w);
-    // Longer words first, so a match reports the longest word starting at its position.
+    for (const w of words) {
+      const key = foldCase(w);
+      if (key !== '' && !this.listed.has(key)) this.listed.set(key, w);
+    }
+    // Longer words first, so a match reports the longest word starting at its position. The `i`
+    // flag still relates the lower-case letters one upper-case letter has (σ and final ς, µ and μ).
     const alternatives = [...this.listed.keys()].sort((a, b) => b.length - a.length).map(escape);
     this.re = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : null;
   }
@@ -44,8 +64,16 @@ export class BadWordMatcher {
 
   /** The listed word of the leftmost match, or null. */
   find(text: string): string | null {
-    const m = this.re?.exec(text);
-    return m ? (this.listed.get(m[0].toLowerCase()) ?? m[0]) : null;
+    const m = this.re?.exec(foldCase(text));
+    if (!m) return null;
+    const word = this.listed.get(m[0]);
+    if (word !== undefined) return word;
+    // Matched through the `i` flag only (ς for σ): rare, so this map is not built before.
+    if (!this.byUpper) {
+      this.byUpper = new Map();
+      for (const [key, w] of this.listed) if (!this.byUpper.has(key.toUpperCase())) this.byUpper.set(key.toUpperCase(), w);
+    }
+    return this.byUpper.get(m[0].toUpperCase()) ?? m[0];
   }
 }
 
@@ -157,8 +185,8 @@ async function checkScope(c: ReadContext, scope: string, what: string): Promise<
   else requireModerator(await c.room(scope), c.actor);
 }
 
-// Words match case-insensitively, so a list holds each word once whatever its case (the first
-// spelling given is kept).
+// Words match case-insensitively (compared folded, see foldCase), so a list holds each word once
+// whatever its case (the first spelling given is kept).
 
 function checkWords(words: string[]): string[] {
   const out: string[] = [];
@@ -168,8 +196,8 @@ function checkWords(words: string[]): string[] {
     if (w === '') continue;
     if ([...w].length > BAD_WORD_LIMITS.wordChars) throw invalid('words', `each word must be 1..${BAD_WORD_LIMITS.wordChars} characters`);
     checkBytes('words', w, BAD_WORD_LIMITS.wordChars * 4);
-    if (!seen.has(w.toLowerCase())) {
-      seen.add(w.toLowerCase());
+    if (!seen.has(foldCase(w))) {
+      seen.add(foldCase(w));
       out.push(w);
     }
   }
@@ -184,10 +212,10 @@ export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listB
     if (scope === '') await c.store.lockApp('exclusive');
     const list = await currentWords(c, scope);
     // By lower-cased word: a list of 10,000 words is checked in one pass, not 10,000 × 10,000.
-    const listed = new Set(list.map((w) => w.toLowerCase()));
+    const listed = new Set(list.map(foldCase));
     for (const w of checkWords(words)) {
-      if (listed.has(w.toLowerCase())) continue;
-      listed.add(w.toLowerCase());
+      if (listed.has(foldCase(w))) continue;
+      listed.add(foldCase(w));
       list.push(w);
     }
     if (list.length > BAD_WORD_LIMITS.perList) throw invalid('words', `a list holds at most ${BAD_WORD_LIMITS.perList} words`);
@@ -199,9 +227,9 @@ export const badWordHandlers: Handlers<'addBadWords' | 'deleteBadWords' | 'listB
   deleteBadWords: write(async (c, { scope, words }) => {
     await checkScope(c, scope, 'bad words');
     if (scope === '') await c.store.lockApp('exclusive');
-    const gone = new Set(words.map((w) => w.trim().toLowerCase()));
+    const gone = new Set(words.map((w) => foldCase(w.trim())));
     const before = await currentWords(c, scope);
-    const list = before.filter((w) => !gone.has(w.toLowerCase()));
+    const list = before.filter((w) => !gone.has(foldCase(w)));
     if (list.length !== before.length) await c.store.setBadWords(scope, list, newId(c.now));
     return list;
   }),

@@ -43,6 +43,58 @@ test('agrees with a naive scan on random words and texts', () => {
   }
 });
 
+// Letters a RegExp's non-unicode `i` flag does not fold as toLowerCase() does: İ (lower-cases to
+// i + U+0307, two code units), the Kelvin sign, the Ohm sign, capital ẞ, and letters outside the
+// BMP (Deseret 𐐀 / 𐐨), which without the `u` flag get no case folding at all.
+const EXOTIC: Array<{ word: string; spellings: string[] }> = [
+  { word: 'İblis', spellings: ['İblis', 'İBLIS', 'IBLIS', 'iblis', 'i\u0307blis', 'I\u0307BLIS'] },
+  { word: 'iblis', spellings: ['İBLİS', 'İblis', 'IBLIS'] },
+  { word: '\u212Aelvin', spellings: ['\u212Aelvin', '\u212AELVIN', 'KELVIN', 'kelvin'] },
+  { word: '\u2126hm', spellings: ['\u2126hm', '\u2126HM', 'ΩHM', 'ωhm'] },
+  { word: 'STRA\u1E9EE', spellings: ['STRA\u1E9EE', 'stra\u1E9Ee', 'straße', 'Straße'] },
+  { word: '\u{10400}\u{10401}', spellings: ['\u{10400}\u{10401}', '\u{10428}\u{10429}', '\u{10400}\u{10429}'] },
+  { word: '\u{10428}\u{10429}', spellings: ['\u{10400}\u{10401}', '\u{10428}\u{10429}'] },
+  { word: 'σας', spellings: ['ΣΑΣ', 'σασ', 'ΣΑΣΑ'] },
+];
+
+test('finds a word as listed and in any case of its letters, whatever toLowerCase does to their length', () => {
+  for (const { word, spellings } of EXOTIC) {
+    const m = new BadWordMatcher(['other', word]);
+    for (const text of [word, word.toUpperCase(), word.toLowerCase(), ...spellings]) {
+      for (const around of [text, `you ${text}!`, `${text}${text}`]) assert.equal(m.find(around), word, `${JSON.stringify(word)} in ${JSON.stringify(around)}`);
+    }
+    assert.equal(m.find('a clean text'), null);
+  }
+  // The lists of several such words: each is reported as listed.
+  const all = new BadWordMatcher(EXOTIC.map((e) => e.word));
+  assert.equal(all.find('xx \u212AELVIN yy'), '\u212Aelvin');
+  assert.equal(all.find('xx İBLIS yy'), 'İblis', 'the first spelling listed of one folded word');
+  assert.equal(all.find('xx Straße yy'), 'STRA\u1E9EE');
+  // Not a case of the letter: dotless ı is another letter, ss is not ß.
+  assert.equal(new BadWordMatcher(['iblis']).find('ıblıs'), null);
+  assert.equal(new BadWordMatcher(['straße']).find('STRASSE'), null);
+});
+
+test('agrees with a naive scan on random words and texts of letters toLowerCase lengthens or RegExp /i does not fold', () => {
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const alphabet = ['i', 'I', 'İ', '\u0307', 'k', 'K', '\u212A', 'ω', 'Ω', '\u2126', 'ß', '\u1E9E', '\u{10400}', '\u{10428}', 'a'];
+  const word = (len: number) => Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
+  // İ and i + U+0307 are the letter i; otherwise lower case.
+  const fold = (t: string) => t.toLowerCase().split('i\u0307').join('i');
+  for (let round = 0; round < 300; round++) {
+    const words = Array.from({ length: 1 + rnd(8) }, () => word(1 + rnd(3)));
+    const m = new BadWordMatcher(words);
+    for (let i = 0; i < 20; i++) {
+      const text = word(rnd(20));
+      const found = m.find(text);
+      const expected = words.some((w) => fold(w) !== '' && fold(text).includes(fold(w)));
+      assert.equal(found !== null, expected, `${JSON.stringify(words)} in ${JSON.stringify(text)}`);
+      if (found !== null) assert.ok(words.includes(found) && fold(text).includes(fold(found)), `${JSON.stringify(found)} in ${JSON.stringify(text)}`);
+    }
+  }
+});
+
 test('the engine screens with the current lists: changes take effect at once, per app and room', async () => {
   const store = new MemoryStore();
   const engine = new Engine(store, new LocalBus());
