@@ -162,6 +162,38 @@ test('kicked, banned, replaced or dismissed: roomLost, and that room is not ente
   await c.close();
 });
 
+test('kicked in the same batch as its entry (the kick right behind the reply): roomLost, and not entered again after a drop', async () => {
+  await createRoom(s, 'cl-kick-at-entry');
+  // The app's kick is issued just after the entry starts, so that it commits in the entry's batch
+  // or right after it, and its event reaches the client in the reply's chunk.
+  const engine = s.server.engine;
+  const execute = engine.execute;
+  engine.execute = ((appId, actor, cmd) => {
+    const p = execute.call(engine, appId, actor, cmd);
+    if (cmd.type === 'enterRoom' && actor.userId === 'gil') {
+      setImmediate(() => void engine.execute(APP.sdkAppId, { kind: 'admin', userId: APP.admins[0] }, { type: 'kickOut', roomId: 'cl-kick-at-entry', userIds: ['gil'], reason: 'go' }));
+    }
+    return p;
+  }) as typeof engine.execute;
+  const c = client(s, 'gil');
+  const lost = record(c, ['roomLost']);
+  try {
+    await c.connect();
+    await c.enterRoom({ roomId: 'cl-kick-at-entry' });
+    await eventually(() => lost.length === 1, 3000, 'roomLost');
+  } finally {
+    engine.execute = execute;
+  }
+  assert.deepEqual(lost.map((l) => [l.e.roomId, l.e.reason]), [['cl-kick-at-entry', 'kicked']]);
+  assert.deepEqual(c.roomIds, []);
+  const reconnected = c.once('connected');
+  s.server.realtime.terminate(s.server.realtime.listConnections().find((x) => x.userId === 'gil')!.id);
+  await reconnected;
+  await c.ping();
+  assert.deepEqual(await memberIds(s, 'cl-kick-at-entry'), [], 'not back in by itself');
+  await c.close();
+});
+
 test('entering again after a reconnect may be refused: roomLost refused with the code', async () => {
   await createRoom(s, 'cl-refused');
   const c = client(s, 'gus', { reconnect: { initialDelayMs: 300, maxDelayMs: 300 } });

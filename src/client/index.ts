@@ -282,11 +282,11 @@ export class RostrumClient {
     });
   }
 
-  async enterRoom(params: EnterRoomParams): Promise<EnterRoomData> {
+  enterRoom(params: EnterRoomParams): Promise<EnterRoomData> {
     const { lastSeq: _resume, createTime: _life, ...rest } = params;
-    const data = await this.enter(rest);
-    this.rooms.set(params.roomId, rest);
-    return data;
+    // Kept as the reply is read: an event right behind it in the same chunk (a kick, a
+    // replacement, a dismissal) takes the room out again, and a reconnect must not enter it.
+    return this.enter(rest, () => this.rooms.set(params.roomId, rest));
   }
 
   /** Enters; the events after the snapshot (or, recovered, after `lastSeq`) are the ones to take. */
