@@ -27,6 +27,8 @@ test('the same user entering from a second connection replaces the first', async
     assert.deepEqual([replaced.roomId, replaced.userId, replaced.connId], ['rep', 'bob', firstConnId]);
     assert.deepEqual(await owner.drain(), ['memberInfoChanged'], 'the room sees no one enter or leave, only the new nick');
     await first.fails('sendMessage', { roomId: 'rep', text: 'x' }, 100005);
+    await first.fails('exitRoom', { roomId: 'rep' }, 100005); // it is out already; the member stays
+    assert.deepEqual(await memberIds(s, 'rep'), ['bob', 'owner']);
     await first.ok('sendMessage', { roomId: 'rep-other', text: 'still in the other room' });
 
     // Events of the room now go to the second connection only.
