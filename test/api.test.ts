@@ -305,6 +305,44 @@ describe('native API: reads and actions', () => {
   });
 });
 
+describe('native API: member pages', () => {
+  it('lists every member once across pages whatever the limit (a page holds at most 100); the last page has no next', async () => {
+    const t = await startTestServer();
+    try {
+      await asAdmin(t, { type: 'createRoom', roomId: 'crowd' });
+      const all = Array.from({ length: 150 }, (_, i) => `u${String(i).padStart(3, '0')}`);
+      for (const u of all) await enter(t, 'crowd', u);
+      const list = async (limit: number) => {
+        const pages: { items: string[]; next: string }[] = [];
+        let after = '';
+        do {
+          const r = await fetch(`${t.url}/api/v1/rooms/crowd/members?limit=${limit}${after ? `&after=${after}` : ''}`, { headers: AUTH });
+          assert.equal(r.status, 200);
+          const body = (await r.json()) as { items: { userId: string }[]; next: string };
+          pages.push({ items: body.items.map((m) => m.userId), next: body.next });
+          after = body.next;
+          assert.ok(pages.length <= 30, 'the listing ends');
+        } while (after);
+        return pages;
+      };
+      for (const [limit, sizes] of [[500, [100, 50]], [100, [100, 50]], [7, [...Array(21).fill(7), 3]]] as const) {
+        const pages = await list(limit);
+        assert.deepEqual(pages.map((p) => p.items.length), sizes, `limit ${limit}`);
+        assert.deepEqual(pages.flatMap((p) => p.items), all, `limit ${limit}: every member once, in order`);
+        assert.equal(pages.at(-1)!.next, '');
+      }
+      // Exactly `limit` members left: that page is the last, with no next to an empty one.
+      for (const limit of [50, 150]) {
+        const last = await list(limit);
+        assert.deepEqual(last.map((p) => p.items.length), limit === 50 ? [50, 50, 50] : [100, 50], `limit ${limit}`);
+        assert.equal(last.at(-1)!.next, '');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 // Last: the audit log and lists above are asserted whole.
 describe('native API: isolation of every room route', () => {
   it("refuses every room route on another app's room, and shows none of its entries or audit rows", async () => {

@@ -53,6 +53,20 @@ describe('rostrum operator CLI', () => {
     assert.match(text, /\nben\s+Member\s+.*10\.3\.3\.3/);
   });
 
+  it('rooms show says only the first 100 members are listed when there are more, not when there are exactly 100', async () => {
+    for (const [roomId, count] of [['full-100', 100], ['full-101', 101]] as const) {
+      await asAdmin(s, { type: 'createRoom', roomId });
+      for (let i = 0; i < count; i++) await enter(s, roomId, `m${String(i).padStart(3, '0')}`);
+    }
+    const exact = await ok('rooms', 'show', 'full-100');
+    assert.match(exact, /\nm099\s/);
+    assert.doesNotMatch(exact, /first 100 members/);
+    const more = await ok('rooms', 'show', 'full-101');
+    assert.match(more, /\nm099\s/);
+    assert.doesNotMatch(more, /\nm100\s/);
+    assert.match(more, /\(first 100 members\)/);
+  });
+
   it('prints what users wrote with its control characters shown, never sent to the terminal', async () => {
     const hostile = 'evil\x1b]0;o\x07\x1b[2J\u202ex\r\nrow\t\x7f\x9b'; // a name card holds 32 bytes
     await asAdmin(s, { type: 'createRoom', roomId: 'hostile' });

@@ -118,9 +118,9 @@ export const ROUTES: Route[] = [
     method: 'GET', url: '/rooms/:roomId/members', tag: 'rooms', summary: 'Members in userId order (paged by cursor)', params: S.RoomParams, query: S.MemberQuery,
     response: page(S.Member, Next),
     run: async (ctx, { params, query }) => {
-      const limit = query.limit ?? 100;
-      const r = await exec(ctx, { type: 'listMembers', roomId: params.roomId, after: query.after ?? '', count: limit });
-      return { items: r.members.map(memberOut), next: r.members.length === limit ? r.members[r.members.length - 1].userId : '' };
+      // The core answers at most LIMITS.memberListPage members a page, and says whether more follow.
+      const r = await exec(ctx, { type: 'listMembers', roomId: params.roomId, after: query.after ?? '', count: query.limit ?? 100 });
+      return { items: r.members.map(memberOut), next: r.next };
     },
   }),
   route({

@@ -82,7 +82,10 @@ export const AuditEntry = Type.Object(
 export const RoomParams = Type.Object({ roomId: RoomId });
 export const SeatParams = Type.Object({ roomId: RoomId, index: Type.Integer({ minimum: 0 }) });
 export const RoomListQuery = Type.Object({ limit: Opt(Limit(500, 50)), after: Opt(Type.String({ maxLength: 48 })), search: Opt(Type.String({ maxLength: 100 })) });
-export const MemberQuery = Type.Object({ limit: Opt(Limit(500, 100)), after: Opt(Type.String({ maxLength: 64 })) });
+export const MemberQuery = Type.Object({
+  limit: Opt(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'a page holds at most 100 members whatever the limit: follow next' })),
+  after: Opt(Type.String({ maxLength: 64 })),
+});
 export const EntryListQuery = Type.Object({ limit: Opt(Limit(500, 100)), offset: Opt(Type.Integer({ minimum: 0, default: 0 })) });
 export const AuditQuery = Type.Object({
   roomId: Opt(Type.String({ maxLength: 48, description: "'' for app-wide entries" })),
