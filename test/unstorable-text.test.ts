@@ -4,7 +4,7 @@
 // nothing. Run on each store (ROSTRUM_TEST_STORE).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
 import { assertError, createRoom, ok as polyvOk, polyvClient } from './support/polyv.js';
 import { failed, ok } from './support/tencent.js';
 
@@ -93,6 +93,31 @@ test('Tencent set_callback: a lone surrogate or a NUL in Url is 100002 naming Ur
     failed(await s.tencent('room_config/set_callback', { Url: url, CallbackCommandList: [] }), 100002, 'Url');
     failed(await s.tencent('room_config/get_callback', {}), 100301);
   }
+});
+
+test('native API callbacks/config: a lone surrogate or a NUL in url is invalid_param naming url; later changes still work', async () => {
+  const post = async (path: string, body: string) => {
+    const r = await fetch(`${s.url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminSig()}`, 'content-type': 'application/json' }, body });
+    return { status: r.status, body: await r.json() };
+  };
+  // As written: the escape stays an escape on the wire.
+  for (const url of ['http://example.com/a\\ud800', 'http://example.com/a\\udc00b', 'http://example.com/a\\u0000', 'http://example.com/\\u0000?x=1']) {
+    const r = await post('/callbacks/config', `{"url":"${url}"}`);
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'invalid_param', JSON.stringify(r.body));
+    assert.equal(r.body.error.field, 'url');
+    assert.match(r.body.error.message, /NUL|unpaired UTF-16 surrogate/);
+  }
+  const config = async () => (await (await fetch(`${s.url}/api/v1/callbacks/config`, { headers: { authorization: `Bearer ${adminSig()}` } })).json()).config;
+  assert.equal(await config(), null, 'nothing was configured');
+  // The configuration can still be set, replaced and deleted.
+  for (const url of ['http://example.com/one', 'http://example.com/two']) {
+    const r = await post('/callbacks/config', JSON.stringify({ url }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await config()).url, url);
+  }
+  assert.equal((await post('/callbacks/config/delete', '{}')).status, 200);
+  assert.equal(await config(), null);
 });
 
 test('Polyv kick-users: a lone surrogate in nickNames is 400 naming nickNames, and nobody is kicked', async () => {

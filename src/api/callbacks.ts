@@ -8,7 +8,8 @@ import type { CallbackAdmin } from '../callbacks/service.js';
 import type { DeliverySummary } from '../callbacks/summary.js';
 import type { Delivery } from '../callbacks/spool.js';
 import { CALLBACK_COMMANDS, isCallbackUrl } from '../callbacks/commands.js';
-import { API_ERROR, ApiError } from './errors.js';
+import { textProblem } from '../core/checks.js';
+import { API_ERROR, ApiError, ERROR_BY_KIND } from './errors.js';
 import type { Route, RouteContext } from './routes.js';
 import { Ok } from './schemas.js';
 
@@ -129,6 +130,10 @@ export const CALLBACK_ROUTES: Route[] = [
     method: 'POST', url: '/callbacks/config', tag: 'callbacks', summary: "Set the app's callback URL and commands (replaces a REST-set one; overrides the config file's)", body: ConfigBody,
     response: Type.Object({ config: CallbackConfig }),
     run: async (ctx, { body }) => {
+      // Text no store can keep (PostgreSQL refuses NUL in text and jsonb): a bad parameter, as in
+      // a Tencent callback Url, before it reaches the configuration.
+      const unstorable = textProblem(body.url);
+      if (unstorable) throw new ApiError(ERROR_BY_KIND.InvalidParam, `url ${unstorable}`, 'url');
       if (!isCallbackUrl(body.url)) throw new ApiError(API_ERROR.invalidRequest, 'url must be an absolute http(s) URL, without a user or password', 'url');
       const refused = ctx.callbacks.service.urlProblem(body.url);
       if (refused) throw new ApiError(API_ERROR.invalidRequest, `url: ${refused}`, 'url');
