@@ -4,7 +4,8 @@
 // the TypeScript client) and which history forgets, over HTTP and the realtime `history` op.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/harness.js';
+import { Engine } from '../src/core/engine.js';
+import { APP, startTestServer, tempData, type TestServer } from './support/harness.js';
 import { assertError, ok, polyvClient } from './support/polyv.js';
 import { RawClient, client, closeClients, createRoom, sleep } from './realtime-support.js';
 
@@ -168,7 +169,8 @@ test('get-speak-list: the account\'s chat records of every channel, oldest first
   const endTime = Date.now();
   const range = { startTime, endTime };
   const first = ok(await polyv(SPEAK, { ...range, size: 2 }, { method: 'GET', style: 'ts' }));
-  assert.deepEqual([first.cursor, first.size], ['2', 2]);
+  assert.equal(first.size, 2);
+  assert.match(first.cursor, /^[\w-]+$/, 'an opaque cursor, URL-safe');
   assert.deepEqual(first.list.map((m: any) => [m.roomId, m.content]), sent.slice(0, 2));
   // A record as Polyv's page documents it: `user` is the sender as a JSON string, then clientIP,
   // msgType, userType, sessionId, quote and the account id.
@@ -181,9 +183,13 @@ test('get-speak-list: the account\'s chat records of every channel, oldest first
   assert.deepEqual(Object.keys(r0), ['id', 'roomId', 'content', 'user', 'image', 'time', 'clientIP', 'msgType', 'userType', 'sessionId', 'quote', 'accountId']);
   assert.equal(typeof r0.time, 'number');
   const second = ok(await polyv(SPEAK, { ...range, size: 2, cursor: first.cursor }, { style: 'java' }));
-  assert.deepEqual([second.cursor, second.list.map((m: any) => m.content)], ['3', ['s-c']]);
+  assert.deepEqual(second.list.map((m: any) => m.content), ['s-c']);
   const end = ok(await polyv(SPEAK, { ...range, size: 2, cursor: second.cursor }));
-  assert.deepEqual([end.cursor, end.list], ['3', []]);
+  assert.deepEqual([end.cursor, end.list], [second.cursor, []], 'at the end, the same cursor: to call again with later');
+  // The cursor answered before this one (the number of records already read) is still taken.
+  const legacy = ok(await polyv(SPEAK, { ...range, size: 2, cursor: '2' }));
+  assert.deepEqual([legacy.cursor, legacy.list.map((m: any) => m.content)], [second.cursor, ['s-c']]);
+  assert.deepEqual(ok(await polyv(SPEAK, { ...range, size: 2, cursor: '3' })), { cursor: '3', size: 2, list: [] });
   // Default size 10; no range = every record kept.
   assert.equal(ok(await polyv(SPEAK, range)).size, 10);
   assert.ok(ok(await polyv(SPEAK, {})).list.length >= 3);
@@ -191,8 +197,82 @@ test('get-speak-list: the account\'s chat records of every channel, oldest first
 
   assertError(await polyv(SPEAK, { size: 0 }), 400, 'number range error');
   assertError(await polyv(SPEAK, { size: 1001 }), 400, 'number range error');
-  assertError(await polyv(SPEAK, { cursor: 'abc' }), 400, 'param is not digit: cursor');
+  // A cursor this endpoint did not answer.
+  for (const cursor of ['abc', '6_2', first.cursor.slice(0, -2), Buffer.from('[1,"r",-1,"x"]').toString('base64url'), Buffer.from('{"at":1}').toString('base64url')]) {
+    assertError(await polyv(SPEAK, { cursor }), 400, 'param validate error');
+  }
+  assertError(await polyv(SPEAK, { cursor: '1'.repeat(16) }), 400, 'param is not digit: cursor');
   assertError(await polyv(SPEAK, { startTime: 'yesterday' }), 400, 'param is not digit: startTime');
   assertError(await polyv(SPEAK, { startTime: Math.floor(startTime / 1000) }), 400, 'param validate error'); // seconds, not ms
   assertError(await polyv(SPEAK, {}, { sign: 'F'.repeat(32) }), 403, 'invalid signature.');
+});
+
+/** Every record from `cursor` on, a page of `size` at a time, `between` run after each page. */
+async function speakOn(cursor: string | undefined, size: number, range: object, between: (page: any[]) => Promise<void> = async () => {}): Promise<any[]> {
+  const read: any[] = [];
+  for (let pages = 0; ; pages++) {
+    assert.ok(pages < 100, 'the pages end');
+    const page = ok(await polyv(SPEAK, { ...range, size, ...(cursor === undefined ? {} : { cursor }) }));
+    if (page.list.length === 0) return read;
+    read.push(...page.list);
+    cursor = page.cursor;
+    await between(page.list);
+  }
+}
+
+test('get-speak-list: records deleted after they were read (delChat, remove-contents, cleanChat, the cursor\'s own) skip no unread record, repeat none', async () => {
+  for (const r of ['spk-a', 'spk-b', 'spk-c']) await createRoom(s, r);
+  const range = { startTime: Date.now() };
+  const send = async (channelId: string, content: string) => ok(await polyv('/live/v3/channel/chat/send', { channelId, content, role: 'ADMIN' }));
+  for (const [roomId, content] of [['spk-c', 'c1'], ['spk-c', 'c2'], ['spk-a', 'a1'], ['spk-b', 'b1'], ['spk-a', 'a2'], ['spk-b', 'b2'], ['spk-a', 'a3'], ['spk-b', 'b3'], ['spk-a', 'a4']]) {
+    await send(roomId, content);
+  }
+  const all = (await speakOn(undefined, 1000, range)).map((m) => m.content);
+  assert.deepEqual(all, ['c1', 'c2', 'a1', 'b1', 'a2', 'b2', 'a3', 'b3', 'a4']);
+  let page = 0;
+  const read = await speakOn(undefined, 2, range, async (list) => {
+    page++;
+    const ids = list.map((m) => m.id);
+    // Page 1 (c1, c2): the whole channel is cleared. Page 2 (a1, b1): both deleted one by one,
+    // the cursor's own record too. Page 3 (a2, b2): a2 removed; new chat arrives meanwhile.
+    if (page === 1) assert.equal(ok(await polyv(CLEAN('spk-c'), {})), true);
+    if (page === 2) for (const m of list) assert.equal(ok(await polyv(DEL(m.roomId), { id: m.id })), 'success');
+    if (page === 3) {
+      assert.equal(ok(await polyv(REMOVE, { channelId: 'spk-a', ids: ids[0] })), 'remove chat contents success');
+      await send('spk-b', 'b4');
+    }
+  });
+  assert.deepEqual(read.map((m) => m.content), [...all, 'b4'], 'every record read once, in order');
+  // Read again from the start: what is left.
+  assert.deepEqual((await speakOn(undefined, 3, range)).map((m) => m.content), ['b2', 'a3', 'b3', 'a4', 'b4']);
+});
+
+test('get-speak-list: records expiring by retention between two calls skip no unread record', async () => {
+  // Kept 3 s; the first two records were written 2.5 s ago (by an engine on that clock), so they
+  // expire between the first call and the next.
+  const data = tempData();
+  const own = await startTestServer({ data, chatRetentionHours: 3 / 3600 });
+  try {
+    const call = polyvClient(own);
+    await createRoom(own, 'spk-r');
+    const admin = { kind: 'admin', userId: APP.admins[0] } as const;
+    const past = new Engine(own.server.store, own.server.bus, () => Date.now() - 2500);
+    for (const text of ['old1', 'old2']) await past.execute(APP.sdkAppId, admin, { type: 'sendAdminMessage', roomId: 'spk-r', text, nick: '', avatar: '' });
+    for (const content of ['n1', 'n2', 'n3', 'n4']) ok(await call('/live/v3/channel/chat/send', { channelId: 'spk-r', content, role: 'ADMIN' }));
+    const first = ok(await call(SPEAK, { size: 2 }));
+    assert.deepEqual(first.list.map((m: any) => m.content), ['old1', 'old2']);
+    await sleep(800);
+    assert.deepEqual(ok(await call(SPEAK, { size: 10 })).list.map((m: any) => m.content), ['n1', 'n2', 'n3', 'n4'], 'the first two expired');
+    const read = [...first.list];
+    for (let cursor = first.cursor; ; ) {
+      const next = ok(await call(SPEAK, { size: 2, cursor }));
+      if (next.list.length === 0) break;
+      read.push(...next.list);
+      cursor = next.cursor;
+    }
+    assert.deepEqual(read.map((m: any) => m.content), ['old1', 'old2', 'n1', 'n2', 'n3', 'n4']);
+  } finally {
+    await own.close();
+    await data.remove();
+  }
 });

@@ -17,6 +17,7 @@ import type {
 } from './model.js';
 import type { MemberView, RoomView } from './views.js';
 import type { AuditedMessage } from './censor.js';
+import type { MessageKey } from './ports/store.js';
 
 export interface CreateRoomInput {
   roomId: string;
@@ -150,8 +151,11 @@ export interface CommandCatalog {
     in: { roomId: string; beforeSeq?: number; count: number; fromAt?: number; toAt?: number; offset?: number };
     out: { messages: ChatMessage[]; next: number };
   };
-  /** The app only: messages of every room, oldest first, in a time range (ms, inclusive); up to 1000 a page. */
-  listAppMessages: { in: { fromAt?: number; toAt?: number; offset?: number; count: number }; out: ChatMessage[] };
+  /**
+   * The app only: messages of every room, oldest first, in a time range (ms, inclusive); up to 1000
+   * a page. `after` (the previous page's last record's key) starts past it, whatever was deleted since.
+   */
+  listAppMessages: { in: { fromAt?: number; toAt?: number; offset?: number; after?: MessageKey; count: number }; out: ChatMessage[] };
   /** Owners, admins and the app: deletes messages from the history by id; the room gets messagesDeleted. */
   deleteMessages: { in: { roomId: string; msgIds: string[] }; out: void };
   /** Owners, admins and the app: deletes the room's whole history; the room gets chatCleared. */

@@ -6,6 +6,7 @@ import { invalid } from './errors.js';
 import { requireAppAdmin, requireModerator, type ReadContext } from './context.js';
 import { read, write, type Handlers } from './handler.js';
 import { LIMITS, checkId } from './limits.js';
+import type { MessageKey } from './ports/store.js';
 
 /** The largest page the app's server may read at once (Polyv's history pages hold up to 1000). */
 export const APP_HISTORY_PAGE = 1000;
@@ -18,6 +19,13 @@ function keptSince(c: ReadContext): number {
 function checkRange(fromAt: number | undefined, toAt: number | undefined, offset: number | undefined): void {
   for (const [name, v] of [['fromAt', fromAt], ['toAt', toAt], ['offset', offset]] as const) {
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw invalid(name, 'must be a non-negative integer');
+  }
+}
+
+function checkKey(k: MessageKey): void {
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (typeof k !== 'object' || k === null || !int(k.at) || !int(k.seq) || typeof k.roomId !== 'string' || typeof k.id !== 'string') {
+    throw invalid('after', 'must be a record key: at and seq non-negative integers, roomId and id strings');
   }
 }
 
@@ -37,12 +45,19 @@ export const historyHandlers: Handlers<'listMessages' | 'deleteMessages' | 'clea
     return { messages: page, next: rows.length > limit ? page[page.length - 1].seq : 0 };
   }),
 
-  /** The app's server: every room's messages, oldest first (stable pages while chat goes on), in a time range. */
-  listAppMessages: read(async (c, { fromAt, toAt, offset, count }) => {
+  /**
+   * The app's server: every room's messages, oldest first (stable pages while chat goes on), in a
+   * time range. Paged by `after`, the last record read (its MessageKey): a record deleted or
+   * expired after it was read moves no unread one past the next page's start, as an offset would.
+   */
+  listAppMessages: read(async (c, { fromAt, toAt, offset, after, count }) => {
     requireAppAdmin(c.actor, 'chat records');
     checkRange(fromAt, toAt, offset);
+    if (after !== undefined) checkKey(after);
     const limit = Math.min(Math.max(Math.trunc(count) || LIMITS.historyPageDefault, 1), APP_HISTORY_PAGE);
-    return c.store.messages('', { sinceAt: Math.max(fromAt ?? 0, keptSince(c)), untilAt: toAt, offset, limit });
+    // Records before the key's time cannot follow it: the time index starts the walk there.
+    const sinceAt = Math.max(fromAt ?? 0, keptSince(c), after?.at ?? 0);
+    return c.store.messages('', { sinceAt, untilAt: toAt, offset, after, limit });
   }),
 
   deleteMessages: write(async (c, { roomId, msgIds }) => {

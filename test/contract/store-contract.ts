@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomEvent } from '../../src/core/events.js';
 import type { ChatMessage, DenyEntry, MessageQuery, Member, MuteEntry, RoomAggregate } from '../../src/core/model.js';
-import type { EntryQuery, Store } from '../../src/core/ports/store.js';
+import type { EntryQuery, HistoryQuery, MessageKey, Store } from '../../src/core/ports/store.js';
 import { operatorReadsContract } from './operator-contract.js';
 
 export interface OpenedStore {
@@ -630,6 +630,41 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await page('', {}, OTHER_APP)).map((m) => m.id), ['r1-m1']);
         await s.write(APP, (w) => w.deleteMessages('r2', ['r2-m1']));
         assert.deepEqual((await page('', { sinceAt: 2000 })).map((m) => m.id), ['r1-m2', 'r1-m3', 'r2-m2']);
+      }));
+
+      it('chat history: every room of the app paged past a key (time, room id in code point order, seq, id), whatever was deleted meanwhile', withStore(async (s) => {
+        const msg = (roomId: string, seq: number, at: number, id: string): ChatMessage => ({
+          id, roomId, seq, at, from: 'u1', nick: 'U', avatar: '', text: id, imageUrl: '', admin: false,
+        });
+        const page = async (q: Partial<HistoryQuery> = {}, app = APP) =>
+          (await s.read(app, (r) => r.messages('', { sinceAt: 0, limit: 100, ...q }))).map((m) => m.id);
+        const key = (m: ChatMessage): MessageKey => ({ at: m.at, roomId: m.roomId, seq: m.seq, id: m.id });
+        // Four rooms at one time: U+FF21 sorts before U+1F600 by code point (not by UTF-16 unit);
+        // two records of one room and seq (an earlier life's and this one's) by id.
+        const all = [
+          msg('r1', 1, 1000, 'a'), msg('r2', 1, 1000, 'b'), msg('\uFF21', 1, 1000, 'c'), msg('\u{1F600}', 1, 1000, 'd'),
+          msg('r1', 2, 2000, 'e'), msg('r1', 2, 2000, 'f'), msg('r2', 2, 3000, 'g'),
+        ];
+        await s.write(APP, (w) => w.appendMessages([...all].reverse()));
+        await s.write(OTHER_APP, (w) => w.appendMessages([msg('r1', 1, 1500, 'other')]));
+        const ids = all.map((m) => m.id);
+        assert.deepEqual(await page(), ids);
+        for (let i = 0; i < all.length; i++) assert.deepEqual(await page({ after: key(all[i]) }), ids.slice(i + 1), `past ${ids[i]}`);
+        // A key between records; with a limit, a time range and an offset.
+        assert.deepEqual(await page({ after: { at: 1500, roomId: '', seq: 0, id: '' } }), ['e', 'f', 'g']);
+        assert.deepEqual(await page({ after: key(all[0]), limit: 2 }), ['b', 'c']);
+        assert.deepEqual(await page({ after: key(all[0]), untilAt: 2000 }), ['b', 'c', 'd', 'e', 'f']);
+        assert.deepEqual(await page({ after: key(all[0]), sinceAt: 2000 }), ['e', 'f', 'g']);
+        assert.deepEqual(await page({ after: key(all[0]), offset: 4, limit: 1 }), ['f']);
+        assert.deepEqual(await page({ after: { at: 0, roomId: '', seq: 0, id: '' } }, OTHER_APP), ['other']);
+        // Records deleted, the key's own among them: the page still starts right past the key.
+        await s.write(APP, (w) => w.deleteMessages('r2', ['b']));
+        await s.write(APP, (w) => w.deleteMessages('r1', ['e']));
+        assert.deepEqual(await page({ after: key(all[0]), limit: 2 }), ['c', 'd']);
+        assert.deepEqual(await page({ after: key(all[1]), limit: 2 }), ['c', 'd']);
+        assert.deepEqual(await page({ after: key(all[4]) }), ['f', 'g']);
+        await s.write(APP, (w) => w.clearMessages('r1'));
+        assert.deepEqual(await page({ after: key(all[3]) }), ['g']);
       }));
 
       it('events of a unit that throws never reach the outbox', withStore(async (s) => {

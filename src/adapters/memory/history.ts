@@ -1,7 +1,8 @@
 // Chat history in memory: each room's messages in the order they were added (seq order within
 // a room's life). Changes come from committed units only, so readers never see a message that
 // could still be rolled back.
-import type { AppId, ChatMessage, MessageQuery } from '../../core/model.js';
+import type { AppId, ChatMessage } from '../../core/model.js';
+import type { HistoryQuery, MessageKey } from '../../core/ports/store.js';
 
 /** What a unit does to the history; applied when it commits. */
 export type HistoryChange =
@@ -11,13 +12,30 @@ export type HistoryChange =
 
 export interface History {
   apply(changes: HistoryChange[]): void;
-  page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[];
+  page(appId: AppId, roomId: string, q: HistoryQuery): ChatMessage[];
   /** Those of `ids` the room's history holds. */
   held(appId: AppId, roomId: string, ids: string[]): string[];
   prune(beforeMs: number, limit: number): number;
 }
 
 const key = (appId: AppId, roomId: string) => `${appId}\n${roomId}`;
+
+/** Strings in code point order (as SQLite's BINARY and PostgreSQL's "C" order UTF-8), not UTF-16's. */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  // Surrogates (U+D800–DFFF, code points above U+FFFF) go after U+E000–FFFF.
+  const rank = (u: number) => (u >= 0xe000 ? u - 0x800 : u >= 0xd800 ? u + 0x2000 : u);
+  return rank(a.charCodeAt(i)) - rank(b.charCodeAt(i));
+}
+
+/** The order of every room's history (roomId '' pages): see MessageKey. */
+export function compareKeys(a: MessageKey, b: MessageKey): number {
+  return a.at - b.at || compareCodePoints(a.roomId, b.roomId) || a.seq - b.seq || compareCodePoints(a.id, b.id);
+}
 
 export class MemoryHistory implements History {
   private readonly rooms = new Map<string, ChatMessage[]>();
@@ -47,15 +65,18 @@ export class MemoryHistory implements History {
     }
   }
 
-  page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[] {
+  page(appId: AppId, roomId: string, q: HistoryQuery): ChatMessage[] {
     const fits = (m: ChatMessage) =>
       m.at >= q.sinceAt && (q.untilAt === undefined || m.at <= q.untilAt) && (q.beforeSeq === undefined || m.seq < q.beforeSeq);
     const offset = q.offset ?? 0;
     if (roomId === '') {
-      // Every room of the app: oldest first by time, then room, seq.
+      // Every room of the app: oldest first by time, then room, seq, id; past q.after when given.
+      const { after } = q;
       const all: ChatMessage[] = [];
-      for (const [k, list] of this.rooms) if (k.startsWith(`${appId}\n`)) for (const m of list) if (fits(m)) all.push(m);
-      all.sort((a, b) => a.at - b.at || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : a.seq - b.seq));
+      for (const [k, list] of this.rooms) {
+        if (k.startsWith(`${appId}\n`)) for (const m of list) if (fits(m) && (after === undefined || compareKeys(m, after) > 0)) all.push(m);
+      }
+      all.sort(compareKeys);
       return all.slice(offset, offset + Math.max(0, q.limit)).map((m) => ({ ...m }));
     }
     const list = this.rooms.get(key(appId, roomId)) ?? [];

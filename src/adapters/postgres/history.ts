@@ -1,5 +1,6 @@
 // Chat history statements (table `messages`, migration step 3).
-import type { ChatMessage, MessageQuery } from '../../core/model.js';
+import type { ChatMessage } from '../../core/model.js';
+import type { HistoryQuery } from '../../core/ports/store.js';
 import type { Stmt } from './sql.js';
 import type { Exec } from './writer.js';
 
@@ -36,21 +37,26 @@ export const HISTORY_SQL = {
     `SELECT message FROM messages WHERE app_id = $1 AND room_id = $2 AND seq < $3 AND at >= $4 AND at <= $5
      ORDER BY seq DESC LIMIT $6 OFFSET $7`,
   ),
-  // Every room of the app.
+  // Every room of the app, past a key (at, room_id, seq, id): see MessageKey. room_id and id are
+  // COLLATE "C": code point order.
   appPage: s(
-    'messages_app_page',
+    'messages_app_page_after',
     `SELECT message FROM messages WHERE app_id = $1 AND seq < $2 AND at >= $3 AND at <= $4
-     ORDER BY at, room_id, seq LIMIT $5 OFFSET $6`,
+     AND (at, room_id, seq, id) > ($5::bigint, $6::text, $7::bigint, $8::text)
+     ORDER BY at, room_id, seq, id LIMIT $9 OFFSET $10`,
   ),
   prune: s('messages_prune', 'DELETE FROM messages WHERE ctid IN (SELECT ctid FROM messages WHERE at < $1 ORDER BY at LIMIT $2)'),
 };
 
-export async function pageMessages(exec: Exec, appId: number, roomId: string, q: MessageQuery): Promise<ChatMessage[]> {
+export async function pageMessages(exec: Exec, appId: number, roomId: string, q: HistoryQuery): Promise<ChatMessage[]> {
   const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
   const until = q.untilAt ?? Number.MAX_SAFE_INTEGER;
   const page = [Math.max(0, q.limit), Math.max(0, q.offset ?? 0)];
+  // No key: before every record (at is never negative).
+  const a = q.after;
+  const after = a ? [a.at, a.roomId, a.seq, a.id] : [-1, '', -1, ''];
   const r = roomId === ''
-    ? await exec<{ message: ChatMessage }>(HISTORY_SQL.appPage, [appId, before, q.sinceAt, until, ...page])
+    ? await exec<{ message: ChatMessage }>(HISTORY_SQL.appPage, [appId, before, q.sinceAt, until, ...after, ...page])
     : await exec<{ message: ChatMessage }>(HISTORY_SQL.page, [appId, roomId, before, q.sinceAt, until, ...page]);
   return r.rows.map((row) => row.message);
 }

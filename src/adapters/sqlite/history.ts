@@ -1,7 +1,8 @@
 // Chat history for the SQLite store: on disk only. A committed unit's changes are written into
 // the open batch; readers see appended rows up to the last committed batch's id.
 import type Database from 'better-sqlite3';
-import type { AppId, ChatMessage, MessageQuery } from '../../core/model.js';
+import type { AppId, ChatMessage } from '../../core/model.js';
+import type { HistoryQuery } from '../../core/ports/store.js';
 import type { History, HistoryChange } from '../memory/history.js';
 
 export class SqliteHistory implements History {
@@ -21,10 +22,12 @@ export class SqliteHistory implements History {
         `SELECT message FROM messages WHERE app_id = ? AND room_id = ? AND seq < ? AND at >= ? AND at <= ? AND id <= ?
          ORDER BY seq DESC LIMIT ? OFFSET ?`,
       ),
-      // Every room of the app (walks the messages_at index).
+      // Every room of the app (walks the messages_at index), past a key (at, room_id, seq, msg_id):
+      // see MessageKey. TEXT compares as BINARY, UTF-8 bytes: code point order.
       appPage: p(
         `SELECT message FROM messages WHERE app_id = ? AND seq < ? AND at >= ? AND at <= ? AND id <= ?
-         ORDER BY at, room_id, seq LIMIT ? OFFSET ?`,
+         AND (at, room_id, seq, msg_id) > (?, ?, ?, ?)
+         ORDER BY at, room_id, seq, msg_id LIMIT ? OFFSET ?`,
       ),
       // Ordered by (at, id) so SQLite walks the messages_at index.
       prune: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? AND id <= ? ORDER BY at, id LIMIT ?)'),
@@ -60,13 +63,16 @@ export class SqliteHistory implements History {
     this.writtenId = this.committedId;
   }
 
-  page(appId: AppId, roomId: string, q: MessageQuery): ChatMessage[] {
+  page(appId: AppId, roomId: string, q: HistoryQuery): ChatMessage[] {
     const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const until = q.untilAt ?? Number.MAX_SAFE_INTEGER;
     const page = [Math.max(0, q.limit), Math.max(0, q.offset ?? 0)];
+    // No key: before every record (at is never negative).
+    const a = q.after;
+    const after = a ? [a.at, a.roomId, a.seq, a.id] : [-1, '', -1, ''];
     const rows = (
       roomId === ''
-        ? this.s.appPage.all(appId, before, q.sinceAt, until, this.committedId, ...page)
+        ? this.s.appPage.all(appId, before, q.sinceAt, until, this.committedId, ...after, ...page)
         : this.s.page.all(appId, roomId, before, q.sinceAt, until, this.committedId, ...page)
     ) as { message: string }[];
     return rows.map((r) => JSON.parse(r.message) as ChatMessage);

@@ -17,6 +17,23 @@ export interface Subject {
   subject: string;
 }
 
+/**
+ * A record's place in the order of every room's chat history (roomId '' pages): oldest first by
+ * time, then room id, seq and message id (strings in code point order). Unique per record.
+ */
+export interface MessageKey {
+  at: number;
+  roomId: string;
+  seq: number;
+  id: string;
+}
+
+/**
+ * A page of chat history; `after` (roomId '' pages only) keeps the records past that key: a
+ * page that starts where the previous one ended, whatever was deleted or expired meanwhile.
+ */
+export type HistoryQuery = MessageQuery & { after?: MessageKey };
+
 /** A filtered, paged read of one list (what the dialects' list endpoints show). */
 export interface EntryQuery {
   roomId?: string; // exact scope ('' = app-wide); absent = any scope
@@ -73,9 +90,9 @@ export interface StoreReader {
   audit(q: AuditQuery): Promise<AuditEntry[]>;
   /**
    * A page of the room's chat history, newest first by seq (committed messages only). roomId ''
-   * = every room of the app, oldest first by time (then room id, seq).
+   * = every room of the app, oldest first in MessageKey order, past `q.after` when given.
    */
-  messages(roomId: string, q: MessageQuery): Promise<ChatMessage[]>;
+  messages(roomId: string, q: HistoryQuery): Promise<ChatMessage[]>;
   /** Those of `ids` that the room's chat history holds (committed messages only), in any order. */
   messageIds(roomId: string, ids: string[]): Promise<string[]>;
 }

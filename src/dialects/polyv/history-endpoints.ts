@@ -3,6 +3,7 @@
 // tells the room's clients (messagesDeleted, chatCleared). See docs/polyv-dialect.md.
 import type { HTTPMethods } from 'fastify';
 import type { ChatMessage } from '../../core/model.js';
+import type { MessageKey } from '../../core/ports/store.js';
 import { exec, type Endpoint } from './endpoints.js';
 import { fail } from './errors.js';
 import type { Params } from './params.js';
@@ -77,6 +78,38 @@ export function speakRecordToWire(m: ChatMessage, accountId: string) {
   };
 }
 
+/**
+ * get-speak-list's cursor: where the next page starts, opaque to the caller. Rostrum's is the last
+ * record read, by its place in the list's order (time, room, seq, id), as URL-safe base64 of a
+ * JSON array: the next page starts past that record however many records before it were deleted
+ * or expired since (an offset into the records kept would skip as many unread ones). A cursor of
+ * digits is the number of records already read, the form answered before: still taken.
+ */
+export type SpeakCursor = { offset: number } | { after: MessageKey };
+
+export function encodeSpeakCursor(m: MessageKey): string {
+  return Buffer.from(JSON.stringify([m.at, m.roomId, m.seq, m.id]), 'utf8').toString('base64url');
+}
+
+export function decodeSpeakCursor(p: Params): SpeakCursor {
+  const v = p.optional('cursor');
+  if (v === undefined || /^\d+$/.test(v)) return { offset: p.digits('cursor', 0) };
+  let k: unknown;
+  try {
+    // (Buffer.from ignores what is not base64: the round trip tells a cursor of ours.)
+    const bytes = Buffer.from(v, 'base64url');
+    if (bytes.toString('base64url') !== v) throw fail.invalid();
+    k = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw fail.invalid();
+  }
+  const int = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (!Array.isArray(k) || k.length !== 4) throw fail.invalid();
+  const [at, roomId, seq, id] = k;
+  if (!int(at) || typeof roomId !== 'string' || !int(seq) || typeof id !== 'string') throw fail.invalid();
+  return { after: { at, roomId, seq, id } };
+}
+
 function optionalOneOf(p: Params, name: string, choices: readonly string[]): string | undefined {
   return p.optional(name) === undefined ? undefined : p.oneOf(name, choices);
 }
@@ -124,14 +157,16 @@ export const HISTORY_ENDPOINTS: Endpoint[] = [
       };
       const fromAt = millis('startTime');
       const toAt = millis('endTime');
-      // The cursor is the number of records already read (records are listed oldest first, so
-      // new chat does not shift the pages already read).
-      const offset = p.digits('cursor', 0);
+      // Records are listed oldest first, so new chat does not shift the pages already read; the
+      // cursor is the last record read (see SpeakCursor), so deleted chat does not either.
+      const cursor = decodeSpeakCursor(p);
       const size = p.digits('size', SPEAK_PAGE_DEFAULT);
       if (size < 1 || size > SPEAK_PAGE_MAX) throw fail.numberRange();
-      const list = fromAt !== undefined && toAt !== undefined && toAt < fromAt ? [] : await exec(ctx, { type: 'listAppMessages', fromAt, toAt, offset, count: size });
+      const list = fromAt !== undefined && toAt !== undefined && toAt < fromAt ? [] : await exec(ctx, { type: 'listAppMessages', fromAt, toAt, ...cursor, count: size });
       const accountId = ctx.app.polyv?.userId ?? '';
-      return { cursor: String(offset + list.length), size, list: list.map((m) => speakRecordToWire(m, accountId)) };
+      // Nothing more: the same cursor again, to call with later.
+      const next = list.length > 0 ? encodeSpeakCursor(list[list.length - 1]) : 'after' in cursor ? encodeSpeakCursor(cursor.after) : String(cursor.offset);
+      return { cursor: next, size, list: list.map((m) => speakRecordToWire(m, accountId)) };
     },
   },
   {
