@@ -92,6 +92,18 @@ async function api(c: Conn, method: 'GET' | 'POST', path: string, body?: object)
 
 const enc = encodeURIComponent;
 
+/**
+ * The API path of a room. A room called "." or ".." cannot be named in one: encoded or not
+ * (%2e), a URL reads it as a step of the path, so /rooms/../ban would be /ban, an app-wide ban.
+ * Refused as bad usage, before any request.
+ */
+function roomPath(roomId: string): string {
+  if (roomId === '.' || roomId === '..') {
+    throw new UsageError(`invalid ROOM ${roomId}: a room called "." or ".." cannot be named in an API path (it would address another route); nothing was sent`);
+  }
+  return `/rooms/${enc(roomId)}`;
+}
+
 /** A plain text table: columns padded to their widest cell; control characters shown, not sent. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((x) => (x === null || x === undefined ? '' : shown(String(x)))))];
@@ -135,6 +147,7 @@ async function rooms(argv: string[]): Promise<void> {
   // Bad usage first: "credentials needed" would send the operator the wrong way.
   if (sub !== 'list' && sub !== 'show') throw usage('rooms list | rooms show ROOM');
   if (sub === 'show' && !positionals[0]) throw usage('rooms show ROOM');
+  const room = sub === 'show' ? roomPath(positionals[0]) : '';
   const limit = limitFlag(values.limit) ?? 50;
   const c = connection(values);
   if (sub === 'list') {
@@ -151,9 +164,8 @@ async function rooms(argv: string[]): Promise<void> {
     );
   }
   // rooms show ROOM
-  const roomId = positionals[0];
-  const r = await api(c, 'GET', `/rooms/${enc(roomId)}`);
-  const members = await api(c, 'GET', `/rooms/${enc(roomId)}/members?limit=100`);
+  const r = await api(c, 'GET', room);
+  const members = await api(c, 'GET', `${room}/members?limit=100`);
   return out(c, { ...r, members: members.items }, () => {
     const room = r.room;
     let s = shown(`${room.roomId}  ${room.name}  (${room.type}, owner ${room.ownerId}, ${room.memberCount} members, ${room.status})`) + '\n\n';
@@ -169,9 +181,10 @@ async function kick(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, reason: { type: 'string' }, 'off-seat': { type: 'boolean' } } });
   const [roomId, userId] = positionals;
   if (!roomId || !userId || positionals.length > 2) throw usage('kick ROOM USER [--reason TEXT] [--off-seat]');
+  const room = roomPath(roomId);
   const c = connection(values);
   const path = values['off-seat'] ? 'kick-off-seat' : 'kick';
-  const r = await api(c, 'POST', `/rooms/${enc(roomId)}/${path}`, { userId, reason: values.reason ?? '' });
+  const r = await api(c, 'POST', `${room}/${path}`, { userId, reason: values.reason ?? '' });
   out(c, r, () => shown(`${values['off-seat'] ? 'took ' + userId + ' off their seat in' : 'kicked ' + userId + ' out of'} ${roomId}`) + '\n');
 }
 
@@ -187,6 +200,7 @@ async function banOrUnban(argv: string[], lift: boolean): Promise<void> {
   if (scope === undefined || (!values.app && scope === '')) throw usage(usageText);
   const users = positionals;
   if ((users.length > 0) === (values.ip !== undefined)) throw usage(usageText);
+  const path = scope === '' ? `/${word}` : `${roomPath(scope)}/${word}`;
   const body: Record<string, unknown> = values.ip !== undefined ? { ip: values.ip } : { userIds: users };
   if (!lift) {
     body.reason = values.reason ?? '';
@@ -195,7 +209,6 @@ async function banOrUnban(argv: string[], lift: boolean): Promise<void> {
     if (d !== undefined) body.durationSec = d;
   }
   const c = connection(values);
-  const path = scope === '' ? `/${word}` : `/rooms/${enc(scope)}/${word}`;
   const r = await api(c, 'POST', path, body);
   out(c, r, () =>
     lift

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword } from '../src/console/password.js';
-import { APP, OTHER_APP, adminSig, asAdmin, startTestServer, type TestServer } from './support/harness.js';
+import { APP, OTHER_APP, adminSig, asAdmin, asUser, startTestServer, type TestServer } from './support/harness.js';
 import { RawClient } from './realtime-support.js';
 import { startReceiver, until } from './support/receiver.js';
 
@@ -415,6 +415,44 @@ describe('console callbacks page', { skip }, () => {
       await page.close();
       await t.close();
       await rx.close();
+    }
+  });
+});
+
+describe('console: rooms called "." and ".."', { skip }, () => {
+  it('opens no page for them and sends no request that would reach another route (/rooms/../ban is the app-wide /ban)', async () => {
+    const t = await startTestServer();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      for (const roomId of ['.', '..']) {
+        await asAdmin(t, { type: 'createRoom', roomId });
+        await asUser(t, 'dot-member', { type: 'enterRoom', roomId, clientIp: '10.8.8.8', connId: '' });
+      }
+      const sent: string[] = [];
+      page.on('request', (r) => sent.push(new URL(r.url()).pathname));
+      await page.goto(`${t.url}/console/`);
+      await page.fill('#userSig', adminSig());
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-test=who]');
+      // From the room list (its link) and from a typed address.
+      await page.goto(`${t.url}/console/#/rooms`);
+      await page.click('a[href="#/rooms/.."]');
+      await page.waitForSelector('[data-test=error] >> text=cannot be opened here');
+      await page.evaluate(() => (location.hash = '#/rooms/.'));
+      await page.waitForSelector('h1 >> text="."');
+      assert.match((await page.textContent('[data-test=error]')) ?? '', /cannot be opened here/);
+      assert.equal(await page.locator('[data-test=dismiss]').count(), 0, 'no action is offered');
+      const api = sent.filter((p) => p.startsWith('/api/v1'));
+      assert.ok(api.includes('/api/v1/rooms'), api.join(' '));
+      assert.deepEqual(api.filter((p) => p !== '/api/v1/rooms' && p !== '/api/v1/audit'), [], 'no request for the room');
+      assert.ok(!sent.some((p) => p.startsWith('/console/events')), 'no event stream');
+      for (const roomId of ['.', '..']) {
+        const listed = (await asAdmin(t, { type: 'listMembers', roomId, after: '', count: 10 })) as { members: { userId: string }[] };
+        assert.deepEqual(listed.members.map((m) => m.userId), ['dot-member']);
+      }
+    } finally {
+      await page.close();
+      await t.close();
     }
   });
 });

@@ -158,4 +158,43 @@ describe('rostrum operator CLI', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.doesNotMatch(r.stderr, /hunter2/);
   });
+
+  it('refuses the room ids "." and ".." (a URL reads them as path steps: ban .. would be an app-wide ban), sending nothing', async () => {
+    const deny = async (roomId: string) => ((await asAdmin(s, { type: 'listDeny', roomId, limit: 100, offset: 0 })) as { total: number }).total;
+    for (const roomId of ['.', '..']) {
+      await asAdmin(s, { type: 'createRoom', roomId });
+      await enter(s, roomId, 'dot-member');
+    }
+    // An app-wide entry that `unban .. USER` must not lift.
+    await asAdmin(s, { type: 'banUsers', roomId: '', userIds: ['dot-banned'], durationSec: null, reason: 'app-wide', origin: 'tencent' });
+    const appWide = await deny('');
+    const auditBefore = ((await asAdmin(s, { type: 'listAudit', limit: 500 })) as { entries: unknown[] }).entries.length;
+    for (const roomId of ['.', '..']) {
+      for (const args of [
+        ['ban', roomId, 'dot-member'],
+        ['ban', roomId, '--ip', '10.77.0.1', '--duration', '60'],
+        ['unban', roomId, 'dot-banned'],
+        ['unban', roomId, '--ip', '10.77.0.1'],
+        ['kick', roomId, 'dot-member'],
+        ['kick', roomId, 'dot-member', '--off-seat'],
+        ['rooms', 'show', roomId],
+      ]) {
+        // With credentials (refused before any request) and without (bad usage is told first).
+        for (const creds of [['--token', adminSig()], []]) {
+          const r = await rostrum([...args, '--url', s.url, ...creds]);
+          assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+          assert.equal(r.stdout, '');
+          assert.match(r.stderr, new RegExp(`^rostrum: invalid ROOM ${roomId.replace(/\./g, '\\.')}: a room called "\\." or "\\.\\." cannot be named in an API path`), args.join(' '));
+        }
+      }
+      assert.equal(await deny(roomId), 0);
+    }
+    assert.equal(await deny(''), appWide, 'no app-wide entry was made or lifted');
+    assert.equal(((await asAdmin(s, { type: 'listAudit', limit: 500 })) as { entries: unknown[] }).entries.length, auditBefore, 'nothing was done');
+    for (const roomId of ['.', '..']) await asAdmin(s, { type: 'getMember', roomId, userId: 'dot-member' });
+    // A room whose id only contains dots is named as any other.
+    await asAdmin(s, { type: 'createRoom', roomId: '...' });
+    await enter(s, '...', 'dot-member');
+    assert.match(await ok('kick', '...', 'dot-member'), /^kicked dot-member out of \.\.\.\n$/);
+  });
 });

@@ -18,7 +18,14 @@ export function setSession(me: Me | null): void {
   csrf = me?.csrf ?? '';
 }
 
+/**
+ * A path with a "." or ".." step (a room of that name, encoded or not: %2e is a dot to a URL)
+ * would reach another route once the browser resolves it: /rooms/../ban is /ban, app-wide.
+ */
+const DOT_STEP = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
 async function call<T>(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
+  if (DOT_STEP.test(url)) throw new ApiError(0, 'unaddressable', 'a room called "." or ".." cannot be named in an API path; nothing was sent');
   const headers: Record<string, string> = {};
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   // Only a POST has a body: a JSON content type on an empty DELETE would make it an empty JSON body.
@@ -40,6 +47,9 @@ export const api = {
 };
 
 export const enc = encodeURIComponent;
+
+/** Whether a room can be named in an API path: not "." nor ".." (see DOT_STEP). */
+export const addressable = (roomId: string) => roomId !== '.' && roomId !== '..';
 
 export function time(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';

@@ -2,7 +2,7 @@
 // the moderation actions (each with the reason typed in the moderation panel). Dismissing the
 // room cannot be undone, so it asks to be confirmed on the page first.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc, time } from './api.js';
+import { addressable, api, enc, time } from './api.js';
 import { ConfirmInPlace } from './confirm.js';
 
 interface Detail {
@@ -12,6 +12,21 @@ interface Detail {
 }
 
 export function RoomPage({ roomId }: { roomId: string }) {
+  // Its API paths would reach other routes (/rooms/../ban is the app-wide /ban): none is built.
+  if (!addressable(roomId)) {
+    return (
+      <>
+        <h1>{roomId}</h1>
+        <div class="error" data-test="error">
+          A room called "." or ".." cannot be opened here: a URL reads its name as a step of the path, so no action on it can be sent. <a href="#/rooms">All rooms</a>
+        </div>
+      </>
+    );
+  }
+  return <RoomView roomId={roomId} />;
+}
+
+function RoomView({ roomId }: { roomId: string }) {
   const base = `/rooms/${enc(roomId)}`;
   const [detail, setDetail] = useState<Detail | null>(null);
   const [members, setMembers] = useState<any[]>([]);
