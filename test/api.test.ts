@@ -9,6 +9,7 @@ import { ROUTES } from '../src/api/routes.js';
 import { hashPassword } from '../src/console/password.js';
 import { STREAMS_PER_SESSION } from '../src/console/routes.js';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { APP, OTHER_APP, adminSig, asAdmin, enter, startTestServer, type TestServer } from './support/harness.js';
 
@@ -336,6 +337,69 @@ describe('native API: member pages', () => {
         const last = await list(limit);
         assert.deepEqual(last.map((p) => p.items.length), limit === 50 ? [50, 50, 50] : [100, 50], `limit ${limit}`);
         assert.equal(last.at(-1)!.next, '');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('native API: moderation limits as documented', () => {
+  const docs = readFileSync(new URL('../docs/native-api.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  /** The number the docs give in the sentence matching `re` (its one group). */
+  const documented = (re: RegExp) => {
+    const m = re.exec(docs);
+    assert.ok(m, `docs/native-api.md says ${re}`);
+    return Number(m[1]);
+  };
+
+  it('userIds per call and user id lengths are the ones docs/native-api.md gives, route by route', async () => {
+    const perCall = documented(/`userIds` lists 1\.\.(\d+) user ids/);
+    const roomKickBan = documented(/except in a room's kick and ban: at most (\d+) there/);
+    const kickBanBytes = documented(/A user id is at most (\d+) bytes in UTF-8 in a kick or a ban/);
+    const muteBytes = documented(/at most (\d+) bytes in a mute or unmute/);
+    const unbanChars = documented(/at most (\d+) characters in an unban/);
+    const t = await startTestServer();
+    try {
+      await asAdmin(t, { type: 'createRoom', roomId: 'lim' });
+      const post = async (path: string, body: unknown) => {
+        const r = await fetch(`${t.url}/api/v1${path}`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: r.status, body: await r.json() };
+      };
+      const ids = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+      const accepted = async (path: string, body: unknown) => assert.equal((await post(path, body)).status, 200, `${path} ${JSON.stringify(body).slice(0, 80)}`);
+      const refused = async (path: string, body: unknown) => {
+        const r = await post(path, body);
+        assert.equal(r.status, 400, `${path} ${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(r.body)}`);
+        assert.match(r.body.error.field ?? '', /^userIds?\b/, JSON.stringify(r.body));
+      };
+      // A kick names members present.
+      const present = async (userIds: string[]) => {
+        for (const u of userIds) await enter(t, 'lim', u);
+      };
+      for (const path of ['/rooms/lim/kick', '/rooms/lim/ban']) {
+        if (path.endsWith('/kick')) await present(ids(roomKickBan, 'k'));
+        await accepted(path, { userIds: ids(roomKickBan, 'k') });
+        await refused(path, { userIds: ids(roomKickBan + 1, 'k') });
+      }
+      for (const path of ['/ban', '/unban', '/rooms/lim/unban', '/mute', '/unmute', '/rooms/lim/mute', '/rooms/lim/unmute']) {
+        await accepted(path, { userIds: ids(perCall, 'p') });
+        await refused(path, { userIds: ids(perCall + 1, 'p') });
+      }
+      // Bytes, counted in UTF-8: '中' is 3.
+      const wide = (bytes: number) => '中'.repeat(Math.floor(bytes / 3)) + 'x'.repeat(bytes % 3);
+      for (const path of ['/rooms/lim/kick', '/rooms/lim/ban', '/ban']) {
+        if (path.endsWith('/kick')) await present([wide(kickBanBytes)]);
+        await accepted(path, { userId: wide(kickBanBytes) });
+        await refused(path, { userId: wide(kickBanBytes + 1) });
+      }
+      for (const path of ['/rooms/lim/mute', '/mute', '/rooms/lim/unmute']) {
+        await accepted(path, { userId: wide(muteBytes) });
+        await refused(path, { userId: wide(muteBytes + 1) });
+      }
+      for (const path of ['/rooms/lim/unban', '/unban']) {
+        await accepted(path, { userId: '中'.repeat(unbanChars) });
+        await refused(path, { userId: '中'.repeat(unbanChars + 1) });
       }
     } finally {
       await t.close();
