@@ -405,6 +405,51 @@ describe('native API: moderation limits as documented', () => {
       await t.close();
     }
   });
+
+  it('a reason is at most the documented bytes in UTF-8 on every route that takes one, a mute\'s too; one over is stored nowhere', async () => {
+    const max = documented(/A `reason` is at most (\d+) bytes in UTF-8/);
+    const t = await startTestServer();
+    try {
+      await asAdmin(t, { type: 'createRoom', roomId: 'why', isSeatEnabled: true, maxSeatCount: 4 });
+      await enter(t, 'why', 'sitter');
+      await t.server.engine.execute(APP.sdkAppId, { kind: 'user', userId: 'sitter' }, { type: 'takeSeat', roomId: 'why', index: 0 });
+      const post = async (path: string, body: unknown) => {
+        const r = await fetch(`${t.url}/api/v1${path}`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: r.status, body: await r.json() };
+      };
+      const get = async (path: string) => (await (await fetch(`${t.url}/api/v1${path}`, { headers: AUTH })).json()) as any;
+      // '中' is 3 bytes: within the schema's 1000 characters, over the bytes.
+      const over = '中'.repeat(Math.floor(max / 3)) + 'xx';
+      const exact = '中'.repeat(Math.floor(max / 3)) + 'x'.repeat(max % 3);
+      const routes: [string, object][] = [
+        ['/rooms/why/mute', { userId: 'm1' }],
+        ['/mute', { userId: 'm2' }],
+        ['/rooms/why/mute', { ip: '10.1.2.3' }],
+        ['/rooms/why/ban', { userId: 'b1' }],
+        ['/ban', { userId: 'b2' }],
+        ['/rooms/why/kick', { userId: 'sitter' }],
+        ['/rooms/why/kick-off-seat', { userId: 'sitter' }],
+        ['/rooms/why/seats/1/lock', { locked: true }],
+        ['/rooms/why/dismiss', {}],
+      ];
+      for (const [path, body] of routes) {
+        const r = await post(path, { ...body, reason: over });
+        assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.error.code, 'invalid_param', `${path}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.error.field, 'reason', path);
+      }
+      assert.deepEqual((await get('/rooms/why/mutes')).items, [], 'no mute was stored');
+      assert.deepEqual((await get('/mutes')).items, []);
+      assert.equal((await get('/rooms/why/bans')).total, 0);
+      // Exactly the limit is taken, and kept whole.
+      for (const [path, body] of routes.slice(0, 5)) assert.equal((await post(path, { ...body, reason: exact })).status, 200, path);
+      const mutes = (await get('/rooms/why/mutes')).items;
+      assert.equal(mutes.length, 2);
+      for (const m of mutes) assert.equal(m.reason, exact);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 // Last: the audit log and lists above are asserted whole.

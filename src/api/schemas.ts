@@ -11,7 +11,7 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const RoomId = Type.String({ minLength: 1, maxLength: 48, description: 'Room id' });
 export const UserId = Type.String({ minLength: 1, maxLength: 64 });
 export const Ip = Type.String({ minLength: 1, maxLength: 64, description: 'A client IP address' });
-export const Reason = Type.String({ maxLength: 1000, description: 'Why (kept in the audit log)' });
+export const Reason = Type.String({ maxLength: 1000, description: 'Why (kept in the audit log); at most 1000 bytes in UTF-8' });
 const Limit = (max: number, dflt: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt });
 
 export const Room = Type.Object(

@@ -225,6 +225,7 @@ export const moderationHandlers: Handlers<
     const field = subjectType === 'ip' ? 'ip' : 'userIds';
     if (subjects.length === 0) throw invalid(field, 'must not be empty');
     for (const s of subjects) checkId(field, s, 64);
+    checkBytes('reason', reason, LIMITS.reasonBytes);
     const spelled = subjectType === 'ip' ? subjects.map((s) => ipSubjectOf(s, muted)) : subjects;
     const targets = unique(spelled).map((subject): Subject => ({ subjectType, subject }));
     const rooms = await lockScope(c, roomId, targets, 'mutes');
