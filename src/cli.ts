@@ -47,6 +47,21 @@ function checked<T>(check: () => T): T {
   }
 }
 
+/**
+ * The value the last `--NAME` of `argv` gives (as parseArgs takes it: the next argument, or after
+ * `=`), or undefined when none does; arguments after `--` are not options.
+ */
+function lastFlagValue(argv: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') break;
+    if (a === `--${name}`) value = argv[++i];
+    else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+  }
+  return value;
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -70,6 +85,8 @@ async function serve(argv: string[]): Promise<void> {
   const dataDir = resolve(values.data ?? env('ROSTRUM_DATA') ?? './.rostrum');
   const logLevel = env('ROSTRUM_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) fail(`invalid ROSTRUM_LOG_LEVEL: ${JSON.stringify(logLevel)} (fatal, error, warn, info, debug, trace or silent)`);
+  // Empty, it would read as "no config file": a start with a fresh development app.
+  if (values.config === '') fail('invalid --config: empty (give the configuration file, or leave the flag out)');
   const configPath = values.config ?? env('ROSTRUM_CONFIG');
   let config: FileConfig = {};
   if (configPath) config = checked(() => readConfigFile(configPath));
@@ -215,7 +232,11 @@ async function main(): Promise<void> {
     if (cmd === '--help' || cmd === '-h' || cmd === 'help' || asksForHelp(rest)) process.stdout.write(USAGE);
     else if (cmd === 'serve') await serve(rest);
     else if (cmd === 'usersig') usersig(rest);
-    else if (cmd === 'webhooks') await webhooks(rest, fail);
+    else if (cmd === 'webhooks') {
+      // As for serve: an empty --config is refused, not read as "no config file" (without the apps' callback targets).
+      if (lastFlagValue(rest, 'config') === '') fail('webhooks: --config must not be empty');
+      await webhooks(rest, fail);
+    }
     else if (cmd === 'hash-password') await hashPasswordCmd();
     else if (!(cmd !== undefined && (await operator(cmd, rest)))) fail(`unknown command ${cmd ?? '(none)'}\n${USAGE}`);
   } catch (e) {

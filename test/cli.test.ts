@@ -147,6 +147,10 @@ describe('rostrum webhooks: a store it cannot use', () => {
       // A directory no server has used (a mistyped one) is not made and listed as empty.
       [['failed', '--data', join(dir, 'typo')], /^rostrum: webhooks: .*\/typo is not the data directory of a Rostrum server/],
       [['retry', '--all', '--data', ''], /^rostrum: webhooks: --data must not be empty\n$/],
+      // An empty --config (an unset shell variable) is refused, not read as "no config file".
+      [['retry', '--all', '--data', dir, '--config', ''], /^rostrum: webhooks: --config must not be empty\n$/],
+      [['failed', '--config=', '--data', dir], /^rostrum: webhooks: --config must not be empty\n$/],
+      [['failed', '--config', file, '--config', ''], /^rostrum: webhooks: --config must not be empty\n$/],
     ];
     await Promise.all(
       cases.map(async ([args, message]) => {
@@ -213,18 +217,25 @@ describe('rostrum serve: environment variables', () => {
     assert.match(c.output.stderr, /^rostrum: webhooks: .* is not the data directory of a Rostrum server/);
   });
 
-  it('refuses a log level pino does not know, and an empty --host or --data, with exit code 2 and one line', async () => {
+  it('refuses a log level pino does not know, and an empty --host, --data or --config, with exit code 2 and one line', async () => {
     const dir = newDir();
     const cases: [string[], Record<string, string>, RegExp][] = [
       [[], { ROSTRUM_LOG_LEVEL: 'verbose' }, /^rostrum: invalid ROSTRUM_LOG_LEVEL: "verbose" \(fatal, error, warn, info, debug, trace or silent\)$/m],
       [['--host', ''], {}, /^rostrum: invalid --host: empty \(give an address to listen on; 0\.0\.0\.0 for all\)$/m],
       [['--data', ''], {}, /^rostrum: invalid --data: empty \(give the data directory\)$/m],
+      // Not a start with a fresh development app (and its secret key printed).
+      [['--config', ''], {}, /^rostrum: invalid --config: empty \(give the configuration file, or leave the flag out\)$/m],
+      [['--config='], {}, /^rostrum: invalid --config: empty/m],
     ];
     await Promise.all(
       cases.map(async ([args, env, message]) => {
         const c = cli(['serve', '--port', String(await freePort()), '--data', join(dir, 'data'), '--store', 'memory', ...args], env);
-        const { code } = await c.exited;
-        assert.equal(code, 2, c.output.stderr);
+        const outcome = await Promise.race([c.exited.then(({ code }) => ({ code })), c.listening.then((url) => ({ url }))]);
+        if ('url' in outcome) {
+          await stop(c);
+          assert.fail(`serve ${args.join(' ')} started at ${outcome.url} instead of refusing: ${c.output.stderr}`);
+        }
+        assert.equal(outcome.code, 2, c.output.stderr);
         assert.match(c.output.stderr, message);
         assert.equal(c.output.stderr.trim().split('\n').length, 1, c.output.stderr);
       }),
