@@ -75,18 +75,19 @@ describe('several nodes on one PostgreSQL and one Redis', { skip, timeout: 240_0
     }
   });
 
-  it('wrong room passwords count on every node: 10 spread over two exhaust both', async () => {
+  it('wrong room passwords count on every node: a burst of 30 at once over two gets 10 checked, and exhausts both', async () => {
     const r = await tencent(a, 'room_engine_http_srv/create_room', { RoomInfo: { RoomId: 'pw', RoomType: 'Conference', IsPasswordEnabled: true, Password: '2468' } });
     assert.equal(r.ErrorCode, 0, JSON.stringify(r));
-    const onA = await RawClient.open({ url: a.url } as TestServer, 'guesser');
-    const onB = await RawClient.open({ url: b.url } as TestServer, 'guesser');
+    // Thirty users from one address (loopback), half through each node, all guessing at once.
+    const guessers = await Promise.all(Array.from({ length: 30 }, (_, i) => RawClient.open({ url: (i % 2 ? a : b).url } as TestServer, `guesser-${i}`)));
     try {
-      for (let i = 0; i < 10; i++) await (i % 2 ? onA : onB).fails('enterRoom', { roomId: 'pw', password: String(1000 + i) }, RT.wrongPassword);
-      await onA.fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
-      await onB.fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
+      const codes = await Promise.all(guessers.map((c, i) => c.req('enterRoom', { roomId: 'pw', password: String(1000 + i) }).then((x) => x.code)));
+      const count = (code: number) => codes.filter((x) => x === code).length;
+      assert.deepEqual([count(RT.wrongPassword), count(RT.passwordAttemptsExceeded)], [10, 20], JSON.stringify(codes));
+      await guessers[0].fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
+      await guessers[1].fails('enterRoom', { roomId: 'pw', password: '2468' }, RT.passwordAttemptsExceeded);
     } finally {
-      onA.ws.close();
-      onB.ws.close();
+      for (const c of guessers) c.ws.close();
     }
   });
 

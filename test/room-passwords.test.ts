@@ -97,6 +97,20 @@ describe('attempt limits', () => {
     await elsewhere.ok('enterRoom', { roomId: 'pw-ip', password: '1357' });
   });
 
+  it('a burst of wrong passwords at once: no more than 10 are checked, the rest refused as too many', async () => {
+    await createRoom(s, 'pw-burst', { password: '8642' });
+    const clients = await Promise.all(Array.from({ length: 40 }, (_, i) => from('10.3.0.1', `burst-${i}`)));
+    const codes = await Promise.all(clients.map((c, i) => c.req('enterRoom', { roomId: 'pw-burst', password: String(5000 + i) }).then((r) => r.code)));
+    const count = (code: number) => codes.filter((x) => x === code).length;
+    assert.deepEqual([count(CODE.wrongPassword), count(CODE.passwordAttemptsExceeded)], [ATTEMPTS_PER_MINUTE, 40 - ATTEMPTS_PER_MINUTE], JSON.stringify(codes));
+    // A right password is no failure: it takes back its count (another address, one user's limit).
+    const honest = await from('10.3.0.2', 'honest-burst');
+    for (let i = 0; i < ATTEMPTS_PER_MINUTE + 2; i++) {
+      await honest.ok('enterRoom', { roomId: 'pw-burst', password: '8642' });
+      await honest.ok('exitRoom', { roomId: 'pw-burst' });
+    }
+  });
+
   it('the owner needs no password and is never throttled', async () => {
     await createRoom(s, 'pw-owner', { password: '9999', owner: 'boss-of-room' });
     const owner = await from('10.2.0.1', 'boss-of-room');

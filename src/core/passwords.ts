@@ -60,14 +60,22 @@ export async function checkRoomPassword(c: WriteContext, agg: RoomAggregate, use
   const ip = normalizeIp(clientIp);
   if (ip) keys.push(`${room}i\n${ip}`);
   // Wrong attempts are counted through the engine's Limits (per node, or shared by the cluster).
-  const wait = c.limits.attemptsRetryAfter(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
+  // Each attempt is counted before its check, in one step with it, and taken back unless wrong:
+  // attempts at once cannot all pass the check before any is counted.
+  const id = randomBytes(12).toString('base64url');
+  const wait = c.limits.attemptReserved(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now, id);
   if ((typeof wait === 'number' ? wait : await wait) > 0) {
     throw new RoomError('PasswordAttemptsExceeded', `too many wrong passwords for room ${agg.room.roomId}: wait a minute`);
   }
-  if (!(await verifyPassword(agg.room.password, given))) {
-    await c.limits.attemptFailed(keys, ATTEMPTS_PER_MINUTE, WINDOW_MS, c.now);
-    throw new RoomError('WrongPassword', 'wrong room password');
+  let right: boolean;
+  try {
+    right = await verifyPassword(agg.room.password, given);
+  } catch (e) {
+    await c.limits.attemptReleased(keys, id); // no check made: not a wrong password
+    throw e;
   }
+  if (!right) throw new RoomError('WrongPassword', 'wrong room password');
+  await c.limits.attemptReleased(keys, id);
   if (!isHashed(agg.room.password)) {
     agg.room = { ...agg.room, password: await hashPassword(agg.room.password) };
     c.changed(agg);
