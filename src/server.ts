@@ -164,7 +164,7 @@ async function openShared(opts: ServerOptions, nodeId: string): Promise<Shared> 
   const bus = await RedisBus.open(spec.url, nodeId);
   let limits: Limits | undefined;
   try {
-    limits = await RedisLimits.open(spec.url, nodeId);
+    limits = await RedisLimits.open(spec.url);
     const sessions = await RedisSessionStore.open(spec.url);
     const opened = limits;
     const cluster: Cluster = {

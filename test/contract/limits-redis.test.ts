@@ -16,8 +16,8 @@ limitsContract(
   'redis',
   async () => {
     const url = `${REDIS_URL}/?prefix=${prefix()}`;
-    const a = await RedisLimits.open(url, 'n1');
-    const b = await RedisLimits.open(url, 'n2');
+    const a = await RedisLimits.open(url);
+    const b = await RedisLimits.open(url);
     assert.ok(a.connected && b.connected);
     return {
       a,
@@ -51,16 +51,16 @@ async function until(what: string, cond: () => boolean, ms = 20_000): Promise<vo
 
 it('Redis unreachable: calls are counted by this node, without waiting', async () => {
   const port = await deadPort();
-  const limits = await RedisLimits.open(`redis://127.0.0.1:${port}/?prefix=${prefix()}`, 'n1');
+  const limits = await RedisLimits.open(`redis://127.0.0.1:${port}/?prefix=${prefix()}`);
   try {
     assert.equal(limits.connected, false);
     const started = Date.now();
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await limits.rate('k', 3, 5_000));
     assert.deepEqual(answers, [true, true, true, false]);
-    await limits.attemptFailed(['u'], 2, 60_000, 1000);
-    await limits.attemptFailed(['u'], 2, 60_000, 1001);
-    assert.equal(await limits.attemptsRetryAfter(['u'], 2, 60_000, 1002), 59_998);
+    assert.equal(await limits.attemptReserved(['u'], 2, 60_000, 1000, 'a'), 0);
+    assert.equal(await limits.attemptReserved(['u'], 2, 60_000, 1001, 'b'), 0);
+    assert.equal(await limits.attemptReserved(['u'], 2, 60_000, 1002, 'c'), 59_998);
     assert.equal(await limits.chat('c', 1, 1, 1000), true);
     assert.equal(await limits.chat('c', 1, 1, 1000), false);
     assert.ok(Date.now() - started < 1000, 'no call waited on Redis');
@@ -73,8 +73,8 @@ it('Redis unreachable: calls are counted by this node, without waiting', async (
 it('Redis away at start, then up, then away again: counts follow without a restart', { skip }, async () => {
   const port = await deadPort();
   const url = `redis://127.0.0.1:${port}/?prefix=${prefix()}`;
-  const a = await RedisLimits.open(url, 'n1');
-  const b = await RedisLimits.open(url, 'n2');
+  const a = await RedisLimits.open(url);
+  const b = await RedisLimits.open(url);
   const server = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   let redis = server();
   try {

@@ -34,33 +34,7 @@ redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return ok`;
 
-// Sorted sets of failure times. ARGV: now, max, windowMs. Returns the ms until every key is
-// under max again (0: none is at max).
-const RETRY_AFTER = `
-local now = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local wait = 0
-for i, k in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
-  if redis.call('ZCARD', k) >= max then
-    local oldest = redis.call('ZRANGE', k, -max, -max, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now)
-  end
-end
-return wait`;
-
-// ARGV: now, max, windowMs, a member unique to this failure.
-const FAILED = `
-local floor = tonumber(ARGV[1]) - tonumber(ARGV[3])
-for i, k in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
-  redis.call('ZADD', k, ARGV[1], ARGV[4])
-  redis.call('ZREMRANGEBYRANK', k, 0, -(tonumber(ARGV[2]) + 1))
-  redis.call('PEXPIRE', k, ARGV[3])
-end
-return 0`;
-
+// Sorted sets of attempt times (members: the attempts' ids).
 // The check and the count in one step. ARGV: now, max, windowMs, the attempt's id. Returns the ms
 // to wait (nothing counted: a key is at max), or 0 with the attempt counted on every key.
 const RESERVE = `
@@ -90,8 +64,6 @@ return 0`;
 type Scripts = {
   limitsRate(key: string, ttl: number): Promise<number>;
   limitsChat(key: string, now: number, perSecond: number, burst: number): Promise<number>;
-  limitsRetryAfter(n: number, ...args: (string | number)[]): Promise<number>;
-  limitsFailed(n: number, ...args: (string | number)[]): Promise<number>;
   limitsReserve(n: number, ...args: (string | number)[]): Promise<number>;
   limitsRelease(n: number, ...args: (string | number)[]): Promise<number>;
 };
@@ -99,32 +71,28 @@ type Scripts = {
 export class RedisLimits implements Limits {
   /** What this node counts while Redis is away. */
   readonly local = new LocalLimits();
-  private seq = 0;
   /** Calls answered by the local fallback (observability, tests). */
   fallbacks = 0;
 
   private constructor(
     private readonly redis: Redis & Scripts,
     private readonly prefix: string,
-    private readonly node: string,
   ) {}
 
   /**
    * Opens its own connection to the bus URL's Redis. A Redis that does not answer at start is
    * not an error here: the node counts alone until the connection comes up.
    */
-  static async open(busUrl: string, nodeId: string): Promise<RedisLimits> {
+  static async open(busUrl: string): Promise<RedisLimits> {
     const { url, prefix } = parseRedisUrl(busUrl);
     const redis = openRedis(url, 'limits');
     redis.options.commandTimeout = COMMAND_TIMEOUT_MS;
     redis.defineCommand('limitsRate', { numberOfKeys: 1, lua: RATE });
     redis.defineCommand('limitsChat', { numberOfKeys: 1, lua: CHAT });
-    redis.defineCommand('limitsRetryAfter', { lua: RETRY_AFTER });
-    redis.defineCommand('limitsFailed', { lua: FAILED });
     redis.defineCommand('limitsReserve', { lua: RESERVE });
     redis.defineCommand('limitsRelease', { lua: RELEASE });
     await connectRedis(redis, 5000, true).catch(() => undefined);
-    return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`, nodeId);
+    return new RedisLimits(redis as Redis & Scripts, `${prefix}:limits:`);
   }
 
   get connected(): boolean {
@@ -159,29 +127,12 @@ export class RedisLimits implements Limits {
     );
   }
 
-  attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): number | Promise<number> {
-    return this.shared(
-      () => this.redis.limitsRetryAfter(keys.length, ...this.attemptKeys(keys), now, max, windowMs),
-      () => this.local.attemptsRetryAfter(keys, max, windowMs, now),
-    );
-  }
-
-  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): void | Promise<void> {
-    // The local counts follow too, so a fallback still knows this node's recent failures.
-    this.local.attemptFailed(keys, max, windowMs, now);
-    const member = `${now}:${this.node}:${this.seq++}`;
-    return this.shared(
-      async () => void (await this.redis.limitsFailed(keys.length, ...this.attemptKeys(keys), now, max, windowMs, member)),
-      () => undefined,
-    );
-  }
-
   attemptReserved(keys: readonly string[], max: number, windowMs: number, now: number, id: string): number | Promise<number> {
     const member = `r:${id}`;
     return this.shared(
       async () => {
         const wait = await this.redis.limitsReserve(keys.length, ...this.attemptKeys(keys), now, max, windowMs, member);
-        // Counted here too, as attemptFailed's are, for a fallback while Redis is away.
+        // Counted here too, for a fallback while Redis is away.
         if (wait === 0) this.local.attemptFailed(keys, max, windowMs, now, id);
         return wait;
       },

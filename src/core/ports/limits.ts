@@ -17,15 +17,8 @@ export interface Limits {
    */
   chat(key: string, perSecond: number, burst: number, now: number): MaybePromise<boolean>;
   /**
-   * Milliseconds until every key is again under `max` failures within the last `windowMs` (a
-   * sliding window); 0 when none is at `max`, so a try may go ahead now.
-   */
-  attemptsRetryAfter(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<number>;
-  /** Records one failure now on every key (each keeps at most `max` within the window). */
-  attemptFailed(keys: readonly string[], max: number, windowMs: number, now: number): MaybePromise<void>;
-  /**
    * The check and the count in one step: when a key already has `max` failures within the
-   * window, nothing is counted and the answer is the milliseconds to wait (as attemptsRetryAfter);
+   * window, nothing is counted and the answer is the milliseconds until every key is under `max` again;
    * otherwise the attempt is counted now on every key, as a failure under `id` until
    * attemptReleased takes it back, and the answer is 0. Concurrent attempts therefore cannot all
    * pass the check before any of them is counted: at most `max` go ahead.
