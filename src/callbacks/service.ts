@@ -47,6 +47,12 @@ export class CallbackService implements CallbackAdmin {
   /** When the last completed load began (ms): it shows every configuration stored before then. */
   private loadedFrom = 0;
   private loading: Promise<void> | null = null;
+  /**
+   * This node's configuration writes, one after another: each updates the view when its answer
+   * comes, so two at once on different connections could update it in the other order than they
+   * committed (a deleted configuration shown again).
+   */
+  private writes: Promise<unknown> = Promise.resolve();
   /** Called when a configuration changes or deliveries are re-sent (the relay wakes up). */
   onChange: () => void = () => {};
 
@@ -145,20 +151,38 @@ export class CallbackService implements CallbackAdmin {
     return true;
   }
 
-  async set(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'> {
+  private serial<T>(write: () => Promise<T>): Promise<T> {
+    const done = this.writes.then(write);
+    this.writes = done.catch(() => undefined);
+    return done;
+  }
+
+  set(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'> {
+    return this.serial(() => this.setNow(appId, target));
+  }
+
+  update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'> {
+    return this.serial(() => this.updateNow(appId, target));
+  }
+
+  delete(appId: AppId): Promise<void> {
+    return this.serial(() => this.deleteNow(appId));
+  }
+
+  private async setNow(appId: AppId, target: CallbackTarget): Promise<'ok' | 'exists'> {
     // Over none, or over a deletion (which hides the file's); never over one set over REST.
     const ok = await this.storeIf(appId, { kind: 'set', target: { url: target.url, commands: target.commands } }, ['none', 'deleted']);
     return ok ? 'ok' : 'exists';
   }
 
-  async update(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'> {
+  private async updateNow(appId: AppId, target: CallbackTarget): Promise<'ok' | 'missing'> {
     // Over one set over REST, or over the file's when REST stored nothing; never after a deletion.
     const when: StoredConfigState[] = this.files.has(appId) ? ['set', 'none'] : ['set'];
     const ok = await this.storeIf(appId, { kind: 'set', target: { url: target.url, commands: target.commands } }, when);
     return ok ? 'ok' : 'missing';
   }
 
-  async delete(appId: AppId): Promise<void> {
+  private async deleteNow(appId: AppId): Promise<void> {
     const config: StoredCallbackConfig = { kind: 'deleted' };
     await this.spool.setConfig(appId, config);
     await this.afterWrite(appId, config);
